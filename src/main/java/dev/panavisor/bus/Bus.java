@@ -1,0 +1,105 @@
+package dev.panavisor.bus;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * An address space (port I/O or MMIO) that routes accesses to the device registered for each range.
+ *
+ * <p>Ranges may not overlap. An access that hits no device is answered the way a PC's bus does when nobody claims
+ * the cycle: a read floats high and returns all ones, a write is dropped. Those misses are counted, so a test or
+ * the {@code --verbose} summary can show a guest probing hardware that is not there.
+ *
+ * <p>Lookup is a {@link TreeMap#floorEntry}: O(log n) for the handful of devices a microVM has. Not thread-safe:
+ * the VMM serialises accesses per bus.
+ */
+public final class Bus {
+    /** One registered device and the range it answers. */
+    public record Range(String name, long base, long length, BusDevice device) {
+        long end() {
+            return base + length; // exclusive
+        }
+
+        boolean contains(long address, int size) {
+            return address >= base && address - base + size <= length;
+        }
+    }
+
+    private final String name;
+    private final TreeMap<Long, Range> ranges = new TreeMap<>();
+    private long unhandledReads;
+    private long unhandledWrites;
+
+    /** @param name what this bus is called in messages ("port I/O", "MMIO") */
+    public Bus(String name) {
+        this.name = name;
+    }
+
+    /** Registers {@code device} for [base, base+length); throws {@link BusException} on overlap or bad range. */
+    public void register(String deviceName, long base, long length, BusDevice device) {
+        if (length <= 0 || base < 0 || base + length < base) {
+            throw new BusException(String.format("%s: bad range for %s: base 0x%x length 0x%x", name, deviceName, base,
+                    length));
+        }
+        Range candidate = new Range(deviceName, base, length, device);
+        Map.Entry<Long, Range> below = ranges.floorEntry(base + length - 1);
+        if (below != null && below.getValue().end() > base) {
+            Range other = below.getValue();
+            throw new BusException(String.format("%s: %s at [0x%x, 0x%x) overlaps %s at [0x%x, 0x%x)", name,
+                    deviceName, base, candidate.end(), other.name(), other.base(), other.end()));
+        }
+        ranges.put(base, candidate);
+    }
+
+    /** The range that holds every byte of an access of {@code size} bytes at {@code address}, or null. */
+    public Range find(long address, int size) {
+        Map.Entry<Long, Range> entry = ranges.floorEntry(address);
+        if (entry == null || !entry.getValue().contains(address, size)) {
+            return null;
+        }
+        return entry.getValue();
+    }
+
+    /** Reads {@code size} bytes at {@code address}; all ones (for that width) when no device is there. */
+    public long read(long address, int size) {
+        Range range = find(address, size);
+        if (range == null) {
+            unhandledReads++;
+            return allOnes(size);
+        }
+        return range.device().read(address - range.base(), size) & allOnes(size);
+    }
+
+    /** Writes {@code value} to the device at {@code address}; dropped (and counted) when no device is there. */
+    public void write(long address, int size, long value) {
+        Range range = find(address, size);
+        if (range == null) {
+            unhandledWrites++;
+            return;
+        }
+        range.device().write(address - range.base(), size, value & allOnes(size));
+    }
+
+    public long unhandledReads() {
+        return unhandledReads;
+    }
+
+    public long unhandledWrites() {
+        return unhandledWrites;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The registered ranges in address order. */
+    public List<Range> ranges() {
+        return new ArrayList<>(ranges.values());
+    }
+
+    static long allOnes(int size) {
+        return size >= 8 ? -1L : (1L << (size * 8)) - 1;
+    }
+}

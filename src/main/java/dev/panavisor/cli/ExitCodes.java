@@ -1,0 +1,47 @@
+package dev.panavisor.cli;
+
+import dev.panavisor.PanavisorException;
+import picocli.CommandLine;
+
+/**
+ * Exit codes of the {@code panavisor} command and the one place exceptions become them.
+ *
+ * <p>A {@link PanavisorException} is an expected failure (bad input, no KVM, ...): one line on stderr, no stack
+ * trace. Anything else is a bug in Panavisor: one line plus a hint to rerun with PANAVISOR_DEBUG=1 for the trace.
+ */
+public final class ExitCodes {
+    public static final int OK = 0;
+    /** Expected failure: bad input, missing KVM, ... */
+    public static final int ERROR = 1;
+    /** Bad command-line usage (picocli's own code). */
+    public static final int USAGE = 2;
+    /** Internal error: a bug. */
+    public static final int INTERNAL = 70;
+
+    private ExitCodes() {
+    }
+
+    static final class ExceptionHandler implements CommandLine.IExecutionExceptionHandler {
+        @Override
+        public int handleExecutionException(Exception ex, CommandLine commandLine,
+                CommandLine.ParseResult parseResult) {
+            var err = commandLine.getErr();
+            if (ex instanceof PanavisorException) {
+                err.println("panavisor: " + ex.getMessage());
+                if (System.getenv("PANAVISOR_DEBUG") != null) {
+                    ex.printStackTrace(err);
+                }
+                err.flush();
+                return ERROR;
+            }
+            err.println("panavisor: internal error: " + ex);
+            if (System.getenv("PANAVISOR_DEBUG") != null) {
+                ex.printStackTrace(err);
+            } else {
+                err.println("panavisor: rerun with PANAVISOR_DEBUG=1 for details, and please report it.");
+            }
+            err.flush();
+            return INTERNAL;
+        }
+    }
+}

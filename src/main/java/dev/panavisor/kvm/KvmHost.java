@@ -1,0 +1,48 @@
+package dev.panavisor.kvm;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * What this host offers for KVM, found without opening the device: whether /dev/kvm exists and may be opened,
+ * and which module backs it. This is the one place that decides whether Linux guests can boot directly here;
+ * {@code panavisor check}, {@code run} and the lab all ask it.
+ *
+ * @param device      the KVM device path (normally /dev/kvm)
+ * @param exists      whether the device node exists
+ * @param accessible  whether this process may open it read-write
+ * @param backing     the module behind it
+ */
+public record KvmHost(Path device, boolean exists, boolean accessible, KvmBacking backing) {
+    public static final Path DEFAULT_DEVICE = Path.of("/dev/kvm");
+    private static final Path SYS_MODULE = Path.of("/sys/module");
+
+    /** Probes the default device and the running kernel's modules. */
+    public static KvmHost probe() {
+        return probe(DEFAULT_DEVICE, SYS_MODULE);
+    }
+
+    /** Probes {@code device}, reading loaded modules from {@code sysModule} (injectable for tests). */
+    public static KvmHost probe(Path device, Path sysModule) {
+        boolean exists = Files.exists(device);
+        boolean accessible = exists && Files.isReadable(device) && Files.isWritable(device);
+        KvmBacking backing;
+        if (!exists) {
+            backing = KvmBacking.NONE;
+        } else if (Files.isDirectory(sysModule.resolve("kvm_intel"))) {
+            backing = KvmBacking.INTEL_VMX;
+        } else if (Files.isDirectory(sysModule.resolve("kvm_amd"))) {
+            backing = KvmBacking.AMD_SVM;
+        } else if (Files.isDirectory(sysModule.resolve("kvm_pvm"))) {
+            backing = KvmBacking.PVM;
+        } else {
+            backing = KvmBacking.UNKNOWN;
+        }
+        return new KvmHost(device, exists, accessible, backing);
+    }
+
+    /** True when a Linux guest can boot on this host's KVM directly (without the nested lab). */
+    public boolean bootsLinux() {
+        return exists && accessible && backing.isHardware();
+    }
+}
