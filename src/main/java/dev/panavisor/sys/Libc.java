@@ -66,6 +66,13 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle WRITE = link("write",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle ISATTY = LINKER.downcallHandle(
+            LIBC.find("isatty").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle TCGETATTR = link("tcgetattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle TCSETATTR = link("tcsetattr",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle CFMAKERAW = LINKER.downcallHandle(
+            LIBC.find("cfmakeraw").orElseThrow(), FunctionDescriptor.ofVoid(ADDRESS));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
             LIBC.find("strerror").orElseThrow(), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -227,6 +234,55 @@ public final class Libc {
             throw new AssertionError("write downcall failed", t);
         }
         return result < 0 ? -errno(state) : result;
+    }
+
+    /** sizeof(struct termios) in glibc on x86-64; termios is treated as an opaque blob. */
+    public static final long TERMIOS_SIZE = 60;
+    /** tcsetattr: apply after output drains, discarding pending input (termios.h). */
+    public static final int TCSAFLUSH = 2;
+
+    public static boolean isatty(int fd) {
+        try {
+            return (int) ISATTY.invokeExact(fd) == 1;
+        } catch (Throwable t) {
+            throw new AssertionError("isatty downcall failed", t);
+        }
+    }
+
+    /** tcgetattr into {@code termios} (at least {@link #TERMIOS_SIZE} bytes). */
+    public static void tcgetattr(int fd, MemorySegment termios) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        int result;
+        try {
+            result = (int) TCGETATTR.invokeExact(state, fd, termios);
+        } catch (Throwable t) {
+            throw new AssertionError("tcgetattr downcall failed", t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("tcgetattr(" + fd + ")", errno(state));
+        }
+    }
+
+    public static void tcsetattr(int fd, int when, MemorySegment termios) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        int result;
+        try {
+            result = (int) TCSETATTR.invokeExact(state, fd, when, termios);
+        } catch (Throwable t) {
+            throw new AssertionError("tcsetattr downcall failed", t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("tcsetattr(" + fd + ")", errno(state));
+        }
+    }
+
+    /** cfmakeraw: no echo, no line editing, no signals from keys, 8-bit characters. */
+    public static void cfmakeraw(MemorySegment termios) {
+        try {
+            CFMAKERAW.invokeExact(termios);
+        } catch (Throwable t) {
+            throw new AssertionError("cfmakeraw downcall failed", t);
+        }
     }
 
     /** The C library's text for {@code errno}, e.g. "Permission denied". */
