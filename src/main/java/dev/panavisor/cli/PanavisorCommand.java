@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         description = "A KVM micro-hypervisor written in Java (Panama FFM).",
         subcommands = {
                 CheckCommand.class,
+                BenchCommand.class,
                 LabCommand.class,
                 CommandLine.HelpCommand.class,
         })

@@ -1,0 +1,56 @@
+package dev.panavisor.cpu;
+
+import dev.panavisor.kvm.CpuidEntry;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns the CPUID leaves KVM supports (KVM_GET_SUPPORTED_CPUID) into what one vCPU of a Panavisor guest should
+ * see. KVM's list describes what the host could offer, not a particular virtual CPU, so a few leaves need the
+ * vCPU's identity written in:
+ *
+ * <ul>
+ *   <li>Leaf 1 EBX[31:24], the initial APIC ID, and leaf 0xB/0x1F EDX, the x2APIC ID: the vCPU's index, matching
+ *       the local APIC ID the in-kernel irqchip gives it and the MP table lists (Intel SDM Vol. 2A, CPUID).</li>
+ *   <li>Leaf 1 EBX[23:16], logical processors per package, with ECX bit 31 (the "hypervisor present" bit,
+ *       reserved for hypervisors by both vendors) set so the guest looks for hypervisor leaves.</li>
+ *   <li>Leaf 0x40000000 onwards: KVM's own leaves ("KVMKVMKVM" signature, paravirtual features such as
+ *       kvm-clock) come from KVM as they are; Linux's KVM_GUEST support finds kvm-clock there.</li>
+ *   <li>Leaf 6 (thermal and power) and leaf 0xA (architectural performance monitoring) are cleared: the guest has
+ *       no such hardware to drive.</li>
+ * </ul>
+ */
+public final class CpuidFixups {
+    private CpuidFixups() {
+    }
+
+    static final int LEAF_FEATURES = 0x1;
+    static final int LEAF_THERMAL_POWER = 0x6;
+    static final int LEAF_PERFORMANCE_MONITORING = 0xa;
+    static final int LEAF_TOPOLOGY = 0xb;
+    static final int LEAF_TOPOLOGY_V2 = 0x1f;
+    static final int ECX_HYPERVISOR = 1 << 31;
+
+    /** The CPUID table for vCPU {@code vcpuIndex} of {@code vcpuCount}. */
+    public static List<CpuidEntry> forVcpu(List<CpuidEntry> supported, int vcpuIndex, int vcpuCount) {
+        if (vcpuCount < 1 || vcpuCount > 255 || vcpuIndex < 0 || vcpuIndex >= vcpuCount) {
+            throw new CpuException("bad vCPU index " + vcpuIndex + " of " + vcpuCount);
+        }
+        List<CpuidEntry> result = new ArrayList<>(supported.size());
+        for (CpuidEntry entry : supported) {
+            result.add(switch (entry.function()) {
+                case LEAF_FEATURES -> {
+                    int ebx = entry.ebx() & 0x0000_ffff;
+                    ebx |= vcpuIndex << 24;
+                    ebx |= (vcpuCount & 0xff) << 16;
+                    yield entry.withEbx(ebx).withEcx(entry.ecx() | ECX_HYPERVISOR);
+                }
+                case LEAF_TOPOLOGY, LEAF_TOPOLOGY_V2 -> entry.withEdx(vcpuIndex);
+                case LEAF_THERMAL_POWER, LEAF_PERFORMANCE_MONITORING -> entry.withEax(0).withEbx(0).withEcx(0)
+                        .withEdx(0);
+                default -> entry;
+            });
+        }
+        return result;
+    }
+}

@@ -1,0 +1,134 @@
+package dev.panavisor.kvm;
+
+import dev.panavisor.kvm.abi.KvmIoctls;
+import dev.panavisor.kvm.abi.KvmStructs;
+import dev.panavisor.sys.Libc;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A KVM virtual machine: its memory slots, its in-kernel interrupt controllers and timer, interrupt lines and
+ * eventfd wiring, and its vCPUs (Documentation/virt/kvm/api.rst §4, "vm ioctls"). Closing it closes its vCPUs.
+ */
+public final class Vm implements AutoCloseable {
+    private final Kvm kvm;
+    private final int fd;
+    private final int vcpuMmapSize;
+    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final Arena arena = Arena.ofShared();
+    /** Reused for KVM_IRQ_LINE, which interrupt-heavy devices call often; guarded by {@code this}. */
+    private final MemorySegment irqLevel = arena.allocate(KvmStructs.IRQ_LEVEL);
+    private boolean closed;
+
+    Vm(Kvm kvm, int fd) {
+        this.kvm = kvm;
+        this.fd = fd;
+        this.vcpuMmapSize = kvm.vcpuMmapSize();
+    }
+
+    public Kvm kvm() {
+        return kvm;
+    }
+
+    /**
+     * KVM_SET_USER_MEMORY_REGION: guest-physical [guestAddress, guestAddress + host.byteSize()) is backed by the
+     * host mapping {@code host} (page-aligned, and kept mapped as long as the VM lives).
+     */
+    public void setUserMemoryRegion(int slot, long guestAddress, MemorySegment host) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment region = call.allocate(KvmStructs.USERSPACE_MEMORY_REGION);
+            region.set(ValueLayout.JAVA_INT, 0, slot);
+            region.set(ValueLayout.JAVA_INT, 4, 0);
+            region.set(ValueLayout.JAVA_LONG, 8, guestAddress);
+            region.set(ValueLayout.JAVA_LONG, 16, host.byteSize());
+            region.set(ValueLayout.JAVA_LONG, 24, host.address());
+            Libc.ioctl(fd, KvmIoctls.KVM_SET_USER_MEMORY_REGION, region, "KVM_SET_USER_MEMORY_REGION");
+        }
+    }
+
+    /** KVM_SET_TSS_ADDR: three pages of guest-physical space KVM may use for the real-mode TSS on Intel. */
+    public void setTssAddress(long address) {
+        Libc.ioctl(fd, KvmIoctls.KVM_SET_TSS_ADDR, address, "KVM_SET_TSS_ADDR");
+    }
+
+    /** KVM_SET_IDENTITY_MAP_ADDR: one page for the EPT identity map on Intel (before creating vCPUs). */
+    public void setIdentityMapAddress(long address) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment value = call.allocateFrom(ValueLayout.JAVA_LONG, address);
+            Libc.ioctl(fd, KvmIoctls.KVM_SET_IDENTITY_MAP_ADDR, value, "KVM_SET_IDENTITY_MAP_ADDR");
+        }
+    }
+
+    /** KVM_CREATE_IRQCHIP: in-kernel 8259 PICs, IOAPIC, and a local APIC per vCPU created afterwards. */
+    public void createIrqchip() {
+        Libc.ioctl(fd, KvmIoctls.KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
+    }
+
+    /** KVM_CREATE_PIT2: in-kernel i8254 timer on ports 0x40-0x43 (needs the irqchip first). */
+    public void createPit2() {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment config = call.allocate(KvmStructs.PIT_CONFIG);
+            Libc.ioctl(fd, KvmIoctls.KVM_CREATE_PIT2, config, "KVM_CREATE_PIT2");
+        }
+    }
+
+    /** KVM_IRQ_LINE: drives GSI {@code irq} of the in-kernel irqchip high or low. */
+    public synchronized void setIrqLine(int irq, boolean level) {
+        irqLevel.set(ValueLayout.JAVA_INT, 0, irq);
+        irqLevel.set(ValueLayout.JAVA_INT, 4, level ? 1 : 0);
+        Libc.ioctl(fd, KvmIoctls.KVM_IRQ_LINE, irqLevel, "KVM_IRQ_LINE");
+    }
+
+    /** KVM_IRQFD: a write to eventfd {@code eventFd} injects GSI {@code gsi} without a round trip through Java. */
+    public void assignIrqfd(int eventFd, int gsi) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment irqfd = call.allocate(KvmStructs.IRQFD);
+            irqfd.set(ValueLayout.JAVA_INT, 0, eventFd);
+            irqfd.set(ValueLayout.JAVA_INT, 4, gsi);
+            Libc.ioctl(fd, KvmIoctls.KVM_IRQFD, irqfd, "KVM_IRQFD");
+        }
+    }
+
+    /**
+     * KVM_IOEVENTFD: a guest write of {@code length} bytes to MMIO {@code address} signals {@code eventFd} inside
+     * KVM instead of exiting to user space (used for virtqueue notifications).
+     */
+    public void assignIoeventfd(long address, int length, int eventFd) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment ioeventfd = call.allocate(KvmStructs.IOEVENTFD);
+            ioeventfd.set(ValueLayout.JAVA_LONG, 8, address);
+            ioeventfd.set(ValueLayout.JAVA_INT, 16, length);
+            ioeventfd.set(ValueLayout.JAVA_INT, 20, eventFd);
+            Libc.ioctl(fd, KvmIoctls.KVM_IOEVENTFD, ioeventfd, "KVM_IOEVENTFD");
+        }
+    }
+
+    /** KVM_CREATE_VCPU with the given id (which is also its initial APIC ID), and maps its kvm_run page. */
+    public Vcpu createVcpu(int id) {
+        int vcpuFd = Libc.ioctl(fd, KvmIoctls.KVM_CREATE_VCPU, id, "KVM_CREATE_VCPU(" + id + ")");
+        Vcpu vcpu;
+        try {
+            vcpu = new Vcpu(id, vcpuFd, vcpuMmapSize);
+        } catch (RuntimeException e) {
+            Libc.close(vcpuFd);
+            throw e;
+        }
+        vcpus.add(vcpu);
+        return vcpu;
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            for (Vcpu vcpu : vcpus) {
+                vcpu.close();
+            }
+            Libc.close(fd);
+            arena.close();
+        }
+    }
+}

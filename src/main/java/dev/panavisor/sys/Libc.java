@@ -1,0 +1,297 @@
+package dev.panavisor.sys;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The libc functions Panavisor needs, as Panama FFM downcalls. This is the only class that links native code.
+ *
+ * <p>Every handle is linked once, with {@code Linker.Option.captureCallState("errno")}: errno is read from a
+ * per-thread capture segment right after the call, before any other native code can overwrite it. Variadic C
+ * functions ({@code ioctl(int, unsigned long, ...)}, {@code open(const char *, int, ...)}) must be linked with
+ * {@code firstVariadicArg} so the x86-64 ABI passes the variadic argument correctly (System V ABI §3.5.7: the
+ * caller sets %al to the number of vector registers used).
+ *
+ * <p>Two flavours of call: the plain ones throw {@link NativeCallException}; the {@code ...OrErrno} ones return
+ * {@code -errno} on failure, for hot paths (KVM_RUN) where an EINTR is expected and must not allocate.
+ */
+public final class Libc {
+    private Libc() {
+    }
+
+    public static final int O_RDONLY = 0;
+    public static final int O_RDWR = 2;
+    public static final int O_CLOEXEC = 0x80000;
+
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int MAP_SHARED = 0x01;
+    public static final int MAP_PRIVATE = 0x02;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_NORESERVE = 0x4000;
+
+    public static final int EFD_CLOEXEC = 0x80000;
+    public static final int EFD_NONBLOCK = 0x800;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno")).withInvokeExactBehavior();
+    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+
+    private static final MethodHandle OPEN = link("open",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle CLOSE = link("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle IOCTL_VALUE = link("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle IOCTL_POINTER = link("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle MMAP = link("mmap",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle EVENTFD = link("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle READ = link("read",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle WRITE = link("write",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle ISATTY = LINKER.downcallHandle(
+            LIBC.find("isatty").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle TCGETATTR = link("tcgetattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle TCSETATTR = link("tcsetattr",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle CFMAKERAW = LINKER.downcallHandle(
+            LIBC.find("cfmakeraw").orElseThrow(), FunctionDescriptor.ofVoid(ADDRESS));
+    private static final MethodHandle STRERROR = LINKER.downcallHandle(
+            LIBC.find("strerror").orElseThrow(), FunctionDescriptor.of(ADDRESS, JAVA_INT));
+
+    /** One capture segment per thread, so that calls never allocate and threads never share errno. */
+    private static final ThreadLocal<MemorySegment> CALL_STATE_SEGMENT =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE));
+
+    private static final MemorySegment MAP_FAILED = MemorySegment.ofAddress(-1L);
+
+    private static MethodHandle link(String name, FunctionDescriptor descriptor, Linker.Option... extra) {
+        Linker.Option[] options = new Linker.Option[extra.length + 1];
+        options[0] = CAPTURE_ERRNO;
+        System.arraycopy(extra, 0, options, 1, extra.length);
+        MemorySegment symbol = LIBC.find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol " + name));
+        return LINKER.downcallHandle(symbol, descriptor, options);
+    }
+
+    private static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
+    /** Opens {@code path} with {@code flags} (O_CLOEXEC is always added). */
+    public static int open(String path, int flags) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        try (Arena arena = Arena.ofConfined()) {
+            int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags | O_CLOEXEC, 0);
+            if (fd < 0) {
+                throw new NativeCallException("open(" + path + ")", errno(state));
+            }
+            return fd;
+        } catch (NativeCallException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("open downcall failed", t);
+        }
+    }
+
+    public static void close(int fd) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        int result;
+        try {
+            result = (int) CLOSE.invokeExact(state, fd);
+        } catch (Throwable t) {
+            throw new AssertionError("close downcall failed", t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("close(" + fd + ")", errno(state));
+        }
+    }
+
+    /** {@code ioctl(fd, request, value)} with the argument passed by value; returns the (non-negative) result. */
+    public static int ioctl(int fd, long request, long value, String name) {
+        int result = ioctlOrErrno(fd, request, value);
+        if (result < 0) {
+            throw new NativeCallException("ioctl(" + name + ")", -result);
+        }
+        return result;
+    }
+
+    /** {@code ioctl(fd, request, &struct)}: the argument is a pointer to {@code arg}. */
+    public static int ioctl(int fd, long request, MemorySegment arg, String name) {
+        int result = ioctlOrErrno(fd, request, arg);
+        if (result < 0) {
+            throw new NativeCallException("ioctl(" + name + ")", -result);
+        }
+        return result;
+    }
+
+    /** Like {@link #ioctl(int, long, long, String)} but returns {@code -errno} instead of throwing. */
+    public static int ioctlOrErrno(int fd, long request, long value) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        int result;
+        try {
+            result = (int) IOCTL_VALUE.invokeExact(state, fd, request, value);
+        } catch (Throwable t) {
+            throw new AssertionError("ioctl downcall failed", t);
+        }
+        return result < 0 ? -errno(state) : result;
+    }
+
+    /** Like {@link #ioctl(int, long, MemorySegment, String)} but returns {@code -errno} instead of throwing. */
+    public static int ioctlOrErrno(int fd, long request, MemorySegment arg) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        int result;
+        try {
+            result = (int) IOCTL_POINTER.invokeExact(state, fd, request, arg);
+        } catch (Throwable t) {
+            throw new AssertionError("ioctl downcall failed", t);
+        }
+        return result < 0 ? -errno(state) : result;
+    }
+
+    /**
+     * Maps {@code length} bytes and returns them as a segment of that size. The segment is not tied to an arena:
+     * the caller unmaps it with {@link #munmap(MemorySegment)}.
+     */
+    public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset, String what) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        MemorySegment address;
+        try {
+            address = (MemorySegment) MMAP.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd, offset);
+        } catch (Throwable t) {
+            throw new AssertionError("mmap downcall failed", t);
+        }
+        if (address.equals(MAP_FAILED)) {
+            throw new NativeCallException("mmap(" + what + ", " + length + " bytes)", errno(state));
+        }
+        return address.reinterpret(length);
+    }
+
+    public static void munmap(MemorySegment mapping) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        int result;
+        try {
+            result = (int) MUNMAP.invokeExact(state, mapping, mapping.byteSize());
+        } catch (Throwable t) {
+            throw new AssertionError("munmap downcall failed", t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("munmap", errno(state));
+        }
+    }
+
+    /** A new eventfd (EFD_CLOEXEC is always added). */
+    public static int eventfd(int initialValue, int flags) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        int fd;
+        try {
+            fd = (int) EVENTFD.invokeExact(state, initialValue, flags | EFD_CLOEXEC);
+        } catch (Throwable t) {
+            throw new AssertionError("eventfd downcall failed", t);
+        }
+        if (fd < 0) {
+            throw new NativeCallException("eventfd", errno(state));
+        }
+        return fd;
+    }
+
+    /** {@code read(fd, buffer, buffer.byteSize())}; returns bytes read, or {@code -errno}. */
+    public static long readOrErrno(int fd, MemorySegment buffer) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        long result;
+        try {
+            result = (long) READ.invokeExact(state, fd, buffer, buffer.byteSize());
+        } catch (Throwable t) {
+            throw new AssertionError("read downcall failed", t);
+        }
+        return result < 0 ? -errno(state) : result;
+    }
+
+    /** {@code write(fd, buffer, buffer.byteSize())}; returns bytes written, or {@code -errno}. */
+    public static long writeOrErrno(int fd, MemorySegment buffer) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        long result;
+        try {
+            result = (long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
+        } catch (Throwable t) {
+            throw new AssertionError("write downcall failed", t);
+        }
+        return result < 0 ? -errno(state) : result;
+    }
+
+    /** sizeof(struct termios) in glibc on x86-64; termios is treated as an opaque blob. */
+    public static final long TERMIOS_SIZE = 60;
+    /** tcsetattr: apply after output drains, discarding pending input (termios.h). */
+    public static final int TCSAFLUSH = 2;
+
+    public static boolean isatty(int fd) {
+        try {
+            return (int) ISATTY.invokeExact(fd) == 1;
+        } catch (Throwable t) {
+            throw new AssertionError("isatty downcall failed", t);
+        }
+    }
+
+    /** tcgetattr into {@code termios} (at least {@link #TERMIOS_SIZE} bytes). */
+    public static void tcgetattr(int fd, MemorySegment termios) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        int result;
+        try {
+            result = (int) TCGETATTR.invokeExact(state, fd, termios);
+        } catch (Throwable t) {
+            throw new AssertionError("tcgetattr downcall failed", t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("tcgetattr(" + fd + ")", errno(state));
+        }
+    }
+
+    public static void tcsetattr(int fd, int when, MemorySegment termios) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        int result;
+        try {
+            result = (int) TCSETATTR.invokeExact(state, fd, when, termios);
+        } catch (Throwable t) {
+            throw new AssertionError("tcsetattr downcall failed", t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("tcsetattr(" + fd + ")", errno(state));
+        }
+    }
+
+    /** cfmakeraw: no echo, no line editing, no signals from keys, 8-bit characters. */
+    public static void cfmakeraw(MemorySegment termios) {
+        try {
+            CFMAKERAW.invokeExact(termios);
+        } catch (Throwable t) {
+            throw new AssertionError("cfmakeraw downcall failed", t);
+        }
+    }
+
+    /** The C library's text for {@code errno}, e.g. "Permission denied". */
+    public static String strerror(int errno) {
+        try {
+            MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
+            return text.reinterpret(1024).getString(0);
+        } catch (Throwable t) {
+            return "errno " + errno;
+        }
+    }
+}

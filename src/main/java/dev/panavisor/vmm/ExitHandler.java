@@ -1,0 +1,76 @@
+package dev.panavisor.vmm;
+
+import dev.panavisor.bus.Bus;
+import dev.panavisor.kvm.VcpuExit;
+import dev.panavisor.kvm.abi.KvmExitReason;
+
+/**
+ * The heart of the run loop: what the VMM does with one vCPU exit. Port and MMIO accesses go to their bus (under
+ * the one device lock: device models are not thread-safe, and vCPU threads and the console input thread all call
+ * into them); everything that ends the VM becomes an {@link Outcome}. Kept free of KVM so it is tested with fake
+ * exits.
+ */
+public final class ExitHandler {
+    private final Bus pio;
+    private final Bus mmio;
+    private final Object deviceLock;
+
+    public ExitHandler(Bus pio, Bus mmio, Object deviceLock) {
+        this.pio = pio;
+        this.mmio = mmio;
+        this.deviceLock = deviceLock;
+    }
+
+    /** Handles one exit; returns null to keep running, or how the VM ended. */
+    public Outcome handle(VcpuExit exit) {
+        return switch (exit) {
+            case VcpuExit.IoOut out -> {
+                synchronized (deviceLock) {
+                    for (int i = 0; i < out.count(); i++) {
+                        pio.write(out.port(), out.size(), out.data().get(i));
+                    }
+                }
+                yield null;
+            }
+            case VcpuExit.IoIn in -> {
+                synchronized (deviceLock) {
+                    for (int i = 0; i < in.count(); i++) {
+                        in.data().set(i, pio.read(in.port(), in.size()));
+                    }
+                }
+                yield null;
+            }
+            case VcpuExit.MmioWrite write -> {
+                synchronized (deviceLock) {
+                    mmio.write(write.address(), write.size(), write.value());
+                }
+                yield null;
+            }
+            case VcpuExit.MmioRead read -> {
+                synchronized (deviceLock) {
+                    read.reply(mmio.read(read.address(), read.size()));
+                }
+                yield null;
+            }
+            // With the in-kernel irqchip KVM handles HLT itself; an exit here means a halted CPU with interrupts
+            // off that nothing can wake (e.g. a halt after poweroff without ACPI).
+            case VcpuExit.Hlt hlt -> new Outcome.Stopped("the guest halted its CPU with interrupts off");
+            case VcpuExit.Interrupted interrupted -> null;
+            case VcpuExit.Shutdown shutdown -> new Outcome.GuestCrash("triple fault (the vCPU shut down)");
+            case VcpuExit.FailEntry fail -> new Outcome.GuestCrash(String.format(
+                    "VM entry failed on CPU %d (hardware reason 0x%x)", fail.cpu(), fail.hardwareReason()));
+            case VcpuExit.InternalError error -> new Outcome.GuestCrash(
+                    error.suberror() == VcpuExit.InternalError.EMULATION
+                            ? "KVM could not emulate a guest instruction"
+                            : "KVM internal error (suberror " + error.suberror() + ")");
+            case VcpuExit.SystemEvent event -> switch (event.type()) {
+                case KvmExitReason.SYSTEM_EVENT_SHUTDOWN -> new Outcome.Stopped("the guest powered off");
+                case KvmExitReason.SYSTEM_EVENT_RESET -> new Outcome.Stopped("the guest reset");
+                case KvmExitReason.SYSTEM_EVENT_CRASH -> new Outcome.GuestCrash("the guest reported a crash");
+                default -> new Outcome.GuestCrash("unknown system event " + event.type());
+            };
+            case VcpuExit.Unknown unknown -> new Outcome.GuestCrash(
+                    "unexpected KVM exit reason " + unknown.reason());
+        };
+    }
+}

@@ -1,0 +1,18 @@
+package dev.panavisor.vmm;
+
+/**
+ * How a VM run ended. The CLI turns each into an exit status and, except for a clean stop, one line of text.
+ */
+public sealed interface Outcome {
+    /** The guest asked to reset or power off (i8042 reset, or a reset system event): a clean end. */
+    record Stopped(String how) implements Outcome {
+    }
+
+    /** The guest kernel panicked; {@code message} is the panic line it printed. */
+    record GuestPanic(String message) implements Outcome {
+    }
+
+    /** The vCPU hit a state the CPU cannot continue from: triple fault, failed entry, emulation failure. */
+    record GuestCrash(String reason) implements Outcome {
+    }
+}

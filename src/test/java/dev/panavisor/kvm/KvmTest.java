@@ -1,0 +1,103 @@
+package dev.panavisor.kvm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panavisor.kvm.abi.KvmCap;
+import dev.panavisor.sys.Errno;
+import dev.panavisor.testing.Requires;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class KvmTest {
+    @Test
+    void a_missing_device_gives_a_clear_message() {
+        KvmException e = assertThrows(KvmException.class, () -> Kvm.open(Path.of("/nonexistent/kvm")));
+        assertTrue(e.getMessage().startsWith("/nonexistent/kvm does not exist: KVM is not available"),
+                e.getMessage());
+    }
+
+    @Test
+    void a_file_that_is_not_kvm_is_rejected() {
+        KvmException e = assertThrows(KvmException.class, () -> Kvm.open(Path.of("/dev/null")));
+        assertEquals("/dev/null is not a KVM device: ioctl(KVM_GET_API_VERSION): "
+                + "Inappropriate ioctl for device (errno 25)", e.getMessage());
+    }
+
+    @Test
+    void permission_problems_say_what_to_do() {
+        // Root bypasses file permissions, so the mapping from errno to advice is checked directly.
+        String message = Kvm.explainOpenFailure(Path.of("/dev/kvm"), Errno.EACCES);
+        assertEquals("no permission to open /dev/kvm (run as root or add your user to the group that owns it,"
+                + " usually 'kvm')", message);
+    }
+
+    @Test
+    void host_probe_reads_the_backing_from_loaded_modules(@TempDir Path dir) throws Exception {
+        Path device = Files.createFile(dir.resolve("kvm"));
+        Path modules = Files.createDirectories(dir.resolve("module"));
+        Files.createDirectories(modules.resolve("kvm"));
+        assertEquals(KvmBacking.UNKNOWN, KvmHost.probe(device, modules).backing());
+        Files.createDirectories(modules.resolve("kvm_pvm"));
+        KvmHost pvm = KvmHost.probe(device, modules);
+        assertEquals(KvmBacking.PVM, pvm.backing());
+        assertFalse(pvm.bootsLinux());
+        Files.createDirectories(modules.resolve("kvm_amd"));
+        assertTrue(KvmHost.probe(device, modules).bootsLinux());
+        assertEquals(KvmBacking.NONE, KvmHost.probe(dir.resolve("missing"), modules).backing());
+    }
+
+    @Test
+    @Tag("kvm")
+    void real_kvm_answers_version_capabilities_and_cpuid() {
+        Requires.kvm();
+        try (Kvm kvm = Kvm.open()) {
+            assertEquals(12, kvm.apiVersion());
+            assertTrue(kvm.has(KvmCap.USER_MEMORY));
+            assertTrue(kvm.vcpuMmapSize() >= 0x930 + 4096 - 0x930, "kvm_run plus PIO page");
+            List<CpuidEntry> cpuid = kvm.supportedCpuid();
+            CpuidEntry leaf0 = cpuid.stream().filter(e -> e.function() == 0).findFirst().orElseThrow();
+            assertTrue(leaf0.eax() >= 1, "CPUID leaf 0 reports the highest basic leaf");
+            try (Vm vm = kvm.createVm()) {
+                Vcpu vcpu = vm.createVcpu(0);
+                vcpu.setCpuid(cpuid);
+                vcpu.setFpu(0x37f, 0x1f80);
+                int[] control = vcpu.fpuControl();
+                assertEquals(0x37f, control[0]);
+                // MXCSR is not asserted: kvm_pvm reads it back as 0 (it keeps SSE state elsewhere).
+                int tscAux = 0xc000_0103;
+                vcpu.setMsrs(Map.of(tscAux, 5L));
+                assertEquals(5L, vcpu.msr(tscAux));
+                Regs regs = vcpu.regs().set(Reg.RSI, 0x7000);
+                vcpu.setRegs(regs);
+                assertEquals(0x7000, vcpu.regs().get(Reg.RSI));
+            }
+        }
+    }
+
+    @Test
+    @Tag("kvm")
+    void in_kernel_irqchip_gives_each_vcpu_a_local_apic() {
+        Requires.kvm();
+        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
+            vm.setTssAddress(dev.panavisor.memory.GuestLayout.KVM_TSS_ADDRESS);
+            vm.createIrqchip();
+            vm.createPit2();
+            Vcpu vcpu = vm.createVcpu(0);
+            byte[] lapic = vcpu.lapic();
+            assertEquals(1024, lapic.length);
+            // APIC version register (offset 0x30): an integrated APIC reports version 0x1x.
+            assertEquals(0x10, lapic[0x30] & 0xf0);
+            vcpu.setLapic(lapic);
+            vm.setIrqLine(4, true);
+            vm.setIrqLine(4, false);
+        }
+    }
+}

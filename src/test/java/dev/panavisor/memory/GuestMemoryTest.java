@@ -1,0 +1,73 @@
+package dev.panavisor.memory;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.function.LongFunction;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The same contract for the heap-backed and the mmap-backed memory. */
+class GuestMemoryTest {
+    static List<LongFunction<GuestMemory>> memories() {
+        return List.of(HeapGuestMemory::new, MappedGuestMemory::allocate);
+    }
+
+    @ParameterizedTest
+    @MethodSource("memories")
+    void values_are_little_endian_and_unsigned(LongFunction<GuestMemory> factory) {
+        GuestMemory memory = factory.apply(8192);
+        memory.writeU32(0x100, 0xdeadbeef);
+        assertEquals(0xef, memory.readU8(0x100));
+        assertEquals(0xbeef, memory.readU16(0x100));
+        assertEquals(0xdeadbeefL, memory.readU32(0x100));
+        memory.writeU64(0x203, 0x0102030405060708L); // unaligned is fine, as on x86
+        assertEquals(0x0102030405060708L, memory.readU64(0x203));
+        assertEquals(0x08, memory.readU8(0x203));
+        memory.writeU16(0x300, 0xffff);
+        assertEquals(0xffff, memory.readU16(0x300));
+    }
+
+    @ParameterizedTest
+    @MethodSource("memories")
+    void byte_ranges_fills_and_buffers_see_the_same_bytes(LongFunction<GuestMemory> factory) {
+        GuestMemory memory = factory.apply(4096);
+        memory.write(10, new byte[] {1, 2, 3, 4});
+        assertArrayEquals(new byte[] {2, 3}, memory.readBytes(11, 2));
+        var buffer = memory.buffer(10, 4);
+        assertEquals(0x04030201, buffer.getInt(0));
+        buffer.put(0, (byte) 9);
+        assertEquals(9, memory.readU8(10));
+        memory.fill(0, 4096, (byte) 0x5a);
+        assertEquals(0x5a5a5a5a5a5a5a5aL, memory.readU64(4088));
+    }
+
+    @ParameterizedTest
+    @MethodSource("memories")
+    void accesses_outside_memory_throw_and_change_nothing(LongFunction<GuestMemory> factory) {
+        GuestMemory memory = factory.apply(4096);
+        memory.writeU8(4095, 7);
+        GuestMemoryException e = assertThrows(GuestMemoryException.class, () -> memory.writeU16(4095, 0xffff));
+        assertEquals("guest memory access of 2 bytes at 0xfff is outside guest memory (size 0x1000)", e.getMessage());
+        assertEquals(7, memory.readU8(4095), "a partly out-of-range write must not write the part inside");
+        assertThrows(GuestMemoryException.class, () -> memory.readU64(-8));
+        assertThrows(GuestMemoryException.class, () -> memory.readBytes(4000, 200));
+        assertThrows(GuestMemoryException.class, () -> memory.buffer(4096, 1));
+        assertThrows(GuestMemoryException.class, () -> memory.fill(1, Long.MAX_VALUE, (byte) 0));
+        // Overflow-safe: address + length wrapping around must not look in range.
+        assertFalse(memory.contains(Long.MAX_VALUE, Long.MAX_VALUE));
+        assertTrue(memory.contains(4096, 0));
+        assertTrue(memory.contains(0, 4096));
+    }
+
+    @ParameterizedTest
+    @MethodSource("memories")
+    void bad_sizes_are_rejected_with_a_message(LongFunction<GuestMemory> factory) {
+        GuestMemoryException e = assertThrows(GuestMemoryException.class, () -> factory.apply(-1));
+        assertTrue(e.getMessage().startsWith("guest memory size must be"), e.getMessage());
+    }
+}

@@ -1,0 +1,64 @@
+package dev.panavisor.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class ConsoleWatcherTest {
+    static void type(ConsoleWatcher watcher, String text) throws IOException {
+        for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
+            watcher.write(b);
+        }
+    }
+
+    @Test
+    void status_line_is_recorded_and_hidden_while_everything_else_passes_through() throws IOException {
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
+        type(watcher, "Linux version 6.1\r\n6.1.0\r\npanavisor-exit-status: 3\r\npanic-free line\r\n");
+        assertEquals(3, watcher.exitStatus());
+        assertEquals("Linux version 6.1\r\n6.1.0\r\npanic-free line\r\n", shown.toString(StandardCharsets.UTF_8));
+        assertNull(watcher.panic());
+    }
+
+    @Test
+    void partial_lines_are_shown_at_once_so_prompts_appear() throws IOException {
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
+        type(watcher, "~ # ");
+        assertEquals("~ # ", shown.toString(StandardCharsets.UTF_8));
+        type(watcher, "panavisor-exit");
+        assertEquals("~ # panavisor-exit", shown.toString(StandardCharsets.UTF_8),
+                "a status-like prefix after other text on the line is not held back");
+    }
+
+    @Test
+    void without_hiding_the_status_line_is_shown_and_still_recorded() throws IOException {
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ConsoleWatcher watcher = new ConsoleWatcher(shown, false);
+        type(watcher, "panavisor-exit-status: 0\n");
+        assertEquals(0, watcher.exitStatus());
+        assertEquals("panavisor-exit-status: 0\n", shown.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void kernel_panics_are_recognised_after_a_timestamp() throws IOException {
+        ConsoleWatcher watcher = new ConsoleWatcher(new ByteArrayOutputStream(), true);
+        type(watcher, "[    1.234567] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\r\n");
+        assertEquals("Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)",
+                watcher.panic());
+    }
+
+    @Test
+    void very_long_lines_lose_no_bytes() throws IOException {
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
+        String text = "x".repeat(10_000) + "\n";
+        type(watcher, text);
+        assertEquals(text, shown.toString(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,78 @@
+package dev.panavisor.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+
+import dev.panavisor.kvm.Kvm;
+import dev.panavisor.kvm.Reg;
+import dev.panavisor.kvm.VcpuExit;
+import dev.panavisor.testing.Requires;
+import java.io.ByteArrayOutputStream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** Real guest code on the real /dev/kvm: every exit is checked in order. */
+@Tag("kvm")
+class TinyGuestTest {
+    @BeforeEach
+    void needsKvm() {
+        Requires.kvm();
+    }
+
+    @Test
+    void real_mode_guest_writes_computed_bytes_then_halts() {
+        try (Kvm kvm = Kvm.open(); TinyGuest guest = TinyGuest.realMode(kvm, TinyPrograms.powersOfTwo())) {
+            ByteArrayOutputStream written = new ByteArrayOutputStream();
+            VcpuExit exit;
+            while ((exit = guest.run()) instanceof VcpuExit.IoOut out) {
+                assertEquals(TinyPrograms.RESULT_PORT, out.port());
+                assertEquals(1, out.size());
+                assertEquals(1, out.count());
+                written.write((int) out.value());
+            }
+            assertInstanceOf(VcpuExit.Hlt.class, exit);
+            assertEquals("[1, 2, 4, 8, 16, 32, 64, -128]", java.util.Arrays.toString(written.toByteArray()));
+            // HLT is one byte after the program's start + its length - 1: RIP points past it.
+            assertEquals(TinyGuest.LOAD_ADDRESS + TinyPrograms.powersOfTwo().length,
+                    guest.vcpu().regs().get(Reg.RIP));
+        }
+    }
+
+    @Test
+    void long_mode_guest_reports_over_port_io_and_echoes_an_mmio_value() {
+        try (Kvm kvm = Kvm.open(); TinyGuest guest = TinyGuest.longMode(kvm, TinyPrograms.sumAndEcho())) {
+            VcpuExit.IoOut sum = assertInstanceOf(VcpuExit.IoOut.class, guest.run());
+            assertEquals(TinyPrograms.RESULT_PORT, sum.port());
+            assertEquals(2, sum.size());
+            assertEquals(5050, sum.value());
+
+            VcpuExit.MmioRead read = assertInstanceOf(VcpuExit.MmioRead.class, guest.run());
+            assertEquals(TinyPrograms.MMIO_ADDRESS, read.address());
+            assertEquals(8, read.size());
+            read.reply(0x1122_3344_5566_7788L);
+
+            VcpuExit.MmioWrite write = assertInstanceOf(VcpuExit.MmioWrite.class, guest.run());
+            assertEquals(TinyPrograms.MMIO_ADDRESS + 8, write.address());
+            assertEquals(8, write.size());
+            assertEquals(0x1122_3344_5566_7788L, write.value(), "the guest wrote back what the VMM supplied");
+
+            assertInstanceOf(VcpuExit.Hlt.class, guest.run());
+            assertEquals(0x1122_3344_5566_7788L, guest.vcpu().regs().get(Reg.RBX));
+        }
+    }
+
+    @Test
+    void a_loop_of_port_writes_exits_once_per_write() {
+        int count = 1000;
+        try (Kvm kvm = Kvm.open(); TinyGuest guest = TinyGuest.realMode(kvm, TinyPrograms.portWrites(count))) {
+            int exits = 0;
+            VcpuExit exit;
+            while ((exit = guest.run()) instanceof VcpuExit.IoOut) {
+                exits++;
+            }
+            assertInstanceOf(VcpuExit.Hlt.class, exit);
+            assertEquals(count, exits);
+        }
+    }
+}
