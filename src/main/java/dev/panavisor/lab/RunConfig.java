@@ -37,12 +37,13 @@ final class RunConfig {
         List<Path> writable = new ArrayList<>();
         writable.add(config.workDir());
         writable.addAll(config.writable());
+        writable.forEach(RunConfig::checkedDirectory);
         List<Path> outer = writable.stream().distinct()
                 .filter(p -> writable.stream().noneMatch(other -> !other.equals(p) && p.startsWith(other)))
                 .sorted().toList();
         List<Export> exports = new ArrayList<>();
         for (Path p : outer) {
-            exports.add(new Export("rw" + exports.size(), checkedDirectory(p), Export.Kind.WRITABLE));
+            exports.add(new Export("rw" + exports.size(), p, Export.Kind.WRITABLE));
         }
         for (Path p : config.scratch().stream().distinct().sorted().toList()) {
             if (outer.stream().anyMatch(p::startsWith)) {
