@@ -8,6 +8,7 @@ import dev.panavisor.lab.LabTimeoutException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -42,14 +43,14 @@ final class LabCommand implements Callable<Integer> {
     @Option(names = "--cpus", paramLabel = "N", description = "L1 virtual CPUs (default: host CPUs, at most 4).")
     Integer cpus;
 
-    @Option(names = "--memory", paramLabel = "SIZE",
+    @Option(names = "--memory", paramLabel = "SIZE", converter = MemoryConverter.class,
             description = "L1 memory: MiB, or with a unit (512M, 4G). Default: a quarter of the host's, "
                     + "at most 4G.")
-    String memory;
+    Integer memoryMiB;
 
-    @Option(names = "--timeout", paramLabel = "DURATION",
+    @Option(names = "--timeout", paramLabel = "DURATION", converter = DurationConverter.class,
             description = "Stop QEMU and fail after this long, boot included: seconds or 90s, 15m, 2h. Default: 60m.")
-    String timeout;
+    Duration timeout;
 
     @Option(names = "--workdir", paramLabel = "DIR",
             description = "CMD's working directory, writable inside (default: the current directory).")
@@ -102,14 +103,14 @@ final class LabCommand implements Callable<Integer> {
             if (cpus != null) {
                 c = c.withCpus(cpus);
             }
-            if (memory != null) {
-                c = c.withMemoryMiB(parseMiB(memory));
-            }
-            if (timeout != null) {
-                c = c.withTimeout(Durations.parse(timeout));
+            if (memoryMiB != null) {
+                c = c.withMemoryMiB(memoryMiB);
             }
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+        }
+        if (timeout != null) {
+            c = c.withTimeout(timeout);
         }
         if (workDir != null) {
             c = c.withWorkDir(workDir);
@@ -143,6 +144,28 @@ final class LabCommand implements Callable<Integer> {
             return (int) mib;
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("not a memory size: '" + text + "' (use e.g. 4096, 512M, 4G)");
+        }
+    }
+
+    static final class MemoryConverter implements CommandLine.ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            try {
+                return parseMiB(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            try {
+                return Durations.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
         }
     }
 

@@ -105,6 +105,7 @@ public final class Lab {
         private StatusLine last;
         private Process qemu;
         private Thread shutdownHook;
+        private volatile boolean cancelled;
 
         Session(Path runDir, long start) throws IOException {
             this.runDir = runDir;
@@ -161,6 +162,9 @@ public final class Lab {
                 throw new LabException("interrupted; QEMU was stopped");
             }
             StatusLine end = finalStatus();
+            if (cancelled && !(end instanceof StatusLine.Exited)) {
+                throw new LabException("stopped because this process is exiting (Ctrl-C or SIGTERM); QEMU was stopped");
+            }
             if (end instanceof StatusLine.Exited exited) {
                 synchronized (statusLock) {
                     return new Result(exited.code(), Collections.unmodifiableMap(new LinkedHashMap<>(stages)));
@@ -251,21 +255,24 @@ public final class Lab {
 
         /** SIGTERM, a short grace period, then SIGKILL. Safe to call more than once and from the shutdown hook. */
         private void stopQemu() {
+            boolean fromHook = Thread.currentThread() == shutdownHook;
+            if (fromHook) {
+                cancelled = true;
+            }
             Process p = qemu;
-            if (p == null || !p.isAlive()) {
-                return;
-            }
-            p.destroy();
-            try {
-                if (!p.waitFor(TERMINATE_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+            if (p != null && p.isAlive()) {
+                p.destroy();
+                try {
+                    if (!p.waitFor(TERMINATE_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                        p.destroyForcibly();
+                        p.waitFor(TERMINATE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+                    }
+                } catch (InterruptedException e) {
                     p.destroyForcibly();
-                    p.waitFor(TERMINATE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+                    Thread.currentThread().interrupt();
                 }
-            } catch (InterruptedException e) {
-                p.destroyForcibly();
-                Thread.currentThread().interrupt();
             }
-            if (Thread.currentThread() == shutdownHook) {
+            if (fromHook) {
                 FileTree.deleteQuietly(runDir); // the JVM is exiting: run()'s finally may never get there
             }
         }

@@ -1,0 +1,66 @@
+package dev.panavisor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panavisor.lab.LabConfig;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** Parsing only: no lab is started. */
+class LabCommandTest {
+    private static LabCommand parse(String... args) {
+        LabCommand command = new LabCommand();
+        new CommandLine(command).parseArgs(args);
+        return command;
+    }
+
+    @Test
+    void options_before_the_double_dash_configure_the_lab_and_the_rest_is_the_command() {
+        LabCommand c = parse("--cpus", "1", "--memory", "2G", "--timeout", "90s", "--workdir", "/tmp", "--",
+                "sh", "-c", "exit 7");
+        assertEquals(List.of("sh", "-c", "exit 7"), c.command);
+        LabConfig config = c.config();
+        assertEquals(1, config.cpus());
+        assertEquals(2048, config.memoryMiB());
+        assertEquals(Duration.ofSeconds(90), config.timeout());
+        assertEquals(Path.of("/tmp"), config.workDir());
+    }
+
+    @Test
+    void words_after_the_command_name_belong_to_the_command_even_without_a_double_dash() {
+        LabCommand c = parse("--timeout", "5m", "ls", "-la", "--cpus", "3");
+        assertEquals(List.of("ls", "-la", "--cpus", "3"), c.command);
+        assertEquals(Duration.ofMinutes(5), c.config().timeout());
+    }
+
+    @Test
+    void memory_sizes_take_mebibytes_or_units() {
+        assertEquals(4096, LabCommand.parseMiB("4096"));
+        assertEquals(512, LabCommand.parseMiB("512M"));
+        assertEquals(4096, LabCommand.parseMiB("4g"));
+        assertThrows(IllegalArgumentException.class, () -> LabCommand.parseMiB("lots"));
+    }
+
+    @Test
+    void a_missing_command_or_a_bad_value_is_a_usage_error_with_one_clear_line() {
+        CommandLine root = PanavisorCommand.newCommandLine();
+        StringWriter err = new StringWriter();
+        root.setErr(new PrintWriter(err));
+        assertEquals(ExitCodes.USAGE, root.execute("lab"));
+        assertTrue(err.toString().startsWith("Missing required parameter: 'CMD'"), err.toString());
+
+        StringWriter err2 = new StringWriter();
+        CommandLine again = PanavisorCommand.newCommandLine();
+        again.setErr(new PrintWriter(err2));
+        assertEquals(ExitCodes.USAGE, again.execute("lab", "--timeout", "soon", "--", "true"));
+        assertTrue(err2.toString().startsWith("Invalid value for option '--timeout': not a duration: 'soon'"),
+                err2.toString());
+    }
+}

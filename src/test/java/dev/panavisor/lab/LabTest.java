@@ -1,0 +1,173 @@
+package dev.panavisor.lab;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panavisor.testing.Requires;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The nested lab, for real: each test boots an L1 Linux under QEMU (several seconds each, more on a busy host).
+ * The first run on a fresh machine also installs QEMU and busybox-static and downloads Debian's kernel.
+ */
+@Tag("lab")
+class LabTest {
+    private static final Duration LIMIT = Duration.ofMinutes(5);
+
+    @TempDir
+    Path work;
+
+    record Run(int exitCode, String out, String err) {
+    }
+
+    @BeforeEach
+    void needsLab() {
+        Requires.lab();
+    }
+
+    private LabConfig config() {
+        return LabConfig.defaults().withWorkDir(work).withTimeout(LIMIT);
+    }
+
+    private static Run run(LabConfig config, String... command) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Lab.run(config, List.of(command), out, err);
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void true_exits_0() {
+        Run r = run(config(), "/bin/true");
+        assertEquals(0, r.exitCode(), r.err());
+    }
+
+    @Test
+    void two_labs_run_at_once_and_each_returns_its_own_exit_status() throws Exception {
+        Path other = Files.createDirectory(work.resolve("other"));
+        var falseRun = CompletableFuture.supplyAsync(() -> run(config(), "/bin/false"));
+        var sevenRun = CompletableFuture.supplyAsync(() -> run(config().withWorkDir(other), "sh", "-c", "exit 7"));
+        assertEquals(1, falseRun.get().exitCode(), falseRun.get().err());
+        assertEquals(7, sevenRun.get().exitCode(), sevenRun.get().err());
+    }
+
+    @Test
+    void the_work_directory_is_writable_at_its_host_path_and_the_rest_of_the_host_is_read_only() throws IOException {
+        Path probe = Path.of("/etc/panavisor-lab-probe-" + ProcessHandle.current().pid());
+        String script = "echo written-inside > result.txt; "
+                + "if touch " + probe + " 2>/dev/null; then echo etc-writable; else echo etc-read-only; fi; "
+                + "if grep -q ' /tmp tmpfs ' /proc/mounts; then echo tmp-is-tmpfs; fi; "
+                + "pwd; echo to-stderr >&2";
+        Run r = run(config(), "sh", "-c", script);
+        assertEquals(0, r.exitCode(), r.err());
+        assertEquals("written-inside\n", Files.readString(work.resolve("result.txt")));
+        assertEquals("etc-read-only\ntmp-is-tmpfs\n" + work + "\n", r.out());
+        assertEquals("to-stderr\n", r.err());
+        assertFalse(Files.exists(probe));
+    }
+
+    @Test
+    void inside_the_lab_kvm_is_hardware_and_check_runs_the_tiny_guests() {
+        // The project's own JVM and classes (this test's class path, read from the host) run panavisor check.
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Run r = run(config(), java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "dev.panavisor.cli.Main", "check");
+        assertEquals(0, r.exitCode(), r.out() + r.err());
+        assertTrue(r.out().contains("backing:      hardware (AMD-V, kvm_amd)"), r.out());
+        assertTrue(r.out().contains("tiny guests:  ok"), r.out());
+        assertTrue(r.out().contains("linux guests: directly on /dev/kvm"), r.out());
+    }
+
+    @Test
+    void the_projects_kvm_tests_pass_inside_the_lab_under_maven() {
+        // The project directory and ~/.m2 are scratch overlays: the inner Maven finds the classes this build compiled
+        // at the same paths (so it compiles nothing) and may write its reports and repository metadata, but none of
+        // that reaches the host, where this very build is running.
+        Path project = Path.of(System.getProperty("user.dir"));
+        Path m2 = Path.of(System.getProperty("user.home"), ".m2");
+        LabConfig config = config().withTimeout(Duration.ofMinutes(15)).withScratch(project).withScratch(m2);
+        Run r = run(config, "sh", "-c", "cd \"$1\" && exec mvn -B -o test -Dgroups=kvm -Dsurefire.failIfNoSpecifiedTests=false",
+                "sh", project.toString());
+        assertEquals(0, r.exitCode(), r.out() + r.err());
+        assertTrue(r.out().contains("Nothing to compile"), r.out());
+        assertTrue(r.out().matches("(?s).*Tests run: [1-9][0-9]*, Failures: 0, Errors: 0, Skipped: 0\n.*"), r.out());
+        assertTrue(r.out().contains("BUILD SUCCESS"), r.out());
+    }
+
+    @Test
+    void a_command_that_outlives_the_time_limit_is_stopped_and_nothing_is_left_behind() throws IOException {
+        LabConfig config = config().withTimeout(Duration.ofSeconds(45));
+        LabTimeoutException e = assertThrows(LabTimeoutException.class,
+                () -> run(config, "sh", "-c", "touch started; exec sleep 600"));
+        assertTrue(Files.exists(work.resolve("started")), "the command ran before the limit: " + e.getMessage());
+        assertTrue(e.getMessage().contains("while the command ran"), e.getMessage());
+        assertEquals(List.of(), processesMentioning(work.toString()), "a QEMU process outlived the lab");
+        assertEquals(List.of(), ownRunDirectories());
+    }
+
+    @Test
+    void a_module_that_does_not_load_is_reported_as_a_setup_failure(@TempDir Path cache) throws IOException {
+        LabConfig real = config();
+        new AssetCache(real.cacheDir(), line -> { }).resolve();
+        Path kernel = brokenKernelCopy(real.cacheDir(), cache);
+        LabSetupException e = assertThrows(LabSetupException.class,
+                () -> run(real.withCacheDir(cache), "/bin/true"));
+        assertTrue(e.getMessage().startsWith("lab setup failed in L1: module kvm_amd did not load"), e.getMessage());
+        assertTrue(Files.exists(kernel.resolve("complete")));
+    }
+
+    /** A copy of the cached kernel (vmlinux linked, not copied) whose kvm_amd.ko is cut short. */
+    private static Path brokenKernelCopy(Path from, Path to) throws IOException {
+        Path source;
+        try (Stream<Path> dirs = Files.list(from.resolve("kernel"))) {
+            source = dirs.filter(d -> Files.exists(d.resolve("complete"))).findFirst().orElseThrow();
+        }
+        Path target = Files.createDirectories(to.resolve("kernel").resolve(source.getFileName()));
+        Files.createSymbolicLink(target.resolve("vmlinux"), source.resolve("vmlinux"));
+        Files.createDirectories(target.resolve("modules"));
+        try (Stream<Path> modules = Files.list(source.resolve("modules"))) {
+            for (Path m : modules.toList()) {
+                Files.copy(m, target.resolve("modules").resolve(m.getFileName()));
+            }
+        }
+        Path kvmAmd = target.resolve("modules/kvm_amd.ko");
+        Files.write(kvmAmd, java.util.Arrays.copyOf(Files.readAllBytes(kvmAmd), 4096));
+        Files.copy(source.resolve("modules.order"), target.resolve("modules.order"));
+        if (Files.exists(from.resolve("kernel/current"))) {
+            Files.copy(from.resolve("kernel/current"), to.resolve("kernel/current"));
+        }
+        Files.copy(source.resolve("complete"), target.resolve("complete"));
+        return target;
+    }
+
+    /** Command lines of live processes that contain {@code text} (QEMU's name the work directory it shares). */
+    static List<String> processesMentioning(String text) {
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.pid() != ProcessHandle.current().pid())
+                .map(p -> p.info().commandLine().orElse(""))
+                .filter(line -> line.contains(text))
+                .toList();
+    }
+
+    /** This JVM's lab run directories still in the temporary folder. */
+    static List<Path> ownRunDirectories() throws IOException {
+        String prefix = "panavisor-lab-" + ProcessHandle.current().pid() + "-";
+        try (Stream<Path> entries = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return entries.filter(p -> p.getFileName().toString().startsWith(prefix)).toList();
+        }
+    }
+}
