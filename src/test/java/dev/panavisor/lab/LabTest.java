@@ -110,7 +110,7 @@ class LabTest {
 
     @Test
     void a_command_that_outlives_the_time_limit_is_stopped_and_nothing_is_left_behind() throws IOException {
-        LabConfig config = config().withTimeout(Duration.ofSeconds(45));
+        LabConfig config = config().withTimeout(Duration.ofSeconds(30));
         LabTimeoutException e = assertThrows(LabTimeoutException.class,
                 () -> run(config, "sh", "-c", "touch started; exec sleep 600"));
         assertTrue(Files.exists(work.resolve("started")), "the command ran before the limit: " + e.getMessage());
