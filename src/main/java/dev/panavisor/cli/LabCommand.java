@@ -33,7 +33,7 @@ import picocli.CommandLine.Parameters;
                 "Exit status: CMD's own; 124 when the time limit passed; 125 when the lab failed (setup inside "
                         + "L1, packages, QEMU)."},
         footer = {"", "Examples:", "  panavisor lab -- ls /sys/module/kvm_amd",
-                "  panavisor lab --timeout 20m --scratch ~/.m2 -- mvn -o -q test"})
+                "  panavisor lab --timeout 20m -- mvn -o -q test"})
 final class LabCommand implements Callable<Integer> {
     /** Like timeout(1): the command was stopped because the time limit passed. */
     static final int TIMED_OUT = 124;
@@ -60,7 +60,7 @@ final class LabCommand implements Callable<Integer> {
     List<Path> writable = new ArrayList<>();
 
     @Option(names = "--scratch", paramLabel = "DIR",
-            description = "A host directory writable inside whose changes are discarded (an overlay), e.g. ~/.m2.")
+            description = "A host directory writable inside whose changes are discarded (an overlay).")
     List<Path> scratch = new ArrayList<>();
 
     @Option(names = "--no-project", description = "Do not make the Panavisor project directory writable.")

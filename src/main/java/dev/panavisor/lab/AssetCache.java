@@ -43,6 +43,11 @@ public final class AssetCache {
     private static final List<Path> BUSYBOX_PATHS = List.of(Path.of("/bin/busybox"), Path.of("/usr/bin/busybox"));
     private static final String COMPLETE = "complete";
     private static final Path APT_LISTS = Path.of("/var/lib/apt/lists");
+    /**
+     * Serializes installs and cache fills between labs of this JVM: the file lock below only excludes other
+     * processes (a second lock of the same file from this JVM would throw OverlappingFileLockException).
+     */
+    private static final Object IN_PROCESS = new Object();
 
     private final Path cacheDir;
     private final Consumer<String> progress;
@@ -80,6 +85,12 @@ public final class AssetCache {
     }
 
     private void ensureHostPackages() {
+        synchronized (IN_PROCESS) {
+            installMissing();
+        }
+    }
+
+    private void installMissing() {
         List<String> missing = missingHostPackages();
         if (missing.isEmpty()) {
             return;
@@ -209,6 +220,12 @@ public final class AssetCache {
 
     /** Downloads, unpacks and trims one kernel package into {@code target}, under the cache lock. */
     private void fill(DebianPackages.Package pkg, Path target) {
+        synchronized (IN_PROCESS) {
+            fillLocked(pkg, target);
+        }
+    }
+
+    private void fillLocked(DebianPackages.Package pkg, Path target) {
         try {
             Files.createDirectories(cacheDir);
             try (FileChannel lockFile = FileChannel.open(cacheDir.resolve(".lock"), StandardOpenOption.CREATE,

@@ -106,6 +106,7 @@ public final class Lab {
         private Process qemu;
         private Thread shutdownHook;
         private volatile boolean cancelled;
+        private long qemuStart;
 
         Session(Path runDir, long start) throws IOException {
             this.runDir = runDir;
@@ -123,6 +124,7 @@ public final class Lab {
                     List.of(setpriv.toString(), "--pdeathsig", "KILL", "--")));
             command.addAll(qemuCommand);
             mark("qemu");
+            qemuStart = System.nanoTime();
             shutdownHook = new Thread(this::stopQemu, "panavisor-lab-shutdown");
             Runtime.getRuntime().addShutdownHook(shutdownHook);
             qemu = new ProcessBuilder(command)
@@ -138,7 +140,8 @@ public final class Lab {
         }
 
         private Result awaitEnd() {
-            long deadline = start + config.timeout().toNanos();
+            // The limit runs from QEMU's start: first-use installs and downloads before it do not count.
+            long deadline = qemuStart + config.timeout().toNanos();
             try {
                 while (qemu.isAlive()) {
                     long left = deadline - System.nanoTime();

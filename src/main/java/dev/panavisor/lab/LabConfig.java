@@ -18,10 +18,12 @@ import java.util.Map;
  *
  * @param cpus        L1 virtual CPUs (each one a QEMU TCG thread on the host)
  * @param memoryMiB   L1 memory in MiB (allocated by QEMU only as L1 touches it)
- * @param timeout     wall-clock limit for the whole run, boot included; QEMU is stopped when it passes
+ * @param timeout     wall-clock limit from QEMU's start (boot included, first-use downloads not); QEMU is
+ *                    stopped when it passes
  * @param workDir     the command's working directory; writable inside
  * @param writable    further host directories writable inside (e.g. the project directory)
- * @param scratch     host directories that are writable inside with changes discarded (e.g. ~/.m2)
+ * @param scratch     host directories that are writable inside with changes discarded (e.g. a project whose build
+ *                    output must not reach the host)
  * @param environment the command's environment (nothing else is inherited)
  * @param cacheDir    where downloaded packages and the extracted kernel are kept (the lab's cache folder)
  * @param showConsole copy the L1 kernel console to the error stream live, and boot L1 without "quiet"
