@@ -54,7 +54,9 @@ public final class BzImageLoader {
         checkProtocol(header);
 
         long payloadOffset = header.protectedModeOffset();
-        long payloadSize = header.syssize() * 16; // syssize counts 16-byte paragraphs (boot.rst, "syssize")
+        // syssize counts 16-byte paragraphs (boot.rst, "syssize"); the kernel's build tool pads the protected-mode
+        // part to exactly that length, so a shorter file is truncated. A longer one is fine: signing tools append.
+        long payloadSize = header.syssize() * 16;
         if (payloadOffset >= fileSize || payloadSize == 0 || payloadOffset + payloadSize > fileSize) {
             throw new KernelFormatException(String.format(
                     "truncated bzImage: the header announces %d setup sectors and %s of kernel after them "

@@ -5,6 +5,7 @@ import dev.panavisor.memory.GuestMemory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * Writes an Intel MultiProcessor Specification 1.4 table: how a guest without ACPI learns its CPUs, its I/O APIC
@@ -172,7 +173,7 @@ public final class MpTable {
     /** {@code text} in ASCII, padded with spaces to {@code width} bytes (the MP spec pads strings with blanks). */
     private static byte[] ascii(String text, int width) {
         byte[] bytes = new byte[width];
-        java.util.Arrays.fill(bytes, (byte) ' ');
+        Arrays.fill(bytes, (byte) ' ');
         byte[] chars = text.getBytes(StandardCharsets.US_ASCII);
         System.arraycopy(chars, 0, bytes, 0, Math.min(width, chars.length));
         return bytes;

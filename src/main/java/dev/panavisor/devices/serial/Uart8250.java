@@ -45,6 +45,9 @@ import java.io.OutputStream;
  * <p>Not modelled, because a virtual line does not have them: baud rate timing (the divisor is stored and read
  * back, nothing more), parity/framing errors and breaks, FIFO trigger levels and the character-timeout interrupt
  * (data available is signalled from the first byte), and OUT2 gating the IRQ as PC boards wire it.
+ *
+ * <p>Not thread-safe, like the hardware register file it models: the VMM serialises bus accesses (vCPU thread) and
+ * {@link #receive} calls (input thread), for example by synchronising on the device.
  */
 public final class Uart8250 implements BusDevice {
     /** I/O port base of COM1 and its ISA IRQ (PC/AT convention). */
