@@ -53,7 +53,7 @@ public final class BootParams {
     /**
      * Writes the zero page at {@link GuestLayout#BOOT_PARAMS_ADDRESS} and returns that address (for RSI).
      *
-     * @param cmdlineAddress where {@link KernelCommandLine#writeTo} put the command line
+     * @param cmdlineAddress where {@link CommandLine#writeTo} put the command line
      * @param initrd         where {@link InitrdLoader} put the initrd, if there is one
      */
     public static long write(GuestMemory memory, LoadedKernel kernel, E820Map map, long cmdlineAddress,

@@ -6,7 +6,7 @@ import java.util.OptionalLong;
  * What a kernel loader put into guest memory and what the rest of the boot needs to know about it.
  *
  * <p>The loader only writes the kernel itself. The VMM then places the initrd ({@link InitrdLoader}) and the
- * command line ({@link KernelCommandLine}), writes the zero page ({@link BootParams}) from this record, sets up the CPU
+ * command line ({@link CommandLine}), writes the zero page ({@link BootParams}) from this record, sets up the CPU
  * for {@link #mode()} and starts it at {@link #entryPoint()}.
  *
  * @param description      what was loaded, for messages ("bzImage, boot protocol 2.15")

@@ -14,7 +14,7 @@ class BootParamsTest {
 
     private long writeForBzImage(Optional<LoadedInitrd> initrd) {
         LoadedKernel kernel = BzImageLoader.load(memory, new SyntheticKernels.BzImage().build());
-        long cmdline = new KernelCommandLine("console=ttyS0").writeTo(memory, kernel);
+        long cmdline = new CommandLine("console=ttyS0").writeTo(memory, kernel);
         return BootParams.write(memory, kernel, E820Map.forMemorySize(memory.size()), cmdline, initrd);
     }
 

@@ -22,7 +22,7 @@ class CommandLineTest {
     void writes_the_line_nul_terminated_at_the_command_line_address() {
         memory.fill(GuestLayout.CMDLINE_ADDRESS, 64, (byte) 'x');
         String text = "console=ttyS0 quiet";
-        long address = new KernelCommandLine(text).writeTo(memory, kernelAccepting(2047));
+        long address = new CommandLine(text).writeTo(memory, kernelAccepting(2047));
         assertEquals(GuestLayout.CMDLINE_ADDRESS, address);
         assertArrayEquals(text.getBytes(StandardCharsets.US_ASCII), memory.readBytes(address, text.length()));
         assertEquals(0, memory.readU8(address + text.length()));
@@ -30,21 +30,21 @@ class CommandLineTest {
 
     @Test
     void accepts_exactly_cmdline_size_bytes_and_rejects_one_more() {
-        new KernelCommandLine("a".repeat(100)).writeTo(memory, kernelAccepting(100));
+        new CommandLine("a".repeat(100)).writeTo(memory, kernelAccepting(100));
         var e = assertThrows(DoesNotFitException.class,
-                () -> new KernelCommandLine("a".repeat(101)).writeTo(memory, kernelAccepting(100)));
+                () -> new CommandLine("a".repeat(101)).writeTo(memory, kernelAccepting(100)));
         assertEquals("kernel command line is 101 bytes long but the kernel accepts at most 100", e.getMessage());
     }
 
     @Test
     void never_writes_beyond_the_space_panavisor_reserves() {
-        var e = assertThrows(DoesNotFitException.class, () -> new KernelCommandLine("a".repeat(GuestLayout.CMDLINE_MAX_SIZE))
+        var e = assertThrows(DoesNotFitException.class, () -> new CommandLine("a".repeat(GuestLayout.CMDLINE_MAX_SIZE))
                 .writeTo(memory, kernelAccepting(1 << 20)));
         assertEquals("kernel command line is 65536 bytes long but Panavisor reserves at most 65535", e.getMessage());
     }
 
     @Test
     void rejects_an_embedded_nul() {
-        assertThrows(BootException.class, () -> new KernelCommandLine("a\0b"));
+        assertThrows(BootException.class, () -> new CommandLine("a\0b"));
     }
 }

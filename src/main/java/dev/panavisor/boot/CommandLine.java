@@ -14,9 +14,9 @@ import java.nio.charset.StandardCharsets;
  * (often {@code init=} or {@code console=}), so that is an error here. And Panavisor's: the line and its NUL must
  * fit the {@link GuestLayout#CMDLINE_MAX_SIZE} bytes reserved for it.
  */
-public record KernelCommandLine(String text) {
+public record CommandLine(String text) {
 
-    public KernelCommandLine {
+    public CommandLine {
         if (text.indexOf('\0') >= 0) {
             throw new BootException("kernel command line contains a NUL character");
         }
