@@ -52,6 +52,12 @@ public final class BzImageLoader {
         }
         SetupHeader header = SetupHeader.parse(image);
         checkProtocol(header);
+        if (headerEnd < SetupHeader.INIT_SIZE + 4) {
+            // The jump at 0x200 skips the whole header; protocol 2.10+ headers reach at least past init_size.
+            throw new KernelFormatException(String.format(
+                    "damaged bzImage: its setup header ends at 0x%x, before the fields protocol %s has", headerEnd,
+                    header.versionText()));
+        }
 
         long payloadOffset = header.protectedModeOffset();
         // syssize counts 16-byte paragraphs (boot.rst, "syssize"); the kernel's build tool pads the protected-mode

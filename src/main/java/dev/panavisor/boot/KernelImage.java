@@ -4,6 +4,7 @@ import dev.panavisor.memory.GuestMemory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -43,6 +44,9 @@ public record KernelImage(String name, ByteBuffer contents, Format format) {
 
     /** Maps {@code path} read-only (no copy: the page cache backs it) and detects its format. */
     public static KernelImage read(Path path) {
+        if (Files.isDirectory(path)) {
+            throw new BootException("kernel " + path + " is a directory, not a file");
+        }
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = channel.size();
             if (size > Integer.MAX_VALUE) {

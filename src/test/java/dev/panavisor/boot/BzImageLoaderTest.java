@@ -108,6 +108,15 @@ class BzImageLoaderTest {
     }
 
     @Test
+    void rejects_a_header_too_short_for_its_protocol() {
+        var image = new SyntheticKernels.BzImage();
+        image.jumpDisplacement = 0x30; // header would end at 0x232, before xloadflags and init_size
+        var e = assertThrows(KernelFormatException.class, () -> BzImageLoader.load(memory, image.build()));
+        assertEquals("damaged bzImage: its setup header ends at 0x232, before the fields protocol 2.15 has",
+                e.getMessage());
+    }
+
+    @Test
     void rejects_a_kernel_that_needs_more_memory_than_the_guest_has() {
         var image = new SyntheticKernels.BzImage();
         image.initSize = 60 * MIB; // runs at 16 MiB, so needs RAM up to 76 MiB; the guest has 64

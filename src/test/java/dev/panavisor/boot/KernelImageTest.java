@@ -61,5 +61,7 @@ class KernelImageTest {
         var e = assertThrows(BootException.class, () -> KernelImage.read(missing));
         assertEquals("kernel file not found: " + missing, e.getMessage());
         assertEquals(false, Files.exists(missing));
+        assertEquals("kernel " + dir + " is a directory, not a file",
+                assertThrows(BootException.class, () -> KernelImage.read(dir)).getMessage());
     }
 }
