@@ -39,6 +39,9 @@ public final class ElfKernelLoader {
     /** The initrd_addr_max every bzImage since protocol 2.03 declares (boot.rst, "initrd_addr_max"). */
     public static final long DEFAULT_INITRD_ADDR_MAX = 0x7fff_ffffL;
 
+    /** x86-64 physical addresses have at most 52 bits; anything beyond is a damaged header, not a big kernel. */
+    static final long MAX_PHYSICAL = 1L << 52;
+
     private ElfKernelLoader() {
     }
 
@@ -50,7 +53,7 @@ public final class ElfKernelLoader {
     public static LoadedKernel load(GuestMemory memory, ByteBuffer image) {
         Elf64 elf = Elf64.parse(image);
         List<Elf64.ProgramHeader> segments = elf.programHeaders().stream()
-                .filter(header -> header.type() == Elf64.PT_LOAD && header.memorySize() > 0)
+                .filter(header -> header.type() == Elf64.PT_LOAD && header.memorySize() != 0)
                 .toList();
         if (segments.isEmpty()) {
             throw new KernelFormatException("ELF kernel has no PT_LOAD segment: nothing to load");
@@ -60,9 +63,14 @@ public final class ElfKernelLoader {
         long loadStart = Long.MAX_VALUE;
         long loadEnd = 0;
         for (Elf64.ProgramHeader segment : segments) {
-            checkSegment(segment, image.limit(), ramEnd);
+            checkSegment(segment, image.limit());
             loadStart = Math.min(loadStart, segment.physicalAddress());
             loadEnd = Math.max(loadEnd, segment.physicalAddress() + segment.memorySize());
+        }
+        if (loadEnd > ramEnd) {
+            throw new DoesNotFitException(String.format(
+                    "kernel does not fit in guest memory: its segments reach 0x%x (%s) but the guest has %s",
+                    loadEnd, DoesNotFitException.size(loadEnd), DoesNotFitException.size(ramEnd)));
         }
         // Validate everything before writing anything: a bad file leaves guest memory untouched.
         OptionalLong pvhEntry = pvhEntry(elf, image);
@@ -93,7 +101,8 @@ public final class ElfKernelLoader {
                 pvhEntry);
     }
 
-    private static void checkSegment(Elf64.ProgramHeader segment, long fileSize, long ramEnd) {
+    /** Format checks of one segment; afterwards its [p_paddr, p_paddr + p_memsz) is a sane range above 1 MiB. */
+    private static void checkSegment(Elf64.ProgramHeader segment, long fileSize) {
         if (Long.compareUnsigned(segment.fileSize(), segment.memorySize()) > 0) {
             throw new KernelFormatException(String.format(
                     "damaged ELF kernel: segment at 0x%x has more file bytes (%d) than memory bytes (%d)",
@@ -110,10 +119,10 @@ public final class ElfKernelLoader {
                     "ELF kernel segment at 0x%x lies in the low megabyte, where Panavisor keeps its boot tables",
                     address));
         }
-        if (address < 0 || segment.memorySize() < 0 || segment.memorySize() > ramEnd - address) {
-            throw new DoesNotFitException(String.format(
-                    "kernel does not fit in guest memory: its segment at 0x%x (%s) ends beyond the guest's %s of RAM",
-                    address, DoesNotFitException.size(segment.memorySize()), DoesNotFitException.size(ramEnd)));
+        if (address < 0 || segment.memorySize() < 0 || segment.memorySize() > MAX_PHYSICAL - address) {
+            throw new KernelFormatException(String.format(
+                    "damaged ELF kernel: segment at 0x%x of 0x%x bytes is not a physical address range",
+                    address, segment.memorySize()));
         }
     }
 

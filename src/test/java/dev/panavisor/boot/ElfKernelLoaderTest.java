@@ -92,9 +92,16 @@ class ElfKernelLoaderTest {
                 .segment(16 * MIB, KERNEL_VIRTUAL, new byte[] {1, 2, 3}, 3)
                 .segment(63 * MIB, KERNEL_VIRTUAL + 47 * MIB, new byte[16], 2 * MIB);
         var e = assertThrows(DoesNotFitException.class, () -> ElfKernelLoader.load(memory, elf.build()));
-        assertTrue(e.getMessage().startsWith("kernel does not fit in guest memory: its segment at 0x3f00000"),
-                e.getMessage());
+        assertEquals("kernel does not fit in guest memory: its segments reach 0x4100000 (65.0 MiB) but the guest "
+                + "has 64.0 MiB", e.getMessage());
         assertEquals(0, memory.readU8(16 * MIB));
+    }
+
+    @Test
+    void rejects_a_segment_whose_range_wraps_around() {
+        var elf = new SyntheticKernels.Elf().segment(16 * MIB, KERNEL_VIRTUAL, new byte[16], -16);
+        var e = assertThrows(KernelFormatException.class, () -> ElfKernelLoader.load(memory, elf.build()));
+        assertTrue(e.getMessage().startsWith("damaged ELF kernel"), e.getMessage());
     }
 
     @Test
