@@ -8,7 +8,7 @@ import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.memory.GuestMemory;
 
 /** Plays a guest driver's register accesses against a transport, the way Linux's virtio_mmio does. */
-final class MmioDriver {
+class MmioDriver {
     final VirtioMmioTransport transport;
     final GuestMemory memory;
 
