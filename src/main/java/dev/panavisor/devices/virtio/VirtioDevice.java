@@ -55,7 +55,7 @@ public interface VirtioDevice {
     void activate(long features, List<SplitVirtqueue> queues, GuestMemory memory, VirtioInterrupt interrupt);
 
     /**
-     * The driver made buffers available in queue {@code index} (an available buffer notification, §2.3.3).
+     * The driver made buffers available in queue {@code index} (an available buffer notification, §2.3).
      *
      * @throws VirtioException when the queue is malformed; the transport then sets DEVICE_NEEDS_RESET
      */

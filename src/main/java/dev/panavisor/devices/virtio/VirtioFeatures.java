@@ -14,7 +14,7 @@ public final class VirtioFeatures {
     public static final long INDIRECT_DESC = 1L << 28;
     /** Bit 29: used_event / avail_event notification suppression (§2.7.7, §2.7.10). */
     public static final long EVENT_IDX = 1L << 29;
-    /** Bit 32: this is a modern (non-legacy) device; a driver that does not accept it is refused (§6.1). */
+    /** Bit 32: this is a modern (non-legacy) device; a driver that does not accept it is refused (§6). */
     public static final long VERSION_1 = 1L << 32;
 
     /** The mask for feature bit {@code bit}. */

@@ -9,10 +9,10 @@ package dev.panavisor.devices.virtio;
  * ({@code SplitVirtqueue.needsNotification()}).
  */
 public interface VirtioInterrupt {
-    /** A used buffer notification (§2.3.2): the device has put buffers in a used ring. */
+    /** A used buffer notification (§2.3): the device has put buffers in a used ring. */
     void usedBuffers();
 
-    /** A configuration change notification (§2.3.1): device-specific configuration space changed. */
+    /** A configuration change notification (§2.3): device-specific configuration space changed. */
     void configChanged();
 
     /**

@@ -175,7 +175,7 @@ public final class VirtioBlock implements VirtioDevice {
             lastRequestError = e.getMessage();
         }
         memory.writeU8(request.statusAddress, status.code());
-        // The used length counts bytes written from the start of the writable part (§2.7.8.1). When the data was
+        // The used length counts bytes written from the start of the writable part (§2.7.8.2). When the data was
         // written in full it runs into the status byte; otherwise it may only underestimate: the data actually
         // written, or just the status byte when that is all there is.
         if (status == BlockStatus.OK) {

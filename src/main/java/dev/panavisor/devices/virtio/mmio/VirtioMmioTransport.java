@@ -243,7 +243,7 @@ public final class VirtioMmioTransport implements BusDevice {
         }
     }
 
-    /** §2.2.1, §6.1: only offered features, and VERSION_1 must be among them on this transport. */
+    /** §2.2, §6: only offered features, and VERSION_1 must be among them on this transport. */
     private boolean featuresAcceptable() {
         long offered = device.offeredFeatures();
         long unknown = driverFeatures & ~offered;
