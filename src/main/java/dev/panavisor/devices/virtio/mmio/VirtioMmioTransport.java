@@ -91,8 +91,9 @@ public final class VirtioMmioTransport implements BusDevice {
             case VERSION -> MODERN_VERSION;
             case DEVICE_ID -> device.deviceType();
             case VENDOR_ID -> VENDOR;
-            case DEVICE_FEATURES -> deviceFeaturesSel < 2 ? (device.offeredFeatures() >>> (32 * deviceFeaturesSel))
-                    & 0xffff_ffffL : 0;
+            case DEVICE_FEATURES -> deviceFeaturesSel == 0 || deviceFeaturesSel == 1
+                    ? (device.offeredFeatures() >>> (32 * deviceFeaturesSel)) & 0xffff_ffffL
+                    : 0;
             case QUEUE_NUM_MAX -> selectedQueue() == null ? 0 : selectedQueue().maxSize;
             case QUEUE_READY -> selectedQueue() != null && selectedQueue().ready ? 1 : 0;
             case INTERRUPT_STATUS -> interruptStatus;
@@ -165,7 +166,7 @@ public final class VirtioMmioTransport implements BusDevice {
 
     private void writeDriverFeatures(int word) {
         if ((status & DeviceStatus.FEATURES_OK) != 0) {
-            return; // negotiation is over (§2.2.1)
+            return; // negotiation is over (§3.1.1)
         }
         long bits = Integer.toUnsignedLong(word);
         switch (driverFeaturesSel) {

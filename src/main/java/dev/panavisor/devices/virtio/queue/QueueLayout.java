@@ -53,7 +53,7 @@ public record QueueLayout(int size, long descriptorTable, long availableRing, lo
      * @throws VirtqueueException naming the first thing that is wrong
      */
     public void validate(GuestMemory memory, int maxSize) {
-        if (size <= 0 || size > maxSize || Integer.bitCount(size) != 1) {
+        if (size <= 0 || size > Math.min(maxSize, MAX_SIZE) || Integer.bitCount(size) != 1) {
             throw new VirtqueueException(String.format(
                     "queue size %d is not a power of two between 1 and the device's maximum %d", size, maxSize));
         }

@@ -127,6 +127,8 @@ class VirtioMmioTransportTest {
         assertEquals(OFFERED, driver.deviceFeatures());
         driver.write(DEVICE_FEATURES_SEL, 2);
         assertEquals(0, driver.read(DEVICE_FEATURES), "no feature bits beyond 63");
+        driver.write(DEVICE_FEATURES_SEL, -1);
+        assertEquals(0, driver.read(DEVICE_FEATURES), "word 0xffffffff is far beyond 63 too");
         driver.write(QUEUE_SEL, 0);
         assertEquals(16, driver.read(QUEUE_NUM_MAX));
         driver.write(QUEUE_SEL, 1);
