@@ -38,7 +38,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * ring, notification decision. {@link #plainFileChannelRead} is the floor: the same 4 KiB positional read into a
  * direct buffer. Both walk the same offsets of a 64 MiB file that sits in the page cache, so neither waits for a
  * disk. The difference is the device model's overhead per request (no VM exit is included; that is measured
- * separately by the exit benchmarks).
+ * separately by the exit benchmarks). {@link #virtioBlockReadHeapDisk} runs the same request against a disk held in
+ * a byte array, which shows the model's own cost without the noise of a system call.
  *
  * <p>Run: {@code mvn -B -ntp -q -Pbench package -DskipTests && java -jar target/panavisor-benchmarks.jar
  * VirtioBlockReadBenchmark}
@@ -61,6 +62,11 @@ public class VirtioBlockReadBenchmark implements VirtioInterrupt {
     VirtioBlock device;
     HeapGuestMemory memory;
     DriverQueue queue;
+    /** The same device model over a disk in a byte array: the model's own cost without a system call. */
+    VirtioBlock heapDevice;
+    HeapGuestMemory heapMemory;
+    DriverQueue heapQueue;
+    DriverQueue.Segment[] heapRequest;
     DriverQueue.Segment[] request;
     FileChannel channel;
     ByteBuffer direct;
@@ -88,6 +94,14 @@ public class VirtioBlockReadBenchmark implements VirtioInterrupt {
                 List.of(new SplitVirtqueue(memory, layout, VirtioBlock.QUEUE_SIZE, true, true)), memory, this);
         request = new DriverQueue.Segment[] {readable(HEADER, 16), writable(DATA, BLOCK), writable(STATUS, 1)};
         memory.writeU32(HEADER, BlockRequest.T_IN);
+
+        heapDevice = new VirtioBlock(new HeapDiskBackend(Files.readAllBytes(image), true), "bench-heap");
+        heapMemory = new HeapGuestMemory(1 << 20);
+        heapQueue = new DriverQueue(heapMemory, layout);
+        heapDevice.activate(heapDevice.offeredFeatures(),
+                List.of(new SplitVirtqueue(heapMemory, layout, VirtioBlock.QUEUE_SIZE, true, true)), heapMemory, this);
+        heapRequest = request.clone();
+        heapMemory.writeU32(HEADER, BlockRequest.T_IN);
         channel = FileChannel.open(image, StandardOpenOption.READ);
         direct = ByteBuffer.allocateDirect(BLOCK);
     }
@@ -114,6 +128,18 @@ public class VirtioBlockReadBenchmark implements VirtioInterrupt {
             throw new IllegalStateException("request failed: " + used + " / " + device.lastRequestError());
         }
         return memory.readU8(DATA + 7);
+    }
+
+    @Benchmark
+    public int virtioBlockReadHeapDisk() {
+        heapMemory.writeU64(HEADER + 8, nextOffset() / VirtioBlock.SECTOR_SIZE);
+        heapQueue.add(heapRequest);
+        heapDevice.queueNotify(0);
+        DriverQueue.Used used = heapQueue.pollUsed();
+        if (used == null || heapMemory.readU8(STATUS) != 0) {
+            throw new IllegalStateException("request failed: " + used + " / " + heapDevice.lastRequestError());
+        }
+        return heapMemory.readU8(DATA + 7);
     }
 
     @Benchmark
