@@ -143,7 +143,7 @@ public final class VirtioMmioTransport implements BusDevice {
      * datamatch {@code index}, skipping the MMIO exit.
      */
     public void notifyQueue(int index) {
-        if (!active || (status & DeviceStatus.DEVICE_NEEDS_RESET) != 0 || index >= queues.length
+        if (!active || (status & DeviceStatus.DEVICE_NEEDS_RESET) != 0 || index < 0 || index >= queues.length
                 || !queues[index].ready) {
             return;
         }

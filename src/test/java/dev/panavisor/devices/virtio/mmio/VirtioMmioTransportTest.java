@@ -215,6 +215,7 @@ class VirtioMmioTransportTest {
 
         driver.notify(1);
         driver.notify(7); // no such queue: ignored
+        transport.notifyQueue(-1);
         assertEquals(List.of("activate", "notify 1"), device.calls);
         transport.notifyQueue(0); // the ioeventfd path
         assertEquals("notify 0", device.calls.getLast());
