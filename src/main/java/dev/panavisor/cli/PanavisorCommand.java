@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         description = "A KVM micro-hypervisor written in Java (Panama FFM).",
         subcommands = {
                 CheckCommand.class,
+                ImageCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class PanavisorCommand implements Runnable {
