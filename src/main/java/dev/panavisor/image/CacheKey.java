@@ -26,6 +26,7 @@ public final class CacheKey {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JDK has SHA-256", e);
         }
+        add("kind", kind);
     }
 
     /** Starts a key for an artifact of the given kind (lower-case letters, e.g. "kernel"). */

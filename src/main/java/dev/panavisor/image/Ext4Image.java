@@ -111,8 +111,10 @@ public final class Ext4Image {
         if (path.chars().anyMatch(c -> c <= ' ' || c == '"')) {
             throw new IllegalArgumentException("path not expressible in a debugfs script: " + path);
         }
-        for (String field : new String[] {"uid 0", "gid 0", "atime " + mtime, "mtime " + mtime, "ctime " + mtime,
-                "crtime " + mtime}) {
+        // debugfs reads "@N" as seconds since the epoch (a bare number would be taken as YYYYMMDD...).
+        String time = "@" + mtime;
+        for (String field : new String[] {"uid 0", "gid 0", "atime " + time, "mtime " + time, "ctime " + time,
+                "crtime " + time}) {
             script.append("sif ").append(path).append(' ').append(field).append('\n');
         }
     }

@@ -11,6 +11,8 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
 
 /**
@@ -23,6 +25,9 @@ import java.util.stream.Stream;
  * same entry serialize on a lock file; the second finds the entry done and returns it.
  */
 public final class ImageCache {
+    /** One lock per entry for the threads of this JVM (see {@link #getOrProduce}). */
+    private static final ConcurrentHashMap<Path, ReentrantLock> THREAD_LOCKS = new ConcurrentHashMap<>();
+
     private final Path root;
 
     public ImageCache(Path root) {
@@ -77,10 +82,14 @@ public final class ImageCache {
         if (Files.isDirectory(entry)) {
             return entry;
         }
+        Path lockPath = root.resolve("." + name + ".lock").toAbsolutePath().normalize();
+        // A file lock keeps other processes out; it cannot be taken twice inside one JVM (the second attempt
+        // throws OverlappingFileLockException), so threads of this process first queue on a plain lock.
+        ReentrantLock threadLock = THREAD_LOCKS.computeIfAbsent(lockPath, path -> new ReentrantLock());
+        threadLock.lock();
         try {
             Files.createDirectories(root);
-            try (FileChannel lockFile = FileChannel.open(root.resolve("." + name + ".lock"),
-                    StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            try (FileChannel lockFile = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                     FileLock lock = lockFile.lock()) {
                 if (Files.isDirectory(entry)) {
                     return entry; // built by another process while we waited for the lock
@@ -96,6 +105,8 @@ public final class ImageCache {
             }
         } catch (IOException e) {
             throw new ImageException("cannot write the image cache " + root + ": " + e.getMessage(), e);
+        } finally {
+            threadLock.unlock();
         }
     }
 

@@ -81,7 +81,7 @@ public final class RootfsBuild {
         }
     }
 
-    private byte[] compileBootMarker(Path scratch) throws IOException {
+    byte[] compileBootMarker(Path scratch) throws IOException {
         Path source = scratch.resolve(ImageSources.BOOT_MARKER_FILE);
         Path binary = scratch.resolve("boot-marker");
         Files.writeString(source, sources.bootMarkerSource(), StandardCharsets.UTF_8);
