@@ -89,7 +89,9 @@ public final class KernelBuild {
         Path objects = cache.workDirectory(name);
         ImageCache.deleteRecursively(objects); // left over from an interrupted build
         Files.createDirectories(objects);
-        Path log = output.resolve(LOG_FILE);
+        // The log lives next to the object directory, not in the entry: a failed build's entry is deleted, its log
+        // must stay for reading.
+        Path log = objects.resolveSibling(name + ".log");
         Instant start = Instant.now();
         try (BufferedWriter logWriter = Files.newBufferedWriter(log)) {
             Make make = new Make(source, objects, logWriter);
@@ -109,11 +111,15 @@ public final class KernelBuild {
             progress.accept("kernel: compiling " + SOURCE_PACKAGE + " " + inputs.sourceVersion() + " with " + cores
                     + " jobs (a few minutes; log: " + log + ")");
             make.run("-j" + cores, "bzImage");
+            Files.copy(objects.resolve("arch/x86/boot/bzImage"), output.resolve(BZIMAGE_FILE),
+                    StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(objects.resolve("vmlinux"), output.resolve(VMLINUX_FILE), StandardCopyOption.REPLACE_EXISTING);
+        } catch (ImageException e) {
+            throw new ImageException(e.getMessage() + " (full log: " + log + ")", e);
+        } finally {
+            ImageCache.deleteRecursively(objects); // ~100 MB of objects; the next build starts from scratch anyway
         }
-        Files.copy(objects.resolve("arch/x86/boot/bzImage"), output.resolve(BZIMAGE_FILE),
-                StandardCopyOption.REPLACE_EXISTING);
-        Files.copy(objects.resolve("vmlinux"), output.resolve(VMLINUX_FILE), StandardCopyOption.REPLACE_EXISTING);
-        ImageCache.deleteRecursively(objects);
+        Files.move(log, output.resolve(LOG_FILE), StandardCopyOption.REPLACE_EXISTING);
         progress.accept("kernel: built in " + formatDuration(Duration.between(start, Instant.now())));
     }
 
