@@ -93,7 +93,8 @@ public final class GuestImages {
         RootfsBuild.Inputs inputs = build.hostInputs(packages);
         String name = build.key(inputs).name();
         Path entry = cache.getOrProduce(name, directory -> {
-            Path scratch = Files.createTempDirectory(cache.root(), "rootfs-scratch-");
+            // Scratch space inside the entry's temporary directory: a killed build leaves nothing elsewhere.
+            Path scratch = Files.createDirectory(directory.resolve(".scratch"));
             try {
                 build.build(inputs, directory, scratch);
             } finally {

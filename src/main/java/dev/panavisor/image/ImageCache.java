@@ -94,6 +94,7 @@ public final class ImageCache {
                 if (Files.isDirectory(entry)) {
                     return entry; // built by another process while we waited for the lock
                 }
+                removeAbandonedBuilds(name);
                 Path temporary = Files.createTempDirectory(root, name + ".tmp-");
                 try {
                     producer.produce(temporary);
@@ -118,6 +119,19 @@ public final class ImageCache {
         } catch (AtomicMoveNotSupportedException e) {
             throw new ImageException("the image cache " + entry.getParent()
                     + " does not support atomic renames; set PANAVISOR_CACHE to a local directory", e);
+        }
+    }
+
+    /**
+     * Deletes the temporary directories of builds of {@code name} that were killed before they could clean up.
+     * Only called under the entry's lock, when no other build of it can be running.
+     */
+    private void removeAbandonedBuilds(String name) throws IOException {
+        try (Stream<Path> siblings = Files.list(root)) {
+            for (Path abandoned : siblings.filter(p -> p.getFileName().toString().startsWith(name + ".tmp-"))
+                    .toList()) {
+                deleteRecursively(abandoned);
+            }
         }
     }
 

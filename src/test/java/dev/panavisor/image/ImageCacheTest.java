@@ -58,6 +58,17 @@ class ImageCacheTest {
     }
 
     @Test
+    void the_leftovers_of_a_killed_build_are_removed_by_the_next_build() throws IOException {
+        ImageCache cache = new ImageCache(root);
+        Path abandoned = Files.createDirectories(root.resolve("kernel-4.tmp-123"));
+        Files.writeString(abandoned.resolve("bzImage"), "half");
+        Path other = Files.createDirectories(root.resolve("kernel-5.tmp-456"));
+        cache.getOrProduce("kernel-4", directory -> Files.writeString(directory.resolve("bzImage"), "whole"));
+        assertFalse(Files.exists(abandoned));
+        assertTrue(Files.exists(other), "another entry's build may still be running");
+    }
+
+    @Test
     void concurrent_requests_for_one_entry_build_it_once() throws Exception {
         ImageCache cache = new ImageCache(root);
         AtomicInteger runs = new AtomicInteger();
