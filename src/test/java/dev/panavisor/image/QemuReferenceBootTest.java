@@ -56,6 +56,13 @@ class QemuReferenceBootTest {
     }
 
     @Test
+    void the_uncompressed_vmlinux_boots_through_its_pvh_entry_point() throws Exception {
+        QemuMicrovm.Run run = new QemuMicrovm(guest.kernel().vmlinux()).rootDisk(guest.rootfs().ext4())
+                .append(GuestInitContract.execParameter("exit 3")).run(TIMEOUT);
+        assertEquals(OptionalInt.of(3), GuestInitContract.exitStatus(run.console()), run.console());
+    }
+
+    @Test
     void a_command_that_is_not_base64_is_reported_as_status_125() throws Exception {
         QemuMicrovm.Run run = diskBoot().append(GuestInitContract.EXEC_PARAMETER + "=not-base64!").run(TIMEOUT);
         assertEquals(OptionalInt.of(GuestInitContract.BAD_COMMAND_STATUS),
