@@ -35,8 +35,8 @@ public final class DebianPackages {
                     + "); guest images are built from Debian packages", e);
         }
         String[] fields = out.toString().strip().split("\t");
-        if (status != 0 || fields.length != 2 || !fields[0].endsWith("installed")
-                || fields[0].contains("not-installed")) {
+        // ${Status} is "want flag state": "install ok installed" (or "hold ok installed") when usable.
+        if (status != 0 || fields.length != 2 || !fields[0].endsWith(" ok installed")) {
             return Optional.empty();
         }
         return Optional.of(fields[1]);

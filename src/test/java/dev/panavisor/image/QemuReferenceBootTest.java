@@ -29,6 +29,12 @@ class QemuReferenceBootTest {
                 .ensureInstalled(java.util.List.of("qemu-system-x86"), "the QEMU reference boot");
     }
 
+    /** The numbers docs/guest-images.md quotes: guest uptime at the banner, and QEMU's whole run. */
+    private static void report(String boot, QemuMicrovm.Run run) {
+        System.err.printf("reference boot (%s): banner at %s s, QEMU wall time %d ms%n", boot,
+                GuestInitContract.bootSeconds(run.console()).orElse(Double.NaN), run.wallTime().toMillis());
+    }
+
     private static QemuMicrovm diskBoot() {
         return new QemuMicrovm(guest.kernel().bzImage()).rootDisk(guest.rootfs().ext4());
     }
@@ -38,8 +44,7 @@ class QemuReferenceBootTest {
         QemuMicrovm.Run run = diskBoot()
                 .append(GuestInitContract.execParameter("echo \"hello from $(uname -m)\"; test -b /dev/vda; exit 7"))
                 .run(TIMEOUT);
-        System.err.printf("ext4 command-mode boot: %d ms wall, banner %s s%n", run.wallTime().toMillis(),
-                GuestInitContract.bootSeconds(run.console()));
+        report("bzImage, ext4 root", run);
         assertTrue(GuestInitContract.bootSeconds(run.console()).isPresent(), run.console());
         assertTrue(run.console().contains("hello from x86_64"), run.console());
         assertEquals(OptionalInt.of(7), GuestInitContract.exitStatus(run.console()), run.console());
@@ -51,6 +56,7 @@ class QemuReferenceBootTest {
         QemuMicrovm.Run run = new QemuMicrovm(guest.kernel().bzImage()).initramfs(guest.rootfs().initramfs())
                 .append(GuestInitContract.execParameter("grep -q ' / rootfs ' /proc/mounts && ls /dev/console"))
                 .run(TIMEOUT);
+        report("bzImage, initramfs", run);
         assertTrue(run.console().contains("/dev/console"), run.console());
         assertEquals(OptionalInt.of(0), GuestInitContract.exitStatus(run.console()), run.console());
     }
@@ -59,6 +65,7 @@ class QemuReferenceBootTest {
     void the_uncompressed_vmlinux_boots_through_its_pvh_entry_point() throws Exception {
         QemuMicrovm.Run run = new QemuMicrovm(guest.kernel().vmlinux()).rootDisk(guest.rootfs().ext4())
                 .append(GuestInitContract.execParameter("exit 3")).run(TIMEOUT);
+        report("vmlinux (PVH), ext4 root", run);
         assertEquals(OptionalInt.of(3), GuestInitContract.exitStatus(run.console()), run.console());
     }
 
