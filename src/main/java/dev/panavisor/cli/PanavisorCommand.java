@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CheckCommand.class,
                 BenchCommand.class,
+                ImageCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class PanavisorCommand implements Runnable {
