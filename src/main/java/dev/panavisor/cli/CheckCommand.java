@@ -3,6 +3,8 @@ package dev.panavisor.cli;
 import dev.panavisor.kvm.KvmBacking;
 import dev.panavisor.kvm.KvmHost;
 import dev.panavisor.kvm.abi.KvmCap;
+import dev.panavisor.lab.LabAvailability;
+import dev.panavisor.lab.LinuxGuests;
 import dev.panavisor.vmm.HostCheck;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -52,6 +54,7 @@ final class CheckCommand implements Callable<Integer> {
                     ? "ok (real mode: 8 port writes; long mode: port write, MMIO read and write)"
                     : "FAILED: " + report.tinyGuests());
         }
+        out.printf("linux guests: %s%n", LinuxGuests.decide(host, LabAvailability::probe).describe());
         out.printf("verdict:      %s%n", verdict(report));
         out.flush();
     }

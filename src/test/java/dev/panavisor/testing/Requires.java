@@ -1,6 +1,7 @@
 package dev.panavisor.testing;
 
 import dev.panavisor.kvm.KvmHost;
+import dev.panavisor.lab.LabAvailability;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 
@@ -20,6 +21,17 @@ public final class Requires {
             missing("PANAVISOR_REQUIRE_KVM", "/dev/kvm does not exist");
         } else if (!host.accessible()) {
             missing("PANAVISOR_REQUIRE_KVM", "/dev/kvm is not readable and writable by this user");
+        }
+    }
+
+    /**
+     * The nested lab (tag such tests "lab"): QEMU and busybox-static installed or installable (root with apt), and
+     * Debian's kernel cached or downloadable. PANAVISOR_REQUIRE_LAB=1 turns a skip into a failure.
+     */
+    public static void lab() {
+        LabAvailability lab = LabAvailability.probe();
+        if (!lab.available()) {
+            missing("PANAVISOR_REQUIRE_LAB", "the nested lab is not available: " + lab.detail());
         }
     }
 

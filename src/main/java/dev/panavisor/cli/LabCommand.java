@@ -1,0 +1,157 @@
+package dev.panavisor.cli;
+
+import dev.panavisor.lab.Durations;
+import dev.panavisor.lab.Lab;
+import dev.panavisor.lab.LabConfig;
+import dev.panavisor.lab.LabException;
+import dev.panavisor.lab.LabTimeoutException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code panavisor lab [OPTIONS] -- CMD [ARGS...]}: runs CMD as root inside the nested lab (an L1 Linux under
+ * QEMU's TCG with kvm_amd, see docs/lab.md) and exits with CMD's exit status.
+ */
+@Command(name = "lab", mixinStandardHelpOptions = true, sortOptions = false,
+        modelTransformer = LabCommand.StopAtCommand.class,
+        description = {
+                "Run CMD inside the nested lab: an L1 Linux under QEMU (TCG, emulated AMD CPU with SVM) whose "
+                        + "kvm_amd gives CMD a hardware-style /dev/kvm.",
+                "The host's files are visible read-only at their own paths; the working directory, the Panavisor "
+                        + "project directory ($PANAVISOR_HOME) and --writable directories are writable; /tmp is "
+                        + "a fresh tmpfs. CMD's stdout and stderr stream live; its stdin is empty.",
+                "Exit status: CMD's own; 124 when the time limit passed; 125 when the lab failed (setup inside "
+                        + "L1, packages, QEMU)."},
+        footer = {"", "Examples:", "  panavisor lab -- ls /sys/module/kvm_amd",
+                "  panavisor lab --timeout 20m --scratch ~/.m2 -- mvn -o -q test"})
+final class LabCommand implements Callable<Integer> {
+    /** Like timeout(1): the command was stopped because the time limit passed. */
+    static final int TIMED_OUT = 124;
+    /** The lab itself failed, so CMD's status is unknown (also like timeout(1) and env(1)). */
+    static final int LAB_FAILED = 125;
+
+    @Option(names = "--cpus", paramLabel = "N", description = "L1 virtual CPUs (default: host CPUs, at most 4).")
+    Integer cpus;
+
+    @Option(names = "--memory", paramLabel = "SIZE",
+            description = "L1 memory: MiB, or with a unit (512M, 4G). Default: a quarter of the host's, "
+                    + "at most 4G.")
+    String memory;
+
+    @Option(names = "--timeout", paramLabel = "DURATION",
+            description = "Stop QEMU and fail after this long, boot included: seconds or 90s, 15m, 2h. Default: 60m.")
+    String timeout;
+
+    @Option(names = "--workdir", paramLabel = "DIR",
+            description = "CMD's working directory, writable inside (default: the current directory).")
+    Path workDir;
+
+    @Option(names = "--writable", paramLabel = "DIR", description = "Another host directory writable inside.")
+    List<Path> writable = new ArrayList<>();
+
+    @Option(names = "--scratch", paramLabel = "DIR",
+            description = "A host directory writable inside whose changes are discarded (an overlay), e.g. ~/.m2.")
+    List<Path> scratch = new ArrayList<>();
+
+    @Option(names = "--no-project", description = "Do not make the Panavisor project directory writable.")
+    boolean noProject;
+
+    @Option(names = "--console", description = "Show the L1 kernel console on stderr (and boot L1 verbosely).")
+    boolean console;
+
+    @Option(names = "--timings", description = "Print when each lab stage began (to stderr) after the run.")
+    boolean timings;
+
+    @Parameters(arity = "1..*", paramLabel = "CMD", description = "The command and its arguments.")
+    List<String> command = new ArrayList<>();
+
+    @Override
+    public Integer call() {
+        PrintStream err = new PrintStream(System.err, true, StandardCharsets.UTF_8);
+        LabConfig config = config();
+        try {
+            Lab.Result result = new Lab(config, line -> err.println("panavisor lab: " + line))
+                    .run(command, System.out, System.err);
+            System.out.flush();
+            if (timings) {
+                result.stages().forEach((stage, at) -> err.printf(Locale.ROOT, "panavisor lab: stage %-8s at %5.2f s%n",
+                        stage, at.toMillis() / 1000.0));
+            }
+            return result.exitCode();
+        } catch (LabTimeoutException e) {
+            err.println("panavisor lab: " + e.getMessage());
+            return TIMED_OUT;
+        } catch (LabException e) {
+            err.println("panavisor lab: " + e.getMessage());
+            return LAB_FAILED;
+        }
+    }
+
+    LabConfig config() {
+        LabConfig c = LabConfig.defaults();
+        try {
+            if (cpus != null) {
+                c = c.withCpus(cpus);
+            }
+            if (memory != null) {
+                c = c.withMemoryMiB(parseMiB(memory));
+            }
+            if (timeout != null) {
+                c = c.withTimeout(Durations.parse(timeout));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+        }
+        if (workDir != null) {
+            c = c.withWorkDir(workDir);
+        }
+        String project = System.getenv("PANAVISOR_HOME");
+        if (!noProject && project != null && !project.isBlank()) {
+            c = c.withWritable(Path.of(project));
+        }
+        for (Path p : writable) {
+            c = c.withWritable(p);
+        }
+        for (Path p : scratch) {
+            c = c.withScratch(p);
+        }
+        return c.withShowConsole(console);
+    }
+
+    /** "4096" (MiB), "512M", "4G". */
+    static int parseMiB(String text) {
+        String t = text.trim().toUpperCase(Locale.ROOT);
+        long factor = 1;
+        if (t.endsWith("G") || t.endsWith("M")) {
+            factor = t.endsWith("G") ? 1024 : 1;
+            t = t.substring(0, t.length() - 1);
+        }
+        try {
+            long mib = Long.parseLong(t) * factor;
+            if (mib <= 0 || mib > Integer.MAX_VALUE) {
+                throw new NumberFormatException();
+            }
+            return (int) mib;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a memory size: '" + text + "' (use e.g. 4096, 512M, 4G)");
+        }
+    }
+
+    /** Everything after CMD belongs to CMD, even words that look like options ("lab ls -l"). */
+    static final class StopAtCommand implements CommandLine.IModelTransformer {
+        @Override
+        public CommandLine.Model.CommandSpec transform(CommandLine.Model.CommandSpec spec) {
+            spec.parser().stopAtPositional(true);
+            return spec;
+        }
+    }
+}

@@ -1,0 +1,329 @@
+package dev.panavisor.lab;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * Finds or fetches the lab's assets: QEMU and busybox-static on the host (installed with apt-get when missing and
+ * running as root), and Debian's current kernel with the modules the lab loads, unpacked into the cache.
+ *
+ * <p>Cache layout, under the lab's cache folder: {@code kernel/<package>_<version>/} holding {@code vmlinux}
+ * (or {@code vmlinuz}), {@code modules/<name>.ko}, {@code modules.order} and a {@code complete} marker written
+ * last; {@code kernel/current} remembers apt's answer to "which kernel is current" until the apt lists change.
+ * A new Debian kernel gets a new folder; a half-written one (a crash, two labs racing) never has the marker,
+ * and filling the cache happens under a file lock so concurrent labs download once.
+ */
+public final class AssetCache {
+    /** Modules the L1 init loads; their dependencies are added from the modules' own depends= fields. */
+    static final List<String> WANTED_MODULES = List.of("virtio_pci", "9pnet_virtio", "9p", "overlay", "kvm_amd");
+    static final String QEMU = "qemu-system-x86_64";
+    static final String QEMU_PACKAGE = "qemu-system-x86";
+    static final String BUSYBOX_PACKAGE = "busybox-static";
+    private static final List<Path> BUSYBOX_PATHS = List.of(Path.of("/bin/busybox"), Path.of("/usr/bin/busybox"));
+    private static final String COMPLETE = "complete";
+    private static final Path APT_LISTS = Path.of("/var/lib/apt/lists");
+
+    private final Path cacheDir;
+    private final Consumer<String> progress;
+    private final DebianPackages apt = new DebianPackages();
+
+    /**
+     * @param cacheDir the lab's cache folder
+     * @param progress receives one line per slow step (downloads, installs), for the user to see
+     */
+    public AssetCache(Path cacheDir, Consumer<String> progress) {
+        this.cacheDir = cacheDir;
+        this.progress = progress;
+    }
+
+    /** Resolves every asset, installing and downloading what is missing. */
+    public LabAssets resolve() {
+        ensureHostPackages();
+        Path qemu = HostTools.find(QEMU).orElseThrow(() -> new LabException(
+                QEMU + " is still missing after installing " + QEMU_PACKAGE));
+        Path busybox = staticBusybox().orElseThrow(() -> new LabException(
+                "no statically linked busybox after installing " + BUSYBOX_PACKAGE));
+        return kernel(qemu, busybox);
+    }
+
+    /** What is missing on this host for the lab, as Debian package names (empty when all is there). */
+    static List<String> missingHostPackages() {
+        List<String> missing = new ArrayList<>();
+        if (HostTools.find(QEMU).isEmpty()) {
+            missing.add(QEMU_PACKAGE);
+        }
+        if (staticBusybox().isEmpty()) {
+            missing.add(BUSYBOX_PACKAGE);
+        }
+        return missing;
+    }
+
+    private void ensureHostPackages() {
+        List<String> missing = missingHostPackages();
+        if (missing.isEmpty()) {
+            return;
+        }
+        if (!DebianPackages.available()) {
+            throw new LabException("the lab needs " + String.join(" and ", missing)
+                    + " (Debian package names) and this host has no apt to install them");
+        }
+        progress.accept("installing " + String.join(" ", missing) + " with apt-get (first use)...");
+        apt.install(missing);
+    }
+
+    static Optional<Path> staticBusybox() {
+        return BUSYBOX_PATHS.stream().filter(Files::isRegularFile).filter(AssetCache::isStaticElf).findFirst();
+    }
+
+    /** An ELF executable without a PT_INTERP program header needs no dynamic loader (System V ABI, ch. 5). */
+    static boolean isStaticElf(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] head = in.readNBytes(64 * 1024);
+            ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
+            if (head.length < 64 || b.getInt(0) != 0x464c457f || head[4] != 2) {
+                return false;
+            }
+            long phoff = b.getLong(0x20);
+            int phentsize = Short.toUnsignedInt(b.getShort(0x36));
+            int phnum = Short.toUnsignedInt(b.getShort(0x38));
+            if (phoff + (long) phnum * phentsize > head.length) {
+                return false;
+            }
+            for (int i = 0; i < phnum; i++) {
+                if (b.getInt((int) (phoff + (long) i * phentsize)) == 3 /* PT_INTERP */) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private LabAssets kernel(Path qemu, Path busybox) {
+        Optional<DebianPackages.Package> current = Optional.empty();
+        LabException aptFailure = null;
+        try {
+            current = Optional.of(currentKernel());
+        } catch (LabException e) {
+            aptFailure = e; // offline or no apt: a kernel cached earlier still serves
+        }
+        Path dir;
+        String name;
+        if (current.isPresent()) {
+            name = current.get().name() + " " + current.get().version();
+            dir = cacheDir.resolve("kernel").resolve(current.get().key());
+            if (!Files.exists(dir.resolve(COMPLETE))) {
+                fill(current.get(), dir);
+            }
+        } else {
+            String why = aptFailureMessage(aptFailure);
+            dir = newestCachedKernel().orElseThrow(() -> new LabException(
+                    "cannot find Debian's kernel package and none is cached: " + why));
+            name = dir.getFileName().toString();
+        }
+        try {
+            Path kernel = Files.exists(dir.resolve("vmlinux")) ? dir.resolve("vmlinux") : dir.resolve("vmlinuz");
+            List<String> order = Files.readAllLines(dir.resolve("modules.order")).stream()
+                    .filter(l -> !l.isBlank()).toList();
+            return new LabAssets(qemu, busybox, kernel, name, dir.resolve("modules"), order);
+        } catch (IOException e) {
+            throw new LabException("cached kernel in " + dir + " is unreadable: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Which kernel package is current, asking apt only when its package lists changed since the last answer:
+     * apt-cache takes about a second per question here, longer than the rest of the lab's host-side startup.
+     * The answer is stored with the lists directory's modification time, which apt-get update changes.
+     */
+    private DebianPackages.Package currentKernel() {
+        Path memo = cacheDir.resolve("kernel").resolve("current");
+        String listsStamp = listsStamp();
+        try {
+            if (listsStamp != null && Files.exists(memo)) {
+                String[] fields = Files.readString(memo).strip().split(" ");
+                if (fields.length == 3 && fields[0].equals(listsStamp)) {
+                    return new DebianPackages.Package(fields[1], fields[2]);
+                }
+            }
+            DebianPackages.Package pkg = apt.currentKernel();
+            String stamp = listsStamp(); // apt may have run 'apt-get update' meanwhile
+            if (stamp != null) {
+                Files.createDirectories(memo.getParent());
+                Path tmp = Files.createTempFile(memo.getParent(), ".current", "");
+                Files.writeString(tmp, stamp + " " + pkg.name() + " " + pkg.version() + "\n");
+                Files.move(tmp, memo, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            }
+            return pkg;
+        } catch (IOException e) {
+            return apt.currentKernel();
+        }
+    }
+
+    private static String listsStamp() {
+        try {
+            return Long.toString(Files.getLastModifiedTime(APT_LISTS).toMillis());
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String aptFailureMessage(LabException e) {
+        return e == null ? "apt is not available" : e.getMessage();
+    }
+
+    private Optional<Path> newestCachedKernel() {
+        Path kernels = cacheDir.resolve("kernel");
+        if (!Files.isDirectory(kernels)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> dirs = Files.list(kernels)) {
+            return dirs.filter(d -> Files.exists(d.resolve(COMPLETE)))
+                    .max(Comparator.comparing(d -> d.resolve(COMPLETE).toFile().lastModified()));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Downloads, unpacks and trims one kernel package into {@code target}, under the cache lock. */
+    private void fill(DebianPackages.Package pkg, Path target) {
+        try {
+            Files.createDirectories(cacheDir);
+            try (FileChannel lockFile = FileChannel.open(cacheDir.resolve(".lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE); FileLock ignored = lockFile.lock()) {
+                if (Files.exists(target.resolve(COMPLETE))) {
+                    return; // another lab filled it while we waited for the lock
+                }
+                Path work = Files.createTempDirectory(cacheDir, ".fill-");
+                try {
+                    progress.accept("downloading " + pkg.name() + " " + pkg.version() + " (first use)...");
+                    Path deb = apt.download(pkg, work);
+                    Path root = work.resolve("root");
+                    apt.extract(deb, root);
+                    Files.delete(deb);
+                    Path staged = work.resolve("kernel");
+                    stageKernel(root, staged);
+                    Files.createDirectories(target.getParent());
+                    FileTree.delete(target); // a leftover without the marker
+                    Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
+                    Files.writeString(target.resolve(COMPLETE), pkg.name() + " " + pkg.version() + "\n");
+                } finally {
+                    FileTree.delete(work);
+                }
+            }
+        } catch (IOException e) {
+            throw new LabException("cannot fill the lab cache in " + cacheDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** From an unpacked kernel package: vmlinux (or the bzImage), the needed modules and their load order. */
+    static void stageKernel(Path packageRoot, Path staged) throws IOException {
+        Path boot = packageRoot.resolve("boot");
+        Path vmlinuz = findOne(boot, "vmlinuz-");
+        Path config = findOne(boot, "config-");
+        String release = vmlinuz.getFileName().toString().substring("vmlinuz-".length());
+        Path modulesRoot = Stream.of(packageRoot.resolve("lib/modules"), packageRoot.resolve("usr/lib/modules"))
+                .map(p -> p.resolve(release)).filter(Files::isDirectory).findFirst()
+                .orElseThrow(() -> new LabException("kernel package has no modules for " + release));
+        Files.createDirectories(staged.resolve("modules"));
+
+        if (Files.readString(config, StandardCharsets.UTF_8).contains("\nCONFIG_PVH=y")) {
+            KernelImage.extractVmlinux(vmlinuz, staged.resolve("vmlinux"));
+        } else {
+            Files.copy(vmlinuz, staged.resolve("vmlinuz")); // no PVH entry: boot the bzImage (slower)
+        }
+
+        Map<String, Path> files = moduleFiles(modulesRoot);
+        Set<String> builtin = builtinModules(modulesRoot);
+        Map<String, KernelModule> modules = new HashMap<>();
+        Deque<String> todo = new ArrayDeque<>(WANTED_MODULES);
+        while (!todo.isEmpty()) {
+            String name = KernelModule.normalize(todo.pop());
+            if (modules.containsKey(name)) {
+                continue;
+            }
+            if (builtin.contains(name)) {
+                modules.put(name, new KernelModule(name, List.of()));
+                continue;
+            }
+            Path file = files.get(name);
+            if (file == null) {
+                continue; // ModuleOrder reports it, naming who needed it
+            }
+            Path ko = staged.resolve("modules").resolve(name + ".ko");
+            uncompressedModule(file, ko);
+            KernelModule module = KernelModule.parse(Files.readAllBytes(ko), name);
+            modules.put(name, module);
+            todo.addAll(module.depends());
+        }
+        List<String> order = ModuleOrder.resolve(WANTED_MODULES, modules).stream()
+                .filter(n -> !builtin.contains(n)).toList();
+        Files.write(staged.resolve("modules.order"), order);
+    }
+
+    private static Path findOne(Path dir, String prefix) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> p.getFileName().toString().startsWith(prefix)).findFirst()
+                    .orElseThrow(() -> new LabException("kernel package has no " + dir + "/" + prefix + "*"));
+        }
+    }
+
+    private static Map<String, Path> moduleFiles(Path modulesRoot) throws IOException {
+        Map<String, Path> files = new HashMap<>();
+        try (Stream<Path> all = Files.walk(modulesRoot)) {
+            all.filter(Files::isRegularFile)
+                    .filter(p -> p.getFileName().toString().matches(".*\\.ko(\\.(xz|zst|gz))?"))
+                    .forEach(p -> files.putIfAbsent(KernelModule.nameOfFile(p.getFileName().toString()), p));
+        }
+        return files;
+    }
+
+    /** Modules compiled into the kernel (modules.builtin lists their would-be paths): nothing to load. */
+    private static Set<String> builtinModules(Path modulesRoot) throws IOException {
+        Path list = modulesRoot.resolve("modules.builtin");
+        Set<String> names = new HashSet<>();
+        if (Files.exists(list)) {
+            for (String line : Files.readAllLines(list)) {
+                if (!line.isBlank()) {
+                    names.add(KernelModule.nameOfFile(Path.of(line.strip()).getFileName().toString()));
+                }
+            }
+        }
+        return names;
+    }
+
+    private static void uncompressedModule(Path file, Path ko) throws IOException {
+        String name = file.getFileName().toString();
+        if (name.endsWith(".ko")) {
+            Files.copy(file, ko);
+            return;
+        }
+        List<String> command = name.endsWith(".xz") ? List.of("xz", "-dc")
+                : name.endsWith(".zst") ? List.of("zstd", "-dcq") : List.of("gzip", "-dc");
+        try (var out = Files.newOutputStream(ko)) {
+            HostTools.pipe(command, Files.readAllBytes(file), out);
+        }
+    }
+}

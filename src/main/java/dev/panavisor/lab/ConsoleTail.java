@@ -1,0 +1,26 @@
+package dev.panavisor.lab;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+
+/** Keeps the last few lines written to it: the L1 console or QEMU's own messages, shown when a lab fails. */
+final class ConsoleTail extends LineSink {
+    private final int limit;
+    private final Deque<String> lines = new ArrayDeque<>();
+
+    ConsoleTail(int limit) {
+        this.limit = limit;
+    }
+
+    @Override
+    synchronized void line(String text) {
+        if (lines.size() == limit) {
+            lines.removeFirst();
+        }
+        lines.addLast(text.replaceAll("\\p{Cntrl}", ""));
+    }
+
+    synchronized String text() {
+        return String.join("\n", lines) + (lines.isEmpty() ? "" : "\n");
+    }
+}

@@ -1,0 +1,315 @@
+package dev.panavisor.lab;
+
+import dev.panavisor.lab.QemuCommand.Channel;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Runs a command inside the nested lab: boots an L1 Linux under QEMU's TCG with an emulated AMD CPU, whose
+ * kvm_amd gives the command a hardware-style /dev/kvm, and returns the command's exit status. See docs/lab.md.
+ *
+ * <p>One run: resolve the assets (cached), write this run's initramfs into a private temporary directory, listen
+ * on four Unix sockets (console, stdout, stderr, status), start QEMU, relay stdout and stderr live, and wait for
+ * the status port to say how it ended. Whatever happens (the command ends, setup fails, the time limit passes,
+ * the JVM gets Ctrl-C or SIGTERM, the caller is interrupted) QEMU is stopped and the temporary directory deleted;
+ * QEMU is also started under {@code setpriv --pdeathsig KILL} so it dies with this process even on SIGKILL.
+ */
+public final class Lab {
+    /** Set in the command's environment inside the lab. */
+    public static final String IN_LAB_VARIABLE = "PANAVISOR_IN_LAB";
+    private static final int CONSOLE_TAIL_LINES = 30;
+    /** How long QEMU may take to power off after the command has finished. */
+    private static final Duration POWER_OFF_GRACE = Duration.ofSeconds(10);
+    private static final Duration TERMINATE_GRACE = Duration.ofSeconds(3);
+
+    private final LabConfig config;
+    private final Consumer<String> progress;
+
+    /** The command's exit code and when each setup stage was reached, measured from the start of {@link #run}. */
+    public record Result(int exitCode, Map<String, Duration> stages) {
+    }
+
+    /**
+     * @param config   the lab to run
+     * @param progress receives one-line notes about slow first-use steps (installs, downloads)
+     */
+    public Lab(LabConfig config, Consumer<String> progress) {
+        this.config = config;
+        this.progress = progress;
+    }
+
+    /** Runs {@code command} in a lab with {@code config}; progress notes go to {@code err}. Returns its exit code. */
+    public static int run(LabConfig config, List<String> command, OutputStream out, OutputStream err) {
+        PrintStream notes = new PrintStream(err, true, StandardCharsets.UTF_8);
+        return new Lab(config, line -> notes.println("panavisor lab: " + line)).run(command, out, err).exitCode();
+    }
+
+    /**
+     * Runs {@code command} (argv, looked up on the host's PATH inside the chroot) and streams its stdout and stderr
+     * to {@code out} and {@code err}.
+     *
+     * @throws LabSetupException   when L1 could not get ready to run the command
+     * @throws LabTimeoutException when the time limit passed (QEMU has been stopped)
+     * @throws LabException        when assets cannot be had or QEMU cannot start
+     */
+    public Result run(List<String> command, OutputStream out, OutputStream err) {
+        long start = System.nanoTime();
+        LabAssets assets = new AssetCache(config.cacheDir(), progress).resolve();
+        LabConfig inLab = config.withVariable(IN_LAB_VARIABLE, "1");
+        List<Export> exports = RunConfig.exports(inLab);
+        String runConf = RunConfig.render(inLab, exports, command);
+        RunDirectories.removeStale();
+        Path runDir = RunDirectories.create();
+        try (Session session = new Session(runDir, start)) {
+            Path initramfs = runDir.resolve("initramfs.cpio");
+            Initramfs.write(initramfs, assets, runConf);
+            List<String> qemu = QemuCommand.build(config, assets, initramfs, runDir, exports);
+            return session.run(qemu, out, err);
+        } catch (IOException e) {
+            throw new LabException("lab I/O failed: " + e.getMessage(), e);
+        } finally {
+            FileTree.deleteQuietly(runDir);
+        }
+    }
+
+    /** One QEMU process and its four channels, torn down by close() whatever happened. */
+    private final class Session implements AutoCloseable {
+        private final Path runDir;
+        private final long start;
+        private final Map<Channel, ServerSocketChannel> servers = new EnumMap<>(Channel.class);
+        private final List<Thread> pumps = new ArrayList<>();
+        private final ConsoleTail console = new ConsoleTail(CONSOLE_TAIL_LINES);
+        private final ConsoleTail qemuOutput = new ConsoleTail(CONSOLE_TAIL_LINES);
+        private final Map<String, Duration> stages = new LinkedHashMap<>();
+        private final Object statusLock = new Object();
+        private StatusLine last;
+        private Process qemu;
+        private Thread shutdownHook;
+
+        Session(Path runDir, long start) throws IOException {
+            this.runDir = runDir;
+            this.start = start;
+            for (Channel channel : Channel.values()) {
+                ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+                server.bind(UnixDomainSocketAddress.of(runDir.resolve(channel.socketName())));
+                servers.put(channel, server);
+            }
+        }
+
+        Result run(List<String> qemuCommand, OutputStream out, OutputStream err) throws IOException {
+            List<String> command = new ArrayList<>();
+            HostTools.find("setpriv").ifPresent(setpriv -> command.addAll(
+                    List.of(setpriv.toString(), "--pdeathsig", "KILL", "--")));
+            command.addAll(qemuCommand);
+            mark("qemu");
+            shutdownHook = new Thread(this::stopQemu, "panavisor-lab-shutdown");
+            Runtime.getRuntime().addShutdownHook(shutdownHook);
+            qemu = new ProcessBuilder(command)
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .redirectErrorStream(true)
+                    .start();
+            pump("qemu", qemu.getInputStream(), qemuOutput, null);
+            accept(Channel.CONSOLE, console, config.showConsole() ? err : null);
+            accept(Channel.STDOUT, null, out);
+            accept(Channel.STDERR, null, err);
+            accept(Channel.STATUS, new StatusSink(), null);
+            return awaitEnd();
+        }
+
+        private Result awaitEnd() {
+            long deadline = start + config.timeout().toNanos();
+            try {
+                while (qemu.isAlive()) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        stopQemu();
+                        throw new LabTimeoutException(config.timeout(), describeStage());
+                    }
+                    if (finalStatus() != null) {
+                        // The command is done and its output drained: give L1 a moment to power off.
+                        if (!qemu.waitFor(Math.min(left, POWER_OFF_GRACE.toNanos()), TimeUnit.NANOSECONDS)) {
+                            stopQemu();
+                        }
+                        break;
+                    }
+                    qemu.waitFor(Math.min(left, TimeUnit.MILLISECONDS.toNanos(100)), TimeUnit.NANOSECONDS);
+                }
+                joinPumps();
+            } catch (InterruptedException e) {
+                stopQemu();
+                Thread.currentThread().interrupt();
+                throw new LabException("interrupted; QEMU was stopped");
+            }
+            StatusLine end = finalStatus();
+            if (end instanceof StatusLine.Exited exited) {
+                synchronized (statusLock) {
+                    return new Result(exited.code(), Collections.unmodifiableMap(new LinkedHashMap<>(stages)));
+                }
+            }
+            if (end instanceof StatusLine.Failed failed) {
+                throw new LabSetupException("lab setup failed in L1: " + failed.reason() + consoleTail());
+            }
+            throw new LabSetupException("L1 stopped " + describeStage() + " without reporting a result"
+                    + qemuTail() + consoleTail());
+        }
+
+        /** Notes that {@code stage} began now (called with statusLock held, or before the pumps start). */
+        private void mark(String stage) {
+            stages.put(stage, Duration.ofNanos(System.nanoTime() - start));
+        }
+
+        private String describeStage() {
+            synchronized (statusLock) {
+                if (last instanceof StatusLine.Stage(String name)) {
+                    return name.equals("run") ? "while the command ran" : "during setup stage '" + name + "'";
+                }
+                return last == null ? "while L1 was booting" : "after the command ended";
+            }
+        }
+
+        private StatusLine finalStatus() {
+            synchronized (statusLock) {
+                return last instanceof StatusLine.Stage ? null : last;
+            }
+        }
+
+        private String consoleTail() {
+            String tail = console.text();
+            return tail.isBlank() ? "" : "\n--- L1 console (last lines) ---\n" + tail.stripTrailing();
+        }
+
+        private String qemuTail() {
+            String tail = qemuOutput.text();
+            return tail.isBlank() ? "" : "\n--- QEMU said ---\n" + tail.stripTrailing();
+        }
+
+        /** Accepts QEMU's connection on {@code channel} (in its own thread) and pumps it. */
+        private void accept(Channel channel, OutputStream sink, OutputStream copy) {
+            ServerSocketChannel server = servers.get(channel);
+            Thread t = Thread.ofPlatform().daemon().name("panavisor-lab-" + channel).start(() -> {
+                try (SocketChannel socket = server.accept()) {
+                    copyAll(Channels.newInputStream(socket), sink, copy);
+                } catch (IOException e) {
+                    // Closed before QEMU connected (QEMU failed to start or was stopped): nothing to relay.
+                }
+            });
+            pumps.add(t);
+        }
+
+        private void pump(String name, InputStream in, OutputStream sink, OutputStream copy) {
+            pumps.add(Thread.ofPlatform().daemon().name("panavisor-lab-" + name).start(() -> {
+                try (in) {
+                    copyAll(in, sink, copy);
+                } catch (IOException e) {
+                    // The process is gone.
+                }
+            }));
+        }
+
+        private static void copyAll(InputStream in, OutputStream sink, OutputStream copy) throws IOException {
+            byte[] buffer = new byte[8192];
+            for (int n; (n = in.read(buffer)) >= 0; ) {
+                if (sink != null) {
+                    sink.write(buffer, 0, n);
+                }
+                if (copy != null) {
+                    copy.write(buffer, 0, n);
+                    copy.flush();
+                }
+            }
+        }
+
+        private void joinPumps() throws InterruptedException {
+            // QEMU has exited, so every socket it had is at EOF; a server nobody connected to is closed here.
+            for (ServerSocketChannel server : servers.values()) {
+                closeQuietly(server);
+            }
+            for (Thread t : pumps) {
+                t.join(TERMINATE_GRACE.toMillis());
+            }
+        }
+
+        /** SIGTERM, a short grace period, then SIGKILL. Safe to call more than once and from the shutdown hook. */
+        private void stopQemu() {
+            Process p = qemu;
+            if (p == null || !p.isAlive()) {
+                return;
+            }
+            p.destroy();
+            try {
+                if (!p.waitFor(TERMINATE_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                    p.destroyForcibly();
+                    p.waitFor(TERMINATE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+                }
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+            if (Thread.currentThread() == shutdownHook) {
+                FileTree.deleteQuietly(runDir); // the JVM is exiting: run()'s finally may never get there
+            }
+        }
+
+        @Override
+        public void close() {
+            stopQemu();
+            for (ServerSocketChannel server : servers.values()) {
+                closeQuietly(server);
+            }
+            if (shutdownHook != null) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(shutdownHook);
+                } catch (IllegalStateException e) {
+                    // The JVM is shutting down; the hook is running or has run.
+                }
+            }
+        }
+
+        private static void closeQuietly(AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // Cleanup only.
+            }
+        }
+
+        /** Parses status lines as they arrive and notes when each stage began. */
+        private final class StatusSink extends LineSink {
+            @Override
+            void line(String text) {
+                StatusLine.parse(text).ifPresent(status -> {
+                    synchronized (statusLock) {
+                        switch (status) {
+                            case StatusLine.Stage(String name) -> mark(name);
+                            case StatusLine.Exited exited -> mark("exit");
+                            case StatusLine.Failed failed -> mark("failed");
+                        }
+                        if (!(last instanceof StatusLine.Failed)) {
+                            last = status; // the first failure is the one to report
+                        }
+                    }
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package dev.panavisor.lab;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The QEMU command line of a lab (L0): a TCG-emulated PC whose CPU model ("max") includes AMD SVM, so the L1
+ * Linux can load kvm_amd and offer a real, hardware-style /dev/kvm.
+ *
+ * <p>Devices: no defaults (no NIC, VGA, floppy, CD), four 16550 serial ports wired to the run's Unix sockets
+ * ({@link Channel}), and one virtio-9p PCI device per share: the host root read-only, plus the writable and
+ * scratch directories. {@code multidevs=remap} keeps inode numbers unique across the host's several file systems
+ * under one share. {@code -no-reboot} turns L1's reboot or panic into QEMU exiting.
+ */
+final class QemuCommand {
+    /** The kernel command line: quiet, no reboot loop, and no costs that only make sense on real hardware. */
+    static final String KERNEL_ARGS = "console=ttyS0 panic=-1 mitigations=off no_timer_check "
+            + "cryptomgr.notests 8250.nr_uarts=4 i8042.noaux i8042.nokbd";
+
+    /** The four serial ports, in ttyS order. */
+    enum Channel {
+        CONSOLE, STDOUT, STDERR, STATUS;
+
+        String socketName() {
+            return name().toLowerCase(java.util.Locale.ROOT) + ".sock";
+        }
+    }
+
+    private QemuCommand() {
+    }
+
+    static List<String> build(LabConfig config, LabAssets assets, Path initramfs, Path runDir,
+            List<Export> exports) {
+        List<String> args = new ArrayList<>(List.of(assets.qemu().toString(),
+                "-name", "panavisor-lab",
+                "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none", "-no-reboot",
+                "-accel", "tcg,thread=multi", "-cpu", "max",
+                "-smp", Integer.toString(config.cpus()), "-m", config.memoryMiB() + "M",
+                "-kernel", assets.kernel().toString(),
+                "-initrd", initramfs.toString(),
+                "-append", KERNEL_ARGS + (config.showConsole() ? "" : " quiet loglevel=3")));
+        for (Channel channel : Channel.values()) {
+            String id = channel.name().toLowerCase(java.util.Locale.ROOT);
+            args.addAll(List.of("-chardev", "socket,id=" + id + ",path=" + option(runDir.resolve(channel.socketName())),
+                    "-serial", "chardev:" + id));
+        }
+        args.addAll(List.of("-virtfs", virtfs(Path.of("/"), "hostroot", true)));
+        for (Export e : exports) {
+            args.addAll(List.of("-virtfs", virtfs(e.path(), e.tag(), e.kind() == Export.Kind.SCRATCH)));
+        }
+        return args;
+    }
+
+    private static String virtfs(Path path, String tag, boolean readOnly) {
+        return "local,path=" + option(path) + ",mount_tag=" + tag + ",security_model=none,multidevs=remap"
+                + (readOnly ? ",readonly=on" : "");
+    }
+
+    /** QEMU option values escape a comma by doubling it. */
+    static String option(Path path) {
+        return path.toString().replace(",", ",,");
+    }
+}

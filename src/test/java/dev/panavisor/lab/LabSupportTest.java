@@ -1,0 +1,92 @@
+package dev.panavisor.lab;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panavisor.kvm.KvmBacking;
+import dev.panavisor.kvm.KvmHost;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The lab's small pieces that need no QEMU: durations, the QEMU command line, the direct-or-lab decision. */
+class LabSupportTest {
+    @Test
+    void durations_accept_plain_seconds_and_units() {
+        assertEquals(Duration.ofSeconds(90), Durations.parse("90"));
+        assertEquals(Duration.ofSeconds(90), Durations.parse("90s"));
+        assertEquals(Duration.ofMinutes(15), Durations.parse("15m"));
+        assertEquals(Duration.ofHours(2), Durations.parse("2h"));
+        assertEquals(Duration.ofMillis(500), Durations.parse("500ms"));
+        assertThrows(IllegalArgumentException.class, () -> Durations.parse("0"));
+        assertThrows(IllegalArgumentException.class, () -> Durations.parse("ten"));
+        assertEquals("15 min", Durations.format(Duration.ofMinutes(15)));
+        assertEquals("90 s", Durations.format(Duration.ofSeconds(90)));
+    }
+
+    @Test
+    void qemu_gets_the_root_read_only_and_writable_shares_read_write() {
+        LabAssets assets = new LabAssets(Path.of("/usr/bin/qemu-system-x86_64"), Path.of("/bin/busybox"),
+                Path.of("/cache/vmlinux"), "k", Path.of("/cache/modules"), List.of());
+        LabConfig config = LabConfig.defaults().withCpus(2).withMemoryMiB(3072);
+        List<Export> exports = List.of(new Export("rw0", Path.of("/a,b"), Export.Kind.WRITABLE),
+                new Export("scratch1", Path.of("/root/.m2"), Export.Kind.SCRATCH));
+        List<String> args = QemuCommand.build(config, assets, Path.of("/run/i.cpio"), Path.of("/run"), exports);
+        String line = String.join(" ", args);
+        assertTrue(line.contains("-accel tcg,thread=multi -cpu max -smp 2 -m 3072M"), line);
+        assertTrue(line.contains("-virtfs local,path=/,mount_tag=hostroot,security_model=none,multidevs=remap,"
+                + "readonly=on"), line);
+        assertTrue(line.contains("-virtfs local,path=/a,,b,mount_tag=rw0,security_model=none,multidevs=remap -"), line);
+        assertTrue(line.contains("mount_tag=scratch1,security_model=none,multidevs=remap,readonly=on"), line);
+        assertTrue(line.contains("-chardev socket,id=status,path=/run/status.sock -serial chardev:status"), line);
+        assertEquals(4, args.stream().filter("-serial"::equals).count());
+        assertTrue(args.contains("-no-reboot"));
+    }
+
+    @Test
+    void linux_guests_run_directly_on_hardware_kvm_and_the_lab_is_not_even_probed() {
+        KvmHost amd = new KvmHost(Path.of("/dev/kvm"), true, true, KvmBacking.AMD_SVM);
+        LinuxGuests g = LinuxGuests.decide(amd, () -> {
+            throw new AssertionError("the lab must not be probed when hardware KVM is here");
+        });
+        assertEquals(LinuxGuests.Route.DIRECT, g.route());
+        assertEquals("directly on /dev/kvm (hardware (AMD-V, kvm_amd))", g.describe());
+    }
+
+    @Test
+    void without_hardware_kvm_linux_guests_go_to_the_lab_when_it_is_available() {
+        KvmHost pvm = new KvmHost(Path.of("/dev/kvm"), true, true, KvmBacking.PVM);
+        LinuxGuests lab = LinuxGuests.decide(pvm, () -> new LabAvailability(true, "kernel cached"));
+        assertEquals(LinuxGuests.Route.LAB, lab.route());
+        assertTrue(lab.describe().contains("nested lab"), lab.describe());
+        LinuxGuests none = LinuxGuests.decide(pvm, () -> new LabAvailability(false, "needs qemu-system-x86"));
+        assertEquals(LinuxGuests.Route.NONE, none.route());
+        assertTrue(none.describe().contains("needs qemu-system-x86"), none.describe());
+    }
+
+    @Test
+    void an_inaccessible_hardware_kvm_does_not_count_as_direct() {
+        KvmHost locked = new KvmHost(Path.of("/dev/kvm"), true, false, KvmBacking.INTEL_VMX);
+        assertEquals(LinuxGuests.Route.LAB,
+                LinuxGuests.decide(locked, () -> new LabAvailability(true, "ok")).route());
+    }
+
+    @Test
+    void a_static_busybox_is_told_from_a_dynamic_program() {
+        assertFalse(AssetCache.isStaticElf(Path.of("/bin/sh")), "/bin/sh is dynamically linked on Debian");
+        assertFalse(AssetCache.isStaticElf(Path.of("/etc/hostname")));
+        AssetCache.staticBusybox().ifPresent(p -> assertTrue(AssetCache.isStaticElf(p)));
+    }
+
+    @Test
+    void config_limits_are_checked() {
+        LabConfig c = LabConfig.defaults();
+        assertThrows(IllegalArgumentException.class, () -> c.withCpus(0));
+        assertThrows(IllegalArgumentException.class, () -> c.withMemoryMiB(100));
+        assertTrue(c.cpus() >= 1 && c.cpus() <= 4);
+        assertTrue(c.memoryMiB() >= 1024 && c.memoryMiB() <= LabConfig.DEFAULT_MAX_MEMORY_MIB);
+    }
+}
