@@ -72,6 +72,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--boot-time", description = "Print the time from VMM start to the guest init's boot marker.")
     boolean bootTime;
 
+    @Option(names = "--exit-stats", description = "Print how many VM exits each port and MMIO page caused.")
+    boolean exitStats;
+
     @Override
     public Integer call() {
         long startNanos = System.nanoTime();
@@ -96,6 +99,10 @@ final class RunCommand implements Callable<Integer> {
                 long nanos = machine.bootNanos();
                 err.println(nanos < 0 ? "panavisor: the guest never reached its boot marker"
                         : String.format("panavisor: boot time %.1f ms (VMM start to /init)", nanos / 1e6));
+            }
+            if (exitStats) {
+                err.println("panavisor: " + machine.exitStats().total() + " exits; busiest: "
+                        + String.join(", ", machine.exitStats().top(8)));
             }
             return exitCode(outcome, machine.guestExitStatus(), exec != null, err);
         }

@@ -29,6 +29,10 @@ public final class KernelCommandLine {
         words.add("panic=-1");
         // Each byte on the 8250 is a VM exit: keep the kernel quiet unless the user asks otherwise.
         words.add("quiet");
+        // Panavisor's i8042 is only there for the reset line: no keyboard or mouse sits behind it. Without these,
+        // a kernel with the i8042 driver waits seconds for answers from devices that are not there.
+        words.add("i8042.nokbd");
+        words.add("i8042.noaux");
         if (!config.disks().isEmpty() && config.initrd().isEmpty()) {
             words.add("root=/dev/vda");
             words.add(config.disks().getFirst().readOnly() ? "ro" : "rw");

@@ -292,6 +292,10 @@ public final class Machine implements AutoCloseable {
         return bootTimer.bootNanos();
     }
 
+    public ExitStats exitStats() {
+        return exitHandler.stats();
+    }
+
     public List<VirtioBlock> blocks() {
         return blocks;
     }
