@@ -2,7 +2,7 @@ package dev.panavisor.cli;
 
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.kvm.Kvm;
-import dev.panavisor.kvm.KvmHost;
+import dev.panavisor.lab.LinuxGuests;
 import dev.panavisor.vmm.HostTerminal;
 import dev.panavisor.vmm.Machine;
 import dev.panavisor.vmm.MachineConfig;
@@ -80,11 +80,21 @@ final class RunCommand implements Callable<Integer> {
         long startNanos = System.nanoTime();
         PrintWriter err = spec.commandLine().getErr();
         MachineConfig config = configFromOptions(err);
-        KvmHost host = KvmHost.probe();
-        if (!host.bootsLinux()) {
-            throw new BadArgumentException("this host's KVM cannot boot Linux (" + host.backing().description()
-                    + "); see 'panavisor check'");
-        }
+        MachineConfig.checkFiles(config);
+        LinuxGuests where = LinuxGuests.locate();
+        return switch (where.route()) {
+            case DIRECT -> runHere(config, startNanos, err);
+            case LAB -> {
+                err.println("panavisor: /dev/kvm here cannot boot Linux (" + where.host().backing().description()
+                        + "); running the guest inside the nested lab");
+                err.flush();
+                yield InLab.run(config, this);
+            }
+            case NONE -> throw new BadArgumentException("Linux guests cannot run on this host: " + where.describe());
+        };
+    }
+
+    private int runHere(MachineConfig config, long startNanos, PrintWriter err) {
         OutputStream out = new FileOutputStream(FileDescriptor.out);
         try (Kvm kvm = Kvm.open(); Machine machine = Machine.create(kvm, config, out, startNanos);
                 HostTerminal terminal = exec == null ? HostTerminal.rawIfInteractive() : null) {
