@@ -8,27 +8,27 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Builds kernel files byte by byte for loader tests: bzImages with chosen header fields, and ELF64 files. */
-final class SyntheticKernels {
+public final class SyntheticKernels {
     private SyntheticKernels() {
     }
 
     /** A bzImage whose fields default to what a modern x86-64 kernel declares; change them before {@link #build}. */
-    static final class BzImage {
+    public static final class BzImage {
         int setupSects = 4;
-        int version = 0x020f;
+        public int version = 0x020f;
         int loadFlags = SetupHeader.LOADED_HIGH;
         int xloadFlags = SetupHeader.XLF_KERNEL_64 | SetupHeader.XLF_CAN_BE_LOADED_ABOVE_4G;
         boolean relocatable = true;
         long kernelAlignment = 0x20_0000;
         long prefAddress = 0x100_0000;
-        long initSize = 0x80_0000;
+        public long initSize = 0x80_0000;
         long cmdlineSize = 2047;
         long initrdAddrMax = 0x7fff_ffffL;
         /** The header's end: 0x202 + this jump displacement (0x66 puts it at 0x268, as kernels do). */
         int jumpDisplacement = 0x66;
         byte[] payload = pattern(8192, 7);
 
-        ByteBuffer build() {
+        public ByteBuffer build() {
             int setupBytes = ((setupSects == 0 ? 4 : setupSects) + 1) * 512;
             ByteBuffer file = ByteBuffer.allocate(setupBytes + payload.length).order(ByteOrder.LITTLE_ENDIAN);
             file.put(SetupHeader.SETUP_SECTS, (byte) setupSects);
