@@ -33,12 +33,7 @@ final class InLab {
 
     /** The inner command: this JVM and jar, and the resolved configuration as explicit options. */
     static List<String> command(MachineConfig config, RunCommand options) {
-        List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse("java"));
-        command.add("--enable-native-access=ALL-UNNAMED");
-        command.add("-XX:TieredStopAtLevel=1"); // the lab's CPU is emulated: start fast rather than peak fast
-        command.add("-jar");
-        command.add(jar().toString());
+        List<String> command = new ArrayList<>(javaCommand());
         command.add("run");
         command.add("--kernel=" + config.kernel().toAbsolutePath());
         config.initrd().ifPresent(initrd -> command.add("--initrd=" + initrd.toAbsolutePath()));
@@ -59,6 +54,13 @@ final class InLab {
             command.add("--exit-stats");
         }
         return command;
+    }
+
+    /** This JVM running this jar: the start of a command line that runs Panavisor again. */
+    static List<String> javaCommand() {
+        return List.of(ProcessHandle.current().info().command().orElse("java"), "--enable-native-access=ALL-UNNAMED",
+                "-XX:TieredStopAtLevel=1", // the lab's CPU is emulated: start fast rather than peak fast
+                "-jar", jar().toString());
     }
 
     private static Path jar() {

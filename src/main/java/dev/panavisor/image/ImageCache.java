@@ -136,7 +136,7 @@ public final class ImageCache {
     }
 
     /** Removes a directory tree; a missing one is fine. Does not follow symbolic links. */
-    static void deleteRecursively(Path directory) throws IOException {
+    public static void deleteRecursively(Path directory) throws IOException {
         if (!Files.exists(directory, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
