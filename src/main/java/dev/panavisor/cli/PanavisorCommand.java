@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CheckCommand.class,
                 BenchCommand.class,
+                RunCommand.class,
+                ImageCommand.class,
                 LabCommand.class,
                 CommandLine.HelpCommand.class,
         })
@@ -27,6 +29,7 @@ public final class PanavisorCommand implements Runnable {
     public static CommandLine newCommandLine() {
         CommandLine commandLine = new CommandLine(new PanavisorCommand());
         commandLine.setExecutionExceptionHandler(new ExitCodes.ExceptionHandler());
+        commandLine.setCaseInsensitiveEnumValuesAllowed(true); // --console virtio
         return commandLine;
     }
 }

@@ -35,6 +35,9 @@ public final class ConsoleWatcher extends OutputStream {
 
     @Override
     public synchronized void write(int b) throws IOException {
+        if (hideStatusLine && exitStatus != null) {
+            return; // command mode is over: what follows is the kernel shutting down
+        }
         if (length == MAX_LINE) { // an endless line: pass it on, stop watching it
             flushHeld();
             length = 0;

@@ -14,6 +14,7 @@ public final class ExitHandler {
     private final Bus pio;
     private final Bus mmio;
     private final Object deviceLock;
+    private final ExitStats stats = new ExitStats();
 
     public ExitHandler(Bus pio, Bus mmio, Object deviceLock) {
         this.pio = pio;
@@ -21,10 +22,15 @@ public final class ExitHandler {
         this.deviceLock = deviceLock;
     }
 
+    public ExitStats stats() {
+        return stats;
+    }
+
     /** Handles one exit; returns null to keep running, or how the VM ended. */
     public Outcome handle(VcpuExit exit) {
         return switch (exit) {
             case VcpuExit.IoOut out -> {
+                stats.port(out.port());
                 synchronized (deviceLock) {
                     for (int i = 0; i < out.count(); i++) {
                         pio.write(out.port(), out.size(), out.data().get(i));
@@ -33,6 +39,7 @@ public final class ExitHandler {
                 yield null;
             }
             case VcpuExit.IoIn in -> {
+                stats.port(in.port());
                 synchronized (deviceLock) {
                     for (int i = 0; i < in.count(); i++) {
                         in.data().set(i, pio.read(in.port(), in.size()));
@@ -41,12 +48,14 @@ public final class ExitHandler {
                 yield null;
             }
             case VcpuExit.MmioWrite write -> {
+                stats.mmio(write.address());
                 synchronized (deviceLock) {
                     mmio.write(write.address(), write.size(), write.value());
                 }
                 yield null;
             }
             case VcpuExit.MmioRead read -> {
+                stats.mmio(read.address());
                 synchronized (deviceLock) {
                     read.reply(mmio.read(read.address(), read.size()));
                 }

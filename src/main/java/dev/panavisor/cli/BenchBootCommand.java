@@ -1,0 +1,157 @@
+package dev.panavisor.cli;
+
+import dev.panavisor.image.GuestImages;
+import dev.panavisor.lab.Lab;
+import dev.panavisor.lab.LabConfig;
+import dev.panavisor.lab.LinuxGuests;
+import java.io.File;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code panavisor bench boot}: Panavisor against QEMU's microvm machine booting the same kernel and initramfs,
+ * alternating round by round in one run. Two numbers each:
+ * <ul>
+ *   <li><b>boot</b>: VMM process start to the guest init's boot marker (port 0x440). Panavisor reports it itself
+ *       ({@code --boot-time}); QEMU gets an {@code isa-debug-exit} device on that port, so QEMU exits at the marker
+ *       and its wall time is the boot time.</li>
+ *   <li><b>end to end</b>: wall time of a whole {@code --exec true} run: start, boot, run the command, reboot, exit.</li>
+ * </ul>
+ * Where /dev/kvm cannot boot Linux, the whole benchmark runs inside one nested lab session, so both VMMs see the
+ * same (emulated) hardware.
+ */
+@Command(name = "boot", mixinStandardHelpOptions = true,
+        description = {"Boot time and end-to-end '--exec true' time of Panavisor and QEMU microvm, same kernel "
+                + "and initramfs, alternating. Reports medians and the Panavisor/QEMU ratios (< 1: Panavisor faster)."})
+final class BenchBootCommand implements Callable<Integer> {
+    private static final Pattern BOOT_TIME = Pattern.compile("boot time ([0-9.]+) ms");
+    private static final String EXEC_TRUE = "dHJ1ZQ=="; // base64("true") for the guest init's command mode
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--rounds", description = "Rounds of each measurement (default: ${DEFAULT-VALUE}).")
+    int rounds = 5;
+
+    @Option(names = "--kernel", paramLabel = "FILE", description = "Kernel (default: the default guest's bzImage).")
+    Path kernel;
+
+    @Option(names = "--initrd", paramLabel = "FILE", description = "Initramfs (default: the default guest's).")
+    Path initrd;
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        if (rounds < 1) {
+            throw new BadArgumentException("--rounds must be positive");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (kernel == null || initrd == null) {
+            GuestImages.GuestImage guest = GuestImages.forUser(line -> out.println("images: " + line)).guest();
+            kernel = kernel == null ? guest.kernel().bzImage() : kernel;
+            initrd = initrd == null ? guest.rootfs().initramfs() : initrd;
+        }
+        LinuxGuests where = LinuxGuests.locate();
+        if (where.route() == LinuxGuests.Route.LAB) {
+            out.println("(running inside the nested lab: " + where.host().backing().description() + " here)");
+            out.flush();
+            List<String> command = new ArrayList<>(InLab.javaCommand());
+            command.addAll(List.of("bench", "boot", "--rounds=" + rounds, "--kernel=" + kernel.toAbsolutePath(),
+                    "--initrd=" + initrd.toAbsolutePath()));
+            return Lab.run(LabConfig.defaults(), command, new FileOutputStream(FileDescriptor.out),
+                    new FileOutputStream(FileDescriptor.err));
+        }
+        if (where.route() == LinuxGuests.Route.NONE) {
+            throw new BadArgumentException("Linux guests cannot run on this host: " + where.describe());
+        }
+        return measure(out);
+    }
+
+    private int measure(PrintWriter out) throws IOException, InterruptedException {
+        List<Double> panavisorBoot = new ArrayList<>();
+        List<Double> panavisorTotal = new ArrayList<>();
+        List<Double> qemuBoot = new ArrayList<>();
+        List<Double> qemuTotal = new ArrayList<>();
+        out.printf("%-6s %16s %16s %16s %16s%n", "round", "panavisor boot", "qemu boot", "panavisor e2e", "qemu e2e");
+        for (int round = 1; round <= rounds; round++) {
+            Timed panavisor = time(panavisorRun(), 0);
+            Matcher boot = BOOT_TIME.matcher(panavisor.output());
+            if (!boot.find()) {
+                throw new BadArgumentException("panavisor run reported no boot time:\n" + panavisor.output());
+            }
+            panavisorBoot.add(Double.parseDouble(boot.group(1)));
+            panavisorTotal.add(panavisor.millis());
+            // isa-debug-exit ends QEMU with (value << 1) | 1 = 247 when the init writes 123 to port 0x440.
+            qemuBoot.add(time(qemu(true), 247).millis());
+            qemuTotal.add(time(qemu(false), 0).millis());
+            out.printf("%-6d %13.0f ms %13.0f ms %13.0f ms %13.0f ms%n", round, panavisorBoot.getLast(),
+                    qemuBoot.getLast(), panavisorTotal.getLast(), qemuTotal.getLast());
+            out.flush();
+        }
+        double bootRatio = BenchCommand.Exits.median(panavisorBoot) / BenchCommand.Exits.median(qemuBoot);
+        double totalRatio = BenchCommand.Exits.median(panavisorTotal) / BenchCommand.Exits.median(qemuTotal);
+        out.printf("median boot (VMM start to /init): panavisor %.0f ms, qemu %.0f ms, ratio %.2f%n",
+                BenchCommand.Exits.median(panavisorBoot), BenchCommand.Exits.median(qemuBoot), bootRatio);
+        out.printf("median end to end (--exec true): panavisor %.0f ms, qemu %.0f ms, ratio %.2f%n",
+                BenchCommand.Exits.median(panavisorTotal), BenchCommand.Exits.median(qemuTotal), totalRatio);
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private List<String> panavisorRun() {
+        List<String> command = new ArrayList<>(InLab.javaCommand());
+        command.addAll(List.of("run", "--kernel=" + kernel, "--initrd=" + initrd, "--exec=true", "--boot-time"));
+        return command;
+    }
+
+    /** QEMU's microvm with what Panavisor gives a guest: 256 MiB, 1 vCPU, serial console, the same parameters. */
+    private List<String> qemu(boolean stopAtBootMarker) {
+        List<String> command = new ArrayList<>(List.of("qemu-system-x86_64", "-M", "microvm,acpi=off",
+                "-accel", "kvm", "-cpu", "host", "-m", "256", "-smp", "1", "-nographic", "-no-reboot",
+                "-no-user-config", "-kernel", kernel.toString(), "-initrd", initrd.toString(),
+                "-append", "console=ttyS0 reboot=k panic=-1 quiet panavisor.exec=" + EXEC_TRUE));
+        if (stopAtBootMarker) {
+            command.addAll(List.of("-device", "isa-debug-exit,iobase=0x440,iosize=1"));
+        }
+        return command;
+    }
+
+    record Timed(double millis, String output) {
+    }
+
+    private static Timed time(List<String> command, int expectedStatus) throws IOException, InterruptedException {
+        Path log = Files.createTempFile("panavisor-bench-", ".log");
+        try {
+            long start = System.nanoTime();
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            if (!process.waitFor(10, TimeUnit.MINUTES)) {
+                process.destroyForcibly().waitFor();
+                throw new BadArgumentException("timed out: " + String.join(" ", command));
+            }
+            double millis = (System.nanoTime() - start) / 1e6;
+            String output = Files.readString(log, StandardCharsets.ISO_8859_1);
+            if (process.exitValue() != expectedStatus) {
+                throw new BadArgumentException(command.getFirst() + " exited with " + process.exitValue()
+                        + " (expected " + expectedStatus + "):\n" + output);
+            }
+            return new Timed(millis, output);
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package dev.panavisor.cli;
+
+import dev.panavisor.lab.Lab;
+import dev.panavisor.lab.LabConfig;
+import dev.panavisor.vmm.MachineConfig;
+import java.io.FileOutputStream;
+import java.io.FileDescriptor;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs {@code panavisor run} again inside the nested lab, for hosts whose /dev/kvm cannot boot Linux. The outer
+ * run has already resolved every file (the default guest images included: building them is host work) into
+ * absolute paths, so the inner run finds exactly the same files through the lab's read-only view of the host;
+ * the directories of writable disks are made writable inside.
+ */
+final class InLab {
+    private InLab() {
+    }
+
+    static int run(MachineConfig config, RunCommand options) {
+        LabConfig lab = LabConfig.defaults();
+        for (MachineConfig.Disk disk : config.disks()) {
+            if (!disk.readOnly()) {
+                lab = lab.withWritable(disk.path().toAbsolutePath().getParent());
+            }
+        }
+        return Lab.run(lab, command(config, options), new FileOutputStream(FileDescriptor.out),
+                new FileOutputStream(FileDescriptor.err));
+    }
+
+    /** The inner command: this JVM and jar, and the resolved configuration as explicit options. */
+    static List<String> command(MachineConfig config, RunCommand options) {
+        List<String> command = new ArrayList<>(javaCommand());
+        command.add("run");
+        command.add("--kernel=" + config.kernel().toAbsolutePath());
+        config.initrd().ifPresent(initrd -> command.add("--initrd=" + initrd.toAbsolutePath()));
+        for (MachineConfig.Disk disk : config.disks()) {
+            command.add("--disk=" + disk.path().toAbsolutePath() + (disk.readOnly() ? ",ro" : ""));
+        }
+        command.add("--memory=" + (config.memoryBytes() >> 10) + "K");
+        command.add("--cpus=" + config.cpus());
+        command.add("--console=" + config.console().name().toLowerCase(java.util.Locale.ROOT));
+        if (!config.extraCmdline().isBlank()) {
+            command.add("--cmdline=" + config.extraCmdline());
+        }
+        config.exec().ifPresent(exec -> command.add("--exec=" + exec));
+        if (options.bootTime) {
+            command.add("--boot-time");
+        }
+        if (options.exitStats) {
+            command.add("--exit-stats");
+        }
+        return command;
+    }
+
+    /** This JVM running this jar: the start of a command line that runs Panavisor again. */
+    static List<String> javaCommand() {
+        return List.of(ProcessHandle.current().info().command().orElse("java"), "--enable-native-access=ALL-UNNAMED",
+                "-XX:TieredStopAtLevel=1", // the lab's CPU is emulated: start fast rather than peak fast
+                "-jar", jar().toString());
+    }
+
+    private static Path jar() {
+        try {
+            return Path.of(InLab.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException("cannot locate the Panavisor jar", e);
+        }
+    }
+}

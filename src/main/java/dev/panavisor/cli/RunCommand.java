@@ -1,0 +1,172 @@
+package dev.panavisor.cli;
+
+import dev.panavisor.image.GuestImages;
+import dev.panavisor.kvm.Kvm;
+import dev.panavisor.lab.LinuxGuests;
+import dev.panavisor.vmm.HostTerminal;
+import dev.panavisor.vmm.Machine;
+import dev.panavisor.vmm.MachineConfig;
+import dev.panavisor.vmm.Outcome;
+import java.io.FileOutputStream;
+import java.io.FileDescriptor;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code panavisor run}: boot a Linux guest. */
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Boot a Linux guest in a KVM microVM.",
+                "Without --kernel, the default guest (a minimal kernel and busybox initramfs) is used, built on "
+                        + "first use.",
+                "The guest console is on this terminal; leave the guest shell with 'exit' or 'reboot'."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {
+                "0:the guest rebooted or powered off (with --exec: the command's own status)",
+                "1:Panavisor could not start or run the VM (the message says why)",
+                "2:bad command-line usage",
+                "121:the guest kernel panicked",
+                "122:the guest crashed (triple fault, failed VM entry, emulation failure)"})
+final class RunCommand implements Callable<Integer> {
+    static final int GUEST_PANIC = 121;
+    static final int GUEST_CRASH = 122;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--kernel", paramLabel = "FILE", description = "bzImage or ELF vmlinux (default: the default guest kernel).")
+    Path kernel;
+
+    @Option(names = "--initrd", paramLabel = "FILE", description = "initramfs (default: the default guest's, unless --kernel or --disk is given).")
+    Path initrd;
+
+    @Option(names = "--disk", paramLabel = "FILE[,ro]", converter = DiskConverter.class,
+            description = "A virtio-blk disk; repeatable, the first is /dev/vda and, without --initrd, the root. ',ro' makes it read-only.")
+    List<MachineConfig.Disk> disks = new ArrayList<>();
+
+    @Option(names = "--cmdline", paramLabel = "TEXT", description = "Appended to the kernel command line Panavisor builds.")
+    String cmdline = "";
+
+    @Option(names = "--memory", paramLabel = "SIZE", converter = SizeConverter.class,
+            description = "Guest memory: MiB, or with K/M/G (default: 256M).")
+    long memory = MachineConfig.DEFAULT_MEMORY;
+
+    @Option(names = "--cpus", paramLabel = "N", description = "vCPUs (default: ${DEFAULT-VALUE}).")
+    int cpus = 1;
+
+    @Option(names = "--console", paramLabel = "serial|virtio",
+            description = "Console device: serial (8250, ttyS0) or virtio (hvc0). Default: ${DEFAULT-VALUE}.")
+    MachineConfig.ConsoleKind console = MachineConfig.ConsoleKind.SERIAL;
+
+    @Option(names = "--exec", paramLabel = "COMMAND",
+            description = "Run COMMAND in the guest (sh -c), print its output, and exit with its status.")
+    String exec;
+
+    @Option(names = "--boot-time", description = "Print the time from VMM start to the guest init's boot marker.")
+    boolean bootTime;
+
+    @Option(names = "--exit-stats", description = "Print how many VM exits each port and MMIO page caused.")
+    boolean exitStats;
+
+    @Override
+    public Integer call() {
+        long startNanos = processStartNanos();
+        PrintWriter err = spec.commandLine().getErr();
+        MachineConfig config = configFromOptions(err);
+        MachineConfig.checkFiles(config);
+        LinuxGuests where = LinuxGuests.locate();
+        return switch (where.route()) {
+            case DIRECT -> runHere(config, startNanos, err);
+            case LAB -> {
+                err.println("panavisor: /dev/kvm here cannot boot Linux (" + where.host().backing().description()
+                        + "); running the guest inside the nested lab");
+                err.flush();
+                yield InLab.run(config, this);
+            }
+            case NONE -> throw new BadArgumentException("Linux guests cannot run on this host: " + where.describe());
+        };
+    }
+
+    private int runHere(MachineConfig config, long startNanos, PrintWriter err) {
+        OutputStream out = new FileOutputStream(FileDescriptor.out);
+        try (Kvm kvm = Kvm.open(); Machine machine = Machine.create(kvm, config, out, startNanos);
+                HostTerminal terminal = exec == null ? HostTerminal.rawIfInteractive() : null) {
+            if (exec == null) {
+                ConsoleInput.start(machine);
+            }
+            Outcome outcome = machine.run();
+            if (terminal != null) {
+                terminal.close();
+            }
+            if (bootTime) {
+                long nanos = machine.bootNanos();
+                err.println(nanos < 0 ? "panavisor: the guest never reached its boot marker"
+                        : String.format("panavisor: boot time %.1f ms (VMM start to /init)", nanos / 1e6));
+            }
+            if (exitStats) {
+                err.println("panavisor: " + machine.exitStats().total() + " exits; busiest: "
+                        + String.join(", ", machine.exitStats().top(8)));
+            }
+            return exitCode(outcome, machine.guestExitStatus(), exec != null, err);
+        }
+    }
+
+    /**
+     * When this process started, on the {@link System#nanoTime()} clock: "VMM start" for the boot time includes
+     * the JVM's own start-up, as a fair comparison with a native VMM must.
+     */
+    static long processStartNanos() {
+        long now = System.nanoTime();
+        return ProcessHandle.current().info().startInstant()
+                .map(start -> now - java.time.Duration.between(start, java.time.Instant.now()).toNanos())
+                .orElse(now);
+    }
+
+    private MachineConfig configFromOptions(PrintWriter err) {
+        Path kernelPath = kernel;
+        Path initrdPath = initrd;
+        if (kernelPath == null || (initrdPath == null && disks.isEmpty())) {
+            GuestImages.GuestImage guest = GuestImages.forUser(line -> err.println("panavisor: " + line)).guest();
+            if (kernelPath == null) {
+                kernelPath = guest.kernel().bzImage();
+            }
+            if (initrdPath == null && disks.isEmpty()) {
+                initrdPath = guest.rootfs().initramfs();
+            }
+        }
+        return new MachineConfig(kernelPath, Optional.ofNullable(initrdPath), disks, cmdline, memory, cpus, console,
+                Optional.ofNullable(exec));
+    }
+
+    /** The process exit status for how the VM ended; prints the one-line reason for anything but a clean end. */
+    static int exitCode(Outcome outcome, Integer guestStatus, boolean commandMode, PrintWriter err) {
+        return switch (outcome) {
+            case Outcome.Stopped stopped -> {
+                if (!commandMode) {
+                    yield ExitCodes.OK;
+                }
+                if (guestStatus == null) {
+                    err.println("panavisor: the guest ended (" + stopped.how() + ") without reporting the "
+                            + "command's exit status; is its /init Panavisor's (guest-images/init)?");
+                    yield ExitCodes.ERROR;
+                }
+                yield guestStatus;
+            }
+            case Outcome.GuestPanic panic -> {
+                err.println("panavisor: guest kernel panic: " + panic.message());
+                yield GUEST_PANIC;
+            }
+            case Outcome.GuestCrash crash -> {
+                err.println("panavisor: guest crashed: " + crash.reason());
+                yield GUEST_CRASH;
+            }
+        };
+    }
+}

@@ -1,0 +1,42 @@
+package dev.panavisor.devices.virtio.block;
+
+import dev.panavisor.devices.virtio.VirtioException;
+
+/**
+ * A block request that fails, with the status the driver will see. These are answers, not device failures: the
+ * device writes the status byte, returns the buffer and carries on with the next request.
+ */
+public final class BlockRequestException extends VirtioException {
+    private final BlockStatus status;
+
+    private BlockRequestException(BlockStatus status, String message) {
+        super(message);
+        this.status = status;
+    }
+
+    public BlockStatus status() {
+        return status;
+    }
+
+    static BlockRequestException malformed(String message) {
+        return new BlockRequestException(BlockStatus.IOERR, "malformed request: " + message);
+    }
+
+    static BlockRequestException outOfRange(long sector, long sectors, long capacity) {
+        return new BlockRequestException(BlockStatus.IOERR, String.format(
+                "request for %d sectors at sector %s is beyond the disk's %d sectors", sectors,
+                Long.toUnsignedString(sector), capacity));
+    }
+
+    static BlockRequestException readOnly() {
+        return new BlockRequestException(BlockStatus.IOERR, "write to a read-only disk");
+    }
+
+    static BlockRequestException unsupported(long type) {
+        return new BlockRequestException(BlockStatus.UNSUPPORTED, "unsupported request type " + type);
+    }
+
+    static BlockRequestException hostIo(String disk, Exception cause) {
+        return new BlockRequestException(BlockStatus.IOERR, "I/O error on " + disk + ": " + cause.getMessage());
+    }
+}

@@ -1,0 +1,34 @@
+package dev.panavisor.devices.virtio.block;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * Where a virtio-blk device's bytes live: a flat array of bytes addressed by offset, kept apart from the virtio
+ * protocol so the device can be tested on the heap and run on a file.
+ *
+ * <p>Callers (the block device) check every request against {@link #sizeBytes()} first; a backend need not, but
+ * must never touch anything outside [0, sizeBytes()). Transfers move whole buffers: {@code read} fills
+ * {@code destination} from its position to its limit, {@code write} drains {@code source}, or they throw.
+ */
+public interface DiskBackend extends AutoCloseable {
+
+    /** What to call the disk in messages: its path, for a file. */
+    String name();
+
+    long sizeBytes();
+
+    boolean isReadOnly();
+
+    /** Reads {@code destination.remaining()} bytes at {@code offset}. */
+    void read(long offset, ByteBuffer destination) throws IOException;
+
+    /** Writes {@code source.remaining()} bytes at {@code offset}; fails on a read-only disk. */
+    void write(long offset, ByteBuffer source) throws IOException;
+
+    /** Makes every completed write durable (the guest's cache flush, VIRTIO_BLK_T_FLUSH). */
+    void flush() throws IOException;
+
+    @Override
+    void close();
+}

@@ -1,0 +1,375 @@
+package dev.panavisor.devices.virtio.mmio;
+
+import static dev.panavisor.devices.virtio.mmio.MmioRegisters.*;
+
+import dev.panavisor.bus.BusDevice;
+import dev.panavisor.devices.InterruptLine;
+import dev.panavisor.devices.virtio.DeviceStatus;
+import dev.panavisor.devices.virtio.VirtioDevice;
+import dev.panavisor.devices.virtio.VirtioException;
+import dev.panavisor.devices.virtio.VirtioFeatures;
+import dev.panavisor.devices.virtio.VirtioInterrupt;
+import dev.panavisor.devices.virtio.queue.QueueLayout;
+import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
+import dev.panavisor.memory.GuestMemory;
+import dev.panavisor.memory.GuestMemoryException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The virtio-mmio transport, version 2 (virtio 1.2 §4.2): a page of registers that lets a guest driver find one
+ * {@link VirtioDevice}, negotiate features, hand over its virtqueues and exchange notifications.
+ *
+ * <p>Two parts: a register decoder ({@link #read}, {@link #write}) and the device status state machine of
+ * §2.1 / §3.1.1:
+ * <pre>
+ *   0 --ACKNOWLEDGE--> --DRIVER--> --FEATURES_OK--> --DRIVER_OK--> device active
+ *                                   (refused if the driver accepted a feature that was not offered, or did not
+ *                                    accept VERSION_1: the bit stays clear and the driver sees that, §3.1.1 step 6)
+ *   any state --write 0--> reset: device reset, features, queues and InterruptStatus cleared
+ *   device or driver error --> DEVICE_NEEDS_RESET set, configuration-change interrupt, notifications ignored
+ * </pre>
+ * A status write may only add bits, in that order; writes that clear bits or skip a step are ignored, since a driver
+ * must not clear bits and must follow the order (§2.1.1, §3.1.1).
+ *
+ * <p>Interrupt: one line per device, level-triggered. The line is asserted while InterruptStatus is non-zero and
+ * deasserted when the driver's InterruptACK clears the last bit (§4.2.3.4). {@link InterruptLine#set} is called
+ * only on those transitions, so the VMM issues one KVM_IRQ_LINE per edge, not per completed request. Holding the
+ * level also works when the guest programs the IOAPIC pin as edge-triggered: each 0-to-non-zero transition is a
+ * rising edge, and Linux's handler ACKs before it looks at the used rings, so nothing set while the line is already
+ * high is lost.
+ *
+ * <p>Not thread-safe: the VMM serialises all calls (bus accesses, {@link #notifyQueue}, host input into the device).
+ */
+public final class VirtioMmioTransport implements BusDevice {
+    /** The VendorID this VMM reports: "PANA" in little-endian ASCII. */
+    public static final int VENDOR = 0x414e_4150;
+
+    private final VirtioDevice device;
+    private final GuestMemory memory;
+    private final InterruptLine line;
+    private final QueueRegisters[] queues;
+    private final Interrupts interrupts = new Interrupts();
+
+    private int status;
+    private int deviceFeaturesSel;
+    private int driverFeaturesSel;
+    private long driverFeatures;
+    /** The driver wrote non-zero bits into a feature word beyond 63, which no device offers. */
+    private boolean driverFeaturesBeyond64;
+    private int queueSel;
+    private int interruptStatus;
+    private int configGeneration;
+    /** Set at DRIVER_OK: the device has been activated with these queues. */
+    private boolean active;
+    private List<SplitVirtqueue> activeQueues = List.of();
+    private String lastError = "";
+
+    public VirtioMmioTransport(VirtioDevice device, GuestMemory memory, InterruptLine line) {
+        if ((device.offeredFeatures() & VirtioFeatures.VERSION_1) == 0) {
+            throw new VirtioException(device.name() + " does not offer VIRTIO_F_VERSION_1, which version 2 needs");
+        }
+        this.device = device;
+        this.memory = memory;
+        this.line = line;
+        this.queues = new QueueRegisters[device.queueCount()];
+        for (int i = 0; i < queues.length; i++) {
+            queues[i] = new QueueRegisters(device.maxQueueSize(i));
+        }
+    }
+
+    @Override
+    public long read(long offset, int size) {
+        if (offset >= CONFIG) {
+            return device.readConfig((int) (offset - CONFIG), size);
+        }
+        if (size != 4 || offset % 4 != 0) {
+            return 0; // §4.2.2: control registers are only read 32 bits wide and aligned
+        }
+        return switch ((int) offset) {
+            case MAGIC_VALUE -> MAGIC;
+            case VERSION -> MODERN_VERSION;
+            case DEVICE_ID -> device.deviceType();
+            case VENDOR_ID -> VENDOR;
+            case DEVICE_FEATURES -> deviceFeaturesSel == 0 || deviceFeaturesSel == 1
+                    ? (device.offeredFeatures() >>> (32 * deviceFeaturesSel)) & 0xffff_ffffL
+                    : 0;
+            case QUEUE_NUM_MAX -> selectedQueue() == null ? 0 : selectedQueue().maxSize;
+            case QUEUE_READY -> selectedQueue() != null && selectedQueue().ready ? 1 : 0;
+            case INTERRUPT_STATUS -> interruptStatus;
+            case STATUS -> status;
+            case SHM_LEN_LOW, SHM_LEN_HIGH, SHM_BASE_LOW, SHM_BASE_HIGH -> 0xffff_ffffL; // no such region: -1
+            case CONFIG_GENERATION -> configGeneration;
+            default -> 0; // write-only and reserved registers
+        };
+    }
+
+    @Override
+    public void write(long offset, int size, long value) {
+        if (offset >= CONFIG) {
+            device.writeConfig((int) (offset - CONFIG), size, value);
+            return;
+        }
+        if (size != 4 || offset % 4 != 0) {
+            return;
+        }
+        int v = (int) value;
+        switch ((int) offset) {
+            case DEVICE_FEATURES_SEL -> deviceFeaturesSel = v;
+            case DRIVER_FEATURES_SEL -> driverFeaturesSel = v;
+            case DRIVER_FEATURES -> writeDriverFeatures(v);
+            case QUEUE_SEL -> queueSel = v;
+            case QUEUE_NUM -> {
+                QueueRegisters q = configurableQueue();
+                if (q != null) {
+                    q.size = v;
+                }
+            }
+            case QUEUE_READY -> writeQueueReady(v);
+            case QUEUE_NOTIFY -> notifyQueue(v & 0xffff);
+            case INTERRUPT_ACK -> acknowledge(v);
+            case STATUS -> writeStatus(v & 0xff);
+            case QUEUE_DESC_LOW, QUEUE_DESC_HIGH, QUEUE_DRIVER_LOW, QUEUE_DRIVER_HIGH, QUEUE_DEVICE_LOW,
+                 QUEUE_DEVICE_HIGH -> writeQueueAddress((int) offset, value);
+            default -> {
+                // Read-only or reserved: ignored.
+            }
+        }
+    }
+
+    /**
+     * An available buffer notification for queue {@code index}: what a write of {@code index} to QueueNotify does.
+     * Public so the VMM can call it from an ioeventfd registered on base + {@link MmioRegisters#QUEUE_NOTIFY} with
+     * datamatch {@code index}, skipping the MMIO exit.
+     */
+    public void notifyQueue(int index) {
+        if (!active || (status & DeviceStatus.DEVICE_NEEDS_RESET) != 0 || index < 0 || index >= queues.length
+                || !queues[index].ready) {
+            return;
+        }
+        try {
+            device.queueNotify(index);
+        } catch (VirtioException | GuestMemoryException e) {
+            interrupts.deviceFailed(e.getMessage());
+        }
+    }
+
+    private QueueRegisters selectedQueue() {
+        return queueSel >= 0 && queueSel < queues.length ? queues[queueSel] : null;
+    }
+
+    /** The selected queue if its set-up registers may be written: it exists, is not ready, device not live. */
+    private QueueRegisters configurableQueue() {
+        QueueRegisters q = selectedQueue();
+        return q == null || q.ready || (status & DeviceStatus.DRIVER_OK) != 0 ? null : q;
+    }
+
+    private void writeDriverFeatures(int word) {
+        if ((status & DeviceStatus.FEATURES_OK) != 0) {
+            return; // negotiation is over (§3.1.1)
+        }
+        long bits = Integer.toUnsignedLong(word);
+        switch (driverFeaturesSel) {
+            case 0 -> driverFeatures = (driverFeatures & 0xffff_ffff_0000_0000L) | bits;
+            case 1 -> driverFeatures = (driverFeatures & 0xffff_ffffL) | (bits << 32);
+            default -> driverFeaturesBeyond64 |= bits != 0;
+        }
+    }
+
+    private void writeQueueAddress(int register, long value) {
+        QueueRegisters q = configurableQueue();
+        if (q == null) {
+            return; // §4.2.2: not while QueueReady is set
+        }
+        switch (register) {
+            case QUEUE_DESC_LOW -> q.descriptorTable = QueueRegisters.setLow(q.descriptorTable, value);
+            case QUEUE_DESC_HIGH -> q.descriptorTable = QueueRegisters.setHigh(q.descriptorTable, value);
+            case QUEUE_DRIVER_LOW -> q.availableRing = QueueRegisters.setLow(q.availableRing, value);
+            case QUEUE_DRIVER_HIGH -> q.availableRing = QueueRegisters.setHigh(q.availableRing, value);
+            case QUEUE_DEVICE_LOW -> q.usedRing = QueueRegisters.setLow(q.usedRing, value);
+            case QUEUE_DEVICE_HIGH -> q.usedRing = QueueRegisters.setHigh(q.usedRing, value);
+            default -> throw new IllegalArgumentException("not a queue address register: " + register);
+        }
+    }
+
+    private void writeQueueReady(int value) {
+        QueueRegisters q = selectedQueue();
+        if (q == null) {
+            return;
+        }
+        if (value == 0) {
+            q.ready = false;
+            if (active) {
+                activeQueues.get(queueSel).disable(); // the driver stops using this queue (§4.2.2)
+            }
+            return;
+        }
+        if (configurableQueue() == null) {
+            return;
+        }
+        QueueLayout layout = q.layout();
+        try {
+            layout.validate(memory, q.maxSize);
+            q.ready = true;
+        } catch (VirtioException e) {
+            interrupts.deviceFailed("queue " + queueSel + ": " + e.getMessage());
+        }
+    }
+
+    private void writeStatus(int value) {
+        if (value == 0) {
+            reset();
+            return;
+        }
+        int driverBits = status & ~DeviceStatus.DEVICE_NEEDS_RESET;
+        if ((value & driverBits) != driverBits) {
+            return; // the driver may not clear bits (§2.1.1); only a write of 0 does that
+        }
+        int added = value & ~status & ~DeviceStatus.DEVICE_NEEDS_RESET; // that bit is the device's to set
+        if ((added & DeviceStatus.ACKNOWLEDGE) != 0) {
+            status |= DeviceStatus.ACKNOWLEDGE;
+        }
+        if ((added & DeviceStatus.DRIVER) != 0 && (status & DeviceStatus.ACKNOWLEDGE) != 0) {
+            status |= DeviceStatus.DRIVER;
+        }
+        if ((added & DeviceStatus.FEATURES_OK) != 0 && (status & DeviceStatus.DRIVER) != 0 && featuresAcceptable()) {
+            status |= DeviceStatus.FEATURES_OK;
+        }
+        if ((added & DeviceStatus.DRIVER_OK) != 0 && (status & DeviceStatus.FEATURES_OK) != 0) {
+            status |= DeviceStatus.DRIVER_OK;
+            activate();
+        }
+        if ((added & DeviceStatus.FAILED) != 0) {
+            status |= DeviceStatus.FAILED;
+        }
+    }
+
+    /** §2.2, §6: only offered features, and VERSION_1 must be among them on this transport. */
+    private boolean featuresAcceptable() {
+        long offered = device.offeredFeatures();
+        long unknown = driverFeatures & ~offered;
+        if (unknown != 0 || driverFeaturesBeyond64) {
+            lastError = String.format("%s: driver accepted features 0x%x that were not offered (0x%x)",
+                    device.name(), unknown, offered);
+            return false;
+        }
+        if ((driverFeatures & VirtioFeatures.VERSION_1) == 0) {
+            lastError = device.name() + ": driver did not accept VIRTIO_F_VERSION_1 (legacy drivers unsupported)";
+            return false;
+        }
+        return true;
+    }
+
+    private void activate() {
+        if ((status & DeviceStatus.DEVICE_NEEDS_RESET) != 0) {
+            return;
+        }
+        try {
+            List<SplitVirtqueue> live = new ArrayList<>(queues.length);
+            for (int i = 0; i < queues.length; i++) {
+                QueueRegisters q = queues[i];
+                if (!q.ready) {
+                    throw new VirtioException("queue " + i + " was not set up before DRIVER_OK");
+                }
+                live.add(new SplitVirtqueue(memory, q.layout(), q.maxSize,
+                        VirtioFeatures.has(driverFeatures, VirtioFeatures.EVENT_IDX),
+                        VirtioFeatures.has(driverFeatures, VirtioFeatures.INDIRECT_DESC)));
+            }
+            activeQueues = List.copyOf(live);
+            active = true;
+            device.activate(driverFeatures, activeQueues, memory, interrupts);
+        } catch (VirtioException | GuestMemoryException e) {
+            active = false;
+            interrupts.deviceFailed(e.getMessage());
+        }
+    }
+
+    /** A write of 0 to Status (§2.4): everything the driver set up is forgotten. */
+    private void reset() {
+        if (active) {
+            device.reset();
+        }
+        active = false;
+        activeQueues = List.of();
+        status = 0;
+        deviceFeaturesSel = 0;
+        driverFeaturesSel = 0;
+        driverFeatures = 0;
+        driverFeaturesBeyond64 = false;
+        queueSel = 0;
+        for (QueueRegisters q : queues) {
+            q.reset();
+        }
+        if (interruptStatus != 0) {
+            interruptStatus = 0;
+            line.set(false);
+        }
+    }
+
+    private void raise(int bits) {
+        boolean wasIdle = interruptStatus == 0;
+        interruptStatus |= bits;
+        if (wasIdle) {
+            line.set(true);
+        }
+    }
+
+    private void acknowledge(int bits) {
+        if (interruptStatus == 0) {
+            return;
+        }
+        interruptStatus &= ~bits;
+        if (interruptStatus == 0) {
+            line.set(false);
+        }
+    }
+
+    /** The device's side of notifications: used buffers, configuration changes, failures. */
+    private final class Interrupts implements VirtioInterrupt {
+        @Override
+        public void usedBuffers() {
+            if (active) {
+                raise(INTERRUPT_USED_BUFFER);
+            }
+        }
+
+        @Override
+        public void configChanged() {
+            configGeneration++;
+            raise(INTERRUPT_CONFIG_CHANGE);
+        }
+
+        @Override
+        public void deviceFailed(String reason) {
+            lastError = device.name() + ": " + reason;
+            status |= DeviceStatus.DEVICE_NEEDS_RESET;
+            // §2.1.2: with DRIVER_OK set, the device tells the driver through a configuration change notification.
+            if ((status & DeviceStatus.DRIVER_OK) != 0) {
+                raise(INTERRUPT_CONFIG_CHANGE);
+            }
+        }
+    }
+
+    /** The device status field, for tests and diagnostics. */
+    public int status() {
+        return status;
+    }
+
+    public int interruptStatus() {
+        return interruptStatus;
+    }
+
+    /** The features the driver accepted (meaningful once FEATURES_OK is set). */
+    public long driverFeatures() {
+        return driverFeatures;
+    }
+
+    /** The last error the device or the feature negotiation reported, or "" if none; for --verbose output. */
+    public String lastError() {
+        return lastError;
+    }
+
+    public VirtioDevice device() {
+        return device;
+    }
+}

@@ -1,0 +1,37 @@
+package dev.panavisor.vmm;
+
+import dev.panavisor.bus.BusDevice;
+
+/**
+ * The boot-complete marker port: the guest's /init writes {@link #MARKER} to port {@link #PORT} as its very first
+ * act (guest-images/init), and this device notes when, so the VMM can report how long the guest took to reach
+ * user space. Reads return 0; any other write is ignored.
+ */
+final class BootTimer implements BusDevice {
+    static final long PORT = 0x440;
+    static final int MARKER = 123;
+
+    private final long startNanos;
+    private volatile long bootNanos = -1;
+
+    BootTimer(long startNanos) {
+        this.startNanos = startNanos;
+    }
+
+    @Override
+    public long read(long offset, int size) {
+        return 0;
+    }
+
+    @Override
+    public void write(long offset, int size, long value) {
+        if (value == MARKER && bootNanos < 0) {
+            bootNanos = System.nanoTime() - startNanos;
+        }
+    }
+
+    /** Nanoseconds from VMM start to the marker, or -1 if the guest has not written it. */
+    long bootNanos() {
+        return bootNanos;
+    }
+}

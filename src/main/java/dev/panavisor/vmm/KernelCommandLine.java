@@ -1,0 +1,50 @@
+package dev.panavisor.vmm;
+
+import dev.panavisor.devices.virtio.mmio.MmioKernelParameter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * Builds the kernel command line for a {@link MachineConfig}: console, root device, the virtio-mmio devices
+ * (which a kernel without ACPI or device tree can only learn about from {@code virtio_mmio.device=}), the reboot
+ * method this VMM understands, the guest init's command mode, and finally the user's own additions, which come
+ * last so they override.
+ */
+public final class KernelCommandLine {
+    private KernelCommandLine() {
+    }
+
+    /** One virtio-mmio device as the kernel must be told about it. */
+    public record MmioDevice(long base, long size, int irq) {
+    }
+
+    public static String build(MachineConfig config, List<MmioDevice> devices) {
+        List<String> words = new ArrayList<>();
+        words.add(config.console() == MachineConfig.ConsoleKind.SERIAL ? "console=ttyS0" : "console=hvc0");
+        // Reset through the i8042 (byte 0xfe to port 0x64), which Panavisor turns into the end of the VM; a panic
+        // reboots at once (panic=-1) so a crashed guest never hangs the VMM.
+        words.add("reboot=k");
+        words.add("panic=-1");
+        // Each byte on the 8250 is a VM exit: keep the kernel quiet unless the user asks otherwise.
+        words.add("quiet");
+        // Panavisor's i8042 is only there for the reset line: no keyboard or mouse sits behind it. Without these,
+        // a kernel with the i8042 driver waits seconds for answers from devices that are not there.
+        words.add("i8042.nokbd");
+        words.add("i8042.noaux");
+        if (!config.disks().isEmpty() && config.initrd().isEmpty()) {
+            words.add("root=/dev/vda");
+            words.add(config.disks().getFirst().readOnly() ? "ro" : "rw");
+        }
+        for (MmioDevice device : devices) {
+            words.add(MmioKernelParameter.of(device.base(), device.size(), device.irq()));
+        }
+        config.exec().ifPresent(command -> words.add("panavisor.exec="
+                + Base64.getEncoder().encodeToString(command.getBytes(StandardCharsets.UTF_8))));
+        if (!config.extraCmdline().isBlank()) {
+            words.add(config.extraCmdline().strip());
+        }
+        return String.join(" ", words);
+    }
+}

@@ -1,0 +1,326 @@
+package dev.panavisor.vmm;
+
+import dev.panavisor.boot.BootParams;
+import dev.panavisor.boot.CommandLine;
+import dev.panavisor.boot.E820Map;
+import dev.panavisor.boot.InitrdLoader;
+import dev.panavisor.boot.KernelImage;
+import dev.panavisor.boot.LoadedInitrd;
+import dev.panavisor.boot.LoadedKernel;
+import dev.panavisor.boot.MpTable;
+import dev.panavisor.bus.Bus;
+import dev.panavisor.cpu.VcpuSetup;
+import dev.panavisor.devices.legacy.I8042;
+import dev.panavisor.devices.serial.Uart8250;
+import dev.panavisor.devices.virtio.VirtioDevice;
+import dev.panavisor.devices.virtio.block.FileDiskBackend;
+import dev.panavisor.devices.virtio.block.VirtioBlock;
+import dev.panavisor.devices.virtio.console.VirtioConsole;
+import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
+import dev.panavisor.kvm.CpuidEntry;
+import dev.panavisor.kvm.Kvm;
+import dev.panavisor.kvm.Vcpu;
+import dev.panavisor.kvm.Vm;
+import dev.panavisor.kvm.abi.KvmCap;
+import dev.panavisor.memory.GuestLayout;
+import dev.panavisor.memory.MappedGuestMemory;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One Linux microVM, built in one place from a {@link MachineConfig}: the composition root. Reading
+ * {@link #create} from top to bottom is reading the boot: KVM VM and platform, guest memory, devices on their
+ * buses, kernel, initrd, command line, MP table and boot_params in memory, vCPUs set up. {@link #run} then starts
+ * one thread per vCPU, each looping {@code KVM_RUN} → {@link ExitHandler}, until the guest resets, panics or
+ * crashes.
+ */
+public final class Machine implements AutoCloseable {
+    /** IRQ of the first virtio-mmio device; the next ones follow. 4 is COM1's. */
+    static final int FIRST_VIRTIO_IRQ = 5;
+
+    private final MachineConfig config;
+    private final Vm vm;
+    private final MappedGuestMemory memory;
+    private final List<Vcpu> vcpus;
+    private final ExitHandler exitHandler;
+    private final Object deviceLock;
+    private final Uart8250 uart;
+    private final VirtioConsole virtioConsole;
+    private final List<VirtioBlock> blocks;
+    private final ConsoleWatcher console;
+    private final BootTimer bootTimer;
+    private final String commandLine;
+    private final LoadedKernel kernel;
+    private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
+    private final List<Thread> vcpuThreads = new ArrayList<>();
+
+    private Machine(Builder b) {
+        this.config = b.config;
+        this.vm = b.vm;
+        this.memory = b.memory;
+        this.vcpus = b.vcpus;
+        this.exitHandler = b.exitHandler;
+        this.deviceLock = b.deviceLock;
+        this.uart = b.uart;
+        this.virtioConsole = b.virtioConsole;
+        this.blocks = b.blocks;
+        this.console = b.console;
+        this.bootTimer = b.bootTimer;
+        this.commandLine = b.commandLine;
+        this.kernel = b.kernel;
+    }
+
+    /**
+     * Builds the VM. {@code output} receives the guest console; {@code startNanos} is when the VMM started (for
+     * the boot time). Everything opened so far is closed again if a step fails.
+     */
+    public static Machine create(Kvm kvm, MachineConfig config, OutputStream output, long startNanos) {
+        Builder b = new Builder(config);
+        try {
+            b.build(kvm, output, startNanos);
+            Machine machine = new Machine(b);
+            b.reset = machine::resetRequested;
+            return machine;
+        } catch (RuntimeException e) {
+            b.closeAll();
+            throw e;
+        }
+    }
+
+    /** The mutable state of {@link #create} while the VM is put together. */
+    private static final class Builder {
+        final MachineConfig config;
+        Vm vm;
+        MappedGuestMemory memory;
+        List<Vcpu> vcpus = new ArrayList<>();
+        final Object deviceLock = new Object();
+        Uart8250 uart;
+        VirtioConsole virtioConsole;
+        final List<VirtioBlock> blocks = new ArrayList<>();
+        final List<FileDiskBackend> disks = new ArrayList<>();
+        ConsoleWatcher console;
+        BootTimer bootTimer;
+        String commandLine;
+        LoadedKernel kernel;
+        ExitHandler exitHandler;
+        volatile Runnable reset = () -> { };
+
+        Builder(MachineConfig config) {
+            this.config = config;
+        }
+
+        void build(Kvm kvm, OutputStream output, long startNanos) {
+            requireCapabilities(kvm);
+            E820Map.requireBootable(config.memoryBytes());
+            if (config.memoryBytes() > GuestLayout.RAM_LIMIT) {
+                throw new VmmException(String.format("memory size %d MiB is more than the %d MiB Panavisor can "
+                        + "place below its MMIO hole", config.memoryBytes() >> 20, GuestLayout.RAM_LIMIT >> 20));
+            }
+            // Read the kernel before touching KVM, so a bad file fails fast and cheaply.
+            KernelImage image = KernelImage.read(config.kernel());
+
+            // 1. The VM and its in-kernel platform: PIC + IOAPIC + LAPICs, PIT. (TSS/identity map: Intel only.)
+            vm = kvm.createVm();
+            vm.setTssAddress(GuestLayout.KVM_TSS_ADDRESS);
+            vm.setIdentityMapAddress(GuestLayout.KVM_IDENTITY_MAP_ADDRESS);
+            vm.createIrqchip();
+            vm.createPit2();
+
+            // 2. Guest RAM: one slot from guest-physical 0.
+            memory = MappedGuestMemory.allocate(config.memoryBytes());
+            vm.setUserMemoryRegion(0, 0, memory.hostSegment());
+
+            // 3. Devices on the buses.
+            Bus pio = new Bus("port I/O");
+            Bus mmio = new Bus("MMIO");
+            console = new ConsoleWatcher(output, config.exec().isPresent());
+            boolean serialConsole = config.console() == MachineConfig.ConsoleKind.SERIAL;
+            uart = new Uart8250(serialConsole ? console : OutputStream.nullOutputStream(),
+                    new KvmInterruptLine(vm, Uart8250.COM1_IRQ));
+            pio.register("COM1", Uart8250.COM1_BASE, Uart8250.PORT_COUNT, uart);
+            I8042 i8042 = new I8042(() -> reset.run());
+            pio.register("i8042 data", I8042.DATA_PORT, 1, i8042.dataPort());
+            pio.register("i8042 command", I8042.COMMAND_PORT, 1, i8042.commandPort());
+            bootTimer = new BootTimer(startNanos);
+            pio.register("boot timer", BootTimer.PORT, 1, bootTimer);
+
+            List<VirtioDevice> virtioDevices = new ArrayList<>();
+            if (!serialConsole) {
+                virtioConsole = new VirtioConsole(console);
+                virtioDevices.add(virtioConsole);
+            }
+            for (int i = 0; i < config.disks().size(); i++) {
+                MachineConfig.Disk disk = config.disks().get(i);
+                FileDiskBackend backend = FileDiskBackend.open(disk.path(), disk.readOnly());
+                disks.add(backend);
+                VirtioBlock block = new VirtioBlock(backend, "panavisor-vd" + (char) ('a' + i));
+                blocks.add(block);
+                virtioDevices.add(block);
+            }
+            List<KernelCommandLine.MmioDevice> declared = new ArrayList<>();
+            for (int i = 0; i < virtioDevices.size(); i++) {
+                long base = GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE;
+                int irq = FIRST_VIRTIO_IRQ + i;
+                VirtioDevice device = virtioDevices.get(i);
+                mmio.register(device.name(), base, GuestLayout.VIRTIO_MMIO_SIZE,
+                        new VirtioMmioTransport(device, memory, new KvmInterruptLine(vm, irq)));
+                declared.add(new KernelCommandLine.MmioDevice(base, GuestLayout.VIRTIO_MMIO_SIZE, irq));
+            }
+            if (FIRST_VIRTIO_IRQ + virtioDevices.size() > MpTable.IOAPIC_PINS) {
+                throw new VmmException("too many devices: " + virtioDevices.size() + " virtio devices need IRQs "
+                        + "beyond the IOAPIC's " + MpTable.IOAPIC_PINS + " pins");
+            }
+            exitHandler = new ExitHandler(pio, mmio, deviceLock);
+
+            // 4. Kernel, initrd, command line, MP table, boot_params.
+            kernel = image.load(memory);
+            Optional<LoadedInitrd> initrd = config.initrd().map(path -> InitrdLoader.load(memory, kernel, path));
+            commandLine = KernelCommandLine.build(config, declared);
+            long cmdlineAddress = new CommandLine(commandLine).writeTo(memory, kernel);
+            MpTable.write(memory, config.cpus());
+            BootParams.write(memory, kernel, E820Map.forMemorySize(config.memoryBytes()), cmdlineAddress, initrd);
+
+            // 5. vCPUs: all get CPUID, MSRs, FPU, LAPIC; the boot CPU also gets the 64-bit entry state.
+            List<CpuidEntry> cpuid = kvm.supportedCpuid();
+            for (int id = 0; id < config.cpus(); id++) {
+                Vcpu vcpu = vm.createVcpu(id);
+                vcpus.add(vcpu);
+                VcpuSetup.configure(vcpu, cpuid, id, config.cpus());
+            }
+            if (kernel.mode() != LoadedKernel.Mode.LONG_MODE_64) {
+                throw new VmmException("this kernel only offers the " + kernel.mode() + " entry, which Panavisor "
+                        + "does not start yet; use a bzImage or a vmlinux with a 64-bit entry");
+            }
+            VcpuSetup.enterLinux64(vcpus.getFirst(), memory, kernel.entryPoint());
+        }
+
+        void requireCapabilities(Kvm kvm) {
+            for (KvmCap cap : KvmCap.values()) {
+                if (cap.required() && !kvm.has(cap)) {
+                    throw new VmmException("this KVM lacks " + cap + " (" + cap.purpose() + "), which Panavisor needs");
+                }
+            }
+        }
+
+        void closeAll() {
+            if (vm != null) {
+                vm.close();
+            }
+            if (memory != null) {
+                memory.close();
+            }
+            for (FileDiskBackend disk : disks) {
+                disk.close();
+            }
+        }
+    }
+
+    /** The i8042 reset line: the guest rebooted (or, with panic=-1, panicked and then rebooted). */
+    private void resetRequested() {
+        finish(new Outcome.Stopped("the guest reset the machine"));
+    }
+
+    private void finish(Outcome result) {
+        String panic = console.panic();
+        Outcome effective = panic != null && result instanceof Outcome.Stopped ? new Outcome.GuestPanic(panic) : result;
+        if (outcome.complete(effective)) {
+            for (Vcpu vcpu : vcpus) {
+                vcpu.requestExit();
+            }
+        }
+    }
+
+    /** Runs the guest until it ends and returns how. */
+    public Outcome run() {
+        for (Vcpu vcpu : vcpus) {
+            Thread thread = Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon().unstarted(() -> loop(vcpu));
+            vcpuThreads.add(thread);
+        }
+        vcpuThreads.forEach(Thread::start);
+        return outcome.join();
+    }
+
+    private void loop(Vcpu vcpu) {
+        try {
+            while (!outcome.isDone()) {
+                Outcome result = exitHandler.handle(vcpu.run());
+                if (result != null) {
+                    finish(result);
+                }
+            }
+        } catch (RuntimeException e) {
+            finish(new Outcome.GuestCrash("vCPU " + vcpu.id() + ": " + e.getMessage()));
+        }
+    }
+
+    /**
+     * Delivers bytes typed by the user to the guest console. Returns how many were taken; the UART's FIFO may be
+     * full, in which case the caller retries the rest later.
+     */
+    public int typeIntoConsole(byte[] bytes, int offset, int length) {
+        synchronized (deviceLock) {
+            if (virtioConsole != null) {
+                virtioConsole.receive(bytes, offset, length);
+                return length;
+            }
+            return uart.receive(bytes, offset, length);
+        }
+    }
+
+    public boolean isRunning() {
+        return !outcome.isDone();
+    }
+
+    public String commandLine() {
+        return commandLine;
+    }
+
+    public LoadedKernel kernel() {
+        return kernel;
+    }
+
+    /** The guest command's exit status in command mode, or null if the guest did not report one. */
+    public Integer guestExitStatus() {
+        return console.exitStatus();
+    }
+
+    /** Nanoseconds from VMM start to the guest init's boot marker, or -1. */
+    public long bootNanos() {
+        return bootTimer.bootNanos();
+    }
+
+    public ExitStats exitStats() {
+        return exitHandler.stats();
+    }
+
+    public List<VirtioBlock> blocks() {
+        return blocks;
+    }
+
+    /**
+     * Flushes disks and frees the VM. vCPU threads still inside KVM_RUN (an application processor halted in the
+     * guest) keep their vCPU mapped: unmapping it under them would crash the JVM; they end with the process.
+     */
+    @Override
+    public void close() {
+        boolean vcpusStopped = true;
+        for (Thread thread : vcpuThreads) {
+            try {
+                thread.join(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            vcpusStopped &= !thread.isAlive();
+        }
+        for (VirtioBlock block : blocks) {
+            block.disk().close();
+        }
+        if (vcpusStopped) {
+            vm.close();
+            memory.close();
+        }
+    }
+}

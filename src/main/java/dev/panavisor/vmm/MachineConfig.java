@@ -1,0 +1,97 @@
+package dev.panavisor.vmm;
+
+import dev.panavisor.boot.E820Map;
+import dev.panavisor.boot.InitrdLoader;
+import dev.panavisor.boot.KernelImage;
+import dev.panavisor.boot.LoadedKernel;
+import dev.panavisor.devices.virtio.block.FileDiskBackend;
+import dev.panavisor.memory.GuestLayout;
+import dev.panavisor.memory.MappedGuestMemory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Everything that describes one VM, as the user asked for it (the CLI's flags, already parsed).
+ *
+ * @param kernel      bzImage or ELF vmlinux
+ * @param initrd      optional initramfs
+ * @param disks       virtio-blk disks in order: the first is /dev/vda
+ * @param extraCmdline appended to the kernel command line Panavisor builds
+ * @param memoryBytes guest RAM
+ * @param cpus        vCPUs
+ * @param console     which device carries the guest console
+ * @param exec        command mode: run this shell command in the guest, report its status, end the VM
+ */
+public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks, String extraCmdline,
+        long memoryBytes, int cpus, ConsoleKind console, Optional<String> exec) {
+
+    public static final long DEFAULT_MEMORY = 256L << 20;
+    public static final int MAX_CPUS = 32;
+
+    /** A disk image and whether the guest may write it. */
+    public record Disk(Path path, boolean readOnly) {
+    }
+
+    /** Where the guest's console goes. */
+    public enum ConsoleKind {
+        /** The 8250 UART on COM1: ttyS0. Works from the first kernel message. */
+        SERIAL,
+        /** The virtio console: hvc0. Fewer exits per byte; kernel messages appear once its driver is up. */
+        VIRTIO
+    }
+
+    public MachineConfig {
+        disks = List.copyOf(disks);
+        if (cpus < 1 || cpus > MAX_CPUS) {
+            throw new VmmException("--cpus must be between 1 and " + MAX_CPUS + ", got " + cpus);
+        }
+        if (memoryBytes <= 0 || memoryBytes % 4096 != 0) {
+            throw new VmmException("memory size must be a positive multiple of 4 KiB, got " + memoryBytes);
+        }
+    }
+
+    /**
+     * Checks, without KVM, everything about the input that can be checked before a VM exists: the memory size can
+     * boot, the kernel is a kernel that fits in that memory (loaded for real into a lazily committed mapping, so it
+     * costs a few milliseconds), the initrd fits beside it, and every disk opens with the access asked for.
+     * Running this first turns bad input into a one-line error before a (slow) nested-lab start.
+     */
+    public static void checkFiles(MachineConfig config) {
+        E820Map.requireBootable(config.memoryBytes());
+        if (config.memoryBytes() > GuestLayout.RAM_LIMIT) {
+            throw new VmmException(String.format("--memory %d MiB is more than the %d MiB below the MMIO hole",
+                    config.memoryBytes() >> 20, GuestLayout.RAM_LIMIT >> 20));
+        }
+        KernelImage image = KernelImage.read(config.kernel());
+        try (MappedGuestMemory scratch = MappedGuestMemory.allocate(config.memoryBytes())) {
+            LoadedKernel kernel = image.load(scratch);
+            if (config.initrd().isPresent()) {
+                Path initrd = config.initrd().get();
+                requireFile(initrd, "initrd");
+                try {
+                    InitrdLoader.place(Files.size(initrd), config.memoryBytes(), kernel);
+                } catch (IOException e) {
+                    throw new VmmException("cannot read initrd " + initrd + ": " + e.getMessage(), e);
+                }
+            }
+        }
+        for (Disk disk : config.disks()) {
+            FileDiskBackend.open(disk.path(), disk.readOnly()).close();
+        }
+    }
+
+    private static void requireFile(Path path, String what) {
+        if (!Files.exists(path)) {
+            throw new VmmException(what + " " + path + " does not exist");
+        }
+        if (!Files.isRegularFile(path)) {
+            throw new VmmException(what + " " + path + " is not a regular file");
+        }
+        if (!Files.isReadable(path)) {
+            throw new VmmException(what + " " + path + " is not readable");
+        }
+    }
+}

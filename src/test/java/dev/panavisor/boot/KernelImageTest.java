@@ -1,0 +1,67 @@
+package dev.panavisor.boot;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panavisor.memory.HeapGuestMemory;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class KernelImageTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void recognises_a_bzimage_and_an_elf_vmlinux_by_content() {
+        assertEquals(KernelImage.Format.BZIMAGE, KernelImage.detect(new SyntheticKernels.BzImage().build()));
+        var elf = new SyntheticKernels.Elf().segment(0x100_0000, 0x100_0000, new byte[16], 16);
+        assertEquals(KernelImage.Format.ELF_VMLINUX, KernelImage.detect(elf.build()));
+    }
+
+    @Test
+    void rejects_anything_else_with_one_clear_line() {
+        ByteBuffer gzip = ByteBuffer.wrap(new byte[] {0x1f, (byte) 0x8b, 8, 0, 0, 0, 0, 0});
+        var e = assertThrows(KernelFormatException.class, () -> KernelImage.of("initrd.gz", gzip));
+        assertEquals("initrd.gz: not a Linux kernel (neither a bzImage nor an ELF vmlinux)", e.getMessage());
+        assertThrows(KernelFormatException.class, () -> KernelImage.of("empty", ByteBuffer.allocate(0)));
+    }
+
+    @Test
+    void a_boot_sector_without_HdrS_is_not_a_kernel() {
+        ByteBuffer bootSector = ByteBuffer.allocate(1024);
+        bootSector.put(0x1fe, (byte) 0x55).put(0x1ff, (byte) 0xaa);
+        assertThrows(KernelFormatException.class, () -> KernelImage.detect(bootSector));
+    }
+
+    @Test
+    void reads_a_file_and_loads_it_naming_the_file_in_errors() throws IOException {
+        Path kernel = dir.resolve("bzImage");
+        ByteBuffer contents = new SyntheticKernels.BzImage().build();
+        try (FileChannel out = FileChannel.open(kernel, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            out.write(contents);
+        }
+        KernelImage image = KernelImage.read(kernel);
+        assertEquals(KernelImage.Format.BZIMAGE, image.format());
+        assertEquals(0x100200, image.load(new HeapGuestMemory(64 << 20)).entryPoint());
+
+        var e = assertThrows(DoesNotFitException.class, () -> image.load(new HeapGuestMemory(20 << 20)));
+        assertTrue(e.getMessage().startsWith(kernel + ": kernel does not fit in guest memory"), e.getMessage());
+    }
+
+    @Test
+    void a_missing_file_is_a_one_line_error() {
+        Path missing = dir.resolve("nope");
+        var e = assertThrows(BootException.class, () -> KernelImage.read(missing));
+        assertEquals("kernel file not found: " + missing, e.getMessage());
+        assertEquals(false, Files.exists(missing));
+        assertEquals("kernel " + dir + " is a directory, not a file",
+                assertThrows(BootException.class, () -> KernelImage.read(dir)).getMessage());
+    }
+}

@@ -1,0 +1,83 @@
+package dev.panavisor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panavisor.vmm.MachineConfig;
+import dev.panavisor.vmm.Outcome;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** Parsing of {@code panavisor run}'s options, without running a VM. */
+class RunOptionsTest {
+    @Test
+    void sizes_default_to_mib_and_take_binary_suffixes() {
+        assertEquals(256L << 20, SizeConverter.parse("256"));
+        assertEquals(256L << 20, SizeConverter.parse("256M"));
+        assertEquals(1L << 30, SizeConverter.parse("1G"));
+        assertEquals(1L << 30, SizeConverter.parse("1GiB"));
+        assertEquals(512L << 10, SizeConverter.parse("512k"));
+        for (String bad : new String[] {"", "-1", "12X", "1.5G", "99999999999999999999", "9999999999999G"}) {
+            assertThrows(CommandLine.TypeConversionException.class, () -> SizeConverter.parse(bad), bad);
+        }
+    }
+
+    @Test
+    void disks_are_read_write_unless_marked_ro() {
+        DiskConverter converter = new DiskConverter();
+        assertEquals(new MachineConfig.Disk(Path.of("root.ext4"), false), converter.convert("root.ext4"));
+        assertEquals(new MachineConfig.Disk(Path.of("a,b.img"), true), converter.convert("a,b.img,ro"));
+        assertEquals(new MachineConfig.Disk(Path.of("x.img"), false), converter.convert("x.img,rw"));
+        assertThrows(CommandLine.TypeConversionException.class, () -> converter.convert("x.img,rx"));
+        assertThrows(CommandLine.TypeConversionException.class, () -> converter.convert(",ro"));
+    }
+
+    @Test
+    void run_options_parse_into_fields() {
+        CommandLine.ParseResult parsed = PanavisorCommand.newCommandLine().parseArgs("run", "--kernel", "bzImage", "--disk", "a.img", "--disk", "b.img,ro", "--memory",
+                "1G", "--cpus", "2", "--console", "virtio", "--exec", "uname -r", "--cmdline", "loglevel=7");
+        RunCommand run = (RunCommand) parsed.subcommand().commandSpec().userObject();
+        assertEquals(Path.of("bzImage"), run.kernel);
+        assertEquals(2, run.disks.size());
+        assertTrue(run.disks.get(1).readOnly());
+        assertEquals(1L << 30, run.memory);
+        assertEquals(2, run.cpus);
+        assertEquals(MachineConfig.ConsoleKind.VIRTIO, run.console);
+        assertEquals("uname -r", run.exec);
+        assertEquals("loglevel=7", run.cmdline);
+    }
+
+    @Test
+    void bad_values_are_usage_errors_with_one_line() {
+        CommandLine commandLine = PanavisorCommand.newCommandLine();
+        StringWriter err = new StringWriter();
+        commandLine.setErr(new PrintWriter(err));
+        commandLine.setOut(new PrintWriter(new StringWriter()));
+        assertEquals(2, commandLine.execute("run", "--memory", "lots"));
+        String firstLine = err.toString().lines().findFirst().orElseThrow();
+        assertTrue(firstLine.contains("'lots' is not a size"), firstLine);
+        assertFalse(err.toString().contains("at dev.panavisor"), "no stack trace");
+        err.getBuffer().setLength(0);
+        assertEquals(2, commandLine.execute("run", "--console", "vga"));
+        assertTrue(err.toString().contains("--console"), err.toString());
+    }
+
+    @Test
+    void outcomes_map_to_exit_statuses() {
+        StringWriter err = new StringWriter();
+        PrintWriter writer = new PrintWriter(err, true);
+        assertEquals(0, RunCommand.exitCode(new Outcome.Stopped("reset"), null, false, writer));
+        assertEquals(3, RunCommand.exitCode(new Outcome.Stopped("reset"), 3, true, writer));
+        assertEquals(1, RunCommand.exitCode(new Outcome.Stopped("reset"), null, true, writer));
+        assertTrue(err.toString().contains("without reporting the command's exit status"), err.toString());
+        assertEquals(121, RunCommand.exitCode(new Outcome.GuestPanic("Kernel panic - not syncing: x"), null, true,
+                writer));
+        assertEquals(122, RunCommand.exitCode(new Outcome.GuestCrash("triple fault"), null, false, writer));
+        assertTrue(err.toString().contains("panavisor: guest crashed: triple fault"), err.toString());
+    }
+}

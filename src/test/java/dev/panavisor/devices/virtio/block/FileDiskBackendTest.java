@@ -1,0 +1,127 @@
+package dev.panavisor.devices.virtio.block;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FileDiskBackendTest {
+    static final int SECTORS = 32;
+
+    @TempDir
+    Path dir;
+
+    Path image(String name, byte[] contents) throws IOException {
+        Path path = dir.resolve(name);
+        Files.write(path, contents);
+        return path;
+    }
+
+    @Test
+    void guest_writes_and_reads_reach_the_file_which_never_grows() throws IOException {
+        byte[] original = VirtioBlockTest.pattern(SECTORS * 512);
+        Path path = image("disk.img", original);
+        try (FileDiskBackend disk = FileDiskBackend.open(path, false)) {
+            VirtioBlock device = new VirtioBlock(disk, "file");
+            BlockDriver driver = new BlockDriver(device);
+            assertEquals(SECTORS, device.capacitySectors());
+
+            byte[] data = new byte[1024];
+            Arrays.fill(data, (byte) 0xc3);
+            assertEquals(BlockStatus.OK.code(), driver.write(5, data).status());
+            assertEquals(BlockStatus.OK.code(), driver.request(BlockRequest.T_FLUSH, 0).status());
+            assertEquals(BlockStatus.IOERR.code(), driver.write(SECTORS - 1, data).status());
+
+            byte[] expected = original.clone();
+            System.arraycopy(data, 0, expected, 5 * 512, 1024);
+            assertArrayEquals(expected, Files.readAllBytes(path), "exactly sectors 5-6 changed; file same size");
+
+            assertEquals(BlockStatus.OK.code(), driver.read(4, 2048).status());
+            assertArrayEquals(Arrays.copyOfRange(expected, 4 * 512, 8 * 512),
+                    driver.memory.readBytes(BlockDriver.DATA, 2048));
+        }
+    }
+
+    @Test
+    void a_read_only_disk_is_byte_identical_after_the_guest_tries_to_write() throws IOException {
+        byte[] original = VirtioBlockTest.pattern(SECTORS * 512);
+        Path path = image("ro.img", original);
+        FileTime modified = Files.getLastModifiedTime(path);
+        try (FileDiskBackend disk = FileDiskBackend.open(path, true)) {
+            VirtioBlock device = new VirtioBlock(disk, "ro");
+            assertEquals(VirtioBlock.F_RO, device.offeredFeatures() & VirtioBlock.F_RO);
+            BlockDriver driver = new BlockDriver(device);
+            assertEquals(BlockStatus.IOERR.code(), driver.write(0, new byte[512]).status());
+            assertEquals(BlockStatus.IOERR.code(), driver.write(7, new byte[4096]).status());
+            assertEquals(BlockStatus.OK.code(), driver.request(BlockRequest.T_FLUSH, 0).status());
+            assertEquals(BlockStatus.OK.code(), driver.read(0, 512).status());
+            assertThrows(IOException.class, () -> disk.write(0, java.nio.ByteBuffer.allocate(512)),
+                    "the backend refuses too, not just the device");
+        }
+        assertArrayEquals(original, Files.readAllBytes(path));
+        assertEquals(modified, Files.getLastModifiedTime(path));
+    }
+
+    @Test
+    void a_missing_disk_is_a_one_line_error_naming_the_path() {
+        Path missing = dir.resolve("nope.img");
+        DiskException e = assertThrows(DiskException.class, () -> FileDiskBackend.open(missing, false));
+        assertEquals("disk image " + missing + " does not exist", e.getMessage());
+        assertThrows(DiskException.class, () -> FileDiskBackend.open(missing, true));
+    }
+
+    @Test
+    void a_directory_or_a_file_smaller_than_a_sector_is_refused() throws IOException {
+        DiskException e = assertThrows(DiskException.class, () -> FileDiskBackend.open(dir, true));
+        assertTrue(e.getMessage().contains("is a directory"), e.getMessage());
+        Path tiny = image("tiny.img", new byte[100]);
+        e = assertThrows(DiskException.class, () -> FileDiskBackend.open(tiny, false));
+        assertTrue(e.getMessage().contains("smaller than one 512-byte sector") && e.getMessage().contains(
+                tiny.toString()), e.getMessage());
+    }
+
+    @Test
+    void an_unwritable_disk_opened_for_writing_is_a_one_line_error_naming_the_path() throws IOException {
+        Path unwritable = unwritableFile();
+        DiskException e = assertThrows(DiskException.class, () -> FileDiskBackend.open(unwritable, false));
+        assertTrue(e.getMessage().contains(unwritable.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("writ"), e.getMessage());
+        assertTrue(!e.getMessage().contains("\n"), "one line");
+    }
+
+    /**
+     * A file this process cannot open for writing. A read-only mode bit stops an ordinary user; root ignores mode
+     * bits, so as root (as in CI) use a read-only sysfs attribute, which the kernel refuses to open for writing
+     * whoever asks.
+     */
+    private Path unwritableFile() throws IOException {
+        if ("root".equals(System.getProperty("user.name"))) {
+            Path attribute = Path.of("/sys/kernel/uevent_seqnum");
+            assertTrue(Files.exists(attribute), "needs " + attribute + " to test as root");
+            return attribute;
+        }
+        Path path = image("readonly.img", new byte[4096]);
+        Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("r--r--r--"));
+        return path;
+    }
+
+    @Test
+    void a_disk_already_open_for_writing_is_refused_as_in_use() throws IOException {
+        Path path = image("shared.img", new byte[4096]);
+        try (FileDiskBackend first = FileDiskBackend.open(path, false)) {
+            DiskException e = assertThrows(DiskException.class, () -> FileDiskBackend.open(path, false));
+            assertTrue(e.getMessage().contains("in use"), e.getMessage());
+            assertEquals(4096, first.sizeBytes());
+        }
+        FileDiskBackend.open(path, false).close(); // closing released the lock
+    }
+}

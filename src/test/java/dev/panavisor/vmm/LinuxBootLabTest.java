@@ -1,0 +1,147 @@
+package dev.panavisor.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panavisor.image.GuestImages;
+import dev.panavisor.image.ImageCache;
+import dev.panavisor.lab.Lab;
+import dev.panavisor.lab.LabConfig;
+import dev.panavisor.testing.Requires;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Boots the default guest kernel with Panavisor, for real, inside the nested lab (natively this would be a host
+ * with VT-x/AMD-V). One lab session runs every scenario of {@code linux-boot-scenarios.sh} — each a separate
+ * {@code panavisor run} — and leaves NAME.out / NAME.err / NAME.rc files; each test below checks one scenario.
+ * A lab session costs tens of seconds, so they are batched; the assertions stay one concern per test.
+ */
+@Tag("lab")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class LinuxBootLabTest {
+    private Path work;
+    private GuestImages.GuestImage guest;
+    private String labOutput;
+
+    @BeforeAll
+    void bootEveryScenarioInOneLab() throws IOException {
+        Requires.lab();
+        guest = GuestImages.forUser(line -> System.err.println("images: " + line)).guest();
+        work = Path.of("target", "lab-tests", "linux-boot").toAbsolutePath();
+        ImageCache.deleteRecursively(work);
+        Files.createDirectories(work);
+        Path script = work.resolve("scenarios.sh");
+        try (var in = LinuxBootLabTest.class.getResourceAsStream("linux-boot-scenarios.sh")) {
+            Files.write(script, in.readAllBytes());
+        }
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        LabConfig config = LabConfig.defaults().withTimeout(Duration.ofMinutes(25)).withWritable(work)
+                .withVariable("PANAVISOR", java + " --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -cp "
+                        + System.getProperty("java.class.path") + " dev.panavisor.cli.Main")
+                .withVariable("WORK", work.toString())
+                .withVariable("BZIMAGE", guest.kernel().bzImage().toString())
+                .withVariable("VMLINUX", guest.kernel().vmlinux().toString())
+                .withVariable("INITRD", guest.rootfs().initramfs().toString())
+                .withVariable("ROOTFS", guest.rootfs().ext4().toString());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int code = Lab.run(config, List.of("sh", script.toString()), out, out);
+        labOutput = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, "the scenario script itself failed:\n" + labOutput);
+    }
+
+    private String out(String scenario) throws IOException {
+        return Files.readString(work.resolve(scenario + ".out"));
+    }
+
+    private String err(String scenario) throws IOException {
+        return Files.readString(work.resolve(scenario + ".err"));
+    }
+
+    private int rc(String scenario) throws IOException {
+        return Integer.parseInt(Files.readString(work.resolve(scenario + ".rc")).strip());
+    }
+
+    private String describe(String scenario) throws IOException {
+        return scenario + ": rc=" + rc(scenario) + "\n--- out:\n" + out(scenario) + "\n--- err:\n" + err(scenario);
+    }
+
+    @Test
+    void exec_prints_the_kernel_version_over_the_serial_console() throws IOException {
+        assertEquals(0, rc("uname"), describe("uname"));
+        assertTrue(out("uname").contains("6.1."), describe("uname"));
+        assertFalse(out("uname").contains("panavisor-exit-status"), "the status line is consumed, not shown");
+    }
+
+    @Test
+    void exec_passes_the_commands_exit_status_through() throws IOException {
+        assertEquals(3, rc("exit3"), describe("exit3"));
+    }
+
+    @Test
+    void the_virtio_console_carries_the_guest_console() throws IOException {
+        assertEquals(0, rc("virtio"), describe("virtio"));
+        assertTrue(out("virtio").contains("hvc0"), describe("virtio"));
+        assertTrue(out("virtio").contains("via-hvc0"), describe("virtio"));
+    }
+
+    @Test
+    void interactive_round_trips_on_both_consoles() throws IOException {
+        for (String scenario : List.of("interactive-serial", "interactive-virtio")) {
+            assertEquals(0, rc(scenario), describe(scenario));
+            assertTrue(out(scenario).contains("panavisor-init: booted in"), describe(scenario));
+            assertTrue(out(scenario).contains("round-trip-42"), "the guest shell ran the typed command: "
+                    + describe(scenario));
+        }
+    }
+
+    @Test
+    void an_uncompressed_vmlinux_boots_too() throws IOException {
+        assertEquals(0, rc("vmlinux"), describe("vmlinux"));
+        assertTrue(out("vmlinux").contains("vmlinux-booted"), describe("vmlinux"));
+    }
+
+    @Test
+    void smp_guests_bring_up_every_vcpu() throws IOException {
+        assertEquals(0, rc("smp"), describe("smp"));
+        assertTrue(out("smp").strip().endsWith("2"), describe("smp"));
+    }
+
+    @Test
+    void a_file_written_on_the_virtio_disk_survives_a_reboot_and_is_on_the_host() throws Exception {
+        assertEquals(0, rc("write"), describe("write"));
+        assertEquals(0, rc("read"), describe("read"));
+        assertTrue(out("read").contains("persisted-42"), describe("read"));
+        // The host reads the guest's file straight out of the ext4 image.
+        Process debugfs = new ProcessBuilder("debugfs", "-R", "cat /root/note", work.resolve("disk.img").toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String onHost = new String(debugfs.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, debugfs.waitFor());
+        assertEquals("persisted-42\n", onHost);
+    }
+
+    @Test
+    void a_read_only_disk_refuses_writes_and_stays_byte_identical() throws IOException {
+        assertEquals(0, rc("ro"), describe("ro"));
+        assertTrue(out("ro").contains("write-status=1"), describe("ro"));
+        assertTrue(out("ro").contains("Read-only file system"), describe("ro"));
+        assertEquals(Files.readString(work.resolve("before.sha")), Files.readString(work.resolve("after.sha")));
+    }
+
+    @Test
+    void a_kernel_panic_ends_the_vm_with_its_own_status_and_the_panic_line() throws IOException {
+        assertEquals(121, rc("panic"), describe("panic"));
+        assertTrue(err("panic").contains("panavisor: guest kernel panic: Kernel panic - not syncing: VFS"),
+                describe("panic"));
+    }
+}

@@ -1,0 +1,54 @@
+#!/bin/sh
+# Runs inside the nested lab (see LinuxBootLabTest): each scenario is one `panavisor run`, leaving
+# $WORK/NAME.out, NAME.err and NAME.rc for the test to check. Environment: PANAVISOR (the command to run
+# Panavisor), WORK, BZIMAGE, VMLINUX, INITRD, ROOTFS.
+set -u
+cd "$WORK"
+
+scenario() { # NAME COMMAND...
+    name=$1; shift
+    echo "scenario $name"
+    "$@" > "$name.out" 2> "$name.err" < /dev/null
+    echo $? > "$name.rc"
+}
+
+# Types COMMAND into an interactive guest shell once the shell is up, waits for EXPECTED, then reboots the guest.
+interactive() { # NAME EXPECTED COMMAND RUN-ARGS...
+    name=$1; expected=$2; command=$3; shift 3
+    echo "scenario $name"
+    fifo=/tmp/$name.in # on the lab's tmpfs: the shared host directories cannot hold a FIFO
+    rm -f "$fifo"; mkfifo "$fifo"
+    ( $PANAVISOR run "$@" < "$fifo" > "$name.out" 2> "$name.err"; echo $? > "$name.rc" ) &
+    exec 3> "$fifo"
+    waited=0
+    until grep -q 'starting a shell' "$name.out" 2>/dev/null || [ $waited -ge 120 ]; do sleep 1; waited=$((waited + 1)); done
+    sleep 3
+    printf '%s\n' "$command" >&3
+    waited=0
+    until grep -q "$expected" "$name.out" 2>/dev/null || [ $waited -ge 60 ]; do sleep 1; waited=$((waited + 1)); done
+    printf 'reboot -f\n' >&3
+    wait
+    exec 3>&-
+}
+
+scenario uname $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --exec 'uname -r'
+scenario exit3 $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --exec 'exit 3'
+scenario virtio $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --console virtio \
+    --exec 'cat /proc/consoles; echo via-hvc0'
+scenario vmlinux $PANAVISOR run --kernel "$VMLINUX" --initrd "$INITRD" --exec 'echo vmlinux-booted'
+scenario smp $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --cpus 2 --exec 'grep -c ^processor /proc/cpuinfo'
+
+cp "$ROOTFS" disk.img
+scenario write $PANAVISOR run --kernel "$BZIMAGE" --disk disk.img --exec 'echo persisted-$((40 + 2)) > /root/note && sync'
+scenario read $PANAVISOR run --kernel "$BZIMAGE" --disk disk.img --exec 'cat /root/note'
+sha256sum disk.img > before.sha
+scenario ro $PANAVISOR run --kernel "$BZIMAGE" --disk disk.img,ro --exec 'echo x > /root/other; echo write-status=$?'
+sha256sum disk.img > after.sha
+
+# An "initrd" that is not an archive and no disk: the kernel has no root file system and panics.
+scenario panic $PANAVISOR run --kernel "$BZIMAGE" --initrd "$BZIMAGE" --exec true
+
+interactive interactive-serial 'round-trip-42' 'echo round-trip-$((6 * 7))' --kernel "$BZIMAGE" --initrd "$INITRD"
+interactive interactive-virtio 'round-trip-42' 'echo round-trip-$((6 * 7))' --kernel "$BZIMAGE" --initrd "$INITRD" \
+    --console virtio
+echo "all scenarios ran"
