@@ -88,6 +88,8 @@ final class BenchBootCommand implements Callable<Integer> {
         List<Double> qemuTotal = new ArrayList<>();
         out.printf("%-6s %16s %16s %16s %16s%n", "round", "panavisor boot", "qemu boot", "panavisor e2e", "qemu e2e");
         for (int round = 1; round <= rounds; round++) {
+            out.printf("round %d: panavisor...%n", round);
+            out.flush();
             Timed panavisor = time(panavisorRun(), 0);
             Matcher boot = BOOT_TIME.matcher(panavisor.output());
             if (!boot.find()) {
@@ -96,6 +98,8 @@ final class BenchBootCommand implements Callable<Integer> {
             panavisorBoot.add(Double.parseDouble(boot.group(1)));
             panavisorTotal.add(panavisor.millis());
             // isa-debug-exit ends QEMU with (value << 1) | 1 = 247 when the init writes 123 to port 0x440.
+            out.printf("round %d: qemu...%n", round);
+            out.flush();
             qemuBoot.add(time(qemu(true), 247).millis());
             qemuTotal.add(time(qemu(false), 0).millis());
             out.printf("%-6d %13.0f ms %13.0f ms %13.0f ms %13.0f ms%n", round, panavisorBoot.getLast(),
@@ -139,7 +143,7 @@ final class BenchBootCommand implements Callable<Integer> {
             long start = System.nanoTime();
             Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-            if (!process.waitFor(10, TimeUnit.MINUTES)) {
+            if (!process.waitFor(3, TimeUnit.MINUTES)) {
                 process.destroyForcibly().waitFor();
                 throw new BadArgumentException("timed out: " + String.join(" ", command));
             }

@@ -85,6 +85,11 @@ final class RunCommand implements Callable<Integer> {
         return switch (where.route()) {
             case DIRECT -> runHere(config, startNanos, err);
             case LAB -> {
+                if (exec == null) {
+                    throw new BadArgumentException("/dev/kvm here cannot boot Linux (" + where.host().backing()
+                            .description() + "), and through the nested lab only command mode works: use "
+                            + "--exec COMMAND (an interactive console needs hardware virtualization)");
+                }
                 err.println("panavisor: /dev/kvm here cannot boot Linux (" + where.host().backing().description()
                         + "); running the guest inside the nested lab");
                 err.flush();
