@@ -29,7 +29,8 @@ import picocli.CommandLine.Parameters;
                         + "kvm_amd gives CMD a hardware-style /dev/kvm.",
                 "The host's files are visible read-only at their own paths; the working directory, the Panavisor "
                         + "project directory ($PANAVISOR_HOME) and --writable directories are writable; /tmp is "
-                        + "a fresh tmpfs. CMD's stdout and stderr stream live; its stdin is empty.",
+                        + "private (the host's /tmp read-through; writes stay inside). CMD's stdout and stderr "
+                        + "stream live; its stdin is empty.",
                 "Exit status: CMD's own; 124 when the time limit passed; 125 when the lab failed (setup inside "
                         + "L1, packages, QEMU)."},
         footer = {"", "Examples:", "  panavisor lab -- ls /sys/module/kvm_amd",

@@ -14,7 +14,7 @@ import java.util.Map;
  * <p>Inside the lab the whole host filesystem is visible read-only at its own paths. Directories in
  * {@code writable} (and the working directory) are writable at the same absolute paths, so commands use host paths
  * unchanged; directories in {@code scratch} are writable too but what is written there is thrown away when the
- * lab ends (an overlay on a tmpfs). /tmp inside is always a fresh tmpfs.
+ * lab ends (an overlay on a tmpfs). /tmp inside is private to the lab (the host's /tmp read-through, writes kept in a tmpfs).
  *
  * @param cpus        L1 virtual CPUs (each one a QEMU TCG thread on the host)
  * @param memoryMiB   L1 memory in MiB (allocated by QEMU only as L1 touches it)

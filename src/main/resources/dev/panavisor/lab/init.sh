@@ -61,7 +61,13 @@ mount -t devtmpfs devtmpfs "$ROOT/dev" || fail "cannot mount /dev in the chroot"
 mkdir -p "$ROOT/dev/pts" "$ROOT/dev/shm"
 mount -t devpts devpts "$ROOT/dev/pts" || fail "cannot mount /dev/pts in the chroot"
 mount -t tmpfs tmpfs "$ROOT/dev/shm" || fail "cannot mount /dev/shm in the chroot"
-mount -t tmpfs -o mode=1777 tmpfs "$ROOT/tmp" || fail "cannot mount a tmpfs on /tmp in the chroot"
+# /tmp: writable and private to this lab, yet still showing the host's /tmp read-through: an overlay whose upper
+# layer is a tmpfs. (A plain tmpfs would hide host files under /tmp, e.g. a project checked out there, which the
+# command must see at its host path.) Nothing written to /tmp inside reaches the host.
+mkdir -p /run/tmp && mount -t tmpfs -o mode=1777 tmpfs /run/tmp && mkdir -p /run/tmp/upper /run/tmp/work \
+    && chmod 1777 /run/tmp/upper \
+    && mount -t overlay overlay -o "lowerdir=$ROOT/tmp,upperdir=/run/tmp/upper,workdir=/run/tmp/work" "$ROOT/tmp" \
+    || fail "cannot mount a private /tmp in the chroot"
 
 # Writable exports, at the same absolute paths as on the host (outer directories first, so nested ones stay
 # visible). Under /tmp the mount point may have to be made in the fresh tmpfs.

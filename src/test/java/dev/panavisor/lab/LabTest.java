@@ -70,12 +70,13 @@ class LabTest {
         Path probe = Path.of("/etc/panavisor-lab-probe-" + ProcessHandle.current().pid());
         String script = "echo written-inside > result.txt; "
                 + "if touch " + probe + " 2>/dev/null; then echo etc-writable; else echo etc-read-only; fi; "
-                + "if grep -q ' /tmp tmpfs ' /proc/mounts; then echo tmp-is-tmpfs; fi; "
+                + "echo private > /tmp/" + probe.getFileName() + " && echo tmp-is-writable; "
                 + "pwd; echo to-stderr >&2";
         Run r = run(config(), "sh", "-c", script);
         assertEquals(0, r.exitCode(), r.err());
         assertEquals("written-inside\n", Files.readString(work.resolve("result.txt")));
-        assertEquals("etc-read-only\ntmp-is-tmpfs\n" + work + "\n", r.out());
+        assertEquals("etc-read-only\ntmp-is-writable\n" + work + "\n", r.out());
+        assertFalse(Files.exists(Path.of("/tmp").resolve(probe.getFileName())), "/tmp inside is private to the lab");
         assertEquals("to-stderr\n", r.err());
         assertFalse(Files.exists(probe));
     }
