@@ -26,7 +26,8 @@ import picocli.CommandLine.Spec;
         description = {"Boot a Linux guest in a KVM microVM.",
                 "Without --kernel, the default guest (a minimal kernel and busybox initramfs) is used, built on "
                         + "first use.",
-                "The guest console is on this terminal; leave the guest shell with 'exit' or 'reboot'."},
+                "The guest console is on this terminal; leave the guest shell with 'exit' or 'reboot';",
+                "Ctrl-A x ends the VM from the host."},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
                 "0:the guest rebooted or powered off (with --exec: the command's own status)",
@@ -129,9 +130,19 @@ final class RunCommand implements Callable<Integer> {
      */
     static long processStartNanos() {
         long now = System.nanoTime();
-        return ProcessHandle.current().info().startInstant()
-                .map(start -> now - java.time.Duration.between(start, java.time.Instant.now()).toNanos())
-                .orElse(now);
+        try {
+            // Both numbers count from the host's boot: /proc/uptime in seconds, field 22 of /proc/self/stat in
+            // clock ticks (USER_HZ, 100 on Linux). (ProcessHandle's start instant is built on /proc/stat's btime,
+            // whole seconds, and can be up to 1 s early.)
+            double uptime = Double.parseDouble(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/uptime"))
+                    .split(" ")[0]);
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            double started = Long.parseLong(fields[19]) / 100.0; // field 22 overall; fields[0] is field 3
+            return now - (long) ((uptime - started) * 1e9);
+        } catch (java.io.IOException | RuntimeException e) {
+            return now; // not Linux's procfs: count from here
+        }
     }
 
     private MachineConfig configFromOptions(PrintWriter err) {

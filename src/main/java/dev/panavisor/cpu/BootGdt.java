@@ -20,9 +20,10 @@ public final class BootGdt {
     /** Index 1 is left null too (Linux's boot GDT has an unused entry there). */
     public static final int CODE64_INDEX = 2;
     public static final int DATA_INDEX = 3;
-    public static final int TSS_INDEX = 4;
-    public static final int CODE32_INDEX = 5;
-    public static final int ENTRIES = 6;
+    public static final int CODE32_INDEX = 4;
+    /** A 64-bit TSS descriptor is 16 bytes: it takes slots 5 and 6 (the second holds base bits 63:32, zero here). */
+    public static final int TSS_INDEX = 5;
+    public static final int ENTRIES = 7;
 
     // Type fields (Intel SDM Vol. 3A §3.4.5.1, Table 3-1; system types Table 3-2).
     private static final int TYPE_CODE_EXEC_READ_ACCESSED = 0xb;

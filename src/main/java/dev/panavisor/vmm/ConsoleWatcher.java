@@ -1,5 +1,6 @@
 package dev.panavisor.vmm;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -12,55 +13,73 @@ import java.util.regex.Pattern;
  * guest-images/init), and a kernel panic ({@code Kernel panic - not syncing: ...}). Without ACPI or a pvpanic
  * device, the console is the only place a panicking kernel says so before it resets the machine.
  *
- * <p>With {@code hideStatusLine}, the status line is consumed rather than shown, so {@code --exec} prints only
- * the command's own output.
+ * <p>In command mode ({@code commandMode}) the status lines are consumed rather than shown, so {@code --exec}
+ * prints only the command's own output; the last one seen counts (the init prints it last, after everything the
+ * command printed, so a status-like line in the command's output cannot stand in for it). The kernel's own
+ * "reboot:" lines that follow are hidden too. Lines that might turn out to be hidden are held back until they end;
+ * everything else is shown as it arrives, so prompts appear at once.
  */
 public final class ConsoleWatcher extends OutputStream {
     static final String STATUS_PREFIX = "panavisor-exit-status: ";
-    private static final Pattern STATUS = Pattern.compile("panavisor-exit-status: (\\d{1,3})\\s*");
+    private static final Pattern STATUS = Pattern.compile("panavisor-exit-status: (25[0-5]|2[0-4]\\d|1?\\d?\\d)\\s*");
+    private static final Pattern KERNEL_REBOOT = Pattern.compile("\\[[ 0-9.]+\\] reboot: .*");
     private static final Pattern PANIC = Pattern.compile(".*(Kernel panic - not syncing: .*)");
     private static final int MAX_LINE = 4096;
 
     private final OutputStream out;
-    private final boolean hideStatusLine;
+    private final boolean commandMode;
     private final byte[] line = new byte[MAX_LINE];
     private int length;
+    private int shown;
     private volatile Integer exitStatus;
     private volatile String panic;
 
-    public ConsoleWatcher(OutputStream out, boolean hideStatusLine) {
-        this.out = out;
-        this.hideStatusLine = hideStatusLine;
+    public ConsoleWatcher(OutputStream out, boolean commandMode) {
+        this.out = new BufferedOutputStream(out, 8192);
+        this.commandMode = commandMode;
     }
 
+    /** One byte, shown at once (the 8250 delivers one byte per exit, and the user may be typing). */
     @Override
     public synchronized void write(int b) throws IOException {
-        if (hideStatusLine && exitStatus != null) {
-            return; // command mode is over: what follows is the kernel shutting down
+        accept((byte) b);
+        out.flush();
+    }
+
+    /** A run of bytes (the virtio console delivers whole buffers): watched byte by byte, written in one go. */
+    @Override
+    public synchronized void write(byte[] bytes, int offset, int count) throws IOException {
+        for (int i = 0; i < count; i++) {
+            accept(bytes[offset + i]);
         }
+        out.flush();
+    }
+
+    private void accept(byte b) throws IOException {
         if (length == MAX_LINE) { // an endless line: pass it on, stop watching it
-            flushHeld();
+            release();
             length = 0;
             shown = 0;
         }
-        line[length++] = (byte) b;
+        line[length++] = b;
         if (b == '\n') {
             endOfLine();
-        } else if (!holdingBackStatusLine()) {
-            flushHeld();
+        } else if (!mayBeHidden()) {
+            release();
         }
     }
 
-    /**
-     * A line that may still turn out to be the status line is held back until its end, so that it can be hidden.
-     */
-    private boolean holdingBackStatusLine() {
-        if (!hideStatusLine) {
+    /** Whether the line so far could still be one that command mode hides: hold it back until it ends. */
+    private boolean mayBeHidden() {
+        if (!commandMode) {
             return false;
         }
         int start = 0;
-        while (start < length && (line[start] == '\r')) {
+        while (start < length && line[start] == '\r') {
             start++;
+        }
+        if (start < length && line[start] == '[') {
+            return true; // a kernel message: maybe "reboot: ..."
         }
         int n = Math.min(length - start, STATUS_PREFIX.length());
         for (int i = 0; i < n; i++) {
@@ -71,13 +90,11 @@ public final class ConsoleWatcher extends OutputStream {
         return true;
     }
 
-    private int shown;
-
-    private void flushHeld() throws IOException {
+    /** Writes the part of the current line not yet shown. */
+    private void release() throws IOException {
         if (shown < length) {
             out.write(line, shown, length - shown);
             shown = length;
-            out.flush();
         }
     }
 
@@ -92,8 +109,9 @@ public final class ConsoleWatcher extends OutputStream {
         if (panicLine.matches() && panic == null) {
             panic = panicLine.group(1);
         }
-        if (!(isStatus && hideStatusLine)) {
-            flushHeld();
+        boolean hidden = commandMode && (isStatus || (exitStatus != null && KERNEL_REBOOT.matcher(text).matches()));
+        if (!hidden) {
+            release();
         }
         length = 0;
         shown = 0;
@@ -104,7 +122,7 @@ public final class ConsoleWatcher extends OutputStream {
         out.flush();
     }
 
-    /** The status the guest's command exited with, or null if no status line has been seen. */
+    /** The status the guest's command exited with (the last status line seen), or null if none was seen. */
     public Integer exitStatus() {
         return exitStatus;
     }

@@ -28,6 +28,10 @@ public final class ExitHandler {
 
     /** Handles one exit; returns null to keep running, or how the VM ended. */
     public Outcome handle(VcpuExit exit) {
+        if (!(exit instanceof VcpuExit.IoIn || exit instanceof VcpuExit.IoOut || exit instanceof VcpuExit.MmioRead
+                || exit instanceof VcpuExit.MmioWrite)) {
+            stats.other();
+        }
         return switch (exit) {
             case VcpuExit.IoOut out -> {
                 stats.port(out.port());
@@ -61,8 +65,8 @@ public final class ExitHandler {
                 }
                 yield null;
             }
-            // With the in-kernel irqchip KVM handles HLT itself; an exit here means a halted CPU with interrupts
-            // off that nothing can wake (e.g. a halt after poweroff without ACPI).
+            // With the in-kernel irqchip KVM handles HLT inside the kernel and does not exit; only a VM without it
+            // (like the tiny guests) sees this. Nothing could wake such a CPU, so the VM is over.
             case VcpuExit.Hlt hlt -> new Outcome.Stopped("the guest halted its CPU with interrupts off");
             case VcpuExit.Interrupted interrupted -> null;
             case VcpuExit.Shutdown shutdown -> new Outcome.GuestCrash("triple fault (the vCPU shut down)");

@@ -56,6 +56,8 @@ public final class Machine implements AutoCloseable {
     private final LoadedKernel kernel;
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final List<Thread> vcpuThreads = new ArrayList<>();
+    /** Set under deviceLock by close(): no more input reaches the devices (their interrupt lines are gone). */
+    private boolean closed;
 
     private Machine(Builder b) {
         this.config = b.config;
@@ -177,6 +179,7 @@ public final class Machine implements AutoCloseable {
 
             // 4. Kernel, initrd, command line, MP table, boot_params.
             kernel = image.load(memory);
+            MachineConfig.requireLongModeEntry(kernel, config.kernel());
             Optional<LoadedInitrd> initrd = config.initrd().map(path -> InitrdLoader.load(memory, kernel, path));
             commandLine = KernelCommandLine.build(config, declared);
             long cmdlineAddress = new CommandLine(commandLine).writeTo(memory, kernel);
@@ -189,10 +192,6 @@ public final class Machine implements AutoCloseable {
                 Vcpu vcpu = vm.createVcpu(id);
                 vcpus.add(vcpu);
                 VcpuSetup.configure(vcpu, cpuid, id, config.cpus());
-            }
-            if (kernel.mode() != LoadedKernel.Mode.LONG_MODE_64) {
-                throw new VmmException("this kernel only offers the " + kernel.mode() + " entry, which Panavisor "
-                        + "does not start yet; use a bzImage or a vmlinux with a 64-bit entry");
             }
             VcpuSetup.enterLinux64(vcpus.getFirst(), memory, kernel.entryPoint());
         }
@@ -240,7 +239,22 @@ public final class Machine implements AutoCloseable {
             vcpuThreads.add(thread);
         }
         vcpuThreads.forEach(Thread::start);
-        return outcome.join();
+        try {
+            return outcome.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw e;
+        }
+    }
+
+    /** Ends the VM from the host side (the console's escape key): a clean stop, as if the guest had reset. */
+    public void stop(String why) {
+        finish(new Outcome.Stopped(why));
     }
 
     private void loop(Vcpu vcpu) {
@@ -251,8 +265,12 @@ public final class Machine implements AutoCloseable {
                     finish(result);
                 }
             }
-        } catch (RuntimeException e) {
-            finish(new Outcome.GuestCrash("vCPU " + vcpu.id() + ": " + e.getMessage()));
+        } catch (Throwable e) {
+            // Not the guest's doing (a failed ioctl, a bug in a device model): the VMM failed. run() rethrows it,
+            // so the user sees it as Panavisor's error, not as a guest crash, and no thread dies silently.
+            if (outcome.completeExceptionally(e)) {
+                vcpus.forEach(Vcpu::requestExit);
+            }
         }
     }
 
@@ -262,11 +280,11 @@ public final class Machine implements AutoCloseable {
      */
     public int typeIntoConsole(byte[] bytes, int offset, int length) {
         synchronized (deviceLock) {
-            if (virtioConsole != null) {
-                virtioConsole.receive(bytes, offset, length);
-                return length;
+            if (closed) {
+                return 0;
             }
-            return uart.receive(bytes, offset, length);
+            return virtioConsole != null ? virtioConsole.receive(bytes, offset, length)
+                    : uart.receive(bytes, offset, length);
         }
     }
 
@@ -301,22 +319,34 @@ public final class Machine implements AutoCloseable {
     }
 
     /**
-     * Flushes disks and frees the VM. vCPU threads still inside KVM_RUN (an application processor halted in the
-     * guest) keep their vCPU mapped: unmapping it under them would crash the JVM; they end with the process.
+     * Flushes and closes the disks and frees the VM. A vCPU that the guest parked in HLT with interrupts off (what
+     * Linux does to the other CPUs when it reboots) never leaves KVM_RUN: {@code immediate_exit} only takes effect
+     * at the next entry, and KVM handles that HLT itself. Such threads are given 200 ms in all, then left to end
+     * with the process, and the VM is then not unmapped under them (that would crash the JVM).
      */
     @Override
     public void close() {
+        synchronized (deviceLock) {
+            closed = true;
+        }
         boolean vcpusStopped = true;
+        long deadline = System.nanoTime() + 200_000_000L;
         for (Thread thread : vcpuThreads) {
             try {
-                thread.join(200);
+                thread.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
             vcpusStopped &= !thread.isAlive();
         }
         for (VirtioBlock block : blocks) {
-            block.disk().close();
+            try {
+                block.disk().flush();
+            } catch (java.io.IOException e) {
+                throw new VmmException("cannot flush disk " + block.disk().name() + ": " + e.getMessage(), e);
+            } finally {
+                block.disk().close();
+            }
         }
         if (vcpusStopped) {
             vm.close();

@@ -68,6 +68,7 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
         KernelImage image = KernelImage.read(config.kernel());
         try (MappedGuestMemory scratch = MappedGuestMemory.allocate(config.memoryBytes())) {
             LoadedKernel kernel = image.load(scratch);
+            requireLongModeEntry(kernel, config.kernel());
             if (config.initrd().isPresent()) {
                 Path initrd = config.initrd().get();
                 requireFile(initrd, "initrd");
@@ -80,6 +81,14 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
         }
         for (Disk disk : config.disks()) {
             FileDiskBackend.open(disk.path(), disk.readOnly()).close();
+        }
+    }
+
+    /** Panavisor starts kernels at their 64-bit entry; a PVH-only (32-bit) entry is not started yet. */
+    static void requireLongModeEntry(LoadedKernel kernel, Path path) {
+        if (kernel.mode() != LoadedKernel.Mode.LONG_MODE_64) {
+            throw new VmmException(path + ": this kernel only offers the " + kernel.mode() + " entry, which "
+                    + "Panavisor does not start yet; use a bzImage or a vmlinux with a 64-bit entry");
         }
     }
 

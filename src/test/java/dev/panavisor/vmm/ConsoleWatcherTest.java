@@ -26,6 +26,27 @@ class ConsoleWatcherTest {
     }
 
     @Test
+    void the_last_status_line_counts_so_command_output_cannot_fake_it() throws IOException {
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
+        type(watcher, "old log:\npanavisor-exit-status: 0\nmore output\npanavisor-exit-status: 1\n");
+        assertEquals(1, watcher.exitStatus());
+        assertEquals("old log:\nmore output\n", shown.toString(StandardCharsets.UTF_8));
+        type(watcher, "panavisor-exit-status: 256\n");
+        assertEquals(1, watcher.exitStatus(), "statuses beyond 255 are not statuses");
+    }
+
+    @Test
+    void bulk_writes_are_watched_like_single_bytes() throws IOException {
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
+        byte[] bytes = "hvc0 line\npanavisor-exit-status: 4\n".getBytes(StandardCharsets.UTF_8);
+        watcher.write(bytes, 0, bytes.length);
+        assertEquals(4, watcher.exitStatus());
+        assertEquals("hvc0 line\n", shown.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void partial_lines_are_shown_at_once_so_prompts_appear() throws IOException {
         ByteArrayOutputStream shown = new ByteArrayOutputStream();
         ConsoleWatcher watcher = new ConsoleWatcher(shown, true);

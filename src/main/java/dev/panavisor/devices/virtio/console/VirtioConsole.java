@@ -120,11 +120,13 @@ public final class VirtioConsole implements VirtioDevice {
     /**
      * Bytes from the host (the user's keyboard) for the guest. Called by the VMM's input thread, under the same
      * lock as every other call into this device. Delivered at once if the driver has buffers posted, else later.
+     * Returns how many bytes were taken: fewer than {@code length} when the input buffer is full, and the caller
+     * offers the rest again later.
      */
-    public void receive(byte[] bytes, int offset, int length) {
-        input.offer(bytes, offset, length);
+    public int receive(byte[] bytes, int offset, int length) {
+        int taken = input.offer(bytes, offset, length);
         if (receiveQueue == null || failed) {
-            return;
+            return taken;
         }
         try {
             deliverInput();
@@ -133,6 +135,7 @@ public final class VirtioConsole implements VirtioDevice {
             failed = true;
             interrupt.deviceFailed(e.getMessage());
         }
+        return taken;
     }
 
     /** Fills posted receive buffers with pending input, then notifies the driver once if it wants that. */
