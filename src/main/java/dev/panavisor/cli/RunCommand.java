@@ -26,8 +26,8 @@ import picocli.CommandLine.Spec;
         description = {"Boot a Linux guest in a KVM microVM.",
                 "Without --kernel, the default guest (a minimal kernel and busybox initramfs) is used, built on "
                         + "first use.",
-                "The guest console is on this terminal; leave the guest shell with 'exit' or 'reboot';",
-                "Ctrl-A x ends the VM from the host."},
+                "The guest console is on this terminal; leave the guest shell with 'exit' or 'reboot'; Ctrl-A x "
+                        + "ends the VM from the host."},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
                 "0:the guest rebooted or powered off (with --exec: the command's own status)",
@@ -45,7 +45,7 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--kernel", paramLabel = "FILE", description = "bzImage or ELF vmlinux (default: the default guest kernel).")
     Path kernel;
 
-    @Option(names = "--initrd", paramLabel = "FILE", description = "initramfs (default: the default guest's, unless --kernel or --disk is given).")
+    @Option(names = "--initrd", paramLabel = "FILE", description = "initramfs (default: the default guest's, unless --disk is given).")
     Path initrd;
 
     @Option(names = "--disk", paramLabel = "FILE[,ro]", converter = DiskConverter.class,
@@ -63,7 +63,7 @@ final class RunCommand implements Callable<Integer> {
     int cpus = 1;
 
     @Option(names = "--console", paramLabel = "serial|virtio",
-            description = "Console device: serial (8250, ttyS0) or virtio (hvc0). Default: ${DEFAULT-VALUE}.")
+            description = "Console device: serial (8250, ttyS0; the default) or virtio (hvc0).")
     MachineConfig.ConsoleKind console = MachineConfig.ConsoleKind.SERIAL;
 
     @Option(names = "--exec", paramLabel = "COMMAND",
