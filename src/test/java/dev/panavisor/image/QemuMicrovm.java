@@ -65,6 +65,28 @@ final class QemuMicrovm {
         return arguments;
     }
 
+    /**
+     * Runs the same QEMU command inside the nested lab, with {@code -accel kvm} on L1's kvm_amd: the reference boot
+     * on hardware-style KVM, as Panavisor's own boots run here.
+     */
+    Run runInLab(Duration timeout) {
+        accelerator = "kvm";
+        java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+        long start = System.nanoTime();
+        int status = dev.panavisor.lab.Lab.run(dev.panavisor.lab.LabConfig.defaults().withTimeout(timeout),
+                arguments(), console, console);
+        return new Run(console.toString(StandardCharsets.ISO_8859_1), status,
+                Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    /** Root on a writable copy of an ext4 image as /dev/vda (no snapshot: inside the lab /var/tmp is read-only). */
+    QemuMicrovm writableRootDisk(Path ext4) {
+        extraArguments.addAll(List.of("-drive", "id=root,file=" + ext4 + ",format=raw,if=none",
+                "-device", "virtio-blk-device,drive=root"));
+        commandLine += " root=/dev/vda rw";
+        return this;
+    }
+
     /** Runs QEMU until the guest ends (reset = exit, thanks to -no-reboot) or the timeout kills it. */
     Run run(Duration timeout) throws IOException, InterruptedException {
         Path output = Files.createTempFile("qemu-microvm-", ".log");
