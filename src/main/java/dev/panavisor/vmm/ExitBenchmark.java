@@ -14,10 +14,6 @@ public final class ExitBenchmark {
 
     /** One timed run: how many exits it saw and how long they took. */
     public record Sample(long exits, long nanos) {
-        public double exitsPerSecond() {
-            return exits * 1e9 / nanos;
-        }
-
         public double nanosPerExit() {
             return (double) nanos / exits;
         }

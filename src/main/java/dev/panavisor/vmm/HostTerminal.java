@@ -41,10 +41,6 @@ public final class HostTerminal implements AutoCloseable {
         return new HostTerminal(saved);
     }
 
-    public boolean isRaw() {
-        return saved != null;
-    }
-
     private synchronized void restore() {
         if (saved != null && !restored) {
             restored = true;

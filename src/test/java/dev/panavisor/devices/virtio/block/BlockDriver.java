@@ -3,20 +3,19 @@ package dev.panavisor.devices.virtio.block;
 import static dev.panavisor.devices.virtio.queue.DriverQueue.readable;
 import static dev.panavisor.devices.virtio.queue.DriverQueue.writable;
 
-import dev.panavisor.devices.virtio.VirtioInterrupt;
+import dev.panavisor.devices.virtio.RecordingInterrupt;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
 import dev.panavisor.memory.GuestMemory;
 import dev.panavisor.memory.HeapGuestMemory;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Plays the guest's virtio-blk driver against a {@link VirtioBlock} on heap memory: builds request headers, data and
  * status buffers, publishes them through a {@link DriverQueue}, notifies, and reads back status and used length.
  */
-final class BlockDriver implements VirtioInterrupt {
+final class BlockDriver {
     static final long HEADER = 0x10000;
     static final long STATUS = 0x10100;
     static final long DATA = 0x20000;
@@ -24,7 +23,8 @@ final class BlockDriver implements VirtioInterrupt {
     final GuestMemory memory = new HeapGuestMemory(1 << 20);
     final VirtioBlock device;
     final DriverQueue queue;
-    final List<String> interrupts = new ArrayList<>();
+    final RecordingInterrupt interrupt = new RecordingInterrupt();
+    final List<String> interrupts = interrupt.events;
 
     record Completion(int status, long usedLength) {
     }
@@ -34,7 +34,7 @@ final class BlockDriver implements VirtioInterrupt {
         QueueLayout layout = QueueLayout.contiguous(0x1000, VirtioBlock.QUEUE_SIZE);
         this.queue = new DriverQueue(memory, layout);
         device.activate(device.offeredFeatures(),
-                List.of(new SplitVirtqueue(memory, layout, VirtioBlock.QUEUE_SIZE, false, true)), memory, this);
+                List.of(new SplitVirtqueue(memory, layout, VirtioBlock.QUEUE_SIZE, false, true)), memory, interrupt);
     }
 
     void header(long at, int type, long sector) {
@@ -72,20 +72,5 @@ final class BlockDriver implements VirtioInterrupt {
             throw new AssertionError("request " + head + " was not completed: " + used);
         }
         return new Completion(memory.readU8(statusAddress), used.writtenBytes());
-    }
-
-    @Override
-    public void usedBuffers() {
-        interrupts.add("used");
-    }
-
-    @Override
-    public void configChanged() {
-        interrupts.add("config");
-    }
-
-    @Override
-    public void deviceFailed(String reason) {
-        interrupts.add("failed: " + reason);
     }
 }

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.panavisor.devices.virtio.VirtioInterrupt;
+import dev.panavisor.devices.virtio.RecordingInterrupt;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
@@ -17,18 +17,18 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-class VirtioConsoleTest implements VirtioInterrupt {
+class VirtioConsoleTest {
     static final long RX_BUFFERS = 0x10000;
     static final long TX_BUFFERS = 0x20000;
 
     final GuestMemory memory = new HeapGuestMemory(1 << 20);
     final ByteArrayOutputStream sink = new ByteArrayOutputStream();
     final VirtioConsole console = new VirtioConsole(sink);
-    final List<String> interrupts = new ArrayList<>();
+    final RecordingInterrupt interrupt = new RecordingInterrupt();
+    final List<String> interrupts = interrupt.events;
     DriverQueue rx;
     DriverQueue tx;
 
@@ -39,7 +39,7 @@ class VirtioConsoleTest implements VirtioInterrupt {
         tx = new DriverQueue(memory, txLayout);
         console.activate(console.offeredFeatures(), List.of(
                 new SplitVirtqueue(memory, rxLayout, VirtioConsole.QUEUE_SIZE, eventIdx, false),
-                new SplitVirtqueue(memory, txLayout, VirtioConsole.QUEUE_SIZE, eventIdx, false)), memory, this);
+                new SplitVirtqueue(memory, txLayout, VirtioConsole.QUEUE_SIZE, eventIdx, false)), memory, interrupt);
     }
 
     void type(String text) {
@@ -156,7 +156,7 @@ class VirtioConsoleTest implements VirtioInterrupt {
         tx = new DriverQueue(memory, txLayout);
         broken.activate(broken.offeredFeatures(), List.of(
                 new SplitVirtqueue(memory, rxLayout, VirtioConsole.QUEUE_SIZE, false, false),
-                new SplitVirtqueue(memory, txLayout, VirtioConsole.QUEUE_SIZE, false, false)), memory, this);
+                new SplitVirtqueue(memory, txLayout, VirtioConsole.QUEUE_SIZE, false, false)), memory, interrupt);
         tx.add(readable(TX_BUFFERS, 5));
         broken.queueNotify(VirtioConsole.TRANSMIT_QUEUE);
         assertNotNull(tx.pollUsed());
@@ -172,20 +172,5 @@ class VirtioConsoleTest implements VirtioInterrupt {
         assertTrue(interrupts.getFirst().startsWith("failed: "), interrupts.toString());
         type("more"); // ignored until reset
         assertEquals(1, interrupts.size());
-    }
-
-    @Override
-    public void usedBuffers() {
-        interrupts.add("used");
-    }
-
-    @Override
-    public void configChanged() {
-        interrupts.add("config");
-    }
-
-    @Override
-    public void deviceFailed(String reason) {
-        interrupts.add("failed: " + reason);
     }
 }
