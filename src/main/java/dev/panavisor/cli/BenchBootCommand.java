@@ -67,7 +67,7 @@ final class BenchBootCommand implements Callable<Integer> {
         }
         LinuxGuests where = LinuxGuests.locate();
         if (where.route() == LinuxGuests.Route.LAB) {
-            out.println("(running inside the nested lab: " + where.host().backing().description() + " here)");
+            out.println("(" + where.labNotice() + ")");
             out.flush();
             List<String> command = new ArrayList<>(InLab.javaCommand());
             command.addAll(List.of("bench", "boot", "--rounds=" + rounds, "--kernel=" + kernel.toAbsolutePath(),

@@ -10,16 +10,22 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code panavisor check}: is /dev/kvm here, usable, and able to boot Linux? */
+/**
+ * {@code panavisor check}: is /dev/kvm here, usable, and able to boot Linux, and if not, can the nested lab stand in?
+ * It names which of the three kinds of host this is: no /dev/kvm at all, a /dev/kvm that only runs tiny guests
+ * (kvm_pvm), or hardware virtualization.
+ */
 @Command(name = "check", mixinStandardHelpOptions = true,
         description = {"Check /dev/kvm: presence, permissions, API version, capabilities and what backs it,",
-                "and run two tiny guests to prove it executes guest code.",
-                "Exit status: 0 when KVM runs guests here, 1 when it cannot be used."})
+                "run two tiny guests to prove it executes guest code, and say where Linux guests run:",
+                "directly on /dev/kvm, or inside the nested lab when this host cannot boot them.",
+                "Exit status: 0 when Panavisor can run guests here (on /dev/kvm or in the lab), 1 when not."})
 final class CheckCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -27,19 +33,31 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "PATH", description = "KVM device to check (default: ${DEFAULT-VALUE}).")
     Path device = KvmHost.DEFAULT_DEVICE;
 
+    /** Whether the nested lab can be had here (replaced in tests, so they do not depend on the test host). */
+    Supplier<LabAvailability> lab = LabAvailability::probe;
+
     @Override
     public Integer call() {
         HostCheck.Report report = HostCheck.run(device);
-        print(report, spec.commandLine().getOut());
-        return report.usable() ? ExitCodes.OK : ExitCodes.ERROR;
+        LinuxGuests where = LinuxGuests.decide(report.host(), lab);
+        print(report, where, spec.commandLine().getOut());
+        return canRunGuests(report, where) ? ExitCodes.OK : ExitCodes.ERROR;
     }
 
-    static void print(HostCheck.Report report, PrintWriter out) {
+    /** Guests run here: tiny ones on this /dev/kvm, or Linux ones on it or inside the lab. */
+    static boolean canRunGuests(HostCheck.Report report, LinuxGuests where) {
+        return report.usable() || where.route() != LinuxGuests.Route.NONE;
+    }
+
+    static void print(HostCheck.Report report, LinuxGuests where, PrintWriter out) {
         KvmHost host = report.host();
         out.printf("device:       %s (%s)%n", host.device(), !host.exists() ? "missing"
                 : host.accessible() ? "present, read-write" : "present, NO read-write access");
+        out.printf("host:         %s%n", host.situation());
         if (report.openError() != null) {
-            out.printf("error:        %s%n", report.openError());
+            if (host.exists()) {
+                out.printf("error:        %s%n", report.openError());
+            }
         } else {
             out.printf("api version:  %d%n", report.apiVersion());
             out.println("capabilities:");
@@ -54,27 +72,41 @@ final class CheckCommand implements Callable<Integer> {
                     ? "ok (real mode: 8 port writes; long mode: port write, MMIO read and write)"
                     : "FAILED: " + report.tinyGuests());
         }
-        out.printf("linux guests: %s%n", LinuxGuests.decide(host, LabAvailability::probe).describe());
-        out.printf("verdict:      %s%n", verdict(report));
+        out.printf("linux guests: %s%n", where.describe());
+        out.printf("verdict:      %s%n", verdict(report, where));
         out.flush();
     }
 
-    static String verdict(HostCheck.Report report) {
+    static String verdict(HostCheck.Report report, LinuxGuests where) {
         if (report.bootsLinux()) {
             return "hardware virtualization: Linux guests boot here directly.";
         }
-        if (!report.usable()) {
-            return "KVM cannot be used here; Panavisor cannot run guests on this host.";
+        String why = whyNotDirect(report);
+        return switch (where.route()) {
+            case LAB -> why + "; Panavisor runs Linux guests inside the nested lab instead: an emulated PC with "
+                    + "its own hardware-style KVM, slow (tens of seconds per boot) but real (docs/lab.md).";
+            case NONE -> why + "; and the nested lab " + where.lab().detail() + ", so Panavisor cannot run Linux "
+                    + "guests on this host" + (report.usable() ? " (tiny guests do run)." : ".");
+            // Hardware backing that failed the tiny guests or lacks a capability: the decision said DIRECT.
+            case DIRECT -> why + ".";
+        };
+    }
+
+    /** Why Linux does not boot on this host's /dev/kvm, in the host's own terms. */
+    private static String whyNotDirect(HostCheck.Report report) {
+        KvmHost host = report.host();
+        if (!host.usable() || host.backing() == KvmBacking.PVM) {
+            return host.situation();
+        }
+        if (report.openError() != null) {
+            return "KVM cannot be opened here (" + report.openError() + ")";
+        }
+        if (report.tinyGuests() != null) {
+            return "KVM here fails to run guest code (" + report.tinyGuests() + ")";
         }
         if (!report.hasRequiredCapabilities()) {
-            return "KVM runs guest code but lacks capabilities Panavisor needs for Linux (see MISSING above).";
+            return "KVM runs guest code but lacks capabilities Panavisor needs for Linux (see MISSING above)";
         }
-        if (report.host().backing() == KvmBacking.PVM) {
-            return "this KVM runs tiny guests only: it emulates guest kernel code in software, so Linux cannot "
-                    + "boot on it. Linux guests need hardware virtualization (Intel VT-x or AMD-V: kvm_intel or "
-                    + "kvm_amd), or the nested lab ('panavisor lab').";
-        }
-        return "KVM runs tiny guests, but what backs it is unknown, so Panavisor does not boot Linux on it "
-                + "directly; use hardware virtualization (kvm_intel or kvm_amd) or the nested lab ('panavisor lab').";
+        return host.situation();
     }
 }

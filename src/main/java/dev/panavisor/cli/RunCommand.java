@@ -87,12 +87,11 @@ final class RunCommand implements Callable<Integer> {
             case DIRECT -> runHere(config, startNanos, err);
             case LAB -> {
                 if (exec == null) {
-                    throw new BadArgumentException("/dev/kvm here cannot boot Linux (" + where.host().backing()
-                            .description() + "), and through the nested lab only command mode works: use "
-                            + "--exec COMMAND (an interactive console needs hardware virtualization)");
+                    throw new BadArgumentException(where.host().situation() + ", so guests run inside the nested "
+                            + "lab, where only command mode works: use --exec COMMAND (an interactive console needs "
+                            + "hardware virtualization)");
                 }
-                err.println("panavisor: /dev/kvm here cannot boot Linux (" + where.host().backing().description()
-                        + "); running the guest inside the nested lab");
+                err.println("panavisor: " + where.labNotice());
                 err.flush();
                 yield InLab.run(config, this);
             }

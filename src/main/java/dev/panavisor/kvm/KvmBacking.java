@@ -14,7 +14,7 @@ public enum KvmBacking {
     /** /dev/kvm exists but no known vendor module is loaded (e.g. modules built in, or an unknown backend). */
     UNKNOWN("unknown (no kvm_intel, kvm_amd or kvm_pvm module seen)", false),
     /** No /dev/kvm at all. */
-    NONE("none (/dev/kvm is missing)", false);
+    NONE("none (no KVM device)", false);
 
     private final String description;
     private final boolean hardware;

@@ -45,4 +45,33 @@ public record KvmHost(Path device, boolean exists, boolean accessible, KvmBackin
     public boolean bootsLinux() {
         return exists && accessible && backing.isHardware();
     }
+
+    /** True when this process can open the device (any backing: tiny guests and the kvm-tagged tests run). */
+    public boolean usable() {
+        return exists && accessible;
+    }
+
+    /**
+     * What this host's KVM is, in one phrase a user without KVM knowledge understands. The three kinds of host
+     * Panavisor meets: no /dev/kvm at all (a VM without nested virtualization), a /dev/kvm that only runs tiny
+     * guests (kvm_pvm), and hardware virtualization; plus the two ways a present device can still be unusable.
+     */
+    public String situation() {
+        if (!exists) {
+            return "this host has no " + device + " (no KVM: a virtual machine without nested virtualization, "
+                    + "or KVM not loaded)";
+        }
+        if (!accessible) {
+            return device + " exists but this user cannot open it read-write (join its group, e.g. kvm, or run "
+                    + "as root)";
+        }
+        return switch (backing) {
+            case INTEL_VMX, AMD_SVM -> device + " is " + backing.description() + ": Linux guests boot directly";
+            case PVM -> device + " here is kvm_pvm, which runs tiny guests only (it emulates guest kernel code in "
+                    + "software, so Linux cannot boot on it)";
+            case UNKNOWN -> device + " is backed by an unknown module, so Panavisor does not boot Linux on it "
+                    + "directly";
+            case NONE -> "this host has no " + device;
+        };
+    }
 }

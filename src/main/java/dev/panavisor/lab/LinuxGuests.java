@@ -39,8 +39,14 @@ public record LinuxGuests(Route route, KvmHost host, LabAvailability lab) {
     public String describe() {
         return switch (route) {
             case DIRECT -> "directly on " + host.device() + " (" + host.backing().description() + ")";
-            case LAB -> "inside the nested lab ('panavisor lab -- ...'; " + lab.detail() + ")";
-            case NONE -> "nowhere: no hardware KVM here, and the nested lab " + lab.detail();
+            case LAB -> "inside the nested lab, because " + host.situation() + " (lab: " + lab.detail() + ")";
+            case NONE -> "nowhere: " + host.situation() + ", and the nested lab " + lab.detail();
         };
+    }
+
+    /** What {@code run} and {@code bench} say on stderr before they go through the lab. */
+    public String labNotice() {
+        return host.situation() + "; running inside the nested lab (an emulated PC with its own KVM: slow but "
+                + "real, see docs/lab.md)";
     }
 }

@@ -1,12 +1,21 @@
 package dev.panavisor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.kvm.KvmBacking;
 import dev.panavisor.kvm.KvmHost;
+import dev.panavisor.kvm.abi.KvmCap;
+import dev.panavisor.lab.LabAvailability;
+import dev.panavisor.lab.LinuxGuests;
+import dev.panavisor.vmm.HostCheck;
 import dev.panavisor.testing.Requires;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -25,14 +34,78 @@ class CheckCommandTest {
         return new Result(code, out.toString(), err.toString());
     }
 
+    /** {@code check} on this host's facts, but with the lab's availability given (the test host's is not asserted). */
+    static Result executeWithLab(LabAvailability lab, String... args) {
+        CheckCommand check = new CheckCommand();
+        check.lab = () -> lab;
+        CommandLine commandLine = new CommandLine(check);
+        StringWriter out = new StringWriter();
+        commandLine.setOut(new PrintWriter(out));
+        commandLine.setErr(new PrintWriter(new StringWriter()));
+        return new Result(commandLine.execute(args), out.toString(), "");
+    }
+
+    private static final LabAvailability LAB = new LabAvailability(true, "QEMU and busybox-static installed");
+    private static final LabAvailability NO_LAB = new LabAvailability(false, "needs the Debian package(s) qemu-system-x86");
+
     @Test
-    void a_missing_device_is_reported_and_exits_1() {
-        Result result = execute("check", "--device", "/nonexistent/kvm");
-        assertEquals(1, result.exitCode());
+    void without_dev_kvm_check_says_linux_runs_in_the_lab_and_exits_0() {
+        Result result = executeWithLab(LAB, "--device", "/nonexistent/kvm");
+        assertEquals(0, result.exitCode(), result.out());
         assertTrue(result.out().contains("device:       /nonexistent/kvm (missing)"), result.out());
-        assertTrue(result.out().contains("error:        /nonexistent/kvm does not exist"), result.out());
-        assertTrue(result.out().contains("backing:      none (/dev/kvm is missing)"), result.out());
-        assertTrue(result.out().contains("verdict:      KVM cannot be used here"), result.out());
+        assertTrue(result.out().contains("host:         this host has no /nonexistent/kvm"), result.out());
+        assertTrue(result.out().contains("backing:      none (no KVM device)"), result.out());
+        assertTrue(result.out().contains("linux guests: inside the nested lab, because this host has no"), result.out());
+        assertTrue(result.out().contains("verdict:      this host has no /nonexistent/kvm"), result.out());
+        assertTrue(result.out().contains("Panavisor runs Linux guests inside the nested lab instead"), result.out());
+        assertFalse(result.out().contains("cannot run"), "no contradiction with the lab line: " + result.out());
+        assertFalse(result.out().contains("error:"), result.out());
+    }
+
+    @Test
+    void without_dev_kvm_and_without_the_lab_check_says_why_and_exits_1() {
+        Result result = executeWithLab(NO_LAB, "--device", "/nonexistent/kvm");
+        assertEquals(1, result.exitCode(), result.out());
+        assertTrue(result.out().contains("linux guests: nowhere: this host has no /nonexistent/kvm"), result.out());
+        assertTrue(result.out().contains("verdict:      this host has no /nonexistent/kvm"), result.out());
+        assertTrue(result.out().contains("the nested lab needs the Debian package(s) qemu-system-x86, so Panavisor "
+                + "cannot run Linux guests on this host."), result.out());
+    }
+
+    @Test
+    void a_tiny_guests_only_kvm_is_named_and_linux_goes_to_the_lab() {
+        KvmHost pvm = new KvmHost(Path.of("/dev/kvm"), true, true, KvmBacking.PVM);
+        HostCheck.Report report = new HostCheck.Report(pvm, 12, Map.of(), null, null);
+        String verdict = CheckCommand.verdict(report, LinuxGuests.decide(pvm, () -> LAB));
+        assertTrue(verdict.startsWith("/dev/kvm here is kvm_pvm, which runs tiny guests only"), verdict);
+        assertTrue(verdict.contains("Panavisor runs Linux guests inside the nested lab instead"), verdict);
+        String alone = CheckCommand.verdict(report, LinuxGuests.decide(pvm, () -> NO_LAB));
+        assertTrue(alone.endsWith("cannot run Linux guests on this host (tiny guests do run)."), alone);
+        assertTrue(CheckCommand.canRunGuests(report, LinuxGuests.decide(pvm, () -> NO_LAB)));
+    }
+
+    @Test
+    void hardware_kvm_boots_linux_directly() {
+        KvmHost amd = new KvmHost(Path.of("/dev/kvm"), true, true, KvmBacking.AMD_SVM);
+        Map<KvmCap, Integer> all = new EnumMap<>(KvmCap.class);
+        for (KvmCap cap : KvmCap.values()) {
+            all.put(cap, 1);
+        }
+        HostCheck.Report report = new HostCheck.Report(amd, 12, all, null, null);
+        assertEquals("hardware virtualization: Linux guests boot here directly.",
+                CheckCommand.verdict(report, LinuxGuests.decide(amd, () -> NO_LAB)));
+        HostCheck.Report broken = new HostCheck.Report(amd, 12, all, "real-mode guest wrote 3, expected 2", null);
+        assertEquals("KVM here fails to run guest code (real-mode guest wrote 3, expected 2).",
+                CheckCommand.verdict(broken, LinuxGuests.decide(amd, () -> NO_LAB)));
+    }
+
+    @Test
+    void a_device_this_user_cannot_open_says_how_to_get_access() {
+        KvmHost locked = new KvmHost(Path.of("/dev/kvm"), true, false, KvmBacking.INTEL_VMX);
+        HostCheck.Report report = new HostCheck.Report(locked, -1, Map.of(), null, "/dev/kvm: Permission denied");
+        String verdict = CheckCommand.verdict(report, LinuxGuests.decide(locked, () -> LAB));
+        assertTrue(verdict.startsWith("/dev/kvm exists but this user cannot open it read-write"), verdict);
+        assertTrue(verdict.contains("inside the nested lab instead"), verdict);
     }
 
     @Test
@@ -53,6 +126,7 @@ class CheckCommandTest {
         assertTrue(result.out().contains("tiny guests:  ok"), result.out());
         KvmHost host = KvmHost.probe();
         assertTrue(result.out().contains("backing:      " + host.backing().description()), result.out());
+        assertTrue(result.out().contains("host:         " + host.situation()), result.out());
         if (host.bootsLinux()) {
             assertTrue(result.out().contains("verdict:      hardware virtualization"), result.out());
         } else {

@@ -1,27 +1,49 @@
 package dev.panavisor.testing;
 
 import dev.panavisor.kvm.KvmHost;
+import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabAvailability;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 
 /**
  * Preconditions for tests that need something from the machine. Where it is missing the test is skipped with the
- * reason shown, except when the matching PANAVISOR_REQUIRE_* variable is set (CI sets them): then it fails,
- * so a CI machine that lost /dev/kvm cannot pass by skipping.
+ * reason shown, except when the matching PANAVISOR_REQUIRE_* variable is set (tools/test and CI set them): then
+ * it fails, so a machine that lost /dev/kvm and the lab cannot pass by skipping.
  */
 public final class Requires {
     private Requires() {
     }
 
-    /** A usable /dev/kvm of any backing (tag such tests "kvm"). */
+    /**
+     * A usable /dev/kvm of any backing (tag such tests "kvm"). On a host where /dev/kvm is missing or cannot be
+     * opened, the kvm-tagged tests are not lost: {@code KvmTestsInLabTest} runs every one of them inside the nested
+     * lab, so here they step aside with that reason. Where the lab is not available either, they fail under
+     * PANAVISOR_REQUIRE_KVM=1 (the kvm tests would run nowhere) and are skipped otherwise.
+     */
     public static void kvm() {
         KvmHost host = KvmHost.probe();
-        if (!host.exists()) {
-            missing("PANAVISOR_REQUIRE_KVM", "/dev/kvm does not exist");
-        } else if (!host.accessible()) {
-            missing("PANAVISOR_REQUIRE_KVM", "/dev/kvm is not readable and writable by this user");
+        if (host.usable()) {
+            return;
         }
+        if (!insideLab()) {
+            LabAvailability lab = LabAvailability.probe();
+            if (lab.available()) {
+                Assumptions.abort(host.situation() + ": this test runs inside the nested lab instead ("
+                        + KVM_TESTS_IN_LAB + ")");
+            }
+            missing("PANAVISOR_REQUIRE_KVM", host.situation() + ", and the nested lab that would run the kvm tests "
+                    + "instead is not available: " + lab.detail());
+        }
+        missing("PANAVISOR_REQUIRE_KVM", "inside the nested lab, yet " + host.situation());
+    }
+
+    /** The test class that runs the kvm-tagged tests inside the nested lab. */
+    public static final String KVM_TESTS_IN_LAB = "dev.panavisor.lab.KvmTestsInLabTest";
+
+    /** True in a JVM that runs inside the nested lab (there, /dev/kvm is kvm_amd and must work). */
+    public static boolean insideLab() {
+        return "1".equals(System.getenv(Lab.IN_LAB_VARIABLE));
     }
 
     /**
