@@ -53,6 +53,9 @@ final class InLab {
         if (options.exitStats) {
             command.add("--exit-stats");
         }
+        if (options.stallLimit != null) {
+            command.add("--stall-limit=" + (options.stallLimit.isZero() ? "0" : options.stallLimit.toMillis() + "ms"));
+        }
         return command;
     }
 

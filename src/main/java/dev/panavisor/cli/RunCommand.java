@@ -34,10 +34,14 @@ import picocli.CommandLine.Spec;
                 "1:Panavisor could not start or run the VM (the message says why)",
                 "2:bad command-line usage",
                 "121:the guest kernel panicked",
-                "122:the guest crashed (triple fault, failed VM entry, emulation failure)"})
+                "122:the guest crashed (triple fault, failed VM entry, emulation failure)",
+                "123:the guest made no progress for --stall-limit (no VM exit, no console output)"})
 final class RunCommand implements Callable<Integer> {
     static final int GUEST_PANIC = 121;
     static final int GUEST_CRASH = 122;
+    static final int GUEST_STALLED = 123;
+    /** The --stall-limit default inside the nested lab, where guests have been seen to stall (docs/lab.md). */
+    static final java.time.Duration LAB_STALL_LIMIT = java.time.Duration.ofMinutes(2);
 
     @Spec
     CommandSpec spec;
@@ -69,6 +73,13 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--exec", paramLabel = "COMMAND",
             description = "Run COMMAND in the guest (sh -c), print its output, and exit with its status.")
     String exec;
+
+    @Option(names = "--stall-limit", paramLabel = "DURATION", converter = StallLimitConverter.class,
+            description = {"End the VM (status 123) when no VM exit and no console output happen for this long, "
+                    + "e.g. 90s or 5m; 0 turns it off.",
+                    "Default: 2m inside the nested lab, where a guest can stall; off elsewhere (an idle guest makes "
+                            + "no exits)."})
+    java.time.Duration stallLimit;
 
     @Option(names = "--boot-time", description = "Print the time from VMM start to the guest init's boot marker.")
     boolean bootTime;
@@ -106,7 +117,7 @@ final class RunCommand implements Callable<Integer> {
             if (exec == null) {
                 ConsoleInput.start(machine);
             }
-            Outcome outcome = machine.run();
+            Outcome outcome = machine.run(effectiveStallLimit());
             if (terminal != null) {
                 terminal.close();
             }
@@ -121,6 +132,13 @@ final class RunCommand implements Callable<Integer> {
             }
             return exitCode(outcome, machine.guestExitStatus(), exec != null, err);
         }
+    }
+
+    /** The stall limit to use: the option's, else 2 min inside the lab, else none; 0 means none. */
+    java.time.Duration effectiveStallLimit() {
+        java.time.Duration limit = stallLimit != null ? stallLimit
+                : "1".equals(System.getenv(dev.panavisor.lab.Lab.IN_LAB_VARIABLE)) ? LAB_STALL_LIMIT : null;
+        return limit == null || limit.isZero() ? null : limit;
     }
 
     /**
@@ -178,10 +196,26 @@ final class RunCommand implements Callable<Integer> {
                 err.println("panavisor: guest kernel panic: " + panic.message());
                 yield GUEST_PANIC;
             }
+            case Outcome.Stalled stalled -> {
+                err.println("panavisor: the guest made no progress: " + stalled.what() + "; stopped it "
+                        + "(--stall-limit sets how long to wait, 0 never stops)");
+                yield GUEST_STALLED;
+            }
             case Outcome.GuestCrash crash -> {
                 err.println("panavisor: guest crashed: " + crash.reason());
                 yield GUEST_CRASH;
             }
         };
+    }
+
+    /** A duration as the lab's options take it (90s, 5m), or 0 for "never". */
+    static final class StallLimitConverter implements picocli.CommandLine.ITypeConverter<java.time.Duration> {
+        @Override
+        public java.time.Duration convert(String value) {
+            if (value.strip().equals("0")) {
+                return java.time.Duration.ZERO;
+            }
+            return new LabCommand.DurationConverter().convert(value);
+        }
     }
 }

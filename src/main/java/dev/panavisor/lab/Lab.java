@@ -41,9 +41,15 @@ public final class Lab {
     /** How long QEMU may take to power off after the command has finished. */
     private static final Duration POWER_OFF_GRACE = Duration.ofSeconds(10);
     private static final Duration TERMINATE_GRACE = Duration.ofSeconds(3);
+    /**
+     * How long L1 may go without a heartbeat (init.sh sends one every 5 s while the command runs) before the lab
+     * counts it as stalled. Generous: four labs sharing two host cores still beat every 10-20 s.
+     */
+    static final Duration HEARTBEAT_SILENCE_LIMIT = Duration.ofSeconds(120);
 
     private final LabConfig config;
     private final Consumer<String> progress;
+    private final Duration heartbeatLimit;
 
     /** The command's exit code and when each setup stage was reached, measured from the start of {@link #run}. */
     public record Result(int exitCode, Map<String, Duration> stages) {
@@ -54,8 +60,14 @@ public final class Lab {
      * @param progress receives one-line notes about slow first-use steps (installs, downloads)
      */
     public Lab(LabConfig config, Consumer<String> progress) {
+        this(config, progress, HEARTBEAT_SILENCE_LIMIT);
+    }
+
+    /** With another heartbeat limit (tests use a short one to see a stalled L1 detected). */
+    Lab(LabConfig config, Consumer<String> progress, Duration heartbeatLimit) {
         this.config = config;
         this.progress = progress;
+        this.heartbeatLimit = heartbeatLimit;
     }
 
     /** Runs {@code command} in a lab with {@code config}; progress notes go to {@code err}. Returns its exit code. */
@@ -107,6 +119,8 @@ public final class Lab {
         private Thread shutdownHook;
         private volatile boolean cancelled;
         private long qemuStart;
+        /** When the last status line (a stage or a heartbeat) arrived; guarded by statusLock. */
+        private long lastSign;
 
         Session(Path runDir, long start) throws IOException {
             this.runDir = runDir;
@@ -148,6 +162,11 @@ public final class Lab {
                     if (left <= 0) {
                         stopQemu();
                         throw new LabTimeoutException(config.timeout(), describeStage());
+                    }
+                    if (silentFor() > heartbeatLimit.toNanos()) {
+                        String stage = describeStage();
+                        stopQemu();
+                        throw new LabStalledException(heartbeatLimit, stage);
                     }
                     if (finalStatus() != null) {
                         // The command is done and its output drained: give L1 a moment to power off.
@@ -191,6 +210,14 @@ public final class Lab {
                     return name.equals("run") ? "while the command ran" : "during setup stage '" + name + "'";
                 }
                 return last == null ? "while L1 was booting" : "after the command ended";
+            }
+        }
+
+        /** Nanoseconds since L1 last gave a sign of life while the command runs; 0 in any other stage. */
+        private long silentFor() {
+            synchronized (statusLock) {
+                return last instanceof StatusLine.Stage(String name) && name.equals("run")
+                        ? System.nanoTime() - lastSign : 0;
             }
         }
 
@@ -309,7 +336,11 @@ public final class Lab {
             void line(String text) {
                 StatusLine.parse(text).ifPresent(status -> {
                     synchronized (statusLock) {
+                        lastSign = System.nanoTime();
                         switch (status) {
+                            case StatusLine.Alive alive -> {
+                                return; // a sign of life only: the stage stays what it was
+                            }
                             case StatusLine.Stage(String name) -> mark(name);
                             case StatusLine.Exited exited -> mark("exit");
                             case StatusLine.Failed failed -> mark("failed");

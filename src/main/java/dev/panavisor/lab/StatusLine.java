@@ -18,6 +18,10 @@ sealed interface StatusLine {
     record Failed(String reason) implements StatusLine {
     }
 
+    /** L1 is alive: sent every few seconds while the command runs (init.sh's heartbeat). */
+    record Alive() implements StatusLine {
+    }
+
     /** The command ran and exited with {@code code} (0-255, or 128+signal when it was killed). */
     record Exited(int code) implements StatusLine {
     }
@@ -36,6 +40,7 @@ sealed interface StatusLine {
             case "stage" -> rest.isEmpty() ? Optional.empty() : Optional.of(new Stage(rest));
             case "failed" -> Optional.of(new Failed(rest.isEmpty() ? "(no reason given)" : rest));
             case "exit" -> parseCode(rest).map(Exited::new);
+            case "alive" -> Optional.of(new Alive());
             default -> Optional.empty();
         };
     }

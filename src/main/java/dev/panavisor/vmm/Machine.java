@@ -234,12 +234,20 @@ public final class Machine implements AutoCloseable {
 
     /** Runs the guest until it ends and returns how. */
     public Outcome run() {
+        return run(null);
+    }
+
+    /**
+     * Runs the guest until it ends and returns how; with a {@code stallLimit}, a {@link ProgressWatchdog} ends the
+     * run as {@link Outcome.Stalled} when no exit happens for that long.
+     */
+    public Outcome run(java.time.Duration stallLimit) {
         for (Vcpu vcpu : vcpus) {
             Thread thread = Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon().unstarted(() -> loop(vcpu));
             vcpuThreads.add(thread);
         }
         vcpuThreads.forEach(Thread::start);
-        try {
+        try (ProgressWatchdog watchdog = stallLimit == null ? null : watchdog(stallLimit)) {
             return outcome.join();
         } catch (java.util.concurrent.CompletionException e) {
             if (e.getCause() instanceof RuntimeException runtime) {
@@ -250,6 +258,14 @@ public final class Machine implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    private ProgressWatchdog watchdog(java.time.Duration limit) {
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        List<Thread> watched = List.copyOf(vcpuThreads);
+        return ProgressWatchdog.start(limit, () -> exitHandler.stats().total(),
+                () -> watched.stream().mapToLong(t -> Math.max(0, threads.getThreadCpuTime(t.threadId()))).sum(),
+                what -> finish(new Outcome.Stalled(what)));
     }
 
     /** Ends the VM from the host side (the console's escape key): a clean stop, as if the guest had reset. */

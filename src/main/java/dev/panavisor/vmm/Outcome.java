@@ -12,6 +12,10 @@ public sealed interface Outcome {
     record GuestPanic(String message) implements Outcome {
     }
 
+    /** The guest made no progress for too long ({@link ProgressWatchdog}); {@code what} says what was seen. */
+    record Stalled(String what) implements Outcome {
+    }
+
     /** The vCPU hit a state the CPU cannot continue from: triple fault, failed entry, emulation failure. */
     record GuestCrash(String reason) implements Outcome {
     }

@@ -8,7 +8,8 @@
 # Serial ports (each a Unix socket on the host, read by dev.panavisor.lab.Lab):
 #   ttyS0  the L1 kernel console and this script's diagnostics (shown when something fails)
 #   ttyS1  CMD's stdout            ttyS2  CMD's stderr
-#   ttyS3  status lines "panavisor-lab: stage NAME", "... failed REASON", "... exit CODE"
+#   ttyS3  status lines "panavisor-lab: stage NAME", "... alive" (every 5 s while CMD runs), "... failed REASON",
+#          "... exit CODE"
 # Every path ends in power-off; QEMU runs with -no-reboot, so a panic (panic=-1) ends QEMU too.
 
 /bin/busybox mkdir -p /bin /proc /sys /dev /run /mnt/host
@@ -96,6 +97,8 @@ out_relay=$!
 cat /run/stderr > /dev/ttyS2 &
 err_relay=$!
 status "stage run"
+# A heartbeat while CMD runs: the host counts L1 as stalled (and stops it with a clear error) when these stop.
+( while sleep 5; do status alive; done ) &
 chroot "$ROOT" /bin/sh -c "$LAB_SCRIPT" > /run/stdout 2> /run/stderr < /dev/null
 rc=$?
 

@@ -79,5 +79,27 @@ class RunOptionsTest {
                 writer));
         assertEquals(122, RunCommand.exitCode(new Outcome.GuestCrash("triple fault"), null, false, writer));
         assertTrue(err.toString().contains("panavisor: guest crashed: triple fault"), err.toString());
+        assertEquals(123, RunCommand.exitCode(new Outcome.Stalled("no VM exit for 120 s"), null, true, writer));
+        assertTrue(err.toString().contains("panavisor: the guest made no progress: no VM exit for 120 s; stopped it"),
+                err.toString());
+    }
+
+    @Test
+    void the_stall_limit_is_a_duration_or_0_for_never_and_is_passed_into_the_lab() {
+        RunCommand run = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--stall-limit", "90s",
+                "--exec", "true").subcommand().commandSpec().userObject();
+        assertEquals(java.time.Duration.ofSeconds(90), run.effectiveStallLimit());
+        MachineConfig config = new MachineConfig(Path.of("/k"), java.util.Optional.empty(), java.util.List.of(), "",
+                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, java.util.Optional.of("true"));
+        assertTrue(InLab.command(config, run).contains("--stall-limit=90000ms"), InLab.command(config, run).toString());
+        RunCommand never = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--stall-limit", "0")
+                .subcommand().commandSpec().userObject();
+        assertEquals(null, never.effectiveStallLimit());
+        assertTrue(InLab.command(config, never).contains("--stall-limit=0"), InLab.command(config, never).toString());
+        CommandLine commandLine = PanavisorCommand.newCommandLine();
+        StringWriter err = new StringWriter();
+        commandLine.setErr(new PrintWriter(err));
+        assertEquals(2, commandLine.execute("run", "--stall-limit", "soon"));
+        assertTrue(err.toString().contains("not a duration: 'soon'"), err.toString());
     }
 }

@@ -105,6 +105,21 @@ class LabTest {
     }
 
     @Test
+    void an_l1_that_stops_beating_is_ended_as_stalled_with_a_clear_error() {
+        // The command freezes L1's heartbeat loop (the only other shell besides init and the relays), as a stalled
+        // L1 would stop it, then waits far longer than the heartbeat limit.
+        String freeze = "for p in $(pgrep -x sleep); do kill -STOP $(awk '{print $4}' /proc/$p/stat) $p; done; "
+                + "touch frozen; exec sleep 600";
+        Lab lab = new Lab(config(), line -> { }, Duration.ofSeconds(20));
+        LabStalledException e = assertThrows(LabStalledException.class,
+                () -> lab.run(List.of("sh", "-c", freeze), new ByteArrayOutputStream(), new ByteArrayOutputStream()));
+        assertTrue(Files.exists(work.resolve("frozen")), e.getMessage());
+        assertEquals("L1 made no progress for 20 s (no heartbeat while the command ran); QEMU was stopped",
+                e.getMessage());
+        assertEquals(List.of(), processesMentioning(work.toString()), "a QEMU process outlived the lab");
+    }
+
+    @Test
     void a_module_that_does_not_load_is_reported_as_a_setup_failure(@TempDir Path cache) throws IOException {
         LabConfig real = config();
         new AssetCache(real.cacheDir(), line -> { }).resolve();

@@ -13,6 +13,7 @@ class StatusLineTest {
                 StatusLine.parse("panavisor-lab: failed module kvm_amd did not load: insmod: ENODEV\r"));
         assertEquals(Optional.of(new StatusLine.Exited(7)), StatusLine.parse("panavisor-lab: exit 7"));
         assertEquals(Optional.of(new StatusLine.Exited(0)), StatusLine.parse("panavisor-lab: exit 0"));
+        assertEquals(Optional.of(new StatusLine.Alive()), StatusLine.parse("panavisor-lab: alive"));
     }
 
     @Test
