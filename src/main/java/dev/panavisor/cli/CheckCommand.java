@@ -83,20 +83,23 @@ final class CheckCommand implements Callable<Integer> {
         }
         String why = whyNotDirect(report);
         return switch (where.route()) {
-            case LAB -> why + "; Panavisor runs Linux guests inside the nested lab instead: an emulated PC with "
-                    + "its own hardware-style KVM, slow (tens of seconds per boot) but real (docs/lab.md).";
-            case NONE -> why + "; and the nested lab " + where.lab().detail() + ", so Panavisor cannot run Linux "
+            case LAB -> why + ", so Panavisor runs Linux guests inside the nested lab: an emulated PC with its own "
+                    + "hardware-style KVM, slow (tens of seconds per boot) but real (docs/lab.md).";
+            case NONE -> why + ", and the nested lab " + where.lab().detail() + ", so Panavisor cannot run Linux "
                     + "guests on this host" + (report.usable() ? " (tiny guests do run)." : ".");
             // Hardware backing that failed the tiny guests or lacks a capability: the decision said DIRECT.
             case DIRECT -> why + ".";
         };
     }
 
-    /** Why Linux does not boot on this host's /dev/kvm, in the host's own terms. */
+    /** Why Linux does not boot on this host's /dev/kvm, in a few words (the host: line has the long form). */
     private static String whyNotDirect(HostCheck.Report report) {
         KvmHost host = report.host();
-        if (!host.usable() || host.backing() == KvmBacking.PVM) {
-            return host.situation();
+        if (!host.exists()) {
+            return "no " + host.device() + " here";
+        }
+        if (!host.accessible()) {
+            return "this user cannot open " + host.device();
         }
         if (report.openError() != null) {
             return "KVM cannot be opened here (" + report.openError() + ")";
@@ -105,8 +108,12 @@ final class CheckCommand implements Callable<Integer> {
             return "KVM here fails to run guest code (" + report.tinyGuests() + ")";
         }
         if (!report.hasRequiredCapabilities()) {
-            return "KVM runs guest code but lacks capabilities Panavisor needs for Linux (see MISSING above)";
+            return "KVM here lacks capabilities Panavisor needs for Linux (see MISSING above)";
         }
-        return host.situation();
+        return switch (host.backing()) {
+            case PVM -> "this /dev/kvm (kvm_pvm) runs tiny guests only";
+            case UNKNOWN -> "what backs " + host.device() + " is unknown";
+            default -> host.situation();
+        };
     }
 }

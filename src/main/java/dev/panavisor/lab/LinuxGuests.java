@@ -39,7 +39,7 @@ public record LinuxGuests(Route route, KvmHost host, LabAvailability lab) {
     public String describe() {
         return switch (route) {
             case DIRECT -> "directly on " + host.device() + " (" + host.backing().description() + ")";
-            case LAB -> "inside the nested lab, because " + host.situation() + " (lab: " + lab.detail() + ")";
+            case LAB -> "inside the nested lab (" + lab.detail() + ")";
             case NONE -> "nowhere: " + host.situation() + ", and the nested lab " + lab.detail();
         };
     }

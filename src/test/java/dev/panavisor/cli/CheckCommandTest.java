@@ -55,9 +55,10 @@ class CheckCommandTest {
         assertTrue(result.out().contains("device:       /nonexistent/kvm (missing)"), result.out());
         assertTrue(result.out().contains("host:         this host has no /nonexistent/kvm"), result.out());
         assertTrue(result.out().contains("backing:      none (no KVM device)"), result.out());
-        assertTrue(result.out().contains("linux guests: inside the nested lab, because this host has no"), result.out());
-        assertTrue(result.out().contains("verdict:      this host has no /nonexistent/kvm"), result.out());
-        assertTrue(result.out().contains("Panavisor runs Linux guests inside the nested lab instead"), result.out());
+        assertTrue(result.out().contains("linux guests: inside the nested lab (QEMU and busybox-static installed)"),
+                result.out());
+        assertTrue(result.out().contains("verdict:      no /nonexistent/kvm here, so Panavisor runs Linux guests inside "
+                + "the nested lab: an emulated PC with its own hardware-style KVM"), result.out());
         assertFalse(result.out().contains("cannot run"), "no contradiction with the lab line: " + result.out());
         assertFalse(result.out().contains("error:"), result.out());
     }
@@ -67,9 +68,8 @@ class CheckCommandTest {
         Result result = executeWithLab(NO_LAB, "--device", "/nonexistent/kvm");
         assertEquals(1, result.exitCode(), result.out());
         assertTrue(result.out().contains("linux guests: nowhere: this host has no /nonexistent/kvm"), result.out());
-        assertTrue(result.out().contains("verdict:      this host has no /nonexistent/kvm"), result.out());
-        assertTrue(result.out().contains("the nested lab needs the Debian package(s) qemu-system-x86, so Panavisor "
-                + "cannot run Linux guests on this host."), result.out());
+        assertTrue(result.out().contains("verdict:      no /nonexistent/kvm here, and the nested lab needs the Debian "
+                + "package(s) qemu-system-x86, so Panavisor cannot run Linux guests on this host."), result.out());
     }
 
     @Test
@@ -77,8 +77,8 @@ class CheckCommandTest {
         KvmHost pvm = new KvmHost(Path.of("/dev/kvm"), true, true, KvmBacking.PVM);
         HostCheck.Report report = new HostCheck.Report(pvm, 12, Map.of(), null, null);
         String verdict = CheckCommand.verdict(report, LinuxGuests.decide(pvm, () -> LAB));
-        assertTrue(verdict.startsWith("/dev/kvm here is kvm_pvm, which runs tiny guests only"), verdict);
-        assertTrue(verdict.contains("Panavisor runs Linux guests inside the nested lab instead"), verdict);
+        assertTrue(verdict.startsWith("this /dev/kvm (kvm_pvm) runs tiny guests only, so Panavisor runs Linux guests "
+                + "inside the nested lab"), verdict);
         String alone = CheckCommand.verdict(report, LinuxGuests.decide(pvm, () -> NO_LAB));
         assertTrue(alone.endsWith("cannot run Linux guests on this host (tiny guests do run)."), alone);
         assertTrue(CheckCommand.canRunGuests(report, LinuxGuests.decide(pvm, () -> NO_LAB)));
@@ -104,8 +104,8 @@ class CheckCommandTest {
         KvmHost locked = new KvmHost(Path.of("/dev/kvm"), true, false, KvmBacking.INTEL_VMX);
         HostCheck.Report report = new HostCheck.Report(locked, -1, Map.of(), null, "/dev/kvm: Permission denied");
         String verdict = CheckCommand.verdict(report, LinuxGuests.decide(locked, () -> LAB));
-        assertTrue(verdict.startsWith("/dev/kvm exists but this user cannot open it read-write"), verdict);
-        assertTrue(verdict.contains("inside the nested lab instead"), verdict);
+        assertTrue(verdict.startsWith("this user cannot open /dev/kvm, so Panavisor runs Linux guests inside the nested "
+                + "lab"), verdict);
     }
 
     @Test
