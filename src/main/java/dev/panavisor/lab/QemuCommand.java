@@ -14,8 +14,16 @@ import java.util.List;
  * under one share. {@code -no-reboot} turns L1's reboot or panic into QEMU exiting.
  */
 final class QemuCommand {
-    /** The kernel command line: quiet, no reboot loop, and no costs that only make sense on real hardware. */
-    static final String KERNEL_ARGS = "console=ttyS0 panic=-1 mitigations=off no_timer_check "
+    /**
+     * The kernel command line: quiet, no reboot loop, and no costs that only make sense on real hardware.
+     *
+     * <p>{@code tsc=reliable}: under TCG every vCPU's TSC is the host's own TSC (plus one offset), so it is
+     * monotonic and the same on all vCPUs; but the kernel's synchronization check, run on vCPUs that TCG emulates at
+     * different paces, calls it unsynchronized and falls back to the HPET. Then every clock read in L1 is an MMIO
+     * access that QEMU serves under its global lock, and L1's KVM has no stable TSC to give L2's kvm-clock: L1 was
+     * several times slower under load, and L1-wide stalls were seen while L2 guests ran (docs/lab.md, "Limits").
+     */
+    static final String KERNEL_ARGS = "console=ttyS0 panic=-1 mitigations=off no_timer_check tsc=reliable "
             + "cryptomgr.notests 8250.nr_uarts=4 i8042.noaux i8042.nokbd";
 
     /** The four serial ports, in ttyS order. */
