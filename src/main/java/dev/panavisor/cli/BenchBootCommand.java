@@ -76,7 +76,7 @@ final class BenchBootCommand implements Callable<Integer> {
                     new FileOutputStream(FileDescriptor.err));
         }
         if (where.route() == LinuxGuests.Route.NONE) {
-            throw new BadArgumentException("Linux guests cannot run on this host: " + where.describe());
+            throw new BadArgumentException(where.nowhereReason());
         }
         return measure(out);
     }

@@ -39,14 +39,14 @@ final class CheckCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         HostCheck.Report report = HostCheck.run(device);
-        LinuxGuests where = LinuxGuests.decide(report.host(), lab);
+        LinuxGuests where = LinuxGuests.decide(report.bootsLinux(), report.host(), lab);
         print(report, where, spec.commandLine().getOut());
         return canRunGuests(report, where) ? ExitCodes.OK : ExitCodes.ERROR;
     }
 
-    /** Guests run here: tiny ones on this /dev/kvm, or Linux ones on it or inside the lab. */
+    /** Guests run here: tiny ones on this /dev/kvm (Linux ones too when it is hardware), or Linux ones in the lab. */
     static boolean canRunGuests(HostCheck.Report report, LinuxGuests where) {
-        return report.usable() || where.route() != LinuxGuests.Route.NONE;
+        return report.usable() || where.route() == LinuxGuests.Route.LAB;
     }
 
     static void print(HostCheck.Report report, LinuxGuests where, PrintWriter out) {
@@ -87,8 +87,7 @@ final class CheckCommand implements Callable<Integer> {
                     + "hardware-style KVM, slow (tens of seconds per boot) but real (docs/lab.md).";
             case NONE -> why + ", and the nested lab " + where.lab().detail() + ", so Panavisor cannot run Linux "
                     + "guests on this host" + (report.usable() ? " (tiny guests do run)." : ".");
-            // Hardware backing that failed the tiny guests or lacks a capability: the decision said DIRECT.
-            case DIRECT -> why + ".";
+            case DIRECT -> throw new IllegalStateException("DIRECT is decided from report.bootsLinux()");
         };
     }
 

@@ -2,6 +2,7 @@ package dev.panavisor.cli;
 
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.kvm.Kvm;
+import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LinuxGuests;
 import dev.panavisor.vmm.HostTerminal;
 import dev.panavisor.vmm.Machine;
@@ -12,6 +13,7 @@ import java.io.FileDescriptor;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -41,7 +43,7 @@ final class RunCommand implements Callable<Integer> {
     static final int GUEST_CRASH = 122;
     static final int GUEST_STALLED = 123;
     /** The --stall-limit default inside the nested lab, where guests have been seen to stall (docs/lab.md). */
-    static final java.time.Duration LAB_STALL_LIMIT = java.time.Duration.ofMinutes(2);
+    static final Duration LAB_STALL_LIMIT = Duration.ofMinutes(2);
 
     @Spec
     CommandSpec spec;
@@ -77,9 +79,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--stall-limit", paramLabel = "DURATION", converter = StallLimitConverter.class,
             description = {"End the VM (status 123) when no VM exit and no console output happen for this long, "
                     + "e.g. 90s or 5m; 0 turns it off.",
-                    "Default: 2m inside the nested lab, where a guest can stall; off elsewhere (an idle guest makes "
-                            + "no exits)."})
-    java.time.Duration stallLimit;
+                    "Default: 2m inside the nested lab, where a guest can stall; off elsewhere. A guest that only "
+                            + "computes or sleeps makes no exits either: give such a command a longer limit."})
+    Duration stallLimit;
 
     @Option(names = "--boot-time", description = "Print the time from VMM start to the guest init's boot marker.")
     boolean bootTime;
@@ -106,7 +108,7 @@ final class RunCommand implements Callable<Integer> {
                 err.flush();
                 yield InLab.run(config, this);
             }
-            case NONE -> throw new BadArgumentException("Linux guests cannot run on this host: " + where.describe());
+            case NONE -> throw new BadArgumentException(where.nowhereReason());
         };
     }
 
@@ -135,9 +137,9 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /** The stall limit to use: the option's, else 2 min inside the lab, else none; 0 means none. */
-    java.time.Duration effectiveStallLimit() {
-        java.time.Duration limit = stallLimit != null ? stallLimit
-                : "1".equals(System.getenv(dev.panavisor.lab.Lab.IN_LAB_VARIABLE)) ? LAB_STALL_LIMIT : null;
+    Duration effectiveStallLimit() {
+        Duration limit = stallLimit != null ? stallLimit
+                : Lab.insideLab() ? LAB_STALL_LIMIT : null;
         return limit == null || limit.isZero() ? null : limit;
     }
 
@@ -208,12 +210,12 @@ final class RunCommand implements Callable<Integer> {
         };
     }
 
-    /** A duration as the lab's options take it (90s, 5m), or 0 for "never". */
-    static final class StallLimitConverter implements picocli.CommandLine.ITypeConverter<java.time.Duration> {
+    /** A duration as the lab's options take it (90s, 5m), or 0 (with or without a unit) for "never". */
+    static final class StallLimitConverter implements picocli.CommandLine.ITypeConverter<Duration> {
         @Override
-        public java.time.Duration convert(String value) {
-            if (value.strip().equals("0")) {
-                return java.time.Duration.ZERO;
+        public Duration convert(String value) {
+            if (value.strip().matches("0+(ms|s|m|h)?")) {
+                return Duration.ZERO;
             }
             return new LabCommand.DurationConverter().convert(value);
         }

@@ -46,11 +46,6 @@ public record KvmHost(Path device, boolean exists, boolean accessible, KvmBackin
         return exists && accessible && backing.isHardware();
     }
 
-    /** True when this process can open the device (any backing: tiny guests and the kvm-tagged tests run). */
-    public boolean usable() {
-        return exists && accessible;
-    }
-
     /**
      * What this host's KVM is, in one phrase a user without KVM knowledge understands. The three kinds of host
      * Panavisor meets: no /dev/kvm at all (a VM without nested virtualization), a /dev/kvm that only runs tiny
@@ -66,7 +61,7 @@ public record KvmHost(Path device, boolean exists, boolean accessible, KvmBackin
                     + "as root)";
         }
         return switch (backing) {
-            case INTEL_VMX, AMD_SVM -> device + " is " + backing.description() + ": Linux guests boot directly";
+            case INTEL_VMX, AMD_SVM -> device + " is " + backing.description();
             case PVM -> device + " here is kvm_pvm, which runs tiny guests only (it emulates guest kernel code in "
                     + "software, so Linux cannot boot on it)";
             case UNKNOWN -> device + " is backed by an unknown module, so Panavisor does not boot Linux on it "

@@ -37,6 +37,11 @@ import java.util.function.Consumer;
 public final class Lab {
     /** Set in the command's environment inside the lab. */
     public static final String IN_LAB_VARIABLE = "PANAVISOR_IN_LAB";
+
+    /** True in a process that runs inside the nested lab (there, /dev/kvm is kvm_amd). */
+    public static boolean insideLab() {
+        return "1".equals(System.getenv(IN_LAB_VARIABLE));
+    }
     private static final int CONSOLE_TAIL_LINES = 30;
     /** How long QEMU may take to power off after the command has finished. */
     private static final Duration POWER_OFF_GRACE = Duration.ofSeconds(10);

@@ -28,7 +28,16 @@ public record LinuxGuests(Route route, KvmHost host, LabAvailability lab) {
 
     /** The decision itself, on given facts (the lab is probed only when hardware KVM is missing). */
     public static LinuxGuests decide(KvmHost host, java.util.function.Supplier<LabAvailability> lab) {
-        if (host.bootsLinux()) {
+        return decide(host.bootsLinux(), host, lab);
+    }
+
+    /**
+     * The decision when more is known than the host's modules: {@code bootsDirectly} is false for a hardware KVM
+     * that failed {@code panavisor check}'s tiny guests or lacks a capability, which then goes to the lab too.
+     */
+    public static LinuxGuests decide(boolean bootsDirectly, KvmHost host,
+            java.util.function.Supplier<LabAvailability> lab) {
+        if (bootsDirectly) {
             return new LinuxGuests(Route.DIRECT, host, null);
         }
         LabAvailability availability = lab.get();
@@ -40,8 +49,13 @@ public record LinuxGuests(Route route, KvmHost host, LabAvailability lab) {
         return switch (route) {
             case DIRECT -> "directly on " + host.device() + " (" + host.backing().description() + ")";
             case LAB -> "inside the nested lab (" + lab.detail() + ")";
-            case NONE -> "nowhere: " + host.situation() + ", and the nested lab " + lab.detail();
+            case NONE -> "nowhere (the nested lab " + lab.detail() + ")";
         };
+    }
+
+    /** Why Linux guests cannot run here at all (route NONE), for {@code run}'s and {@code bench}'s error. */
+    public String nowhereReason() {
+        return "Linux guests cannot run on this host: " + host.situation() + ", and the nested lab " + lab.detail();
     }
 
     /** What {@code run} and {@code bench} say on stderr before they go through the lab. */

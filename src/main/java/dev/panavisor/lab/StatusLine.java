@@ -32,7 +32,8 @@ sealed interface StatusLine {
         if (!text.startsWith(PREFIX)) {
             return Optional.empty();
         }
-        text = text.substring(PREFIX.length());
+        // The last status in the line: a line cut short by a killed writer then glued to the next one still parses.
+        text = text.substring(text.lastIndexOf(PREFIX) + PREFIX.length());
         int space = text.indexOf(' ');
         String verb = space < 0 ? text : text.substring(0, space);
         String rest = space < 0 ? "" : text.substring(space + 1).strip();

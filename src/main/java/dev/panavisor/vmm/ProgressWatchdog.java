@@ -16,6 +16,9 @@ import java.util.function.LongSupplier;
  * without getting anywhere; an idle one is a guest waiting for something, such as an interrupt that never came, or
  * simply a command that sleeps. That is why the limit is the user's choice ({@code --stall-limit}), on by default
  * only inside the nested lab, where stalls have been seen (docs/lab.md).
+ *
+ * <p>The premise "console output and disk requests are exits" holds while queue notifications arrive as MMIO exits;
+ * once they come through ioeventfds (no exit to user space), device activity must count as progress here too.
  */
 public final class ProgressWatchdog implements AutoCloseable {
     private final long limitNanos;
@@ -79,7 +82,8 @@ public final class ProgressWatchdog implements AutoCloseable {
         boolean busy = cpuSeconds * 1e9 >= silent / 2.0;
         onStall.accept(String.format("no VM exit and no console output for %.0f s; the vCPUs were %s "
                 + "(%.1f s of CPU in that time)", silent / 1e9,
-                busy ? "busy, running without getting anywhere" : "idle, waiting for something", cpuSeconds));
+                busy ? "busy but did no I/O (spinning, or a command that only computes)"
+                        : "idle (waiting for an interrupt, or a command that only sleeps)", cpuSeconds));
         return true;
     }
 

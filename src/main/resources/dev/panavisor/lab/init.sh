@@ -98,15 +98,18 @@ cat /run/stderr > /dev/ttyS2 &
 err_relay=$!
 status "stage run"
 # A heartbeat while CMD runs: the host counts L1 as stalled (and stops it with a clear error) when these stop.
+# It lives until the exit line is out, so a slow drain is not silence and no kill cuts one of its lines short.
 ( while sleep 5; do status alive; done ) &
+beat=$!
 chroot "$ROOT" /bin/sh -c "$LAB_SCRIPT" > /run/stdout 2> /run/stderr < /dev/null
 rc=$?
 
 # CMD is done: stop whatever it left running (it may hold the pipes open), then let the relays drain.
 for dir in /proc/[0-9]*; do
     pid=${dir#/proc/}
-    case "$pid" in 1|"$out_relay"|"$err_relay") ;; *) kill -9 "$pid" 2>/dev/null ;; esac
+    case "$pid" in 1|"$out_relay"|"$err_relay"|"$beat") ;; *) kill -9 "$pid" 2>/dev/null ;; esac
 done
 wait "$out_relay" "$err_relay"
 status "exit $rc"
+kill "$beat" 2>/dev/null
 finish

@@ -67,7 +67,8 @@ class CheckCommandTest {
     void without_dev_kvm_and_without_the_lab_check_says_why_and_exits_1() {
         Result result = executeWithLab(NO_LAB, "--device", "/nonexistent/kvm");
         assertEquals(1, result.exitCode(), result.out());
-        assertTrue(result.out().contains("linux guests: nowhere: this host has no /nonexistent/kvm"), result.out());
+        assertTrue(result.out().contains("linux guests: nowhere (the nested lab needs the Debian package(s) "
+                + "qemu-system-x86)"), result.out());
         assertTrue(result.out().contains("verdict:      no /nonexistent/kvm here, and the nested lab needs the Debian "
                 + "package(s) qemu-system-x86, so Panavisor cannot run Linux guests on this host."), result.out());
     }
@@ -94,14 +95,26 @@ class CheckCommandTest {
         HostCheck.Report report = new HostCheck.Report(amd, 12, all, null, null);
         assertEquals("hardware virtualization: Linux guests boot here directly.",
                 CheckCommand.verdict(report, LinuxGuests.decide(amd, () -> NO_LAB)));
+        assertTrue(CheckCommand.canRunGuests(report, LinuxGuests.decide(report.bootsLinux(), amd, () -> NO_LAB)));
+        // Hardware whose tiny guests fail is not trusted with Linux: the lab, or nowhere (exit 1).
         HostCheck.Report broken = new HostCheck.Report(amd, 12, all, "real-mode guest wrote 3, expected 2", null);
-        assertEquals("KVM here fails to run guest code (real-mode guest wrote 3, expected 2).",
-                CheckCommand.verdict(broken, LinuxGuests.decide(amd, () -> NO_LAB)));
+        LinuxGuests alone = LinuxGuests.decide(broken.bootsLinux(), amd, () -> NO_LAB);
+        assertEquals(LinuxGuests.Route.NONE, alone.route());
+        assertEquals("KVM here fails to run guest code (real-mode guest wrote 3, expected 2), and the nested lab needs "
+                + "the Debian package(s) qemu-system-x86, so Panavisor cannot run Linux guests on this host.",
+                CheckCommand.verdict(broken, alone));
+        assertFalse(CheckCommand.canRunGuests(broken, alone));
+        LinuxGuests lab = LinuxGuests.decide(broken.bootsLinux(), amd, () -> LAB);
+        assertEquals(LinuxGuests.Route.LAB, lab.route());
+        assertTrue(CheckCommand.verdict(broken, lab).startsWith("KVM here fails to run guest code (real-mode guest "
+                + "wrote 3, expected 2), so Panavisor runs Linux guests inside the nested lab"));
     }
 
     @Test
     void a_device_this_user_cannot_open_says_how_to_get_access() {
         KvmHost locked = new KvmHost(Path.of("/dev/kvm"), true, false, KvmBacking.INTEL_VMX);
+        assertEquals("/dev/kvm exists but this user cannot open it read-write (join its group, e.g. kvm, or run as root)",
+                locked.situation());
         HostCheck.Report report = new HostCheck.Report(locked, -1, Map.of(), null, "/dev/kvm: Permission denied");
         String verdict = CheckCommand.verdict(report, LinuxGuests.decide(locked, () -> LAB));
         assertTrue(verdict.startsWith("this user cannot open /dev/kvm, so Panavisor runs Linux guests inside the nested "

@@ -35,7 +35,7 @@ class KvmTestsInLabTest {
     private static final Set<String> EXPECTED = Set.of("dev.panavisor.vmm.TinyGuestTest", "dev.panavisor.kvm.KvmTest",
             "dev.panavisor.cli.CheckCommandTest");
     private static final Pattern CLASS_LINE = Pattern.compile(
-            "Tests run: (\\d+), Failures: 0, Errors: 0, Skipped: 0, Time elapsed: [^\\n]* - in ([\\w.]+)");
+            "Tests run: (\\d+), Failures: 0, Errors: 0, Skipped: 0, Time elapsed: [^\\n]* -+ in ([\\w.]+)");
     private static final Pattern TOTAL_LINE = Pattern.compile(
             "(?m)^\\[INFO\\] Tests run: (\\d+), Failures: (\\d+), Errors: (\\d+), Skipped: (\\d+)$");
 

@@ -108,8 +108,8 @@ class LabTest {
     void an_l1_that_stops_beating_is_ended_as_stalled_with_a_clear_error() {
         // The command freezes L1's heartbeat loop (the only other shell besides init and the relays), as a stalled
         // L1 would stop it, then waits far longer than the heartbeat limit.
-        String freeze = "for p in $(pgrep -x sleep); do kill -STOP $(awk '{print $4}' /proc/$p/stat) $p; done; "
-                + "touch frozen; exec sleep 600";
+        String freeze = "until p=$(pgrep -x sleep); do :; done; "
+                + "kill -STOP $(awk '{print $4}' /proc/$p/stat) $p; touch frozen; exec sleep 600";
         Lab lab = new Lab(config(), line -> { }, Duration.ofSeconds(20));
         LabStalledException e = assertThrows(LabStalledException.class,
                 () -> lab.run(List.of("sh", "-c", freeze), new ByteArrayOutputStream(), new ByteArrayOutputStream()));

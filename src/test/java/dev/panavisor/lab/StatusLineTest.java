@@ -14,6 +14,7 @@ class StatusLineTest {
         assertEquals(Optional.of(new StatusLine.Exited(7)), StatusLine.parse("panavisor-lab: exit 7"));
         assertEquals(Optional.of(new StatusLine.Exited(0)), StatusLine.parse("panavisor-lab: exit 0"));
         assertEquals(Optional.of(new StatusLine.Alive()), StatusLine.parse("panavisor-lab: alive"));
+        assertEquals(Optional.of(new StatusLine.Exited(0)), StatusLine.parse("panavisor-lab: apanavisor-lab: exit 0"));
     }
 
     @Test

@@ -34,8 +34,8 @@ class ProgressWatchdogTest {
         assertEquals(List.of(), reports);
         cpu.set(100 * S); // the vCPUs burnt 100 s of CPU in the 120 s of silence
         assertTrue(w.check(230 * S));
-        assertEquals(List.of("no VM exit and no console output for 120 s; the vCPUs were busy, running without "
-                + "getting anywhere (100.0 s of CPU in that time)"), reports);
+        assertEquals(List.of("no VM exit and no console output for 120 s; the vCPUs were busy but did no I/O "
+                + "(spinning, or a command that only computes) (100.0 s of CPU in that time)"), reports);
     }
 
     @Test
@@ -43,17 +43,42 @@ class ProgressWatchdogTest {
         ProgressWatchdog w = watchdog(0);
         cpu.set(S / 10);
         assertTrue(w.check(121 * S));
-        assertEquals(List.of("no VM exit and no console output for 121 s; the vCPUs were idle, waiting for something "
-                + "(0.1 s of CPU in that time)"), reports);
+        assertEquals(List.of("no VM exit and no console output for 121 s; the vCPUs were idle (waiting for an "
+                + "interrupt, or a command that only sleeps) (0.1 s of CPU in that time)"), reports);
     }
 
     @Test
-    void on_its_thread_it_reports_once_and_close_stops_it() throws Exception {
+    void on_its_thread_it_reports_once_and_then_stops_watching() throws Exception {
         CompletableFuture<String> stalled = new CompletableFuture<>();
-        try (ProgressWatchdog w = ProgressWatchdog.start(Duration.ofMillis(200), exits::get, cpu::get,
-                stalled::complete)) {
+        AtomicLong looks = new AtomicLong();
+        List<String> all = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (ProgressWatchdog w = ProgressWatchdog.start(Duration.ofMillis(200), () -> {
+            looks.incrementAndGet();
+            return exits.get();
+        }, cpu::get, what -> {
+            all.add(what);
+            stalled.complete(what);
+        })) {
             String what = stalled.get(10, TimeUnit.SECONDS);
             assertTrue(what.startsWith("no VM exit and no console output for 0 s"), what);
+            long after = looks.get();
+            Thread.sleep(300); // 30 periods: a watchdog still running would look again and report again
+            assertEquals(after, looks.get());
+            assertEquals(1, all.size());
         }
+    }
+
+    @Test
+    void close_stops_a_watchdog_that_has_not_fired() throws Exception {
+        AtomicLong looks = new AtomicLong();
+        ProgressWatchdog w = ProgressWatchdog.start(Duration.ofSeconds(60), () -> looks.incrementAndGet(), cpu::get,
+                reports::add);
+        Thread.sleep(100);
+        w.close();
+        Thread.sleep(100); // let a look that was under way finish
+        long after = looks.get();
+        Thread.sleep(500);
+        assertEquals(after, looks.get());
+        assertEquals(List.of(), reports);
     }
 }
