@@ -53,6 +53,9 @@ final class InLab {
         if (options.exitStats) {
             command.add("--exit-stats");
         }
+        if (options.timeline) {
+            command.add("--timeline"); // the inner run's timeline, counted from that process's start inside L1
+        }
         if (options.stallLimit != null) {
             command.add("--stall-limit=" + (options.stallLimit.isZero() ? "0" : options.stallLimit.toMillis() + "ms"));
         }

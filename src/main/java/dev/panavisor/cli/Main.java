@@ -1,13 +1,13 @@
 package dev.panavisor.cli;
 
-import picocli.CommandLine;
-
 /** Process entry point: runs the root command and exits with its code. The only place that calls System.exit. */
 public final class Main {
     private Main() {
     }
 
     public static void main(String[] args) {
-        System.exit(PanavisorCommand.newCommandLine().execute(args));
+        // The very first thing, before picocli and the commands load: "JVM up" on run --timeline's report.
+        long mainNanos = System.nanoTime();
+        System.exit(PanavisorCommand.newCommandLine(mainNanos).execute(args));
     }
 }

@@ -17,8 +17,22 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
         })
 public final class PanavisorCommand implements Runnable {
+    /** Not known: the command was not started from {@link Main} (tests run commands in-process). */
+    static final long NO_MAIN_NANOS = Long.MIN_VALUE;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    /** When {@link Main#main} was entered ({@link System#nanoTime()}), or {@link #NO_MAIN_NANOS}. */
+    private final long mainNanos;
+
+    private PanavisorCommand(long mainNanos) {
+        this.mainNanos = mainNanos;
+    }
+
+    long mainNanos() {
+        return mainNanos;
+    }
 
     @Override
     public void run() {
@@ -27,7 +41,12 @@ public final class PanavisorCommand implements Runnable {
 
     /** A command line with Panavisor's exception mapping installed; tests use this to run commands in-process. */
     public static CommandLine newCommandLine() {
-        CommandLine commandLine = new CommandLine(new PanavisorCommand());
+        return newCommandLine(NO_MAIN_NANOS);
+    }
+
+    /** As above, for a process whose {@code main} was entered at {@code mainNanos} (run --timeline's "JVM up"). */
+    static CommandLine newCommandLine(long mainNanos) {
+        CommandLine commandLine = new CommandLine(new PanavisorCommand(mainNanos));
         commandLine.setExecutionExceptionHandler(new ExitCodes.ExceptionHandler());
         commandLine.setCaseInsensitiveEnumValuesAllowed(true); // --console virtio
         return commandLine;

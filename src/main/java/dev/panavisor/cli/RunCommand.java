@@ -4,6 +4,7 @@ import dev.panavisor.image.GuestImages;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LinuxGuests;
+import dev.panavisor.vmm.BootTimeline;
 import dev.panavisor.vmm.HostTerminal;
 import dev.panavisor.vmm.Machine;
 import dev.panavisor.vmm.MachineConfig;
@@ -21,6 +22,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code panavisor run}: boot a Linux guest. */
@@ -47,6 +49,9 @@ final class RunCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @ParentCommand
+    PanavisorCommand root;
 
     @Option(names = "--kernel", paramLabel = "FILE", description = "bzImage or ELF vmlinux (default: the default guest kernel).")
     Path kernel;
@@ -89,15 +94,31 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--exit-stats", description = "Print how many VM exits each port and MMIO page caused.")
     boolean exitStats;
 
+    @Option(names = "--timeline", description = {"After the run, print when each boot phase ended, in ms from the "
+            + "process's start: JVM up, command parsed, images located, VM and memory created, kernel loaded, first "
+            + "KVM_RUN, the guest kernel's first console line and its 'Run /init as init process' line (with the "
+            + "guest's own clock), the init's boot marker, VM ended (docs/boot.md).",
+            "Adds printk.time=1 loglevel=7 to the kernel command line so those lines reach the console; printing "
+                    + "them makes the boot slower (on the serial console each byte is a VM exit)."})
+    boolean timeline;
+
     @Override
     public Integer call() {
+        long parsedNanos = System.nanoTime();
         long startNanos = processStartNanos();
+        // Always kept (a few clock readings), printed and handed to the Machine only with --timeline.
+        BootTimeline phases = new BootTimeline(startNanos);
+        if (root != null && root.mainNanos() != PanavisorCommand.NO_MAIN_NANOS) {
+            phases.markAt(BootTimeline.Phase.JVM_UP, root.mainNanos());
+        }
+        phases.markAt(BootTimeline.Phase.COMMAND_PARSED, parsedNanos);
         PrintWriter err = spec.commandLine().getErr();
         MachineConfig config = configFromOptions(err);
         MachineConfig.checkFiles(config);
+        phases.mark(BootTimeline.Phase.IMAGES_LOCATED);
         LinuxGuests where = LinuxGuests.locate();
         return switch (where.route()) {
-            case DIRECT -> runHere(config, startNanos, err);
+            case DIRECT -> runHere(config, startNanos, phases, err);
             case LAB -> {
                 if (exec == null) {
                     throw new BadArgumentException(where.host().situation() + ", so guests run inside the nested "
@@ -112,9 +133,10 @@ final class RunCommand implements Callable<Integer> {
         };
     }
 
-    private int runHere(MachineConfig config, long startNanos, PrintWriter err) {
+    private int runHere(MachineConfig config, long startNanos, BootTimeline phases, PrintWriter err) {
         OutputStream out = new FileOutputStream(FileDescriptor.out);
-        try (Kvm kvm = Kvm.open(); Machine machine = Machine.create(kvm, config, out, startNanos);
+        try (Kvm kvm = Kvm.open();
+                Machine machine = Machine.create(kvm, config, out, startNanos, timeline ? phases : null);
                 HostTerminal terminal = exec == null ? HostTerminal.rawIfInteractive() : null) {
             if (exec == null) {
                 ConsoleInput.start(machine);
@@ -131,6 +153,13 @@ final class RunCommand implements Callable<Integer> {
             if (exitStats) {
                 err.println("panavisor: " + machine.exitStats().total() + " exits; busiest: "
                         + String.join(", ", machine.exitStats().top(8)));
+            }
+            if (timeline) {
+                // The boot timer has the marker's time (it serves --boot-time too): copy it into the timeline.
+                if (machine.bootNanos() >= 0) {
+                    phases.markAt(BootTimeline.Phase.BOOT_MARKER, startNanos + machine.bootNanos());
+                }
+                phases.report().forEach(err::println);
             }
             return exitCode(outcome, machine.guestExitStatus(), exec != null, err);
         }

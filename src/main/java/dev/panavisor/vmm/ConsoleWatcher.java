@@ -18,6 +18,9 @@ import java.util.regex.Pattern;
  * command printed, so a status-like line in the command's output cannot stand in for it). The kernel's own
  * "reboot:" lines that follow are hidden too. Lines that might turn out to be hidden are held back until they end;
  * everything else is shown as it arrives, so prompts appear at once.
+ *
+ * <p>An optional tap sees every byte as the guest wrote it, before anything is hidden: {@code run --timeline}
+ * reads the kernel's timestamped lines there ({@link PrintkReader}).
  */
 public final class ConsoleWatcher extends OutputStream {
     static final String STATUS_PREFIX = "panavisor-exit-status: ";
@@ -28,6 +31,7 @@ public final class ConsoleWatcher extends OutputStream {
 
     private final OutputStream out;
     private final boolean commandMode;
+    private final OutputStream tap;
     private final byte[] line = new byte[MAX_LINE];
     private int length;
     private int shown;
@@ -35,13 +39,22 @@ public final class ConsoleWatcher extends OutputStream {
     private volatile String panic;
 
     public ConsoleWatcher(OutputStream out, boolean commandMode) {
+        this(out, commandMode, null);
+    }
+
+    /** As above, also copying every byte to {@code tap} (null for none), under this watcher's lock. */
+    public ConsoleWatcher(OutputStream out, boolean commandMode, OutputStream tap) {
         this.out = new BufferedOutputStream(out, 8192);
         this.commandMode = commandMode;
+        this.tap = tap;
     }
 
     /** One byte, shown at once (the 8250 delivers one byte per exit, and the user may be typing). */
     @Override
     public synchronized void write(int b) throws IOException {
+        if (tap != null) {
+            tap.write(b);
+        }
         accept((byte) b);
         out.flush();
     }
@@ -49,6 +62,9 @@ public final class ConsoleWatcher extends OutputStream {
     /** A run of bytes (the virtio console delivers whole buffers): watched byte by byte, written in one go. */
     @Override
     public synchronized void write(byte[] bytes, int offset, int count) throws IOException {
+        if (tap != null) {
+            tap.write(bytes, offset, count);
+        }
         for (int i = 0; i < count; i++) {
             accept(bytes[offset + i]);
         }

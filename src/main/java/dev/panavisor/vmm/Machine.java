@@ -54,6 +54,8 @@ public final class Machine implements AutoCloseable {
     private final BootTimer bootTimer;
     private final String commandLine;
     private final LoadedKernel kernel;
+    /** Null unless the run reports its boot timeline (run --timeline). */
+    private final BootTimeline timeline;
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final List<Thread> vcpuThreads = new ArrayList<>();
     /** Set under deviceLock by close(): no more input reaches the devices (their interrupt lines are gone). */
@@ -73,6 +75,7 @@ public final class Machine implements AutoCloseable {
         this.bootTimer = b.bootTimer;
         this.commandLine = b.commandLine;
         this.kernel = b.kernel;
+        this.timeline = b.timeline;
     }
 
     /**
@@ -80,7 +83,18 @@ public final class Machine implements AutoCloseable {
      * the boot time). Everything opened so far is closed again if a step fails.
      */
     public static Machine create(Kvm kvm, MachineConfig config, OutputStream output, long startNanos) {
-        Builder b = new Builder(config);
+        return create(kvm, config, output, startNanos, null);
+    }
+
+    /**
+     * As above, recording the boot's phases in {@code timeline} unless it is null: VM and memory created, kernel
+     * loaded, first KVM_RUN, the guest kernel's timestamped lines, the VM's end. With a timeline the guest kernel
+     * is also asked for timestamped informational messages ({@link KernelCommandLine}); without one, nothing
+     * changes.
+     */
+    public static Machine create(Kvm kvm, MachineConfig config, OutputStream output, long startNanos,
+            BootTimeline timeline) {
+        Builder b = new Builder(config, timeline);
         try {
             b.build(kvm, output, startNanos);
             Machine machine = new Machine(b);
@@ -108,10 +122,18 @@ public final class Machine implements AutoCloseable {
         String commandLine;
         LoadedKernel kernel;
         ExitHandler exitHandler;
+        final BootTimeline timeline;
         volatile Runnable reset = () -> { };
 
-        Builder(MachineConfig config) {
+        Builder(MachineConfig config, BootTimeline timeline) {
             this.config = config;
+            this.timeline = timeline;
+        }
+
+        void mark(BootTimeline.Phase phase) {
+            if (timeline != null) {
+                timeline.mark(phase);
+            }
         }
 
         void build(Kvm kvm, OutputStream output, long startNanos) {
@@ -134,11 +156,13 @@ public final class Machine implements AutoCloseable {
             // 2. Guest RAM: one slot from guest-physical 0.
             memory = MappedGuestMemory.allocate(config.memoryBytes());
             vm.setUserMemoryRegion(0, 0, memory.hostSegment());
+            mark(BootTimeline.Phase.VM_CREATED);
 
             // 3. Devices on the buses.
             Bus pio = new Bus("port I/O");
             Bus mmio = new Bus("MMIO");
-            console = new ConsoleWatcher(output, config.exec().isPresent());
+            console = new ConsoleWatcher(output, config.exec().isPresent(),
+                    timeline == null ? null : new PrintkReader(System::nanoTime, timeline::kernelLine));
             boolean serialConsole = config.console() == MachineConfig.ConsoleKind.SERIAL;
             uart = new Uart8250(serialConsole ? console : OutputStream.nullOutputStream(),
                     new KvmInterruptLine(vm, Uart8250.COM1_IRQ));
@@ -181,10 +205,11 @@ public final class Machine implements AutoCloseable {
             kernel = image.load(memory);
             MachineConfig.requireLongModeEntry(kernel, config.kernel());
             Optional<LoadedInitrd> initrd = config.initrd().map(path -> InitrdLoader.load(memory, kernel, path));
-            commandLine = KernelCommandLine.build(config, declared);
+            commandLine = KernelCommandLine.build(config, declared, timeline != null);
             long cmdlineAddress = new CommandLine(commandLine).writeTo(memory, kernel);
             MpTable.write(memory, config.cpus());
             BootParams.write(memory, kernel, E820Map.forMemorySize(config.memoryBytes()), cmdlineAddress, initrd);
+            mark(BootTimeline.Phase.KERNEL_LOADED);
 
             // 5. vCPUs: all get CPUID, MSRs, FPU, LAPIC; the boot CPU also gets the 64-bit entry state.
             List<CpuidEntry> cpuid = kvm.supportedCpuid();
@@ -226,6 +251,9 @@ public final class Machine implements AutoCloseable {
         String panic = console.panic();
         Outcome effective = panic != null && result instanceof Outcome.Stopped ? new Outcome.GuestPanic(panic) : result;
         if (outcome.complete(effective)) {
+            if (timeline != null) {
+                timeline.mark(BootTimeline.Phase.VM_ENDED);
+            }
             for (Vcpu vcpu : vcpus) {
                 vcpu.requestExit();
             }
@@ -274,6 +302,10 @@ public final class Machine implements AutoCloseable {
     }
 
     private void loop(Vcpu vcpu) {
+        // Once per thread, before the first entry, never per exit; the first vCPU thread here wins the mark.
+        if (timeline != null) {
+            timeline.mark(BootTimeline.Phase.FIRST_KVM_RUN);
+        }
         try {
             while (!outcome.isDone()) {
                 Outcome result = exitHandler.handle(vcpu.run());

@@ -53,6 +53,39 @@ class RunOptionsTest {
     }
 
     @Test
+    void the_timeline_is_off_unless_asked_for_and_is_passed_into_the_lab() {
+        MachineConfig config = new MachineConfig(Path.of("/k"), java.util.Optional.empty(), java.util.List.of(), "",
+                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, java.util.Optional.of("true"));
+        RunCommand plain = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--exec", "true")
+                .subcommand().commandSpec().userObject();
+        assertFalse(plain.timeline);
+        assertFalse(InLab.command(config, plain).contains("--timeline"), InLab.command(config, plain).toString());
+
+        RunCommand timed = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--timeline", "--exec",
+                "true").subcommand().commandSpec().userObject();
+        assertTrue(timed.timeline);
+        java.util.List<String> inner = InLab.command(config, timed);
+        assertTrue(inner.contains("--timeline"), inner.toString());
+        assertTrue(inner.indexOf("--timeline") > inner.indexOf("run"), "an option of the inner run: " + inner);
+
+        RunCommand fromMain = (RunCommand) PanavisorCommand.newCommandLine(123_456_789L).parseArgs("run")
+                .subcommand().commandSpec().userObject();
+        assertEquals(123_456_789L, fromMain.root.mainNanos(), "main's clock reading reaches the run, for 'JVM up'");
+        assertEquals(PanavisorCommand.NO_MAIN_NANOS, plain.root.mainNanos());
+    }
+
+    @Test
+    void the_help_explains_the_timeline_and_its_cost() {
+        StringWriter out = new StringWriter();
+        CommandLine commandLine = PanavisorCommand.newCommandLine();
+        commandLine.setOut(new PrintWriter(out));
+        assertEquals(0, commandLine.execute("run", "--help"));
+        String help = out.toString().replaceAll("\\s+", " ");
+        assertTrue(help.contains("--timeline After the run, print when each boot phase ended"), help);
+        assertTrue(help.contains("printk.time=1 loglevel=7"), help);
+    }
+
+    @Test
     void bad_values_are_usage_errors_with_one_line() {
         CommandLine commandLine = PanavisorCommand.newCommandLine();
         StringWriter err = new StringWriter();

@@ -75,6 +75,19 @@ class ConsoleWatcherTest {
     }
 
     @Test
+    void the_tap_sees_every_byte_the_guest_wrote_including_hidden_lines() throws IOException {
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ByteArrayOutputStream tapped = new ByteArrayOutputStream();
+        ConsoleWatcher watcher = new ConsoleWatcher(shown, true, tapped);
+        String text = "[    0.100000] Run /init as init process\r\nhi\npanavisor-exit-status: 0\n";
+        type(watcher, text.substring(0, 20));
+        byte[] rest = text.substring(20).getBytes(StandardCharsets.UTF_8);
+        watcher.write(rest, 0, rest.length);
+        assertEquals(text, tapped.toString(StandardCharsets.UTF_8));
+        assertEquals("[    0.100000] Run /init as init process\r\nhi\n", shown.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void very_long_lines_lose_no_bytes() throws IOException {
         ByteArrayOutputStream shown = new ByteArrayOutputStream();
         ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
