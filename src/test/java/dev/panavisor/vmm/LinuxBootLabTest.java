@@ -16,6 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -136,6 +138,29 @@ class LinuxBootLabTest {
         assertTrue(out("ro").contains("write-status=1"), describe("ro"));
         assertTrue(out("ro").contains("Read-only file system"), describe("ro"));
         assertEquals(Files.readString(work.resolve("before.sha")), Files.readString(work.resolve("after.sha")));
+    }
+
+    @Test
+    void the_timeline_reports_every_phase_in_order_with_the_guest_clock() throws IOException {
+        assertEquals(0, rc("timeline"), describe("timeline"));
+        String err = err("timeline");
+        double previous = -1;
+        for (BootTimeline.Phase phase : BootTimeline.Phase.values()) {
+            Matcher line = Pattern.compile("panavisor: timeline +([0-9.]+) ms  " + Pattern.quote(phase.label()))
+                    .matcher(err);
+            assertTrue(line.find(), phase + " missing: " + describe("timeline"));
+            double ms = Double.parseDouble(line.group(1));
+            assertTrue(ms >= previous, phase + " before the phase above it: " + describe("timeline"));
+            previous = ms;
+        }
+        assertTrue(err.matches("(?s).*guest kernel runs init \\(guest clock [0-9]+\\.[0-9]{3} s\\).*"), err);
+    }
+
+    @Test
+    void a_guest_that_makes_no_progress_is_ended_with_status_123() throws IOException {
+        assertEquals(123, rc("stall"), describe("stall"));
+        assertTrue(err("stall").contains("panavisor: the guest made no progress: no VM exit and no console output "
+                + "for 10 s; the vCPUs were idle"), describe("stall"));
     }
 
     @Test

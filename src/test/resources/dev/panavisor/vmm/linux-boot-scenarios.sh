@@ -45,6 +45,10 @@ sha256sum disk.img > before.sha
 scenario ro $PANAVISOR run --kernel "$BZIMAGE" --disk disk.img,ro --exec 'echo x > /root/other; echo write-status=$?'
 sha256sum disk.img > after.sha
 
+scenario timeline $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --timeline --exec true
+# A guest that does nothing (no exit, no output) for longer than the stall limit is ended, not waited for.
+scenario stall $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --stall-limit 10s --exec 'sleep 600'
+
 # An "initrd" that is not an archive and no disk: the kernel has no root file system and panics.
 scenario panic $PANAVISOR run --kernel "$BZIMAGE" --initrd "$BZIMAGE" --exec true
 
