@@ -126,6 +126,9 @@ public final class Lab {
         private long qemuStart;
         /** When the last status line (a stage or a heartbeat) arrived; guarded by statusLock. */
         private long lastSign;
+        /** When L1 was last sent an NMI because it fell silent, and how many it got in this run. */
+        private long lastNudge;
+        private int nudges;
 
         Session(Path runDir, long start) throws IOException {
             this.runDir = runDir;
@@ -168,10 +171,16 @@ public final class Lab {
                         stopQemu();
                         throw new LabTimeoutException(config.timeout(), describeStage());
                     }
-                    if (silentFor() > heartbeatLimit.toNanos()) {
+                    long silent = silentFor();
+                    if (silent > heartbeatLimit.toNanos()) {
                         String stage = describeStage();
                         stopQemu();
-                        throw new LabStalledException(heartbeatLimit, stage);
+                        throw new LabStalledException(heartbeatLimit, stage, nudges);
+                    }
+                    // After a quarter of the limit in silence, and again each quarter, L1 gets an NMI to wake it.
+                    long nudgeAfter = heartbeatLimit.toNanos() / 4;
+                    if (silent > nudgeAfter && System.nanoTime() - lastNudge > nudgeAfter) {
+                        nudge(silent);
                     }
                     if (finalStatus() != null) {
                         // The command is done and its output drained: give L1 a moment to power off.
@@ -215,6 +224,22 @@ public final class Lab {
                     return name.equals("run") ? "while the command ran" : "during setup stage '" + name + "'";
                 }
                 return last == null ? "while L1 was booting" : "after the command ended";
+            }
+        }
+
+        /**
+         * Sends L1 an NMI: a stalled L1 is stuck running an L2 guest that no interrupt takes it out of, and an NMI
+         * does (docs/lab.md, "Stalls"). Harmless to a healthy L1, which logs an unknown NMI and goes on.
+         */
+        private void nudge(long silentNanos) {
+            lastNudge = System.nanoTime();
+            nudges++;
+            try {
+                QemuMonitor.injectNmi(runDir.resolve(QemuCommand.MONITOR_SOCKET));
+                progress.accept(String.format("L1 gave no sign of life for %d s; sent it an NMI",
+                        silentNanos / 1_000_000_000L));
+            } catch (IOException e) {
+                progress.accept("L1 gave no sign of life, and QEMU's monitor did not take an NMI: " + e.getMessage());
             }
         }
 
@@ -341,6 +366,10 @@ public final class Lab {
             void line(String text) {
                 StatusLine.parse(text).ifPresent(status -> {
                     synchronized (statusLock) {
+                        if (lastNudge > lastSign) {
+                            progress.accept(String.format("L1 is alive again, %.0f s after the NMI",
+                                    (System.nanoTime() - lastNudge) / 1e9));
+                        }
                         lastSign = System.nanoTime();
                         switch (status) {
                             case StatusLine.Alive alive -> {

@@ -8,8 +8,9 @@ import java.time.Duration;
  * keeps L1 beating, and from the overall time limit ({@link LabTimeoutException}).
  */
 public final class LabStalledException extends LabException {
-    public LabStalledException(Duration silence, String stage) {
+    public LabStalledException(Duration silence, String stage, int nmis) {
         super("L1 made no progress for " + Durations.format(silence) + " (no heartbeat " + stage
+                + (nmis > 0 ? "; " + nmis + (nmis == 1 ? " NMI" : " NMIs") + " did not wake it" : "")
                 + "); QEMU was stopped");
     }
 }

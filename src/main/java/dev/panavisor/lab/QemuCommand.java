@@ -26,6 +26,9 @@ final class QemuCommand {
     static final String KERNEL_ARGS = "console=ttyS0 panic=-1 mitigations=off no_timer_check tsc=reliable "
             + "cryptomgr.notests 8250.nr_uarts=4 i8042.noaux i8042.nokbd";
 
+    /** QEMU's QMP monitor socket in the run directory ({@link QemuMonitor}). */
+    static final String MONITOR_SOCKET = "qmp.sock";
+
     /** The four serial ports, in ttyS order. */
     enum Channel {
         CONSOLE, STDOUT, STDERR, STATUS;
@@ -43,6 +46,7 @@ final class QemuCommand {
         List<String> args = new ArrayList<>(List.of(assets.qemu().toString(),
                 "-name", "panavisor-lab",
                 "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none", "-no-reboot",
+                "-qmp", "unix:" + option(runDir.resolve(MONITOR_SOCKET)) + ",server=on,wait=off",
                 "-accel", "tcg,thread=multi", "-cpu", "max",
                 "-smp", Integer.toString(config.cpus()), "-m", config.memoryMiB() + "M",
                 "-kernel", assets.kernel().toString(),

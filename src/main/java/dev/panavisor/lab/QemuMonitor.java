@@ -1,0 +1,77 @@
+package dev.panavisor.lab;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * The few QMP commands the lab sends to its QEMU over the monitor's Unix socket (QEMU's QMP protocol: a greeting,
+ * {@code qmp_capabilities} to leave negotiation mode, then one JSON command per line, each answered with a
+ * {@code "return"} or an {@code "error"} object). Only what is needed, so plain strings, no JSON library.
+ */
+final class QemuMonitor {
+    private QemuMonitor() {
+    }
+
+    /**
+     * Injects an NMI into every L1 vCPU ({@code inject-nmi}). An NMI is delivered even to a vCPU that is running an
+     * L2 guest (KVM intercepts NMIs in guest mode), so it hands control back to L1's kernel; see docs/lab.md,
+     * "Stalls". Returns QEMU's answer line, or throws when QEMU cannot be reached or refuses.
+     */
+    static String injectNmi(Path socket) throws IOException {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            LineReader in = new LineReader(channel);
+            in.lineContaining("\"QMP\""); // the greeting
+            send(channel, "{\"execute\": \"qmp_capabilities\"}");
+            in.lineContaining("\"return\"");
+            send(channel, "{\"execute\": \"inject-nmi\"}");
+            return in.lineContaining("\"return\"");
+        }
+    }
+
+    private static void send(SocketChannel channel, String command) throws IOException {
+        ByteBuffer bytes = ByteBuffer.wrap((command + "\n").getBytes(StandardCharsets.UTF_8));
+        while (bytes.hasRemaining()) {
+            channel.write(bytes);
+        }
+    }
+
+    /** Reads QMP's answer lines, skipping asynchronous events, until one contains the text wanted. */
+    private static final class LineReader {
+        private final SocketChannel channel;
+        private final ByteBuffer buffer = ByteBuffer.allocate(8192);
+        private final StringBuilder pending = new StringBuilder();
+
+        LineReader(SocketChannel channel) {
+            this.channel = channel;
+        }
+
+        String lineContaining(String wanted) throws IOException {
+            while (true) {
+                int end = pending.indexOf("\n");
+                if (end >= 0) {
+                    String line = pending.substring(0, end);
+                    pending.delete(0, end + 1);
+                    if (line.contains("\"error\"")) {
+                        throw new IOException("QEMU refused: " + line.strip());
+                    }
+                    if (line.contains(wanted)) {
+                        return line.strip();
+                    }
+                    continue; // an event ({"event": ...}) or another answer
+                }
+                buffer.clear();
+                if (channel.read(buffer) < 0) {
+                    throw new IOException("QEMU closed its monitor");
+                }
+                buffer.flip();
+                pending.append(StandardCharsets.UTF_8.decode(buffer));
+            }
+        }
+    }
+}
