@@ -235,9 +235,11 @@ public final class Lab {
             lastNudge = System.nanoTime();
             nudges++;
             try {
-                QemuMonitor.injectNmi(runDir.resolve(QemuCommand.MONITOR_SOCKET));
-                progress.accept(String.format("L1 gave no sign of life for %d s; sent it an NMI",
-                        silentNanos / 1_000_000_000L));
+                Path monitor = runDir.resolve(QemuCommand.MONITOR_SOCKET);
+                String where = QemuMonitor.vcpuStates(monitor);
+                QemuMonitor.injectNmi(monitor);
+                progress.accept(String.format("L1 gave no sign of life for %d s; sent it an NMI (%s)",
+                        silentNanos / 1_000_000_000L, where));
             } catch (IOException e) {
                 progress.accept("L1 gave no sign of life, and QEMU's monitor did not take an NMI: " + e.getMessage());
             }

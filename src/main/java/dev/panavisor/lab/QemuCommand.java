@@ -19,12 +19,16 @@ final class QemuCommand {
      *
      * <p>{@code tsc=reliable}: under TCG every vCPU's TSC is the host's own TSC (plus one offset), so it is
      * monotonic and the same on all vCPUs; but the kernel's synchronization check, run on vCPUs that TCG emulates at
-     * different paces, calls it unsynchronized and falls back to the HPET. Then every clock read in L1 is an MMIO
-     * access that QEMU serves under its global lock, and L1's KVM has no stable TSC to give L2's kvm-clock: L1 was
-     * several times slower under load, and L1-wide stalls were seen while L2 guests ran (docs/lab.md, "Limits").
+     * different paces, calls it unsynchronized and falls back to the HPET, whose every read is an MMIO access that
+     * QEMU serves under its global lock, and L1's KVM then has no stable TSC for L2's kvm-clock. Measured alone, it
+     * changed little (guest boot 11.0-11.6 s against 11.4-11.8 s, the kvm tests under Maven 56 s against 54 s), and
+     * it did not cure the stalls it was first suspected of (docs/lab.md, "Stalls"); it stays because the TSC is the
+     * clock this L1 really has.
+     * {@code nokaslr}: the kernel at the addresses of its package's System.map, so that a stalled vCPU's RIP (which
+     * the lab prints) can be looked up.
      */
     static final String KERNEL_ARGS = "console=ttyS0 panic=-1 mitigations=off no_timer_check tsc=reliable "
-            + "cryptomgr.notests 8250.nr_uarts=4 i8042.noaux i8042.nokbd";
+            + "nokaslr cryptomgr.notests 8250.nr_uarts=4 i8042.noaux i8042.nokbd";
 
     /** QEMU's QMP monitor socket in the run directory ({@link QemuMonitor}). */
     static final String MONITOR_SOCKET = "qmp.sock";

@@ -34,6 +34,37 @@ final class QemuMonitor {
         }
     }
 
+    /**
+     * Where each L1 vCPU is, from HMP's {@code info registers -a} through QMP: one line per vCPU with its number,
+     * RIP, CR3 and halted state (L1 boots with nokaslr, so RIP can be looked up in the kernel package's
+     * System.map). For the stall report; throws when QEMU cannot be reached.
+     */
+    static String vcpuStates(Path socket) throws IOException {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            LineReader in = new LineReader(channel);
+            in.lineContaining("\"QMP\"");
+            send(channel, "{\"execute\": \"qmp_capabilities\"}");
+            in.lineContaining("\"return\"");
+            send(channel, "{\"execute\": \"human-monitor-command\", \"arguments\": "
+                    + "{\"command-line\": \"info registers -a\"}}");
+            return summarize(in.lineContaining("\"return\""));
+        }
+    }
+
+    /** The CPU number, RIP, CR3 and HLT of each vCPU in {@code info registers -a}'s text (JSON-escaped). */
+    static String summarize(String reply) {
+        StringBuilder out = new StringBuilder();
+        java.util.regex.Matcher cpu = java.util.regex.Pattern.compile(
+                "CPU#(\\d+).*?RIP=([0-9a-f]+).*?HLT=(\\d).*?CR3=([0-9a-f]+)", java.util.regex.Pattern.DOTALL)
+                .matcher(reply);
+        while (cpu.find()) {
+            out.append(out.isEmpty() ? "" : "; ").append("vCPU ").append(cpu.group(1)).append(" RIP=")
+                    .append(cpu.group(2)).append(" CR3=").append(cpu.group(4)).append(" HLT=").append(cpu.group(3));
+        }
+        return out.isEmpty() ? "(no registers in QEMU's answer)" : out.toString();
+    }
+
     private static void send(SocketChannel channel, String command) throws IOException {
         ByteBuffer bytes = ByteBuffer.wrap((command + "\n").getBytes(StandardCharsets.UTF_8));
         while (bytes.hasRemaining()) {
