@@ -250,10 +250,12 @@ public final class Machine implements AutoCloseable {
     private void finish(Outcome result) {
         String panic = console.panic();
         Outcome effective = panic != null && result instanceof Outcome.Stopped ? new Outcome.GuestPanic(panic) : result;
+        if (timeline != null) {
+            // Before completing: run()'s caller prints the timeline as soon as the outcome is there. A later call
+            // (another vCPU) marks nothing new: the first mark of a phase wins.
+            timeline.mark(BootTimeline.Phase.VM_ENDED);
+        }
         if (outcome.complete(effective)) {
-            if (timeline != null) {
-                timeline.mark(BootTimeline.Phase.VM_ENDED);
-            }
             for (Vcpu vcpu : vcpus) {
                 vcpu.requestExit();
             }
