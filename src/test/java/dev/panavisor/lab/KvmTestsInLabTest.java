@@ -53,10 +53,12 @@ class KvmTestsInLabTest {
                 .withScratch(project);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
+        // A JVM that dies inside leaves its hs_err report in the (writable) work directory, shown on failure.
         int code = Lab.run(config, List.of("sh", "-c", "cd \"$1\" && exec env PANAVISOR_REQUIRE_KVM=1 "
+                + "JAVA_TOOL_OPTIONS=\"-XX:ErrorFile=$2/hs_err_%p.log\" "
                 + "mvn -B -o test -Dgroups=kvm -DexcludedGroups=lab -Dsurefire.failIfNoSpecifiedTests=false",
-                "sh", project.toString()), out, err);
-        String log = out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
+                "sh", project.toString(), work.toString()), out, err);
+        String log = out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8) + crashReports();
         assertEquals(0, code, log);
         assertTrue(log.contains("Nothing to compile"), log);
         assertTrue(log.contains("BUILD SUCCESS"), log);
@@ -75,5 +77,17 @@ class KvmTestsInLabTest {
         // tools/test prints this at the end, so a CI log says where the kvm tests ran and how many.
         Files.writeString(project.resolve("target/kvm-tests-in-lab.txt"), "kvm-tagged tests inside the nested lab: "
                 + ran + " run, 0 failed, 0 skipped, in " + classes.size() + " classes " + classes + "\n");
+    }
+
+    /** The head of each JVM crash report written inside the lab, or nothing. */
+    private String crashReports() throws IOException {
+        StringBuilder text = new StringBuilder();
+        try (var files = Files.list(work)) {
+            for (Path report : files.filter(f -> f.getFileName().toString().startsWith("hs_err_")).toList()) {
+                text.append("\n--- ").append(report.getFileName()).append(" (first lines) ---\n");
+                Files.readAllLines(report).stream().limit(40).forEach(line -> text.append(line).append('\n'));
+            }
+        }
+        return text.toString();
     }
 }
