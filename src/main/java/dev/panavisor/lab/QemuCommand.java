@@ -24,8 +24,8 @@ final class QemuCommand {
      * changed little (guest boot 11.0-11.6 s against 11.4-11.8 s, the kvm tests under Maven 56 s against 54 s), and
      * it did not cure the stalls it was first suspected of (docs/lab.md, "Stalls"); it stays because the TSC is the
      * clock this L1 really has.
-     * {@code nokaslr}: the kernel at the addresses of its package's System.map, so that a stalled vCPU's RIP (which
-     * the lab prints) can be looked up.
+     * {@code nokaslr}: the kernel at the same addresses in every lab, so that a stalled vCPU's RIP (which the lab
+     * prints) can be looked up in any lab's /proc/kallsyms.
      */
     static final String KERNEL_ARGS = "console=ttyS0 panic=-1 mitigations=off no_timer_check tsc=reliable "
             + "nokaslr cryptomgr.notests 8250.nr_uarts=4 i8042.noaux i8042.nokbd";

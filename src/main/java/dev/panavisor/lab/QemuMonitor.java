@@ -36,8 +36,8 @@ final class QemuMonitor {
 
     /**
      * Where each L1 vCPU is, from HMP's {@code info registers -a} through QMP: one line per vCPU with its number,
-     * RIP, CR3 and halted state (L1 boots with nokaslr, so RIP can be looked up in the kernel package's
-     * System.map). For the stall report; throws when QEMU cannot be reached.
+     * RIP, CR3 and halted state (L1 boots with nokaslr, so RIP can be looked up in the /proc/kallsyms of any lab:
+     * Debian's System.map is only a stub). For the stall report; throws when QEMU cannot be reached.
      */
     static String vcpuStates(Path socket) throws IOException {
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
