@@ -48,7 +48,8 @@ public final class Lab {
     private static final Duration TERMINATE_GRACE = Duration.ofSeconds(3);
     /**
      * How long L1 may go without a heartbeat (init.sh sends one every 5 s while the command runs) before the lab
-     * counts it as stalled. Generous: four labs sharing two host cores still beat every 10-20 s.
+     * counts it as stalled. Generous: with four other labs sharing the two host cores, a 2 s heartbeat arrived at
+     * most 4.7 s apart (docs/lab.md).
      */
     static final Duration HEARTBEAT_SILENCE_LIMIT = Duration.ofSeconds(120);
 
@@ -126,8 +127,8 @@ public final class Lab {
         private long qemuStart;
         /** When the last status line (a stage or a heartbeat) arrived; guarded by statusLock. */
         private long lastSign;
-        /** When L1 was last sent an NMI because it fell silent, and how many it got in this run. */
-        private long lastNudge;
+        /** When L1 was last sent an NMI because it fell silent (read by the status thread), and how many it got. */
+        private volatile long lastNudge;
         private int nudges;
 
         Session(Path runDir, long start) throws IOException {
@@ -228,8 +229,10 @@ public final class Lab {
         }
 
         /**
-         * Sends L1 an NMI: a stalled L1 is stuck running an L2 guest that no interrupt takes it out of, and an NMI
-         * does (docs/lab.md, "Stalls"). Harmless to a healthy L1, which logs an unknown NMI and goes on.
+         * Sends L1 an NMI, first noting where each vCPU is: an NMI gets through where a lost or masked interrupt
+         * would not. In the stalls measured so far it never woke L1 (its vCPUs loop in the kernel's live code
+         * patching; docs/lab.md, "Stalls"), but the RIPs it reports are how that was found. Harmless to a healthy
+         * L1, which logs an unknown NMI and goes on.
          */
         private void nudge(long silentNanos) {
             lastNudge = System.nanoTime();
