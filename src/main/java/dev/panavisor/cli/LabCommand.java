@@ -5,6 +5,7 @@ import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
 import dev.panavisor.lab.LabException;
 import dev.panavisor.lab.LabTimeoutException;
+import dev.panavisor.lab.TcgThreads;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -43,6 +44,11 @@ final class LabCommand implements Callable<Integer> {
 
     @Option(names = "--cpus", paramLabel = "N", description = "L1 virtual CPUs (default: host CPUs, at most 4).")
     Integer cpus;
+
+    @Option(names = "--tcg-threads", paramLabel = "single|multi",
+            description = "How QEMU runs L1's CPUs: one host thread each (multi), or all on one thread in turn "
+                    + "(single). Default: ${DEFAULT-VALUE}.")
+    TcgThreads tcgThreads = TcgThreads.DEFAULT;
 
     @Option(names = "--memory", paramLabel = "SIZE", converter = MemoryConverter.class,
             description = "L1 memory: MiB, or with a unit (512M, 4G). Default: a quarter of the host's, "
@@ -126,7 +132,7 @@ final class LabCommand implements Callable<Integer> {
         for (Path p : scratch) {
             c = c.withScratch(p);
         }
-        return c.withShowConsole(console);
+        return c.withShowConsole(console).withTcg(tcgThreads);
     }
 
     /** "4096" (MiB), "512M", "4G". */

@@ -27,9 +27,10 @@ import java.util.Map;
  * @param environment the command's environment (nothing else is inherited)
  * @param cacheDir    where downloaded packages and the extracted kernel are kept (the lab's cache folder)
  * @param showConsole copy the L1 kernel console to the error stream live, and boot L1 without "quiet"
+ * @param tcg         how QEMU's TCG runs L1's vCPUs on host threads ({@link TcgThreads})
  */
 public record LabConfig(int cpus, int memoryMiB, Duration timeout, Path workDir, List<Path> writable,
-        List<Path> scratch, Map<String, String> environment, Path cacheDir, boolean showConsole) {
+        List<Path> scratch, Map<String, String> environment, Path cacheDir, boolean showConsole, TcgThreads tcg) {
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(60);
     /** Largest default: enough for a JVM, Maven and a few small L2 guests; QEMU allocates lazily anyway. */
     public static final int DEFAULT_MAX_MEMORY_MIB = 4096;
@@ -63,7 +64,7 @@ public record LabConfig(int cpus, int memoryMiB, Duration timeout, Path workDir,
         long hostMiB = HostMemory.totalMiB();
         int memory = (int) Math.max(MIN_MEMORY_MIB * 4L, Math.min(DEFAULT_MAX_MEMORY_MIB, hostMiB / 4));
         return new LabConfig(cpus, memory, DEFAULT_TIMEOUT, Path.of("").toAbsolutePath(), List.of(), List.of(),
-                System.getenv(), defaultCacheDir(), false);
+                System.getenv(), defaultCacheDir(), false, TcgThreads.DEFAULT);
     }
 
     /** ${PANAVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/panavisor}/lab */
@@ -78,35 +79,35 @@ public record LabConfig(int cpus, int memoryMiB, Duration timeout, Path workDir,
     }
 
     public LabConfig withCpus(int n) {
-        return new LabConfig(n, memoryMiB, timeout, workDir, writable, scratch, environment, cacheDir, showConsole);
+        return new LabConfig(n, memoryMiB, timeout, workDir, writable, scratch, environment, cacheDir, showConsole, tcg);
     }
 
     public LabConfig withMemoryMiB(int mib) {
-        return new LabConfig(cpus, mib, timeout, workDir, writable, scratch, environment, cacheDir, showConsole);
+        return new LabConfig(cpus, mib, timeout, workDir, writable, scratch, environment, cacheDir, showConsole, tcg);
     }
 
     public LabConfig withTimeout(Duration limit) {
-        return new LabConfig(cpus, memoryMiB, limit, workDir, writable, scratch, environment, cacheDir, showConsole);
+        return new LabConfig(cpus, memoryMiB, limit, workDir, writable, scratch, environment, cacheDir, showConsole, tcg);
     }
 
     public LabConfig withWorkDir(Path dir) {
-        return new LabConfig(cpus, memoryMiB, timeout, dir, writable, scratch, environment, cacheDir, showConsole);
+        return new LabConfig(cpus, memoryMiB, timeout, dir, writable, scratch, environment, cacheDir, showConsole, tcg);
     }
 
     public LabConfig withWritable(Path dir) {
         List<Path> more = new ArrayList<>(writable);
         more.add(dir);
-        return new LabConfig(cpus, memoryMiB, timeout, workDir, more, scratch, environment, cacheDir, showConsole);
+        return new LabConfig(cpus, memoryMiB, timeout, workDir, more, scratch, environment, cacheDir, showConsole, tcg);
     }
 
     public LabConfig withScratch(Path dir) {
         List<Path> more = new ArrayList<>(scratch);
         more.add(dir);
-        return new LabConfig(cpus, memoryMiB, timeout, workDir, writable, more, environment, cacheDir, showConsole);
+        return new LabConfig(cpus, memoryMiB, timeout, workDir, writable, more, environment, cacheDir, showConsole, tcg);
     }
 
     public LabConfig withEnvironment(Map<String, String> env) {
-        return new LabConfig(cpus, memoryMiB, timeout, workDir, writable, scratch, env, cacheDir, showConsole);
+        return new LabConfig(cpus, memoryMiB, timeout, workDir, writable, scratch, env, cacheDir, showConsole, tcg);
     }
 
     /** This environment plus {@code name=value}. */
@@ -117,10 +118,15 @@ public record LabConfig(int cpus, int memoryMiB, Duration timeout, Path workDir,
     }
 
     public LabConfig withCacheDir(Path dir) {
-        return new LabConfig(cpus, memoryMiB, timeout, workDir, writable, scratch, environment, dir, showConsole);
+        return new LabConfig(cpus, memoryMiB, timeout, workDir, writable, scratch, environment, dir, showConsole, tcg);
     }
 
     public LabConfig withShowConsole(boolean show) {
-        return new LabConfig(cpus, memoryMiB, timeout, workDir, writable, scratch, environment, cacheDir, show);
+        return new LabConfig(cpus, memoryMiB, timeout, workDir, writable, scratch, environment, cacheDir, show, tcg);
+    }
+
+    public LabConfig withTcg(TcgThreads threads) {
+        return new LabConfig(cpus, memoryMiB, timeout, workDir, writable, scratch, environment, cacheDir, showConsole,
+                threads);
     }
 }

@@ -51,7 +51,7 @@ final class QemuCommand {
                 "-name", "panavisor-lab",
                 "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none", "-no-reboot",
                 "-qmp", "unix:" + option(runDir.resolve(MONITOR_SOCKET)) + ",server=on,wait=off",
-                "-accel", "tcg,thread=multi", "-cpu", "max",
+                "-accel", "tcg,thread=" + config.tcg().qemuValue(), "-cpu", "max",
                 "-smp", Integer.toString(config.cpus()), "-m", config.memoryMiB() + "M",
                 "-kernel", assets.kernel().toString(),
                 "-initrd", initramfs.toString(),

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panavisor.lab.LabConfig;
+import dev.panavisor.lab.TcgThreads;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -31,6 +32,14 @@ class LabCommandTest {
         assertEquals(2048, config.memoryMiB());
         assertEquals(Duration.ofSeconds(90), config.timeout());
         assertEquals(Path.of("/tmp"), config.workDir());
+    }
+
+    @Test
+    void tcg_threads_default_to_the_labs_default_and_take_either_word() {
+        assertEquals(TcgThreads.DEFAULT, parse("true").config().tcg());
+        LabCommand single = new LabCommand();
+        new CommandLine(single).setCaseInsensitiveEnumValuesAllowed(true).parseArgs("--tcg-threads", "single", "true");
+        assertEquals(TcgThreads.SINGLE, single.config().tcg());
     }
 
     @Test
