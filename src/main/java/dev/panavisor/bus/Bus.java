@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * An address space (port I/O or MMIO) that routes accesses to the device registered for each range.
@@ -12,12 +13,16 @@ import java.util.TreeMap;
  * the cycle: a read floats high and returns all ones, a write is dropped. Those misses are counted, so a test or
  * the {@code --verbose} summary can show a guest probing hardware that is not there.
  *
- * <p>Lookup is a {@link TreeMap#floorEntry}: O(log n) for the handful of devices a microVM has. Not thread-safe:
- * the VMM serialises accesses per bus.
+ * <p>Lookup is a {@link TreeMap#floorEntry}: O(log n) for the handful of devices a microVM has.
+ *
+ * <p>Threads: all devices are registered before any vCPU thread starts; after that, every vCPU thread reads and
+ * writes through the bus at once. Each access holds its device's own lock (by default the device object's monitor),
+ * so device models need not be thread-safe and two vCPUs touching two different devices never wait for each other.
+ * Anything else that calls into a device (its I/O worker, host input) takes the same lock ({@link #lockOf}).
  */
 public final class Bus {
-    /** One registered device and the range it answers. */
-    public record Range(String name, long base, long length, BusDevice device) {
+    /** One registered device, the range it answers, and the lock its accesses hold. */
+    public record Range(String name, long base, long length, BusDevice device, Object lock) {
         long end() {
             return base + length; // exclusive
         }
@@ -29,21 +34,29 @@ public final class Bus {
 
     private final String name;
     private final TreeMap<Long, Range> ranges = new TreeMap<>();
-    private long unhandledReads;
-    private long unhandledWrites;
+    private final LongAdder unhandledReads = new LongAdder();
+    private final LongAdder unhandledWrites = new LongAdder();
 
     /** @param name what this bus is called in messages ("port I/O", "MMIO") */
     public Bus(String name) {
         this.name = name;
     }
 
-    /** Registers {@code device} for [base, base+length); throws {@link BusException} on overlap or bad range. */
+    /** Registers {@code device} for [base, base+length), locked by its own monitor. */
     public void register(String deviceName, long base, long length, BusDevice device) {
+        register(deviceName, base, length, device, device);
+    }
+
+    /**
+     * Registers {@code device} for [base, base+length), its accesses holding {@code lock} (several ranges of one
+     * device, such as the i8042's two ports, share one). Throws {@link BusException} on overlap or a bad range.
+     */
+    public void register(String deviceName, long base, long length, BusDevice device, Object lock) {
         if (length <= 0 || base < 0 || base + length < base) {
             throw new BusException(String.format("%s: bad range for %s: base 0x%x length 0x%x", name, deviceName, base,
                     length));
         }
-        Range candidate = new Range(deviceName, base, length, device);
+        Range candidate = new Range(deviceName, base, length, device, lock);
         Map.Entry<Long, Range> below = ranges.floorEntry(base + length - 1);
         if (below != null && below.getValue().end() > base) {
             Range other = below.getValue();
@@ -66,28 +79,38 @@ public final class Bus {
     public long read(long address, int size) {
         Range range = find(address, size);
         if (range == null) {
-            unhandledReads++;
+            unhandledReads.increment();
             return allOnes(size);
         }
-        return range.device().read(address - range.base(), size) & allOnes(size);
+        synchronized (range.lock()) {
+            return range.device().read(address - range.base(), size) & allOnes(size);
+        }
     }
 
     /** Writes {@code value} to the device at {@code address}; dropped (and counted) when no device is there. */
     public void write(long address, int size, long value) {
         Range range = find(address, size);
         if (range == null) {
-            unhandledWrites++;
+            unhandledWrites.increment();
             return;
         }
-        range.device().write(address - range.base(), size, value & allOnes(size));
+        synchronized (range.lock()) {
+            range.device().write(address - range.base(), size, value & allOnes(size));
+        }
     }
 
     public long unhandledReads() {
-        return unhandledReads;
+        return unhandledReads.sum();
     }
 
     public long unhandledWrites() {
-        return unhandledWrites;
+        return unhandledWrites.sum();
+    }
+
+    /** The lock held by accesses to the device registered under {@code deviceName}. */
+    public Object lockOf(String deviceName) {
+        return ranges.values().stream().filter(r -> r.name().equals(deviceName)).findFirst()
+                .orElseThrow(() -> new BusException(name + ": no device " + deviceName)).lock();
     }
 
     public String name() {

@@ -8,6 +8,7 @@ import dev.panavisor.kvm.abi.KvmIoctls;
 import dev.panavisor.kvm.abi.KvmRunLayout;
 import dev.panavisor.kvm.abi.KvmStructs;
 import dev.panavisor.sys.Errno;
+import dev.panavisor.sys.KickSignal;
 import dev.panavisor.sys.Libc;
 import dev.panavisor.sys.NativeCallException;
 import java.lang.foreign.Arena;
@@ -31,6 +32,8 @@ public final class Vcpu implements AutoCloseable {
     private final VcpuExit.Hlt hlt = new VcpuExit.Hlt();
     private final VcpuExit.Interrupted interrupted = new VcpuExit.Interrupted();
     private boolean closed;
+    /** The pthread_t of the thread running this vCPU, 0 when none is bound; guarded by {@code this}. */
+    private long boundThread;
 
     Vcpu(int id, int fd, int mmapSize) {
         this.id = id;
@@ -53,6 +56,7 @@ public final class Vcpu implements AutoCloseable {
         if (result < 0) {
             if (result == -Errno.EINTR || result == -Errno.EAGAIN) {
                 run.set(ValueLayout.JAVA_BYTE, IMMEDIATE_EXIT, (byte) 0);
+                KickSignal.consumePending(); // else the next KVM_RUN would return EINTR at once
                 return interrupted;
             }
             throw new NativeCallException("ioctl(KVM_RUN) on vCPU " + id, -result);
@@ -114,6 +118,46 @@ public final class Vcpu implements AutoCloseable {
      */
     public void requestExit() {
         run.set(ValueLayout.JAVA_BYTE, IMMEDIATE_EXIT, (byte) 1);
+    }
+
+    /**
+     * Makes the calling thread the one that runs this vCPU and can be kicked out of it ({@link #kick()}): blocks
+     * the {@link KickSignal} on this thread and tells KVM to unblock it only inside KVM_RUN (KVM_SET_SIGNAL_MASK,
+     * api.rst §4.43). The thread must call {@link #unbindThread()} before it ends.
+     */
+    public void bindToCurrentThread() {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment threadMask = KickSignal.blockOnThisThread(call);
+            // struct kvm_signal_mask: len = 8 (the kernel's sigset_t), then the first 8 bytes of the mask.
+            MemorySegment mask = call.allocate(4 + 8, 8);
+            mask.set(ValueLayout.JAVA_INT, 0, 8);
+            mask.set(ValueLayout.JAVA_LONG_UNALIGNED, 4, threadMask.get(ValueLayout.JAVA_LONG, 0));
+            Libc.ioctl(fd, KvmIoctls.KVM_SET_SIGNAL_MASK, mask, "KVM_SET_SIGNAL_MASK");
+        }
+        synchronized (this) {
+            boundThread = Libc.pthreadSelf();
+        }
+    }
+
+    /**
+     * Called by the bound thread before it ends: no kick is sent to it any more, and one still pending is taken off
+     * (the JVM unblocks signals on a thread as it ends, and would deliver it then).
+     */
+    public synchronized void unbindThread() {
+        boundThread = 0;
+        KickSignal.consumePending();
+    }
+
+    /**
+     * Stops the vCPU promptly from any thread: {@link #requestExit()} for a thread about to enter KVM_RUN, and the
+     * {@link KickSignal} for one already inside it, even one halted in the guest with interrupts off, which KVM
+     * would otherwise keep waiting. Its {@link #run()} returns {@link VcpuExit.Interrupted}.
+     */
+    public synchronized void kick() {
+        requestExit();
+        if (boundThread != 0) {
+            KickSignal.send(boundThread);
+        }
     }
 
     public Regs regs() {

@@ -82,7 +82,11 @@ public final class Vm implements AutoCloseable {
         Libc.ioctl(fd, KvmIoctls.KVM_IRQ_LINE, irqLevel, "KVM_IRQ_LINE");
     }
 
-    /** KVM_IRQFD: a write to eventfd {@code eventFd} injects GSI {@code gsi} without a round trip through Java. */
+    /**
+     * KVM_IRQFD (api.rst §4.75): each write to eventfd {@code eventFd} injects GSI {@code gsi}, from any thread and
+     * without KVM_IRQ_LINE. Without a resample eventfd the GSI gets a pulse (raised, then lowered): an edge, which is
+     * what the MP table declares for every pin Panavisor uses. The registration ends with the VM.
+     */
     public void assignIrqfd(int eventFd, int gsi) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment irqfd = call.allocate(KvmStructs.IRQFD);
@@ -92,16 +96,23 @@ public final class Vm implements AutoCloseable {
         }
     }
 
+    /** kvm_ioeventfd.flags: only a write of exactly {@code datamatch} signals the eventfd. */
+    private static final int IOEVENTFD_FLAG_DATAMATCH = 1;
+
     /**
-     * KVM_IOEVENTFD: a guest write of {@code length} bytes to MMIO {@code address} signals {@code eventFd} inside
-     * KVM instead of exiting to user space (used for virtqueue notifications).
+     * KVM_IOEVENTFD (api.rst §4.59): a guest write of {@code length} bytes with value {@code datamatch} to MMIO
+     * {@code address} signals {@code eventFd} inside KVM and returns to the guest, with no exit to user space. Other
+     * values written there still exit as usual. Used for virtqueue notifications (QueueNotify, datamatch = queue
+     * index). The registration ends with the VM.
      */
-    public void assignIoeventfd(long address, int length, int eventFd) {
+    public void assignIoeventfd(long address, int length, long datamatch, int eventFd) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment ioeventfd = call.allocate(KvmStructs.IOEVENTFD);
+            ioeventfd.set(ValueLayout.JAVA_LONG, 0, datamatch);
             ioeventfd.set(ValueLayout.JAVA_LONG, 8, address);
             ioeventfd.set(ValueLayout.JAVA_INT, 16, length);
             ioeventfd.set(ValueLayout.JAVA_INT, 20, eventFd);
+            ioeventfd.set(ValueLayout.JAVA_INT, 24, IOEVENTFD_FLAG_DATAMATCH);
             Libc.ioctl(fd, KvmIoctls.KVM_IOEVENTFD, ioeventfd, "KVM_IOEVENTFD");
         }
     }

@@ -66,6 +66,17 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle WRITE = link("write",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle PTHREAD_SELF = LINKER.downcallHandle(
+            LIBC.find("pthread_self").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
+    /** pthread_kill and pthread_sigmask return an error number instead of setting errno. */
+    private static final MethodHandle PTHREAD_KILL = LINKER.downcallHandle(
+            LIBC.find("pthread_kill").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle PTHREAD_SIGMASK = LINKER.downcallHandle(
+            LIBC.find("pthread_sigmask").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle SIGACTION = link("sigaction",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle SIGTIMEDWAIT = link("sigtimedwait",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle ISATTY = LINKER.downcallHandle(
             LIBC.find("isatty").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle TCGETATTR = link("tcgetattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
@@ -232,6 +243,88 @@ public final class Libc {
             result = (long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
         } catch (Throwable t) {
             throw new AssertionError("write downcall failed", t);
+        }
+        return result < 0 ? -errno(state) : result;
+    }
+
+    /** sizeof(sigset_t) in glibc on x86-64 (1024 signal bits; the kernel uses the first 64). */
+    public static final long SIGSET_SIZE = 128;
+    /** sizeof(struct sigaction) in glibc on x86-64: handler, sa_mask, sa_flags (+4 padding), sa_restorer. */
+    public static final long SIGACTION_SIZE = 8 + SIGSET_SIZE + 8 + 8;
+    public static final long SIGACTION_MASK_OFFSET = 8;
+    public static final long SIGACTION_FLAGS_OFFSET = 8 + SIGSET_SIZE;
+    public static final int SIG_BLOCK = 0;
+    public static final int SIG_UNBLOCK = 1;
+
+    /**
+     * The address of libc's {@code getpid}: a function that has no effect, takes no locks and is async-signal-safe,
+     * for use as a signal handler that must exist but do nothing ({@link KickSignal}). Called as
+     * {@code handler(int)}, it ignores the argument (System V x86-64 ABI: arguments in registers).
+     */
+    static MemorySegment harmlessFunction() {
+        return LIBC.find("getpid").orElseThrow();
+    }
+
+    /** The calling thread's pthread_t. */
+    public static long pthreadSelf() {
+        try {
+            return (long) PTHREAD_SELF.invokeExact();
+        } catch (Throwable t) {
+            throw new AssertionError("pthread_self downcall failed", t);
+        }
+    }
+
+    /** pthread_kill: sends {@code signal} to one thread of this process. */
+    public static void pthreadKill(long thread, int signal) {
+        int error;
+        try {
+            error = (int) PTHREAD_KILL.invokeExact(thread, signal);
+        } catch (Throwable t) {
+            throw new AssertionError("pthread_kill downcall failed", t);
+        }
+        if (error != 0) {
+            throw new NativeCallException("pthread_kill(" + signal + ")", error);
+        }
+    }
+
+    /** pthread_sigmask on the calling thread; {@code set} and {@code old} are sigset_t or NULL. */
+    public static void pthreadSigmask(int how, MemorySegment set, MemorySegment old) {
+        int error;
+        try {
+            error = (int) PTHREAD_SIGMASK.invokeExact(how, set, old);
+        } catch (Throwable t) {
+            throw new AssertionError("pthread_sigmask downcall failed", t);
+        }
+        if (error != 0) {
+            throw new NativeCallException("pthread_sigmask", error);
+        }
+    }
+
+    /** sigaction(signal, action, NULL): installs {@code action} (a struct sigaction of {@link #SIGACTION_SIZE}). */
+    public static void sigaction(int signal, MemorySegment action) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        int result;
+        try {
+            result = (int) SIGACTION.invokeExact(state, signal, action, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw new AssertionError("sigaction downcall failed", t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("sigaction(" + signal + ")", errno(state));
+        }
+    }
+
+    /**
+     * sigtimedwait(set, NULL, timeout): takes one pending signal of {@code set} off the calling thread; returns its
+     * number, or {@code -errno} (EAGAIN: none was pending within the timeout).
+     */
+    public static int sigtimedwaitOrErrno(MemorySegment set, MemorySegment timeout) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        int result;
+        try {
+            result = (int) SIGTIMEDWAIT.invokeExact(state, set, MemorySegment.NULL, timeout);
+        } catch (Throwable t) {
+            throw new AssertionError("sigtimedwait downcall failed", t);
         }
         return result < 0 ? -errno(state) : result;
     }

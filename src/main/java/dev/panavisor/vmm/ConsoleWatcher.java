@@ -37,6 +37,8 @@ public final class ConsoleWatcher extends OutputStream {
     private int shown;
     private volatile Integer exitStatus;
     private volatile String panic;
+    /** Bytes were written since the last flush. */
+    private boolean dirty;
 
     public ConsoleWatcher(OutputStream out, boolean commandMode) {
         this(out, commandMode, null);
@@ -49,17 +51,21 @@ public final class ConsoleWatcher extends OutputStream {
         this.tap = tap;
     }
 
-    /** One byte, shown at once (the 8250 delivers one byte per exit, and the user may be typing). */
+    /**
+     * One byte (the 8250 delivers one byte per exit). Buffered, not flushed: a write(2) per byte on the vCPU thread
+     * would cost more than the exit itself. {@link #flushIfDirty()}, called every few milliseconds by the VMM's
+     * console flusher, shows it, so typed characters still echo at once for a human.
+     */
     @Override
     public synchronized void write(int b) throws IOException {
         if (tap != null) {
             tap.write(b);
         }
         accept((byte) b);
-        out.flush();
+        dirty = true;
     }
 
-    /** A run of bytes (the virtio console delivers whole buffers): watched byte by byte, written in one go. */
+    /** A run of bytes (the virtio console delivers whole buffers): watched byte by byte, buffered like the above. */
     @Override
     public synchronized void write(byte[] bytes, int offset, int count) throws IOException {
         if (tap != null) {
@@ -68,7 +74,15 @@ public final class ConsoleWatcher extends OutputStream {
         for (int i = 0; i < count; i++) {
             accept(bytes[offset + i]);
         }
-        out.flush();
+        dirty = true;
+    }
+
+    /** Flushes what was written since the last flush, if anything. */
+    public synchronized void flushIfDirty() throws IOException {
+        if (dirty) {
+            dirty = false;
+            out.flush();
+        }
     }
 
     private void accept(byte b) throws IOException {
@@ -135,6 +149,7 @@ public final class ConsoleWatcher extends OutputStream {
 
     @Override
     public synchronized void flush() throws IOException {
+        dirty = false;
         out.flush();
     }
 

@@ -5,21 +5,19 @@ import dev.panavisor.kvm.VcpuExit;
 import dev.panavisor.kvm.abi.KvmExitReason;
 
 /**
- * The heart of the run loop: what the VMM does with one vCPU exit. Port and MMIO accesses go to their bus (under
- * the one device lock: device models are not thread-safe, and vCPU threads and the console input thread all call
- * into them); everything that ends the VM becomes an {@link Outcome}. Kept free of KVM so it is tested with fake
- * exits.
+ * The heart of the run loop: what the VMM does with one vCPU exit. Port and MMIO accesses go to their bus, which
+ * holds the addressed device's own lock for the access ({@link Bus}): no lock is shared by all devices, so a vCPU
+ * writing to the serial port never waits for a disk. Everything that ends the VM becomes an {@link Outcome}. Kept
+ * free of KVM so it is tested with fake exits.
  */
 public final class ExitHandler {
     private final Bus pio;
     private final Bus mmio;
-    private final Object deviceLock;
     private final ExitStats stats = new ExitStats();
 
-    public ExitHandler(Bus pio, Bus mmio, Object deviceLock) {
+    public ExitHandler(Bus pio, Bus mmio) {
         this.pio = pio;
         this.mmio = mmio;
-        this.deviceLock = deviceLock;
     }
 
     public ExitStats stats() {
@@ -35,34 +33,26 @@ public final class ExitHandler {
         return switch (exit) {
             case VcpuExit.IoOut out -> {
                 stats.port(out.port());
-                synchronized (deviceLock) {
-                    for (int i = 0; i < out.count(); i++) {
-                        pio.write(out.port(), out.size(), out.data().get(i));
-                    }
+                for (int i = 0; i < out.count(); i++) {
+                    pio.write(out.port(), out.size(), out.data().get(i));
                 }
                 yield null;
             }
             case VcpuExit.IoIn in -> {
                 stats.port(in.port());
-                synchronized (deviceLock) {
-                    for (int i = 0; i < in.count(); i++) {
-                        in.data().set(i, pio.read(in.port(), in.size()));
-                    }
+                for (int i = 0; i < in.count(); i++) {
+                    in.data().set(i, pio.read(in.port(), in.size()));
                 }
                 yield null;
             }
             case VcpuExit.MmioWrite write -> {
                 stats.mmio(write.address());
-                synchronized (deviceLock) {
-                    mmio.write(write.address(), write.size(), write.value());
-                }
+                mmio.write(write.address(), write.size(), write.value());
                 yield null;
             }
             case VcpuExit.MmioRead read -> {
                 stats.mmio(read.address());
-                synchronized (deviceLock) {
-                    read.reply(mmio.read(read.address(), read.size()));
-                }
+                read.reply(mmio.read(read.address(), read.size()));
                 yield null;
             }
             // With the in-kernel irqchip KVM handles HLT inside the kernel and does not exit; only a VM without it

@@ -34,8 +34,13 @@ import java.util.concurrent.CompletableFuture;
  * One Linux microVM, built in one place from a {@link MachineConfig}: the composition root. Reading
  * {@link #create} from top to bottom is reading the boot: KVM VM and platform, guest memory, devices on their
  * buses, kernel, initrd, command line, MP table and boot_params in memory, vCPUs set up. {@link #run} then starts
- * one thread per vCPU, each looping {@code KVM_RUN} → {@link ExitHandler}, until the guest resets, panics or
- * crashes.
+ * one worker thread per virtio device ({@link DeviceWorker}) and one thread per vCPU, each looping
+ * {@code KVM_RUN} → {@link ExitHandler}, until the guest resets, panics or crashes.
+ *
+ * <p>Threads and locks: a vCPU thread only decodes its exit and calls the addressed device under that device's own
+ * lock ({@code bus/Bus}); virtio requests are served by the device's worker, woken by an ioeventfd; interrupts are
+ * irqfd writes. Stopping kicks every vCPU out of KVM_RUN ({@link Vcpu#kick()}: immediate_exit plus a signal), and
+ * {@link #close()} joins every thread it started before it unmaps guest memory.
  */
 public final class Machine implements AutoCloseable {
     /** IRQ of the first virtio-mmio device; the next ones follow. 4 is COM1's. */
@@ -46,9 +51,12 @@ public final class Machine implements AutoCloseable {
     private final MappedGuestMemory memory;
     private final List<Vcpu> vcpus;
     private final ExitHandler exitHandler;
-    private final Object deviceLock;
     private final Uart8250 uart;
     private final VirtioConsole virtioConsole;
+    /** The virtio console's transport, whose monitor guards the console device; null with the serial console. */
+    private final VirtioMmioTransport virtioConsoleTransport;
+    private final List<DeviceWorker> workers;
+    private final List<IrqfdInterruptLine> lines;
     private final List<VirtioBlock> blocks;
     private final ConsoleWatcher console;
     private final BootTimer bootTimer;
@@ -58,8 +66,12 @@ public final class Machine implements AutoCloseable {
     private final BootTimeline timeline;
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final List<Thread> vcpuThreads = new ArrayList<>();
-    /** Set under deviceLock by close(): no more input reaches the devices (their interrupt lines are gone). */
-    private boolean closed;
+    /** Shows buffered console output every {@link #CONSOLE_FLUSH_MILLIS}; null until run(). */
+    private Thread consoleFlusher;
+    /** Often enough that typing echoes at once to a human, rarely enough to cost nothing. */
+    private static final long CONSOLE_FLUSH_MILLIS = 10;
+    /** Set by close(): no more input reaches the devices (their interrupt lines are gone). */
+    private volatile boolean closed;
 
     private Machine(Builder b) {
         this.config = b.config;
@@ -67,9 +79,11 @@ public final class Machine implements AutoCloseable {
         this.memory = b.memory;
         this.vcpus = b.vcpus;
         this.exitHandler = b.exitHandler;
-        this.deviceLock = b.deviceLock;
         this.uart = b.uart;
         this.virtioConsole = b.virtioConsole;
+        this.virtioConsoleTransport = b.virtioConsoleTransport;
+        this.workers = b.workers;
+        this.lines = b.lines;
         this.blocks = b.blocks;
         this.console = b.console;
         this.bootTimer = b.bootTimer;
@@ -99,6 +113,7 @@ public final class Machine implements AutoCloseable {
             b.build(kvm, output, startNanos);
             Machine machine = new Machine(b);
             b.reset = machine::resetRequested;
+            b.workerFailed = machine::workerFailed;
             return machine;
         } catch (RuntimeException e) {
             b.closeAll();
@@ -112,9 +127,11 @@ public final class Machine implements AutoCloseable {
         Vm vm;
         MappedGuestMemory memory;
         List<Vcpu> vcpus = new ArrayList<>();
-        final Object deviceLock = new Object();
         Uart8250 uart;
         VirtioConsole virtioConsole;
+        VirtioMmioTransport virtioConsoleTransport;
+        final List<DeviceWorker> workers = new ArrayList<>();
+        final List<IrqfdInterruptLine> lines = new ArrayList<>();
         final List<VirtioBlock> blocks = new ArrayList<>();
         final List<FileDiskBackend> disks = new ArrayList<>();
         ConsoleWatcher console;
@@ -124,6 +141,7 @@ public final class Machine implements AutoCloseable {
         ExitHandler exitHandler;
         final BootTimeline timeline;
         volatile Runnable reset = () -> { };
+        volatile java.util.function.Consumer<Throwable> workerFailed = e -> { };
 
         Builder(MachineConfig config, BootTimeline timeline) {
             this.config = config;
@@ -165,11 +183,11 @@ public final class Machine implements AutoCloseable {
                     timeline == null ? null : new PrintkReader(System::nanoTime, timeline::kernelLine));
             boolean serialConsole = config.console() == MachineConfig.ConsoleKind.SERIAL;
             uart = new Uart8250(serialConsole ? console : OutputStream.nullOutputStream(),
-                    new KvmInterruptLine(vm, Uart8250.COM1_IRQ));
+                    interruptLine(Uart8250.COM1_IRQ));
             pio.register("COM1", Uart8250.COM1_BASE, Uart8250.PORT_COUNT, uart);
             I8042 i8042 = new I8042(() -> reset.run());
-            pio.register("i8042 data", I8042.DATA_PORT, 1, i8042.dataPort());
-            pio.register("i8042 command", I8042.COMMAND_PORT, 1, i8042.commandPort());
+            pio.register("i8042 data", I8042.DATA_PORT, 1, i8042.dataPort(), i8042);
+            pio.register("i8042 command", I8042.COMMAND_PORT, 1, i8042.commandPort(), i8042);
             bootTimer = new BootTimer(startNanos);
             pio.register("boot timer", BootTimer.PORT, 1, bootTimer);
 
@@ -191,15 +209,23 @@ public final class Machine implements AutoCloseable {
                 long base = GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE;
                 int irq = FIRST_VIRTIO_IRQ + i;
                 VirtioDevice device = virtioDevices.get(i);
-                mmio.register(device.name(), base, GuestLayout.VIRTIO_MMIO_SIZE,
-                        new VirtioMmioTransport(device, memory, new KvmInterruptLine(vm, irq)));
+                VirtioMmioTransport transport = new VirtioMmioTransport(device, memory, interruptLine(irq));
+                mmio.register(device.name(), base, GuestLayout.VIRTIO_MMIO_SIZE, transport);
+                if (device == virtioConsole) {
+                    virtioConsoleTransport = transport;
+                }
+                DeviceWorker worker = new DeviceWorker("virtio" + i, transport, e -> workerFailed.accept(e));
+                workers.add(worker);
+                if (kvm.has(KvmCap.IOEVENTFD)) {
+                    worker.wire(vm, base);
+                }
                 declared.add(new KernelCommandLine.MmioDevice(base, GuestLayout.VIRTIO_MMIO_SIZE, irq));
             }
             if (FIRST_VIRTIO_IRQ + virtioDevices.size() > MpTable.IOAPIC_PINS) {
                 throw new VmmException("too many devices: " + virtioDevices.size() + " virtio devices need IRQs "
                         + "beyond the IOAPIC's " + MpTable.IOAPIC_PINS + " pins");
             }
-            exitHandler = new ExitHandler(pio, mmio, deviceLock);
+            exitHandler = new ExitHandler(pio, mmio);
 
             // 4. Kernel, initrd, command line, MP table, boot_params.
             kernel = image.load(memory);
@@ -221,6 +247,13 @@ public final class Machine implements AutoCloseable {
             VcpuSetup.enterLinux64(vcpus.getFirst(), memory, kernel.entryPoint());
         }
 
+        /** A line to {@code gsi} through an irqfd, closed with the machine. */
+        IrqfdInterruptLine interruptLine(int gsi) {
+            IrqfdInterruptLine line = new IrqfdInterruptLine(vm, gsi);
+            lines.add(line);
+            return line;
+        }
+
         void requireCapabilities(Kvm kvm) {
             for (KvmCap cap : KvmCap.values()) {
                 if (cap.required() && !kvm.has(cap)) {
@@ -230,9 +263,11 @@ public final class Machine implements AutoCloseable {
         }
 
         void closeAll() {
+            workers.forEach(DeviceWorker::close);
             if (vm != null) {
                 vm.close();
             }
+            lines.forEach(IrqfdInterruptLine::close);
             if (memory != null) {
                 memory.close();
             }
@@ -247,6 +282,13 @@ public final class Machine implements AutoCloseable {
         finish(new Outcome.Stopped("the guest reset the machine"));
     }
 
+    /** A device worker failed with something the device model did not turn into DEVICE_NEEDS_RESET: a VMM bug. */
+    private void workerFailed(Throwable e) {
+        if (outcome.completeExceptionally(e)) {
+            vcpus.forEach(Vcpu::kick);
+        }
+    }
+
     private void finish(Outcome result) {
         String panic = console.panic();
         Outcome effective = panic != null && result instanceof Outcome.Stopped ? new Outcome.GuestPanic(panic) : result;
@@ -257,7 +299,7 @@ public final class Machine implements AutoCloseable {
         }
         if (outcome.complete(effective)) {
             for (Vcpu vcpu : vcpus) {
-                vcpu.requestExit();
+                vcpu.kick();
             }
         }
     }
@@ -272,13 +314,17 @@ public final class Machine implements AutoCloseable {
      * run as {@link Outcome.Stalled} when no exit happens for that long.
      */
     public Outcome run(java.time.Duration stallLimit) {
+        workers.forEach(DeviceWorker::start);
+        consoleFlusher = Thread.ofPlatform().name("console-flush").daemon().start(this::flushConsole);
         for (Vcpu vcpu : vcpus) {
             Thread thread = Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon().unstarted(() -> loop(vcpu));
             vcpuThreads.add(thread);
         }
         vcpuThreads.forEach(Thread::start);
         try (ProgressWatchdog watchdog = stallLimit == null ? null : watchdog(stallLimit)) {
-            return outcome.join();
+            Outcome result = outcome.join();
+            flushConsoleOnce();
+            return result;
         } catch (java.util.concurrent.CompletionException e) {
             if (e.getCause() instanceof RuntimeException runtime) {
                 throw runtime;
@@ -298,6 +344,25 @@ public final class Machine implements AutoCloseable {
                 what -> finish(new Outcome.Stalled(what)));
     }
 
+    private void flushConsole() {
+        while (!closed) {
+            try {
+                Thread.sleep(CONSOLE_FLUSH_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            flushConsoleOnce();
+        }
+    }
+
+    private void flushConsoleOnce() {
+        try {
+            console.flushIfDirty();
+        } catch (java.io.IOException e) {
+            // The user's side of the console is gone (a closed pipe): nothing more can be shown, the VM runs on.
+        }
+    }
+
     /** Ends the VM from the host side (the console's escape key): a clean stop, as if the guest had reset. */
     public void stop(String why) {
         finish(new Outcome.Stopped(why));
@@ -309,6 +374,7 @@ public final class Machine implements AutoCloseable {
             timeline.mark(BootTimeline.Phase.FIRST_KVM_RUN);
         }
         try {
+            vcpu.bindToCurrentThread();
             while (!outcome.isDone()) {
                 Outcome result = exitHandler.handle(vcpu.run());
                 if (result != null) {
@@ -319,8 +385,10 @@ public final class Machine implements AutoCloseable {
             // Not the guest's doing (a failed ioctl, a bug in a device model): the VMM failed. run() rethrows it,
             // so the user sees it as Panavisor's error, not as a guest crash, and no thread dies silently.
             if (outcome.completeExceptionally(e)) {
-                vcpus.forEach(Vcpu::requestExit);
+                vcpus.forEach(Vcpu::kick);
             }
+        } finally {
+            vcpu.unbindThread();
         }
     }
 
@@ -329,12 +397,13 @@ public final class Machine implements AutoCloseable {
      * full, in which case the caller retries the rest later.
      */
     public int typeIntoConsole(byte[] bytes, int offset, int length) {
-        synchronized (deviceLock) {
-            if (closed) {
-                return 0;
+        if (virtioConsole != null) {
+            synchronized (virtioConsoleTransport) { // the console device's lock, as on its bus accesses
+                return closed ? 0 : virtioConsole.receive(bytes, offset, length);
             }
-            return virtioConsole != null ? virtioConsole.receive(bytes, offset, length)
-                    : uart.receive(bytes, offset, length);
+        }
+        synchronized (uart) {
+            return closed ? 0 : uart.receive(bytes, offset, length);
         }
     }
 
@@ -369,38 +438,63 @@ public final class Machine implements AutoCloseable {
     }
 
     /**
-     * Flushes and closes the disks and frees the VM. A vCPU that the guest parked in HLT with interrupts off (what
-     * Linux does to the other CPUs when it reboots) never leaves KVM_RUN: {@code immediate_exit} only takes effect
-     * at the next entry, and KVM handles that HLT itself. Such threads are given 200 ms in all, then left to end
-     * with the process, and the VM is then not unmapped under them (that would crash the JVM).
+     * Stops everything and frees the VM, in an order that never pulls memory from under a thread: every vCPU is
+     * kicked out of KVM_RUN ({@link Vcpu#kick()}; this also stops a vCPU that the guest parked in HLT with
+     * interrupts off, as Linux does to the other CPUs when it reboots) and its thread joined; then each device worker
+     * is stopped and joined (no request is in flight after that); then the disks are flushed and closed, the VM
+     * closed (ending its ioeventfds and irqfds) and guest memory unmapped.
      */
     @Override
     public void close() {
-        synchronized (deviceLock) {
-            closed = true;
-        }
-        boolean vcpusStopped = true;
-        long deadline = System.nanoTime() + 200_000_000L;
+        closed = true;
+        vcpus.forEach(Vcpu::kick);
+        List<String> stuck = new ArrayList<>();
         for (Thread thread : vcpuThreads) {
-            try {
-                thread.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (!joinQuietly(thread, VCPU_JOIN_LIMIT_MILLIS)) {
+                stuck.add(thread.getName());
             }
-            vcpusStopped &= !thread.isAlive();
         }
+        workers.forEach(DeviceWorker::close);
+        if (consoleFlusher != null) {
+            consoleFlusher.interrupt();
+            joinQuietly(consoleFlusher, VCPU_JOIN_LIMIT_MILLIS);
+        }
+        flushConsoleOnce();
+        VmmException flushFailure = null;
         for (VirtioBlock block : blocks) {
             try {
                 block.disk().flush();
             } catch (java.io.IOException e) {
-                throw new VmmException("cannot flush disk " + block.disk().name() + ": " + e.getMessage(), e);
+                flushFailure = new VmmException("cannot flush disk " + block.disk().name() + ": " + e.getMessage(), e);
             } finally {
                 block.disk().close();
             }
         }
-        if (vcpusStopped) {
+        if (stuck.isEmpty()) {
             vm.close();
+            lines.forEach(IrqfdInterruptLine::close);
             memory.close();
         }
+        if (flushFailure != null) {
+            throw flushFailure;
+        }
+        if (!stuck.isEmpty()) {
+            // A kicked vCPU leaves KVM_RUN within microseconds; one that has not after seconds is a bug. Its memory
+            // stays mapped (unmapping it under a running thread would crash the JVM) until the process ends.
+            throw new VmmException(String.join(", ", stuck) + " did not stop within " + VCPU_JOIN_LIMIT_MILLIS
+                    + " ms of being kicked");
+        }
+    }
+
+    /** A safety net, not a step of the normal path: a kicked vCPU thread ends at once. */
+    private static final long VCPU_JOIN_LIMIT_MILLIS = 10_000;
+
+    private static boolean joinQuietly(Thread thread, long millis) {
+        try {
+            thread.join(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return !thread.isAlive();
     }
 }

@@ -99,6 +99,10 @@ public final class TinyGuest implements AutoCloseable {
         return vcpu;
     }
 
+    public Vm vm() {
+        return vm;
+    }
+
     public MappedGuestMemory memory() {
         return memory;
     }

@@ -15,13 +15,46 @@ class ConsoleWatcherTest {
         }
     }
 
+    /** What the user sees once the console flusher has run. */
+    static String flushed(ConsoleWatcher watcher, ByteArrayOutputStream shown) throws IOException {
+        watcher.flushIfDirty();
+        return shown.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void output_is_buffered_until_the_flusher_runs_and_only_then_written_once() throws IOException {
+        int[] writes = {0};
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        java.io.OutputStream counting = new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                writes[0]++;
+                shown.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                writes[0]++;
+                shown.write(b, off, len);
+            }
+        };
+        ConsoleWatcher watcher = new ConsoleWatcher(counting, false);
+        type(watcher, "one byte per exit\n");
+        assertEquals(0, writes[0], "nothing reaches the user's stream byte by byte");
+        watcher.flushIfDirty();
+        assertEquals(1, writes[0], "the whole run in one write");
+        assertEquals("one byte per exit\n", shown.toString(StandardCharsets.UTF_8));
+        watcher.flushIfDirty();
+        assertEquals(1, writes[0], "nothing new, nothing written");
+    }
+
     @Test
     void status_line_is_recorded_and_hidden_with_the_shutdown_noise_after_it() throws IOException {
         ByteArrayOutputStream shown = new ByteArrayOutputStream();
         ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
         type(watcher, "Linux version 6.1\r\n6.1.0\r\npanavisor-exit-status: 3\r\n[ 2.5] reboot: Restarting system\r\n");
         assertEquals(3, watcher.exitStatus());
-        assertEquals("Linux version 6.1\r\n6.1.0\r\n", shown.toString(StandardCharsets.UTF_8));
+        assertEquals("Linux version 6.1\r\n6.1.0\r\n", flushed(watcher, shown));
         assertNull(watcher.panic());
     }
 
@@ -31,7 +64,7 @@ class ConsoleWatcherTest {
         ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
         type(watcher, "old log:\npanavisor-exit-status: 0\nmore output\npanavisor-exit-status: 1\n");
         assertEquals(1, watcher.exitStatus());
-        assertEquals("old log:\nmore output\n", shown.toString(StandardCharsets.UTF_8));
+        assertEquals("old log:\nmore output\n", flushed(watcher, shown));
         type(watcher, "panavisor-exit-status: 256\n");
         assertEquals(1, watcher.exitStatus(), "statuses beyond 255 are not statuses");
     }
@@ -43,7 +76,7 @@ class ConsoleWatcherTest {
         byte[] bytes = "hvc0 line\npanavisor-exit-status: 4\n".getBytes(StandardCharsets.UTF_8);
         watcher.write(bytes, 0, bytes.length);
         assertEquals(4, watcher.exitStatus());
-        assertEquals("hvc0 line\n", shown.toString(StandardCharsets.UTF_8));
+        assertEquals("hvc0 line\n", flushed(watcher, shown));
     }
 
     @Test
@@ -51,9 +84,9 @@ class ConsoleWatcherTest {
         ByteArrayOutputStream shown = new ByteArrayOutputStream();
         ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
         type(watcher, "~ # ");
-        assertEquals("~ # ", shown.toString(StandardCharsets.UTF_8));
+        assertEquals("~ # ", flushed(watcher, shown));
         type(watcher, "panavisor-exit");
-        assertEquals("~ # panavisor-exit", shown.toString(StandardCharsets.UTF_8),
+        assertEquals("~ # panavisor-exit", flushed(watcher, shown),
                 "a status-like prefix after other text on the line is not held back");
     }
 
@@ -63,7 +96,7 @@ class ConsoleWatcherTest {
         ConsoleWatcher watcher = new ConsoleWatcher(shown, false);
         type(watcher, "panavisor-exit-status: 0\n");
         assertEquals(0, watcher.exitStatus());
-        assertEquals("panavisor-exit-status: 0\n", shown.toString(StandardCharsets.UTF_8));
+        assertEquals("panavisor-exit-status: 0\n", flushed(watcher, shown));
     }
 
     @Test
@@ -84,7 +117,7 @@ class ConsoleWatcherTest {
         byte[] rest = text.substring(20).getBytes(StandardCharsets.UTF_8);
         watcher.write(rest, 0, rest.length);
         assertEquals(text, tapped.toString(StandardCharsets.UTF_8));
-        assertEquals("[    0.100000] Run /init as init process\r\nhi\n", shown.toString(StandardCharsets.UTF_8));
+        assertEquals("[    0.100000] Run /init as init process\r\nhi\n", flushed(watcher, shown));
     }
 
     @Test
@@ -93,6 +126,6 @@ class ConsoleWatcherTest {
         ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
         String text = "x".repeat(10_000) + "\n";
         type(watcher, text);
-        assertEquals(text, shown.toString(StandardCharsets.UTF_8));
+        assertEquals(text, flushed(watcher, shown));
     }
 }

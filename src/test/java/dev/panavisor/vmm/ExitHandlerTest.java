@@ -52,7 +52,7 @@ class ExitHandlerTest {
     final Bus mmio = new Bus("MMIO");
     final Recorder serial = new Recorder();
     final Recorder virtio = new Recorder();
-    final ExitHandler handler = new ExitHandler(pio, mmio, new Object());
+    final ExitHandler handler = new ExitHandler(pio, mmio);
 
     ExitHandlerTest() {
         pio.register("serial", 0x3f8, 8, serial);

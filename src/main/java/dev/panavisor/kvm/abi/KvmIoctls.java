@@ -42,6 +42,8 @@ public final class KvmIoctls {
     public static final long KVM_SET_REGS = iow(KVMIO, 0x82, KvmStructs.REGS.byteSize());
     public static final long KVM_GET_SREGS = ior(KVMIO, 0x83, KvmStructs.SREGS.byteSize());
     public static final long KVM_SET_SREGS = iow(KVMIO, 0x84, KvmStructs.SREGS.byteSize());
+    /** struct kvm_signal_mask is {u32 len; u8 sigset[]}: its fixed part is the 4-byte length. */
+    public static final long KVM_SET_SIGNAL_MASK = iow(KVMIO, 0x8b, Integer.BYTES);
     public static final long KVM_GET_MSRS = iowr(KVMIO, 0x88, KvmStructs.MSRS_HEADER.byteSize());
     public static final long KVM_SET_MSRS = iow(KVMIO, 0x89, KvmStructs.MSRS_HEADER.byteSize());
     public static final long KVM_GET_FPU = ior(KVMIO, 0x8c, KvmStructs.FPU.byteSize());

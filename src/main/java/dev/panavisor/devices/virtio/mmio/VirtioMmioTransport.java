@@ -15,6 +15,7 @@ import dev.panavisor.memory.GuestMemory;
 import dev.panavisor.memory.GuestMemoryException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntConsumer;
 
 /**
  * The virtio-mmio transport, version 2 (virtio 1.2 §4.2): a page of registers that lets a guest driver find one
@@ -39,7 +40,14 @@ import java.util.List;
  * rising edge, and Linux's handler ACKs before it looks at the used rings, so nothing set while the line is already
  * high is lost.
  *
- * <p>Not thread-safe: the VMM serialises all calls (bus accesses, {@link #notifyQueue}, host input into the device).
+ * <p>Not thread-safe by itself: the VMM makes every call into a transport and its device hold the transport's own
+ * monitor (bus accesses from vCPU threads, the device's worker serving {@link #notifyQueue}, host input into the
+ * device). So a reset from one vCPU never runs in the middle of a request the worker is serving: it waits for it.
+ *
+ * <p>Notifications: a QueueNotify write that reaches the transport is handed to its {@link #routeNotifications
+ * notification sink}. By default that serves the queue at once, on the calling thread (tests); the VMM routes
+ * them to the device's worker instead, so no request is ever served on a vCPU thread. (Most notifications never get
+ * here at all: the VMM registers an ioeventfd for each queue's index, and KVM signals the worker directly.)
  */
 public final class VirtioMmioTransport implements BusDevice {
     /** The VendorID this VMM reports: "PANA" in little-endian ASCII. */
@@ -64,6 +72,7 @@ public final class VirtioMmioTransport implements BusDevice {
     private boolean active;
     private List<SplitVirtqueue> activeQueues = List.of();
     private String lastError = "";
+    private IntConsumer notificationSink = this::notifyQueue;
 
     public VirtioMmioTransport(VirtioDevice device, GuestMemory memory, InterruptLine line) {
         if ((device.offeredFeatures() & VirtioFeatures.VERSION_1) == 0) {
@@ -126,7 +135,7 @@ public final class VirtioMmioTransport implements BusDevice {
                 }
             }
             case QUEUE_READY -> writeQueueReady(v);
-            case QUEUE_NOTIFY -> notifyQueue(v & 0xffff);
+            case QUEUE_NOTIFY -> notificationSink.accept(v & 0xffff);
             case INTERRUPT_ACK -> acknowledge(v);
             case STATUS -> writeStatus(v & 0xff);
             case QUEUE_DESC_LOW, QUEUE_DESC_HIGH, QUEUE_DRIVER_LOW, QUEUE_DRIVER_HIGH, QUEUE_DEVICE_LOW,
@@ -152,6 +161,19 @@ public final class VirtioMmioTransport implements BusDevice {
         } catch (VirtioException | GuestMemoryException e) {
             interrupts.deviceFailed(e.getMessage());
         }
+    }
+
+    /**
+     * Where QueueNotify writes go from now on: {@code sink} receives the queue index and must arrange for
+     * {@link #notifyQueue} to be called, under this transport's monitor, on another thread.
+     */
+    public void routeNotifications(IntConsumer sink) {
+        this.notificationSink = sink;
+    }
+
+    /** How many virtqueues the device has (QueueSel values 0 to this - 1). */
+    public int queueCount() {
+        return queues.length;
     }
 
     private QueueRegisters selectedQueue() {

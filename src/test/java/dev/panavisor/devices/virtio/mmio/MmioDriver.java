@@ -8,43 +8,43 @@ import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.memory.GuestMemory;
 
 /** Plays a guest driver's register accesses against a transport, the way Linux's virtio_mmio does. */
-class MmioDriver {
+public class MmioDriver {
     final VirtioMmioTransport transport;
     final GuestMemory memory;
 
-    MmioDriver(VirtioMmioTransport transport, GuestMemory memory) {
+    public MmioDriver(VirtioMmioTransport transport, GuestMemory memory) {
         this.transport = transport;
         this.memory = memory;
     }
 
-    int read(int register) {
+    public int read(int register) {
         return (int) transport.read(register, 4);
     }
 
-    void write(int register, long value) {
+    public void write(int register, long value) {
         transport.write(register, 4, value & 0xffff_ffffL);
     }
 
-    long deviceFeatures() {
+    public long deviceFeatures() {
         write(DEVICE_FEATURES_SEL, 1);
         long high = Integer.toUnsignedLong(read(DEVICE_FEATURES));
         write(DEVICE_FEATURES_SEL, 0);
         return (high << 32) | Integer.toUnsignedLong(read(DEVICE_FEATURES));
     }
 
-    void writeDriverFeatures(long features) {
+    public void writeDriverFeatures(long features) {
         write(DRIVER_FEATURES_SEL, 0);
         write(DRIVER_FEATURES, features);
         write(DRIVER_FEATURES_SEL, 1);
         write(DRIVER_FEATURES, features >>> 32);
     }
 
-    void addStatus(int bit) {
+    public void addStatus(int bit) {
         write(STATUS, read(STATUS) | bit);
     }
 
     /** §3.1.1 steps 1-6; returns whether the device accepted the features (FEATURES_OK reads back set). */
-    boolean negotiate(long features) {
+    public boolean negotiate(long features) {
         write(STATUS, 0);
         addStatus(DeviceStatus.ACKNOWLEDGE);
         addStatus(DeviceStatus.DRIVER);
@@ -54,7 +54,7 @@ class MmioDriver {
     }
 
     /** §4.2.3.2: sets up queue {@code index} at {@code base} with the device's maximum size; returns its driver. */
-    DriverQueue setUpQueue(int index, long base) {
+    public DriverQueue setUpQueue(int index, long base) {
         write(QUEUE_SEL, index);
         int size = read(QUEUE_NUM_MAX);
         QueueLayout layout = QueueLayout.contiguous(base, size);
@@ -70,16 +70,16 @@ class MmioDriver {
         return queue;
     }
 
-    void driverOk() {
+    public void driverOk() {
         addStatus(DeviceStatus.DRIVER_OK);
     }
 
-    void notify(int queue) {
+    public void notify(int queue) {
         write(QUEUE_NOTIFY, queue);
     }
 
     /** What an interrupt handler does: read the cause and acknowledge it; returns the cause. */
-    int handleInterrupt() {
+    public int handleInterrupt() {
         int cause = read(INTERRUPT_STATUS);
         write(INTERRUPT_ACK, cause);
         return cause;

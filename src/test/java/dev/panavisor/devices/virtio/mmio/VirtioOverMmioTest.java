@@ -35,12 +35,12 @@ class VirtioOverMmioTest {
         bus.register("virtio", base, GuestLayout.VIRTIO_MMIO_SIZE, transport);
         return new MmioDriver(transport, memory) {
             @Override
-            int read(int register) {
+            public int read(int register) {
                 return (int) bus.read(base + register, 4);
             }
 
             @Override
-            void write(int register, long value) {
+            public void write(int register, long value) {
                 bus.write(base + register, 4, value);
             }
         };

@@ -1,0 +1,97 @@
+package dev.panavisor.vmm;
+
+import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
+import dev.panavisor.devices.virtio.mmio.MmioRegisters;
+import dev.panavisor.kvm.Vm;
+import dev.panavisor.sys.EventFd;
+import java.util.function.Consumer;
+
+/**
+ * The thread that serves one virtio device's queues, so that no request (a disk read, an fsync, console output) runs
+ * on a vCPU thread, and a slow device stalls only itself.
+ *
+ * <p>The journey of a notification: the guest driver writes a queue's index to the device's QueueNotify register.
+ * For each queue, KVM has an ioeventfd on that address with the index as datamatch ({@link #wire}), so the write
+ * never leaves the kernel: KVM signals this worker's eventfd and resumes the guest at once. The worker wakes from
+ * {@link EventFd#await()} (a blocking read(2): one eventfd per device and nothing else to wait for, so no epoll),
+ * takes the transport's lock and serves every queue of the device (one eventfd stands for all of them; serving a
+ * queue with nothing available costs two reads of guest memory). The device then raises its interrupt, which is an
+ * irqfd write ({@link IrqfdInterruptLine}). A QueueNotify write that still reaches user space (a host without
+ * KVM_CAP_IOEVENTFD, a queue index with no ioeventfd) is routed here by the transport, so the rule holds for it too.
+ *
+ * <p>Stopping: {@link #close()} sets a flag and signals the eventfd; the worker sees the flag and ends; close joins it.
+ */
+final class DeviceWorker implements AutoCloseable {
+    private final VirtioMmioTransport transport;
+    private final EventFd notifications = new EventFd();
+    private final Thread thread;
+    private volatile boolean stopping;
+
+    /**
+     * @param failed called (on the worker thread) if serving the device throws something the transport does not
+     *               turn into DEVICE_NEEDS_RESET: a bug in the VMM, which ends the VM
+     */
+    DeviceWorker(String name, VirtioMmioTransport transport, Consumer<Throwable> failed) {
+        this.transport = transport;
+        transport.routeNotifications(queue -> notifications.signal());
+        this.thread = Thread.ofPlatform().name("device-" + name).daemon().unstarted(() -> {
+            try {
+                serve();
+            } catch (Throwable e) {
+                failed.accept(e);
+            }
+        });
+    }
+
+    /** Registers one ioeventfd per queue on the transport's QueueNotify register at {@code base}. */
+    void wire(Vm vm, long base) {
+        for (int queue = 0; queue < transport.queueCount(); queue++) {
+            vm.assignIoeventfd(base + MmioRegisters.QUEUE_NOTIFY, 4, queue, notifications.fd());
+        }
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    private void serve() {
+        while (true) {
+            notifications.await();
+            if (stopping) {
+                return;
+            }
+            synchronized (transport) {
+                for (int queue = 0; queue < transport.queueCount(); queue++) {
+                    transport.notifyQueue(queue);
+                }
+            }
+        }
+    }
+
+    /** Stops the worker and waits for it: after this no request is in flight. */
+    @Override
+    public void close() {
+        stopping = true;
+        if (thread.isAlive()) {
+            notifications.signal();
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    thread.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        notifications.close();
+    }
+
+    /** For tests: whether the thread has ended. */
+    boolean isAlive() {
+        return thread.isAlive();
+    }
+}
