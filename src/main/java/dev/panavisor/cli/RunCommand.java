@@ -135,9 +135,11 @@ final class RunCommand implements Callable<Integer> {
 
     private int runHere(MachineConfig config, long startNanos, BootTimeline phases, PrintWriter err) {
         OutputStream out = new FileOutputStream(FileDescriptor.out);
+        java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
         try (Kvm kvm = Kvm.open();
                 Machine machine = Machine.create(kvm, config, out, startNanos, timeline ? phases : null);
                 HostTerminal terminal = exec == null ? HostTerminal.rawIfInteractive() : null) {
+            stopOnTermination(machine, closed);
             if (exec == null) {
                 ConsoleInput.start(machine);
             }
@@ -162,7 +164,29 @@ final class RunCommand implements Callable<Integer> {
                 phases.report().forEach(err::println);
             }
             return exitCode(outcome, machine.guestExitStatus(), exec != null, err);
+        } finally {
+            closed.countDown();
         }
+    }
+
+    /**
+     * SIGTERM or SIGINT (the JVM runs its shutdown hooks for both) stops the VM the way Ctrl-A x does: every vCPU is
+     * kicked out of KVM_RUN, and the hook waits for {@code Machine.close()} to flush the disks, so a VMM told to stop
+     * loses no data the guest had written. The process then ends with the JVM's status for the signal (143, 130).
+     */
+    private static void stopOnTermination(Machine machine, java.util.concurrent.CountDownLatch closed) {
+        Thread hook = Thread.ofPlatform().name("stop-on-signal").unstarted(() -> {
+            if (machine.isRunning()) {
+                System.err.println("panavisor: stopping the VM (termination signal)");
+                machine.stop("Panavisor received a termination signal");
+            }
+            try {
+                closed.await(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
     }
 
     /** The stall limit to use: the option's, else 2 min inside the lab, else none; 0 means none. */

@@ -30,7 +30,8 @@ public final class BootTimeline {
         GUEST_FIRST_LINE("guest kernel's first console line"),
         GUEST_RUNS_INIT("guest kernel runs init"),
         BOOT_MARKER("init's boot marker (port 0x440)"),
-        VM_ENDED("VM ended");
+        VM_ENDED("VM ended"),
+        VCPUS_STOPPED("every vCPU kicked out of KVM_RUN and its thread ended");
 
         private final String label;
 

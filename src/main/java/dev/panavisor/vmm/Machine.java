@@ -323,6 +323,7 @@ public final class Machine implements AutoCloseable {
         vcpuThreads.forEach(Thread::start);
         try (ProgressWatchdog watchdog = stallLimit == null ? null : watchdog(stallLimit)) {
             Outcome result = outcome.join();
+            joinVcpuThreads(); // kicked when the outcome was set: this is the stop latency the timeline shows
             flushConsoleOnce();
             return result;
         } catch (java.util.concurrent.CompletionException e) {
@@ -342,6 +343,18 @@ public final class Machine implements AutoCloseable {
         return ProgressWatchdog.start(limit, () -> exitHandler.stats().total(),
                 () -> watched.stream().mapToLong(t -> Math.max(0, threads.getThreadCpuTime(t.threadId()))).sum(),
                 what -> finish(new Outcome.Stalled(what)));
+    }
+
+    /** Waits (bounded) for every vCPU thread to end; marks when they all had, on the timeline. */
+    private boolean joinVcpuThreads() {
+        boolean all = true;
+        for (Thread thread : vcpuThreads) {
+            all &= joinQuietly(thread, VCPU_JOIN_LIMIT_MILLIS);
+        }
+        if (all && timeline != null) {
+            timeline.mark(BootTimeline.Phase.VCPUS_STOPPED);
+        }
+        return all;
     }
 
     private void flushConsole() {

@@ -26,7 +26,7 @@ public final class SyntheticKernels {
         long initrdAddrMax = 0x7fff_ffffL;
         /** The header's end: 0x202 + this jump displacement (0x66 puts it at 0x268, as kernels do). */
         int jumpDisplacement = 0x66;
-        byte[] payload = pattern(8192, 7);
+        public byte[] payload = pattern(8192, 7);
 
         public ByteBuffer build() {
             int setupBytes = ((setupSects == 0 ? 4 : setupSects) + 1) * 512;

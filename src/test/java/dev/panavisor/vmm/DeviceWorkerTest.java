@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.panavisor.bus.Bus;
 import dev.panavisor.devices.InterruptLine;
 import dev.panavisor.devices.virtio.DeviceStatus;
 import dev.panavisor.devices.virtio.VirtioFeatures;
@@ -19,7 +18,6 @@ import dev.panavisor.devices.virtio.mmio.MmioDriver;
 import dev.panavisor.devices.virtio.mmio.MmioRegisters;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
-import dev.panavisor.memory.GuestLayout;
 import dev.panavisor.memory.GuestMemory;
 import dev.panavisor.memory.HeapGuestMemory;
 import java.io.IOException;
@@ -61,22 +59,9 @@ class DeviceWorkerTest {
     /** Builds the device on a bus, starts its worker and brings the driver to DRIVER_OK with queue 0 set up. */
     DriverQueue start(DiskBackend disk, MmioDriver[] driverOut) {
         VirtioMmioTransport transport = new VirtioMmioTransport(new VirtioBlock(disk, "vda"), memory, line);
-        Bus bus = new Bus("MMIO");
-        long base = GuestLayout.VIRTIO_MMIO_BASE;
-        bus.register("virtio", base, GuestLayout.VIRTIO_MMIO_SIZE, transport);
         worker = new DeviceWorker("test", transport, e -> events.add("worker failed: " + e));
         worker.start();
-        MmioDriver driver = new MmioDriver(transport, memory) {
-            @Override
-            public int read(int register) {
-                return (int) bus.read(base + register, 4);
-            }
-
-            @Override
-            public void write(int register, long value) {
-                bus.write(base + register, 4, value);
-            }
-        };
+        MmioDriver driver = MmioDriver.onBus(transport, memory);
         assertTrue(driver.negotiate(VirtioFeatures.VERSION_1 | VirtioBlock.F_FLUSH));
         DriverQueue queue = driver.setUpQueue(0, 0x1000);
         driver.driverOk();

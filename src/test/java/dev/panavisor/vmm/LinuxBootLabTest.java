@@ -157,6 +157,46 @@ class LinuxBootLabTest {
     }
 
     @Test
+    void the_console_keeps_ticking_while_two_vcpus_hammer_the_disk() throws IOException {
+        assertEquals(0, rc("hammer"), describe("hammer"));
+        String out = out("hammer");
+        assertTrue(out.contains("hammer-done"), describe("hammer"));
+        Matcher tick = Pattern.compile("(?m)^([0-9]+\\.[0-9]+) tick-([0-4])").matcher(out);
+        List<Double> arrivals = new java.util.ArrayList<>();
+        while (tick.find()) {
+            assertEquals(arrivals.size(), Integer.parseInt(tick.group(2)), describe("hammer"));
+            arrivals.add(Double.parseDouble(tick.group(1)));
+        }
+        assertEquals(5, arrivals.size(), "every tick arrived: " + describe("hammer"));
+        double worst = 0;
+        for (int i = 1; i < arrivals.size(); i++) {
+            worst = Math.max(worst, arrivals.get(i) - arrivals.get(i - 1));
+        }
+        // Measured, not asserted: a tick is due every second; the report shows how late the worst one was.
+        System.out.printf("hammer: worst gap between console ticks %.2f s (due every 1 s)%n", worst);
+    }
+
+    @Test
+    void both_spinning_vcpus_are_kicked_out_when_the_vm_is_stopped() throws IOException {
+        assertEquals(123, rc("spin2"), describe("spin2"));
+        String err = err("spin2");
+        assertTrue(err.contains("the vCPUs were busy"), describe("spin2"));
+        Matcher ended = Pattern.compile("panavisor: timeline +([0-9.]+) ms  VM ended").matcher(err);
+        Matcher stopped = Pattern.compile("panavisor: timeline +([0-9.]+) ms  "
+                + Pattern.quote(BootTimeline.Phase.VCPUS_STOPPED.label())).matcher(err);
+        assertTrue(ended.find() && stopped.find(), "both vCPU threads ended: " + describe("spin2"));
+        System.out.printf("spin2: vCPUs stopped %.1f ms after the VM ended%n",
+                Double.parseDouble(stopped.group(1)) - Double.parseDouble(ended.group(1)));
+    }
+
+    @Test
+    void sigterm_stops_the_vm_cleanly_with_the_signals_status() throws IOException {
+        assertEquals(143, rc("sigterm"), describe("sigterm"));
+        assertTrue(err("sigterm").contains("panavisor: stopping the VM (termination signal)"), describe("sigterm"));
+        assertFalse(err("sigterm").contains("Exception"), describe("sigterm"));
+    }
+
+    @Test
     void a_guest_that_makes_no_progress_is_ended_with_status_123() throws IOException {
         assertEquals(123, rc("stall"), describe("stall"));
         assertTrue(err("stall").contains("panavisor: the guest made no progress: no VM exit and no console output "

@@ -45,6 +45,34 @@ sha256sum disk.img > before.sha
 scenario ro $PANAVISOR run --kernel "$BZIMAGE" --disk disk.img,ro --exec 'echo x > /root/other; echo write-status=$?'
 sha256sum disk.img > after.sha
 
+# Two vCPUs hammer the disk (a write with fsync, a read of the whole device) while the command prints a tick a
+# second; the host stamps each line as it arrives, to show the console stays responsive (device I/O runs on the disk's
+# worker thread, never under a lock the vCPUs or the console wait for).
+echo "scenario hammer"
+rm -f /tmp/hammer.fifo; mkfifo /tmp/hammer.fifo
+( while IFS= read -r line; do echo "$(date +%s.%N) $line"; done < /tmp/hammer.fifo > hammer.out ) &
+stamper=$!
+$PANAVISOR run --kernel "$BZIMAGE" --disk disk.img --cpus 2 --exec 'dd if=/dev/zero of=/root/hammer bs=1M count=24 conv=fsync 2>/dev/null & dd if=/dev/vda of=/dev/null bs=1M 2>/dev/null & for i in 0 1 2 3 4; do echo tick-$i; sleep 1; done; wait; rm /root/hammer; echo hammer-done' \
+    > /tmp/hammer.fifo 2> hammer.err < /dev/null
+echo $? > hammer.rc
+wait $stamper
+
+# Both vCPUs spin in the guest, making no exits: the stall watchdog stops the VM after 5 s, and the timeline shows
+# how long kicking both vCPUs out of KVM_RUN took.
+scenario spin2 $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --cpus 2 --stall-limit 5s --timeline \
+    --exec 'while :; do :; done & while :; do :; done'
+
+# SIGTERM to the VMM while the guest sleeps: the VM is stopped (every vCPU kicked, disks flushed), not abandoned.
+echo "scenario sigterm"
+$PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --exec 'echo sleeping; sleep 600' \
+    > sigterm.out 2> sigterm.err < /dev/null &
+pid=$!
+waited=0
+until grep -q sleeping sigterm.out 2>/dev/null || [ $waited -ge 120 ]; do sleep 1; waited=$((waited + 1)); done
+kill -TERM $pid
+wait $pid
+echo $? > sigterm.rc
+
 scenario timeline $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --timeline --exec true
 # A guest that does nothing (no exit, no output) for longer than the stall limit is ended, not waited for.
 scenario stall $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --stall-limit 10s --exec 'sleep 600'

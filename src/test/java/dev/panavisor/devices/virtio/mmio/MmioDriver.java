@@ -2,9 +2,11 @@ package dev.panavisor.devices.virtio.mmio;
 
 import static dev.panavisor.devices.virtio.mmio.MmioRegisters.*;
 
+import dev.panavisor.bus.Bus;
 import dev.panavisor.devices.virtio.DeviceStatus;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
+import dev.panavisor.memory.GuestLayout;
 import dev.panavisor.memory.GuestMemory;
 
 /** Plays a guest driver's register accesses against a transport, the way Linux's virtio_mmio does. */
@@ -15,6 +17,27 @@ public class MmioDriver {
     public MmioDriver(VirtioMmioTransport transport, GuestMemory memory) {
         this.transport = transport;
         this.memory = memory;
+    }
+
+    /**
+     * A driver whose accesses go through a {@link Bus} at the layout's first virtio-mmio address, as the VMM's MMIO
+     * exits do (so each one holds the transport's lock, as on a vCPU thread).
+     */
+    public static MmioDriver onBus(VirtioMmioTransport transport, GuestMemory memory) {
+        Bus bus = new Bus("MMIO");
+        long base = GuestLayout.VIRTIO_MMIO_BASE;
+        bus.register("virtio", base, GuestLayout.VIRTIO_MMIO_SIZE, transport);
+        return new MmioDriver(transport, memory) {
+            @Override
+            public int read(int register) {
+                return (int) bus.read(base + register, 4);
+            }
+
+            @Override
+            public void write(int register, long value) {
+                bus.write(base + register, 4, value);
+            }
+        };
     }
 
     public int read(int register) {

@@ -8,14 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.panavisor.bus.Bus;
 import dev.panavisor.devices.virtio.DeviceStatus;
 import dev.panavisor.devices.virtio.VirtioFeatures;
 import dev.panavisor.devices.virtio.block.HeapDiskBackend;
 import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.console.VirtioConsole;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
-import dev.panavisor.memory.GuestLayout;
 import dev.panavisor.memory.GuestMemory;
 import dev.panavisor.memory.HeapGuestMemory;
 import java.io.ByteArrayOutputStream;
@@ -28,22 +26,8 @@ class VirtioOverMmioTest {
     final GuestMemory memory = new HeapGuestMemory(1 << 20);
     final VirtioMmioTransportTest.RecordingLine line = new VirtioMmioTransportTest.RecordingLine();
 
-    /** Routes the driver's accesses through a Bus at the layout's address, as the VMM's MMIO exits will. */
     MmioDriver onBus(VirtioMmioTransport transport) {
-        Bus bus = new Bus("MMIO");
-        long base = GuestLayout.VIRTIO_MMIO_BASE;
-        bus.register("virtio", base, GuestLayout.VIRTIO_MMIO_SIZE, transport);
-        return new MmioDriver(transport, memory) {
-            @Override
-            public int read(int register) {
-                return (int) bus.read(base + register, 4);
-            }
-
-            @Override
-            public void write(int register, long value) {
-                bus.write(base + register, 4, value);
-            }
-        };
+        return MmioDriver.onBus(transport, memory);
     }
 
     @Test
