@@ -143,12 +143,27 @@ final class BenchBootCommand implements Callable<Integer> {
     }
 
     private static Timed time(List<String> command, int expectedStatus) throws IOException, InterruptedException {
+        return time(command, expectedStatus, 3);
+    }
+
+    /**
+     * Runs a VMM to its end with stdin on /dev/null and its output (stdout and stderr together) collected; shared
+     * with {@code bench io}. A command that cannot start, runs longer than {@code timeoutMinutes} or ends with
+     * another status is one clear error.
+     */
+    static Timed time(List<String> command, int expectedStatus, int timeoutMinutes)
+            throws IOException, InterruptedException {
         Path log = Files.createTempFile("panavisor-bench-", ".log");
         try {
             long start = System.nanoTime();
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-            if (!process.waitFor(3, TimeUnit.MINUTES)) {
+            Process process;
+            try {
+                process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            } catch (IOException e) {
+                throw new BadArgumentException("cannot start " + command.getFirst() + ": " + e.getMessage());
+            }
+            if (!process.waitFor(timeoutMinutes, TimeUnit.MINUTES)) {
                 process.destroyForcibly().waitFor();
                 throw new BadArgumentException("timed out: " + String.join(" ", command));
             }

@@ -1,0 +1,215 @@
+package dev.panavisor.cli;
+
+import dev.panavisor.cli.IoWorkload.ExitCounts;
+import dev.panavisor.cli.IoWorkload.Metric;
+import dev.panavisor.cli.IoWorkload.Result;
+import dev.panavisor.image.GuestImages;
+import dev.panavisor.lab.Lab;
+import dev.panavisor.lab.LabConfig;
+import dev.panavisor.lab.LinuxGuests;
+import dev.panavisor.memory.GuestLayout;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code panavisor bench io}: virtio-blk throughput of Panavisor against QEMU's microvm machine, the same guest
+ * program on the same disk image, side by side in one run (inside one nested lab session where /dev/kvm cannot
+ * boot Linux, as {@code bench boot} does).
+ *
+ * <p>Each measurement boots a fresh guest under each VMM, the default kernel with an initramfs that also carries
+ * {@code tools/bench/io-load.c} (built here with {@code gcc -static}), and the image as its only disk,
+ * {@code /dev/vda}. io-load times itself inside the guest, so boots and console output do not count. Panavisor
+ * also runs with {@code --exit-stats}; a boot running {@code true} with the same disk gives the exits to subtract,
+ * which leaves the exits the transfer itself cost.
+ */
+@Command(name = "io", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Disk throughput of Panavisor and QEMU microvm (virtio-blk, cache=writeback), same guest "
+                + "program and disk image: sequential read and write MiB/s (1 MiB blocks, write includes fsync), "
+                + "4 KiB random read IOPS at queue depth 1 and 8, guest page cache dropped before each.",
+                "Ends with one 'ratio <metric> panavisor/qemu: <x>' line per metric (higher is better for "
+                        + "Panavisor). Needs gcc (with a static libc) and qemu-system-x86_64."})
+final class BenchIoCommand implements Callable<Integer> {
+    /** The first virtio-mmio device: the benchmark disk, as Panavisor's only virtio device on a serial console. */
+    static final long DISK_REGISTERS = GuestLayout.VIRTIO_MMIO_BASE;
+    private static final int VM_TIMEOUT_MINUTES = 5;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--rounds", paramLabel = "N", description = "Rounds of each measurement (default: 3; --quick: 1).")
+    Integer rounds;
+
+    @Option(names = "--quick", description = "Small and short, for CI: 1 round, 32 MiB, 3 s random reads "
+            + "(a few minutes inside the nested lab).")
+    boolean quick;
+
+    @Option(names = "--size", paramLabel = "SIZE", converter = SizeConverter.class,
+            description = "Disk image size; the sequential tests move all of it, random reads fall anywhere in it "
+                    + "(default: 128M; --quick: 32M).")
+    Long size;
+
+    @Option(names = "--seconds", paramLabel = "N", description = "Length of each random-read test (default: 10; "
+            + "--quick: 3).")
+    Integer seconds;
+
+    @Option(names = "--kernel", paramLabel = "FILE", description = "Kernel (default: the default guest's bzImage).")
+    Path kernel;
+
+    @Option(names = "--initrd", paramLabel = "FILE",
+            description = "Base initramfs with Panavisor's /init (default: the default guest's); io-load is added.")
+    Path initrd;
+
+    /** Set by the outer run for the run inside the lab: the initramfs that already carries io-load. */
+    @Option(names = "--bench-initrd", hidden = true)
+    Path benchInitrd;
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        int roundCount = rounds != null ? rounds : quick ? 1 : 3;
+        long sizeBytes = size != null ? size : (quick ? 32 : 128) * IoWorkload.MIB;
+        int testSeconds = seconds != null ? seconds : quick ? 3 : 10;
+        validate(roundCount, sizeBytes, testSeconds);
+        long sizeMiB = sizeBytes / IoWorkload.MIB;
+        PrintWriter out = spec.commandLine().getOut();
+        Path workDir = null;
+        try {
+            if (benchInitrd == null) {
+                if (kernel == null || initrd == null) {
+                    GuestImages.GuestImage guest = GuestImages.forUser(line -> out.println("images: " + line)).guest();
+                    kernel = kernel == null ? guest.kernel().bzImage() : kernel;
+                    initrd = initrd == null ? guest.rootfs().initramfs() : initrd;
+                }
+                requireKernel();
+                workDir = Files.createTempDirectory("panavisor-bench-io-");
+                Path program = IoBenchFiles.buildLoadProgram(workDir);
+                benchInitrd = IoBenchFiles.benchInitramfs(initrd, program, workDir);
+            }
+            requireKernel();
+            LinuxGuests where = LinuxGuests.locate();
+            return switch (where.route()) {
+                case LAB -> {
+                    out.println("(" + where.labNotice() + ")");
+                    out.flush();
+                    List<String> command = new ArrayList<>(InLab.javaCommand());
+                    command.addAll(List.of("bench", "io", "--rounds=" + roundCount, "--size=" + sizeMiB + "M",
+                            "--seconds=" + testSeconds, "--kernel=" + kernel.toAbsolutePath(),
+                            "--bench-initrd=" + benchInitrd.toAbsolutePath()));
+                    yield Lab.run(LabConfig.defaults(), command, new FileOutputStream(FileDescriptor.out),
+                            new FileOutputStream(FileDescriptor.err));
+                }
+                case DIRECT -> measure(out, roundCount, sizeMiB, testSeconds);
+                case NONE -> throw new BadArgumentException(where.nowhereReason());
+            };
+        } finally {
+            IoBenchFiles.deleteTree(workDir);
+        }
+    }
+
+    private void requireKernel() {
+        if (kernel == null || !Files.isRegularFile(kernel)) {
+            throw new BadArgumentException("kernel not found: " + kernel);
+        }
+    }
+
+    static void validate(int rounds, long sizeBytes, int seconds) {
+        if (rounds < 1) {
+            throw new BadArgumentException("--rounds must be positive");
+        }
+        if (sizeBytes < IoWorkload.MIB || sizeBytes % IoWorkload.MIB != 0 || sizeBytes > (4L << 30)) {
+            throw new BadArgumentException("--size must be whole MiB, from 1M to 4G");
+        }
+        if (seconds < 1 || seconds > 600) {
+            throw new BadArgumentException("--seconds must be from 1 to 600");
+        }
+    }
+
+    private int measure(PrintWriter out, int roundCount, long sizeMiB, int testSeconds)
+            throws IOException, InterruptedException {
+        requireQemu();
+        Path diskDir = Files.createTempDirectory("panavisor-bench-io-disk-");
+        try {
+            Path disk = diskDir.resolve("disk.img");
+            IoBenchFiles.createDisk(disk, sizeMiB);
+            out.printf("disk image %s: %d MiB; random reads for %d s each; %d round%s%n", disk, sizeMiB,
+                    testSeconds, roundCount, roundCount == 1 ? "" : "s");
+            out.println("panavisor: a boot running 'true' with the disk attached, for its exit count...");
+            out.flush();
+            String bootOutput = BenchBootCommand.time(panavisor(disk, "true"), 0, VM_TIMEOUT_MINUTES).output();
+            IoReport report = new IoReport(IoWorkload.parseExitStats(bootOutput, DISK_REGISTERS));
+            for (int round = 1; round <= roundCount; round++) {
+                for (Metric metric : Metric.values()) {
+                    String guestCommand = metric.guestCommand(sizeMiB, testSeconds);
+                    out.printf("round %d %s: panavisor...%n", round, metric.label);
+                    out.flush();
+                    String panavisorOutput = BenchBootCommand.time(panavisor(disk, guestCommand), 0,
+                            VM_TIMEOUT_MINUTES).output();
+                    Result panavisorResult = IoWorkload.parseResult(panavisorOutput, metric);
+                    Optional<ExitCounts> exits = IoWorkload.parseExitStats(panavisorOutput, DISK_REGISTERS);
+                    out.printf("round %d %s: qemu...%n", round, metric.label);
+                    out.flush();
+                    Result qemuResult = IoWorkload.parseResult(
+                            BenchBootCommand.time(qemu(disk, guestCommand), 0, VM_TIMEOUT_MINUTES).output(), metric);
+                    out.println(report.add(round, metric, panavisorResult, qemuResult, exits));
+                    out.flush();
+                }
+            }
+            report.summary().forEach(out::println);
+            out.flush();
+            return ExitCodes.OK;
+        } finally {
+            IoBenchFiles.deleteTree(diskDir);
+        }
+    }
+
+    private List<String> panavisor(Path disk, String guestCommand) {
+        List<String> command = new ArrayList<>(InLab.javaCommand());
+        command.addAll(List.of("run", "--kernel=" + kernel, "--initrd=" + benchInitrd, "--disk=" + disk,
+                "--exec=" + guestCommand, "--exit-stats"));
+        return command;
+    }
+
+    /**
+     * QEMU's microvm as {@code bench boot} runs it (256 MiB, 1 vCPU, serial console, same kernel parameters), with
+     * the image on virtio-blk over virtio-mmio. {@code cache=writeback} is QEMU's default: the host page cache is
+     * used and a guest flush becomes an fdatasync, which is what Panavisor's file backend does too. Without ACPI,
+     * microvm adds the device's {@code virtio_mmio.device=} parameter to the kernel command line itself.
+     */
+    List<String> qemu(Path disk, String guestCommand) {
+        String exec = Base64.getEncoder().encodeToString(guestCommand.getBytes(StandardCharsets.UTF_8));
+        return List.of("qemu-system-x86_64", "-M", "microvm,acpi=off", "-accel", "kvm", "-cpu", "max",
+                "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-no-user-config",
+                "-kernel", kernel.toString(), "-initrd", benchInitrd.toString(),
+                "-append", "console=ttyS0 reboot=t panic=-1 quiet panavisor.exec=" + exec,
+                "-drive", "if=none,id=d0,file=" + disk + ",format=raw,cache=writeback",
+                "-device", "virtio-blk-device,drive=d0");
+    }
+
+    /** Fails at once, not after the first Panavisor run, when QEMU is missing. */
+    private static void requireQemu() throws InterruptedException {
+        try {
+            Process version = new ProcessBuilder("qemu-system-x86_64", "--version").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (version.waitFor() == 0) {
+                return;
+            }
+        } catch (IOException e) {
+            // Reported below.
+        }
+        throw new BadArgumentException("qemu-system-x86_64 not found or not working: bench io compares against "
+                + "QEMU (install qemu-system-x86)");
+    }
+}

@@ -1,0 +1,115 @@
+package dev.panavisor.cli;
+
+import dev.panavisor.image.CpioArchive;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+/**
+ * The files {@code panavisor bench io} gives both VMMs: the guest program io-load, an initramfs that carries it,
+ * and the disk image it reads and writes.
+ */
+final class IoBenchFiles {
+    private IoBenchFiles() {
+    }
+
+    /**
+     * Builds {@code tools/bench/io-load.c} with {@code gcc -static} into {@code dir}: static, because the guest's
+     * root has busybox and nothing else, no C library to link against.
+     */
+    static Path buildLoadProgram(Path dir) throws IOException, InterruptedException {
+        String home = System.getenv("PANAVISOR_HOME");
+        Path source = Path.of(home == null ? "." : home, "tools", "bench", "io-load.c");
+        if (!Files.isRegularFile(source)) {
+            throw new BadArgumentException(source + " not found: run bench io from the source tree "
+                    + "(./panavisor bench io)");
+        }
+        Path binary = dir.resolve("io-load");
+        Process gcc;
+        try {
+            gcc = new ProcessBuilder("gcc", "-O2", "-static", "-o", binary.toString(), source.toString())
+                    .redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw new BadArgumentException("cannot run gcc to build " + source + " (install gcc): " + e.getMessage());
+        }
+        String log = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (gcc.waitFor() != 0) {
+            throw new BadArgumentException("gcc -static failed on " + source + " (a static C library is needed: "
+                    + "libc6-dev): " + log.strip());
+        }
+        return binary;
+    }
+
+    /**
+     * The guest's initramfs with io-load added as {@link IoWorkload#GUEST_PROGRAM}: a small uncompressed cpio
+     * archive followed by the unchanged base initramfs. The kernel unpacks concatenated archives in turn, each
+     * compressed or not (Linux Documentation/driver-api/early-userspace/buffer-format.rst), the way early
+     * microcode updates travel; the base archive has no /bench, so nothing is overwritten.
+     */
+    static Path benchInitramfs(Path base, Path program, Path dir) throws IOException {
+        if (!Files.isRegularFile(base)) {
+            throw new BadArgumentException("initramfs not found: " + base);
+        }
+        Path result = dir.resolve("initramfs-bench-io.cpio.gz");
+        try (OutputStream out = Files.newOutputStream(result)) {
+            out.write(loadArchive(Files.readAllBytes(program)));
+            Files.copy(base, out);
+        }
+        return result;
+    }
+
+    /** The cpio archive holding only /bench/io-load (its length is a multiple of 4, as the next archive needs). */
+    static byte[] loadArchive(byte[] program) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (CpioArchive cpio = new CpioArchive(bytes, 0)) {
+            String path = IoWorkload.GUEST_PROGRAM;
+            cpio.directory(path.substring(0, path.lastIndexOf('/')), 0755);
+            cpio.file(path, 0755, program);
+        }
+        return bytes.toByteArray();
+    }
+
+    /**
+     * A raw disk image of {@code sizeMiB} MiB, every byte written (no holes: a read of a hole costs a host less than
+     * a read of data). One random MiB is repeated with each 4 KiB block stamped with its number, which is quick
+     * to write even on the lab's emulated CPU and leaves no two blocks alike.
+     */
+    static void createDisk(Path image, long sizeMiB) throws IOException {
+        byte[] pattern = new byte[(int) IoWorkload.MIB];
+        new SplittableRandom(20261201L).nextBytes(pattern);
+        ByteBuffer block = ByteBuffer.wrap(pattern);
+        try (FileChannel channel = FileChannel.open(image, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            for (long mib = 0; mib < sizeMiB; mib++) {
+                for (int offset = 0; offset < pattern.length; offset += 4096) {
+                    block.putLong(offset, mib * 256 + offset / 4096);
+                }
+                block.clear();
+                while (block.hasRemaining()) {
+                    channel.write(block);
+                }
+            }
+            channel.force(true);
+        }
+    }
+
+    /** Deletes a directory this command made, with everything in it; quietly, it is only clean-up. */
+    static void deleteTree(Path dir) {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        } catch (IOException e) {
+            // Left behind in the temporary directory; nothing depends on it.
+        }
+    }
+}

@@ -1,0 +1,179 @@
+package dev.panavisor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panavisor.cli.IoWorkload.ExitCounts;
+import dev.panavisor.cli.IoWorkload.Metric;
+import dev.panavisor.cli.IoWorkload.Result;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code panavisor bench io} without a VM: the guest commands, reading their output, the report's format. */
+class BenchIoTest {
+    private static final String PANAVISOR_OUTPUT = """
+            panavisor-init: booted in 1.52 s\r
+            io-load: test=seqread jobs=1 bytes=134217728 ops=128 seconds=2.000000\r
+            panavisor-exit-status: 0\r
+            panavisor: 760 exits; busiest: mmio 0xd0000000: 420, port 0x3f8: 300, other: 40
+            """;
+
+    @Test
+    void each_metric_drops_the_cache_then_runs_one_test_on_the_disk() {
+        assertEquals("sync; echo 3 > /proc/sys/vm/drop_caches; /bench/io-load /dev/vda seqread 128",
+                Metric.SEQ_READ.guestCommand(128, 10));
+        assertEquals("sync; echo 3 > /proc/sys/vm/drop_caches; /bench/io-load /dev/vda seqwrite 32",
+                Metric.SEQ_WRITE.guestCommand(32, 3));
+        assertTrue(Metric.RANDREAD_QD1.guestCommand(64, 5).endsWith("/bench/io-load /dev/vda randread 64 5 1"));
+        assertTrue(Metric.RANDREAD_QD8.guestCommand(64, 5).endsWith("/bench/io-load /dev/vda randread 64 5 8"));
+    }
+
+    @Test
+    void a_result_line_is_found_among_console_lines_and_becomes_a_rate() {
+        Result seq = IoWorkload.parseResult(PANAVISOR_OUTPUT, Metric.SEQ_READ);
+        assertEquals(new Result("seqread", 1, 128L << 20, 128, 2.0), seq);
+        assertEquals(64.0, Metric.SEQ_READ.value(seq), 1e-9);
+
+        Result random = IoWorkload.parseResult("x\nio-load: test=randread jobs=8 bytes=40960 ops=10 seconds=0.5\n",
+                Metric.RANDREAD_QD8);
+        assertEquals(20.0, Metric.RANDREAD_QD8.value(random), 1e-9);
+    }
+
+    @Test
+    void a_missing_or_mismatched_result_is_one_clear_error() {
+        BadArgumentException none = assertThrows(BadArgumentException.class,
+                () -> IoWorkload.parseResult("io-load: /dev/vda: No such file or directory\n", Metric.SEQ_READ));
+        assertTrue(none.getMessage().startsWith("no io-load result in the guest's output for seq-read"));
+        assertTrue(none.getMessage().contains("No such file"), "the guest's last lines say why");
+        assertThrows(BadArgumentException.class, () -> IoWorkload.parseResult(
+                "io-load: test=randread jobs=1 bytes=4096 ops=1 seconds=1.0", Metric.RANDREAD_QD8));
+        assertThrows(BadArgumentException.class, () -> IoWorkload.parseResult(
+                "io-load: test=seqwrite jobs=1 bytes=4096 ops=1 seconds=1.0", Metric.SEQ_READ));
+        assertThrows(BadArgumentException.class, () -> IoWorkload.parseResult(
+                "io-load: test=seqread jobs=1 bytes=4096 ops=1 seconds=0.000000", Metric.SEQ_READ));
+    }
+
+    @Test
+    void exit_stats_give_the_total_and_the_disk_page() {
+        ExitCounts counts = IoWorkload.parseExitStats(PANAVISOR_OUTPUT, 0xd000_0000L).orElseThrow();
+        assertEquals(760, counts.total());
+        assertEquals(OptionalLong.of(420), counts.onPage());
+        assertEquals(OptionalLong.empty(),
+                IoWorkload.parseExitStats(PANAVISOR_OUTPUT, 0xd000_1000L).orElseThrow().onPage());
+        assertEquals(Optional.empty(), IoWorkload.parseExitStats("panavisor-exit-status: 0\n", 0xd000_0000L));
+    }
+
+    @Test
+    void the_report_ends_with_one_ratio_line_per_metric_higher_is_better() {
+        IoReport report = new IoReport(Optional.of(new ExitCounts(260, OptionalLong.of(20))));
+        Optional<ExitCounts> exits = Optional.of(new ExitCounts(1_284, OptionalLong.of(532)));
+        for (int round = 1; round <= 3; round++) {
+            for (Metric metric : Metric.values()) {
+                double seconds = metric == Metric.SEQ_READ ? round : 1.0; // panavisor seq-read 128, 64, 42.7 MiB/s
+                Result panavisor = new Result(metric.test, metric.jobs, 128L << 20, 1000, seconds);
+                Result qemu = new Result(metric.test, metric.jobs, 256L << 20, 4000, 1.0);
+                String line = report.add(round, metric, panavisor, qemu, exits);
+                assertTrue(line.startsWith("round " + round + " " + metric.label), line);
+            }
+        }
+        List<String> lines = report.summary();
+        List<String> last = lines.subList(lines.size() - 4, lines.size());
+        assertEquals(List.of("ratio seq-read panavisor/qemu: 0.250", "ratio seq-write panavisor/qemu: 0.500",
+                "ratio randread-4k-qd1 panavisor/qemu: 0.250", "ratio randread-4k-qd8 panavisor/qemu: 0.250"), last);
+        Pattern scriptable = Pattern.compile("ratio [a-z0-9-]+ panavisor/qemu: [0-9]+\\.[0-9]{3}");
+        last.forEach(line -> assertTrue(scriptable.matcher(line).matches(), line));
+        // (532 - 20) exits on the disk's page and (1284 - 260) in all, for 128 MiB.
+        assertTrue(lines.contains("  seq-read         4.0 on the disk's registers, 8.0 in all"), lines.toString());
+        assertTrue(lines.contains("seq-read               64.0 MiB/s      256.0 MiB/s"), lines.toString());
+        assertTrue(lines.contains("randread-4k-qd8         1000 IOPS        4000 IOPS"), lines.toString());
+    }
+
+    @Test
+    void without_exit_counts_the_report_says_so_and_still_ends_with_the_ratios() {
+        IoReport report = new IoReport(Optional.empty());
+        for (Metric metric : Metric.values()) {
+            Result result = new Result(metric.test, metric.jobs, 1L << 20, 10, 1.0);
+            report.add(1, metric, result, result, Optional.empty());
+        }
+        List<String> lines = report.summary();
+        assertTrue(lines.stream().anyMatch(line -> line.startsWith("panavisor exits: not reported")));
+        assertEquals("ratio randread-4k-qd8 panavisor/qemu: 1.000", lines.getLast());
+    }
+
+    @Test
+    void options_default_small_with_quick_and_bad_values_are_refused() {
+        BenchIoCommand quick = parse("--quick");
+        assertTrue(quick.quick);
+        BenchIoCommand sized = parse("--rounds", "2", "--size", "64M", "--seconds", "5");
+        assertEquals(2, sized.rounds);
+        assertEquals(64L << 20, sized.size);
+        assertEquals(5, sized.seconds);
+        BenchIoCommand.validate(1, 1L << 20, 1);
+        assertThrows(BadArgumentException.class, () -> BenchIoCommand.validate(0, 1L << 20, 1));
+        assertThrows(BadArgumentException.class, () -> BenchIoCommand.validate(1, (1L << 20) + 4096, 1));
+        assertThrows(BadArgumentException.class, () -> BenchIoCommand.validate(1, 8L << 30, 1));
+        assertThrows(BadArgumentException.class, () -> BenchIoCommand.validate(1, 1L << 20, 0));
+    }
+
+    @Test
+    void qemu_gets_the_image_on_virtio_blk_and_the_command_in_base64() {
+        BenchIoCommand bench = parse();
+        bench.kernel = Path.of("/k/bzImage");
+        bench.benchInitrd = Path.of("/w/initramfs");
+        List<String> qemu = bench.qemu(Path.of("/t/disk.img"), "true");
+        assertTrue(qemu.contains("if=none,id=d0,file=/t/disk.img,format=raw,cache=writeback"), qemu.toString());
+        assertTrue(qemu.contains("virtio-blk-device,drive=d0"), qemu.toString());
+        assertTrue(qemu.stream().anyMatch(word -> word.endsWith(" panavisor.exec=dHJ1ZQ==")), qemu.toString());
+    }
+
+    @Test
+    void the_bench_initramfs_is_io_load_archive_then_the_base(@TempDir Path dir) throws IOException {
+        Path base = Files.write(dir.resolve("base.cpio.gz"), new byte[] {0x1f, (byte) 0x8b, 8, 0});
+        Path program = Files.write(dir.resolve("io-load"), "ELF".getBytes(StandardCharsets.US_ASCII));
+        byte[] built = Files.readAllBytes(IoBenchFiles.benchInitramfs(base, program, dir));
+        byte[] archive = IoBenchFiles.loadArchive("ELF".getBytes(StandardCharsets.US_ASCII));
+        assertEquals(0, archive.length % 4, "the next archive must start 4-aligned");
+        String text = new String(archive, StandardCharsets.US_ASCII);
+        assertTrue(text.startsWith("070701") && text.contains("bench/io-load\0") && text.contains("TRAILER!!!"));
+        assertArrayEquals(archive, java.util.Arrays.copyOf(built, archive.length));
+        assertArrayEquals(new byte[] {0x1f, (byte) 0x8b, 8, 0},
+                java.util.Arrays.copyOfRange(built, archive.length, built.length));
+        assertThrows(BadArgumentException.class,
+                () -> IoBenchFiles.benchInitramfs(dir.resolve("missing"), program, dir));
+    }
+
+    @Test
+    void the_disk_image_has_no_holes_and_no_two_blocks_alike(@TempDir Path dir) throws IOException {
+        Path image = dir.resolve("disk.img");
+        IoBenchFiles.createDisk(image, 2);
+        byte[] bytes = Files.readAllBytes(image);
+        assertEquals(2 << 20, bytes.length);
+        ByteBuffer buffer = ByteBuffer.wrap(bytes);
+        assertEquals(0, buffer.getLong(0));
+        assertEquals(1, buffer.getLong(4096));
+        assertEquals(256, buffer.getLong(1 << 20));
+        assertFalse(java.util.Arrays.equals(bytes, 8, 4096, bytes, 4096 + 8, 8192), "random data, not zeros");
+    }
+
+    private static BenchIoCommand parse(String... args) {
+        String[] full = new String[args.length + 2];
+        full[0] = "bench";
+        full[1] = "io";
+        System.arraycopy(args, 0, full, 2, args.length);
+        CommandLine.ParseResult parsed = PanavisorCommand.newCommandLine().parseArgs(full);
+        return (BenchIoCommand) parsed.subcommand().subcommand().commandSpec().userObject();
+    }
+}
