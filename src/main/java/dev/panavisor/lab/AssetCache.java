@@ -69,7 +69,25 @@ public final class AssetCache {
                 QEMU + " is still missing after installing " + QEMU_PACKAGE));
         Path busybox = staticBusybox().orElseThrow(() -> new LabException(
                 "no statically linked busybox after installing " + BUSYBOX_PACKAGE));
-        return kernel(qemu, busybox);
+        Optional<BackportedQemu.Unpacked> newer = newerQemu();
+        return kernel(newer.map(BackportedQemu.Unpacked::binary).orElse(qemu),
+                newer.map(BackportedQemu.Unpacked::firmwareDirs).orElse(List.of()), busybox);
+    }
+
+    /** On Debian 12, QEMU from bookworm-backports ({@link BackportedQemu}); elsewhere nothing. */
+    private Optional<BackportedQemu.Unpacked> newerQemu() {
+        String osRelease;
+        try {
+            osRelease = Files.readString(Path.of("/etc/os-release"));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        if (!BackportedQemu.wanted(osRelease, System.getenv()) || !DebianPackages.available()) {
+            return Optional.empty();
+        }
+        synchronized (IN_PROCESS) {
+            return new BackportedQemu(cacheDir, progress).find();
+        }
     }
 
     /** What is missing on this host for the lab, as Debian package names (empty when all is there). */
@@ -132,7 +150,7 @@ public final class AssetCache {
         }
     }
 
-    private LabAssets kernel(Path qemu, Path busybox) {
+    private LabAssets kernel(Path qemu, List<Path> firmwareDirs, Path busybox) {
         Optional<DebianPackages.Package> current = Optional.empty();
         LabException aptFailure = null;
         try {
@@ -158,7 +176,7 @@ public final class AssetCache {
             Path kernel = Files.exists(dir.resolve("vmlinux")) ? dir.resolve("vmlinux") : dir.resolve("vmlinuz");
             List<String> order = Files.readAllLines(dir.resolve("modules.order")).stream()
                     .filter(l -> !l.isBlank()).toList();
-            return new LabAssets(qemu, busybox, kernel, name, dir.resolve("modules"), order);
+            return new LabAssets(qemu, firmwareDirs, busybox, kernel, name, dir.resolve("modules"), order);
         } catch (IOException e) {
             throw new LabException("cached kernel in " + dir + " is unreadable: " + e.getMessage(), e);
         }

@@ -56,6 +56,9 @@ final class QemuCommand {
                 "-kernel", assets.kernel().toString(),
                 "-initrd", initramfs.toString(),
                 "-append", KERNEL_ARGS + (config.showConsole() ? "" : " quiet loglevel=3")));
+        for (Path firmware : assets.firmwareDirs()) {
+            args.addAll(List.of("-L", firmware.toString()));
+        }
         for (Channel channel : Channel.values()) {
             String id = channel.name().toLowerCase(java.util.Locale.ROOT);
             args.addAll(List.of("-chardev", "socket,id=" + id + ",path=" + option(runDir.resolve(channel.socketName())),

@@ -10,6 +10,7 @@ import dev.panavisor.kvm.KvmHost;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The lab's small pieces that need no QEMU: durations, the QEMU command line, the direct-or-lab decision. */
@@ -28,8 +29,29 @@ class LabSupportTest {
     }
 
     @Test
+    void the_backported_qemu_is_wanted_on_debian_12_only_and_can_be_refused() {
+        String bookworm = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n";
+        String trixie = "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nVERSION_CODENAME=trixie\n";
+        assertTrue(BackportedQemu.wanted(bookworm, Map.of()));
+        assertFalse(BackportedQemu.wanted(trixie, Map.of()), "trixie's own QEMU is already 10");
+        assertFalse(BackportedQemu.wanted("ID=ubuntu\nVERSION_CODENAME=noble\n", Map.of()));
+        assertFalse(BackportedQemu.wanted(bookworm, Map.of(BackportedQemu.OVERRIDE, "host")));
+    }
+
+    @Test
+    void firmware_directories_of_an_unpacked_qemu_are_passed_with_dash_l() {
+        LabAssets assets = new LabAssets(Path.of("/c/qemu/10/root/usr/bin/qemu-system-x86_64"),
+                List.of(Path.of("/c/qemu/10/root/usr/share/qemu"), Path.of("/c/qemu/10/root/usr/share/seabios")),
+                Path.of("/bin/busybox"), Path.of("/cache/vmlinux"), "k", Path.of("/cache/modules"), List.of());
+        String line = String.join(" ", QemuCommand.build(LabConfig.defaults(), assets, Path.of("/run/i.cpio"),
+                Path.of("/run"), List.of()));
+        assertTrue(line.startsWith("/c/qemu/10/root/usr/bin/qemu-system-x86_64 "), line);
+        assertTrue(line.contains(" -L /c/qemu/10/root/usr/share/qemu -L /c/qemu/10/root/usr/share/seabios "), line);
+    }
+
+    @Test
     void qemu_gets_the_root_read_only_and_writable_shares_read_write() {
-        LabAssets assets = new LabAssets(Path.of("/usr/bin/qemu-system-x86_64"), Path.of("/bin/busybox"),
+        LabAssets assets = new LabAssets(Path.of("/usr/bin/qemu-system-x86_64"), List.of(), Path.of("/bin/busybox"),
                 Path.of("/cache/vmlinux"), "k", Path.of("/cache/modules"), List.of());
         LabConfig config = LabConfig.defaults().withCpus(2).withMemoryMiB(3072);
         List<Export> exports = List.of(new Export("rw0", Path.of("/a,b"), Export.Kind.WRITABLE),
