@@ -26,6 +26,8 @@ final class DeviceWorker implements AutoCloseable {
     private final EventFd notifications = new EventFd();
     private final Thread thread;
     private volatile boolean stopping;
+    /** Wake-ups served: device activity that made no exit, which the stall watchdog counts as progress. */
+    private final java.util.concurrent.atomic.LongAdder served = new java.util.concurrent.atomic.LongAdder();
 
     /**
      * @param failed called (on the worker thread) if serving the device throws something the transport does not
@@ -33,7 +35,13 @@ final class DeviceWorker implements AutoCloseable {
      */
     DeviceWorker(String name, VirtioMmioTransport transport, Consumer<Throwable> failed) {
         this.transport = transport;
-        transport.routeNotifications(queue -> notifications.signal());
+        transport.routeNotifications(queue -> {
+            if (transport.device().servedInExit(queue)) {
+                transport.notifyQueue(queue); // on the exiting vCPU thread, which holds the transport's lock
+            } else {
+                notifications.signal();
+            }
+        });
         this.thread = Thread.ofPlatform().name("device-" + name).daemon().unstarted(() -> {
             try {
                 serve();
@@ -43,9 +51,15 @@ final class DeviceWorker implements AutoCloseable {
         });
     }
 
-    /** Registers one ioeventfd per queue on the transport's QueueNotify register at {@code base}. */
+    /**
+     * Registers one ioeventfd per queue on the transport's QueueNotify register at {@code base}, except for queues
+     * the device serves in the exit ({@code VirtioDevice.servedInExit}), whose notifications must reach user space.
+     */
     void wire(Vm vm, long base) {
         for (int queue = 0; queue < transport.queueCount(); queue++) {
+            if (transport.device().servedInExit(queue)) {
+                continue;
+            }
             vm.assignIoeventfd(base + MmioRegisters.QUEUE_NOTIFY, 4, queue, notifications.fd());
         }
     }
@@ -60,9 +74,12 @@ final class DeviceWorker implements AutoCloseable {
             if (stopping) {
                 return;
             }
+            served.increment();
             synchronized (transport) {
                 for (int queue = 0; queue < transport.queueCount(); queue++) {
-                    transport.notifyQueue(queue);
+                    if (!transport.device().servedInExit(queue)) {
+                        transport.notifyQueue(queue);
+                    }
                 }
             }
         }
@@ -88,6 +105,11 @@ final class DeviceWorker implements AutoCloseable {
             }
         }
         notifications.close();
+    }
+
+    /** How many times the worker woke up and served its queues. */
+    long served() {
+        return served.sum();
     }
 
     /** For tests: whether the thread has ended. */

@@ -340,7 +340,9 @@ public final class Machine implements AutoCloseable {
     private ProgressWatchdog watchdog(java.time.Duration limit) {
         java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
         List<Thread> watched = List.copyOf(vcpuThreads);
-        return ProgressWatchdog.start(limit, () -> exitHandler.stats().total(),
+        // Progress: exits, and notifications the workers served (an ioeventfd kick makes no exit).
+        return ProgressWatchdog.start(limit,
+                () -> exitHandler.stats().total() + workers.stream().mapToLong(DeviceWorker::served).sum(),
                 () -> watched.stream().mapToLong(t -> Math.max(0, threads.getThreadCpuTime(t.threadId()))).sum(),
                 what -> finish(new Outcome.Stalled(what)));
     }

@@ -17,8 +17,8 @@ import java.util.function.LongSupplier;
  * simply a command that sleeps. That is why the limit is the user's choice ({@code --stall-limit}), on by default
  * only inside the nested lab, where stalls have been seen (docs/lab.md).
  *
- * <p>The premise "console output and disk requests are exits" holds while queue notifications arrive as MMIO exits;
- * once they come through ioeventfds (no exit to user space), device activity must count as progress here too.
+ * <p>Queue notifications that arrive through ioeventfds make no exit, so the VMM counts the device workers'
+ * wake-ups as progress too ({@code Machine}).
  */
 public final class ProgressWatchdog implements AutoCloseable {
     private final long limitNanos;

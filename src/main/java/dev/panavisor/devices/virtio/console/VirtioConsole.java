@@ -105,6 +105,15 @@ public final class VirtioConsole implements VirtioDevice {
         failed = false;
     }
 
+    /**
+     * Output is served in the notifying exit: the guest's hvc driver spins until each buffer comes back, and serving
+     * it is a copy into the console's buffer (the terminal write happens later, on the VMM's console flusher).
+     */
+    @Override
+    public boolean servedInExit(int index) {
+        return index == TRANSMIT_QUEUE;
+    }
+
     @Override
     public void queueNotify(int index) {
         if (receiveQueue == null || failed) {
@@ -165,7 +174,7 @@ public final class VirtioConsole implements VirtioDevice {
             }
             transmitQueue.addUsed(chain.headIndex(), 0); // the device wrote nothing into these buffers
         }
-        flush();
+        // No flush here: this runs in the guest's exit; the sink's owner shows the bytes (the VMM's console flusher).
         if (transmitQueue.needsNotification()) {
             interrupt.usedBuffers();
         }
@@ -183,16 +192,6 @@ public final class VirtioConsole implements VirtioDevice {
                 } catch (IOException e) {
                     outputError = e; // keep serving the guest; its output is lost, which outputError() reports
                 }
-            }
-        }
-    }
-
-    private void flush() {
-        if (outputError == null) {
-            try {
-                output.flush();
-            } catch (IOException e) {
-                outputError = e;
             }
         }
     }
