@@ -165,6 +165,7 @@ final class RunCommand implements Callable<Integer> {
             }
             return exitCode(outcome, machine.guestExitStatus(), exec != null, err);
         } finally {
+            err.flush(); // a termination signal's hook lets the JVM end as soon as this latch opens
             closed.countDown();
         }
     }

@@ -177,23 +177,18 @@ class LinuxBootLabTest {
     }
 
     @Test
-    void both_spinning_vcpus_are_kicked_out_when_the_vm_is_stopped() throws IOException {
-        assertEquals(123, rc("spin2"), describe("spin2"));
-        String err = err("spin2");
-        assertTrue(err.contains("the vCPUs were busy"), describe("spin2"));
+    void sigterm_kicks_both_spinning_vcpus_out_and_stops_the_vm_cleanly() throws IOException {
+        assertEquals(143, rc("sigterm"), describe("sigterm"));
+        String err = err("sigterm");
+        assertTrue(err.contains("panavisor: stopping the VM (termination signal)"), describe("sigterm"));
+        assertFalse(err.contains("Exception"), describe("sigterm"));
         Matcher ended = Pattern.compile("panavisor: timeline +([0-9.]+) ms  VM ended").matcher(err);
         Matcher stopped = Pattern.compile("panavisor: timeline +([0-9.]+) ms  "
                 + Pattern.quote(BootTimeline.Phase.VCPUS_STOPPED.label())).matcher(err);
-        assertTrue(ended.find() && stopped.find(), "both vCPU threads ended: " + describe("spin2"));
-        System.out.printf("spin2: vCPUs stopped %.1f ms after the VM ended%n",
+        assertTrue(ended.find() && stopped.find(), "both vCPU threads ended: " + describe("sigterm"));
+        // Measured, not asserted (speed belongs to benchmarks): printed for the report.
+        System.out.printf("sigterm: both spinning vCPUs stopped %.1f ms after the VM ended%n",
                 Double.parseDouble(stopped.group(1)) - Double.parseDouble(ended.group(1)));
-    }
-
-    @Test
-    void sigterm_stops_the_vm_cleanly_with_the_signals_status() throws IOException {
-        assertEquals(143, rc("sigterm"), describe("sigterm"));
-        assertTrue(err("sigterm").contains("panavisor: stopping the VM (termination signal)"), describe("sigterm"));
-        assertFalse(err("sigterm").contains("Exception"), describe("sigterm"));
     }
 
     @Test
