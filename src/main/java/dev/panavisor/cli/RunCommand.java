@@ -248,6 +248,13 @@ final class RunCommand implements Callable<Integer> {
                 }
                 yield guestStatus;
             }
+            case Outcome.StoppedByHost host -> {
+                if (commandMode) {
+                    err.println("panavisor: stopped before the command finished: " + host.why());
+                    yield ExitCodes.ERROR;
+                }
+                yield ExitCodes.OK;
+            }
             case Outcome.GuestPanic panic -> {
                 err.println("panavisor: guest kernel panic: " + panic.message());
                 yield GUEST_PANIC;

@@ -378,9 +378,9 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    /** Ends the VM from the host side (the console's escape key): a clean stop, as if the guest had reset. */
+    /** Ends the VM from the host side (the console's escape key, a termination signal). */
     public void stop(String why) {
-        finish(new Outcome.Stopped(why));
+        finish(new Outcome.StoppedByHost(why));
     }
 
     private void loop(Vcpu vcpu) {

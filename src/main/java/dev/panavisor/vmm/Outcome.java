@@ -12,6 +12,10 @@ public sealed interface Outcome {
     record GuestPanic(String message) implements Outcome {
     }
 
+    /** The host stopped the VM (Ctrl-A x, a termination signal); {@code why} says who. */
+    record StoppedByHost(String why) implements Outcome {
+    }
+
     /** The guest made no progress for too long ({@link ProgressWatchdog}); {@code what} says what was seen. */
     record Stalled(String what) implements Outcome {
     }

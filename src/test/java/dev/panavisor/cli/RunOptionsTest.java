@@ -108,6 +108,10 @@ class RunOptionsTest {
         assertEquals(3, RunCommand.exitCode(new Outcome.Stopped("reset"), 3, true, writer));
         assertEquals(1, RunCommand.exitCode(new Outcome.Stopped("reset"), null, true, writer));
         assertTrue(err.toString().contains("without reporting the command's exit status"), err.toString());
+        assertEquals(0, RunCommand.exitCode(new Outcome.StoppedByHost("Ctrl-A x"), null, false, writer));
+        assertEquals(1, RunCommand.exitCode(new Outcome.StoppedByHost("a termination signal"), null, true, writer));
+        assertTrue(err.toString().contains("panavisor: stopped before the command finished: a termination signal"),
+                err.toString());
         assertEquals(121, RunCommand.exitCode(new Outcome.GuestPanic("Kernel panic - not syncing: x"), null, true,
                 writer));
         assertEquals(122, RunCommand.exitCode(new Outcome.GuestCrash("triple fault"), null, false, writer));

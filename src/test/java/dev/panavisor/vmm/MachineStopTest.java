@@ -60,7 +60,7 @@ class MachineStopTest {
                     // run() returns once every vCPU thread has ended (it joins them): that is the stop latency.
                     Outcome result = outcome.get(30, TimeUnit.SECONDS);
                     stopMicros[i] = (System.nanoTime() - stop) / 1000;
-                    assertInstanceOf(Outcome.Stopped.class, result);
+                    assertInstanceOf(Outcome.StoppedByHost.class, result);
                     machine.close();
                 }
             }
