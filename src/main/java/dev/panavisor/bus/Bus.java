@@ -18,7 +18,8 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Threads: all devices are registered before any vCPU thread starts; after that, every vCPU thread reads and
  * writes through the bus at once. Each access holds its device's own lock (by default the device object's monitor),
  * so device models need not be thread-safe and two vCPUs touching two different devices never wait for each other.
- * Anything else that calls into a device (its I/O worker, host input) takes the same lock ({@link #lockOf}).
+ * Anything else that calls into a device (its I/O worker, host input) takes the same lock: the object it
+ * registered the device with.
  */
 public final class Bus {
     /** One registered device, the range it answers, and the lock its accesses hold. */
@@ -105,12 +106,6 @@ public final class Bus {
 
     public long unhandledWrites() {
         return unhandledWrites.sum();
-    }
-
-    /** The lock held by accesses to the device registered under {@code deviceName}. */
-    public Object lockOf(String deviceName) {
-        return ranges.values().stream().filter(r -> r.name().equals(deviceName)).findFirst()
-                .orElseThrow(() -> new BusException(name + ": no device " + deviceName)).lock();
     }
 
     public String name() {
