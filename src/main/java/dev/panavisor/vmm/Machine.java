@@ -66,10 +66,8 @@ public final class Machine implements AutoCloseable {
     private final BootTimeline timeline;
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final List<Thread> vcpuThreads = new ArrayList<>();
-    /** Shows buffered console output every {@link #CONSOLE_FLUSH_MILLIS}; null until run(). */
-    private Thread consoleFlusher;
-    /** Often enough that typing echoes at once to a human, rarely enough to cost nothing. */
-    private static final long CONSOLE_FLUSH_MILLIS = 10;
+    /** Shows buffered console output; null until run(). */
+    private ConsoleFlusher consoleFlusher;
     /** Set by close(): no more input reaches the devices (their interrupt lines are gone). */
     private volatile boolean closed;
 
@@ -315,7 +313,7 @@ public final class Machine implements AutoCloseable {
      */
     public Outcome run(java.time.Duration stallLimit) {
         workers.forEach(DeviceWorker::start);
-        consoleFlusher = Thread.ofPlatform().name("console-flush").daemon().start(this::flushConsole);
+        consoleFlusher = ConsoleFlusher.start(console);
         for (Vcpu vcpu : vcpus) {
             Thread thread = Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon().unstarted(() -> loop(vcpu));
             vcpuThreads.add(thread);
@@ -324,7 +322,7 @@ public final class Machine implements AutoCloseable {
         try (ProgressWatchdog watchdog = stallLimit == null ? null : watchdog(stallLimit)) {
             Outcome result = outcome.join();
             joinVcpuThreads(); // kicked when the outcome was set: this is the stop latency the timeline shows
-            flushConsoleOnce();
+            ConsoleFlusher.flushOnce(console);
             return result;
         } catch (java.util.concurrent.CompletionException e) {
             if (e.getCause() instanceof RuntimeException runtime) {
@@ -357,25 +355,6 @@ public final class Machine implements AutoCloseable {
             timeline.mark(BootTimeline.Phase.VCPUS_STOPPED);
         }
         return all;
-    }
-
-    private void flushConsole() {
-        while (!closed) {
-            try {
-                Thread.sleep(CONSOLE_FLUSH_MILLIS);
-            } catch (InterruptedException e) {
-                return;
-            }
-            flushConsoleOnce();
-        }
-    }
-
-    private void flushConsoleOnce() {
-        try {
-            console.flushIfDirty();
-        } catch (java.io.IOException e) {
-            // The user's side of the console is gone (a closed pipe): nothing more can be shown, the VM runs on.
-        }
     }
 
     /** Ends the VM from the host side (the console's escape key, a termination signal). */
@@ -471,10 +450,10 @@ public final class Machine implements AutoCloseable {
         }
         workers.forEach(DeviceWorker::close);
         if (consoleFlusher != null) {
-            consoleFlusher.interrupt();
-            joinQuietly(consoleFlusher, VCPU_JOIN_LIMIT_MILLIS);
+            consoleFlusher.close();
+        } else {
+            ConsoleFlusher.flushOnce(console);
         }
-        flushConsoleOnce();
         VmmException flushFailure = null;
         for (VirtioBlock block : blocks) {
             try {
