@@ -19,7 +19,7 @@ public final class Vm implements AutoCloseable {
     private final int vcpuMmapSize;
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final Arena arena = Arena.ofShared();
-    /** Reused for KVM_IRQ_LINE, which interrupt-heavy devices call often; guarded by {@code this}. */
+    /** Reused for KVM_IRQ_LINE; guarded by {@code this}. */
     private final MemorySegment irqLevel = arena.allocate(KvmStructs.IRQ_LEVEL);
     private boolean closed;
 
@@ -75,7 +75,10 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** KVM_IRQ_LINE: drives GSI {@code irq} of the in-kernel irqchip high or low. */
+    /**
+     * KVM_IRQ_LINE: drives GSI {@code irq} of the in-kernel irqchip high or low, from the calling thread. The machine
+     * uses irqfds instead ({@link #assignIrqfd}); this stays for tests and for a VMM without them.
+     */
     public synchronized void setIrqLine(int irq, boolean level) {
         irqLevel.set(ValueLayout.JAVA_INT, 0, irq);
         irqLevel.set(ValueLayout.JAVA_INT, 4, level ? 1 : 0);

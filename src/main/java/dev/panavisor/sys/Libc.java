@@ -254,7 +254,6 @@ public final class Libc {
     public static final long SIGACTION_MASK_OFFSET = 8;
     public static final long SIGACTION_FLAGS_OFFSET = 8 + SIGSET_SIZE;
     public static final int SIG_BLOCK = 0;
-    public static final int SIG_UNBLOCK = 1;
 
     /**
      * The address of libc's {@code getpid}: a function that has no effect, takes no locks and is async-signal-safe,
