@@ -1,0 +1,90 @@
+package dev.panavisor.measure;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.UncheckedIOException;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SmapsTest {
+    /** A synthetic smaps: a jar, the guest's 256 MiB anonymous mapping, the heap, a stack guard. */
+    private static final List<String> SAMPLE = List.of(
+            "55d4c8a00000-55d4c8a01000 r--p 00000000 08:01 1234                       /usr/bin/java",
+            "Size:                  4 kB",
+            "Rss:                   4 kB",
+            "Pss:                   2 kB",
+            "Shared_Clean:          4 kB",
+            "Private_Clean:         0 kB",
+            "Private_Dirty:         0 kB",
+            "VmFlags: rd mr mw me dw sd",
+            "7f0000000000-7f0010000000 rw-p 00000000 00:00 0 ",
+            "Size:             262144 kB",
+            "Rss:               20480 kB",
+            "Pss:               20480 kB",
+            "Private_Clean:         0 kB",
+            "Private_Dirty:     20480 kB",
+            "THPeligible:    1",
+            "7f0010000000-7f0010400000 rw-p 00000000 00:00 0                          [heap]",
+            "Size:               4096 kB",
+            "Rss:                3000 kB",
+            "Pss:                3000 kB",
+            "Private_Clean:       100 kB",
+            "Private_Dirty:      2900 kB",
+            "7ffd00000000-7ffd00001000 ---p 00000000 00:00 0 ",
+            "Size:                  4 kB",
+            "Rss:                   0 kB",
+            "Pss:                   0 kB");
+
+    @Test
+    void parsesEveryMappingWithItsSizes() {
+        Smaps smaps = Smaps.parse(SAMPLE);
+        assertEquals(4, smaps.mappings().size());
+        Smaps.Mapping java = smaps.mappings().get(0);
+        assertEquals("/usr/bin/java", java.name());
+        assertEquals("r--p", java.perms());
+        assertEquals(4096, java.size());
+        assertEquals(2048, java.pss());
+        Smaps.Mapping heap = smaps.mappings().get(2);
+        assertEquals("[heap]", heap.name());
+        assertEquals(3000 * 1024L, heap.privateBytes());
+        assertTrue(smaps.mappings().get(1).anonymous());
+        assertEquals((4 + 20480 + 3000) * 1024L, smaps.rss());
+        assertEquals((2 + 20480 + 3000) * 1024L, smaps.pss());
+    }
+
+    @Test
+    void overheadLeavesOutTheGuestMappingFoundByAddress() {
+        Smaps.Overhead overhead = Smaps.parse(SAMPLE).overhead(Smaps.at(0x7f0000000000L + 4096, 4096));
+        assertEquals(20480 * 1024L, overhead.guestRss());
+        assertEquals((4 + 3000) * 1024L, overhead.vmmRss());
+        assertEquals((2 + 3000) * 1024L, overhead.vmmPss());
+    }
+
+    @Test
+    void overheadFindsAnAnonymousGuestMappingBySize() {
+        Smaps smaps = Smaps.parse(SAMPLE);
+        assertEquals((4 + 3000) * 1024L, smaps.overhead(Smaps.anonymousAtLeast(256L << 20)).vmmRss());
+        // A larger guest than any mapping: nothing is guest memory, all of it is overhead.
+        assertEquals(smaps.rss(), smaps.overhead(Smaps.anonymousAtLeast(512L << 20)).vmmRss());
+    }
+
+    @Test
+    void rangesThatOnlyTouchDoNotOverlap() {
+        Smaps.Mapping m = new Smaps.Mapping(0x1000, 0x2000, "rw-p", "", 0, 0, 0);
+        assertTrue(m.overlaps(0x1fff, 1));
+        assertFalse(m.overlaps(0x2000, 0x1000));
+        assertFalse(m.overlaps(0x0, 0x1000));
+    }
+
+    @Test
+    void readsThisProcessAndFailsClearlyForAMissingOne() {
+        Smaps self = Smaps.ofSelf();
+        assertTrue(self.rss() > 1 << 20, "a JVM has more than 1 MiB resident");
+        assertTrue(self.pss() <= self.rss());
+        UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> Smaps.ofProcess(Integer.MAX_VALUE));
+        assertTrue(e.getMessage().startsWith("no such process or file"), e.getMessage());
+    }
+}
