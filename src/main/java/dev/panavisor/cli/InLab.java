@@ -5,8 +5,7 @@ import dev.panavisor.lab.LabConfig;
 import dev.panavisor.vmm.MachineConfig;
 import java.io.FileOutputStream;
 import java.io.FileDescriptor;
-import java.net.URISyntaxException;
-import java.nio.file.Path;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -27,13 +26,27 @@ final class InLab {
                 lab = lab.withWritable(disk.path().toAbsolutePath().getParent());
             }
         }
-        return Lab.run(lab, command(config, options), new FileOutputStream(FileDescriptor.out),
-                new FileOutputStream(FileDescriptor.err));
+        PrintWriter err = options.spec.commandLine().getErr();
+        AotCache.Recording aot = JavaCommand.cache(true).map(cache -> cache.optionsFor(true, err))
+                .orElse(null);
+        try {
+            return Lab.run(lab, command(config, options, aot == null ? List.of() : aot.options()),
+                    new FileOutputStream(FileDescriptor.out), new FileOutputStream(FileDescriptor.err));
+        } finally {
+            if (aot != null && aot.finish()) {
+                err.println("panavisor: AOT cache recorded: " + aot.cache().file());
+                err.flush();
+            }
+        }
     }
 
     /** The inner command: this JVM and jar, and the resolved configuration as explicit options. */
     static List<String> command(MachineConfig config, RunCommand options) {
-        List<String> command = new ArrayList<>(javaCommand());
+        return command(config, options, List.of());
+    }
+
+    private static List<String> command(MachineConfig config, RunCommand options, List<String> aotOptions) {
+        List<String> command = new ArrayList<>(JavaCommand.of(true, aotOptions));
         command.add("run");
         command.add("--kernel=" + config.kernel().toAbsolutePath());
         config.initrd().ifPresent(initrd -> command.add("--initrd=" + initrd.toAbsolutePath()));
@@ -53,6 +66,9 @@ final class InLab {
         if (options.exitStats) {
             command.add("--exit-stats");
         }
+        if (options.stats) {
+            command.add("--stats");
+        }
         if (options.timeline) {
             command.add("--timeline"); // the inner run's timeline, counted from that process's start inside L1
         }
@@ -62,18 +78,8 @@ final class InLab {
         return command;
     }
 
-    /** This JVM running this jar: the start of a command line that runs Panavisor again. */
+    /** A Panavisor JVM for inside the lab, with the lab's AOT cache when it is fresh. */
     static List<String> javaCommand() {
-        return List.of(ProcessHandle.current().info().command().orElse("java"), "--enable-native-access=ALL-UNNAMED",
-                "-XX:TieredStopAtLevel=1", // the lab's CPU is emulated: start fast rather than peak fast
-                "-jar", jar().toString());
-    }
-
-    private static Path jar() {
-        try {
-            return Path.of(InLab.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException("cannot locate the Panavisor jar", e);
-        }
+        return JavaCommand.panavisor(true);
     }
 }

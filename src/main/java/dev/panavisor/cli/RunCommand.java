@@ -8,6 +8,7 @@ import dev.panavisor.vmm.BootTimeline;
 import dev.panavisor.vmm.HostTerminal;
 import dev.panavisor.vmm.Machine;
 import dev.panavisor.vmm.MachineConfig;
+import dev.panavisor.vmm.MemoryReport;
 import dev.panavisor.vmm.Outcome;
 import java.io.FileOutputStream;
 import java.io.FileDescriptor;
@@ -94,6 +95,11 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--exit-stats", description = "Print how many VM exits each port and MMIO page caused.")
     boolean exitStats;
 
+    @Option(names = "--stats", description = {"After the run, print the VMM's own memory: its resident set apart "
+            + "from guest memory (as Firecracker measures it), the JVM's heap, metaspace and code cache, and, when "
+            + "the JVM runs with -XX:NativeMemoryTracking=summary, its native memory by area (docs/performance.md)."})
+    boolean stats;
+
     @Option(names = "--timeline", description = {"After the run, print when each boot phase ended, in ms from the "
             + "process's start: JVM up, command parsed, images located, VM and memory created, kernel loaded, first "
             + "KVM_RUN, the guest kernel's first console line and its 'Run /init as init process' line (with the "
@@ -155,6 +161,9 @@ final class RunCommand implements Callable<Integer> {
             if (exitStats) {
                 err.println("panavisor: " + machine.exitStats().total() + " exits; busiest: "
                         + String.join(", ", machine.exitStats().top(8)));
+            }
+            if (stats) {
+                MemoryReport.lines(machine.memoryOverhead()).forEach(line -> err.println("panavisor: " + line));
             }
             if (timeline) {
                 // The boot timer has the marker's time (it serves --boot-time too): copy it into the timeline.

@@ -23,6 +23,7 @@ import dev.panavisor.kvm.Vcpu;
 import dev.panavisor.kvm.Vm;
 import dev.panavisor.kvm.abi.KvmCap;
 import dev.panavisor.memory.GuestLayout;
+import dev.panavisor.measure.Smaps;
 import dev.panavisor.memory.MappedGuestMemory;
 import java.io.OutputStream;
 import java.util.ArrayList;
@@ -429,6 +430,11 @@ public final class Machine implements AutoCloseable {
 
     public List<VirtioBlock> blocks() {
         return blocks;
+    }
+
+    /** This process's resident memory now, apart from guest memory's pages (run --stats; docs/performance.md). */
+    public Smaps.Overhead memoryOverhead() {
+        return Smaps.ofSelf().overhead(Smaps.at(memory.hostSegment().address(), memory.hostSegment().byteSize()));
     }
 
     /**

@@ -1,0 +1,120 @@
+package dev.panavisor.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+
+/**
+ * JDK 25's ahead-of-time cache for the JVMs that run Panavisor (JEP 483 "Ahead-of-Time Class Loading &amp; Linking",
+ * JEP 514 "Ahead-of-Time Command-Line Ergonomics", JEP 515 "Ahead-of-Time Method Profiling"). A training run started
+ * with {@code -XX:AOTCacheOutput=FILE} records which classes the application loads and links and how its methods
+ * behave; when it exits, the JVM writes them into FILE. A later JVM started with {@code -XX:AOTCache=FILE} maps them
+ * in instead of reading, parsing, verifying and linking each class again: the start-up work that the nested lab's
+ * emulated CPU makes slow (docs/performance.md, "Start-up").
+ *
+ * <p>The cache is valid for one jar (the JVM checks the jar's size and time stamp) and one JDK build, and the JVM
+ * options that matter must match (the native-access grant among them, so Panavisor's JVMs share one option set,
+ * {@link JavaCommand}). It lives beside the jar, named after the JDK's version; a cache older than the jar is stale
+ * and is ignored with one line (the JVM's own complaint would be five lines of {@code [error][aot]}).
+ *
+ * <p>A recording is written under a temporary name and renamed when its run has ended, so a JVM starting meanwhile
+ * never maps a half-written file.
+ */
+record AotCache(Path file, Path jar) {
+    enum State { FRESH, STALE, MISSING }
+
+    /**
+     * The cache for JVMs started inside the nested lab, or for JVMs started on this host. Two files, because each is
+     * recorded where it is used: the lab's emulated CPU and the host's differ, and so do the runs that train them.
+     */
+    static AotCache forJar(Path jar, boolean lab) {
+        String name = "panavisor" + (lab ? "-lab" : "") + "-jdk" + Runtime.version() + ".aot";
+        return new AotCache(jar.resolveSibling(name), jar);
+    }
+
+    State state() {
+        try {
+            if (!Files.isRegularFile(file) || Files.size(file) == 0) {
+                return State.MISSING;
+            }
+            return Files.getLastModifiedTime(file).compareTo(Files.getLastModifiedTime(jar)) < 0
+                    ? State.STALE : State.FRESH;
+        } catch (IOException e) {
+            return State.MISSING;
+        }
+    }
+
+    /** The JVM option that maps this cache in. */
+    List<String> useOptions() {
+        return List.of("-XX:AOTCache=" + file);
+    }
+
+    /** Whether a recording can be written beside the jar (an installed, read-only jar gets none). */
+    boolean canRecord() {
+        return Files.isWritable(file.getParent());
+    }
+
+    /**
+     * The options for a JVM: use the cache when it is fresh; otherwise say why not in one line (when stale) and,
+     * if {@code allowRecording}, record a new one during this run. The caller ends the recording with
+     * {@link Recording#finish()} once that JVM has exited.
+     */
+    Recording optionsFor(boolean allowRecording, PrintWriter err) {
+        State state = state();
+        if (state == State.FRESH) {
+            return new Recording(this, useOptions(), null);
+        }
+        if (state == State.STALE) {
+            err.println("panavisor: the AOT cache " + file.getFileName() + " is older than the jar: not used"
+                    + (allowRecording && canRecord() ? "; this run records a new one" : ""));
+        }
+        if (!allowRecording || !canRecord()) {
+            return new Recording(this, List.of(), null);
+        }
+        if (state == State.MISSING) {
+            err.println("panavisor: this run also records the JVM's AOT cache (once per jar and JDK) so that later"
+                    + " starts are faster: " + file);
+        }
+        err.flush();
+        Path temporary = file.resolveSibling(file.getFileName() + "." + ProcessHandle.current().pid() + ".recording");
+        return new Recording(this, List.of("-XX:AOTCacheOutput=" + temporary), temporary);
+    }
+
+    /** The JVM options chosen for one run; when recording, where the JVM writes the new cache. */
+    record Recording(AotCache cache, List<String> options, Path temporary) {
+        boolean recording() {
+            return temporary != null;
+        }
+
+        /**
+         * After the JVM has exited: moves a complete recording into place (the JVM writes it as its last act;
+         * a run that crashed leaves none). Returns whether a new cache is now in place.
+         */
+        boolean finish() {
+            if (temporary == null) {
+                return false;
+            }
+            Path config = temporary.resolveSibling(temporary.getFileName() + ".config");
+            try {
+                Files.deleteIfExists(config); // the training's intermediate file, normally removed by the JVM
+                if (!Files.isRegularFile(temporary) || Files.size(temporary) == 0) {
+                    Files.deleteIfExists(temporary);
+                    return false;
+                }
+                try {
+                    Files.move(temporary, cache.file(), StandardCopyOption.ATOMIC_MOVE,
+                            StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(temporary, cache.file(), StandardCopyOption.REPLACE_EXISTING);
+                }
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        }
+    }
+}

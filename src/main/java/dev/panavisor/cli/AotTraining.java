@@ -1,0 +1,81 @@
+package dev.panavisor.cli;
+
+import dev.panavisor.lab.Lab;
+import dev.panavisor.lab.LabConfig;
+import dev.panavisor.lab.LinuxGuests;
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Records an {@link AotCache} with a training run that boots the default guest with {@code --exec true}: the run
+ * whose start-up the cache is for, so it records the classes and method profiles of exactly that path (command
+ * parsing, image checks, VM creation, loaders, devices, the run loop). It runs where guests boot: directly on a
+ * host with hardware KVM, inside the nested lab elsewhere (that records the lab's cache).
+ */
+final class AotTraining {
+    private AotTraining() {
+    }
+
+    /**
+     * Records the cache for {@code route} unless a fresh one exists; progress and the outcome are one line each on
+     * {@code err}. Returns whether a fresh cache is now in place. A failed training run is reported and leaves no
+     * cache (the VMM works without one).
+     */
+    static boolean ensure(LinuxGuests.Route route, Path kernel, Path initrd, PrintWriter err) {
+        boolean inLab = route == LinuxGuests.Route.LAB || Lab.insideLab();
+        Optional<AotCache> cache = JavaCommand.cache(inLab);
+        if (cache.isEmpty() || route == LinuxGuests.Route.NONE) {
+            return false;
+        }
+        if (cache.get().state() == AotCache.State.FRESH) {
+            return true;
+        }
+        AotCache.Recording recording = cache.get().optionsFor(true, err);
+        if (!recording.recording()) {
+            return false;
+        }
+        List<String> command = new ArrayList<>(JavaCommand.of(inLab, recording.options()));
+        command.addAll(List.of("run", "--kernel=" + kernel.toAbsolutePath(), "--initrd=" + initrd.toAbsolutePath(),
+                "--exec=true"));
+        int status;
+        try {
+            status = route == LinuxGuests.Route.LAB
+                    ? Lab.run(LabConfig.defaults(), command, OutputStream.nullOutputStream(),
+                            OutputStream.nullOutputStream())
+                    : new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                            .redirectError(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+        } catch (IOException e) {
+            status = -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            status = -1;
+        }
+        boolean recorded = status == 0 && recording.finish();
+        if (!recorded) {
+            recording.finish(); // removes what a failed run left
+            recordingFailed(cache.get(), status, err);
+            return false;
+        }
+        err.println("panavisor: AOT cache recorded: " + cache.get().file());
+        err.flush();
+        return true;
+    }
+
+    private static void recordingFailed(AotCache cache, int status, PrintWriter err) {
+        try {
+            java.nio.file.Files.deleteIfExists(cache.file());
+        } catch (IOException e) {
+            // a stale cache that stays is ignored anyway
+        }
+        err.println("panavisor: recording the AOT cache failed (training run status " + status
+                + "); Panavisor starts without it");
+        err.flush();
+    }
+}
