@@ -116,5 +116,17 @@ record AotCache(Path file, Path jar) {
                 return false;
             }
         }
+
+        /** After a failed run: removes whatever it left. */
+        void discard() {
+            if (temporary != null) {
+                try {
+                    Files.deleteIfExists(temporary);
+                    Files.deleteIfExists(temporary.resolveSibling(temporary.getFileName() + ".config"));
+                } catch (IOException e) {
+                    // a leftover temporary file is never used: only the final name is
+                }
+            }
+        }
     }
 }

@@ -57,25 +57,15 @@ final class AotTraining {
             Thread.currentThread().interrupt();
             status = -1;
         }
-        boolean recorded = status == 0 && recording.finish();
-        if (!recorded) {
-            recording.finish(); // removes what a failed run left
-            recordingFailed(cache.get(), status, err);
+        if (status != 0 || !recording.finish()) {
+            recording.discard();
+            err.println("panavisor: recording the AOT cache failed (training run status " + status
+                    + "); Panavisor starts without it");
+            err.flush();
             return false;
         }
         err.println("panavisor: AOT cache recorded: " + cache.get().file());
         err.flush();
         return true;
-    }
-
-    private static void recordingFailed(AotCache cache, int status, PrintWriter err) {
-        try {
-            java.nio.file.Files.deleteIfExists(cache.file());
-        } catch (IOException e) {
-            // a stale cache that stays is ignored anyway
-        }
-        err.println("panavisor: recording the AOT cache failed (training run status " + status
-                + "); Panavisor starts without it");
-        err.flush();
     }
 }

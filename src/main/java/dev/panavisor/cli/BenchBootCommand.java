@@ -41,6 +41,11 @@ import picocli.CommandLine.Spec;
 final class BenchBootCommand implements Callable<Integer> {
     private static final Pattern BOOT_TIME = Pattern.compile("boot time ([0-9.]+) ms");
     private static final String EXEC_TRUE = "dHJ1ZQ=="; // base64("true") for the guest init's command mode
+    private static final String EXEC_SLEEP = "c2xlZXAgMQ=="; // base64("sleep 1")
+    private static final String QUIET = "quiet";
+    /** What Panavisor's --timeline adds: the kernel log with its clock, down to KERN_INFO. */
+    private static final String VERBOSE = "printk.time=1 loglevel=7";
+    private static final long GUEST_BYTES = 256L << 20;
 
     @Spec
     CommandSpec spec;
@@ -82,43 +87,100 @@ final class BenchBootCommand implements Callable<Integer> {
     }
 
     private int measure(PrintWriter out) throws IOException, InterruptedException {
-        List<Double> panavisorBoot = new ArrayList<>();
-        List<Double> panavisorTotal = new ArrayList<>();
-        List<Double> qemuBoot = new ArrayList<>();
-        List<Double> qemuTotal = new ArrayList<>();
+        // The measured JVMs start with the AOT cache, as users' do: record it first if this jar has none yet.
+        AotTraining.ensure(LinuxGuests.Route.DIRECT, kernel, initrd, out);
+        Samples panavisor = new Samples();
+        Samples qemu = new Samples();
         out.printf("%-6s %16s %16s %16s %16s%n", "round", "panavisor boot", "qemu boot", "panavisor e2e", "qemu e2e");
         for (int round = 1; round <= rounds; round++) {
-            out.printf("round %d: panavisor...%n", round);
+            out.printf("round %d of %d: panavisor...%n", round, rounds);
             out.flush();
-            Timed panavisor = time(panavisorRun(), 0);
-            Matcher boot = BOOT_TIME.matcher(panavisor.output());
+            Timed timed = time(panavisorRun(), 0);
+            Matcher boot = BOOT_TIME.matcher(timed.output());
             if (!boot.find()) {
-                throw new BadArgumentException("panavisor run reported no boot time:\n" + panavisor.output());
+                throw new BadArgumentException("panavisor run reported no boot time:\n" + timed.output());
             }
-            panavisorBoot.add(Double.parseDouble(boot.group(1)));
-            panavisorTotal.add(panavisor.millis());
+            panavisor.boot.add(Double.parseDouble(boot.group(1)));
+            panavisor.total.add(timed.millis());
             // isa-debug-exit ends QEMU with (value << 1) | 1 = 247 when the init writes 123 to port 0x440.
-            out.printf("round %d: qemu...%n", round);
+            out.printf("round %d of %d: qemu...%n", round, rounds);
             out.flush();
-            qemuBoot.add(time(qemu(true), 247).millis());
-            qemuTotal.add(time(qemu(false), 0).millis());
-            out.printf("%-6d %13.0f ms %13.0f ms %13.0f ms %13.0f ms%n", round, panavisorBoot.getLast(),
-                    qemuBoot.getLast(), panavisorTotal.getLast(), qemuTotal.getLast());
+            qemu.boot.add(time(qemu(true, QUIET, EXEC_TRUE), 247).millis());
+            qemu.total.add(time(qemu(false, QUIET, EXEC_TRUE), 0).millis());
+            out.printf("%-6d %13.0f ms %13.0f ms %13.0f ms %13.0f ms%n", round, panavisor.boot.getLast(),
+                    qemu.boot.getLast(), panavisor.total.getLast(), qemu.total.getLast());
+            out.printf("round %d of %d: phases and memory (kernel log on the console, guest up for a second)...%n",
+                    round, rounds);
+            out.flush();
+            panavisor.add(WatchedBoot.run(panavisorWatched(), 0, GUEST_BYTES, 3));
+            qemu.add(WatchedBoot.run(qemu(false, VERBOSE, EXEC_SLEEP), 0, GUEST_BYTES, 3));
+            out.printf("       guest clock at /init: panavisor %.3f s, qemu %.3f s; VMM overhead: panavisor %.1f MiB,"
+                    + " qemu %.1f MiB%n", panavisor.guestInit.getLast(), qemu.guestInit.getLast(),
+                    panavisor.overhead.getLast(), qemu.overhead.getLast());
             out.flush();
         }
-        double bootRatio = BenchCommand.Exits.median(panavisorBoot) / BenchCommand.Exits.median(qemuBoot);
-        double totalRatio = BenchCommand.Exits.median(panavisorTotal) / BenchCommand.Exits.median(qemuTotal);
-        out.printf("median boot (VMM start to /init): panavisor %.0f ms, qemu %.0f ms, ratio %.2f%n",
-                BenchCommand.Exits.median(panavisorBoot), BenchCommand.Exits.median(qemuBoot), bootRatio);
-        out.printf("median end to end (--exec true): panavisor %.0f ms, qemu %.0f ms, ratio %.2f%n",
-                BenchCommand.Exits.median(panavisorTotal), BenchCommand.Exits.median(qemuTotal), totalRatio);
-        out.flush();
+        report(out, panavisor, qemu);
         return ExitCodes.OK;
     }
 
+    private static void report(PrintWriter out, Samples panavisor, Samples qemu) {
+        out.println();
+        out.println("phases, median ms from VMM process start (runs with the kernel log on the console):");
+        out.printf("  %-44s %10s %10s%n", "", "panavisor", "qemu");
+        out.printf("  %-44s %10.0f %10.0f%n", "guest kernel's first console line", median(panavisor.firstLine),
+                median(qemu.firstLine));
+        out.printf("  %-44s %10.0f %10.0f%n", "guest kernel runs /init", median(panavisor.runsInit),
+                median(qemu.runsInit));
+        out.printf("  %-44s %10.0f %10.0f%n", "init's banner (booted)", median(panavisor.booted),
+                median(qemu.booted));
+        out.printf("  %-44s %10.0f %10.0f%n", "guest clock at /init (kernel's own, ms)",
+                median(panavisor.guestInit) * 1000, median(qemu.guestInit) * 1000);
+        out.println();
+        out.printf("median boot (VMM start to /init): panavisor %.0f ms, qemu %.0f ms, ratio %.2f%n",
+                median(panavisor.boot), median(qemu.boot), median(panavisor.boot) / median(qemu.boot));
+        out.printf("median end to end (--exec true): panavisor %.0f ms, qemu %.0f ms, ratio %.2f%n",
+                median(panavisor.total), median(qemu.total), median(panavisor.total) / median(qemu.total));
+        out.printf("median guest time from the kernel's start to /init: panavisor %.0f ms, qemu %.0f ms, ratio %.2f%n",
+                median(panavisor.guestInit) * 1000, median(qemu.guestInit) * 1000,
+                median(panavisor.guestInit) / median(qemu.guestInit));
+        out.printf("median VMM overhead: panavisor %.1f MiB, qemu %.1f MiB%n", median(panavisor.overhead),
+                median(qemu.overhead));
+        out.flush();
+    }
+
+    private static double median(List<Double> values) {
+        return BenchCommand.Exits.median(values);
+    }
+
+    /** One VMM's measurements, a value per round each. */
+    private static final class Samples {
+        final List<Double> boot = new ArrayList<>();
+        final List<Double> total = new ArrayList<>();
+        final List<Double> firstLine = new ArrayList<>();
+        final List<Double> runsInit = new ArrayList<>();
+        final List<Double> booted = new ArrayList<>();
+        final List<Double> guestInit = new ArrayList<>();
+        final List<Double> overhead = new ArrayList<>();
+
+        void add(WatchedBoot run) {
+            firstLine.add(run.firstLineMillis());
+            runsInit.add(run.runsInitMillis());
+            booted.add(run.bootedMillis());
+            guestInit.add(run.guestRunsInitSeconds());
+            overhead.add(run.overhead().vmmRss() / (1024.0 * 1024.0));
+        }
+    }
+
     private List<String> panavisorRun() {
-        List<String> command = new ArrayList<>(InLab.javaCommand());
+        List<String> command = new ArrayList<>(JavaCommand.panavisor(Lab.insideLab()));
         command.addAll(List.of("run", "--kernel=" + kernel, "--initrd=" + initrd, "--exec=true", "--boot-time"));
+        return command;
+    }
+
+    /** A run with the kernel log on the console (--timeline adds printk.time=1 loglevel=7) and the guest up 1 s. */
+    private List<String> panavisorWatched() {
+        List<String> command = new ArrayList<>(JavaCommand.panavisor(Lab.insideLab()));
+        command.addAll(List.of("run", "--kernel=" + kernel, "--initrd=" + initrd, "--exec=sleep 1", "--timeline"));
         return command;
     }
 
@@ -128,11 +190,11 @@ final class BenchBootCommand implements Callable<Integer> {
      * turns into its exit with {@code -no-reboot}. ({@code -cpu max}: {@code -cpu host} did not get past the
      * kernel's start inside the nested lab.)
      */
-    private List<String> qemu(boolean stopAtBootMarker) {
+    private List<String> qemu(boolean stopAtBootMarker, String logLevel, String exec) {
         List<String> command = new ArrayList<>(List.of("qemu-system-x86_64", "-M", "microvm,acpi=off",
                 "-accel", "kvm", "-cpu", "max", "-m", "256", "-smp", "1", "-nographic", "-no-reboot",
                 "-no-user-config", "-kernel", kernel.toString(), "-initrd", initrd.toString(),
-                "-append", "console=ttyS0 reboot=t panic=-1 quiet panavisor.exec=" + EXEC_TRUE));
+                "-append", "console=ttyS0 reboot=t panic=-1 " + logLevel + " panavisor.exec=" + exec));
         if (stopAtBootMarker) {
             command.addAll(List.of("-device", "isa-debug-exit,iobase=0x440,iosize=1"));
         }

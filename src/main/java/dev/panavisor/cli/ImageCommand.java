@@ -3,6 +3,7 @@ package dev.panavisor.cli;
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.image.ImageException;
 import dev.panavisor.image.ImageSources;
+import dev.panavisor.lab.LinuxGuests;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -43,6 +44,10 @@ final class ImageCommand implements Runnable {
         @Option(names = "--rootfs-only", description = "Build only the root file system.")
         boolean rootfsOnly;
 
+        @Option(names = "--no-aot", description = "Do not record the JVM's AOT cache (a training boot of the new "
+                + "guest, through the nested lab where guests run there; docs/performance.md, \"Start-up\").")
+        boolean noAot;
+
         @Override
         public Integer call() {
             PrintWriter err = spec.commandLine().getErr();
@@ -66,6 +71,11 @@ final class ImageCommand implements Runnable {
                 print(out, "initramfs", rootfs.initramfs());
             }
             out.flush();
+            if (!noAot && !kernelOnly && !rootfsOnly) {
+                GuestImages.GuestImage guest = images.guest();
+                AotTraining.ensure(LinuxGuests.locate().route(), guest.kernel().bzImage(),
+                        guest.rootfs().initramfs(), err);
+            }
             return ExitCodes.OK;
         }
     }

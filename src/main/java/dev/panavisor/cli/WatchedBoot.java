@@ -1,0 +1,92 @@
+package dev.panavisor.cli;
+
+import dev.panavisor.measure.Smaps;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One VMM run watched from outside, the same way for Panavisor and QEMU ({@code bench boot}): each console line
+ * is time-stamped as it arrives, from the moment the process was started, and when the guest init reports that it
+ * booted, the VMM's memory is read from {@code /proc/PID/smaps} while the guest is still up (Firecracker's
+ * method: resident set minus guest memory). The guest must print its kernel log with {@code printk.time=1} at a
+ * log level that shows the "Run /init as init process" line (KERN_INFO), and run a command that keeps it up
+ * for a moment after the banner (e.g. {@code sleep 1}) so that the reading sees a booted guest.
+ */
+record WatchedBoot(double firstLineMillis, double runsInitMillis, double guestRunsInitSeconds, double bootedMillis,
+        Smaps.Overhead overhead, String output) {
+    /** The kernel's first log line: "[    0.000000] Linux version ..." (init/main.c, start_kernel). */
+    private static final Pattern FIRST_LINE = Pattern.compile("\\[\\s*0\\.000000\\] ");
+    /** init/main.c run_init_process(): pr_info("Run %s as init process\n", ...), after the printk time. */
+    private static final Pattern RUNS_INIT = Pattern.compile("\\[\\s*(\\d+\\.\\d+)\\] Run \\S+ as init process");
+    /** guest-images/init: its first line once the system is up. */
+    private static final String BOOTED = "panavisor-init: booted in";
+
+    static final double NOT_SEEN = -1;
+
+    /**
+     * Runs {@code command} to its end (stdin empty, stderr merged into stdout), expecting {@code expectedStatus};
+     * {@code guestBytes} is the guest's memory size, for telling its mapping apart from the VMM's own.
+     */
+    static WatchedBoot run(List<String> command, int expectedStatus, long guestBytes, int timeoutMinutes)
+            throws IOException, InterruptedException {
+        long start = System.nanoTime();
+        Process process;
+        try {
+            process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        } catch (IOException e) {
+            throw new BadArgumentException("cannot start " + command.getFirst() + ": " + e.getMessage());
+        }
+        double firstLine = NOT_SEEN;
+        double runsInit = NOT_SEEN;
+        double guestRunsInit = NOT_SEEN;
+        double booted = NOT_SEEN;
+        Smaps.Overhead overhead = null;
+        StringBuilder output = new StringBuilder();
+        try (BufferedReader lines = new BufferedReader(
+                new InputStreamReader(process.getInputStream(), StandardCharsets.ISO_8859_1))) {
+            String line;
+            while ((line = lines.readLine()) != null) {
+                double at = (System.nanoTime() - start) / 1e6;
+                output.append(line).append('\n');
+                if (firstLine == NOT_SEEN && FIRST_LINE.matcher(line).find()) {
+                    firstLine = at;
+                }
+                Matcher init = RUNS_INIT.matcher(line);
+                if (runsInit == NOT_SEEN && init.find()) {
+                    runsInit = at;
+                    guestRunsInit = Double.parseDouble(init.group(1));
+                }
+                if (booted == NOT_SEEN && line.contains(BOOTED)) {
+                    booted = at;
+                    overhead = readOverhead(process, guestBytes);
+                }
+            }
+        }
+        if (!process.waitFor(timeoutMinutes, TimeUnit.MINUTES)) {
+            process.destroyForcibly().waitFor();
+            throw new BadArgumentException("timed out: " + String.join(" ", command));
+        }
+        if (process.exitValue() != expectedStatus || overhead == null) {
+            throw new BadArgumentException(command.getFirst() + " exited with " + process.exitValue() + " (expected "
+                    + expectedStatus + (overhead == null ? ", after the init's banner" : "") + "):\n" + output);
+        }
+        return new WatchedBoot(firstLine, runsInit, guestRunsInit, booted, overhead, output.toString());
+    }
+
+    private static Smaps.Overhead readOverhead(Process process, long guestBytes) {
+        try {
+            return Smaps.ofProcess(process.pid()).overhead(Smaps.anonymousAtLeast(guestBytes));
+        } catch (UncheckedIOException e) {
+            return null; // gone already: reported as a failed run above
+        }
+    }
+}

@@ -1,0 +1,129 @@
+package dev.panavisor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.spi.ToolProvider;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AotCacheTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aCacheIsFreshOnlyWhenNotOlderThanTheJar() throws IOException {
+        Path jar = Files.writeString(dir.resolve("panavisor.jar"), "jar");
+        AotCache cache = AotCache.forJar(jar, true);
+        assertTrue(cache.file().getFileName().toString().startsWith("panavisor-lab-jdk" + Runtime.version()));
+        assertEquals(AotCache.State.MISSING, cache.state());
+        Files.writeString(cache.file(), "cache");
+        Files.setLastModifiedTime(jar, FileTime.fromMillis(1_000_000));
+        Files.setLastModifiedTime(cache.file(), FileTime.fromMillis(2_000_000));
+        assertEquals(AotCache.State.FRESH, cache.state());
+        Files.setLastModifiedTime(jar, FileTime.fromMillis(3_000_000)); // the jar was rebuilt
+        assertEquals(AotCache.State.STALE, cache.state());
+    }
+
+    @Test
+    void aStaleCacheIsNotUsedAndSaysSoInOneLineThenARecordingReplacesIt() throws IOException {
+        Path jar = Files.writeString(dir.resolve("panavisor.jar"), "jar");
+        AotCache cache = AotCache.forJar(jar, false);
+        Files.writeString(cache.file(), "old");
+        Files.setLastModifiedTime(cache.file(), FileTime.fromMillis(1_000_000));
+        StringWriter err = new StringWriter();
+        AotCache.Recording recording = cache.optionsFor(true, new PrintWriter(err, true));
+        assertEquals(1, err.toString().lines().count(), err.toString());
+        assertTrue(err.toString().contains("is older than the jar: not used; this run records a new one"));
+        assertTrue(recording.recording());
+        assertEquals(1, recording.options().size());
+        assertTrue(recording.options().getFirst().startsWith("-XX:AOTCacheOutput="), recording.options().toString());
+        // The JVM writes the recording when it exits; finish() then puts it in place.
+        Files.writeString(recording.temporary(), "new");
+        assertTrue(recording.finish());
+        assertEquals("new", Files.readString(cache.file()));
+        assertFalse(Files.exists(recording.temporary()));
+        assertEquals(List.of("-XX:AOTCache=" + cache.file()),
+                cache.optionsFor(true, new PrintWriter(new StringWriter())).options());
+    }
+
+    @Test
+    void aRunThatLeftNoRecordingLeavesNoCache() throws IOException {
+        Path jar = Files.writeString(dir.resolve("panavisor.jar"), "jar");
+        AotCache cache = AotCache.forJar(jar, true);
+        AotCache.Recording recording = cache.optionsFor(true, new PrintWriter(new StringWriter()));
+        assertFalse(recording.finish());
+        assertEquals(AotCache.State.MISSING, cache.state());
+        assertTrue(cache.optionsFor(false, new PrintWriter(new StringWriter())).options().isEmpty());
+    }
+
+    /**
+     * The real JVM: a cache recorded with Panavisor's shared options is mapped by a JVM started with them (its
+     * classes come from the "shared objects file"), and once the jar is newer the cache is left out.
+     */
+    @Test
+    void theJvmLoadsPanavisorFromARecordedCache() throws Exception {
+        Path jar = buildJar();
+        AotCache cache = AotCache.forJar(jar, false);
+        AotCache.Recording recording = cache.optionsFor(true, new PrintWriter(new StringWriter()));
+        Result training = java(jar, recording.options(), "--version");
+        assertEquals(0, training.status(), training.output());
+        assertTrue(recording.finish(), training.output());
+
+        AotCache.Recording use = cache.optionsFor(true, new PrintWriter(new StringWriter()));
+        assertFalse(use.recording());
+        List<String> options = new ArrayList<>(use.options());
+        options.add("-Xlog:class+load=info");
+        Result used = java(jar, options, "--version");
+        assertEquals(0, used.status(), used.output());
+        assertTrue(used.output().contains("dev.panavisor.cli.Main source: shared objects file"), used.output());
+        assertFalse(used.output().contains("[error]"), used.output());
+
+        Files.setLastModifiedTime(jar, FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+        StringWriter err = new StringWriter();
+        AotCache.Recording stale = cache.optionsFor(false, new PrintWriter(err, true));
+        assertTrue(stale.options().isEmpty());
+        assertEquals(1, err.toString().lines().count(), err.toString());
+    }
+
+    record Result(int status, String output) {
+    }
+
+    private static Result java(Path jar, List<String> extra, String... args) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.addAll(JavaCommand.sharedOptions());
+        command.addAll(extra);
+        command.add("-jar");
+        command.add(jar.toString());
+        command.addAll(Arrays.asList(args));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Result(process.waitFor(), output);
+    }
+
+    /** A jar of the compiled classes, with picocli on its manifest class path (the real jar is built after tests). */
+    private Path buildJar() throws IOException {
+        Path classes = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().getPath());
+        String picocli = Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .filter(entry -> entry.contains("picocli")).findFirst().orElseThrow();
+        Path manifest = Files.writeString(dir.resolve("MANIFEST.MF"),
+                "Main-Class: dev.panavisor.cli.Main\nClass-Path: " + Path.of(picocli).toUri() + "\n");
+        Path jar = dir.resolve("panavisor.jar");
+        int status = ToolProvider.findFirst("jar").orElseThrow().run(System.out, System.err, "--create",
+                "--file", jar.toString(), "--manifest", manifest.toString(), "-C", classes.toString(), ".");
+        assertEquals(0, status);
+        return jar;
+    }
+}
