@@ -46,6 +46,9 @@ final class BenchBootCommand implements Callable<Integer> {
     /** What Panavisor's --timeline adds: the kernel log with its clock, down to KERN_INFO. */
     private static final String VERBOSE = "printk.time=1 loglevel=7";
     private static final long GUEST_BYTES = 256L << 20;
+    /** A line of Panavisor's --timeline report: "panavisor: timeline   2456.8 ms  JVM up (main entered)". */
+    private static final Pattern TIMELINE_LINE =
+            Pattern.compile("(?m)^panavisor: timeline\\s+([0-9.]+) ms  (.+?)(?: \\(guest clock .*)?$");
 
     @Spec
     CommandSpec spec;
@@ -135,6 +138,8 @@ final class BenchBootCommand implements Callable<Integer> {
                 median(qemu.booted));
         out.printf("  %-44s %10.0f %10.0f%n", "guest clock at /init (kernel's own, ms)",
                 median(panavisor.guestInit) * 1000, median(qemu.guestInit) * 1000);
+        out.println("Panavisor's own timeline in those runs (run --timeline), median ms from process start:");
+        panavisor.timeline.forEach((phase, values) -> out.printf("  %-44s %10.0f%n", phase, median(values)));
         out.println();
         out.printf("median boot (VMM start to /init): panavisor %.0f ms, qemu %.0f ms, ratio %.2f%n",
                 median(panavisor.boot), median(qemu.boot), median(panavisor.boot) / median(qemu.boot));
@@ -161,8 +166,13 @@ final class BenchBootCommand implements Callable<Integer> {
         final List<Double> booted = new ArrayList<>();
         final List<Double> guestInit = new ArrayList<>();
         final List<Double> overhead = new ArrayList<>();
+        final java.util.Map<String, List<Double>> timeline = new java.util.LinkedHashMap<>();
 
         void add(WatchedBoot run) {
+            Matcher line = TIMELINE_LINE.matcher(run.output());
+            while (line.find()) {
+                timeline.computeIfAbsent(line.group(2), k -> new ArrayList<>()).add(Double.parseDouble(line.group(1)));
+            }
             firstLine.add(run.firstLineMillis());
             runsInit.add(run.runsInitMillis());
             booted.add(run.bootedMillis());

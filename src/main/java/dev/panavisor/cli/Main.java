@@ -8,6 +8,6 @@ public final class Main {
     public static void main(String[] args) {
         // The very first thing, before picocli and the commands load: "JVM up" on run --timeline's report.
         long mainNanos = System.nanoTime();
-        System.exit(PanavisorCommand.newCommandLine(mainNanos).execute(args));
+        System.exit(PanavisorCommand.newCommandLine(mainNanos, args).execute(args));
     }
 }
