@@ -51,41 +51,66 @@ public final class Libc {
             CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno")).withInvokeExactBehavior();
     private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
 
-    private static final MethodHandle OPEN = link("open",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle CLOSE = link("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle IOCTL_VALUE = link("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle IOCTL_POINTER = link("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle MMAP = link("mmap",
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle EVENTFD = link("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle READ = link("read",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle WRITE = link("write",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle PTHREAD_SELF = LINKER.downcallHandle(
-            LIBC.find("pthread_self").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
-    /** pthread_kill and pthread_sigmask return an error number instead of setting errno. */
-    private static final MethodHandle PTHREAD_KILL = LINKER.downcallHandle(
-            LIBC.find("pthread_kill").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle PTHREAD_SIGMASK = LINKER.downcallHandle(
-            LIBC.find("pthread_sigmask").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle SIGACTION = link("sigaction",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle SIGTIMEDWAIT = link("sigtimedwait",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-    private static final MethodHandle ISATTY = LINKER.downcallHandle(
-            LIBC.find("isatty").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle TCGETATTR = link("tcgetattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle TCSETATTR = link("tcsetattr",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle CFMAKERAW = LINKER.downcallHandle(
-            LIBC.find("cfmakeraw").orElseThrow(), FunctionDescriptor.ofVoid(ADDRESS));
-    private static final MethodHandle STRERROR = LINKER.downcallHandle(
-            LIBC.find("strerror").orElseThrow(), FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    /*
+     * The downcall handles, in holder classes that the JVM initializes on first use (JLS §12.4.1), so a run links
+     * only what it calls: a command-mode boot never links the terminal's functions, nor strerror unless a call
+     * fails. Linking is not free: each function-descriptor shape the linker has not seen yet costs a generated
+     * class and a stub, so calls share shapes where the ABI allows (one ioctl shape for values and pointers,
+     * pthread_sigmask linked like sigaction). docs/performance.md, "Start-up", has the figures.
+     */
+
+    /** File descriptors: open, close, read, write, ioctl, eventfd; every VM needs them. */
+    private static final class Io {
+        static final MethodHandle OPEN = link("open",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+        static final MethodHandle CLOSE = link("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        /** ioctl(fd, request, arg): arg is a value or, for the pointer form, a native segment's address. */
+        static final MethodHandle IOCTL = link("ioctl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
+        static final MethodHandle EVENTFD = link("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+        static final MethodHandle READ = link("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+        static final MethodHandle WRITE = link("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    }
+
+    /** Guest memory and KVM's shared run structures. */
+    private static final class Mappings {
+        static final MethodHandle MMAP = link("mmap",
+                FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+        static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    }
+
+    /** The vCPU kick: threads and signals. */
+    private static final class Signals {
+        static final MethodHandle PTHREAD_SELF = LINKER.downcallHandle(
+                LIBC.find("pthread_self").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
+        /** pthread_kill and pthread_sigmask return an error number instead of setting errno. */
+        static final MethodHandle PTHREAD_KILL = LINKER.downcallHandle(
+                LIBC.find("pthread_kill").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT));
+        /** Linked with sigaction's shape (errno captured, then ignored): one stub for both. */
+        static final MethodHandle PTHREAD_SIGMASK = link("pthread_sigmask",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+        static final MethodHandle SIGACTION = link("sigaction",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+        static final MethodHandle SIGTIMEDWAIT = link("sigtimedwait",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    }
+
+    /** The host terminal, for an interactive console only. */
+    private static final class Terminal {
+        static final MethodHandle ISATTY = LINKER.downcallHandle(
+                LIBC.find("isatty").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        static final MethodHandle TCGETATTR = link("tcgetattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        static final MethodHandle TCSETATTR = link("tcsetattr",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+        static final MethodHandle CFMAKERAW = LINKER.downcallHandle(
+                LIBC.find("cfmakeraw").orElseThrow(), FunctionDescriptor.ofVoid(ADDRESS));
+    }
+
+    /** Error messages, when a call has failed. */
+    private static final class Errors {
+        static final MethodHandle STRERROR = LINKER.downcallHandle(
+                LIBC.find("strerror").orElseThrow(), FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    }
 
     /** One capture segment per thread, so that calls never allocate and threads never share errno. */
     private static final ThreadLocal<MemorySegment> CALL_STATE_SEGMENT =
@@ -102,6 +127,17 @@ public final class Libc {
         return LINKER.downcallHandle(symbol, descriptor, options);
     }
 
+    /**
+     * A pointer argument as the integer the C ABI passes it in (x86-64 System V: both in a general-purpose
+     * register). Only native memory has an address the kernel can use; a heap segment's address() is an offset.
+     */
+    private static long nativeAddress(MemorySegment arg) {
+        if (!arg.isNative()) {
+            throw new IllegalArgumentException("ioctl needs native memory, not a heap segment");
+        }
+        return arg.address();
+    }
+
     private static int errno(MemorySegment state) {
         return (int) ERRNO.get(state, 0L);
     }
@@ -110,7 +146,7 @@ public final class Libc {
     public static int open(String path, int flags) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         try (Arena arena = Arena.ofConfined()) {
-            int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags | O_CLOEXEC, 0);
+            int fd = (int) Io.OPEN.invokeExact(state, arena.allocateFrom(path), flags | O_CLOEXEC, 0);
             if (fd < 0) {
                 throw new NativeCallException("open(" + path + ")", errno(state));
             }
@@ -126,7 +162,7 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         int result;
         try {
-            result = (int) CLOSE.invokeExact(state, fd);
+            result = (int) Io.CLOSE.invokeExact(state, fd);
         } catch (Throwable t) {
             throw new AssertionError("close downcall failed", t);
         }
@@ -158,7 +194,7 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         int result;
         try {
-            result = (int) IOCTL_VALUE.invokeExact(state, fd, request, value);
+            result = (int) Io.IOCTL.invokeExact(state, fd, request, value);
         } catch (Throwable t) {
             throw new AssertionError("ioctl downcall failed", t);
         }
@@ -170,7 +206,7 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         int result;
         try {
-            result = (int) IOCTL_POINTER.invokeExact(state, fd, request, arg);
+            result = (int) Io.IOCTL.invokeExact(state, fd, request, nativeAddress(arg));
         } catch (Throwable t) {
             throw new AssertionError("ioctl downcall failed", t);
         }
@@ -185,7 +221,7 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         MemorySegment address;
         try {
-            address = (MemorySegment) MMAP.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd, offset);
+            address = (MemorySegment) Mappings.MMAP.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd, offset);
         } catch (Throwable t) {
             throw new AssertionError("mmap downcall failed", t);
         }
@@ -199,7 +235,7 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         int result;
         try {
-            result = (int) MUNMAP.invokeExact(state, mapping, mapping.byteSize());
+            result = (int) Mappings.MUNMAP.invokeExact(state, mapping, mapping.byteSize());
         } catch (Throwable t) {
             throw new AssertionError("munmap downcall failed", t);
         }
@@ -213,7 +249,7 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         int fd;
         try {
-            fd = (int) EVENTFD.invokeExact(state, initialValue, flags | EFD_CLOEXEC);
+            fd = (int) Io.EVENTFD.invokeExact(state, initialValue, flags | EFD_CLOEXEC);
         } catch (Throwable t) {
             throw new AssertionError("eventfd downcall failed", t);
         }
@@ -228,7 +264,7 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         long result;
         try {
-            result = (long) READ.invokeExact(state, fd, buffer, buffer.byteSize());
+            result = (long) Io.READ.invokeExact(state, fd, buffer, buffer.byteSize());
         } catch (Throwable t) {
             throw new AssertionError("read downcall failed", t);
         }
@@ -240,7 +276,7 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         long result;
         try {
-            result = (long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
+            result = (long) Io.WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
         } catch (Throwable t) {
             throw new AssertionError("write downcall failed", t);
         }
@@ -267,7 +303,7 @@ public final class Libc {
     /** The calling thread's pthread_t. */
     public static long pthreadSelf() {
         try {
-            return (long) PTHREAD_SELF.invokeExact();
+            return (long) Signals.PTHREAD_SELF.invokeExact();
         } catch (Throwable t) {
             throw new AssertionError("pthread_self downcall failed", t);
         }
@@ -277,7 +313,7 @@ public final class Libc {
     public static void pthreadKill(long thread, int signal) {
         int error;
         try {
-            error = (int) PTHREAD_KILL.invokeExact(thread, signal);
+            error = (int) Signals.PTHREAD_KILL.invokeExact(thread, signal);
         } catch (Throwable t) {
             throw new AssertionError("pthread_kill downcall failed", t);
         }
@@ -290,7 +326,7 @@ public final class Libc {
     public static void pthreadSigmask(int how, MemorySegment set, MemorySegment old) {
         int error;
         try {
-            error = (int) PTHREAD_SIGMASK.invokeExact(how, set, old);
+            error = (int) Signals.PTHREAD_SIGMASK.invokeExact(CALL_STATE_SEGMENT.get(), how, set, old);
         } catch (Throwable t) {
             throw new AssertionError("pthread_sigmask downcall failed", t);
         }
@@ -304,7 +340,7 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         int result;
         try {
-            result = (int) SIGACTION.invokeExact(state, signal, action, MemorySegment.NULL);
+            result = (int) Signals.SIGACTION.invokeExact(state, signal, action, MemorySegment.NULL);
         } catch (Throwable t) {
             throw new AssertionError("sigaction downcall failed", t);
         }
@@ -321,7 +357,7 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         int result;
         try {
-            result = (int) SIGTIMEDWAIT.invokeExact(state, set, MemorySegment.NULL, timeout);
+            result = (int) Signals.SIGTIMEDWAIT.invokeExact(state, set, MemorySegment.NULL, timeout);
         } catch (Throwable t) {
             throw new AssertionError("sigtimedwait downcall failed", t);
         }
@@ -335,7 +371,7 @@ public final class Libc {
 
     public static boolean isatty(int fd) {
         try {
-            return (int) ISATTY.invokeExact(fd) == 1;
+            return (int) Terminal.ISATTY.invokeExact(fd) == 1;
         } catch (Throwable t) {
             throw new AssertionError("isatty downcall failed", t);
         }
@@ -346,7 +382,7 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         int result;
         try {
-            result = (int) TCGETATTR.invokeExact(state, fd, termios);
+            result = (int) Terminal.TCGETATTR.invokeExact(state, fd, termios);
         } catch (Throwable t) {
             throw new AssertionError("tcgetattr downcall failed", t);
         }
@@ -359,7 +395,7 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         int result;
         try {
-            result = (int) TCSETATTR.invokeExact(state, fd, when, termios);
+            result = (int) Terminal.TCSETATTR.invokeExact(state, fd, when, termios);
         } catch (Throwable t) {
             throw new AssertionError("tcsetattr downcall failed", t);
         }
@@ -371,7 +407,7 @@ public final class Libc {
     /** cfmakeraw: no echo, no line editing, no signals from keys, 8-bit characters. */
     public static void cfmakeraw(MemorySegment termios) {
         try {
-            CFMAKERAW.invokeExact(termios);
+            Terminal.CFMAKERAW.invokeExact(termios);
         } catch (Throwable t) {
             throw new AssertionError("cfmakeraw downcall failed", t);
         }
@@ -380,7 +416,7 @@ public final class Libc {
     /** The C library's text for {@code errno}, e.g. "Permission denied". */
     public static String strerror(int errno) {
         try {
-            MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
+            MemorySegment text = (MemorySegment) Errors.STRERROR.invokeExact(errno);
             return text.reinterpret(1024).getString(0);
         } catch (Throwable t) {
             return "errno " + errno;
