@@ -126,7 +126,7 @@ final class BenchCompareCommand implements Callable<Integer> {
         Path work = Files.createTempDirectory("pvcmp-");
         try {
             Results results = new CompareRun(new CompareRun.Images(kernel, initrd, rootfsImage), settings,
-                    InLab.javaCommand(), stdout).run(peers, work);
+                    selfCommand(), stdout).run(peers, work);
             ResultsJson.write(results, json);
         } finally {
             ImageCache.deleteRecursively(work);
@@ -141,7 +141,7 @@ final class BenchCompareCommand implements Callable<Integer> {
     }
 
     private List<String> innerCommand(List<Peer> peers) {
-        List<String> command = new ArrayList<>(InLab.javaCommand());
+        List<String> command = new ArrayList<>(selfCommand());
         command.addAll(List.of("bench", "compare", "--measure-only", "--out=" + out.toAbsolutePath(),
                 "--kernel=" + kernel.toAbsolutePath(), "--initrd=" + initrd.toAbsolutePath(),
                 "--rootfs-image=" + rootfsImage.toAbsolutePath(),
@@ -155,6 +155,21 @@ final class BenchCompareCommand implements Callable<Integer> {
         if (parallel != null) {
             command.add("--parallel=" + parallel);
         }
+        return command;
+    }
+
+    /**
+     * The start of a command line that runs this Panavisor again: {@link InLab#javaCommand()} from the jar, or the
+     * same JVM options with this class path when running from classes (the lab-tagged test runs it in-process).
+     */
+    static List<String> selfCommand() {
+        List<String> fromJar = InLab.javaCommand();
+        int jar = fromJar.indexOf("-jar");
+        if (jar >= 0 && fromJar.get(jar + 1).endsWith(".jar")) {
+            return fromJar;
+        }
+        List<String> command = new ArrayList<>(fromJar.subList(0, jar));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         return command;
     }
 
