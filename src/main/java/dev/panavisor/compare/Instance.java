@@ -37,6 +37,21 @@ final class Instance implements AutoCloseable {
         this.readyText = readyText;
         this.readyFile = readyFile;
         this.reader = Thread.ofPlatform().daemon().name("instance-output-" + process.pid()).start(this::readOutput);
+        if (readyFile != null) {
+            // The marker file is watched from the start, not only when someone waits for readiness: a run that is
+            // only awaited to its end must still know when it became ready.
+            Thread.ofPlatform().daemon().name("instance-marker-" + process.pid()).start(this::watchReadyFile);
+        }
+    }
+
+    private void watchReadyFile() {
+        try {
+            while (!ready() && process.isAlive()) {
+                Thread.sleep(5);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     static Instance start(List<String> command, String readyText, Path readyFile) throws IOException {
@@ -85,7 +100,7 @@ final class Instance implements AutoCloseable {
         return ready();
     }
 
-    private boolean ready() {
+    private synchronized boolean ready() {
         if (readyNanos < 0 && readyFile != null) {
             try {
                 if (Files.exists(readyFile) && Files.size(readyFile) > 0) {

@@ -57,7 +57,8 @@ final class Launcher {
             case RUNC, CRUN -> new Launch(List.of(peer.programs.getFirst(), "--root", state.toString(), "run",
                     "--bundle", bundle(kind, processArgs).toString(), name), Workload.READY, null,
                     List.of(peer.programs.getFirst(), "--root", state.toString(), "delete", "-f", name));
-            case BWRAP -> new Launch(concat(List.of("bwrap", "--unshare-all", "--die-with-parent",
+            case BWRAP -> new Launch(concat(List.of("bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                    "--unshare-net", "--unshare-cgroup-try", "--die-with-parent",
                     "--ro-bind", setup.rootfs().toString(), "/", "--proc", "/proc", "--dev", "/dev",
                     "--tmpfs", "/tmp", "--bind", setup.scratch().toString(), OciBundle.SCRATCH,
                     "--setenv", "PATH", "/sbin:/bin:/usr/sbin:/usr/bin", "--"), processArgs), Workload.READY, null,
@@ -70,12 +71,14 @@ final class Launcher {
     }
 
     /**
-     * podman with its storage and run state in private directories (the lab's root file system is read-only) and
+     * podman with its storage, run state and network configuration in private directories (the lab's root file
+     * system is read-only) and
      * the plainest set-up that works everywhere: vfs storage, cgroupfs, no events journal.
      */
     private static List<String> podman(Path state) {
         return List.of("podman", "--root", state.resolve("st").toString(), "--runroot",
-                state.resolve("rr").toString(), "--tmpdir", state.resolve("tmp").toString(), "--storage-driver",
+                state.resolve("rr").toString(), "--tmpdir", state.resolve("tmp").toString(), "--network-config-dir",
+                state.resolve("net").toString(), "--storage-driver",
                 "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none", "--runtime", "runc");
     }
 
