@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
 /** {@code panavisor bench}: measurements that compare Panavisor against a baseline in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks, each against a baseline run side by side.",
-        subcommands = {BenchCommand.Exits.class, BenchBootCommand.class, BenchIoCommand.class})
+        subcommands = {BenchCommand.Exits.class, BenchBootCommand.class, BenchIoCommand.class,
+                BenchCompareCommand.class})
 final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;

@@ -57,6 +57,8 @@ public final class PanavisorCommand implements Runnable {
         }
         commandLine.setExecutionExceptionHandler(new ExitCodes.ExceptionHandler());
         commandLine.setCaseInsensitiveEnumValuesAllowed(true); // --console virtio
+        commandLine.setParameterExceptionHandler(
+                BenchCompareCommand.oneLineErrors(commandLine.getParameterExceptionHandler()));
         return commandLine;
     }
 }

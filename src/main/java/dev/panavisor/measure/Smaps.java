@@ -52,6 +52,15 @@ public record Smaps(List<Mapping> mappings) {
         return read(Path.of("/proc", Long.toString(pid), "smaps"));
     }
 
+    /**
+     * A process's totals only, from {@code /proc/PID/smaps_rollup} (Linux 4.14+): one pseudo-mapping named
+     * "[rollup]" holding the sums over all mappings, much cheaper to read than the full map when only Rss and Pss
+     * of the whole process are wanted (per-instance PSS of container runtimes).
+     */
+    public static Smaps rollupOfProcess(long pid) {
+        return read(Path.of("/proc", Long.toString(pid), "smaps_rollup"));
+    }
+
     /** This process's own smaps. */
     public static Smaps ofSelf() {
         return read(Path.of("/proc/self/smaps"));
@@ -131,6 +140,15 @@ public record Smaps(List<Mapping> mappings) {
      */
     public static Predicate<Mapping> anonymousAtLeast(long guestBytes) {
         return m -> m.anonymous() && m.perms().startsWith("rw") && m.size() >= guestBytes;
+    }
+
+    /**
+     * Guest memory of a VMM that maps it as one anonymous writable region of exactly the guest's size (Panavisor's
+     * MappedGuestMemory). Stricter than {@link #anonymousAtLeast}: a JVM's committed heap may be that large too,
+     * but is rarely exactly the guest's size.
+     */
+    public static Predicate<Mapping> anonymousOfSize(long guestBytes) {
+        return m -> m.anonymous() && m.perms().startsWith("rw") && m.size() == guestBytes;
     }
 
     /** A VMM's resident memory, total and guest memory's part, in bytes; Rss and Pss. */

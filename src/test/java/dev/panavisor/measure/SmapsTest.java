@@ -87,4 +87,26 @@ class SmapsTest {
         UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> Smaps.ofProcess(Integer.MAX_VALUE));
         assertTrue(e.getMessage().startsWith("no such process or file"), e.getMessage());
     }
+
+    @Test
+    void anExactSizeMatchFindsPanavisorsGuestMappingAndNothingElse() {
+        Smaps smaps = Smaps.parse(SAMPLE);
+        assertEquals((4 + 3000) * 1024L, smaps.overhead(Smaps.anonymousOfSize(256L << 20)).vmmRss());
+        // A heap of 4 MiB is anonymous and writable too, but not the guest's size: it stays overhead.
+        assertEquals(smaps.rss(), smaps.overhead(Smaps.anonymousOfSize(128L << 20)).vmmRss());
+    }
+
+    @Test
+    void aRollupIsOneMappingWithTheProcesssTotals() {
+        Smaps rollup = Smaps.parse(List.of(
+                "55d4c8a00000-7ffd00001000 ---p 00000000 00:00 0                          [rollup]",
+                "Rss:               23484 kB", "Pss:               23482 kB", "Pss_Anon:          23480 kB",
+                "Private_Dirty:     23380 kB"));
+        assertEquals(1, rollup.mappings().size());
+        assertEquals(23484 * 1024L, rollup.rss());
+        assertEquals(23482 * 1024L, rollup.pss());
+        long pid = ProcessHandle.current().pid();
+        Smaps self = Smaps.rollupOfProcess(pid);
+        assertTrue(self.pss() > 1 << 20, "this JVM's rollup: " + self.pss());
+    }
 }

@@ -1,0 +1,212 @@
+package dev.panavisor.cli;
+
+import dev.panavisor.compare.Charts;
+import dev.panavisor.compare.CompareRun;
+import dev.panavisor.compare.ComparisonTable;
+import dev.panavisor.compare.CsvExport;
+import dev.panavisor.compare.MarkdownReport;
+import dev.panavisor.compare.Peer;
+import dev.panavisor.compare.PeerInstaller;
+import dev.panavisor.compare.Results;
+import dev.panavisor.compare.ResultsJson;
+import dev.panavisor.image.GuestImages;
+import dev.panavisor.image.ImageCache;
+import dev.panavisor.lab.Lab;
+import dev.panavisor.lab.LabConfig;
+import dev.panavisor.lab.LinuxGuests;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code panavisor bench compare}: Panavisor's microVM, QEMU's microvm, runc, crun, bubblewrap, podman and the
+ * host's own fork/exec, measured side by side in one run on the same busybox root file system (docs/benchmarks.md).
+ * Where /dev/kvm cannot boot Linux, the whole measurement (containers included) runs inside one nested lab session,
+ * so every peer pays the same emulated CPU; the host then draws the report from the results.json the lab wrote.
+ */
+@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"MicroVMs vs containers, measured in one run: size, start time (p50/p90/p99, serial and K in "
+                + "parallel), memory and idle CPU per instance, density, isolation facts, I/O and CPU vs the host.",
+                "Writes report.md (the comparison table first), results.csv, results.json and charts/*.png."})
+final class BenchCompareCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--quick", description = "Few runs, small density (2 runs, 2 in parallel, 2 idle instances): "
+            + "a complete report in a few minutes, for CI.")
+    boolean quick;
+
+    @Option(names = "--runs", paramLabel = "N", description = "Start runs per peer, serial and parallel "
+            + "(default: 10; --quick: 2).")
+    Integer runs;
+
+    @Option(names = "--parallel", paramLabel = "K", description = "Instances started at once (default: 4; "
+            + "--quick: 2).")
+    Integer parallel;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Where the report goes (default: ${DEFAULT-VALUE}).")
+    Path out = Path.of("bench-compare");
+
+    @Option(names = "--only", paramLabel = "LIST", description = "Comma-separated peers to measure (the host floor "
+            + "always runs): host, panavisor, qemu, runc, crun, bwrap, podman (default: all).")
+    String only;
+
+    /** Set by the outer run for the run inside the lab (or used directly): measure only, write results.json. */
+    @Option(names = "--measure-only", hidden = true)
+    boolean measureOnly;
+
+    @Option(names = "--kernel", hidden = true)
+    Path kernel;
+
+    @Option(names = "--initrd", hidden = true)
+    Path initrd;
+
+    @Option(names = "--rootfs-image", hidden = true)
+    Path rootfsImage;
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        List<Peer> peers = peers();
+        Results.Settings settings = settings();
+        PrintWriter stdout = spec.commandLine().getOut();
+        Files.createDirectories(out);
+        Path json = out.toAbsolutePath().resolve("results.json");
+        if (measureOnly) {
+            measure(peers, settings, json, stdout);
+            return ExitCodes.OK;
+        }
+        if (kernel == null || initrd == null || rootfsImage == null) {
+            GuestImages.GuestImage guest = GuestImages.forUser(line -> stdout.println("images: " + line)).guest();
+            kernel = guest.kernel().bzImage();
+            initrd = guest.rootfs().initramfs();
+            rootfsImage = guest.rootfs().ext4();
+        }
+        List<String> notes = new ArrayList<>(PeerInstaller.installMissing(peers, line -> {
+            stdout.println("compare: " + line);
+            stdout.flush();
+        }));
+        Files.deleteIfExists(json);
+        LinuxGuests where = LinuxGuests.locate();
+        switch (where.route()) {
+            case LAB -> {
+                stdout.println("(" + where.labNotice() + "; the containers run there too, so every peer pays the "
+                        + "same emulated CPU)");
+                stdout.flush();
+                int status = Lab.run(LabConfig.defaults().withWritable(out.toAbsolutePath()), innerCommand(peers),
+                        new FileOutputStream(FileDescriptor.out), new FileOutputStream(FileDescriptor.err));
+                if (status != 0 || !Files.exists(json)) {
+                    throw new BadArgumentException("the measurement inside the nested lab failed (exit " + status
+                            + "); its output is above");
+                }
+            }
+            case DIRECT -> measure(peers, settings, json, stdout);
+            case NONE -> throw new BadArgumentException(where.nowhereReason());
+        }
+        Results results = ResultsJson.read(json);
+        render(results, notes, out);
+        MarkdownReport.table(ComparisonTable.cells(results)).forEach(stdout::println);
+        stdout.println("report: " + out.resolve("report.md"));
+        stdout.flush();
+        return ExitCodes.OK;
+    }
+
+    private void measure(List<Peer> peers, Results.Settings settings, Path json, PrintWriter stdout)
+            throws IOException, InterruptedException {
+        Path work = Files.createTempDirectory("pvcmp-");
+        try {
+            Results results = new CompareRun(new CompareRun.Images(kernel, initrd, rootfsImage), settings,
+                    selfCommand(), stdout).run(peers, work);
+            ResultsJson.write(results, json);
+        } finally {
+            ImageCache.deleteRecursively(work);
+        }
+    }
+
+    /** report.md, results.csv and the charts, from the results (results.json is already there). */
+    static void render(Results results, List<String> notes, Path dir) throws IOException {
+        MarkdownReport.write(results, notes, dir.resolve("report.md"));
+        CsvExport.write(results, dir.resolve("results.csv"));
+        Charts.write(results, dir.resolve("charts"));
+    }
+
+    private List<String> innerCommand(List<Peer> peers) {
+        List<String> command = new ArrayList<>(selfCommand());
+        command.addAll(List.of("bench", "compare", "--measure-only", "--out=" + out.toAbsolutePath(),
+                "--kernel=" + kernel.toAbsolutePath(), "--initrd=" + initrd.toAbsolutePath(),
+                "--rootfs-image=" + rootfsImage.toAbsolutePath(),
+                "--only=" + String.join(",", peers.stream().map(p -> p.id).toList())));
+        if (quick) {
+            command.add("--quick");
+        }
+        if (runs != null) {
+            command.add("--runs=" + runs);
+        }
+        if (parallel != null) {
+            command.add("--parallel=" + parallel);
+        }
+        return command;
+    }
+
+    /**
+     * The start of a command line that runs this Panavisor again: {@link InLab#javaCommand()} from the jar, or the
+     * same JVM options with this class path when running from classes (the lab-tagged test runs it in-process).
+     */
+    static List<String> selfCommand() {
+        List<String> fromJar = InLab.javaCommand();
+        int jar = fromJar.indexOf("-jar");
+        if (jar >= 0 && fromJar.get(jar + 1).endsWith(".jar")) {
+            return fromJar;
+        }
+        List<String> command = new ArrayList<>(fromJar.subList(0, jar));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        return command;
+    }
+
+    List<Peer> peers() {
+        try {
+            return Peer.parseList(only);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    Results.Settings settings() {
+        int n = runs != null ? runs : quick ? 2 : 10;
+        int k = parallel != null ? parallel : quick ? 2 : 4;
+        if (n < 1 || n > 1000) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--runs must be from 1 to 1000, not " + n);
+        }
+        if (k < 1 || k > 64) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--parallel must be from 1 to 64, not " + k);
+        }
+        return quick
+                ? new Results.Settings(true, n, k, 2, 1L << 30, 180_000, 3, 32, 50_000, 256)
+                : new Results.Settings(false, n, k, 8, 2L << 30, 600_000, 10, 256, 200_000, 256);
+    }
+
+    /**
+     * Usage errors of this command as one line and exit status 2 (picocli would add the whole usage text); other
+     * commands keep picocli's behaviour.
+     */
+    static CommandLine.IParameterExceptionHandler oneLineErrors(CommandLine.IParameterExceptionHandler others) {
+        return (ex, args) -> {
+            if (!(ex.getCommandLine().getCommandSpec().userObject() instanceof BenchCompareCommand)) {
+                return others.handleParseException(ex, args);
+            }
+            ex.getCommandLine().getErr().println("panavisor: bench compare: " + ex.getMessage());
+            ex.getCommandLine().getErr().flush();
+            return ExitCodes.USAGE;
+        };
+    }
+}

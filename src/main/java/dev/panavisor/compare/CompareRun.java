@@ -1,0 +1,188 @@
+package dev.panavisor.compare;
+
+import dev.panavisor.lab.Lab;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The measuring half of {@code bench compare}: on a machine whose /dev/kvm boots Linux (hardware KVM, or L1 inside
+ * the nested lab), every peer in turn, with a progress line per step. A peer that is missing or fails is recorded
+ * with the reason and the run goes on with the next.
+ *
+ * <p>Per peer: {@code runs} serial starts of the TRUE workload, then the same number in batches of {@code parallel}
+ * at once (the NSDI'20 Firecracker paper's serial and parallel start measurements), the idle instances of the
+ * resources and density rows ({@link IdleInstances}), and one run of the WORK workload.
+ */
+public final class CompareRun {
+    private static final Pattern PANAVISOR_BOOT = Pattern.compile("boot time ([0-9.]+) ms");
+    private static final Duration RUN_TIMEOUT = Duration.ofMinutes(5);
+
+    /** The guest images the peers share: kernel and initramfs for the VMs, the ext4 image the containers' root comes from. */
+    public record Images(Path kernel, Path initrd, Path rootfsImage) {
+    }
+
+    private final Images images;
+    private final Results.Settings settings;
+    private final List<String> javaCommand;
+    private final PrintWriter progress;
+
+    public CompareRun(Images images, Results.Settings settings, List<String> javaCommand, PrintWriter progress) {
+        this.images = images;
+        this.settings = settings;
+        this.javaCommand = List.copyOf(javaCommand);
+        this.progress = progress;
+    }
+
+    public Results run(List<Peer> peers, Path work) throws IOException, InterruptedException {
+        String started = Instant.now().toString();
+        String where = Lab.insideLab()
+                ? "inside the nested lab (L1: Linux " + System.getProperty("os.version") + " under QEMU TCG, kvm_amd)"
+                : "on this host (Linux " + System.getProperty("os.version") + ", hardware KVM)";
+        if (Lab.insideLab()) {
+            LabMounts.prepare(progress);
+        }
+        Path rootfs = RootfsDirectory.extract(images.rootfsImage(), work.resolve("rootfs"));
+        Path scratch = Files.createDirectories(work.resolve("scratch"));
+        Path disk = work.resolve("disk.img");
+        try (var file = new java.io.RandomAccessFile(disk.toFile(), "rw")) {
+            file.setLength((settings.ioMiB() + 1) * 1024L * 1024);
+        }
+        Launcher launcher = new Launcher(new Launcher.Setup(javaCommand, images.kernel(), images.initrd(), rootfs,
+                Launcher.hostBin(rootfs, work.resolve("host-bin")), work, scratch, disk, settings.guestMiB(),
+                settings.ioMiB(), settings.cpuLoops()));
+        List<Results.PeerResult> results = new ArrayList<>();
+        for (int i = 0; i < peers.size(); i++) {
+            Peer peer = peers.get(i);
+            String prefix = "[" + (i + 1) + "/" + peers.size() + "]";
+            results.add(measure(peer, launcher, rootfs, prefix));
+        }
+        return new Results(where, System.getProperty("os.version"), started, settings, results);
+    }
+
+    private Results.PeerResult measure(Peer peer, Launcher launcher, Path rootfs, String prefix)
+            throws InterruptedException {
+        String missing = peer.programs.stream().filter(p -> Sizes.onPath(p) == null).findFirst().orElse(null);
+        if (missing != null) {
+            String why = missing + " is not installed (Debian package " + peer.debianPackage + ")";
+            say("%s %s: skipped: %s", prefix, peer.id, why);
+            return Results.PeerResult.skipped(peer, why);
+        }
+        try {
+            Results.Start start = startRows(peer, launcher, prefix);
+            IdleInstances.Measured idle = IdleInstances.measure(peer, launcher, settings, progress, prefix);
+            say("%s %s: I/O and CPU workload", prefix, peer.id);
+            Instance work = Instance.start(launcher.launch(peer, Workload.Kind.WORK, "io-" + peer.id, false).command(),
+                    null, null);
+            work.awaitExit(RUN_TIMEOUT);
+            Results.Workload workload = Workload.parse(work.output(), settings.ioMiB());
+            say("%s %s: done (start p50 %.0f ms, %.1f MiB per idle instance)", prefix, peer.id,
+                    Stats.median(start.toWorkload()), idle.memory().overheadBytes() / 1048576);
+            return new Results.PeerResult(peer.id, true, "", route(peer), size(peer, rootfs), start, idle.memory(),
+                    idle.density(), workload);
+        } catch (IOException | RuntimeException e) {
+            String why = "failed: " + e.getMessage();
+            say("%s %s: %s", prefix, peer.id, why);
+            return Results.PeerResult.skipped(peer, why);
+        }
+    }
+
+    private Results.Start startRows(Peer peer, Launcher launcher, String prefix)
+            throws IOException, InterruptedException {
+        List<Double> toWorkload = new ArrayList<>();
+        List<Double> endToEnd = new ArrayList<>();
+        for (int run = 1; run <= settings.runs(); run++) {
+            say("%s %s: start, serial, run %d of %d", prefix, peer.id, run, settings.runs());
+            Instance instance = startTrue(peer, launcher, "serial-" + run);
+            record(peer, instance, toWorkload, endToEnd);
+        }
+        List<Double> toWorkloadParallel = new ArrayList<>();
+        List<Double> endToEndParallel = new ArrayList<>();
+        List<Double> throughputs = new ArrayList<>();
+        int batches = Math.max(1, (settings.runs() + settings.parallel() - 1) / settings.parallel());
+        for (int batch = 1; batch <= batches; batch++) {
+            say("%s %s: start, %d in parallel, batch %d of %d", prefix, peer.id, settings.parallel(), batch, batches);
+            List<Instance> instances = new ArrayList<>();
+            long begin = System.nanoTime();
+            for (int k = 1; k <= settings.parallel(); k++) {
+                instances.add(startTrue(peer, launcher, "parallel-" + batch + "-" + k));
+            }
+            for (Instance instance : instances) {
+                record(peer, instance, toWorkloadParallel, endToEndParallel);
+            }
+            throughputs.add(instances.size() / ((System.nanoTime() - begin) / 1e9));
+        }
+        return new Results.Start(toWorkload, endToEnd, toWorkloadParallel, endToEndParallel, Stats.mean(throughputs));
+    }
+
+    private Instance startTrue(Peer peer, Launcher launcher, String run) throws IOException {
+        String name = "pvcmp-" + peer.id + "-" + run + "-" + ProcessHandle.current().pid();
+        Launcher.Launch launch = launcher.launch(peer, Workload.Kind.TRUE, name, false);
+        return Instance.start(launch.command(), launch.readyText(), launch.readyFile());
+    }
+
+    /** Waits for the end of a TRUE run and records its two times; a failed run fails the peer. */
+    private static void record(Peer peer, Instance instance, List<Double> toWorkload, List<Double> endToEnd)
+            throws InterruptedException, IOException {
+        int status = instance.awaitExit(RUN_TIMEOUT);
+        if (status != 0) {
+            throw new IOException("a run of 'true' ended with status " + status + ": "
+                    + IdleInstances.lastLine(instance.output()));
+        }
+        double ready = instance.readyMillis();
+        if (peer == Peer.PANAVISOR) {
+            // Panavisor times its boot marker itself, from the JVM process's start (run --boot-time).
+            Matcher boot = PANAVISOR_BOOT.matcher(instance.output());
+            ready = boot.find() ? Double.parseDouble(boot.group(1)) : ready;
+        }
+        if (Double.isNaN(ready)) {
+            throw new IOException("a run of 'true' never showed its start marker: "
+                    + IdleInstances.lastLine(instance.output()));
+        }
+        toWorkload.add(ready);
+        endToEnd.add(instance.endMillis());
+    }
+
+    private String route(Peer peer) {
+        String machine = Lab.insideLab() ? "L1" : "host";
+        return switch (peer.kind) {
+            case HOST -> "fork/exec on the " + machine + " kernel";
+            case VM -> "own guest kernel on /dev/kvm (" + (Lab.insideLab() ? "kvm_amd in L1, nested" : "hardware") + ")";
+            case CONTAINER -> "namespaces on the " + machine + " kernel";
+        };
+    }
+
+    private Results.Size size(Peer peer, Path rootfs) throws InterruptedException {
+        long vmImage = Sizes.bytes(images.kernel()) + Sizes.bytes(images.initrd());
+        return switch (peer) {
+            case HOST -> new Results.Size(Sizes.bytes(RootfsDirectory.busybox(rootfs)), 0, "busybox", "none");
+            case PANAVISOR -> new Results.Size(vmImage, Sizes.bytes(jar()) + Sizes.bytes(Path.of(
+                    System.getProperty("java.home"))), "bzImage + initramfs", "Panavisor jar + JDK");
+            case QEMU -> new Results.Size(vmImage, Sizes.programs(peer.programs), "bzImage + initramfs",
+                    "qemu-system-x86_64 + libraries");
+            default -> new Results.Size(Sizes.bytes(rootfs), Sizes.programs(peer.programs), "busybox rootfs",
+                    String.join(" + ", peer.programs) + " + libraries");
+        };
+    }
+
+    private Path jar() {
+        for (String word : javaCommand) {
+            if (word.endsWith(".jar")) {
+                return Path.of(word);
+            }
+        }
+        return Path.of("target", "panavisor.jar");
+    }
+
+    private void say(String format, Object... args) {
+        progress.printf(format + "%n", args);
+        progress.flush();
+    }
+}

@@ -1,0 +1,145 @@
+package dev.panavisor.compare;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The command line that starts one instance of a peer with one workload, and how to tell it is ready. Every
+ * container runs the guest's busybox root file system; both VMs run the same kernel and initramfs with the same
+ * guest memory, one vCPU and a quiet serial console (each console byte is a VM exit).
+ */
+final class Launcher {
+    /**
+     * Files and settings shared by all instances.
+     *
+     * @param javaCommand the start of a command line that runs this Panavisor (JVM, options, jar)
+     * @param work        a private writable directory: bundles, runtime state, QEMU's marker files
+     * @param scratch     the I/O test's directory (bind-mounted at /scratch in containers)
+     * @param disk        the VMs' I/O test disk (/dev/vda inside)
+     */
+    record Setup(List<String> javaCommand, Path kernel, Path initrd, Path rootfs, Path hostBin, Path work,
+            Path scratch, Path disk, int guestMiB, int ioMiB, int cpuLoops) {
+    }
+
+    /** A command to start, its readiness signal (a text line or a marker file), and what cleans up after a kill. */
+    record Launch(List<String> command, String readyText, Path readyFile, List<String> cleanup) {
+    }
+
+    private final Setup setup;
+    private final Map<Workload.Kind, Path> bundles = new EnumMap<>(Workload.Kind.class);
+
+    Launcher(Setup setup) {
+        this.setup = setup;
+    }
+
+    Launch launch(Peer peer, Workload.Kind kind, String name, boolean trackJvmMemory) throws IOException {
+        boolean vm = peer.kind == Peer.Kind.VM;
+        String target = vm ? "/dev/vda"
+                : peer == Peer.HOST ? setup.scratch().resolve(name).toString() : OciBundle.SCRATCH + "/" + name;
+        String shell = Workload.command(kind, vm, target, setup.ioMiB(), setup.cpuLoops());
+        List<String> processArgs = List.of("/bin/sh", "-c", shell);
+        Path state = setup.work().resolve("s-" + peer.id);
+        return switch (peer) {
+            case HOST -> kind == Workload.Kind.TRUE
+                    ? new Launch(List.of(setup.hostBin().resolve("echo").toString(), Workload.READY), Workload.READY,
+                            null, List.of()) // the floor: one fork/exec of the same busybox
+                    : new Launch(List.of("env", "PATH=" + setup.hostBin(), "sh", "-c", shell), Workload.READY,
+                    null, List.of());
+            case PANAVISOR -> panavisor(kind, shell, trackJvmMemory);
+            case QEMU -> qemu(kind, shell, name);
+            case RUNC, CRUN -> new Launch(List.of(peer.programs.getFirst(), "--root", state.toString(), "run",
+                    "--bundle", bundle(kind, processArgs).toString(), name), Workload.READY, null,
+                    List.of(peer.programs.getFirst(), "--root", state.toString(), "delete", "-f", name));
+            case BWRAP -> new Launch(concat(List.of("bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                    "--unshare-net", "--unshare-cgroup-try", "--die-with-parent",
+                    "--ro-bind", setup.rootfs().toString(), "/", "--proc", "/proc", "--dev", "/dev",
+                    "--tmpfs", "/tmp", "--bind", setup.scratch().toString(), OciBundle.SCRATCH,
+                    "--setenv", "PATH", "/sbin:/bin:/usr/sbin:/usr/bin", "--"), processArgs), Workload.READY, null,
+                    List.of());
+            case PODMAN -> new Launch(concat(concat(podman(state), List.of("run", "--rm", "--network=none",
+                    "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--name", name,
+                    "-v", setup.scratch() + ":" + OciBundle.SCRATCH, "--rootfs", setup.rootfs().toString())),
+                    processArgs), Workload.READY, null, concat(podman(state), List.of("rm", "-f", name)));
+        };
+    }
+
+    /**
+     * podman with its storage, run state and network configuration in private directories (the lab's root file
+     * system is read-only) and
+     * the plainest set-up that works everywhere: vfs storage, cgroupfs, no events journal.
+     */
+    private static List<String> podman(Path state) {
+        return List.of("podman", "--root", state.resolve("st").toString(), "--runroot",
+                state.resolve("rr").toString(), "--tmpdir", state.resolve("tmp").toString(), "--network-config-dir",
+                state.resolve("net").toString(), "--storage-driver",
+                "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none", "--runtime", "runc");
+    }
+
+    private Launch panavisor(Workload.Kind kind, String shell, boolean trackJvmMemory) {
+        List<String> command = new ArrayList<>(setup.javaCommand());
+        if (trackJvmMemory) {
+            command.add(1, "-XX:NativeMemoryTracking=summary");
+        }
+        command.addAll(List.of("run", "--kernel=" + setup.kernel(), "--initrd=" + setup.initrd(),
+                "--memory=" + setup.guestMiB() + "M", "--cpus=1", "--exec=" + shell, "--boot-time"));
+        if (kind == Workload.Kind.WORK) {
+            command.add("--disk=" + setup.disk());
+        }
+        return new Launch(command, Workload.GUEST_BANNER, null, List.of());
+    }
+
+    /**
+     * QEMU's microvm as {@code bench boot} runs it, plus a debug console ({@code isa-debugcon}) on the boot
+     * marker's port writing to a file: the file's first byte is the marker, the moment the init started.
+     */
+    private Launch qemu(Workload.Kind kind, String shell, String name) {
+        Path marker = setup.work().resolve(name + ".marker");
+        String exec = Base64.getEncoder().encodeToString(shell.getBytes(StandardCharsets.UTF_8));
+        List<String> command = new ArrayList<>(List.of("qemu-system-x86_64", "-M", "microvm,acpi=off",
+                "-accel", "kvm", "-cpu", "max", "-m", Integer.toString(setup.guestMiB()), "-smp", "1",
+                "-nographic", "-no-reboot", "-no-user-config", "-kernel", setup.kernel().toString(),
+                "-initrd", setup.initrd().toString(),
+                "-append", "console=ttyS0 reboot=t panic=-1 quiet panavisor.exec=" + exec,
+                "-chardev", "file,id=marker,path=" + marker, "-device", "isa-debugcon,iobase=0x440,chardev=marker"));
+        if (kind == Workload.Kind.WORK) {
+            command.addAll(List.of("-drive", "if=none,id=d0,file=" + setup.disk() + ",format=raw,cache=writeback",
+                    "-device", "virtio-blk-device,drive=d0"));
+        }
+        return new Launch(command, null, marker, List.of());
+    }
+
+    /** One OCI bundle per workload kind, shared by every runc and crun instance of it (the root is read-only). */
+    private Path bundle(Workload.Kind kind, List<String> args) throws IOException {
+        Path bundle = bundles.get(kind);
+        if (bundle == null) {
+            bundle = setup.work().resolve("bundle-" + kind.name().toLowerCase(java.util.Locale.ROOT));
+            OciBundle.write(bundle, setup.rootfs(), setup.scratch(), args);
+            bundles.put(kind, bundle);
+        }
+        return bundle;
+    }
+
+    /** Makes {@code dir} a PATH of links to the guest's busybox, so the host floor runs the same binaries. */
+    static Path hostBin(Path rootfs, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        for (String applet : Workload.HOST_APPLETS) {
+            Path link = dir.resolve(applet);
+            Files.deleteIfExists(link);
+            Files.createSymbolicLink(link, RootfsDirectory.busybox(rootfs).toAbsolutePath());
+        }
+        return dir;
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+}

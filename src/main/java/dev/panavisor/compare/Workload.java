@@ -1,0 +1,105 @@
+package dev.panavisor.compare;
+
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What the peers run. Every peer runs the same busybox commands, so the differences are the peers':
+ * <ul>
+ *   <li>{@link Kind#TRUE}: the start-time workload: VMs run {@code true} as the init's command; containers and the
+ *       host print one line ({@code echo}, a busybox applet like {@code true}), whose arrival marks the workload's
+ *       start.</li>
+ *   <li>{@link Kind#IDLE}: an instance that stays up doing nothing ({@code sleep}), for memory, idle CPU and
+ *       density.</li>
+ *   <li>{@link Kind#WORK}: the facts and the I/O and CPU figures, one run per peer: the kernel it runs on, its
+ *       seccomp mode, a shell loop, and a sequential write then read with {@code dd} (1 MiB blocks, O_DIRECT when
+ *       the file system allows it), each timed with busybox {@code time} (10 ms resolution).</li>
+ * </ul>
+ */
+public final class Workload {
+    public enum Kind { TRUE, IDLE, WORK }
+
+    /** Printed by the container and host workloads when they start. */
+    public static final String READY = "cmp-ready";
+    /** Printed by the guest /init once its file systems are up (guest-images/init, the "banner"). */
+    public static final String GUEST_BANNER = "panavisor-init: booted in";
+    static final String IDLE_COMMAND = "sleep 1000000";
+
+    private static final Pattern REAL = Pattern.compile("^real\\s+(\\d+)m\\s*([0-9.]+)s");
+    private static final Pattern TAG = Pattern.compile("^cmp-(\\w+) ?(.*)$");
+
+    private Workload() {
+    }
+
+    /** The shell command of a kind, for a VM (which runs {@code true} as such) or a process peer. */
+    public static String command(Kind kind, boolean vm, String ioTarget, int ioMiB, int cpuLoops) {
+        return switch (kind) {
+            case TRUE -> vm ? "true" : "echo " + READY;
+            case IDLE -> vm ? IDLE_COMMAND : "echo " + READY + "; exec " + IDLE_COMMAND;
+            case WORK -> script(ioTarget, ioMiB, cpuLoops);
+        };
+    }
+
+    /**
+     * The WORK script: short, since a VM gets it base64-encoded on a kernel command line of at most 2048 bytes
+     * (x86's COMMAND_LINE_SIZE). Each timed step prints its tag first and busybox time's "real" line follows.
+     */
+    static String script(String target, int ioMiB, int cpuLoops) {
+        return String.join("\n",
+                "echo cmp-kernel $(uname -r)",
+                "echo cmp-seccomp $(sed -n 's/^Seccomp:[[:space:]]*//p' /proc/self/status)",
+                "f=" + target,
+                "if dd if=/dev/zero of=$f bs=4096 count=1 oflag=direct 2>/dev/null; then o=oflag=direct; "
+                        + "i=iflag=direct; m=direct; else o=conv=fsync; i=; m=buffered; fi",
+                "echo cmp-io $m",
+                "echo cmp-time cpu; time sh -c 'i=0; while [ $i -lt " + cpuLoops + " ]; do i=$((i+1)); done'",
+                "echo cmp-time write; time dd if=/dev/zero of=$f bs=1M count=" + ioMiB + " $o",
+                "echo cmp-time read; time dd if=$f of=/dev/null bs=1M count=" + ioMiB + " $i",
+                "echo cmp-done");
+    }
+
+    /** Parses the WORK script's output; missing figures are NaN, a missing seccomp line -1. */
+    public static Results.Workload parse(String output, int ioMiB) {
+        String kernel = "";
+        int seccomp = -1;
+        String ioMode = "";
+        String timing = null;
+        double cpu = Double.NaN;
+        double write = Double.NaN;
+        double read = Double.NaN;
+        for (String line : output.lines().map(String::strip).toList()) {
+            Matcher tag = TAG.matcher(line);
+            if (tag.matches()) {
+                switch (tag.group(1)) {
+                    case "kernel" -> kernel = tag.group(2).strip();
+                    case "seccomp" -> seccomp = tag.group(2).isBlank() ? -1 : Integer.parseInt(tag.group(2).strip());
+                    case "io" -> ioMode = tag.group(2).strip();
+                    case "time" -> timing = tag.group(2).strip();
+                    default -> { }
+                }
+                continue;
+            }
+            Matcher real = REAL.matcher(line);
+            if (real.find() && timing != null) {
+                double seconds = Long.parseLong(real.group(1)) * 60 + Double.parseDouble(real.group(2));
+                switch (timing) {
+                    case "cpu" -> cpu = seconds;
+                    case "write" -> write = rate(ioMiB, seconds);
+                    case "read" -> read = rate(ioMiB, seconds);
+                    default -> { }
+                }
+                timing = null;
+            }
+        }
+        return new Results.Workload(kernel, seccomp, ioMode, cpu, write, read);
+    }
+
+    /** MiB/s; a transfer faster than the clock's 10 ms resolution counts as taking 10 ms. */
+    static double rate(int mib, double seconds) {
+        return mib / Math.max(seconds, 0.01);
+    }
+
+    /** The busybox applets the host floor needs on its PATH (it runs the guest's busybox, not the host's tools). */
+    static final List<String> HOST_APPLETS = List.of("sh", "echo", "sleep", "dd", "time", "sed", "uname", "true");
+}

@@ -1,0 +1,41 @@
+package dev.panavisor.compare;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import org.junit.jupiter.api.Test;
+
+class WorkloadTest {
+    @Test
+    void the_script_output_gives_kernel_seccomp_and_timings() {
+        String output = String.join("\n", "cmp-kernel 6.1.119", "cmp-seccomp 2", "cmp-io direct", "cmp-time cpu",
+                "real\t0m 1.50s", "user\t0m 1.40s", "cmp-time write", "32+0 records in", "real\t0m 0.50s",
+                "cmp-time read", "real\t1m 0.00s", "cmp-done");
+        Results.Workload w = Workload.parse(output, 32);
+        assertEquals("6.1.119", w.kernel());
+        assertEquals(2, w.seccomp());
+        assertEquals("direct", w.ioMode());
+        assertEquals(1.5, w.cpuSeconds());
+        assertEquals(64.0, w.writeMiBps());
+        assertEquals(32 / 60.0, w.readMiBps(), 1e-9);
+    }
+
+    @Test
+    void missing_figures_are_not_numbers_and_a_missing_seccomp_line_is_unknown() {
+        Results.Workload w = Workload.parse("cmp-kernel 6.1\ncmp-seccomp \n", 32);
+        assertEquals(-1, w.seccomp());
+        assertTrue(Double.isNaN(w.cpuSeconds()));
+        assertEquals(3200.0, Workload.rate(32, 0.0), "faster than the 10 ms clock counts as 10 ms");
+    }
+
+    @Test
+    void the_vm_script_fits_the_kernel_command_line() {
+        String script = Workload.command(Workload.Kind.WORK, true, "/dev/vda", 256, 200_000);
+        int encoded = Base64.getEncoder().encode(script.getBytes(StandardCharsets.UTF_8)).length;
+        assertTrue(encoded < 1500, "x86 COMMAND_LINE_SIZE is 2048 with the rest of the line: " + encoded);
+        assertEquals("true", Workload.command(Workload.Kind.TRUE, true, "", 1, 1));
+        assertEquals("echo cmp-ready; exec sleep 1000000", Workload.command(Workload.Kind.IDLE, false, "", 1, 1));
+    }
+}
