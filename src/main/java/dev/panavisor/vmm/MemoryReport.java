@@ -1,15 +1,14 @@
 package dev.panavisor.vmm;
 
+import dev.panavisor.measure.NmtSummary;
 import dev.panavisor.measure.Smaps;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.Map;
 import javax.management.ObjectName;
 
 /**
@@ -21,16 +20,8 @@ import javax.management.ObjectName;
  */
 public final class MemoryReport {
     private static final double MIB = 1024.0 * 1024.0;
-    /** "-   Java Heap (reserved=65536KB, committed=16384KB)" in NMT's summary (JDK 25 layout). */
-    private static final Pattern NMT_CATEGORY =
-            Pattern.compile("^-\\s+(.+?) \\(reserved=(\\d+)KB, committed=(\\d+)KB\\)");
-    private static final Pattern NMT_TOTAL = Pattern.compile("^Total: reserved=(\\d+)KB, committed=(\\d+)KB");
 
     private MemoryReport() {
-    }
-
-    /** One NMT category: its name and committed bytes. */
-    public record NativeArea(String name, long committed) {
     }
 
     /** The report's lines, for a VM whose overhead was just measured. */
@@ -42,14 +33,7 @@ public final class MemoryReport {
         lines.add(jvmAreas());
         String nmt = nativeMemorySummary();
         if (nmt != null) {
-            List<NativeArea> areas = parseNativeMemory(nmt);
-            long total = totalCommitted(nmt);
-            StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
-                    "memory: JVM native memory tracking: %.1f MiB committed;", total / MIB));
-            areas.stream().sorted(Comparator.comparingLong(NativeArea::committed).reversed()).limit(8)
-                    .forEach(a -> line.append(String.format(Locale.ROOT, " %s %.1f,", a.name(), a.committed() / MIB)));
-            line.setLength(line.length() - 1);
-            lines.add(line.toString());
+            lines.add(nativeMemoryLine(NmtSummary.committed(nmt.lines().toList())));
         }
         return lines;
     }
@@ -93,24 +77,14 @@ public final class MemoryReport {
         }
     }
 
-    static List<NativeArea> parseNativeMemory(String summary) {
-        List<NativeArea> areas = new ArrayList<>();
-        for (String line : summary.split("\n")) {
-            Matcher m = NMT_CATEGORY.matcher(line.strip());
-            if (m.find()) {
-                areas.add(new NativeArea(m.group(1).strip(), Long.parseLong(m.group(3)) * 1024));
-            }
-        }
-        return areas;
-    }
-
-    static long totalCommitted(String summary) {
-        for (String line : summary.split("\n")) {
-            Matcher m = NMT_TOTAL.matcher(line.strip());
-            if (m.find()) {
-                return Long.parseLong(m.group(2)) * 1024;
-            }
-        }
-        return 0;
+    /** "memory: JVM native memory tracking: T MiB committed; Java Heap h, Class c, ..." (largest first, 8 areas). */
+    static String nativeMemoryLine(Map<String, Long> committed) {
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
+                "memory: JVM native memory tracking: %.1f MiB committed;", committed.getOrDefault("Total", 0L) / MIB));
+        committed.entrySet().stream().filter(e -> !e.getKey().equals("Total"))
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(8)
+                .forEach(e -> line.append(String.format(Locale.ROOT, " %s %.1f,", e.getKey(), e.getValue() / MIB)));
+        line.setLength(line.length() - 1);
+        return line.toString();
     }
 }

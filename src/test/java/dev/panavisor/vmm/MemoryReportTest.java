@@ -8,34 +8,15 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class MemoryReportTest {
-    /** The shape of JDK 25's "VM.native_memory summary" (trimmed). */
-    private static final String NMT = """
-
-            Native Memory Tracking:
-
-            Total: reserved=1536000KB, committed=40960KB
-                   malloc: 18087KB #53094, peak=21409KB #52915
-
-            -                 Java Heap (reserved=1048576KB, committed=16384KB)
-                                        (mmap: reserved=1048576KB, committed=16384KB, at peak)
-
-            -                     Class (reserved=1048803KB, committed=1763KB)
-                                        (classes #3428)
-
-            -                    Thread (reserved=18490KB, committed=782KB)
-                                        (threads #18)
-
-            -                      Code (reserved=249045KB, committed=8901KB)
-            """;
-
     @Test
-    void parsesNativeMemoryCategoriesAndTotal() {
-        List<MemoryReport.NativeArea> areas = MemoryReport.parseNativeMemory(NMT);
-        assertEquals(List.of(new MemoryReport.NativeArea("Java Heap", 16384 * 1024L),
-                new MemoryReport.NativeArea("Class", 1763 * 1024L),
-                new MemoryReport.NativeArea("Thread", 782 * 1024L),
-                new MemoryReport.NativeArea("Code", 8901 * 1024L)), areas);
-        assertEquals(40960 * 1024L, MemoryReport.totalCommitted(NMT));
+    void nativeMemoryLineListsTheLargestAreasFirst() {
+        java.util.Map<String, Long> committed = new java.util.LinkedHashMap<>();
+        committed.put("Total", 40L << 20);
+        committed.put("Class", 2L << 20);
+        committed.put("Java Heap", 16L << 20);
+        committed.put("Code", 8L << 20);
+        assertEquals("memory: JVM native memory tracking: 40.0 MiB committed; Java Heap 16.0, Code 8.0, Class 2.0",
+                MemoryReport.nativeMemoryLine(committed));
     }
 
     @Test
