@@ -48,7 +48,7 @@ class SplitVirtqueueFuzzTest {
             memory.assertGuardsIntact();
             return; // a layout the device refused: the transport reports that as DEVICE_NEEDS_RESET
         }
-        writeHostileDescriptors(random, memory, layout);
+        HostileDriver.scribble(random, memory, layout, MEMORY);
         int published = random.nextInt(size + 1);
         memory.writeU16(layout.availableRing() + 2, random.nextInt(10) == 0 ? random.nextInt(65536) : published);
         int rounds = 1 + random.nextInt(3);
@@ -60,7 +60,7 @@ class SplitVirtqueueFuzzTest {
             int avail = memory.readU16(layout.availableRing() + 2);
             memory.writeU16(layout.availableRing() + 2, avail + random.nextInt(size + 1));
             if (random.nextBoolean()) {
-                writeHostileDescriptors(random, memory, layout);
+                HostileDriver.scribble(random, memory, layout, MEMORY);
             }
         }
         memory.assertGuardsIntact();
@@ -197,37 +197,6 @@ class SplitVirtqueueFuzzTest {
             }
         }
         return false;
-    }
-
-    /** Descriptors a hostile driver writes: loops, far links, indirect tables, and addresses and lengths at edges. */
-    static void writeHostileDescriptors(Random random, GuestMemory memory, QueueLayout layout) {
-        int size = layout.size();
-        for (int i = 0; i < size; i++) {
-            if (random.nextInt(3) == 0) {
-                continue; // leave the random bytes
-            }
-            long at = layout.descriptorTable() + 16L * i;
-            int flags = random.nextInt(8) == 0 ? random.nextInt(65536) : random.nextInt(8);
-            long address = Fuzz.address(random, MEMORY);
-            long length = Fuzz.length(random, MEMORY);
-            if ((flags & DescriptorChain.F_INDIRECT) != 0 && random.nextBoolean()) {
-                length = 16L * (1 + random.nextInt(2 * size));
-                address = 16 * (long) random.nextInt((int) (MEMORY / 16));
-            }
-            int next = switch (random.nextInt(4)) {
-                case 0 -> i; // a loop of one
-                case 1 -> random.nextInt(65536);
-                default -> random.nextInt(size);
-            };
-            memory.writeU64(at, address);
-            memory.writeU32(at + 8, (int) length);
-            memory.writeU16(at + 12, flags);
-            memory.writeU16(at + 14, next);
-        }
-        for (int slot = 0; slot < size; slot++) {
-            int head = random.nextInt(10) == 0 ? random.nextInt(65536) : random.nextInt(size);
-            memory.writeU16(layout.availableRing() + 4 + 2L * slot, head);
-        }
     }
 
     @Test
