@@ -209,6 +209,7 @@ public final class Machine implements AutoCloseable {
                 int irq = FIRST_VIRTIO_IRQ + i;
                 VirtioDevice device = virtioDevices.get(i);
                 VirtioMmioTransport transport = new VirtioMmioTransport(device, memory, interruptLine(irq));
+                transport.onNeedsReset(new NeedsResetReporter(System.err)); // one line when the guest breaks it
                 mmio.register(device.name(), base, GuestLayout.VIRTIO_MMIO_SIZE, transport);
                 if (device == virtioConsole) {
                     virtioConsoleTransport = transport;
