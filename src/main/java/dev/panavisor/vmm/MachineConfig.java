@@ -76,6 +76,9 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
                 Path initrd = config.initrd().get();
                 requireFile(initrd, "initrd");
                 try {
+                    if (Files.size(initrd) == 0) {
+                        throw new VmmException("initrd " + initrd + " is empty");
+                    }
                     InitrdLoader.place(Files.size(initrd), config.memoryBytes(), kernel);
                 } catch (IOException e) {
                     throw new VmmException("cannot read initrd " + initrd + ": " + e.getMessage(), e);

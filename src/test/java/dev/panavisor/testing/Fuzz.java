@@ -22,7 +22,7 @@ import java.util.Random;
  * property's name. Configuration, as system properties (Maven passes {@code -D} values on to the tests):
  * <ul>
  *   <li>{@code panavisor.fuzz.scale} multiplies every property's case count (default 1);</li>
- *   <li>{@code panavisor.fuzz.seconds} is the time box of one property (default 5 s);</li>
+ *   <li>{@code panavisor.fuzz.seconds} is the time box of one property (default 3 s);</li>
  *   <li>{@code panavisor.fuzz.seed} is the base seed: a number, or {@code random} for a fresh one per run.</li>
  * </ul>
  * A long session: {@code mvn test -Dgroups=fuzz -Dpanavisor.fuzz.scale=1000 -Dpanavisor.fuzz.seconds=600
@@ -49,7 +49,7 @@ public final class Fuzz {
     /** Runs {@code property} on the corpus, then on up to {@code cases} (times the scale) fresh seeds. */
     public static Report run(String name, int cases, Case property) {
         double scale = Double.parseDouble(System.getProperty("panavisor.fuzz.scale", "1"));
-        double seconds = Double.parseDouble(System.getProperty("panavisor.fuzz.seconds", "5"));
+        double seconds = Double.parseDouble(System.getProperty("panavisor.fuzz.seconds", "3"));
         String seedText = System.getProperty("panavisor.fuzz.seed", "");
         long base = seedText.isEmpty() ? name.hashCode() * 0x9E37_79B9_7F4A_7C15L
                 : seedText.equals("random") ? System.nanoTime() : Long.decode(seedText);
