@@ -51,6 +51,13 @@ public final class GuardedGuestMemory extends SegmentGuestMemory {
         }
     }
 
+    /** Guest memory full of random bytes, as a hostile guest's RAM is. */
+    public static GuardedGuestMemory scrambled(java.util.Random random, long size, long budget) {
+        GuardedGuestMemory memory = new GuardedGuestMemory(size, budget);
+        memory.scramble(random);
+        return memory;
+    }
+
     /** Fills guest memory with random bytes: a hostile guest's RAM is never zero. */
     public void scramble(java.util.Random random) {
         byte[] bytes = new byte[(int) size()];

@@ -45,8 +45,7 @@ class VirtioBlockFuzzTest {
     }
 
     static void oneCase(Random random) {
-        GuardedGuestMemory memory = new GuardedGuestMemory(MEMORY, 1_000_000);
-        memory.scramble(random);
+        GuardedGuestMemory memory = GuardedGuestMemory.scrambled(random, MEMORY, 1_000_000);
         byte[] contents = new byte[random.nextInt(16) * 512 + (random.nextBoolean() ? random.nextInt(512) : 0)];
         random.nextBytes(contents);
         byte[] model = contents.clone();

@@ -39,8 +39,7 @@ class VirtioConsoleFuzzTest {
     }
 
     static void oneCase(Random random) {
-        GuardedGuestMemory memory = new GuardedGuestMemory(MEMORY, 2_000_000);
-        memory.scramble(random);
+        GuardedGuestMemory memory = GuardedGuestMemory.scrambled(random, MEMORY, 2_000_000);
         ByteArrayOutputStream output = new ByteArrayOutputStream();
         VirtioConsole console = new VirtioConsole(output);
         QueueLayout rxLayout = QueueLayout.contiguous(0x1000, VirtioConsole.QUEUE_SIZE);

@@ -60,8 +60,7 @@ class VirtioMmioTransportFuzzTest {
     }
 
     static void oneCase(Random random) {
-        GuardedGuestMemory memory = new GuardedGuestMemory(MEMORY, 4_000_000);
-        memory.scramble(random);
+        GuardedGuestMemory memory = GuardedGuestMemory.scrambled(random, MEMORY, 4_000_000);
         Line line = new Line();
         VirtioConsole console = random.nextBoolean() ? new VirtioConsole(new ByteArrayOutputStream()) : null;
         VirtioMmioTransport transport = new VirtioMmioTransport(console != null ? console
