@@ -67,6 +67,7 @@ public final class ElfKernelLoader {
             loadStart = Math.min(loadStart, segment.physicalAddress());
             loadEnd = Math.max(loadEnd, segment.physicalAddress() + segment.memorySize());
         }
+        checkDisjoint(segments);
         if (loadEnd > ramEnd) {
             throw new DoesNotFitException(String.format(
                     "kernel does not fit in guest memory: its segments reach 0x%x (%s) but the guest has %s",
@@ -123,6 +124,24 @@ public final class ElfKernelLoader {
             throw new KernelFormatException(String.format(
                     "damaged ELF kernel: segment at 0x%x of 0x%x bytes is not a physical address range",
                     address, segment.memorySize()));
+        }
+    }
+
+    /**
+     * Segments may not share physical memory: a later one would silently overwrite an earlier one's code or zeroed
+     * .bss. Linux's vmlinux lays its PT_LOADs out one after the other (even .data..percpu, whose p_vaddr is 0).
+     */
+    private static void checkDisjoint(List<Elf64.ProgramHeader> segments) {
+        List<Elf64.ProgramHeader> sorted = segments.stream()
+                .sorted(java.util.Comparator.comparingLong(Elf64.ProgramHeader::physicalAddress)).toList();
+        for (int i = 1; i < sorted.size(); i++) {
+            Elf64.ProgramHeader before = sorted.get(i - 1);
+            Elf64.ProgramHeader after = sorted.get(i);
+            if (after.physicalAddress() < before.physicalAddress() + before.memorySize()) {
+                throw new KernelFormatException(String.format(
+                        "damaged ELF kernel: segments at 0x%x (0x%x bytes) and 0x%x overlap in physical memory",
+                        before.physicalAddress(), before.memorySize(), after.physicalAddress()));
+            }
         }
     }
 

@@ -44,7 +44,7 @@ public record LoadedKernel(
         LONG_MODE_64,
         /**
          * 32-bit protected mode, paging off, EBX = address of an {@code hvm_start_info} (Xen PVH boot ABI,
-         * xen/include/public/arch-x86/hvm/start_info.h); see {@link PvhStartInfo}.
+         * xen/include/public/arch-x86/hvm/start_info.h). Recognised, not started: Panavisor boots the 64-bit entry.
          */
         PVH_32
     }

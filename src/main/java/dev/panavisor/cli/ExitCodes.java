@@ -21,6 +21,22 @@ public final class ExitCodes {
     private ExitCodes() {
     }
 
+    /**
+     * Bad usage (an unknown option, a value that does not convert): one line naming the problem and where the help
+     * is, exit status 2. (picocli's default prints the whole usage text after the message, which buries it.)
+     */
+    static final class UsageHandler implements CommandLine.IParameterExceptionHandler {
+        @Override
+        public int handleParseException(CommandLine.ParameterException ex, String[] args) {
+            CommandLine command = ex.getCommandLine();
+            String message = ex.getMessage().replaceAll("\\s*\\R\\s*", " ").strip();
+            command.getErr().println("panavisor: " + message + " (see '" + command.getCommandSpec().qualifiedName()
+                    + " --help')");
+            command.getErr().flush();
+            return USAGE;
+        }
+    }
+
     static final class ExceptionHandler implements CommandLine.IExecutionExceptionHandler {
         @Override
         public int handleExecutionException(Exception ex, CommandLine commandLine,

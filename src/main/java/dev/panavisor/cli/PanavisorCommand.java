@@ -56,6 +56,7 @@ public final class PanavisorCommand implements Runnable {
             commandLine.addSubcommand(new CommandLine.HelpCommand());
         }
         commandLine.setExecutionExceptionHandler(new ExitCodes.ExceptionHandler());
+        commandLine.setParameterExceptionHandler(new ExitCodes.UsageHandler());
         commandLine.setCaseInsensitiveEnumValuesAllowed(true); // --console virtio
         commandLine.setParameterExceptionHandler(
                 BenchCompareCommand.oneLineErrors(commandLine.getParameterExceptionHandler()));

@@ -13,7 +13,6 @@ package dev.panavisor.memory;
  * 0x0000_0500  GDT (boot segments, 7 slots) GDT_ADDRESS
  * 0x0000_0540  IDT (empty, limit 0)         IDT_ADDRESS
  * 0x0000_7000  boot_params ("zero page")    BOOT_PARAMS_ADDRESS
- *              or, for a PVH boot, hvm_start_info + module list + memory map   PVH_START_INFO_ADDRESS
  * 0x0000_8ff0  initial stack pointer        BOOT_STACK_POINTER
  * 0x0000_9000  PML4                          PML4_ADDRESS
  * 0x0000_a000  PDPT                          PDPT_ADDRESS
@@ -37,8 +36,6 @@ public final class GuestLayout {
     public static final long GDT_ADDRESS = 0x500;
     public static final long IDT_ADDRESS = 0x540;
     public static final long BOOT_PARAMS_ADDRESS = 0x7000;
-    /** A PVH boot's hvm_start_info page: where the zero page would be, as a guest is booted with one or the other. */
-    public static final long PVH_START_INFO_ADDRESS = BOOT_PARAMS_ADDRESS;
     public static final long BOOT_STACK_POINTER = 0x8ff0;
     public static final long PML4_ADDRESS = 0x9000;
     public static final long PDPT_ADDRESS = 0xa000;

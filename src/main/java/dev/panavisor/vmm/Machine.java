@@ -203,12 +203,13 @@ public final class Machine implements AutoCloseable {
                 blocks.add(block);
                 virtioDevices.add(block);
             }
-            List<KernelCommandLine.MmioDevice> declared = new ArrayList<>();
+            List<KernelCommandLine.MmioDevice> declared = MachineConfig.declaredDevices(config);
             for (int i = 0; i < virtioDevices.size(); i++) {
                 long base = GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE;
                 int irq = FIRST_VIRTIO_IRQ + i;
                 VirtioDevice device = virtioDevices.get(i);
                 VirtioMmioTransport transport = new VirtioMmioTransport(device, memory, interruptLine(irq));
+                transport.onNeedsReset(new NeedsResetReporter(System.err)); // one line when the guest breaks it
                 mmio.register(device.name(), base, GuestLayout.VIRTIO_MMIO_SIZE, transport);
                 if (device == virtioConsole) {
                     virtioConsoleTransport = transport;
@@ -218,7 +219,6 @@ public final class Machine implements AutoCloseable {
                 if (kvm.has(KvmCap.IOEVENTFD)) {
                     worker.wire(vm, base);
                 }
-                declared.add(new KernelCommandLine.MmioDevice(base, GuestLayout.VIRTIO_MMIO_SIZE, irq));
             }
             if (FIRST_VIRTIO_IRQ + virtioDevices.size() > MpTable.IOAPIC_PINS) {
                 throw new VmmException("too many devices: " + virtioDevices.size() + " virtio devices need IRQs "

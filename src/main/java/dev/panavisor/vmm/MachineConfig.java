@@ -1,5 +1,6 @@
 package dev.panavisor.vmm;
 
+import dev.panavisor.boot.CommandLine;
 import dev.panavisor.boot.E820Map;
 import dev.panavisor.boot.InitrdLoader;
 import dev.panavisor.boot.KernelImage;
@@ -69,10 +70,15 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
         try (MappedGuestMemory scratch = MappedGuestMemory.allocate(config.memoryBytes())) {
             LoadedKernel kernel = image.load(scratch);
             requireLongModeEntry(kernel, config.kernel());
+            // The line as Machine will build it (the device list only changes its length), against the kernel's limit.
+            new CommandLine(KernelCommandLine.build(config, declaredDevices(config))).writeTo(scratch, kernel);
             if (config.initrd().isPresent()) {
                 Path initrd = config.initrd().get();
                 requireFile(initrd, "initrd");
                 try {
+                    if (Files.size(initrd) == 0) {
+                        throw new VmmException("initrd " + initrd + " is empty");
+                    }
                     InitrdLoader.place(Files.size(initrd), config.memoryBytes(), kernel);
                 } catch (IOException e) {
                     throw new VmmException("cannot read initrd " + initrd + ": " + e.getMessage(), e);
@@ -82,6 +88,17 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
         for (Disk disk : config.disks()) {
             FileDiskBackend.open(disk.path(), disk.readOnly()).close();
         }
+    }
+
+    /** Where {@link Machine} puts the virtio-mmio devices this configuration asks for, in its order. */
+    static List<KernelCommandLine.MmioDevice> declaredDevices(MachineConfig config) {
+        int count = config.disks().size() + (config.console() == ConsoleKind.VIRTIO ? 1 : 0);
+        List<KernelCommandLine.MmioDevice> devices = new java.util.ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            devices.add(new KernelCommandLine.MmioDevice(GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE,
+                    GuestLayout.VIRTIO_MMIO_SIZE, Machine.FIRST_VIRTIO_IRQ + i));
+        }
+        return devices;
     }
 
     /** Panavisor starts kernels at their 64-bit entry; a PVH-only (32-bit) entry is not started yet. */

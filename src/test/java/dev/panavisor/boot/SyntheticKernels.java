@@ -14,14 +14,15 @@ public final class SyntheticKernels {
 
     /** A bzImage whose fields default to what a modern x86-64 kernel declares; change them before {@link #build}. */
     public static final class BzImage {
-        int setupSects = 4;
+        public int setupSects = 4;
         public int version = 0x020f;
         int loadFlags = SetupHeader.LOADED_HIGH;
         int xloadFlags = SetupHeader.XLF_KERNEL_64 | SetupHeader.XLF_CAN_BE_LOADED_ABOVE_4G;
         boolean relocatable = true;
-        long kernelAlignment = 0x20_0000;
+        public long kernelAlignment = 0x20_0000;
         long prefAddress = 0x100_0000;
         public long initSize = 0x80_0000;
+        public int syssizeExtra;
         long cmdlineSize = 2047;
         long initrdAddrMax = 0x7fff_ffffL;
         /** The header's end: 0x202 + this jump displacement (0x66 puts it at 0x268, as kernels do). */
@@ -32,7 +33,7 @@ public final class SyntheticKernels {
             int setupBytes = ((setupSects == 0 ? 4 : setupSects) + 1) * 512;
             ByteBuffer file = ByteBuffer.allocate(setupBytes + payload.length).order(ByteOrder.LITTLE_ENDIAN);
             file.put(SetupHeader.SETUP_SECTS, (byte) setupSects);
-            file.putInt(SetupHeader.SYSSIZE, (payload.length + 15) / 16);
+            file.putInt(SetupHeader.SYSSIZE, (payload.length + 15) / 16 + syssizeExtra);
             file.putShort(SetupHeader.BOOT_FLAG, (short) 0xaa55);
             file.put(SetupHeader.JUMP, (byte) 0xeb); // jmp short over the header
             file.put(SetupHeader.JUMP + 1, (byte) jumpDisplacement);
@@ -53,17 +54,17 @@ public final class SyntheticKernels {
     }
 
     /** An ELF64 x86-64 executable with the given segments and notes. */
-    static final class Elf {
+    public static final class Elf {
         record Segment(long physicalAddress, long virtualAddress, byte[] data, long memorySize) {
         }
 
-        long entry = 0x100_0000;
-        int elfClass = 2;
-        int machine = Elf64.EM_X86_64;
+        public long entry = 0x100_0000;
+        public int elfClass = 2;
+        public int machine = Elf64.EM_X86_64;
         final List<Segment> segments = new ArrayList<>();
         final List<byte[]> notes = new ArrayList<>();
 
-        Elf segment(long physicalAddress, long virtualAddress, byte[] data, long memorySize) {
+        public Elf segment(long physicalAddress, long virtualAddress, byte[] data, long memorySize) {
             segments.add(new Segment(physicalAddress, virtualAddress, data, memorySize));
             return this;
         }
@@ -81,7 +82,7 @@ public final class SyntheticKernels {
             return this;
         }
 
-        ByteBuffer build() {
+        public ByteBuffer build() {
             ByteArrayOutputStream noteBytes = new ByteArrayOutputStream();
             notes.forEach(noteBytes::writeBytes);
             int phnum = segments.size() + (notes.isEmpty() ? 0 : 1);
@@ -133,7 +134,7 @@ public final class SyntheticKernels {
     }
 
     /** {@code length} bytes of a recognisable, seed-dependent pattern. */
-    static byte[] pattern(int length, int seed) {
+    public static byte[] pattern(int length, int seed) {
         byte[] bytes = new byte[length];
         for (int i = 0; i < length; i++) {
             bytes[i] = (byte) (i * 31 + seed);

@@ -125,7 +125,7 @@ class CheckCommandTest {
     void unknown_options_are_a_usage_error_without_stack_trace() {
         Result result = execute("check", "--bogus");
         assertEquals(2, result.exitCode());
-        assertTrue(result.err().startsWith("Unknown option: '--bogus'"), result.err());
+        assertTrue(result.err().startsWith("panavisor: Unknown option: '--bogus'"), result.err());
         assertTrue(!result.err().contains("Exception"), result.err());
     }
 

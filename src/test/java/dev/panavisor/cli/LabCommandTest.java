@@ -63,13 +63,14 @@ class LabCommandTest {
         StringWriter err = new StringWriter();
         root.setErr(new PrintWriter(err));
         assertEquals(ExitCodes.USAGE, root.execute("lab"));
-        assertTrue(err.toString().startsWith("Missing required parameter: 'CMD'"), err.toString());
+        assertTrue(err.toString().startsWith("panavisor: Missing required parameter: 'CMD'"), err.toString());
+        assertEquals(1, err.toString().lines().count(), err.toString());
 
         StringWriter err2 = new StringWriter();
         CommandLine again = PanavisorCommand.newCommandLine();
         again.setErr(new PrintWriter(err2));
         assertEquals(ExitCodes.USAGE, again.execute("lab", "--timeout", "soon", "--", "true"));
-        assertTrue(err2.toString().startsWith("Invalid value for option '--timeout': not a duration: 'soon'"),
+        assertTrue(err2.toString().startsWith("panavisor: Invalid value for option '--timeout': not a duration: 'soon'"),
                 err2.toString());
     }
 }

@@ -115,7 +115,7 @@ class RunBadInputTest {
         assertTrue(memory.err().contains("'12 bananas' is not a size"), memory.err());
         Result flag = run("run", "--frobnicate");
         assertEquals(2, flag.code());
-        assertTrue(flag.err().startsWith("Unknown option: '--frobnicate'"), flag.err());
+        assertTrue(flag.err().startsWith("panavisor: Unknown option: '--frobnicate'"), flag.err());
         assertOneLineError(run("run", "--kernel", kernel().toString(), "--cpus", "0", "--exec", "true"),
                 "--cpus must be between 1 and 32");
     }

@@ -15,6 +15,7 @@ import dev.panavisor.memory.GuestMemory;
 import dev.panavisor.memory.GuestMemoryException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 
 /**
@@ -73,6 +74,7 @@ public final class VirtioMmioTransport implements BusDevice {
     private List<SplitVirtqueue> activeQueues = List.of();
     private String lastError = "";
     private IntConsumer notificationSink = this::notifyQueue;
+    private Consumer<String> needsResetListener = reason -> { };
 
     public VirtioMmioTransport(VirtioDevice device, GuestMemory memory, InterruptLine line) {
         if ((device.offeredFeatures() & VirtioFeatures.VERSION_1) == 0) {
@@ -169,6 +171,15 @@ public final class VirtioMmioTransport implements BusDevice {
      */
     public void routeNotifications(IntConsumer sink) {
         this.notificationSink = sink;
+    }
+
+    /**
+     * Who hears that the device entered DEVICE_NEEDS_RESET (§2.1.2): called once each time the bit goes from clear
+     * to set, with {@link #lastError()}, on the thread that found the error and under this transport's monitor.
+     * The device stays unusable until the driver resets it, so the VMM tells the user (one line on stderr).
+     */
+    public void onNeedsReset(Consumer<String> listener) {
+        this.needsResetListener = listener;
     }
 
     /** How many virtqueues the device has (QueueSel values 0 to this - 1). */
@@ -364,10 +375,14 @@ public final class VirtioMmioTransport implements BusDevice {
         @Override
         public void deviceFailed(String reason) {
             lastError = device.name() + ": " + reason;
+            boolean entering = (status & DeviceStatus.DEVICE_NEEDS_RESET) == 0;
             status |= DeviceStatus.DEVICE_NEEDS_RESET;
             // §2.1.2: with DRIVER_OK set, the device tells the driver through a configuration change notification.
             if ((status & DeviceStatus.DRIVER_OK) != 0) {
                 raise(INTERRUPT_CONFIG_CHANGE);
+            }
+            if (entering) {
+                needsResetListener.accept(lastError);
             }
         }
     }

@@ -52,6 +52,21 @@ class FileDiskBackendTest {
     }
 
     @Test
+    void a_disk_image_that_shrinks_under_the_vm_answers_ioerr_and_the_device_goes_on() throws IOException {
+        Path path = image("shrinks.img", VirtioBlockTest.pattern(SECTORS * 512));
+        try (FileDiskBackend disk = FileDiskBackend.open(path, false)) {
+            VirtioBlock device = new VirtioBlock(disk, "shrinks");
+            BlockDriver driver = new BlockDriver(device);
+            try (var channel = java.nio.channels.FileChannel.open(path, java.nio.file.StandardOpenOption.WRITE)) {
+                channel.truncate(8 * 512); // another process cuts the image to 8 sectors
+            }
+            assertEquals(BlockStatus.IOERR.code(), driver.read(16, 512).status());
+            assertTrue(device.lastRequestError().contains("was it truncated?"), device.lastRequestError());
+            assertEquals(BlockStatus.OK.code(), driver.read(0, 512).status(), "the device still serves the rest");
+        }
+    }
+
+    @Test
     void a_read_only_disk_is_byte_identical_after_the_guest_tries_to_write() throws IOException {
         byte[] original = VirtioBlockTest.pattern(SECTORS * 512);
         Path path = image("ro.img", original);
