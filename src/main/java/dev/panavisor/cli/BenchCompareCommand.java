@@ -194,19 +194,4 @@ final class BenchCompareCommand implements Callable<Integer> {
                 ? new Results.Settings(true, n, k, 2, 1L << 30, 180_000, 3, 32, 50_000, 256)
                 : new Results.Settings(false, n, k, 8, 2L << 30, 600_000, 10, 256, 200_000, 256);
     }
-
-    /**
-     * Usage errors of this command as one line and exit status 2 (picocli would add the whole usage text); other
-     * commands keep picocli's behaviour.
-     */
-    static CommandLine.IParameterExceptionHandler oneLineErrors(CommandLine.IParameterExceptionHandler others) {
-        return (ex, args) -> {
-            if (!(ex.getCommandLine().getCommandSpec().userObject() instanceof BenchCompareCommand)) {
-                return others.handleParseException(ex, args);
-            }
-            ex.getCommandLine().getErr().println("panavisor: bench compare: " + ex.getMessage());
-            ex.getCommandLine().getErr().flush();
-            return ExitCodes.USAGE;
-        };
-    }
 }

@@ -58,8 +58,6 @@ public final class PanavisorCommand implements Runnable {
         commandLine.setExecutionExceptionHandler(new ExitCodes.ExceptionHandler());
         commandLine.setParameterExceptionHandler(new ExitCodes.UsageHandler());
         commandLine.setCaseInsensitiveEnumValuesAllowed(true); // --console virtio
-        commandLine.setParameterExceptionHandler(
-                BenchCompareCommand.oneLineErrors(commandLine.getParameterExceptionHandler()));
         return commandLine;
     }
 }
