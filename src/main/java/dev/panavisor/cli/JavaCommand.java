@@ -43,7 +43,7 @@ final class JavaCommand {
     /**
      * This JVM's java binary and this jar with the shared options, plus {@code extra} (the AOT cache's). On an
      * emulated CPU (the lab), C2's compilations cost more than they return in a run of seconds, so the JIT stops
-     * at C1 there.
+     * at C1 there, with one compiler thread.
      */
     static List<String> of(boolean emulatedCpu, List<String> extra) {
         List<String> command = new ArrayList<>();
@@ -51,6 +51,7 @@ final class JavaCommand {
         command.addAll(sharedOptions());
         if (emulatedCpu) {
             command.add("-XX:TieredStopAtLevel=1");
+            command.add("-XX:CICompilerCount=1");
         }
         command.addAll(extra);
         command.add("-jar");
