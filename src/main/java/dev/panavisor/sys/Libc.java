@@ -13,6 +13,7 @@ import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.Reference;
 
 /**
  * The libc functions Panavisor needs, as Panama FFM downcalls. This is the only class that links native code.
@@ -209,6 +210,10 @@ public final class Libc {
             result = (int) Io.IOCTL.invokeExact(state, fd, request, nativeAddress(arg));
         } catch (Throwable t) {
             throw new AssertionError("ioctl downcall failed", t);
+        } finally {
+            // Passed as a number, the segment is not kept alive by the call the way an ADDRESS argument is: an
+            // automatic arena's memory must not be freed while the kernel reads or writes it.
+            Reference.reachabilityFence(arg);
         }
         return result < 0 ? -errno(state) : result;
     }
