@@ -78,6 +78,8 @@ public final class Libc {
         static final MethodHandle MMAP = link("mmap",
                 FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
         static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        static final MethodHandle MADVISE = link("madvise",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     }
 
     /** The vCPU kick: threads and signals. */
@@ -247,6 +249,24 @@ public final class Libc {
         if (result < 0) {
             throw new NativeCallException("munmap", errno(state));
         }
+    }
+
+    /** madvise(2) MADV_HUGEPAGE: back this range with transparent huge pages where the kernel can. */
+    public static final int MADV_HUGEPAGE = 14;
+
+    /**
+     * Gives the kernel advice about a mapping (madvise(2)). Advice is not a promise: returns 0 or {@code -errno}
+     * (EINVAL when the kernel was built without transparent huge pages, for example) for the caller to ignore.
+     */
+    public static int madvise(MemorySegment range, int advice) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        int result;
+        try {
+            result = (int) Mappings.MADVISE.invokeExact(state, range, range.byteSize(), advice);
+        } catch (Throwable t) {
+            throw new AssertionError("madvise downcall failed", t);
+        }
+        return result < 0 ? -errno(state) : result;
     }
 
     /** A new eventfd (EFD_CLOEXEC is always added). */

@@ -70,4 +70,16 @@ class GuestMemoryTest {
         GuestMemoryException e = assertThrows(GuestMemoryException.class, () -> factory.apply(-1));
         assertTrue(e.getMessage().startsWith("guest memory size must be"), e.getMessage());
     }
+
+    @org.junit.jupiter.api.Test
+    void mappedGuestMemoryStartsOnAHugePageBoundary() {
+        for (long size : new long[] {4096, 3L << 20, 64L << 20}) {
+            try (MappedGuestMemory memory = MappedGuestMemory.allocate(size)) {
+                assertEquals(0, memory.hostSegment().address() % (2L << 20), "2 MiB-aligned for " + size);
+                assertEquals(size, memory.hostSegment().byteSize());
+                memory.hostSegment().set(java.lang.foreign.ValueLayout.JAVA_BYTE, size - 1, (byte) 7);
+                assertEquals(7, memory.hostSegment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, size - 1));
+            }
+        }
+    }
 }
