@@ -1,6 +1,8 @@
 package dev.panavisor.cpu;
 
 import dev.panavisor.kvm.CpuidEntry;
+import dev.panavisor.kvm.Kvm;
+import dev.panavisor.kvm.abi.KvmCap;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -19,6 +21,12 @@ import java.util.List;
  *   <li>Leaf 6 (thermal and power) and leaf 0xA (architectural performance monitoring) are cleared: the guest has
  *       no such hardware to drive.</li>
  * </ul>
+ *
+ * <p>One bit KVM can offer but never lists: leaf 1 ECX[24], the local APIC's TSC-deadline timer mode. KVM emulates
+ * it in its in-kernel APIC and says so through KVM_CAP_TSC_DEADLINE_TIMER instead (Documentation/virt/kvm/api.rst,
+ * KVM_GET_SUPPORTED_CPUID), so {@link #supported} adds it. Without it Linux must calibrate the APIC timer against the
+ * PIT at boot (arch/x86/kernel/apic/apic.c, calibrate_APIC_clock: a tenth of a second of ticks, far longer under
+ * nested virtualization); with it, the timer counts in TSC cycles, whose rate kvm-clock already gives.
  */
 public final class CpuidFixups {
     private CpuidFixups() {
@@ -30,6 +38,22 @@ public final class CpuidFixups {
     static final int LEAF_TOPOLOGY = 0xb;
     static final int LEAF_TOPOLOGY_V2 = 0x1f;
     static final int ECX_HYPERVISOR = 1 << 31;
+
+    /** Intel SDM Vol. 2A, CPUID leaf 1 ECX bit 24: TSC-deadline mode of the local APIC timer. */
+    static final int ECX_TSC_DEADLINE = 1 << 24;
+
+    /** What this KVM can present to a guest: KVM_GET_SUPPORTED_CPUID, plus the TSC-deadline bit when KVM has it. */
+    public static List<CpuidEntry> supported(Kvm kvm) {
+        return withTscDeadline(kvm.supportedCpuid(), kvm.has(KvmCap.TSC_DEADLINE_TIMER));
+    }
+
+    static List<CpuidEntry> withTscDeadline(List<CpuidEntry> supported, boolean tscDeadline) {
+        if (!tscDeadline) {
+            return supported;
+        }
+        return supported.stream().map(entry -> entry.function() == LEAF_FEATURES
+                ? entry.withEcx(entry.ecx() | ECX_TSC_DEADLINE) : entry).toList();
+    }
 
     /** The CPUID table for vCPU {@code vcpuIndex} of {@code vcpuCount}. */
     public static List<CpuidEntry> forVcpu(List<CpuidEntry> supported, int vcpuIndex, int vcpuCount) {

@@ -9,6 +9,7 @@ import dev.panavisor.boot.LoadedInitrd;
 import dev.panavisor.boot.LoadedKernel;
 import dev.panavisor.boot.MpTable;
 import dev.panavisor.bus.Bus;
+import dev.panavisor.cpu.CpuidFixups;
 import dev.panavisor.cpu.VcpuSetup;
 import dev.panavisor.devices.legacy.I8042;
 import dev.panavisor.devices.serial.Uart8250;
@@ -17,7 +18,6 @@ import dev.panavisor.devices.virtio.block.FileDiskBackend;
 import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.console.VirtioConsole;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
-import dev.panavisor.kvm.CpuidEntry;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.kvm.Vcpu;
 import dev.panavisor.kvm.Vm;
@@ -237,7 +237,7 @@ public final class Machine implements AutoCloseable {
             mark(BootTimeline.Phase.KERNEL_LOADED);
 
             // 5. vCPUs: all get CPUID, MSRs, FPU, LAPIC; the boot CPU also gets the 64-bit entry state.
-            List<CpuidEntry> cpuid = kvm.supportedCpuid();
+            var cpuid = CpuidFixups.supported(kvm);
             for (int id = 0; id < config.cpus(); id++) {
                 Vcpu vcpu = vm.createVcpu(id);
                 vcpus.add(vcpu);

@@ -52,4 +52,16 @@ class CpuidFixupsTest {
         assertThrows(CpuException.class, () -> CpuidFixups.forVcpu(SUPPORTED, 4, 4));
         assertThrows(CpuException.class, () -> CpuidFixups.forVcpu(SUPPORTED, 0, 0));
     }
+
+    @Test
+    void the_tsc_deadline_bit_is_added_to_leaf_1_only_when_kvm_has_the_timer() {
+        int before = leaf(SUPPORTED, 0x1, 0).ecx();
+        List<CpuidEntry> with = CpuidFixups.withTscDeadline(SUPPORTED, true);
+        assertEquals(before | (1 << 24), leaf(with, 0x1, 0).ecx());
+        assertEquals(leaf(SUPPORTED, 0x1, 0).withEcx(before | (1 << 24)), leaf(with, 0x1, 0), "only ECX[24]");
+        assertEquals(SUPPORTED.size(), with.size());
+        assertEquals(SUPPORTED, CpuidFixups.withTscDeadline(SUPPORTED, false));
+        // and vCPU fix-ups keep it
+        assertEquals(1 << 24, leaf(CpuidFixups.forVcpu(with, 0, 1), 0x1, 0).ecx() & (1 << 24));
+    }
 }

@@ -18,6 +18,7 @@ public enum KvmCap {
     SET_IDENTITY_MAP_ADDR(37, false, "identity-map page placement (Intel VT-x)"),
     ADJUST_CLOCK(39, false, "kvmclock adjustment"),
     MAX_VCPUS(66, false, "maximum number of vCPUs"),
+    TSC_DEADLINE_TIMER(72, false, "the local APIC's TSC-deadline timer (its CPUID bit is the VMM's to set)"),
     SPLIT_IRQCHIP(121, false, "IOAPIC in user space, LAPIC in kernel"),
     IMMEDIATE_EXIT(136, true, "kvm_run.immediate_exit, to stop a vCPU without a race");
 
