@@ -43,7 +43,9 @@ public final class Workload {
 
     /**
      * The WORK script: short, since a VM gets it base64-encoded on a kernel command line of at most 2048 bytes
-     * (x86's COMMAND_LINE_SIZE). Each timed step prints its tag first and busybox time's "real" line follows.
+     * (x86's COMMAND_LINE_SIZE). Each timed step prints its tag first and busybox time's "real" line follows. The
+     * tag goes to stderr, where {@code time} writes: a runtime that carries the two streams through separate pipes
+     * (runc did, once in the lab) could otherwise deliver the "real" line before its tag, and the figure was lost.
      */
     static String script(String target, int ioMiB, int cpuLoops) {
         return String.join("\n",
@@ -53,9 +55,9 @@ public final class Workload {
                 "if dd if=/dev/zero of=$f bs=4096 count=1 oflag=direct 2>/dev/null; then o=oflag=direct; "
                         + "i=iflag=direct; m=direct; else o=conv=fsync; i=; m=buffered; fi",
                 "echo cmp-io $m",
-                "echo cmp-time cpu; time sh -c 'i=0; while [ $i -lt " + cpuLoops + " ]; do i=$((i+1)); done'",
-                "echo cmp-time write; time dd if=/dev/zero of=$f bs=1M count=" + ioMiB + " $o",
-                "echo cmp-time read; time dd if=$f of=/dev/null bs=1M count=" + ioMiB + " $i",
+                "echo cmp-time cpu >&2; time sh -c 'i=0; while [ $i -lt " + cpuLoops + " ]; do i=$((i+1)); done'",
+                "echo cmp-time write >&2; time dd if=/dev/zero of=$f bs=1M count=" + ioMiB + " $o",
+                "echo cmp-time read >&2; time dd if=$f of=/dev/null bs=1M count=" + ioMiB + " $i",
                 "echo cmp-done");
     }
 
