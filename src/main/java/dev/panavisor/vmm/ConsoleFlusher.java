@@ -4,9 +4,9 @@ import java.io.IOException;
 
 /**
  * The thread that shows the guest console: devices write into {@link ConsoleWatcher}'s buffer from the thread that
- * served the exit, and this thread writes what has accumulated to the user's terminal every
- * {@link #PERIOD_MILLIS} ms. A write(2) per byte on the vCPU thread cost more than the exit that carried the byte
- * (docs/performance.md, "Consoles").
+ * served the exit, and this thread writes what has accumulated to the user's terminal: it sleeps until the first
+ * byte arrives, lets {@link #PERIOD_MILLIS} ms of output gather, and flushes. A write(2) per byte on the vCPU thread
+ * cost more than the exit that carried the byte (docs/performance.md, "Consoles"); an idle console costs nothing.
  */
 final class ConsoleFlusher implements AutoCloseable {
     /** Often enough that typing echoes at once to a human, rarely enough to cost nothing. */
@@ -30,6 +30,7 @@ final class ConsoleFlusher implements AutoCloseable {
     private void loop() {
         while (!closed) {
             try {
+                console.awaitDirty();
                 Thread.sleep(PERIOD_MILLIS);
             } catch (InterruptedException e) {
                 return;

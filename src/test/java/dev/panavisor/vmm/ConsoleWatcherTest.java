@@ -128,4 +128,32 @@ class ConsoleWatcherTest {
         type(watcher, text);
         assertEquals(text, flushed(watcher, shown));
     }
+
+    @Test
+    void the_flusher_sleeps_until_the_first_byte_after_a_flush() throws Exception {
+        ConsoleWatcher watcher = new ConsoleWatcher(new ByteArrayOutputStream(), false);
+        java.util.concurrent.Semaphore woke = new java.util.concurrent.Semaphore(0);
+        Thread flusher = Thread.ofPlatform().start(() -> {
+            try {
+                while (true) {
+                    watcher.awaitDirty();
+                    watcher.flushIfDirty();
+                    woke.release();
+                }
+            } catch (InterruptedException | IOException e) {
+                // the test is over
+            }
+        });
+        try {
+            assertEquals(false, woke.tryAcquire(100, java.util.concurrent.TimeUnit.MILLISECONDS),
+                    "nothing written: no wake-up");
+            type(watcher, "x");
+            assertEquals(true, woke.tryAcquire(10, java.util.concurrent.TimeUnit.SECONDS), "a byte wakes it");
+            assertEquals(false, woke.tryAcquire(100, java.util.concurrent.TimeUnit.MILLISECONDS),
+                    "flushed: asleep again");
+        } finally {
+            flusher.interrupt();
+            flusher.join();
+        }
+    }
 }
