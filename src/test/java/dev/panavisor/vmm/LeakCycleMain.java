@@ -1,0 +1,67 @@
+package dev.panavisor.vmm;
+
+import dev.panavisor.kvm.Kvm;
+import dev.panavisor.measure.Smaps;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * A child JVM for {@link VmLifecycleLeakTest}: creates, runs and closes Machines one after another and prints,
+ * after VM 1 and every {@code every}-th, {@code sample VM FDS THREADS MAPPINGS RSS_KIB}; at the end
+ * {@code total-ms MS}. Each guest prints "ok" on the serial port and resets the machine through the i8042, so each
+ * run ends by itself, as a reboot does. Arguments: {@code VMS EVERY DIR}.
+ */
+public final class LeakCycleMain {
+    private LeakCycleMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int vms = Integer.parseInt(args[0]);
+        int every = Integer.parseInt(args[1]);
+        Path dir = Path.of(args[2]);
+        Path kernel = SyntheticGuests.write(dir.resolve("ok-reset.bzImage"), SyntheticGuests.SERIAL_OK_THEN_RESET);
+        Path disk = dir.resolve("disk.img");
+        Files.write(disk, new byte[1 << 20]);
+        MachineConfig config = new MachineConfig(kernel, Optional.empty(),
+                List.of(new MachineConfig.Disk(disk, false)), "", 32L << 20, 1, MachineConfig.ConsoleKind.SERIAL,
+                Optional.empty());
+        long started = System.nanoTime();
+        try (Kvm kvm = Kvm.open()) {
+            for (int vm = 1; vm <= vms; vm++) {
+                ByteArrayOutputStream console = new ByteArrayOutputStream();
+                Outcome outcome;
+                try (Machine machine = Machine.create(kvm, config, console, System.nanoTime())) {
+                    outcome = machine.run();
+                }
+                if (!(outcome instanceof Outcome.Stopped) || !console.toString().equals("ok")) {
+                    throw new IllegalStateException("VM " + vm + " ended as " + outcome + " with console '"
+                            + console + "'");
+                }
+                if (vm == 1 || vm % every == 0) {
+                    System.gc();
+                    System.out.printf("sample %d %d %d %d %d%n", vm, count(Path.of("/proc/self/fd")),
+                            count(Path.of("/proc/self/task")), lines(Path.of("/proc/self/maps")),
+                            Smaps.ofSelf().rss() >> 10);
+                }
+            }
+        }
+        System.out.println("total-ms " + (System.nanoTime() - started) / 1_000_000);
+    }
+
+    private static long count(Path directory) throws IOException {
+        try (Stream<Path> entries = Files.list(directory)) {
+            return entries.count();
+        }
+    }
+
+    private static long lines(Path file) throws IOException {
+        try (Stream<String> lines = Files.lines(file)) {
+            return lines.count();
+        }
+    }
+}
