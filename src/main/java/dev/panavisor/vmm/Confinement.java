@@ -1,6 +1,7 @@
 package dev.panavisor.vmm;
 
 import dev.panavisor.sys.Errno;
+import dev.panavisor.sys.NativeCallException;
 import dev.panavisor.sys.Seccomp;
 import dev.panavisor.sys.SeccompFilter;
 import dev.panavisor.sys.Syscall;
@@ -100,6 +101,11 @@ public final class Confinement {
 
     /** Installs {@link #filter()} on every thread of this process; from then on it cannot be lifted. */
     public static void install() {
-        Seccomp.install(filter());
+        try {
+            Seccomp.install(filter());
+        } catch (NativeCallException e) {
+            throw new VmmException("cannot confine the VMM with seccomp (" + e.getMessage()
+                    + "); run with --no-seccomp to run unconfined", e);
+        }
     }
 }

@@ -122,6 +122,20 @@ class RunOptionsTest {
     }
 
     @Test
+    void no_seccomp_is_off_by_default_and_is_passed_into_the_lab() {
+        MachineConfig config = new MachineConfig(Path.of("/k"), java.util.Optional.empty(), java.util.List.of(), "",
+                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, java.util.Optional.of("true"));
+        RunCommand confined = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--exec", "true")
+                .subcommand().commandSpec().userObject();
+        assertEquals(false, confined.noSeccomp);
+        assertEquals(false, InLab.command(config, confined).contains("--no-seccomp"));
+        RunCommand free = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--no-seccomp", "--exec",
+                "true").subcommand().commandSpec().userObject();
+        assertEquals(true, free.noSeccomp);
+        assertTrue(InLab.command(config, free).contains("--no-seccomp"), InLab.command(config, free).toString());
+    }
+
+    @Test
     void the_stall_limit_is_a_duration_or_0_for_never_and_is_passed_into_the_lab() {
         RunCommand run = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--stall-limit", "90s",
                 "--exec", "true").subcommand().commandSpec().userObject();
