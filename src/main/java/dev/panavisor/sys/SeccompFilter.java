@@ -68,6 +68,10 @@ public final class SeccompFilter {
     private record ArgBits(int arg, int bits, int ifAny, int ifNone) implements Rule {
     }
 
+    /** Allowed when the low 32 bits of argument {@code arg} equal {@code value}; else {@code otherwise}. */
+    private record ArgEquals(int arg, int value, int otherwise) implements Rule {
+    }
+
     private final List<Instruction> instructions;
     private final int defaultAction;
     private final int wrongArchAction;
@@ -137,10 +141,23 @@ public final class SeccompFilter {
          * set, and {@code ifNone} when they have none (flags arguments: CLONE_THREAD, O_WRONLY).
          */
         public Builder argBits(int nr, int arg, int bits, int ifAny, int ifNone) {
+            checkArg(arg);
+            return add(nr, new ArgBits(arg, bits, ifAny, ifNone));
+        }
+
+        /**
+         * {@code nr} is allowed when the low 32 bits of argument {@code arg} (0-5) equal {@code value} (a pid: the
+         * kernel takes pid_t arguments as 32-bit ints), and gets {@code otherwise} when they do not.
+         */
+        public Builder allowWhenArgEquals(int nr, int arg, int value, int otherwise) {
+            checkArg(arg);
+            return add(nr, new ArgEquals(arg, value, otherwise));
+        }
+
+        private static void checkArg(int arg) {
             if (arg < 0 || arg > 5) {
                 throw new IllegalArgumentException("a system call has arguments 0 to 5, not " + arg);
             }
-            return add(nr, new ArgBits(arg, bits, ifAny, ifNone));
         }
 
         private Builder add(int nr, Rule rule) {
@@ -186,6 +203,15 @@ public final class SeccompFilter {
                         blocks.add(new Instruction(JSET_K, 0, 1, bits.bits()));
                         blocks.add(new Instruction(RET_K, 0, 0, bits.ifAny()));
                         blocks.add(new Instruction(RET_K, 0, 0, bits.ifNone()));
+                        nextBlock += 4;
+                        yield blockAt;
+                    }
+                    case ArgEquals equals -> {
+                        int blockAt = nextBlock;
+                        blocks.add(new Instruction(LD_W_ABS, 0, 0, OFFSET_ARGS + 8 * equals.arg()));
+                        blocks.add(new Instruction(JEQ_K, 0, 1, equals.value()));
+                        blocks.add(new Instruction(RET_K, 0, 0, RET_ALLOW));
+                        blocks.add(new Instruction(RET_K, 0, 0, equals.otherwise()));
                         nextBlock += 4;
                         yield blockAt;
                     }

@@ -49,7 +49,6 @@ public final class Confinement {
             new Allowed(Syscall.CLOSE, "closing the VM, vCPU, eventfd and disk descriptors at the end"),
             new Allowed(Syscall.MUNMAP, "unmapping guest memory and kvm_run at the end; JVM memory"),
             new Allowed(Syscall.GETPID, "the vCPU kick: pthread_kill is tgkill(getpid(), tid)"),
-            new Allowed(Syscall.TGKILL, "the vCPU kick (KickSignal)"),
             new Allowed(Syscall.GETTID, "glibc and the JVM identify threads"),
             new Allowed(Syscall.RT_SIGTIMEDWAIT, "a vCPU thread consuming its kick"),
             new Allowed(Syscall.RT_SIGPROCMASK, "signal masks of new threads and around KVM_RUN"),
@@ -79,8 +78,16 @@ public final class Confinement {
     private Confinement() {
     }
 
-    /** The filter: {@link #ALLOWED}, plus threads but no processes, and files opened only for reading. */
+    /**
+     * The filter: {@link #ALLOWED}; threads but no processes; signals to this process's threads only; files opened
+     * only for reading.
+     */
     static SeccompFilter filter() {
+        return filter((int) ProcessHandle.current().pid());
+    }
+
+    /** The filter for process {@code pid}: signals go only to its own threads. */
+    static SeccompFilter filter(int pid) {
         SeccompFilter.Builder builder = SeccompFilter.builder(SeccompFilter.errno(Errno.EPERM),
                 SeccompFilter.RET_KILL_PROCESS);
         for (Allowed allowed : ALLOWED) {
@@ -92,6 +99,8 @@ public final class Confinement {
         builder.argBits(Syscall.CLONE.number(), 0, CLONE_THREAD, SeccompFilter.RET_ALLOW,
                 SeccompFilter.errno(Errno.EPERM));
         builder.answer(Syscall.CLONE3.number(), SeccompFilter.errno(Errno.ENOSYS));
+        // The vCPU kick, pthread_kill: tgkill(getpid(), tid, SIGUSR1), to this process's own threads only.
+        builder.allowWhenArgEquals(Syscall.TGKILL.number(), 0, pid, SeccompFilter.errno(Errno.EPERM));
         // The JVM opens files lazily (/proc/self/... for its own statistics and run --stats): reading is allowed,
         // writing or creating a file is not (the flags are openat's third argument).
         builder.argBits(Syscall.OPENAT.number(), 2, OPEN_WRITE_FLAGS, SeccompFilter.errno(Errno.EPERM),

@@ -21,6 +21,7 @@ class SeccompFilterTest {
                 .answer(435, SeccompFilter.errno(Errno.ENOSYS))                      // clone3
                 .argBits(56, 0, 0x10000, SeccompFilter.RET_ALLOW, EPERM)             // clone: CLONE_THREAD
                 .argBits(257, 2, 0x3, EPERM, SeccompFilter.RET_ALLOW)               // openat: not for writing
+                .allowWhenArgEquals(234, 0, 4242, EPERM)                             // tgkill: own pid only
                 .build();
     }
 
@@ -67,6 +68,9 @@ class SeccompFilterTest {
         assertEquals(SeccompFilter.RET_ALLOW, verdict(filter, 257, X86_64, -100, 0x1000, 0x80000));
         assertEquals(EPERM, verdict(filter, 257, X86_64, -100, 0x1000, 0x80001));
         assertEquals(EPERM, verdict(filter, 257, X86_64, -100, 0x1000, 0x2));
+        assertEquals(SeccompFilter.RET_ALLOW, verdict(filter, 234, X86_64, 4242, 4243, 10));
+        assertEquals(EPERM, verdict(filter, 234, X86_64, 4243, 4243, 10));
+        assertEquals(EPERM, verdict(filter, 234, X86_64, 1, 1, 9));
     }
 
     @Test

@@ -40,6 +40,14 @@ class ConfinementFilterTest {
     }
 
     @Test
+    void signals_go_only_to_this_process_s_threads() {
+        int pid = (int) ProcessHandle.current().pid();
+        assertEquals(SeccompFilter.RET_ALLOW, verdict(Syscall.TGKILL, pid, pid + 1, 10));
+        assertEquals(EPERM, verdict(Syscall.TGKILL, 1, 1, 9));
+        assertEquals(EPERM, verdict(Syscall.TGKILL, pid + 1, pid + 1, 9));
+    }
+
+    @Test
     void files_open_for_reading_only() {
         int atFdcwd = -100;
         assertEquals(SeccompFilter.RET_ALLOW, verdict(Syscall.OPENAT, atFdcwd, 0, 0x80000)); // O_RDONLY|O_CLOEXEC
