@@ -12,7 +12,7 @@ import java.util.stream.Stream;
 
 /**
  * A child JVM for {@link VmLifecycleLeakTest}: creates, runs and closes Machines one after another and prints,
- * after VM 1 and every {@code every}-th, {@code sample VM FDS THREADS MAPPINGS RSS_KIB}; at the end
+ * after VM 1 and every {@code every}-th, {@code sample VM FDS THREADS MAPPINGS RSS_KIB VIRTUAL_KIB}; at the end
  * {@code total-ms MS}. Each guest prints "ok" on the serial port and resets the machine through the i8042, so each
  * run ends by itself, as a reboot does. Arguments: {@code VMS EVERY DIR}.
  */
@@ -44,13 +44,26 @@ public final class LeakCycleMain {
                 }
                 if (vm == 1 || vm % every == 0) {
                     System.gc();
-                    System.out.printf("sample %d %d %d %d %d%n", vm, count(Path.of("/proc/self/fd")),
+                    System.out.printf("sample %d %d %d %d %d %d%n", vm, count(Path.of("/proc/self/fd")),
                             count(Path.of("/proc/self/task")), lines(Path.of("/proc/self/maps")),
-                            Smaps.ofSelf().rss() >> 10);
+                            Smaps.ofSelf().rss() >> 10, virtualKiB());
                 }
             }
         }
         System.out.println("total-ms " + (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /**
+     * VmSize from /proc/self/status (man proc_pid_status(5)): every mapping's size. The mapping count alone misses a
+     * leaked guest memory region: the kernel merges adjacent anonymous mappings with equal flags into one line.
+     */
+    private static long virtualKiB() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmSize:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new IllegalStateException("no VmSize in /proc/self/status");
     }
 
     private static long count(Path directory) throws IOException {
