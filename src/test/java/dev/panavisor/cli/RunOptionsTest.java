@@ -52,12 +52,19 @@ class RunOptionsTest {
         assertEquals("loglevel=7", run.cmdline);
     }
 
+    /** A command-mode configuration, as the outer run hands it to {@link InLab#command}. */
+    static final MachineConfig EXEC_TRUE = new MachineConfig(Path.of("/k"), java.util.Optional.empty(),
+            java.util.List.of(), "", MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL,
+            java.util.Optional.of("true"));
+
+    static RunCommand parsed(String... args) {
+        return (RunCommand) PanavisorCommand.newCommandLine().parseArgs(args).subcommand().commandSpec().userObject();
+    }
+
     @Test
     void the_timeline_is_off_unless_asked_for_and_is_passed_into_the_lab() {
-        MachineConfig config = new MachineConfig(Path.of("/k"), java.util.Optional.empty(), java.util.List.of(), "",
-                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, java.util.Optional.of("true"));
-        RunCommand plain = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--exec", "true")
-                .subcommand().commandSpec().userObject();
+        MachineConfig config = EXEC_TRUE;
+        RunCommand plain = parsed("run", "--exec", "true");
         assertFalse(plain.timeline);
         assertFalse(InLab.command(config, plain).contains("--timeline"), InLab.command(config, plain).toString());
 
@@ -123,16 +130,12 @@ class RunOptionsTest {
 
     @Test
     void no_seccomp_is_off_by_default_and_is_passed_into_the_lab() {
-        MachineConfig config = new MachineConfig(Path.of("/k"), java.util.Optional.empty(), java.util.List.of(), "",
-                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, java.util.Optional.of("true"));
-        RunCommand confined = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--exec", "true")
-                .subcommand().commandSpec().userObject();
-        assertEquals(false, confined.noSeccomp);
-        assertEquals(false, InLab.command(config, confined).contains("--no-seccomp"));
-        RunCommand free = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--no-seccomp", "--exec",
-                "true").subcommand().commandSpec().userObject();
-        assertEquals(true, free.noSeccomp);
-        assertTrue(InLab.command(config, free).contains("--no-seccomp"), InLab.command(config, free).toString());
+        RunCommand confined = parsed("run", "--exec", "true");
+        assertFalse(confined.noSeccomp);
+        assertFalse(InLab.command(EXEC_TRUE, confined).contains("--no-seccomp"));
+        RunCommand free = parsed("run", "--no-seccomp", "--exec", "true");
+        assertTrue(free.noSeccomp);
+        assertTrue(InLab.command(EXEC_TRUE, free).contains("--no-seccomp"), InLab.command(EXEC_TRUE, free).toString());
     }
 
     @Test

@@ -5,10 +5,7 @@ import dev.panavisor.sys.Seccomp;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -29,12 +26,7 @@ public final class ConfinedMachineMain {
         boolean filter = args[0].equals("filter");
         boolean attempt = !args[0].equals("measure");
         Path dir = Path.of(args[1]);
-        Path kernel = SyntheticGuests.write(dir.resolve("serial.bzImage"), SyntheticGuests.SERIAL_FOREVER);
-        Path disk = dir.resolve("disk.img");
-        Files.write(disk, new byte[1 << 20]);
-        MachineConfig config = new MachineConfig(kernel, Optional.empty(),
-                List.of(new MachineConfig.Disk(disk, false)), "", 64L << 20, 1, MachineConfig.ConsoleKind.SERIAL,
-                Optional.empty());
+        MachineConfig config = SyntheticGuests.machineWithDisk(dir, SyntheticGuests.SERIAL_FOREVER, 64L << 20);
         AtomicLong bytes = new AtomicLong();
         OutputStream counting = new OutputStream() {
             @Override

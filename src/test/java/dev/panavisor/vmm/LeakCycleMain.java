@@ -6,8 +6,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -24,12 +22,7 @@ public final class LeakCycleMain {
         int vms = Integer.parseInt(args[0]);
         int every = Integer.parseInt(args[1]);
         Path dir = Path.of(args[2]);
-        Path kernel = SyntheticGuests.write(dir.resolve("ok-reset.bzImage"), SyntheticGuests.SERIAL_OK_THEN_RESET);
-        Path disk = dir.resolve("disk.img");
-        Files.write(disk, new byte[1 << 20]);
-        MachineConfig config = new MachineConfig(kernel, Optional.empty(),
-                List.of(new MachineConfig.Disk(disk, false)), "", 32L << 20, 1, MachineConfig.ConsoleKind.SERIAL,
-                Optional.empty());
+        MachineConfig config = SyntheticGuests.machineWithDisk(dir, SyntheticGuests.SERIAL_OK_THEN_RESET, 32L << 20);
         long started = System.nanoTime();
         try (Kvm kvm = Kvm.open()) {
             for (int vm = 1; vm <= vms; vm++) {

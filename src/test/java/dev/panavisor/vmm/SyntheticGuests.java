@@ -29,6 +29,22 @@ final class SyntheticGuests {
             (byte) 0xb0, (byte) 0xfe, (byte) 0xe6, 0x64,
             (byte) 0xf4, (byte) 0xeb, (byte) 0xfe};
 
+    /**
+     * A one-vCPU machine on the serial console with a 1 MiB virtio-blk disk (so a device worker, an ioeventfd and
+     * irqfds too), running {@code code}; kernel and disk are written to {@code dir}.
+     */
+    static MachineConfig machineWithDisk(Path dir, byte[] code, long memoryBytes) {
+        Path kernel = write(dir.resolve("synthetic.bzImage"), code);
+        Path disk = dir.resolve("disk.img");
+        try {
+            Files.write(disk, new byte[1 << 20]);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new MachineConfig(kernel, java.util.Optional.empty(), java.util.List.of(new MachineConfig.Disk(disk,
+                false)), "", memoryBytes, 1, MachineConfig.ConsoleKind.SERIAL, java.util.Optional.empty());
+    }
+
     /** A bzImage running {@code code} at its 64-bit entry, written to {@code file}. */
     static Path write(Path file, byte[] code) {
         SyntheticKernels.BzImage image = new SyntheticKernels.BzImage();
