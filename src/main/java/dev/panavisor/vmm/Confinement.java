@@ -46,6 +46,10 @@ public final class Confinement {
             new Allowed(Syscall.STAT, "the JVM looking for a class in a directory class path (tests, IDEs)"),
             new Allowed(Syscall.STATX, "file attributes (java.nio.file.Files on JDK 25)"),
             new Allowed(Syscall.FCNTL, "releasing a disk image's lock at close"),
+            new Allowed(Syscall.GETDENTS64, "listing a directory opened for reading (the JVM's diagnostic commands, "
+                    + "run --stats)"),
+            new Allowed(Syscall.DUP, "a directory stream's descriptor (java.nio.file.Files.list)"),
+            new Allowed(Syscall.GETCWD, "resolving a relative path (the JVM)"),
             new Allowed(Syscall.CLOSE, "closing the VM, vCPU, eventfd and disk descriptors at the end"),
             new Allowed(Syscall.MUNMAP, "unmapping guest memory and kvm_run at the end; JVM memory"),
             new Allowed(Syscall.GETPID, "the vCPU kick: pthread_kill is tgkill(getpid(), tid)"),
