@@ -72,6 +72,9 @@ final class InLab {
         if (options.timeline) {
             command.add("--timeline"); // the inner run's timeline, counted from that process's start inside L1
         }
+        if (options.noSeccomp) {
+            command.add("--no-seccomp");
+        }
         if (options.stallLimit != null) {
             command.add("--stall-limit=" + (options.stallLimit.isZero() ? "0" : options.stallLimit.toMillis() + "ms"));
         }

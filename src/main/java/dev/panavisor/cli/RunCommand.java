@@ -5,6 +5,7 @@ import dev.panavisor.kvm.Kvm;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LinuxGuests;
 import dev.panavisor.vmm.BootTimeline;
+import dev.panavisor.vmm.Confinement;
 import dev.panavisor.vmm.HostTerminal;
 import dev.panavisor.vmm.Machine;
 import dev.panavisor.vmm.MachineConfig;
@@ -108,6 +109,11 @@ final class RunCommand implements Callable<Integer> {
                     + "them makes the boot slower (on the serial console each byte is a VM exit)."})
     boolean timeline;
 
+    @Option(names = "--no-seccomp", description = {"Do not confine the VMM with its seccomp filter once the VM is "
+            + "set up (docs/security.md, \"Confinement\"): for debugging with strace or a profiler, or when a JDK or "
+            + "libc makes system calls the filter does not allow."})
+    boolean noSeccomp;
+
     @Override
     public Integer call() {
         long parsedNanos = System.nanoTime();
@@ -153,7 +159,7 @@ final class RunCommand implements Callable<Integer> {
             if (exec == null) {
                 ConsoleInput.start(machine);
             }
-            Outcome outcome = machine.run(effectiveStallLimit());
+            Outcome outcome = machine.run(effectiveStallLimit(), noSeccomp ? null : Confinement::install);
             if (terminal != null) {
                 terminal.close();
             }

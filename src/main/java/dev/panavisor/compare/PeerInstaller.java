@@ -1,5 +1,6 @@
 package dev.panavisor.compare;
 
+import dev.panavisor.image.PackageInstalls;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -14,7 +15,7 @@ import java.util.function.Consumer;
  * for the report. Runs on the host: inside the lab the root file system is the host's, read-only.
  */
 public final class PeerInstaller {
-    public static final String NO_INSTALL_VARIABLE = "PANAVISOR_NO_INSTALL";
+    public static final String NO_INSTALL_VARIABLE = PackageInstalls.NO_INSTALL_VARIABLE;
 
     private PeerInstaller() {
     }
@@ -38,7 +39,8 @@ public final class PeerInstaller {
         }
         List<String> command = new ArrayList<>(List.of("apt-get", "install", "-y", "-q"));
         command.addAll(packages);
-        progress.accept("installing " + String.join(", ", packages) + " with apt-get");
+        progress.accept("installing " + String.join(", ", packages) + " with apt-get: the comparison's peers need them ("
+                + NO_INSTALL_VARIABLE + "=1 prevents this)");
         try {
             Process apt = new ProcessBuilder(command).redirectErrorStream(true).start();
             String log = new String(apt.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -56,7 +58,7 @@ public final class PeerInstaller {
 
     /** Why installing is not allowed here, or null. */
     static String refusal() {
-        if ("1".equals(System.getenv(NO_INSTALL_VARIABLE))) {
+        if (PackageInstalls.forbidden()) {
             return NO_INSTALL_VARIABLE + "=1";
         }
         if (!"root".equals(System.getProperty("user.name"))) {

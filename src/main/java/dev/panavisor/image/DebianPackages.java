@@ -9,19 +9,26 @@ import java.util.function.Consumer;
  * The Debian packages an image build takes its inputs from (linux-source-6.1, busybox-static) and its tools
  * from (gcc, make, flex, mke2fs, ...): their installed versions, and installing the missing ones.
  *
- * <p>Installing needs root; as another user the build stops with the one apt-get command to run.
+ * <p>Installing needs root; as another user, or with PANAVISOR_NO_INSTALL=1 ({@link PackageInstalls}), the build
+ * stops with the one apt-get command to run.
  */
 public final class DebianPackages {
     private final Consumer<String> progress;
     private final boolean root;
+    private final boolean installForbidden;
 
     public DebianPackages(Consumer<String> progress) {
-        this(progress, "root".equals(System.getProperty("user.name")));
+        this(progress, "root".equals(System.getProperty("user.name")), PackageInstalls.forbidden());
     }
 
     DebianPackages(Consumer<String> progress, boolean root) {
+        this(progress, root, false);
+    }
+
+    DebianPackages(Consumer<String> progress, boolean root, boolean installForbidden) {
         this.progress = progress;
         this.root = root;
+        this.installForbidden = installForbidden;
     }
 
     /** The installed version of a package ("6.1.158-1"), or empty when it is not installed. */
@@ -61,11 +68,16 @@ public final class DebianPackages {
             return;
         }
         String command = "apt-get install -y " + String.join(" ", missing);
+        if (installForbidden) {
+            throw new ImageException(purpose + " needs the Debian packages " + String.join(", ", missing)
+                    + "; " + PackageInstalls.NO_INSTALL_VARIABLE + "=1 forbids installing them: " + command);
+        }
         if (!root) {
             throw new ImageException(purpose + " needs the Debian packages " + String.join(", ", missing)
                     + "; install them as root: " + command);
         }
-        progress.accept("installing " + String.join(" ", missing) + " (" + purpose + ")");
+        progress.accept("installing the Debian packages " + String.join(" ", missing) + " with apt-get (" + purpose
+                + "; " + PackageInstalls.NO_INSTALL_VARIABLE + "=1 prevents this)");
         List<String> install = new ArrayList<>(List.of("apt-get", "install", "-y", "-q", "--no-install-recommends"));
         install.addAll(missing);
         HostCommand installCommand = new HostCommand(install, null,

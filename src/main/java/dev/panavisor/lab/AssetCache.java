@@ -1,5 +1,6 @@
 package dev.panavisor.lab;
 
+import dev.panavisor.image.PackageInstalls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -117,7 +118,14 @@ public final class AssetCache {
             throw new LabException("the lab needs " + String.join(" and ", missing)
                     + " (Debian package names) and this host has no apt to install them");
         }
-        progress.accept("installing " + String.join(" ", missing) + " with apt-get (first use)...");
+        if (PackageInstalls.forbidden()) {
+            throw new LabException("the lab needs the Debian package(s) " + String.join(" ", missing) + "; "
+                    + PackageInstalls.NO_INSTALL_VARIABLE + "=1 forbids installing them: apt-get install "
+                    + String.join(" ", missing));
+        }
+        progress.accept("installing the Debian packages " + String.join(" ", missing) + " with apt-get: the nested "
+                + "lab runs in QEMU with a busybox init (first use; " + PackageInstalls.NO_INSTALL_VARIABLE
+                + "=1 prevents this)...");
         apt.install(missing);
     }
 

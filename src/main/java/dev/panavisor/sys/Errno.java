@@ -1,6 +1,6 @@
 package dev.panavisor.sys;
 
-/** The few errno values Panavisor reacts to (Linux x86-64 asm-generic/errno-base.h numbering). */
+/** The few errno values Panavisor reacts to (Linux x86-64 asm-generic/errno-base.h and errno.h numbering). */
 public final class Errno {
     private Errno() {
     }
@@ -19,4 +19,5 @@ public final class Errno {
     public static final int EINVAL = 22;
     public static final int ENOTTY = 25;
     public static final int ENOSPC = 28;
+    public static final int ENOSYS = 38;
 }

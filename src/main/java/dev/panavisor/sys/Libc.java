@@ -109,6 +109,17 @@ public final class Libc {
                 LIBC.find("cfmakeraw").orElseThrow(), FunctionDescriptor.ofVoid(ADDRESS));
     }
 
+    /** Confinement after set-up (prctl, seccomp): once per run, so linked only then. */
+    private static final class Confinement {
+        /** prctl(int option, ...) and syscall(long number, ...) are variadic; every argument as a long. */
+        static final MethodHandle PRCTL = link("prctl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+                Linker.Option.firstVariadicArg(1));
+        static final MethodHandle SYSCALL3 = link("syscall",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+                Linker.Option.firstVariadicArg(1));
+    }
+
     /** Error messages, when a call has failed. */
     private static final class Errors {
         static final MethodHandle STRERROR = LINKER.downcallHandle(
@@ -385,6 +396,36 @@ public final class Libc {
             result = (int) Signals.SIGTIMEDWAIT.invokeExact(state, set, MemorySegment.NULL, timeout);
         } catch (Throwable t) {
             throw new AssertionError("sigtimedwait downcall failed", t);
+        }
+        return result < 0 ? -errno(state) : result;
+    }
+
+    /** prctl(option, arg2, 0, 0, 0) (man prctl(2)); returns the result, throws on -1. */
+    public static int prctl(int option, long arg2) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        int result;
+        try {
+            result = (int) Confinement.PRCTL.invokeExact(state, option, arg2, 0L, 0L, 0L);
+        } catch (Throwable t) {
+            throw new AssertionError("prctl downcall failed", t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("prctl(" + option + ")", errno(state));
+        }
+        return result;
+    }
+
+    /**
+     * syscall(number, a, b, c) for a call glibc has no wrapper for (seccomp, man seccomp(2)); returns the result
+     * or {@code -errno}. {@code c} is a native segment's address.
+     */
+    public static long syscallOrErrno(long number, long a, long b, MemorySegment c) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        long result;
+        try {
+            result = (long) Confinement.SYSCALL3.invokeExact(state, number, a, b, nativeAddress(c));
+        } catch (Throwable t) {
+            throw new AssertionError("syscall downcall failed", t);
         }
         return result < 0 ? -errno(state) : result;
     }

@@ -313,6 +313,14 @@ public final class Machine implements AutoCloseable {
      * run as {@link Outcome.Stalled} when no exit happens for that long.
      */
     public Outcome run(java.time.Duration stallLimit) {
+        return run(stallLimit, null);
+    }
+
+    /**
+     * As above; {@code afterStart}, unless null, runs once every thread of the VM has started (the confinement
+     * point, {@link Confinement}). If it throws, the VM stops and run() throws that.
+     */
+    public Outcome run(java.time.Duration stallLimit, Runnable afterStart) {
         workers.forEach(DeviceWorker::start);
         consoleFlusher = ConsoleFlusher.start(console);
         for (Vcpu vcpu : vcpus) {
@@ -321,6 +329,13 @@ public final class Machine implements AutoCloseable {
         }
         vcpuThreads.forEach(Thread::start);
         try (ProgressWatchdog watchdog = stallLimit == null ? null : watchdog(stallLimit)) {
+            if (afterStart != null) {
+                try {
+                    afterStart.run();
+                } catch (RuntimeException e) {
+                    workerFailed(e);
+                }
+            }
             Outcome result = outcome.join();
             joinVcpuThreads(); // kicked when the outcome was set: this is the stop latency the timeline shows
             ConsoleFlusher.flushOnce(console);
@@ -447,6 +462,8 @@ public final class Machine implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        // Closed while running (the caller failed before stopping it): end the run loops, or a kick only restarts them.
+        outcome.complete(new Outcome.StoppedByHost("the VM was closed while running"));
         vcpus.forEach(Vcpu::kick);
         List<String> stuck = new ArrayList<>();
         for (Thread thread : vcpuThreads) {

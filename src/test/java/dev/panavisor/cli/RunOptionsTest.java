@@ -52,12 +52,19 @@ class RunOptionsTest {
         assertEquals("loglevel=7", run.cmdline);
     }
 
+    /** A command-mode configuration, as the outer run hands it to {@link InLab#command}. */
+    static final MachineConfig EXEC_TRUE = new MachineConfig(Path.of("/k"), java.util.Optional.empty(),
+            java.util.List.of(), "", MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL,
+            java.util.Optional.of("true"));
+
+    static RunCommand parsed(String... args) {
+        return (RunCommand) PanavisorCommand.newCommandLine().parseArgs(args).subcommand().commandSpec().userObject();
+    }
+
     @Test
     void the_timeline_is_off_unless_asked_for_and_is_passed_into_the_lab() {
-        MachineConfig config = new MachineConfig(Path.of("/k"), java.util.Optional.empty(), java.util.List.of(), "",
-                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, java.util.Optional.of("true"));
-        RunCommand plain = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--exec", "true")
-                .subcommand().commandSpec().userObject();
+        MachineConfig config = EXEC_TRUE;
+        RunCommand plain = parsed("run", "--exec", "true");
         assertFalse(plain.timeline);
         assertFalse(InLab.command(config, plain).contains("--timeline"), InLab.command(config, plain).toString());
 
@@ -119,6 +126,16 @@ class RunOptionsTest {
         assertEquals(123, RunCommand.exitCode(new Outcome.Stalled("no VM exit for 120 s"), null, true, writer));
         assertTrue(err.toString().contains("panavisor: the guest made no progress: no VM exit for 120 s; stopped it"),
                 err.toString());
+    }
+
+    @Test
+    void no_seccomp_is_off_by_default_and_is_passed_into_the_lab() {
+        RunCommand confined = parsed("run", "--exec", "true");
+        assertFalse(confined.noSeccomp);
+        assertFalse(InLab.command(EXEC_TRUE, confined).contains("--no-seccomp"));
+        RunCommand free = parsed("run", "--no-seccomp", "--exec", "true");
+        assertTrue(free.noSeccomp);
+        assertTrue(InLab.command(EXEC_TRUE, free).contains("--no-seccomp"), InLab.command(EXEC_TRUE, free).toString());
     }
 
     @Test

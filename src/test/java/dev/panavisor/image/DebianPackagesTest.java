@@ -25,4 +25,15 @@ class DebianPackagesTest {
         assertEquals("the test needs the Debian packages panavisor-no-such-package; install them as root: "
                 + "apt-get install -y panavisor-no-such-package", e.getMessage());
     }
+
+    @Test
+    void with_panavisor_no_install_even_root_stops_with_the_command_to_run_and_installs_nothing() {
+        List<String> progress = new java.util.ArrayList<>();
+        DebianPackages packages = new DebianPackages(progress::add, true, true);
+        ImageException e = assertThrows(ImageException.class,
+                () -> packages.ensureInstalled(List.of("dpkg", "panavisor-no-such-package"), "the test"));
+        assertEquals("the test needs the Debian packages panavisor-no-such-package; PANAVISOR_NO_INSTALL=1 forbids "
+                + "installing them: apt-get install -y panavisor-no-such-package", e.getMessage());
+        assertEquals(List.of(), progress, "nothing announced, nothing run");
+    }
 }

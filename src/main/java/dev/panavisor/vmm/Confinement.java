@@ -1,0 +1,124 @@
+package dev.panavisor.vmm;
+
+import dev.panavisor.sys.Errno;
+import dev.panavisor.sys.NativeCallException;
+import dev.panavisor.sys.Seccomp;
+import dev.panavisor.sys.SeccompFilter;
+import dev.panavisor.sys.Syscall;
+import java.util.List;
+
+/**
+ * The seccomp filter the VMM confines itself with once a VM is set up (docs/security.md, "Confinement"): from then
+ * on, the process's threads — vCPUs, device workers, the console threads and every JVM thread — may make only the
+ * system calls below. The list was measured with {@code strace -f} on runs of a whole Machine (docs/security.md
+ * says how) and completed with the calls the JVM makes on paths those runs did not take.
+ *
+ * <p>Anything else fails with EPERM rather than killing the process: the JVM treats a failed call as an error it
+ * can report (a Java exception, a warning), while a kill would lose the guest's unflushed disk writes over a call
+ * the measurements missed. A system call of another ABI (i386's {@code int 0x80}) kills the process: nothing in
+ * Panavisor makes one, so it can only be an attacker's.
+ */
+public final class Confinement {
+    /** CLONE_THREAD (include/uapi/linux/sched.h): a thread of this process, not a new process. */
+    static final int CLONE_THREAD = 0x0001_0000;
+    /**
+     * openat flags that write or create (asm-generic/fcntl.h): O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND and
+     * __O_TMPFILE. Without any of them, an open only reads.
+     */
+    static final int OPEN_WRITE_FLAGS = 0x1 | 0x2 | 0x40 | 0x200 | 0x400 | 0x40_0000;
+
+    /** One allowed call and the reason it is on the list (docs/security.md shows the same table). */
+    record Allowed(Syscall call, String why) {
+    }
+
+    /** Allowed whatever their arguments. */
+    static final List<Allowed> ALLOWED = List.of(
+            new Allowed(Syscall.IOCTL, "KVM_RUN and every other KVM ioctl; the terminal's tcsetattr"),
+            new Allowed(Syscall.READ, "eventfds (ioeventfd kicks), stdin, the JVM reading its jar"),
+            new Allowed(Syscall.WRITE, "irqfds, console output, stdout and stderr"),
+            new Allowed(Syscall.PREAD64, "virtio-blk reads; the JVM loading classes from its jar"),
+            new Allowed(Syscall.PWRITE64, "virtio-blk writes"),
+            new Allowed(Syscall.FSYNC, "virtio-blk flush (FileChannel.force)"),
+            new Allowed(Syscall.FDATASYNC, "virtio-blk flush"),
+            new Allowed(Syscall.LSEEK, "the JVM reading its jar"),
+            new Allowed(Syscall.FSTAT, "file sizes of open files"),
+            new Allowed(Syscall.NEWFSTATAT, "file sizes of open files (glibc's fstat)"),
+            new Allowed(Syscall.STAT, "the JVM looking for a class in a directory class path (tests, IDEs)"),
+            new Allowed(Syscall.STATX, "file attributes (java.nio.file.Files on JDK 25)"),
+            new Allowed(Syscall.FCNTL, "releasing a disk image's lock at close"),
+            new Allowed(Syscall.GETDENTS64, "listing a directory opened for reading (the JVM's diagnostic commands, "
+                    + "run --stats)"),
+            new Allowed(Syscall.DUP, "a directory stream's descriptor (java.nio.file.Files.list)"),
+            new Allowed(Syscall.GETCWD, "resolving a relative path (the JVM)"),
+            new Allowed(Syscall.CLOSE, "closing the VM, vCPU, eventfd and disk descriptors at the end"),
+            new Allowed(Syscall.MUNMAP, "unmapping guest memory and kvm_run at the end; JVM memory"),
+            new Allowed(Syscall.GETPID, "the vCPU kick: pthread_kill is tgkill(getpid(), tid)"),
+            new Allowed(Syscall.GETTID, "glibc and the JVM identify threads"),
+            new Allowed(Syscall.RT_SIGTIMEDWAIT, "a vCPU thread consuming its kick"),
+            new Allowed(Syscall.RT_SIGPROCMASK, "signal masks of new threads and around KVM_RUN"),
+            new Allowed(Syscall.RT_SIGACTION, "KickSignal's handler; the JVM's signal handlers"),
+            new Allowed(Syscall.RT_SIGRETURN, "returning from any signal handler (the JVM's SIGSEGV-based "
+                    + "safepoints and null checks)"),
+            new Allowed(Syscall.RESTART_SYSCALL, "a call interrupted by a signal, restarted by the kernel"),
+            new Allowed(Syscall.FUTEX, "every Java lock, wait, park and sleep"),
+            new Allowed(Syscall.MMAP, "JVM memory: heap, code cache, thread stacks, malloc"),
+            new Allowed(Syscall.MPROTECT, "JVM memory: JIT code, stack guard pages"),
+            new Allowed(Syscall.MADVISE, "JVM memory: returning pages, thread stacks"),
+            new Allowed(Syscall.MREMAP, "malloc growing a large block"),
+            new Allowed(Syscall.BRK, "malloc"),
+            new Allowed(Syscall.SCHED_YIELD, "JVM spin locks and safepoints"),
+            new Allowed(Syscall.SCHED_GETAFFINITY, "the JVM's processor count"),
+            new Allowed(Syscall.CLOCK_GETTIME, "clocks the vDSO does not serve: thread CPU time (stall watchdog)"),
+            new Allowed(Syscall.CLOCK_GETRES, "clock resolution (JVM)"),
+            new Allowed(Syscall.CLOCK_NANOSLEEP, "sleeps"),
+            new Allowed(Syscall.NANOSLEEP, "sleeps (JVM)"),
+            new Allowed(Syscall.SET_ROBUST_LIST, "a new thread's start (glibc)"),
+            new Allowed(Syscall.RSEQ, "a new thread's start (glibc)"),
+            new Allowed(Syscall.SIGALTSTACK, "a new or ending thread's signal stack (JVM)"),
+            new Allowed(Syscall.PRCTL, "thread names (PR_SET_NAME); Seccomp.mode (PR_GET_SECCOMP)"),
+            new Allowed(Syscall.EXIT, "a thread ends"),
+            new Allowed(Syscall.EXIT_GROUP, "the process ends"));
+
+    private Confinement() {
+    }
+
+    /**
+     * The filter: {@link #ALLOWED}; threads but no processes; signals to this process's threads only; files opened
+     * only for reading.
+     */
+    static SeccompFilter filter() {
+        return filter((int) ProcessHandle.current().pid());
+    }
+
+    /** The filter for process {@code pid}: signals go only to its own threads. */
+    static SeccompFilter filter(int pid) {
+        SeccompFilter.Builder builder = SeccompFilter.builder(SeccompFilter.errno(Errno.EPERM),
+                SeccompFilter.RET_KILL_PROCESS);
+        for (Allowed allowed : ALLOWED) {
+            builder.allow(allowed.call().number());
+        }
+        // New threads (JIT compilers, a shutdown hook) but not new processes: clone only with CLONE_THREAD (flags
+        // are clone's first argument). clone3 passes its flags in memory, which a filter cannot read, so it gets
+        // ENOSYS, and glibc's pthread_create falls back to clone (as on kernels before 5.3).
+        builder.argBits(Syscall.CLONE.number(), 0, CLONE_THREAD, SeccompFilter.RET_ALLOW,
+                SeccompFilter.errno(Errno.EPERM));
+        builder.answer(Syscall.CLONE3.number(), SeccompFilter.errno(Errno.ENOSYS));
+        // The vCPU kick, pthread_kill: tgkill(getpid(), tid, SIGUSR1), to this process's own threads only.
+        builder.allowWhenArgEquals(Syscall.TGKILL.number(), 0, pid, SeccompFilter.errno(Errno.EPERM));
+        // The JVM opens files lazily (/proc/self/... for its own statistics and run --stats): reading is allowed,
+        // writing or creating a file is not (the flags are openat's third argument).
+        builder.argBits(Syscall.OPENAT.number(), 2, OPEN_WRITE_FLAGS, SeccompFilter.errno(Errno.EPERM),
+                SeccompFilter.RET_ALLOW);
+        return builder.build();
+    }
+
+    /** Installs {@link #filter()} on every thread of this process; from then on it cannot be lifted. */
+    public static void install() {
+        try {
+            Seccomp.install(filter());
+        } catch (NativeCallException e) {
+            throw new VmmException("cannot confine the VMM with seccomp (" + e.getMessage()
+                    + "); run with --no-seccomp to run unconfined", e);
+        }
+    }
+}
