@@ -1,34 +1,19 @@
 package dev.panavisor.vmm;
 
-import dev.panavisor.boot.BootParams;
-import dev.panavisor.boot.CommandLine;
-import dev.panavisor.boot.E820Map;
-import dev.panavisor.boot.InitrdLoader;
-import dev.panavisor.boot.KernelImage;
-import dev.panavisor.boot.LoadedInitrd;
 import dev.panavisor.boot.LoadedKernel;
-import dev.panavisor.boot.MpTable;
 import dev.panavisor.bus.Bus;
-import dev.panavisor.cpu.CpuidFixups;
-import dev.panavisor.cpu.VcpuSetup;
-import dev.panavisor.devices.legacy.I8042;
 import dev.panavisor.devices.serial.Uart8250;
-import dev.panavisor.devices.virtio.VirtioDevice;
-import dev.panavisor.devices.virtio.block.FileDiskBackend;
 import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.console.VirtioConsole;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.kvm.Vcpu;
 import dev.panavisor.kvm.Vm;
-import dev.panavisor.kvm.abi.KvmCap;
-import dev.panavisor.memory.GuestLayout;
 import dev.panavisor.measure.Smaps;
 import dev.panavisor.memory.MappedGuestMemory;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -72,7 +57,7 @@ public final class Machine implements AutoCloseable {
     /** Set by close(): no more input reaches the devices (their interrupt lines are gone). */
     private volatile boolean closed;
 
-    private Machine(Builder b) {
+    private Machine(MachineAssembly b) {
         this.config = b.config;
         this.vm = b.vm;
         this.memory = b.memory;
@@ -107,7 +92,7 @@ public final class Machine implements AutoCloseable {
      */
     public static Machine create(Kvm kvm, MachineConfig config, OutputStream output, long startNanos,
             BootTimeline timeline) {
-        Builder b = new Builder(config, timeline);
+        MachineAssembly b = new MachineAssembly(config, timeline);
         try {
             b.build(kvm, output, startNanos);
             Machine machine = new Machine(b);
@@ -120,163 +105,6 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    /** The mutable state of {@link #create} while the VM is put together. */
-    private static final class Builder {
-        final MachineConfig config;
-        Vm vm;
-        MappedGuestMemory memory;
-        List<Vcpu> vcpus = new ArrayList<>();
-        Uart8250 uart;
-        VirtioConsole virtioConsole;
-        VirtioMmioTransport virtioConsoleTransport;
-        final List<DeviceWorker> workers = new ArrayList<>();
-        final List<IrqfdInterruptLine> lines = new ArrayList<>();
-        final List<VirtioBlock> blocks = new ArrayList<>();
-        final List<FileDiskBackend> disks = new ArrayList<>();
-        ConsoleWatcher console;
-        BootTimer bootTimer;
-        String commandLine;
-        LoadedKernel kernel;
-        ExitHandler exitHandler;
-        final BootTimeline timeline;
-        volatile Runnable reset = () -> { };
-        volatile java.util.function.Consumer<Throwable> workerFailed = e -> { };
-
-        Builder(MachineConfig config, BootTimeline timeline) {
-            this.config = config;
-            this.timeline = timeline;
-        }
-
-        void mark(BootTimeline.Phase phase) {
-            if (timeline != null) {
-                timeline.mark(phase);
-            }
-        }
-
-        void build(Kvm kvm, OutputStream output, long startNanos) {
-            requireCapabilities(kvm);
-            E820Map.requireBootable(config.memoryBytes());
-            if (config.memoryBytes() > GuestLayout.RAM_LIMIT) {
-                throw new VmmException(String.format("memory size %d MiB is more than the %d MiB Panavisor can "
-                        + "place below its MMIO hole", config.memoryBytes() >> 20, GuestLayout.RAM_LIMIT >> 20));
-            }
-            // Read the kernel before touching KVM, so a bad file fails fast and cheaply.
-            KernelImage image = KernelImage.read(config.kernel());
-
-            // 1. The VM and its in-kernel platform: PIC + IOAPIC + LAPICs, PIT. (TSS/identity map: Intel only.)
-            vm = kvm.createVm();
-            vm.setTssAddress(GuestLayout.KVM_TSS_ADDRESS);
-            vm.setIdentityMapAddress(GuestLayout.KVM_IDENTITY_MAP_ADDRESS);
-            vm.createIrqchip();
-            vm.createPit2();
-
-            // 2. Guest RAM: one slot from guest-physical 0.
-            memory = MappedGuestMemory.allocate(config.memoryBytes());
-            vm.setUserMemoryRegion(0, 0, memory.hostSegment());
-            mark(BootTimeline.Phase.VM_CREATED);
-
-            // 3. Devices on the buses.
-            Bus pio = new Bus("port I/O");
-            Bus mmio = new Bus("MMIO");
-            console = new ConsoleWatcher(output, config.exec().isPresent(),
-                    timeline == null ? null : new PrintkReader(System::nanoTime, timeline::kernelLine));
-            boolean serialConsole = config.console() == MachineConfig.ConsoleKind.SERIAL;
-            uart = new Uart8250(serialConsole ? console : OutputStream.nullOutputStream(),
-                    interruptLine(Uart8250.COM1_IRQ));
-            pio.register("COM1", Uart8250.COM1_BASE, Uart8250.PORT_COUNT, uart);
-            I8042 i8042 = new I8042(() -> reset.run());
-            pio.register("i8042 data", I8042.DATA_PORT, 1, i8042.dataPort(), i8042);
-            pio.register("i8042 command", I8042.COMMAND_PORT, 1, i8042.commandPort(), i8042);
-            bootTimer = new BootTimer(startNanos);
-            pio.register("boot timer", BootTimer.PORT, 1, bootTimer);
-
-            List<VirtioDevice> virtioDevices = new ArrayList<>();
-            if (!serialConsole) {
-                virtioConsole = new VirtioConsole(console);
-                virtioDevices.add(virtioConsole);
-            }
-            for (int i = 0; i < config.disks().size(); i++) {
-                MachineConfig.Disk disk = config.disks().get(i);
-                FileDiskBackend backend = FileDiskBackend.open(disk.path(), disk.readOnly());
-                disks.add(backend);
-                VirtioBlock block = new VirtioBlock(backend, "panavisor-vd" + (char) ('a' + i));
-                blocks.add(block);
-                virtioDevices.add(block);
-            }
-            List<KernelCommandLine.MmioDevice> declared = MachineConfig.declaredDevices(config);
-            for (int i = 0; i < virtioDevices.size(); i++) {
-                long base = GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE;
-                int irq = FIRST_VIRTIO_IRQ + i;
-                VirtioDevice device = virtioDevices.get(i);
-                VirtioMmioTransport transport = new VirtioMmioTransport(device, memory, interruptLine(irq));
-                transport.onNeedsReset(new NeedsResetReporter(System.err)); // one line when the guest breaks it
-                mmio.register(device.name(), base, GuestLayout.VIRTIO_MMIO_SIZE, transport);
-                if (device == virtioConsole) {
-                    virtioConsoleTransport = transport;
-                }
-                DeviceWorker worker = new DeviceWorker("virtio" + i, transport, e -> workerFailed.accept(e));
-                workers.add(worker);
-                if (kvm.has(KvmCap.IOEVENTFD)) {
-                    worker.wire(vm, base);
-                }
-            }
-            if (FIRST_VIRTIO_IRQ + virtioDevices.size() > MpTable.IOAPIC_PINS) {
-                throw new VmmException("too many devices: " + virtioDevices.size() + " virtio devices need IRQs "
-                        + "beyond the IOAPIC's " + MpTable.IOAPIC_PINS + " pins");
-            }
-            exitHandler = new ExitHandler(pio, mmio);
-
-            // 4. Kernel, initrd, command line, MP table, boot_params.
-            kernel = image.load(memory);
-            MachineConfig.requireLongModeEntry(kernel, config.kernel());
-            Optional<LoadedInitrd> initrd = config.initrd().map(path -> InitrdLoader.load(memory, kernel, path));
-            commandLine = KernelCommandLine.build(config, declared, timeline != null);
-            long cmdlineAddress = new CommandLine(commandLine).writeTo(memory, kernel);
-            MpTable.write(memory, config.cpus());
-            BootParams.write(memory, kernel, E820Map.forMemorySize(config.memoryBytes()), cmdlineAddress, initrd);
-            mark(BootTimeline.Phase.KERNEL_LOADED);
-
-            // 5. vCPUs: all get CPUID, MSRs, FPU, LAPIC; the boot CPU also gets the 64-bit entry state.
-            var cpuid = CpuidFixups.supported(kvm);
-            for (int id = 0; id < config.cpus(); id++) {
-                Vcpu vcpu = vm.createVcpu(id);
-                vcpus.add(vcpu);
-                VcpuSetup.configure(vcpu, cpuid, id, config.cpus());
-            }
-            VcpuSetup.enterLinux64(vcpus.getFirst(), memory, kernel.entryPoint());
-        }
-
-        /** A line to {@code gsi} through an irqfd, closed with the machine. */
-        IrqfdInterruptLine interruptLine(int gsi) {
-            IrqfdInterruptLine line = new IrqfdInterruptLine(vm, gsi);
-            lines.add(line);
-            return line;
-        }
-
-        void requireCapabilities(Kvm kvm) {
-            for (KvmCap cap : KvmCap.values()) {
-                if (cap.required() && !kvm.has(cap)) {
-                    throw new VmmException("this KVM lacks " + cap + " (" + cap.purpose() + "), which Panavisor needs");
-                }
-            }
-        }
-
-        void closeAll() {
-            workers.forEach(DeviceWorker::close);
-            if (vm != null) {
-                vm.close();
-            }
-            lines.forEach(IrqfdInterruptLine::close);
-            if (memory != null) {
-                memory.close();
-            }
-            for (FileDiskBackend disk : disks) {
-                disk.close();
-            }
-        }
-    }
-
-    /** The i8042 reset line: the guest rebooted (or, with panic=-1, panicked and then rebooted). */
     private void resetRequested() {
         finish(new Outcome.Stopped("the guest reset the machine"));
     }
