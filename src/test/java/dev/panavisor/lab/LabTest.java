@@ -128,20 +128,19 @@ class LabTest {
     @Test
     void a_module_that_does_not_load_is_reported_as_a_setup_failure(@TempDir Path cache) throws IOException {
         LabConfig real = config();
-        new AssetCache(real.cacheDir(), line -> { }).resolve();
-        Path kernel = brokenKernelCopy(real.cacheDir(), cache);
+        LabAssets assets = new AssetCache(real.cacheDir(), line -> { }).resolve();
+        Path kernel = brokenKernelCopy(assets.kernel().getParent(), cache);
         LabSetupException e = assertThrows(LabSetupException.class,
                 () -> run(real.withCacheDir(cache), "/bin/true"));
         assertTrue(e.getMessage().startsWith("lab setup failed in L1: module kvm_amd did not load"), e.getMessage());
         assertTrue(Files.exists(kernel.resolve("complete")));
     }
 
-    /** A copy of the cached kernel (vmlinux linked, not copied) whose kvm_amd.ko is cut short. */
-    private static Path brokenKernelCopy(Path from, Path to) throws IOException {
-        Path source;
-        try (Stream<Path> dirs = Files.list(from.resolve("kernel"))) {
-            source = dirs.filter(d -> Files.exists(d.resolve("complete"))).findFirst().orElseThrow();
-        }
+    /**
+     * A copy of the cached kernel directory the lab uses ({@code source}; the cache may hold others, e.g. of another
+     * layout version), vmlinux linked, not copied, with its kvm_amd.ko cut short.
+     */
+    private static Path brokenKernelCopy(Path source, Path to) throws IOException {
         Path target = Files.createDirectories(to.resolve("kernel").resolve(source.getFileName()));
         Files.createSymbolicLink(target.resolve("vmlinux"), source.resolve("vmlinux"));
         Files.createDirectories(target.resolve("modules"));
@@ -153,8 +152,9 @@ class LabTest {
         Path kvmAmd = target.resolve("modules/kvm_amd.ko");
         Files.write(kvmAmd, java.util.Arrays.copyOf(Files.readAllBytes(kvmAmd), 4096));
         Files.copy(source.resolve("modules.order"), target.resolve("modules.order"));
-        if (Files.exists(from.resolve("kernel/current"))) {
-            Files.copy(from.resolve("kernel/current"), to.resolve("kernel/current"));
+        Path current = source.resolveSibling("current"); // which package version the cache last resolved
+        if (Files.exists(current)) {
+            Files.copy(current, to.resolve("kernel/current"));
         }
         Files.copy(source.resolve("complete"), target.resolve("complete"));
         return target;
