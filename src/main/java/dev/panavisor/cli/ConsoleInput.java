@@ -54,13 +54,6 @@ final class ConsoleInput {
     }
 
     private static void deliver(Machine machine, byte[] bytes, int offset, int length) throws InterruptedException {
-        int done = 0;
-        while (done < length && machine.isRunning()) {
-            int taken = machine.typeIntoConsole(bytes, offset + done, length - done);
-            done += taken;
-            if (taken == 0) {
-                Thread.sleep(1);
-            }
-        }
+        StdinForwarder.deliver(machine::typeIntoConsole, machine::isRunning, bytes, offset, length);
     }
 }

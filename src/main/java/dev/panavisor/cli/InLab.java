@@ -2,7 +2,9 @@ package dev.panavisor.cli;
 
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
+import dev.panavisor.vmm.HostTerminal;
 import dev.panavisor.vmm.MachineConfig;
+import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.FileDescriptor;
 import java.io.PrintWriter;
@@ -14,6 +16,11 @@ import java.util.List;
  * run has already resolved every file (the default guest images included: building them is host work) into
  * absolute paths, so the inner run finds exactly the same files through the lab's read-only view of the host;
  * the directories of writable disks are made writable inside.
+ *
+ * <p>This process's stdin goes to the inner run's stdin (the lab closes it at its end), and the inner run's
+ * stdout and stderr come back separately, so {@code run} keeps its contract through the lab (README, "run").
+ * When the guest owns a terminal (no --exec, or --tty), this terminal is raw meanwhile, as it would be for a run
+ * on this host, and is restored on every way out; Ctrl-A x reaches the inner run, which ends the VM.
  */
 final class InLab {
     private InLab() {
@@ -29,9 +36,11 @@ final class InLab {
         PrintWriter err = options.spec.commandLine().getErr();
         AotCache.Recording aot = JavaCommand.cache(true).map(cache -> cache.optionsFor(true, err))
                 .orElse(null);
-        try {
+        boolean guestTerminal = config.exec().isEmpty() || options.tty;
+        try (HostTerminal terminal = guestTerminal ? HostTerminal.rawIfInteractive() : null) {
             return Lab.run(lab, command(config, options, aot == null ? List.of() : aot.options()),
-                    new FileOutputStream(FileDescriptor.out), new FileOutputStream(FileDescriptor.err));
+                    new FileInputStream(FileDescriptor.in), new FileOutputStream(FileDescriptor.out),
+                    new FileOutputStream(FileDescriptor.err));
         } finally {
             if (aot != null && aot.finish()) {
                 err.println("panavisor: AOT cache recorded: " + aot.cache().file());
@@ -60,6 +69,9 @@ final class InLab {
             command.add("--cmdline=" + config.extraCmdline());
         }
         config.exec().ifPresent(exec -> command.add("--exec=" + exec));
+        if (options.tty) {
+            command.add("--tty");
+        }
         if (options.bootTime) {
             command.add("--boot-time");
         }

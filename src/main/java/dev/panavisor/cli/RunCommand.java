@@ -5,6 +5,7 @@ import dev.panavisor.kvm.Kvm;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LinuxGuests;
 import dev.panavisor.vmm.BootTimeline;
+import dev.panavisor.vmm.CommandStreams;
 import dev.panavisor.vmm.Confinement;
 import dev.panavisor.vmm.HostTerminal;
 import dev.panavisor.vmm.Machine;
@@ -33,7 +34,9 @@ import picocli.CommandLine.Spec;
                 "Without --kernel, the default guest (a minimal kernel and busybox initramfs) is used, built on "
                         + "first use.",
                 "The guest console is on this terminal; leave the guest shell with 'exit' or 'reboot'; Ctrl-A x "
-                        + "ends the VM from the host."},
+                        + "ends the VM from the host.",
+                "With --exec, stdout and stderr carry exactly the command's own, stdin reaches the command "
+                        + "and ends with end-of-file; Panavisor's messages are on stderr."},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
                 "0:the guest rebooted or powered off (with --exec: the command's own status)",
@@ -80,8 +83,14 @@ final class RunCommand implements Callable<Integer> {
     MachineConfig.ConsoleKind console = MachineConfig.ConsoleKind.SERIAL;
 
     @Option(names = "--exec", paramLabel = "COMMAND",
-            description = "Run COMMAND in the guest (sh -c), print its output, and exit with its status.")
+            description = "Run COMMAND in the guest (sh -c) with this process's stdin, stdout and stderr, byte for "
+                    + "byte, and exit with its status.")
     String exec;
+
+    @Option(names = {"-t", "--tty"}, description = "With --exec: give COMMAND the guest console's terminal as its "
+            + "stdin, stdout and stderr (like docker run -t); this terminal is in raw mode meanwhile, Ctrl-A x "
+            + "ends the VM. Needs a terminal on stdin.")
+    boolean tty;
 
     @Option(names = "--stall-limit", paramLabel = "DURATION", converter = StallLimitConverter.class,
             description = {"End the VM (status 123) when no VM exit and no console output happen for this long, "
@@ -125,6 +134,10 @@ final class RunCommand implements Callable<Integer> {
         }
         phases.markAt(BootTimeline.Phase.COMMAND_PARSED, parsedNanos);
         PrintWriter err = spec.commandLine().getErr();
+        if (tty && exec != null && !Lab.insideLab() && !HostTerminal.stdinIsTerminal()) {
+            throw new BadArgumentException("--tty needs a terminal on stdin; without it, piped or redirected "
+                    + "stdin goes to the command as it is");
+        }
         MachineConfig config = configFromOptions(err);
         LinuxGuests where = LinuxGuests.locate();
         if (where.route() != LinuxGuests.Route.DIRECT) {
@@ -136,11 +149,6 @@ final class RunCommand implements Callable<Integer> {
         return switch (where.route()) {
             case DIRECT -> runHere(config, startNanos, phases, err);
             case LAB -> {
-                if (exec == null) {
-                    throw new BadArgumentException(where.host().situation() + ", so guests run inside the nested "
-                            + "lab, where only command mode works: use --exec COMMAND (an interactive console needs "
-                            + "hardware virtualization)");
-                }
                 err.println("panavisor: " + where.labNotice());
                 err.flush();
                 yield InLab.run(config, this);
@@ -152,14 +160,26 @@ final class RunCommand implements Callable<Integer> {
     private int runHere(MachineConfig config, long startNanos, BootTimeline phases, PrintWriter err) {
         OutputStream out = new FileOutputStream(FileDescriptor.out);
         java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+        // --exec without -t: the command's streams on their own device; the console (init banner, kernel) is not
+        // the command's output and is not shown.
+        CommandStreams streams = config.hasStreamPorts() ? new CommandStreams(
+                new java.io.BufferedOutputStream(out, 1 << 16),
+                new java.io.BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 1 << 16)) : null;
         try (Kvm kvm = Kvm.open();
-                Machine machine = Machine.create(kvm, config, out, startNanos, timeline ? phases : null);
-                HostTerminal terminal = exec == null ? HostTerminal.rawIfInteractive() : null) {
+                Machine machine = Machine.create(kvm, config, streams == null ? out : OutputStream.nullOutputStream(),
+                        startNanos, timeline ? phases : null, streams);
+                CommandStreams closedFirst = streams;
+                HostTerminal terminal = streams == null ? HostTerminal.rawIfInteractive() : null) {
             stopOnTermination(machine, closed);
-            if (exec == null) {
+            if (streams == null) {
                 ConsoleInput.start(machine);
+            } else {
+                StdinForwarder.start(new java.io.FileInputStream(FileDescriptor.in), streams, machine::isRunning);
             }
             Outcome outcome = machine.run(effectiveStallLimit(), noSeccomp ? null : Confinement::install);
+            if (streams != null) {
+                streams.drain();
+            }
             if (terminal != null) {
                 terminal.close();
             }
@@ -250,7 +270,7 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         return new MachineConfig(kernelPath, Optional.ofNullable(initrdPath), disks, cmdline, memory, cpus, console,
-                Optional.ofNullable(exec));
+                Optional.ofNullable(exec), tty ? MachineConfig.CommandStdio.TTY : MachineConfig.CommandStdio.STREAMS);
     }
 
     /** The process exit status for how the VM ended; prints the one-line reason for anything but a clean end. */

@@ -37,7 +37,14 @@ import java.util.stream.Stream;
  */
 public final class AssetCache {
     /** Modules the L1 init loads; their dependencies are added from the modules' own depends= fields. */
-    static final List<String> WANTED_MODULES = List.of("virtio_pci", "9pnet_virtio", "9p", "overlay", "kvm_amd");
+    static final List<String> WANTED_MODULES = List.of("virtio_pci", "9pnet_virtio", "9p", "overlay", "kvm_amd",
+            "virtio_console");
+    /**
+     * Names the staging recipe in the cache folder's name: a kernel staged with another module list is another
+     * folder, so labs of older and newer Panavisor versions can share one cache. Bump it with {@link #WANTED_MODULES}.
+     * (2: virtio_console, for the command's stdin.)
+     */
+    static final String STAGING = "s2";
     static final String QEMU = "qemu-system-x86_64";
     static final String QEMU_PACKAGE = "qemu-system-x86";
     static final String BUSYBOX_PACKAGE = "busybox-static";
@@ -170,7 +177,7 @@ public final class AssetCache {
         String name;
         if (current.isPresent()) {
             name = current.get().name() + " " + current.get().version();
-            dir = cacheDir.resolve("kernel").resolve(current.get().key());
+            dir = cacheDir.resolve("kernel").resolve(current.get().key() + "." + STAGING);
             if (!Files.exists(dir.resolve(COMPLETE))) {
                 fill(current.get(), dir);
             }
@@ -238,7 +245,8 @@ public final class AssetCache {
         }
         try (Stream<Path> dirs = Files.list(kernels)) {
             return dirs.filter(d -> Files.exists(d.resolve(COMPLETE)))
-                    .max(Comparator.comparing(d -> d.resolve(COMPLETE).toFile().lastModified()));
+                    .max(Comparator.comparing((Path d) -> d.getFileName().toString().endsWith("." + STAGING))
+                            .thenComparing(d -> d.resolve(COMPLETE).toFile().lastModified()));
         } catch (IOException e) {
             return Optional.empty();
         }

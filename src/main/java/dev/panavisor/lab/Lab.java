@@ -29,8 +29,9 @@ import java.util.function.Consumer;
  * kvm_amd gives the command a hardware-style /dev/kvm, and returns the command's exit status. See docs/lab.md.
  *
  * <p>One run: resolve the assets (cached), write this run's initramfs into a private temporary directory, listen
- * on four Unix sockets (console, stdout, stderr, status), start QEMU, relay stdout and stderr live, and wait for
- * the status port to say how it ended. Whatever happens (the command ends, setup fails, the time limit passes,
+ * on five Unix sockets (console, stdout, stderr, status, stdin), start QEMU, relay stdout and stderr live, feed
+ * the command's stdin and close it at its end (end-of-file inside), and wait for the status port to say how it
+ * ended. Whatever happens (the command ends, setup fails, the time limit passes,
  * the JVM gets Ctrl-C or SIGTERM, the caller is interrupted) QEMU is stopped and the temporary directory deleted;
  * QEMU is also started under {@code setpriv --pdeathsig KILL} so it dies with this process even on SIGKILL.
  */
@@ -78,8 +79,15 @@ public final class Lab {
 
     /** Runs {@code command} in a lab with {@code config}; progress notes go to {@code err}. Returns its exit code. */
     public static int run(LabConfig config, List<String> command, OutputStream out, OutputStream err) {
+        return run(config, command, null, out, err);
+    }
+
+    /** As above, with {@code in} (null for none: end-of-file at once) as the command's stdin. */
+    public static int run(LabConfig config, List<String> command, InputStream in, OutputStream out,
+            OutputStream err) {
         PrintStream notes = new PrintStream(err, true, StandardCharsets.UTF_8);
-        return new Lab(config, line -> notes.println("panavisor lab: " + line)).run(command, out, err).exitCode();
+        return new Lab(config, line -> notes.println("panavisor lab: " + line)).run(command, in, out, err)
+                .exitCode();
     }
 
     /**
@@ -91,6 +99,14 @@ public final class Lab {
      * @throws LabException        when assets cannot be had or QEMU cannot start
      */
     public Result run(List<String> command, OutputStream out, OutputStream err) {
+        return run(command, null, out, err);
+    }
+
+    /**
+     * As above, with {@code in} as the command's stdin: copied while the command runs, then closed, which the
+     * command reads as end-of-file. Null gives end-of-file at once (the stdin of /dev/null).
+     */
+    public Result run(List<String> command, InputStream in, OutputStream out, OutputStream err) {
         long start = System.nanoTime();
         LabAssets assets = new AssetCache(config.cacheDir(), progress).resolve();
         LabConfig inLab = config.withVariable(IN_LAB_VARIABLE, "1");
@@ -102,7 +118,7 @@ public final class Lab {
             Path initramfs = runDir.resolve("initramfs.cpio");
             Initramfs.write(initramfs, assets, runConf);
             List<String> qemu = QemuCommand.build(config, assets, initramfs, runDir, exports);
-            return session.run(qemu, out, err);
+            return session.run(qemu, in, out, err);
         } catch (IOException e) {
             throw new LabException("lab I/O failed: " + e.getMessage(), e);
         } finally {
@@ -115,6 +131,7 @@ public final class Lab {
         private final Path runDir;
         private final long start;
         private final Map<Channel, ServerSocketChannel> servers = new EnumMap<>(Channel.class);
+        private final ServerSocketChannel stdinServer;
         private final List<Thread> pumps = new ArrayList<>();
         private final ConsoleTail console = new ConsoleTail(CONSOLE_TAIL_LINES);
         private final ConsoleTail qemuOutput = new ConsoleTail(CONSOLE_TAIL_LINES);
@@ -139,9 +156,11 @@ public final class Lab {
                 server.bind(UnixDomainSocketAddress.of(runDir.resolve(channel.socketName())));
                 servers.put(channel, server);
             }
+            stdinServer = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            stdinServer.bind(UnixDomainSocketAddress.of(runDir.resolve(QemuCommand.STDIN_SOCKET)));
         }
 
-        Result run(List<String> qemuCommand, OutputStream out, OutputStream err) throws IOException {
+        Result run(List<String> qemuCommand, InputStream in, OutputStream out, OutputStream err) throws IOException {
             List<String> command = new ArrayList<>();
             HostTools.find("setpriv").ifPresent(setpriv -> command.addAll(
                     List.of(setpriv.toString(), "--pdeathsig", "KILL", "--")));
@@ -159,6 +178,7 @@ public final class Lab {
             accept(Channel.STDOUT, null, out);
             accept(Channel.STDERR, null, err);
             accept(Channel.STATUS, new StatusSink(), null);
+            feedStdin(in);
             return awaitEnd();
         }
 
@@ -285,6 +305,23 @@ public final class Lab {
             pumps.add(t);
         }
 
+        /**
+         * Copies {@code in} to QEMU's stdin socket on a daemon thread, then closes the socket: QEMU then says the
+         * port's host side closed, and the command's read() returns 0 once it has every byte. Not joined: a stdin
+         * that never ends (a terminal) leaves the thread blocked in read() when the lab is over.
+         */
+        private void feedStdin(InputStream in) {
+            Thread.ofPlatform().daemon().name("panavisor-lab-stdin").start(() -> {
+                try (SocketChannel socket = stdinServer.accept()) {
+                    if (in != null) {
+                        copyAll(in, Channels.newOutputStream(socket), null);
+                    }
+                } catch (IOException e) {
+                    // QEMU is gone (the socket closed), or this side's stdin failed: the command's input ends here.
+                }
+            });
+        }
+
         private void pump(String name, InputStream in, OutputStream sink, OutputStream copy) {
             pumps.add(Thread.ofPlatform().daemon().name("panavisor-lab-" + name).start(() -> {
                 try (in) {
@@ -313,6 +350,7 @@ public final class Lab {
             for (ServerSocketChannel server : servers.values()) {
                 closeQuietly(server);
             }
+            closeQuietly(stdinServer);
             for (Thread t : pumps) {
                 t.join(TERMINATE_GRACE.toMillis());
             }
@@ -348,6 +386,7 @@ public final class Lab {
             for (ServerSocketChannel server : servers.values()) {
                 closeQuietly(server);
             }
+            closeQuietly(stdinServer);
             if (shutdownHook != null) {
                 try {
                     Runtime.getRuntime().removeShutdownHook(shutdownHook);

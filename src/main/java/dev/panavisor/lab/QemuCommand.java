@@ -9,7 +9,8 @@ import java.util.List;
  * Linux can load kvm_amd and offer a real, hardware-style /dev/kvm.
  *
  * <p>Devices: no defaults (no NIC, VGA, floppy, CD), four 16550 serial ports wired to the run's Unix sockets
- * ({@link Channel}), and one virtio-9p PCI device per share: the host root read-only, plus the writable and
+ * ({@link Channel}), a virtio-serial port named {@value #STDIN_PORT} for the command's stdin (its socket closing
+ * is end-of-file inside), and one virtio-9p PCI device per share: the host root read-only, plus the writable and
  * scratch directories. {@code multidevs=remap} keeps inode numbers unique across the host's several file systems
  * under one share. {@code -no-reboot} turns L1's reboot or panic into QEMU exiting.
  */
@@ -32,6 +33,10 @@ final class QemuCommand {
 
     /** QEMU's QMP monitor socket in the run directory ({@link QemuMonitor}). */
     static final String MONITOR_SOCKET = "qmp.sock";
+
+    /** The socket of the command's stdin, in the run directory, and the virtio-serial port's name inside L1. */
+    static final String STDIN_SOCKET = "stdin.sock";
+    static final String STDIN_PORT = "panavisor.stdin";
 
     /** The four serial ports, in ttyS order. */
     enum Channel {
@@ -64,6 +69,9 @@ final class QemuCommand {
             args.addAll(List.of("-chardev", "socket,id=" + id + ",path=" + option(runDir.resolve(channel.socketName())),
                     "-serial", "chardev:" + id));
         }
+        args.addAll(List.of("-device", "virtio-serial-pci,id=ports",
+                "-chardev", "socket,id=stdin,path=" + option(runDir.resolve(STDIN_SOCKET)),
+                "-device", "virtserialport,bus=ports.0,chardev=stdin,name=" + STDIN_PORT));
         args.addAll(List.of("-virtfs", virtfs(Path.of("/"), "hostroot", true)));
         for (Export e : exports) {
             args.addAll(List.of("-virtfs", virtfs(e.path(), e.tag(), e.kind() == Export.Kind.SCRATCH)));

@@ -25,6 +25,11 @@ public final class HostTerminal implements AutoCloseable {
         }
     }
 
+    /** Whether this process's stdin is a terminal. */
+    public static boolean stdinIsTerminal() {
+        return Libc.isatty(STDIN);
+    }
+
     /** Raw mode if stdin is a terminal, else a no-op handle. */
     public static HostTerminal rawIfInteractive() {
         if (!Libc.isatty(STDIN)) {

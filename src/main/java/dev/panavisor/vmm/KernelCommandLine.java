@@ -60,6 +60,10 @@ public final class KernelCommandLine {
         }
         config.exec().ifPresent(command -> words.add("panavisor.exec="
                 + Base64.getEncoder().encodeToString(command.getBytes(StandardCharsets.UTF_8))));
+        if (config.exec().isPresent() && config.stdio() != MachineConfig.CommandStdio.CONSOLE) {
+            words.add(config.stdio() == MachineConfig.CommandStdio.STREAMS ? "panavisor.stdio=ports"
+                    : "panavisor.stdio=tty");
+        }
         if (!config.extraCmdline().isBlank()) {
             words.add(config.extraCmdline().strip());
         }

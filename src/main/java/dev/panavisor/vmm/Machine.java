@@ -92,7 +92,17 @@ public final class Machine implements AutoCloseable {
      */
     public static Machine create(Kvm kvm, MachineConfig config, OutputStream output, long startNanos,
             BootTimeline timeline) {
+        return create(kvm, config, output, startNanos, timeline, null);
+    }
+
+    /** As above, with the command's streams on their own device when {@code config.hasStreamPorts()}. */
+    public static Machine create(Kvm kvm, MachineConfig config, OutputStream output, long startNanos,
+            BootTimeline timeline, CommandStreams streams) {
+        if (config.hasStreamPorts() != (streams != null)) {
+            throw new IllegalArgumentException("stream ports: the configuration and the streams given disagree");
+        }
         MachineAssembly b = new MachineAssembly(config, timeline);
+        b.streams = streams;
         try {
             b.build(kvm, output, startNanos);
             Machine machine = new Machine(b);

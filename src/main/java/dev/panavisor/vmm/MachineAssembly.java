@@ -52,6 +52,8 @@ final class MachineAssembly {
     String commandLine;
     LoadedKernel kernel;
     ExitHandler exitHandler;
+    /** The command's streams ({@code run --exec}), one more virtio device; null without. */
+    CommandStreams streams;
     final BootTimeline timeline;
     volatile Runnable reset = () -> { };
     volatile java.util.function.Consumer<Throwable> workerFailed = e -> { };
@@ -117,6 +119,9 @@ final class MachineAssembly {
             blocks.add(block);
             virtioDevices.add(block);
         }
+        if (streams != null) {
+            virtioDevices.add(streams.device());
+        }
         List<KernelCommandLine.MmioDevice> declared = MachineConfig.declaredDevices(config);
         for (int i = 0; i < virtioDevices.size(); i++) {
             long base = GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE;
@@ -127,6 +132,8 @@ final class MachineAssembly {
             mmio.register(device.name(), base, GuestLayout.VIRTIO_MMIO_SIZE, transport);
             if (device == virtioConsole) {
                 virtioConsoleTransport = transport;
+            } else if (streams != null && device == streams.device()) {
+                streams.attach(transport);
             }
             DeviceWorker worker = new DeviceWorker("virtio" + i, transport, e -> workerFailed.accept(e));
             workers.add(worker);

@@ -25,9 +25,10 @@ import java.util.Optional;
  * @param cpus        vCPUs
  * @param console     which device carries the guest console
  * @param exec        command mode: run this shell command in the guest, report its status, end the VM
+ * @param stdio       in command mode, what the command's stdin, stdout and stderr are connected to
  */
 public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks, String extraCmdline,
-        long memoryBytes, int cpus, ConsoleKind console, Optional<String> exec) {
+        long memoryBytes, int cpus, ConsoleKind console, Optional<String> exec, CommandStdio stdio) {
 
     public static final long DEFAULT_MEMORY = 256L << 20;
     public static final int MAX_CPUS = 32;
@@ -44,7 +45,40 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
         VIRTIO
     }
 
+    /**
+     * Where a command's standard streams go (guest-images/init reads it from {@code panavisor.stdio=}).
+     * Without a command, the console is the guest's terminal whatever this says.
+     */
+    public enum CommandStdio {
+        /** stdin from /dev/null, stdout and stderr on the console (for callers that read the console). */
+        CONSOLE,
+        /**
+         * Three virtio-console ports ({@link CommandStreams}): stdin from the host, stdout and stderr to the host's
+         * own, byte for byte, with no terminal in between; the console keeps only the init's and kernel's lines.
+         */
+        STREAMS,
+        /** The command on the console's terminal, as its controlling tty: stdin, stdout and stderr (run -t). */
+        TTY
+    }
+
+    /** A configuration whose command, if any, talks to the console ({@link CommandStdio#CONSOLE}). */
+    public MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks, String extraCmdline,
+            long memoryBytes, int cpus, ConsoleKind console, Optional<String> exec) {
+        this(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, CommandStdio.CONSOLE);
+    }
+
+    /** This configuration with the command's streams connected as {@code stdio} says. */
+    public MachineConfig withStdio(CommandStdio stdio) {
+        return new MachineConfig(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, stdio);
+    }
+
+    /** Whether the VM has the command's stream ports: a command, with {@link CommandStdio#STREAMS}. */
+    public boolean hasStreamPorts() {
+        return exec.isPresent() && stdio == CommandStdio.STREAMS;
+    }
+
     public MachineConfig {
+        java.util.Objects.requireNonNull(stdio, "stdio");
         disks = List.copyOf(disks);
         if (cpus < 1 || cpus > MAX_CPUS) {
             throw new VmmException("--cpus must be between 1 and " + MAX_CPUS + ", got " + cpus);
@@ -92,7 +126,8 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
 
     /** Where {@link Machine} puts the virtio-mmio devices this configuration asks for, in its order. */
     static List<KernelCommandLine.MmioDevice> declaredDevices(MachineConfig config) {
-        int count = config.disks().size() + (config.console() == ConsoleKind.VIRTIO ? 1 : 0);
+        int count = config.disks().size() + (config.console() == ConsoleKind.VIRTIO ? 1 : 0)
+                + (config.hasStreamPorts() ? 1 : 0);
         List<KernelCommandLine.MmioDevice> devices = new java.util.ArrayList<>();
         for (int i = 0; i < count; i++) {
             devices.add(new KernelCommandLine.MmioDevice(GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE,

@@ -10,6 +10,8 @@
 #   ttyS1  CMD's stdout            ttyS2  CMD's stderr
 #   ttyS3  status lines "panavisor-lab: stage NAME", "... alive" (every 5 s while CMD runs), "... failed REASON",
 #          "... exit CODE"
+# and a virtio-serial port named panavisor.stdin: CMD's stdin. The host closing its socket is end-of-file for CMD
+# (Linux's virtio console returns 0 from read() once the port is empty and the host side closed).
 # Every path ends in power-off; QEMU runs with -no-reboot, so a panic (panic=-1) ends QEMU too.
 
 /bin/busybox mkdir -p /bin /proc /sys /dev /run /mnt/host
@@ -90,6 +92,18 @@ echo "$LAB_EXPORTS" | while read -r tag kind path; do
 done || finish
 [ -d "$ROOT$LAB_CWD" ] || fail "working directory $LAB_CWD does not exist"
 
+# CMD's stdin: the panavisor.stdin port (found by its name in sysfs), or /dev/null in a lab without one.
+# The name arrives a moment after the port (QEMU's answer to the driver): wait up to 5 s for it.
+stdin=/dev/null
+tries=0
+while [ -d /sys/class/virtio-ports ] && [ "$stdin" = /dev/null ] && [ "$tries" -lt 50 ]; do
+    for dir in /sys/class/virtio-ports/*; do
+        [ "$(cat "$dir/name" 2>/dev/null)" = panavisor.stdin ] && stdin="/dev/${dir##*/}"
+    done
+    [ "$stdin" = /dev/null ] && sleep 0.1
+    tries=$((tries + 1))
+done
+
 # CMD's stdout and stderr are pipes (as on a CI runner), relayed to the serial ports by two cats.
 mkfifo /run/stdout /run/stderr
 cat /run/stdout > /dev/ttyS1 &
@@ -101,7 +115,7 @@ status "stage run"
 # It lives until the exit line is out, so a slow drain is not silence and no kill cuts one of its lines short.
 ( while sleep 5; do status alive; done ) &
 beat=$!
-chroot "$ROOT" /bin/sh -c "$LAB_SCRIPT" > /run/stdout 2> /run/stderr < /dev/null
+chroot "$ROOT" /bin/sh -c "$LAB_SCRIPT" > /run/stdout 2> /run/stderr < "$stdin"
 rc=$?
 
 # CMD is done: stop whatever it left running (it may hold the pipes open), then let the relays drain.

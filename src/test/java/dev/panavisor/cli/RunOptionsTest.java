@@ -156,4 +156,18 @@ class RunOptionsTest {
         assertEquals(2, commandLine.execute("run", "--stall-limit", "soon"));
         assertTrue(err.toString().contains("not a duration: 'soon'"), err.toString());
     }
+
+    @Test
+    void tty_is_off_by_default_and_is_passed_into_the_lab() {
+        MachineConfig config = new MachineConfig(Path.of("/k"), java.util.Optional.empty(), java.util.List.of(), "",
+                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, java.util.Optional.of("sh"));
+        RunCommand plain = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--exec", "sh")
+                .subcommand().commandSpec().userObject();
+        assertFalse(plain.tty);
+        assertFalse(InLab.command(config, plain).contains("--tty"));
+        RunCommand tty = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "-t", "--exec", "sh")
+                .subcommand().commandSpec().userObject();
+        assertTrue(tty.tty);
+        assertTrue(InLab.command(config, tty).contains("--tty"), InLab.command(config, tty).toString());
+    }
 }

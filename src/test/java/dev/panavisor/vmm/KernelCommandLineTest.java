@@ -31,4 +31,27 @@ class KernelCommandLineTest {
         assertTrue(quiet >= 0 && loglevel > quiet, "loglevel=7 must follow quiet to override it: " + words);
         assertEquals("loglevel=3", words.getLast(), "the user's --cmdline still has the last word");
     }
+
+    @Test
+    void the_init_learns_where_a_commands_streams_go() {
+        MachineConfig exec = new MachineConfig(Path.of("/k"), Optional.empty(), List.of(), "",
+                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, Optional.of("cat"));
+        assertFalse(KernelCommandLine.build(exec, List.of()).contains("panavisor.stdio"), "the console, as before");
+        assertTrue(KernelCommandLine.build(exec.withStdio(MachineConfig.CommandStdio.STREAMS), List.of())
+                .contains(" panavisor.stdio=ports"));
+        assertTrue(KernelCommandLine.build(exec.withStdio(MachineConfig.CommandStdio.TTY), List.of())
+                .contains(" panavisor.stdio=tty"));
+        assertFalse(KernelCommandLine.build(CONFIG.withStdio(MachineConfig.CommandStdio.STREAMS), List.of())
+                .contains("panavisor.stdio"), "no command, no streams: the console is the guest's terminal");
+    }
+
+    @Test
+    void the_stream_ports_are_one_more_virtio_device_only_for_a_command() {
+        MachineConfig exec = new MachineConfig(Path.of("/k"), Optional.empty(), List.of(), "",
+                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.VIRTIO, Optional.of("cat"));
+        assertEquals(1, MachineConfig.declaredDevices(exec).size());
+        assertEquals(2, MachineConfig.declaredDevices(exec.withStdio(MachineConfig.CommandStdio.STREAMS)).size());
+        assertEquals(1, MachineConfig.declaredDevices(exec.withStdio(MachineConfig.CommandStdio.TTY)).size());
+        assertFalse(CONFIG.withStdio(MachineConfig.CommandStdio.STREAMS).hasStreamPorts());
+    }
 }
