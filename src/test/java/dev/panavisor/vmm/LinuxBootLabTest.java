@@ -1,5 +1,6 @@
 package dev.panavisor.vmm;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,6 +9,7 @@ import dev.panavisor.image.GuestImages;
 import dev.panavisor.image.ImageCache;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
+import dev.panavisor.testing.ForeignInitramfs;
 import dev.panavisor.testing.Requires;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -55,7 +57,8 @@ class LinuxBootLabTest {
                 .withVariable("BZIMAGE", guest.kernel().bzImage().toString())
                 .withVariable("VMLINUX", guest.kernel().vmlinux().toString())
                 .withVariable("INITRD", guest.rootfs().initramfs().toString())
-                .withVariable("ROOTFS", guest.rootfs().ext4().toString());
+                .withVariable("ROOTFS", guest.rootfs().ext4().toString())
+                .withVariable("FOREIGN", ForeignInitramfs.write(work.resolve("foreign.cpio")).toString());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int code = Lab.run(config, List.of("sh", script.toString()), out, out);
         labOutput = out.toString(StandardCharsets.UTF_8);
@@ -83,6 +86,34 @@ class LinuxBootLabTest {
         assertEquals(0, rc("uname"), describe("uname"));
         assertTrue(out("uname").contains("6.1."), describe("uname"));
         assertFalse(out("uname").contains("panavisor-exit-status"), "the status line is consumed, not shown");
+    }
+
+    @Test
+    void exec_stdout_and_stderr_are_the_commands_own_bytes_apart() throws IOException {
+        assertEquals(0, rc("exact"), describe("exact"));
+        assertArrayEquals("a\nb".getBytes(StandardCharsets.US_ASCII), Files.readAllBytes(work.resolve("exact.out")),
+                "three bytes, no banner, no carriage return: " + describe("exact"));
+        assertTrue(err("exact").contains("to-stderr"), describe("exact"));
+    }
+
+    @Test
+    void exec_reads_piped_stdin_to_its_end() throws Exception {
+        assertEquals(0, rc("wc"), describe("wc"));
+        assertEquals("4", out("wc").strip(), describe("wc"));
+        assertEquals(0, rc("stdin1m"), describe("stdin1m"));
+        assertEquals(sha256(work.resolve("random.bin")), sha256(work.resolve("stdin1m.out")),
+                "1 MiB of random bytes through cat: " + err("stdin1m"));
+    }
+
+    @Test
+    void a_foreign_init_boots_without_exec_and_its_console_streams_to_stdout() throws IOException {
+        assertEquals(0, rc("foreign"), describe("foreign"));
+        assertTrue(out("foreign").contains(ForeignInitramfs.GREETING + " from 6.1."), describe("foreign"));
+    }
+
+    static String sha256(Path file) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(Files.readAllBytes(file)));
     }
 
     @Test
@@ -136,7 +167,7 @@ class LinuxBootLabTest {
     void a_read_only_disk_refuses_writes_and_stays_byte_identical() throws IOException {
         assertEquals(0, rc("ro"), describe("ro"));
         assertTrue(out("ro").contains("write-status=1"), describe("ro"));
-        assertTrue(out("ro").contains("Read-only file system"), describe("ro"));
+        assertTrue(err("ro").contains("Read-only file system"), "the command's stderr: " + describe("ro"));
         assertEquals(Files.readString(work.resolve("before.sha")), Files.readString(work.resolve("after.sha")));
     }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs inside the nested lab (see LinuxBootLabTest): each scenario is one `panavisor run`, leaving
 # $WORK/NAME.out, NAME.err and NAME.rc for the test to check. Environment: PANAVISOR (the command to run
-# Panavisor), WORK, BZIMAGE, VMLINUX, INITRD, ROOTFS.
+# Panavisor), WORK, BZIMAGE, VMLINUX, INITRD, ROOTFS, FOREIGN (an initramfs whose /init is not Panavisor's).
 set -u
 cd "$WORK"
 
@@ -35,6 +35,17 @@ scenario uname $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --exec 'una
 scenario exit3 $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --exec 'exit 3'
 scenario virtio $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --console virtio \
     --exec 'cat /proc/consoles; echo via-hvc0'
+# The command's streams: stdout and stderr byte-exact and apart, stdin piped in and ended.
+scenario exact $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --exec "printf 'a\nb'; printf 'to-stderr' >&2"
+echo "scenario wc"
+printf data | $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --exec 'wc -c' > wc.out 2> wc.err
+echo $? > wc.rc
+echo "scenario stdin1m"
+head -c 1048576 /dev/urandom > random.bin
+$PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --exec cat < random.bin > stdin1m.out 2> stdin1m.err
+echo $? > stdin1m.rc
+# Any kernel and initramfs, without --exec and without a terminal: the console streams to stdout.
+scenario foreign $PANAVISOR run --kernel "$BZIMAGE" --initrd "$FOREIGN"
 scenario vmlinux $PANAVISOR run --kernel "$VMLINUX" --initrd "$INITRD" --exec 'echo vmlinux-booted'
 scenario smp $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --cpus 2 --exec 'grep -c ^processor /proc/cpuinfo'
 
