@@ -72,6 +72,9 @@ final class InLab {
         if (options.tty) {
             command.add("--tty");
         }
+        if (options.showConsole) {
+            command.add("--show-console");
+        }
         if (options.bootTime) {
             command.add("--boot-time");
         }

@@ -92,6 +92,11 @@ final class RunCommand implements Callable<Integer> {
             + "ends the VM. Needs a terminal on stdin.")
     boolean tty;
 
+    @Option(names = "--show-console", description = "With --exec (without -t): also copy the guest console (the "
+            + "kernel's messages, the init's banner) to stderr, which otherwise carries only the command's stderr "
+            + "and Panavisor's messages.")
+    boolean showConsole;
+
     @Option(names = "--stall-limit", paramLabel = "DURATION", converter = StallLimitConverter.class,
             description = {"End the VM (status 123) when no VM exit and no console output happen for this long, "
                     + "e.g. 90s or 5m; 0 turns it off.",
@@ -161,12 +166,13 @@ final class RunCommand implements Callable<Integer> {
         OutputStream out = new FileOutputStream(FileDescriptor.out);
         java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
         // --exec without -t: the command's streams on their own device; the console (init banner, kernel) is not
-        // the command's output and is not shown.
+        // the command's output: shown on stderr with --show-console, else not at all.
         CommandStreams streams = config.hasStreamPorts() ? new CommandStreams(
                 new java.io.BufferedOutputStream(out, 1 << 16),
                 new java.io.BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 1 << 16)) : null;
         try (Kvm kvm = Kvm.open();
-                Machine machine = Machine.create(kvm, config, streams == null ? out : OutputStream.nullOutputStream(),
+                Machine machine = Machine.create(kvm, config, streams == null ? out
+                        : showConsole ? new FileOutputStream(FileDescriptor.err) : OutputStream.nullOutputStream(),
                         startNanos, timeline ? phases : null, streams);
                 CommandStreams closedFirst = streams;
                 HostTerminal terminal = streams == null ? HostTerminal.rawIfInteractive() : null) {

@@ -88,7 +88,7 @@ final class Launcher {
             command.add(1, "-XX:NativeMemoryTracking=summary");
         }
         command.addAll(List.of("run", "--kernel=" + setup.kernel(), "--initrd=" + setup.initrd(),
-                "--memory=" + setup.guestMiB() + "M", "--cpus=1", "--exec=" + shell, "--boot-time"));
+                "--memory=" + setup.guestMiB() + "M", "--cpus=1", "--exec=" + shell, "--boot-time", "--show-console")); // the banner says "ready"
         if (kind == Workload.Kind.WORK) {
             command.add("--disk=" + setup.disk());
         }

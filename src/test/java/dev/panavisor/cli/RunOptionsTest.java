@@ -169,5 +169,9 @@ class RunOptionsTest {
                 .subcommand().commandSpec().userObject();
         assertTrue(tty.tty);
         assertTrue(InLab.command(config, tty).contains("--tty"), InLab.command(config, tty).toString());
+        assertFalse(InLab.command(config, tty).contains("--show-console"));
+        RunCommand shown = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--show-console",
+                "--exec", "sh").subcommand().commandSpec().userObject();
+        assertTrue(InLab.command(config, shown).contains("--show-console"), InLab.command(config, shown).toString());
     }
 }
