@@ -102,6 +102,62 @@ class RunThroughLabTest {
         assertTrue(run.outText().contains(ForeignInitramfs.GREETING + " from 6."), run.describe());
     }
 
+    /**
+     * The guest shell in a real terminal (tmux's): a typed command's answer appears, Ctrl-A x ends the VM with
+     * status 0, and afterwards the terminal is back in canonical mode with echo (what raw mode had turned off).
+     */
+    @Test
+    void an_interactive_shell_answers_and_ctrl_a_x_ends_it_with_the_terminal_restored() throws Exception {
+        Path status = work.resolve("tty.status");
+        Path sttyAfter = work.resolve("tty.stty");
+        String session = "run-" + ProcessHandle.current().pid();
+        tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "48", "sh", "-c", "cd '" + PROJECT
+                + "' && ./panavisor run; echo $? > '" + status + "'; stty -a > '" + sttyAfter + "'; sleep 600");
+        try {
+            awaitScreen(session, "starting a shell", 600);
+            Thread.sleep(3000); // the shell prints its prompt after the init's line
+            tmux("send-keys", "-t", session, "echo round-trip-$((6 * 7))", "Enter");
+            awaitScreen(session, "round-trip-42", 120);
+            tmux("send-keys", "-t", session, "C-a", "x");
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+            while (!(Files.exists(sttyAfter) && Files.size(sttyAfter) > 0) && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+            }
+            String screen = screen(session);
+            assertTrue(Files.exists(status), "Ctrl-A x did not end the run:\n" + screen);
+            assertEquals("0", Files.readString(status).strip(), screen);
+            String stty = Files.readString(sttyAfter);
+            assertTrue(stty.matches("(?s).*(^|\\s)icanon(\\s|$).*") && stty.matches("(?s).*(^|\\s)echo(\\s|$).*"),
+                    "the terminal is cooked again: " + stty);
+        } finally {
+            tmux("kill-session", "-t", session);
+        }
+    }
+
+    /** Runs tmux on a server of this test's own (-L), so no user's sessions are touched. */
+    private static String tmux(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("tmux", "-L", "panavisor-tests"));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor();
+        return output;
+    }
+
+    private static String screen(String session) throws Exception {
+        return tmux("capture-pane", "-p", "-t", session, "-S", "-200");
+    }
+
+    private static void awaitScreen(String session, String text, int seconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!screen(session).contains(text)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("'" + text + "' did not appear in " + seconds + " s:\n" + screen(session));
+            }
+            Thread.sleep(1000);
+        }
+    }
+
     private static String sha256(byte[] bytes) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     }
