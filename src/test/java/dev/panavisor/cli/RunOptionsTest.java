@@ -158,20 +158,19 @@ class RunOptionsTest {
     }
 
     @Test
-    void tty_is_off_by_default_and_is_passed_into_the_lab() {
+    void tty_and_show_console_are_off_by_default_and_are_passed_into_the_lab() {
         MachineConfig config = new MachineConfig(Path.of("/k"), java.util.Optional.empty(), java.util.List.of(), "",
                 MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, java.util.Optional.of("sh"));
-        RunCommand plain = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--exec", "sh")
-                .subcommand().commandSpec().userObject();
-        assertFalse(plain.tty);
-        assertFalse(InLab.command(config, plain).contains("--tty"));
-        RunCommand tty = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "-t", "--exec", "sh")
-                .subcommand().commandSpec().userObject();
+        java.util.List<String> plain = InLab.command(config, parsed("run", "--exec", "sh"));
+        assertFalse(plain.contains("--tty") || plain.contains("--show-console"), plain.toString());
+        RunCommand tty = parsed("run", "-t", "--exec", "sh");
         assertTrue(tty.tty);
         assertTrue(InLab.command(config, tty).contains("--tty"), InLab.command(config, tty).toString());
-        assertFalse(InLab.command(config, tty).contains("--show-console"));
-        RunCommand shown = (RunCommand) PanavisorCommand.newCommandLine().parseArgs("run", "--show-console",
-                "--exec", "sh").subcommand().commandSpec().userObject();
-        assertTrue(InLab.command(config, shown).contains("--show-console"), InLab.command(config, shown).toString());
+        java.util.List<String> shown = InLab.command(config, parsed("run", "--show-console", "--exec", "sh"));
+        assertTrue(shown.contains("--show-console"), shown.toString());
+    }
+
+    private static RunCommand parsed(String... args) {
+        return (RunCommand) PanavisorCommand.newCommandLine().parseArgs(args).subcommand().commandSpec().userObject();
     }
 }
