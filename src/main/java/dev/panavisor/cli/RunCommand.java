@@ -2,6 +2,7 @@ package dev.panavisor.cli;
 
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.kvm.Kvm;
+import dev.panavisor.lab.ConsoleTail;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LinuxGuests;
 import dev.panavisor.vmm.BootTimeline;
@@ -166,13 +167,14 @@ final class RunCommand implements Callable<Integer> {
         OutputStream out = new FileOutputStream(FileDescriptor.out);
         java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
         // --exec without -t: the command's streams on their own device; the console (init banner, kernel) is not
-        // the command's output: shown on stderr with --show-console, else not at all.
+        // the command's output: shown on stderr with --show-console, else only its last lines if the guest fails.
         CommandStreams streams = config.hasStreamPorts() ? new CommandStreams(
                 new java.io.BufferedOutputStream(out, 1 << 16),
                 new java.io.BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 1 << 16)) : null;
+        ConsoleTail consoleTail = streams != null && !showConsole ? new ConsoleTail(20) : null;
         try (Kvm kvm = Kvm.open();
                 Machine machine = Machine.create(kvm, config, streams == null ? out
-                        : showConsole ? new FileOutputStream(FileDescriptor.err) : OutputStream.nullOutputStream(),
+                        : consoleTail == null ? new FileOutputStream(FileDescriptor.err) : consoleTail,
                         startNanos, timeline ? phases : null, streams);
                 CommandStreams closedFirst = streams;
                 HostTerminal terminal = streams == null ? HostTerminal.rawIfInteractive() : null) {
@@ -207,6 +209,9 @@ final class RunCommand implements Callable<Integer> {
                     phases.markAt(BootTimeline.Phase.BOOT_MARKER, startNanos + machine.bootNanos());
                 }
                 phases.report().forEach(err::println);
+            }
+            if (consoleTail != null && (machine.guestExitStatus() == null || !(outcome instanceof Outcome.Stopped))) {
+                consoleTail.text().lines().forEach(line -> err.println("panavisor: guest console: " + line));
             }
             return exitCode(outcome, machine.guestExitStatus(), exec != null, err);
         } finally {

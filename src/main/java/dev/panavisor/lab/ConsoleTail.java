@@ -3,12 +3,15 @@ package dev.panavisor.lab;
 import java.util.ArrayDeque;
 import java.util.Deque;
 
-/** Keeps the last few lines written to it: the L1 console or QEMU's own messages, shown when a lab fails. */
-final class ConsoleTail extends LineSink {
+/**
+ * Keeps the last few lines written to it: the L1 console or QEMU's own messages, shown when a lab fails; the guest
+ * console of {@code run --exec}, shown when the guest ends without the command's status.
+ */
+public final class ConsoleTail extends LineSink {
     private final int limit;
     private final Deque<String> lines = new ArrayDeque<>();
 
-    ConsoleTail(int limit) {
+    public ConsoleTail(int limit) {
         this.limit = limit;
     }
 
@@ -20,7 +23,7 @@ final class ConsoleTail extends LineSink {
         lines.addLast(text.replaceAll("\\p{Cntrl}", ""));
     }
 
-    synchronized String text() {
+    public synchronized String text() {
         return String.join("\n", lines) + (lines.isEmpty() ? "" : "\n");
     }
 }
