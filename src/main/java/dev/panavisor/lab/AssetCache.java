@@ -179,7 +179,20 @@ public final class AssetCache {
             name = current.get().name() + " " + current.get().version();
             dir = cacheDir.resolve("kernel").resolve(current.get().key() + "." + STAGING);
             if (!Files.exists(dir.resolve(COMPLETE))) {
-                fill(current.get(), dir);
+                try {
+                    fill(current.get(), dir);
+                } catch (LabException e) {
+                    // Offline, say, with a kernel staged by another recipe in the cache: a lab that lacks a newer
+                    // module (init.sh copes: no stdin port means /dev/null) beats no lab.
+                    Optional<Path> older = newestCachedKernel();
+                    if (older.isEmpty()) {
+                        throw e;
+                    }
+                    progress.accept("cannot stage " + name + " (" + e.getMessage() + "); using the cached "
+                            + older.get().getFileName());
+                    dir = older.get();
+                    name = dir.getFileName().toString();
+                }
             }
         } else {
             String why = aptFailureMessage(aptFailure);
