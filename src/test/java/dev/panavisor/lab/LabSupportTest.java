@@ -64,6 +64,8 @@ class LabSupportTest {
         assertTrue(line.contains("-virtfs local,path=/a,,b,mount_tag=rw0,security_model=none,multidevs=remap -"), line);
         assertTrue(line.contains("mount_tag=scratch1,security_model=none,multidevs=remap,readonly=on"), line);
         assertTrue(line.contains("-chardev socket,id=status,path=/run/status.sock -serial chardev:status"), line);
+        assertTrue(line.contains("-device virtio-serial-pci,id=ports -chardev socket,id=stdin,path=/run/stdin.sock "
+                + "-device virtserialport,bus=ports.0,chardev=stdin,name=panavisor.stdin"), "the command's stdin: " + line);
         assertEquals(4, args.stream().filter("-serial"::equals).count());
         assertTrue(args.contains("-no-reboot"));
         String single = String.join(" ", QemuCommand.build(config.withTcg(TcgThreads.SINGLE), assets,
