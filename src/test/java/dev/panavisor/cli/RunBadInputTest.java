@@ -119,4 +119,11 @@ class RunBadInputTest {
         assertOneLineError(run("run", "--kernel", kernel().toString(), "--cpus", "0", "--exec", "true"),
                 "--cpus must be between 1 and 32");
     }
+
+    @Test
+    void tty_without_a_terminal_on_stdin() throws IOException {
+        // Under the test runner stdin is a pipe, as in a script: -t cannot give the command a terminal.
+        assertOneLineError(run("run", "--kernel", kernel().toString(), "-t", "--exec", "sh"),
+                "--tty needs a terminal on stdin");
+    }
 }
