@@ -169,8 +169,4 @@ class RunOptionsTest {
         java.util.List<String> shown = InLab.command(config, parsed("run", "--show-console", "--exec", "sh"));
         assertTrue(shown.contains("--show-console"), shown.toString());
     }
-
-    private static RunCommand parsed(String... args) {
-        return (RunCommand) PanavisorCommand.newCommandLine().parseArgs(args).subcommand().commandSpec().userObject();
-    }
 }
