@@ -5,19 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.panavisor.image.GuestImages;
-import dev.panavisor.image.ImageCache;
-import dev.panavisor.lab.Lab;
-import dev.panavisor.lab.LabConfig;
 import dev.panavisor.testing.ForeignInitramfs;
-import dev.panavisor.testing.Requires;
-import java.io.ByteArrayOutputStream;
+import dev.panavisor.testing.LabScenarios;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,34 +31,13 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LinuxBootLabTest {
     private Path work;
-    private GuestImages.GuestImage guest;
-    private String labOutput;
 
     @BeforeAll
     void bootEveryScenarioInOneLab() throws IOException {
-        Requires.lab();
-        guest = GuestImages.forUser(line -> System.err.println("images: " + line)).guest();
-        work = Path.of("target", "lab-tests", "linux-boot").toAbsolutePath();
-        ImageCache.deleteRecursively(work);
-        Files.createDirectories(work);
-        Path script = work.resolve("scenarios.sh");
-        try (var in = LinuxBootLabTest.class.getResourceAsStream("linux-boot-scenarios.sh")) {
-            Files.write(script, in.readAllBytes());
-        }
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        LabConfig config = LabConfig.defaults().withTimeout(Duration.ofMinutes(25)).withWritable(work)
-                .withVariable("PANAVISOR", java + " --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -cp "
-                        + System.getProperty("java.class.path") + " dev.panavisor.cli.Main")
-                .withVariable("WORK", work.toString())
-                .withVariable("BZIMAGE", guest.kernel().bzImage().toString())
-                .withVariable("VMLINUX", guest.kernel().vmlinux().toString())
-                .withVariable("INITRD", guest.rootfs().initramfs().toString())
-                .withVariable("ROOTFS", guest.rootfs().ext4().toString())
-                .withVariable("FOREIGN", ForeignInitramfs.write(work.resolve("foreign.cpio")).toString());
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int code = Lab.run(config, List.of("sh", script.toString()), out, out);
-        labOutput = out.toString(StandardCharsets.UTF_8);
-        assertEquals(0, code, "the scenario script itself failed:\n" + labOutput);
+        Path foreign = Files.createDirectories(Path.of("target", "lab-tests")).toAbsolutePath()
+                .resolve("foreign.cpio");
+        work = LabScenarios.run(LinuxBootLabTest.class, "linux-boot-scenarios.sh", "linux-boot",
+                Duration.ofMinutes(25), Map.of("FOREIGN", ForeignInitramfs.write(foreign).toString()));
     }
 
     private String out(String scenario) throws IOException {

@@ -1,0 +1,62 @@
+package dev.panavisor.testing;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panavisor.image.GuestImages;
+import dev.panavisor.image.ImageCache;
+import dev.panavisor.lab.Lab;
+import dev.panavisor.lab.LabConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One nested-lab session that runs a scenario script (a test resource) against the default guest: each scenario is a
+ * {@code panavisor run} that leaves files in the work directory, which the test's methods then check one concern at a
+ * time. A lab session costs tens of seconds, so a test class batches its scenarios into one.
+ *
+ * <p>The script sees PANAVISOR (this test JVM's class path as a {@code panavisor} command, with the lab's JIT option),
+ * WORK, BZIMAGE, VMLINUX, INITRD, ROOTFS and the caller's variables, and must end by printing "all scenarios ran".
+ */
+public final class LabScenarios {
+    private LabScenarios() {
+    }
+
+    /** Runs {@code script} (a resource next to {@code owner}) in the lab; returns its work directory. */
+    public static Path run(Class<?> owner, String script, String name, Duration timeout, Map<String, String> variables)
+            throws IOException {
+        Requires.lab();
+        GuestImages.GuestImage guest = GuestImages.forUser(line -> System.err.println("images: " + line)).guest();
+        Path work = Path.of("target", "lab-tests", name).toAbsolutePath();
+        ImageCache.deleteRecursively(work);
+        Files.createDirectories(work);
+        Path copy = work.resolve("scenarios.sh");
+        try (var in = owner.getResourceAsStream(script)) {
+            Files.write(copy, in.readAllBytes());
+        }
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        LabConfig config = LabConfig.defaults().withTimeout(timeout).withWritable(work)
+                .withVariable("PANAVISOR", java + " --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -cp "
+                        + System.getProperty("java.class.path") + " dev.panavisor.cli.Main")
+                .withVariable("WORK", work.toString())
+                .withVariable("BZIMAGE", guest.kernel().bzImage().toString())
+                .withVariable("VMLINUX", guest.kernel().vmlinux().toString())
+                .withVariable("INITRD", guest.rootfs().initramfs().toString())
+                .withVariable("ROOTFS", guest.rootfs().ext4().toString());
+        for (var variable : variables.entrySet()) {
+            config = config.withVariable(variable.getKey(), variable.getValue());
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int code = Lab.run(config, List.of("sh", copy.toString()), out, out);
+        String labOutput = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, "the scenario script itself failed:\n" + labOutput);
+        assertTrue(labOutput.contains("all scenarios ran"), "the script stopped early:\n" + labOutput);
+        return work;
+    }
+}
