@@ -7,6 +7,7 @@ import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.console.VirtioConsole;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
 import dev.panavisor.kvm.Kvm;
+import dev.panavisor.kvm.Reg;
 import dev.panavisor.kvm.Vcpu;
 import dev.panavisor.kvm.Vm;
 import dev.panavisor.measure.Smaps;
@@ -14,7 +15,9 @@ import dev.panavisor.memory.MappedGuestMemory;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
  * One Linux microVM, built in one place from a {@link MachineConfig}: the composition root. Reading
@@ -52,6 +55,8 @@ public final class Machine implements AutoCloseable {
     private final BootTimeline timeline;
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final List<Thread> vcpuThreads = new ArrayList<>();
+    /** Where each vCPU stood when a stall ended the VM ("vCPU 0 at rip 0x..."), read by its own thread. */
+    private final Map<Integer, String> stallPlaces = new ConcurrentSkipListMap<>();
     /** Shows buffered console output; null until run(). */
     private ConsoleFlusher consoleFlusher;
     /** Set by close(): no more input reaches the devices (their interrupt lines are gone). */
@@ -177,6 +182,10 @@ public final class Machine implements AutoCloseable {
             Outcome result = outcome.join();
             joinVcpuThreads(); // kicked when the outcome was set: this is the stop latency the timeline shows
             ConsoleFlusher.flushOnce(console);
+            if (result instanceof Outcome.Stalled stalled && !stallPlaces.isEmpty()) {
+                // Where the guest spun: a reader resolves the addresses with `nm vmlinux` (docs/lab.md, "Stalls").
+                return new Outcome.Stalled(stalled.what() + "; " + String.join(", ", stallPlaces.values()));
+            }
             return result;
         } catch (java.util.concurrent.CompletionException e) {
             if (e.getCause() instanceof RuntimeException runtime) {
@@ -236,7 +245,20 @@ public final class Machine implements AutoCloseable {
                 vcpus.forEach(Vcpu::kick);
             }
         } finally {
+            if (outcome.isDone() && !outcome.isCompletedExceptionally() && outcome.join() instanceof Outcome.Stalled) {
+                noteStallPlace(vcpu);
+            }
             vcpu.unbindThread();
+        }
+    }
+
+    /** Reads the stalled vCPU's instruction pointer on its own thread (KVM's vCPU ioctls belong to that thread). */
+    private void noteStallPlace(Vcpu vcpu) {
+        try {
+            stallPlaces.put(vcpu.id(), "vCPU " + vcpu.id() + " at rip 0x"
+                    + Long.toHexString(vcpu.regs().get(Reg.RIP)));
+        } catch (RuntimeException e) {
+            stallPlaces.put(vcpu.id(), "vCPU " + vcpu.id() + " registers unreadable (" + e.getMessage() + ")");
         }
     }
 

@@ -202,6 +202,8 @@ class LinuxBootLabTest {
         assertEquals(123, rc("stall"), describe("stall"));
         assertTrue(err("stall").contains("panavisor: the guest made no progress: no VM exit and no console output "
                 + "for 10 s; the vCPUs were idle"), describe("stall"));
+        // Where it was stopped: each vCPU's instruction pointer, a kernel address (the idle loop's HLT).
+        assertTrue(err("stall").matches("(?s).*; vCPU 0 at rip 0xffffffff[0-9a-f]{8}.*"), describe("stall"));
     }
 
     @Test
