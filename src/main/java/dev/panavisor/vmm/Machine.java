@@ -234,6 +234,9 @@ public final class Machine implements AutoCloseable {
             vcpu.bindToCurrentThread();
             while (!outcome.isDone()) {
                 Outcome result = exitHandler.handle(vcpu.run());
+                if (result instanceof Outcome.GuestCrash crash) {
+                    result = new Outcome.GuestCrash(crash.reason() + "; " + place(vcpu));
+                }
                 if (result != null) {
                     finish(result);
                 }
@@ -252,13 +255,20 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    /** Reads the stalled vCPU's instruction pointer on its own thread (KVM's vCPU ioctls belong to that thread). */
+    /** Notes where a stalled vCPU stood; called on its own thread once it has left KVM_RUN. */
     private void noteStallPlace(Vcpu vcpu) {
+        stallPlaces.put(vcpu.id(), place(vcpu));
+    }
+
+    /**
+     * "vCPU 0 at rip 0x...": where a vCPU stood when it stopped or crashed, for the user's one line (a reader finds
+     * the function with `nm -n vmlinux`). Read on the vCPU's own thread, to which KVM's vCPU ioctls belong.
+     */
+    private static String place(Vcpu vcpu) {
         try {
-            stallPlaces.put(vcpu.id(), "vCPU " + vcpu.id() + " at rip 0x"
-                    + Long.toHexString(vcpu.regs().get(Reg.RIP)));
+            return "vCPU " + vcpu.id() + " at rip 0x" + Long.toHexString(vcpu.regs().get(Reg.RIP));
         } catch (RuntimeException e) {
-            stallPlaces.put(vcpu.id(), "vCPU " + vcpu.id() + " registers unreadable (" + e.getMessage() + ")");
+            return "vCPU " + vcpu.id() + " registers unreadable (" + e.getMessage() + ")";
         }
     }
 
