@@ -1,5 +1,7 @@
 package dev.panavisor.image;
 
+import dev.panavisor.host.DebianPackages;
+import dev.panavisor.host.FileTree;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -98,7 +100,7 @@ public final class GuestImages {
             try {
                 build.build(inputs, directory, scratch);
             } finally {
-                ImageCache.deleteRecursively(scratch);
+                FileTree.delete(scratch);
             }
         });
         return Rootfs.in(entry);

@@ -1,5 +1,6 @@
 package dev.panavisor.image;
 
+import dev.panavisor.host.FileTree;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -9,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
@@ -100,7 +100,7 @@ public final class ImageCache {
                     producer.produce(temporary);
                     publish(temporary, entry);
                 } finally {
-                    deleteRecursively(temporary);
+                    FileTree.delete(temporary);
                 }
                 return entry;
             }
@@ -130,19 +130,7 @@ public final class ImageCache {
         try (Stream<Path> siblings = Files.list(root)) {
             for (Path abandoned : siblings.filter(p -> p.getFileName().toString().startsWith(name + ".tmp-"))
                     .toList()) {
-                deleteRecursively(abandoned);
-            }
-        }
-    }
-
-    /** Removes a directory tree; a missing one is fine. Does not follow symbolic links. */
-    public static void deleteRecursively(Path directory) throws IOException {
-        if (!Files.exists(directory, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(directory)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(path);
+                FileTree.delete(abandoned);
             }
         }
     }

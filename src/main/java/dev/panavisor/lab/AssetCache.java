@@ -1,6 +1,10 @@
 package dev.panavisor.lab;
 
-import dev.panavisor.image.PackageInstalls;
+import dev.panavisor.PanavisorException;
+import dev.panavisor.host.DebianPackages;
+import dev.panavisor.host.FileTree;
+import dev.panavisor.host.HostCommand;
+import dev.panavisor.host.HostException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -48,6 +52,8 @@ public final class AssetCache {
     static final String QEMU = "qemu-system-x86_64";
     static final String QEMU_PACKAGE = "qemu-system-x86";
     static final String BUSYBOX_PACKAGE = "busybox-static";
+    /** Why the lab installs packages, for the line that announces it. */
+    static final String PURPOSE = "the nested lab (QEMU with a busybox init)";
     private static final List<Path> BUSYBOX_PATHS = List.of(Path.of("/bin/busybox"), Path.of("/usr/bin/busybox"));
     private static final String COMPLETE = "complete";
     private static final Path APT_LISTS = Path.of("/var/lib/apt/lists");
@@ -59,21 +65,26 @@ public final class AssetCache {
 
     private final Path cacheDir;
     private final Consumer<String> progress;
-    private final DebianPackages apt = new DebianPackages();
+    private final DebianPackages apt;
 
     /**
      * @param cacheDir the lab's cache folder
      * @param progress receives one line per slow step (downloads, installs), for the user to see
      */
     public AssetCache(Path cacheDir, Consumer<String> progress) {
+        this(cacheDir, progress, new DebianPackages(progress));
+    }
+
+    AssetCache(Path cacheDir, Consumer<String> progress, DebianPackages apt) {
         this.cacheDir = cacheDir;
         this.progress = progress;
+        this.apt = apt;
     }
 
     /** Resolves every asset, installing and downloading what is missing. */
     public LabAssets resolve() {
         ensureHostPackages();
-        Path qemu = HostTools.find(QEMU).orElseThrow(() -> new LabException(
+        Path qemu = HostCommand.find(QEMU).orElseThrow(() -> new LabException(
                 QEMU + " is still missing after installing " + QEMU_PACKAGE));
         Path busybox = staticBusybox().orElseThrow(() -> new LabException(
                 "no statically linked busybox after installing " + BUSYBOX_PACKAGE));
@@ -101,7 +112,7 @@ public final class AssetCache {
     /** What is missing on this host for the lab, as Debian package names (empty when all is there). */
     static List<String> missingHostPackages() {
         List<String> missing = new ArrayList<>();
-        if (HostTools.find(QEMU).isEmpty()) {
+        if (HostCommand.find(QEMU).isEmpty()) {
             missing.add(QEMU_PACKAGE);
         }
         if (staticBusybox().isEmpty()) {
@@ -118,22 +129,14 @@ public final class AssetCache {
 
     private void installMissing() {
         List<String> missing = missingHostPackages();
-        if (missing.isEmpty()) {
-            return;
+        if (!missing.isEmpty()) {
+            install(missing);
         }
-        if (!DebianPackages.available()) {
-            throw new LabException("the lab needs " + String.join(" and ", missing)
-                    + " (Debian package names) and this host has no apt to install them");
-        }
-        if (PackageInstalls.forbidden()) {
-            throw new LabException("the lab needs the Debian package(s) " + String.join(" ", missing) + "; "
-                    + PackageInstalls.NO_INSTALL_VARIABLE + "=1 forbids installing them: apt-get install "
-                    + String.join(" ", missing));
-        }
-        progress.accept("installing the Debian packages " + String.join(" ", missing) + " with apt-get: the nested "
-                + "lab runs in QEMU with a busybox init (first use; " + PackageInstalls.NO_INSTALL_VARIABLE
-                + "=1 prevents this)...");
-        apt.install(missing);
+    }
+
+    /** Installs the host tools the lab lacks, by the rule every install follows (root, PANAVISOR_NO_INSTALL). */
+    void install(List<String> missing) {
+        apt.install(missing, PURPOSE);
     }
 
     static Optional<Path> staticBusybox() {
@@ -167,10 +170,10 @@ public final class AssetCache {
 
     private LabAssets kernel(Path qemu, List<Path> firmwareDirs, Path busybox) {
         Optional<DebianPackages.Package> current = Optional.empty();
-        LabException aptFailure = null;
+        PanavisorException aptFailure = null;
         try {
             current = Optional.of(currentKernel());
-        } catch (LabException e) {
+        } catch (LabException | HostException e) {
             aptFailure = e; // offline or no apt: a kernel cached earlier still serves
         }
         Path dir;
@@ -181,7 +184,7 @@ public final class AssetCache {
             if (!Files.exists(dir.resolve(COMPLETE))) {
                 try {
                     fill(current.get(), dir);
-                } catch (LabException e) {
+                } catch (LabException | HostException e) {
                     // Offline, say, with a kernel staged by another recipe in the cache: a lab that lacks a newer
                     // module (init.sh copes: no stdin port means /dev/null) beats no lab.
                     Optional<Path> older = newestCachedKernel();
@@ -247,7 +250,7 @@ public final class AssetCache {
         }
     }
 
-    private static String aptFailureMessage(LabException e) {
+    private static String aptFailureMessage(PanavisorException e) {
         return e == null ? "apt is not available" : e.getMessage();
     }
 
@@ -285,7 +288,7 @@ public final class AssetCache {
                     progress.accept("downloading " + pkg.name() + " " + pkg.version() + " (first use)...");
                     Path deb = apt.download(pkg, work);
                     Path root = work.resolve("root");
-                    apt.extract(deb, root);
+                    DebianPackages.extract(deb, root);
                     Files.delete(deb);
                     Path staged = work.resolve("kernel");
                     stageKernel(root, staged);
@@ -384,10 +387,10 @@ public final class AssetCache {
             Files.copy(file, ko);
             return;
         }
-        List<String> command = name.endsWith(".xz") ? List.of("xz", "-dc")
-                : name.endsWith(".zst") ? List.of("zstd", "-dcq") : List.of("gzip", "-dc");
+        HostCommand command = name.endsWith(".xz") ? HostCommand.of("xz", "-dc")
+                : name.endsWith(".zst") ? HostCommand.of("zstd", "-dcq") : HostCommand.of("gzip", "-dc");
         try (var out = Files.newOutputStream(ko)) {
-            HostTools.pipe(command, Files.readAllBytes(file), out);
+            command.pipe(Files.readAllBytes(file), out);
         }
     }
 }

@@ -1,5 +1,10 @@
 package dev.panavisor.lab;
 
+import dev.panavisor.host.DebianPackages;
+import dev.panavisor.host.FileTree;
+import dev.panavisor.host.HostCommand;
+import dev.panavisor.host.HostException;
+import dev.panavisor.host.Privileges;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -91,8 +96,8 @@ final class BackportedQemu {
                         Instant.now()));
             }
             return Optional.of(unpacked(target));
-        } catch (IOException | LabException e) {
-            progress.accept("cannot use QEMU from " + RELEASE + "-backports (" + HostTools.lastLine(
+        } catch (IOException | LabException | HostException e) {
+            progress.accept("cannot use QEMU from " + RELEASE + "-backports (" + HostCommand.lastLine(
                     String.valueOf(e.getMessage())) + "); using the host's QEMU");
             return Optional.empty();
         }
@@ -128,12 +133,12 @@ final class BackportedQemu {
 
     /** The backport's version of qemu-system-x86, after refreshing the private package list. */
     private Optional<String> currentVersion() throws IOException {
-        HostTools.Result update = HostTools.run(apt("apt-get", "update", "-q"), null, Map.of());
+        HostCommand.Result update = HostCommand.of(apt("apt-get", "update", "-q")).capture();
         if (!update.ok()) {
             throw new LabException("apt-get update of " + RELEASE + "-backports failed: "
-                    + HostTools.lastLine(update.stderr()));
+                    + HostCommand.lastLine(update.stderr()));
         }
-        HostTools.Result policy = HostTools.run(apt("apt-cache", "policy", PACKAGES.getFirst()), null, Map.of());
+        HostCommand.Result policy = HostCommand.of(apt("apt-cache", "policy", PACKAGES.getFirst())).capture();
         return policy.ok() ? DebianPackages.candidateVersion(policy.stdout()) : Optional.empty();
     }
 
@@ -149,18 +154,18 @@ final class BackportedQemu {
             try {
                 List<String> download = new ArrayList<>(apt("apt-get", "download", "-q"));
                 PACKAGES.forEach(p -> download.add(p + "/" + RELEASE + "-backports"));
-                HostTools.check(download, work, Map.of());
+                HostCommand.of(download).in(work).check();
                 Path root = work.resolve("root");
                 try (Stream<Path> debs = Files.list(work)) {
                     for (Path deb : debs.filter(p -> p.toString().endsWith(".deb")).toList()) {
-                        HostTools.check(List.of("dpkg-deb", "-x", deb.toString(), root.toString()));
+                        DebianPackages.extract(deb, root);
                     }
                 }
                 Path binary = root.resolve("usr/bin/qemu-system-x86_64");
-                HostTools.Result runs = HostTools.run(List.of(binary.toString(), "--version"), null, Map.of());
+                HostCommand.Result runs = HostCommand.of(binary.toString(), "--version").capture();
                 if (!runs.ok()) {
                     throw new LabException("the unpacked QEMU does not run on this host: "
-                            + HostTools.lastLine(runs.stderr()));
+                            + HostCommand.lastLine(runs.stderr()));
                 }
                 FileTree.delete(target);
                 Files.createDirectories(target);

@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.host.DebianPackages;
+import dev.panavisor.host.HostException;
 import dev.panavisor.kvm.KvmBacking;
 import dev.panavisor.kvm.KvmHost;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -106,6 +109,17 @@ class LabSupportTest {
         assertFalse(AssetCache.isStaticElf(Path.of("/bin/sh")), "/bin/sh is dynamically linked on Debian");
         assertFalse(AssetCache.isStaticElf(Path.of("/etc/hostname")));
         AssetCache.staticBusybox().ifPresent(p -> assertTrue(AssetCache.isStaticElf(p)));
+    }
+
+    @Test
+    void the_lab_installs_nothing_when_panavisor_no_install_is_set_even_as_root() {
+        List<String> progress = new ArrayList<>();
+        AssetCache cache = new AssetCache(Path.of("/nonexistent/cache"), progress::add,
+                new DebianPackages(progress::add, true, true));
+        HostException e = assertThrows(HostException.class, () -> cache.install(List.of("qemu-system-x86")));
+        assertEquals("the nested lab (QEMU with a busybox init) needs the Debian packages qemu-system-x86; "
+                + "PANAVISOR_NO_INSTALL=1 forbids installing them: apt-get install -y qemu-system-x86", e.getMessage());
+        assertEquals(List.of(), progress, "nothing announced, nothing run");
     }
 
     @Test
