@@ -1,12 +1,10 @@
 package dev.panavisor.lab;
 
 import dev.panavisor.host.DebianPackages;
-import java.io.IOException;
-import java.nio.file.Files;
+import dev.panavisor.host.HostException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * Whether a lab can be had on this host, decided cheaply (no downloads, no apt queries): the tools are here or can
@@ -44,13 +42,9 @@ public record LabAvailability(boolean available, String detail) {
     }
 
     private static boolean hasCachedKernel(Path cacheDir) {
-        Path kernels = cacheDir.resolve("kernel");
-        if (!Files.isDirectory(kernels)) {
-            return false;
-        }
-        try (Stream<Path> dirs = Files.list(kernels)) {
-            return dirs.anyMatch(d -> Files.exists(d.resolve("complete")));
-        } catch (IOException e) {
+        try {
+            return !AssetCache.kernelCache(cacheDir).completeEntries().isEmpty();
+        } catch (HostException e) {
             return false;
         }
     }

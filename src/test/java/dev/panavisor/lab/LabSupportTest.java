@@ -9,12 +9,15 @@ import dev.panavisor.host.DebianPackages;
 import dev.panavisor.host.HostException;
 import dev.panavisor.kvm.KvmBacking;
 import dev.panavisor.kvm.KvmHost;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The lab's small pieces that need no QEMU: durations, the QEMU command line, the direct-or-lab decision. */
 class LabSupportTest {
@@ -120,6 +123,17 @@ class LabSupportTest {
         assertEquals("the nested lab (QEMU with a busybox init) needs the Debian packages qemu-system-x86; "
                 + "PANAVISOR_NO_INSTALL=1 forbids installing them: apt-get install -y qemu-system-x86", e.getMessage());
         assertEquals(List.of(), progress, "nothing announced, nothing run");
+    }
+
+    @Test
+    void a_kernel_staged_by_an_earlier_version_is_still_found(@TempDir Path cache) throws IOException {
+        Path kernels = cache.resolve("kernel");
+        Path staged = Files.createDirectories(kernels.resolve("linux-image-6.1.0-57-amd64-unsigned_6.1.192-3.s2"));
+        Files.writeString(staged.resolve("complete"), "linux-image-6.1.0-57-amd64-unsigned 6.1.192-3\n");
+        Files.createDirectories(kernels.resolve("linux-image-6.1.0-58-amd64-unsigned_6.1.193-1.s2"));
+        Files.writeString(kernels.resolve("current"), "1 linux-image-6.1.0-57-amd64-unsigned 6.1.192-3\n");
+        assertEquals(List.of(staged), AssetCache.kernelCache(cache).completeEntries(),
+                "marked folders only: an unmarked one is half-written");
     }
 
     @Test
