@@ -84,22 +84,17 @@ public record HostCommand(List<String> arguments, Path directory, Map<String, St
 
     /** Runs the command, handing each output line (stdout and stderr merged) to {@code output}; returns the status. */
     public int run(Consumer<String> output) {
-        ProcessBuilder builder = builder().redirectErrorStream(true);
-        try {
-            Process process = builder.start();
-            try (BufferedReader lines = new BufferedReader(
-                    new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line = lines.readLine(); line != null; line = lines.readLine()) {
-                    output.accept(line);
-                }
+        Process process = start(builder().redirectErrorStream(true));
+        try (BufferedReader lines = new BufferedReader(
+                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                output.accept(line);
             }
-            return process.waitFor();
         } catch (IOException e) {
-            throw cannotRun(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw interrupted(e);
+            process.destroyForcibly();
+            throw new HostException("cannot read the output of " + arguments.getFirst() + ": " + e.getMessage(), e);
         }
+        return waitFor(process);
     }
 
     /** Runs the command and returns its merged output; fails with its last line if it exits non-zero. */
@@ -119,18 +114,11 @@ public record HostCommand(List<String> arguments, Path directory, Map<String, St
 
     /** Runs the command with stdout and stderr captured apart; a non-zero exit is in the result, not thrown. */
     public Result capture() {
-        try {
-            Process p = builder().start();
-            CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
-            String out = readAll(p.getInputStream());
-            int code = p.waitFor();
-            return new Result(code, out, err.join());
-        } catch (IOException e) {
-            throw cannotRun(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw interrupted(e);
-        }
+        Process p = start(builder());
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
+        String out = readAll(p.getInputStream());
+        int code = waitFor(p);
+        return new Result(code, out, err.join());
     }
 
     /**
@@ -140,12 +128,7 @@ public record HostCommand(List<String> arguments, Path directory, Map<String, St
      * @throws IOException if writing to {@code out} fails
      */
     public void pipe(byte[] input, OutputStream out) throws IOException {
-        Process p;
-        try {
-            p = builder().redirectInput(ProcessBuilder.Redirect.PIPE).start();
-        } catch (IOException e) {
-            throw cannotRun(e);
-        }
+        Process p = start(builder().redirectInput(ProcessBuilder.Redirect.PIPE));
         CompletableFuture<Void> feed = CompletableFuture.runAsync(() -> {
             try (OutputStream stdin = p.getOutputStream()) {
                 stdin.write(input);
@@ -155,16 +138,10 @@ public record HostCommand(List<String> arguments, Path directory, Map<String, St
         });
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
         p.getInputStream().transferTo(out);
-        try {
-            int code = p.waitFor();
-            feed.exceptionally(e -> null).join();
-            if (code != 0) {
-                throw failed(code, err.join());
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw interrupted(e);
+        int code = waitFor(p);
+        feed.exceptionally(e -> null).join();
+        if (code != 0) {
+            throw failed(code, err.join());
         }
     }
 
@@ -200,12 +177,23 @@ public record HostCommand(List<String> arguments, Path directory, Map<String, St
         return builder;
     }
 
-    private HostException cannotRun(IOException e) {
-        return new HostException("cannot run " + arguments.getFirst() + " (is it installed?): " + e.getMessage(), e);
+    private Process start(ProcessBuilder builder) {
+        try {
+            return builder.start();
+        } catch (IOException e) {
+            throw new HostException("cannot run " + arguments.getFirst() + " (is it installed?): " + e.getMessage(), e);
+        }
     }
 
-    private HostException interrupted(InterruptedException e) {
-        return new HostException("interrupted while running " + this, e);
+    /** The exit status; an interrupted caller stops the program rather than leave it running unobserved. */
+    private int waitFor(Process process) {
+        try {
+            return process.waitFor();
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new HostException("interrupted while running " + this, e);
+        }
     }
 
     private static String readAll(InputStream in) {
