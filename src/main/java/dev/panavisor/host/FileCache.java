@@ -10,6 +10,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -157,6 +158,9 @@ public final class FileCache {
     }
 
     private void publish(Path temporary, Path entry, String markerText) throws IOException {
+        // createTempDirectory made it private (0700); an entry is as readable as the files in it, as the lab's
+        // folders were before this class.
+        Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
         if (marker != null) {
             FileTree.delete(entry); // a leftover without the marker: incomplete by definition
         }

@@ -84,8 +84,18 @@ public final class AssetCache {
         return FileCache.at(cacheDir.resolve("kernel")).completedBy(COMPLETE).lockedBy(cacheDir.resolve(".lock"));
     }
 
-    /** Resolves every asset, installing and downloading what is missing. */
+    /** Resolves every asset, installing and downloading what is missing; fails with a {@link LabException}. */
     public LabAssets resolve() {
+        try {
+            return resolveOnHost();
+        } catch (HostException e) {
+            // Lab.run's callers (panavisor lab, run --exec through the lab) report a lab failure as LabException,
+            // with the lab's own exit status: a package or download failure is one, whichever class found it.
+            throw new LabException(e.getMessage(), e);
+        }
+    }
+
+    private LabAssets resolveOnHost() {
         ensureHostPackages();
         Path qemu = HostCommand.find(QEMU).orElseThrow(() -> new LabException(
                 QEMU + " is still missing after installing " + QEMU_PACKAGE));

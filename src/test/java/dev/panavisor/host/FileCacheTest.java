@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -130,6 +131,8 @@ class FileCacheTest {
         assertEquals("k 1\n", Files.readString(entry.resolve("complete")), "the marker holds the given text");
         assertEquals(entry.resolve("complete"), cache.completion(entry));
         assertEquals(List.of(entry), cache.completeEntries());
+        assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(entry)),
+                "not the temporary directory's 0700: other readers of the cache folder read entries too");
     }
 
     @Test
