@@ -9,8 +9,8 @@ import dev.panavisor.compare.Peer;
 import dev.panavisor.compare.PeerInstaller;
 import dev.panavisor.compare.Results;
 import dev.panavisor.compare.ResultsJson;
+import dev.panavisor.host.FileTree;
 import dev.panavisor.image.GuestImages;
-import dev.panavisor.image.ImageCache;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
 import dev.panavisor.lab.LinuxGuests;
@@ -129,7 +129,7 @@ final class BenchCompareCommand implements Callable<Integer> {
                     selfCommand(), stdout).run(peers, work);
             ResultsJson.write(results, json);
         } finally {
-            ImageCache.deleteRecursively(work);
+            FileTree.delete(work);
         }
     }
 

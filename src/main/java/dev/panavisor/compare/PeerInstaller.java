@@ -1,77 +1,58 @@
 package dev.panavisor.compare;
 
-import dev.panavisor.image.PackageInstalls;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import dev.panavisor.host.DebianPackages;
+import dev.panavisor.host.HostException;
+import dev.panavisor.host.PackageInstalls;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * Installs the peers that are missing with {@code apt-get}, the way the lab installs QEMU: only as root, only where
- * apt-get exists, never when PANAVISOR_NO_INSTALL=1. Returns one note per missing package saying what happened,
- * for the report. Runs on the host: inside the lab the root file system is the host's, read-only.
+ * Installs the peers that are missing through {@link DebianPackages}, by the rule every install follows: only as
+ * root, only where apt-get exists, never when PANAVISOR_NO_INSTALL=1. Unlike the image build and the lab it does not
+ * stop when it cannot: it returns one note per missing package saying what happened, for the report, and the
+ * comparison runs without that peer. Runs on the host: inside the lab the root file system is the host's, read-only.
  */
 public final class PeerInstaller {
     public static final String NO_INSTALL_VARIABLE = PackageInstalls.NO_INSTALL_VARIABLE;
+    static final String PURPOSE = "the comparison's peers";
 
     private PeerInstaller() {
     }
 
-    public static List<String> installMissing(List<Peer> peers, Consumer<String> progress)
-            throws InterruptedException {
+    public static List<String> installMissing(List<Peer> peers, Consumer<String> progress) {
+        return installMissing(peers, new DebianPackages(progress));
+    }
+
+    private static List<String> installMissing(List<Peer> peers, DebianPackages apt) {
         Set<String> packages = new LinkedHashSet<>();
         for (Peer peer : peers) {
             if (peer.programs.stream().anyMatch(p -> Sizes.onPath(p) == null)) {
                 packages.add(peer.debianPackage);
             }
         }
-        if (packages.isEmpty()) {
-            return List.of();
-        }
-        String refusal = refusal();
+        return packages.isEmpty() ? List.of() : install(packages, apt);
+    }
+
+    /** Installs {@code packages} with apt-get if this process may, and returns one note per package either way. */
+    static List<String> install(Set<String> packages, DebianPackages apt) {
         List<String> notes = new ArrayList<>();
-        if (refusal != null) {
-            packages.forEach(p -> notes.add("package " + p + " is missing and was not installed: " + refusal));
+        Optional<DebianPackages.Refusal> refusal = apt.refusal();
+        if (refusal.isPresent()) {
+            packages.forEach(p -> notes.add("package " + p + " is missing and was not installed: "
+                    + refusal.get().note()));
             return notes;
         }
-        List<String> command = new ArrayList<>(List.of("apt-get", "install", "-y", "-q"));
-        command.addAll(packages);
-        progress.accept("installing " + String.join(", ", packages) + " with apt-get: the comparison's peers need them ("
-                + NO_INSTALL_VARIABLE + "=1 prevents this)");
         try {
-            Process apt = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String log = new String(apt.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            int status = apt.waitFor();
-            for (String p : packages) {
-                notes.add(status == 0 ? "package " + p + " was installed with apt-get for this run"
-                        : "package " + p + " could not be installed (apt-get exit " + status + "): "
-                                + lastLine(log));
-            }
-        } catch (IOException e) {
+            // With their recommended packages, as before the merge: a container runtime's helpers are often only that.
+            apt.installWithRecommends(List.copyOf(packages), PURPOSE);
+            packages.forEach(p -> notes.add("package " + p + " was installed with apt-get for this run"));
+        } catch (HostException e) {
             packages.forEach(p -> notes.add("package " + p + " could not be installed: " + e.getMessage()));
         }
         return notes;
-    }
-
-    /** Why installing is not allowed here, or null. */
-    static String refusal() {
-        if (PackageInstalls.forbidden()) {
-            return NO_INSTALL_VARIABLE + "=1";
-        }
-        if (!"root".equals(System.getProperty("user.name"))) {
-            return "not running as root (install it with apt-get)";
-        }
-        if (Sizes.onPath("apt-get") == null) {
-            return "no apt-get on this host";
-        }
-        return null;
-    }
-
-    private static String lastLine(String log) {
-        List<String> lines = log.lines().filter(l -> !l.isBlank()).toList();
-        return lines.isEmpty() ? "" : lines.getLast().strip();
     }
 }

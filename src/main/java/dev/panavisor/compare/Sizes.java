@@ -1,5 +1,6 @@
 package dev.panavisor.compare;
 
+import dev.panavisor.host.HostCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -63,19 +64,17 @@ public final class Sizes {
         return files.stream().mapToLong(Sizes::length).sum();
     }
 
+    /** The program {@code name} on PATH with its links resolved (the file whose size counts), or null. */
     public static Path onPath(String name) {
-        String path = System.getenv("PATH");
-        for (String dir : (path == null ? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" : path).split(":")) {
-            Path candidate = Path.of(dir.isEmpty() ? "." : dir, name);
-            if (Files.isExecutable(candidate) && !Files.isDirectory(candidate)) {
-                try {
-                    return candidate.toRealPath();
-                } catch (IOException e) {
-                    return candidate;
-                }
-            }
+        Path candidate = HostCommand.find(name).orElse(null);
+        if (candidate == null) {
+            return null;
         }
-        return null;
+        try {
+            return candidate.toRealPath();
+        } catch (IOException e) {
+            return candidate;
+        }
     }
 
     static List<Path> libraries(Path program) throws InterruptedException {

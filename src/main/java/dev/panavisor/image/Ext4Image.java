@@ -1,5 +1,6 @@
 package dev.panavisor.image;
 
+import dev.panavisor.host.HostCommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

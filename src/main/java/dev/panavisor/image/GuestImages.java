@@ -1,5 +1,7 @@
 package dev.panavisor.image;
 
+import dev.panavisor.host.DebianPackages;
+import dev.panavisor.host.FileTree;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,7 +81,7 @@ public final class GuestImages {
         KernelBuild build = new KernelBuild(sources, cache, progress);
         KernelBuild.Inputs inputs = build.hostInputs(packages);
         String name = build.key(inputs).name();
-        boolean cached = Files.isDirectory(cache.entry(name));
+        boolean cached = cache.has(name);
         Path entry = cache.getOrProduce(name, directory -> build.build(inputs, name, directory));
         if (!cached) {
             progress.accept("kernel: " + entry);
@@ -98,7 +100,7 @@ public final class GuestImages {
             try {
                 build.build(inputs, directory, scratch);
             } finally {
-                ImageCache.deleteRecursively(scratch);
+                FileTree.delete(scratch);
             }
         });
         return Rootfs.in(entry);
@@ -118,17 +120,8 @@ public final class GuestImages {
     }
 
     private Optional<Path> newestEntry(String prefix) {
-        if (!Files.isDirectory(cache.root())) {
-            return Optional.empty();
-        }
-        try (var entries = Files.list(cache.root())) {
-            return entries.filter(path -> {
-                String file = path.getFileName().toString();
-                return file.startsWith(prefix) && !file.contains(".tmp-") && Files.isDirectory(path);
-            }).max(java.util.Comparator.comparing(GuestImages::modified));
-        } catch (IOException e) {
-            throw new ImageException("cannot list the image cache " + cache.root() + ": " + e.getMessage(), e);
-        }
+        return cache.entries().stream().filter(path -> path.getFileName().toString().startsWith(prefix))
+                .max(java.util.Comparator.comparing(GuestImages::modified));
     }
 
     private static java.nio.file.attribute.FileTime modified(Path path) {

@@ -1,5 +1,9 @@
 package dev.panavisor.image;
 
+import dev.panavisor.host.DebianPackages;
+import dev.panavisor.host.FileTree;
+import dev.panavisor.host.HostCommand;
+import dev.panavisor.host.HostException;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -87,7 +91,7 @@ public final class KernelBuild {
         KernelConfigFragment fragment = sources.parsedFragment();
         Path source = unpackedSource(inputs.sourceVersion());
         Path objects = cache.workDirectory(name);
-        ImageCache.deleteRecursively(objects); // left over from an interrupted build
+        FileTree.delete(objects); // left over from an interrupted build
         Files.createDirectories(objects);
         // The log lives next to the object directory, not in the entry: a failed build's entry is deleted, its log
         // must stay for reading.
@@ -114,10 +118,10 @@ public final class KernelBuild {
             Files.copy(objects.resolve("arch/x86/boot/bzImage"), output.resolve(BZIMAGE_FILE),
                     StandardCopyOption.REPLACE_EXISTING);
             Files.copy(objects.resolve("vmlinux"), output.resolve(VMLINUX_FILE), StandardCopyOption.REPLACE_EXISTING);
-        } catch (ImageException e) {
+        } catch (ImageException | HostException e) {
             throw new ImageException(e.getMessage() + " (full log: " + log + ")", e);
         } finally {
-            ImageCache.deleteRecursively(objects); // ~100 MB of objects; the next build starts from scratch anyway
+            FileTree.delete(objects); // ~100 MB of objects; the next build starts from scratch anyway
         }
         Files.move(log, output.resolve(LOG_FILE), StandardCopyOption.REPLACE_EXISTING);
         progress.accept("kernel: built in " + formatDuration(Duration.between(start, Instant.now())));
@@ -144,7 +148,7 @@ public final class KernelBuild {
                 // Another build unpacked the same version meanwhile; either copy is as good.
             }
         } finally {
-            ImageCache.deleteRecursively(temporary);
+            FileTree.delete(temporary);
         }
         return tree;
     }
@@ -193,7 +197,7 @@ public final class KernelBuild {
             });
             if (status != 0) {
                 throw new ImageException("make " + String.join(" ", targets) + " failed (exit status " + status
-                        + "): " + DebianPackages.lastLines(tail.toString(), 5));
+                        + "): " + HostCommand.lastLines(tail.toString(), 5));
             }
         }
 

@@ -1,5 +1,7 @@
 package dev.panavisor.image;
 
+import dev.panavisor.host.DebianPackages;
+import dev.panavisor.host.HostCommand;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;

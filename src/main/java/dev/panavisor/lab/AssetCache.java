@@ -1,17 +1,19 @@
 package dev.panavisor.lab;
 
-import dev.panavisor.image.PackageInstalls;
+import dev.panavisor.PanavisorException;
+import dev.panavisor.host.DebianPackages;
+import dev.panavisor.host.FileCache;
+import dev.panavisor.host.FileTree;
+import dev.panavisor.host.HostCommand;
+import dev.panavisor.host.HostException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -29,11 +31,12 @@ import java.util.stream.Stream;
  * Finds or fetches the lab's assets: QEMU and busybox-static on the host (installed with apt-get when missing and
  * running as root), and Debian's current kernel with the modules the lab loads, unpacked into the cache.
  *
- * <p>Cache layout, under the lab's cache folder: {@code kernel/<package>_<version>/} holding {@code vmlinux}
- * (or {@code vmlinuz}), {@code modules/<name>.ko}, {@code modules.order} and a {@code complete} marker written
- * last; {@code kernel/current} remembers apt's answer to "which kernel is current" until the apt lists change.
- * A new Debian kernel gets a new folder; a half-written one (a crash, two labs racing) never has the marker,
- * and filling the cache happens under a file lock so concurrent labs download once.
+ * <p>Cache layout, under the lab's cache folder: {@code kernel/<package>_<version>.<staging>/} holding
+ * {@code vmlinux} (or {@code vmlinuz}), {@code modules/<name>.ko}, {@code modules.order} and a {@code complete}
+ * marker written last; {@code kernel/current} remembers apt's answer to "which kernel is current" until the apt
+ * lists change. A new Debian kernel gets a new folder. The folders are entries of a {@link FileCache}: filled in a
+ * temporary directory, renamed into place, marked complete, under the lock file {@code .lock} that older versions
+ * of the lab take too, so concurrent labs download once and a half-written folder never counts.
  */
 public final class AssetCache {
     /** Modules the L1 init loads; their dependencies are added from the modules' own depends= fields. */
@@ -48,32 +51,53 @@ public final class AssetCache {
     static final String QEMU = "qemu-system-x86_64";
     static final String QEMU_PACKAGE = "qemu-system-x86";
     static final String BUSYBOX_PACKAGE = "busybox-static";
+    /** Why the lab installs packages, for the line that announces it. */
+    static final String PURPOSE = "the nested lab (QEMU with a busybox init)";
     private static final List<Path> BUSYBOX_PATHS = List.of(Path.of("/bin/busybox"), Path.of("/usr/bin/busybox"));
     private static final String COMPLETE = "complete";
     private static final Path APT_LISTS = Path.of("/var/lib/apt/lists");
-    /**
-     * Serializes installs and cache fills between labs of this JVM: the file lock below only excludes other
-     * processes (a second lock of the same file from this JVM would throw OverlappingFileLockException).
-     */
+    /** Serializes installs and the backported QEMU's private apt runs between labs of this JVM. */
     private static final Object IN_PROCESS = new Object();
 
     private final Path cacheDir;
     private final Consumer<String> progress;
-    private final DebianPackages apt = new DebianPackages();
+    private final DebianPackages apt;
+    private final FileCache kernels;
 
     /**
      * @param cacheDir the lab's cache folder
      * @param progress receives one line per slow step (downloads, installs), for the user to see
      */
     public AssetCache(Path cacheDir, Consumer<String> progress) {
-        this.cacheDir = cacheDir;
-        this.progress = progress;
+        this(cacheDir, progress, new DebianPackages(progress));
     }
 
-    /** Resolves every asset, installing and downloading what is missing. */
+    AssetCache(Path cacheDir, Consumer<String> progress, DebianPackages apt) {
+        this.cacheDir = cacheDir;
+        this.progress = progress;
+        this.apt = apt;
+        this.kernels = kernelCache(cacheDir);
+    }
+
+    /** The staged kernels: complete once marked, filled under the lab folder's one lock, which older labs take too. */
+    static FileCache kernelCache(Path cacheDir) {
+        return FileCache.at(cacheDir.resolve("kernel")).completedBy(COMPLETE).lockedBy(cacheDir.resolve(".lock"));
+    }
+
+    /** Resolves every asset, installing and downloading what is missing; fails with a {@link LabException}. */
     public LabAssets resolve() {
+        try {
+            return resolveOnHost();
+        } catch (HostException e) {
+            // Lab.run's callers (panavisor lab, run --exec through the lab) report a lab failure as LabException,
+            // with the lab's own exit status: a package or download failure is one, whichever class found it.
+            throw new LabException(e.getMessage(), e);
+        }
+    }
+
+    private LabAssets resolveOnHost() {
         ensureHostPackages();
-        Path qemu = HostTools.find(QEMU).orElseThrow(() -> new LabException(
+        Path qemu = HostCommand.find(QEMU).orElseThrow(() -> new LabException(
                 QEMU + " is still missing after installing " + QEMU_PACKAGE));
         Path busybox = staticBusybox().orElseThrow(() -> new LabException(
                 "no statically linked busybox after installing " + BUSYBOX_PACKAGE));
@@ -101,7 +125,7 @@ public final class AssetCache {
     /** What is missing on this host for the lab, as Debian package names (empty when all is there). */
     static List<String> missingHostPackages() {
         List<String> missing = new ArrayList<>();
-        if (HostTools.find(QEMU).isEmpty()) {
+        if (HostCommand.find(QEMU).isEmpty()) {
             missing.add(QEMU_PACKAGE);
         }
         if (staticBusybox().isEmpty()) {
@@ -118,22 +142,14 @@ public final class AssetCache {
 
     private void installMissing() {
         List<String> missing = missingHostPackages();
-        if (missing.isEmpty()) {
-            return;
+        if (!missing.isEmpty()) {
+            install(missing);
         }
-        if (!DebianPackages.available()) {
-            throw new LabException("the lab needs " + String.join(" and ", missing)
-                    + " (Debian package names) and this host has no apt to install them");
-        }
-        if (PackageInstalls.forbidden()) {
-            throw new LabException("the lab needs the Debian package(s) " + String.join(" ", missing) + "; "
-                    + PackageInstalls.NO_INSTALL_VARIABLE + "=1 forbids installing them: apt-get install "
-                    + String.join(" ", missing));
-        }
-        progress.accept("installing the Debian packages " + String.join(" ", missing) + " with apt-get: the nested "
-                + "lab runs in QEMU with a busybox init (first use; " + PackageInstalls.NO_INSTALL_VARIABLE
-                + "=1 prevents this)...");
-        apt.install(missing);
+    }
+
+    /** Installs the host tools the lab lacks, by the rule every install follows (root, PANAVISOR_NO_INSTALL). */
+    void install(List<String> missing) {
+        apt.install(missing, PURPOSE);
     }
 
     static Optional<Path> staticBusybox() {
@@ -167,21 +183,21 @@ public final class AssetCache {
 
     private LabAssets kernel(Path qemu, List<Path> firmwareDirs, Path busybox) {
         Optional<DebianPackages.Package> current = Optional.empty();
-        LabException aptFailure = null;
+        PanavisorException aptFailure = null;
         try {
             current = Optional.of(currentKernel());
-        } catch (LabException e) {
+        } catch (LabException | HostException e) {
             aptFailure = e; // offline or no apt: a kernel cached earlier still serves
         }
         Path dir;
         String name;
         if (current.isPresent()) {
             name = current.get().name() + " " + current.get().version();
-            dir = cacheDir.resolve("kernel").resolve(current.get().key() + "." + STAGING);
-            if (!Files.exists(dir.resolve(COMPLETE))) {
+            dir = kernels.entry(current.get().key() + "." + STAGING);
+            if (!kernels.isComplete(dir)) {
                 try {
-                    fill(current.get(), dir);
-                } catch (LabException e) {
+                    fill(current.get(), dir.getFileName().toString());
+                } catch (LabException | HostException e) {
                     // Offline, say, with a kernel staged by another recipe in the cache: a lab that lacks a newer
                     // module (init.sh copes: no stdin port means /dev/null) beats no lab.
                     Optional<Path> older = newestCachedKernel();
@@ -247,59 +263,37 @@ public final class AssetCache {
         }
     }
 
-    private static String aptFailureMessage(LabException e) {
+    private static String aptFailureMessage(PanavisorException e) {
         return e == null ? "apt is not available" : e.getMessage();
     }
 
+    /** The newest complete kernel folder, preferring this staging recipe; empty when none can be listed. */
     private Optional<Path> newestCachedKernel() {
-        Path kernels = cacheDir.resolve("kernel");
-        if (!Files.isDirectory(kernels)) {
-            return Optional.empty();
-        }
-        try (Stream<Path> dirs = Files.list(kernels)) {
-            return dirs.filter(d -> Files.exists(d.resolve(COMPLETE)))
-                    .max(Comparator.comparing((Path d) -> d.getFileName().toString().endsWith("." + STAGING))
-                            .thenComparing(d -> d.resolve(COMPLETE).toFile().lastModified()));
-        } catch (IOException e) {
-            return Optional.empty();
-        }
-    }
-
-    /** Downloads, unpacks and trims one kernel package into {@code target}, under the cache lock. */
-    private void fill(DebianPackages.Package pkg, Path target) {
-        synchronized (IN_PROCESS) {
-            fillLocked(pkg, target);
-        }
-    }
-
-    private void fillLocked(DebianPackages.Package pkg, Path target) {
         try {
-            Files.createDirectories(cacheDir);
-            try (FileChannel lockFile = FileChannel.open(cacheDir.resolve(".lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE); FileLock ignored = lockFile.lock()) {
-                if (Files.exists(target.resolve(COMPLETE))) {
-                    return; // another lab filled it while we waited for the lock
-                }
-                Path work = Files.createTempDirectory(cacheDir, ".fill-");
-                try {
-                    progress.accept("downloading " + pkg.name() + " " + pkg.version() + " (first use)...");
-                    Path deb = apt.download(pkg, work);
-                    Path root = work.resolve("root");
-                    apt.extract(deb, root);
-                    Files.delete(deb);
-                    Path staged = work.resolve("kernel");
-                    stageKernel(root, staged);
-                    Files.createDirectories(target.getParent());
-                    FileTree.delete(target); // a leftover without the marker
-                    Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
-                    Files.writeString(target.resolve(COMPLETE), pkg.name() + " " + pkg.version() + "\n");
-                } finally {
-                    FileTree.delete(work);
-                }
-            }
-        } catch (IOException e) {
-            throw new LabException("cannot fill the lab cache in " + cacheDir + ": " + e.getMessage(), e);
+            return kernels.completeEntries().stream()
+                    .max(Comparator.comparing((Path d) -> d.getFileName().toString().endsWith("." + STAGING))
+                            .thenComparing(d -> kernels.completion(d).toFile().lastModified()));
+        } catch (HostException e) {
+            return Optional.empty(); // only asked when something failed already: that failure is the one to report
         }
+    }
+
+    /** Downloads, unpacks and trims one kernel package into the cache entry {@code name}. */
+    private void fill(DebianPackages.Package pkg, String name) {
+        kernels.getOrProduce(name, pkg.name() + " " + pkg.version(), staged -> {
+            // The package is unpacked inside the entry's temporary directory: a killed lab leaves nothing elsewhere.
+            Path work = Files.createDirectory(staged.resolve(".package"));
+            try {
+                progress.accept("downloading " + pkg.name() + " " + pkg.version() + " (first use)...");
+                Path deb = apt.download(pkg, work);
+                Path root = work.resolve("root");
+                DebianPackages.extract(deb, root);
+                Files.delete(deb);
+                stageKernel(root, staged);
+            } finally {
+                FileTree.delete(work);
+            }
+        });
     }
 
     /** From an unpacked kernel package: vmlinux (or the bzImage), the needed modules and their load order. */
@@ -384,10 +378,10 @@ public final class AssetCache {
             Files.copy(file, ko);
             return;
         }
-        List<String> command = name.endsWith(".xz") ? List.of("xz", "-dc")
-                : name.endsWith(".zst") ? List.of("zstd", "-dcq") : List.of("gzip", "-dc");
+        HostCommand command = name.endsWith(".xz") ? HostCommand.of("xz", "-dc")
+                : name.endsWith(".zst") ? HostCommand.of("zstd", "-dcq") : HostCommand.of("gzip", "-dc");
         try (var out = Files.newOutputStream(ko)) {
-            HostTools.pipe(command, Files.readAllBytes(file), out);
+            command.pipe(Files.readAllBytes(file), out);
         }
     }
 }

@@ -1,12 +1,14 @@
 package dev.panavisor.lab;
 
+import dev.panavisor.host.DebianPackages;
+import dev.panavisor.host.FileCache;
+import dev.panavisor.host.FileTree;
+import dev.panavisor.host.HostCommand;
+import dev.panavisor.host.HostException;
+import dev.panavisor.host.Privileges;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -31,8 +33,9 @@ import java.util.stream.Stream;
  * <p>apt runs with a private configuration under {@code <cache>/apt}: a sources list naming only the backports suite
  * (signed by the Debian archive keyring the host already trusts), and its own lists and archives directories, so
  * the host's apt state is neither read for sources nor changed. The unpacked tree lives in
- * {@code <cache>/qemu/<version>/}, with a {@code complete} marker written last; apt is asked for the current
- * version at most once a week.
+ * {@code <cache>/qemu/<version>/}, an entry of a {@link FileCache} with a {@code complete} marker written last
+ * (holding the version) and the lock file {@code qemu/.lock}; apt is asked for the current version at most once a
+ * week.
  */
 final class BackportedQemu {
     /** What a lab needs from QEMU's packages: the emulator, its common files, its firmware, SeaBIOS. */
@@ -53,10 +56,13 @@ final class BackportedQemu {
 
     private final Path cacheDir;
     private final Consumer<String> progress;
+    private final FileCache unpackedTrees;
 
     BackportedQemu(Path cacheDir, Consumer<String> progress) {
         this.cacheDir = cacheDir;
         this.progress = progress;
+        Path trees = cacheDir.resolve("qemu");
+        this.unpackedTrees = FileCache.at(trees).completedBy(COMPLETE).lockedBy(trees.resolve(".lock"));
     }
 
     /** Whether this host wants the backport: Debian bookworm, and not told otherwise. */
@@ -83,16 +89,16 @@ final class BackportedQemu {
             if (version.isEmpty()) {
                 return cached.map(BackportedQemu::unpacked);
             }
-            Path target = cacheDir.resolve("qemu").resolve(version.get().replaceAll("[^A-Za-z0-9._+-]", "_"));
-            if (!Files.exists(target.resolve(COMPLETE))) {
-                fill(version.get(), target);
+            Path target = unpackedTrees.entry(version.get().replaceAll("[^A-Za-z0-9._+-]", "_"));
+            if (!unpackedTrees.isComplete(target)) {
+                fill(version.get(), target.getFileName().toString());
             } else {
                 Files.setLastModifiedTime(target.resolve(COMPLETE), java.nio.file.attribute.FileTime.from(
                         Instant.now()));
             }
             return Optional.of(unpacked(target));
-        } catch (IOException | LabException e) {
-            progress.accept("cannot use QEMU from " + RELEASE + "-backports (" + HostTools.lastLine(
+        } catch (IOException | LabException | HostException e) {
+            progress.accept("cannot use QEMU from " + RELEASE + "-backports (" + HostCommand.lastLine(
                     String.valueOf(e.getMessage())) + "); using the host's QEMU");
             return Optional.empty();
         }
@@ -115,61 +121,46 @@ final class BackportedQemu {
         return checked.plus(RECHECK).isAfter(Instant.now());
     }
 
-    private Optional<Path> newestComplete() throws IOException {
-        Path dir = cacheDir.resolve("qemu");
-        if (!Files.isDirectory(dir)) {
-            return Optional.empty();
-        }
-        try (Stream<Path> versions = Files.list(dir)) {
-            return versions.filter(d -> Files.exists(d.resolve(COMPLETE)))
-                    .max(Comparator.comparing(d -> d.resolve(COMPLETE).toFile().lastModified()));
-        }
+    private Optional<Path> newestComplete() {
+        return unpackedTrees.completeEntries().stream()
+                .max(Comparator.comparing(d -> d.resolve(COMPLETE).toFile().lastModified()));
     }
 
     /** The backport's version of qemu-system-x86, after refreshing the private package list. */
     private Optional<String> currentVersion() throws IOException {
-        HostTools.Result update = HostTools.run(apt("apt-get", "update", "-q"), null, Map.of());
+        HostCommand.Result update = HostCommand.of(apt("apt-get", "update", "-q")).capture();
         if (!update.ok()) {
             throw new LabException("apt-get update of " + RELEASE + "-backports failed: "
-                    + HostTools.lastLine(update.stderr()));
+                    + HostCommand.lastLine(update.stderr()));
         }
-        HostTools.Result policy = HostTools.run(apt("apt-cache", "policy", PACKAGES.getFirst()), null, Map.of());
+        HostCommand.Result policy = HostCommand.of(apt("apt-cache", "policy", PACKAGES.getFirst())).capture();
         return policy.ok() ? DebianPackages.candidateVersion(policy.stdout()) : Optional.empty();
     }
 
-    private void fill(String version, Path target) throws IOException {
-        Files.createDirectories(target.getParent());
-        try (FileChannel lockFile = FileChannel.open(target.getParent().resolve(".lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE); FileLock ignored = lockFile.lock()) {
-            if (Files.exists(target.resolve(COMPLETE))) {
-                return; // another lab unpacked it while we waited
-            }
+    private void fill(String version, String name) {
+        unpackedTrees.getOrProduce(name, version, entry -> {
             progress.accept("downloading QEMU " + version + " from " + RELEASE + "-backports (first use)...");
-            Path work = Files.createTempDirectory(target.getParent(), ".fill-");
+            Path debs = Files.createDirectory(entry.resolve(".debs"));
+            Path root = entry.resolve("root");
             try {
                 List<String> download = new ArrayList<>(apt("apt-get", "download", "-q"));
                 PACKAGES.forEach(p -> download.add(p + "/" + RELEASE + "-backports"));
-                HostTools.check(download, work, Map.of());
-                Path root = work.resolve("root");
-                try (Stream<Path> debs = Files.list(work)) {
-                    for (Path deb : debs.filter(p -> p.toString().endsWith(".deb")).toList()) {
-                        HostTools.check(List.of("dpkg-deb", "-x", deb.toString(), root.toString()));
+                HostCommand.of(download).in(debs).check();
+                try (Stream<Path> files = Files.list(debs)) {
+                    for (Path deb : files.filter(p -> p.toString().endsWith(".deb")).toList()) {
+                        DebianPackages.extract(deb, root);
                     }
                 }
-                Path binary = root.resolve("usr/bin/qemu-system-x86_64");
-                HostTools.Result runs = HostTools.run(List.of(binary.toString(), "--version"), null, Map.of());
-                if (!runs.ok()) {
-                    throw new LabException("the unpacked QEMU does not run on this host: "
-                            + HostTools.lastLine(runs.stderr()));
-                }
-                FileTree.delete(target);
-                Files.createDirectories(target);
-                Files.move(root, target.resolve("root"), StandardCopyOption.ATOMIC_MOVE);
-                Files.writeString(target.resolve(COMPLETE), version + "\n");
             } finally {
-                FileTree.delete(work);
+                FileTree.delete(debs);
             }
-        }
+            Path binary = root.resolve("usr/bin/qemu-system-x86_64");
+            HostCommand.Result runs = HostCommand.of(binary.toString(), "--version").capture();
+            if (!runs.ok()) {
+                throw new LabException("the unpacked QEMU does not run on this host: "
+                        + HostCommand.lastLine(runs.stderr()));
+            }
+        });
     }
 
     /** An apt command with the private configuration: backports sources only, private lists and archives. */

@@ -1,5 +1,6 @@
 package dev.panavisor.lab;
 
+import dev.panavisor.host.HostCommand;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -68,9 +69,9 @@ public final class KernelImage {
             } else if (startsWith(payload, XZ)) {
                 // The JDK has no xz decoder; xz-utils is part of every Debian system. --single-stream: the
                 // kernel build appends the uncompressed size after the stream.
-                HostTools.pipe(List.of("xz", "-dc", "--single-stream"), payload, out);
+                HostCommand.of("xz", "-dc", "--single-stream").pipe(payload, out);
             } else if (startsWith(payload, ZSTD)) {
-                HostTools.pipe(List.of("zstd", "-dcq"), payload, out);
+                HostCommand.of("zstd", "-dcq").pipe(payload, out);
             } else {
                 throw new LabException("unsupported kernel compression in " + bzImage.getFileName()
                         + " (expected gzip, xz or zstd)");

@@ -1,5 +1,7 @@
 package dev.panavisor.lab;
 
+import dev.panavisor.host.FileTree;
+import dev.panavisor.host.HostCommand;
 import dev.panavisor.lab.QemuCommand.Channel;
 import java.io.File;
 import java.io.IOException;
@@ -162,7 +164,7 @@ public final class Lab {
 
         Result run(List<String> qemuCommand, InputStream in, OutputStream out, OutputStream err) throws IOException {
             List<String> command = new ArrayList<>();
-            HostTools.find("setpriv").ifPresent(setpriv -> command.addAll(
+            HostCommand.find("setpriv").ifPresent(setpriv -> command.addAll(
                     List.of(setpriv.toString(), "--pdeathsig", "KILL", "--")));
             command.addAll(qemuCommand);
             mark("qemu");

@@ -1,14 +1,14 @@
 package dev.panavisor.lab;
 
-import java.io.IOException;
-import java.nio.file.Files;
+import dev.panavisor.host.DebianPackages;
+import dev.panavisor.host.HostException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
+import java.util.Optional;
 
 /**
  * Whether a lab can be had on this host, decided cheaply (no downloads, no apt queries): the tools are here or can
- * be installed (root with apt), and a kernel is cached or can be downloaded (apt).
+ * be installed (root with apt, and PANAVISOR_NO_INSTALL not set), and a kernel is cached or can be downloaded (apt).
  *
  * @param available true when {@link Lab#run} can be expected to work
  * @param detail    what is there or what is missing, for one line of output (e.g. in {@code panavisor check})
@@ -25,12 +25,11 @@ public record LabAvailability(boolean available, String detail) {
             return new LabAvailability(false, "the lab needs an x86-64 Linux host");
         }
         boolean apt = DebianPackages.available();
-        boolean root = Privileges.isRoot();
         List<String> missing = AssetCache.missingHostPackages();
-        if (!missing.isEmpty() && !(apt && root)) {
-            return new LabAvailability(false, "needs the Debian package(s) " + String.join(" ", missing)
-                    + (apt ? " (install them as root: apt-get install " + String.join(" ", missing) + ")"
-                            : " and this host has no apt to install them"));
+        Optional<DebianPackages.Refusal> refusal = missing.isEmpty() ? Optional.empty()
+                : new DebianPackages(line -> { }).refusal();
+        if (refusal.isPresent()) {
+            return new LabAvailability(false, "needs " + DebianPackages.refusalMessage(refusal.get(), missing));
         }
         boolean kernelCached = hasCachedKernel(cacheDir);
         if (!kernelCached && !apt) {
@@ -43,13 +42,9 @@ public record LabAvailability(boolean available, String detail) {
     }
 
     private static boolean hasCachedKernel(Path cacheDir) {
-        Path kernels = cacheDir.resolve("kernel");
-        if (!Files.isDirectory(kernels)) {
-            return false;
-        }
-        try (Stream<Path> dirs = Files.list(kernels)) {
-            return dirs.anyMatch(d -> Files.exists(d.resolve("complete")));
-        } catch (IOException e) {
+        try {
+            return !AssetCache.kernelCache(cacheDir).completeEntries().isEmpty();
+        } catch (HostException e) {
             return false;
         }
     }

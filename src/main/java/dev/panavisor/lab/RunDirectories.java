@@ -1,5 +1,6 @@
 package dev.panavisor.lab;
 
+import dev.panavisor.host.FileTree;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

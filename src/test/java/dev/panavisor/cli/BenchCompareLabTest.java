@@ -8,7 +8,7 @@ import dev.panavisor.compare.Charts;
 import dev.panavisor.compare.ComparisonTable;
 import dev.panavisor.compare.Results;
 import dev.panavisor.compare.ResultsJson;
-import dev.panavisor.image.ImageCache;
+import dev.panavisor.host.FileTree;
 import dev.panavisor.testing.Requires;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -30,7 +30,7 @@ class BenchCompareLabTest {
     void quick_comparison_fills_every_cell_of_the_first_table_and_draws_the_charts() throws Exception {
         Requires.lab();
         Path out = Path.of("target", "lab-tests", "bench-compare").toAbsolutePath();
-        ImageCache.deleteRecursively(out);
+        FileTree.delete(out);
         var commandLine = PanavisorCommand.newCommandLine();
         StringWriter stdout = new StringWriter();
         StringWriter stderr = new StringWriter();

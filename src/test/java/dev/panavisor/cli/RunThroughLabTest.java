@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.host.FileTree;
 import dev.panavisor.image.GuestImages;
-import dev.panavisor.image.ImageCache;
 import dev.panavisor.testing.ForeignInitramfs;
 import dev.panavisor.testing.Requires;
 import java.io.File;
@@ -53,7 +53,7 @@ class RunThroughLabTest {
         Path jar = PROJECT.resolve("target/panavisor.jar");
         assertTrue(Files.isRegularFile(jar), "build " + jar + " first (mvn package; tools/test does it)");
         work = PROJECT.resolve("target/lab-tests/run-through-lab");
-        ImageCache.deleteRecursively(work);
+        FileTree.delete(work);
         Files.createDirectories(work);
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.host.DebianPackages;
 import java.time.Duration;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.BeforeAll;

@@ -5,13 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.host.DebianPackages;
+import dev.panavisor.host.HostException;
 import dev.panavisor.kvm.KvmBacking;
 import dev.panavisor.kvm.KvmHost;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The lab's small pieces that need no QEMU: durations, the QEMU command line, the direct-or-lab decision. */
 class LabSupportTest {
@@ -106,6 +112,28 @@ class LabSupportTest {
         assertFalse(AssetCache.isStaticElf(Path.of("/bin/sh")), "/bin/sh is dynamically linked on Debian");
         assertFalse(AssetCache.isStaticElf(Path.of("/etc/hostname")));
         AssetCache.staticBusybox().ifPresent(p -> assertTrue(AssetCache.isStaticElf(p)));
+    }
+
+    @Test
+    void the_lab_installs_nothing_when_panavisor_no_install_is_set_even_as_root() {
+        List<String> progress = new ArrayList<>();
+        AssetCache cache = new AssetCache(Path.of("/nonexistent/cache"), progress::add,
+                new DebianPackages(progress::add, true, true));
+        HostException e = assertThrows(HostException.class, () -> cache.install(List.of("qemu-system-x86")));
+        assertEquals("the nested lab (QEMU with a busybox init) needs the Debian packages qemu-system-x86; "
+                + "PANAVISOR_NO_INSTALL=1 forbids installing them: apt-get install -y qemu-system-x86", e.getMessage());
+        assertEquals(List.of(), progress, "nothing announced, nothing run");
+    }
+
+    @Test
+    void a_kernel_staged_by_an_earlier_version_is_still_found(@TempDir Path cache) throws IOException {
+        Path kernels = cache.resolve("kernel");
+        Path staged = Files.createDirectories(kernels.resolve("linux-image-6.1.0-57-amd64-unsigned_6.1.192-3.s2"));
+        Files.writeString(staged.resolve("complete"), "linux-image-6.1.0-57-amd64-unsigned 6.1.192-3\n");
+        Files.createDirectories(kernels.resolve("linux-image-6.1.0-58-amd64-unsigned_6.1.193-1.s2"));
+        Files.writeString(kernels.resolve("current"), "1 linux-image-6.1.0-57-amd64-unsigned 6.1.192-3\n");
+        assertEquals(List.of(staged), AssetCache.kernelCache(cache).completeEntries(),
+                "marked folders only: an unmarked one is half-written");
     }
 
     @Test

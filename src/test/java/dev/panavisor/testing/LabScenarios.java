@@ -3,8 +3,8 @@ package dev.panavisor.testing;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.host.FileTree;
 import dev.panavisor.image.GuestImages;
-import dev.panavisor.image.ImageCache;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
 import java.io.ByteArrayOutputStream;
@@ -34,7 +34,7 @@ public final class LabScenarios {
         Requires.lab();
         GuestImages.GuestImage guest = GuestImages.forUser(line -> System.err.println("images: " + line)).guest();
         Path work = Path.of("target", "lab-tests", name).toAbsolutePath();
-        ImageCache.deleteRecursively(work);
+        FileTree.delete(work);
         Files.createDirectories(work);
         Path copy = work.resolve("scenarios.sh");
         try (var in = owner.getResourceAsStream(script)) {

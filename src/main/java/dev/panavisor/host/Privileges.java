@@ -1,15 +1,15 @@
-package dev.panavisor.lab;
+package dev.panavisor.host;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Whether this process runs as root (effective uid 0), read from /proc/self/status. */
-final class Privileges {
+public final class Privileges {
     private Privileges() {
     }
 
-    static boolean isRoot() {
+    public static boolean isRoot() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("Uid:")) {
@@ -18,7 +18,7 @@ final class Privileges {
                 }
             }
         } catch (IOException e) {
-            // No /proc: certainly not a Linux host the lab can use; "not root" gives the clearer message.
+            // No /proc: certainly not a Linux host Panavisor can use; "not root" gives the clearer message.
         }
         return false;
     }

@@ -1,4 +1,4 @@
-package dev.panavisor.lab;
+package dev.panavisor.host;
 
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
@@ -7,12 +7,12 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 
-/** Recursive delete for the lab's temporary and cache directories (symlinks are removed, never followed). */
-final class FileTree {
+/** Recursive delete for temporary and cache directories (symlinks are removed, never followed); a missing one is fine. */
+public final class FileTree {
     private FileTree() {
     }
 
-    static void delete(Path root) throws IOException {
+    public static void delete(Path root) throws IOException {
         if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
@@ -35,7 +35,7 @@ final class FileTree {
     }
 
     /** Best effort, for cleanup paths that must not throw (shutdown hooks, finally blocks). */
-    static void deleteQuietly(Path root) {
+    public static void deleteQuietly(Path root) {
         try {
             delete(root);
         } catch (IOException e) {
