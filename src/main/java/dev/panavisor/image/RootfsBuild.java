@@ -2,10 +2,9 @@ package dev.panavisor.image;
 
 import dev.panavisor.host.DebianPackages;
 import dev.panavisor.host.HostCommand;
+import dev.panavisor.host.StaticElf;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,7 +46,7 @@ public final class RootfsBuild {
         packages.ensureInstalled(List.of("gcc", "e2fsprogs"), "the guest root file system");
         try {
             byte[] busybox = Files.readAllBytes(BUSYBOX);
-            if (!isStaticElf(busybox)) {
+            if (!StaticElf.isStatic(busybox)) {
                 throw new ImageException(BUSYBOX + " is not a static executable; the guest has no C library: "
                         + "install busybox-static instead of busybox");
             }
@@ -92,31 +91,5 @@ public final class RootfsBuild {
         command.addAll(List.of("-o", binary.toString(), source.toString()));
         new HostCommand(command, scratch, java.util.Map.of()).check();
         return Files.readAllBytes(binary);
-    }
-
-    /**
-     * True when the bytes are a 64-bit ELF executable without a PT_INTERP program header, i.e. one that needs no
-     * dynamic loader (System V ABI, ELF-64 object file format: e_phoff at 0x20, e_phentsize at 0x36, e_phnum at
-     * 0x38; p_type 3 = PT_INTERP).
-     */
-    static boolean isStaticElf(byte[] elf) {
-        if (elf.length < 64 || elf[0] != 0x7f || elf[1] != 'E' || elf[2] != 'L' || elf[3] != 'F' || elf[4] != 2) {
-            return false;
-        }
-        ByteBuffer header = ByteBuffer.wrap(elf).order(ByteOrder.LITTLE_ENDIAN);
-        long programHeaders = header.getLong(0x20);
-        int entrySize = Short.toUnsignedInt(header.getShort(0x36));
-        int count = Short.toUnsignedInt(header.getShort(0x38));
-        final int ptInterp = 3;
-        for (int i = 0; i < count; i++) {
-            long offset = programHeaders + (long) i * entrySize;
-            if (offset < 0 || offset + 4 > elf.length) {
-                return false;
-            }
-            if (header.getInt((int) offset) == ptInterp) {
-                return false;
-            }
-        }
-        return true;
     }
 }

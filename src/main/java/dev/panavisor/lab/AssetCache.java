@@ -1,15 +1,14 @@
 package dev.panavisor.lab;
 
+
 import dev.panavisor.PanavisorException;
 import dev.panavisor.host.DebianPackages;
 import dev.panavisor.host.FileCache;
 import dev.panavisor.host.FileTree;
 import dev.panavisor.host.HostCommand;
 import dev.panavisor.host.HostException;
+import dev.panavisor.host.StaticElf;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -153,32 +152,7 @@ public final class AssetCache {
     }
 
     static Optional<Path> staticBusybox() {
-        return BUSYBOX_PATHS.stream().filter(Files::isRegularFile).filter(AssetCache::isStaticElf).findFirst();
-    }
-
-    /** An ELF executable without a PT_INTERP program header needs no dynamic loader (System V ABI, ch. 5). */
-    static boolean isStaticElf(Path file) {
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] head = in.readNBytes(64 * 1024);
-            ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
-            if (head.length < 64 || b.getInt(0) != 0x464c457f || head[4] != 2) {
-                return false;
-            }
-            long phoff = b.getLong(0x20);
-            int phentsize = Short.toUnsignedInt(b.getShort(0x36));
-            int phnum = Short.toUnsignedInt(b.getShort(0x38));
-            if (phoff + (long) phnum * phentsize > head.length) {
-                return false;
-            }
-            for (int i = 0; i < phnum; i++) {
-                if (b.getInt((int) (phoff + (long) i * phentsize)) == 3 /* PT_INTERP */) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
+        return BUSYBOX_PATHS.stream().filter(Files::isRegularFile).filter(StaticElf::isStatic).findFirst();
     }
 
     private LabAssets kernel(Path qemu, List<Path> firmwareDirs, Path busybox) {
