@@ -45,12 +45,14 @@ done
 rm -f check.img
 
 # --- SIGINT: the VM stops as for SIGTERM, with the JVM's status for SIGINT ---------------------------------------
+# The guest syncs its file before it says so: stopping the VM does not stop the guest's kernel, so what sits only in
+# the guest's page cache is gone with it (as with QEMU's or Firecracker's SIGTERM); what it wrote to the disk is kept.
 # An asynchronous command of a non-interactive shell starts with SIGINT ignored (POSIX), and a JVM leaves an ignored
 # SIGINT alone: env --default-signal gives Panavisor the default disposition a terminal's Ctrl-C would meet.
 echo "scenario sigint"
 cp data.img sigint.img
 env --default-signal=INT $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --disk sigint.img \
-    --exec 'mkdir -p /data && mount -t ext4 /dev/vda /data && echo before-sigint > /data/sigint && echo written &&
+    --exec 'mkdir -p /data && mount -t ext4 /dev/vda /data && echo before-sigint > /data/sigint && sync && echo written &&
 while :; do sleep 1; done' > sigint.out 2> sigint.err < /dev/null &
 pid=$!
 await written 240 sigint.out
