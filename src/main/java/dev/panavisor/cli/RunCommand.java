@@ -1,5 +1,7 @@
 package dev.panavisor.cli;
 
+import dev.panavisor.api.ConfigFile;
+import dev.panavisor.api.VmSpec;
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.lab.ConsoleTail;
@@ -58,6 +60,11 @@ final class RunCommand implements Callable<Integer> {
 
     @ParentCommand
     PanavisorCommand root;
+
+    @Option(names = "--config", paramLabel = "FILE", description = {"A Firecracker configuration file (JSON: "
+            + "boot-source, drives, machine-config) in place of --kernel, --initrd, --disk, --cmdline, --memory and "
+            + "--cpus; fields Panavisor ignores get one warning line each (docs/api.md)."})
+    Path configFile;
 
     @Option(names = "--kernel", paramLabel = "FILE", description = "bzImage or ELF vmlinux (default: the default guest kernel).")
     Path kernel;
@@ -143,6 +150,9 @@ final class RunCommand implements Callable<Integer> {
         if (tty && exec != null && !Lab.insideLab() && !HostTerminal.stdinIsTerminal()) {
             throw new BadArgumentException("--tty needs a terminal on stdin; without it, piped or redirected "
                     + "stdin goes to the command as it is");
+        }
+        if (configFile != null) {
+            applyConfigFile(err);
         }
         MachineConfig config = configFromOptions(err);
         LinuxGuests where = LinuxGuests.locate();
@@ -266,6 +276,31 @@ final class RunCommand implements Callable<Integer> {
         } catch (java.io.IOException | RuntimeException e) {
             return now; // not Linux's procfs: count from here
         }
+    }
+
+    /** The options a configuration file replaces; giving one beside --config would leave it unclear which wins. */
+    static final List<String> CONFIG_FILE_OPTIONS = List.of("--kernel", "--initrd", "--disk", "--cmdline",
+            "--memory", "--cpus");
+
+    /**
+     * Reads --config into the very fields the options fill, so that the configuration is then built from them
+     * by {@link #configFromOptions} as from flags: one path for both.
+     */
+    void applyConfigFile(PrintWriter err) {
+        for (String option : CONFIG_FILE_OPTIONS) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+                throw new BadArgumentException(option + " and --config both describe the VM; give one of them");
+            }
+        }
+        VmSpec vm = ConfigFile.read(configFile, warning -> err.println("panavisor: warning: " + configFile + ": "
+                + warning));
+        err.flush();
+        kernel = vm.kernel();
+        initrd = vm.initrd().orElse(null);
+        disks = new ArrayList<>(vm.disks());
+        cmdline = vm.bootArgs();
+        memory = vm.memoryBytes();
+        cpus = vm.cpus();
     }
 
     private MachineConfig configFromOptions(PrintWriter err) {
