@@ -87,6 +87,12 @@ final class InLab {
         if (options.timeline) {
             command.add("--timeline"); // the inner run's timeline, counted from that process's start inside L1
         }
+        if (options.verbose) {
+            command.add("--verbose");
+        }
+        if (options.trace != null) {
+            command.add("--trace=" + options.trace.name().toLowerCase(java.util.Locale.ROOT));
+        }
         if (options.noSeccomp) {
             command.add("--no-seccomp");
         }

@@ -10,11 +10,13 @@ import dev.panavisor.lab.LinuxGuests;
 import dev.panavisor.vmm.BootTimeline;
 import dev.panavisor.vmm.CommandStreams;
 import dev.panavisor.vmm.Confinement;
+import dev.panavisor.vmm.EventLog;
 import dev.panavisor.vmm.HostTerminal;
 import dev.panavisor.vmm.Machine;
 import dev.panavisor.vmm.MachineConfig;
 import dev.panavisor.vmm.MemoryReport;
 import dev.panavisor.vmm.Outcome;
+import dev.panavisor.vmm.Watch;
 import java.io.FileOutputStream;
 import java.io.FileDescriptor;
 import java.io.OutputStream;
@@ -131,6 +133,23 @@ final class RunCommand implements Callable<Integer> {
                     + "them makes the boot slower (on the serial console each byte is a VM exit)."})
     boolean timeline;
 
+    @Option(names = {"-v", "--verbose"}, description = {"Say on stderr, one line each, what the VMM decides: where "
+            + "each device sits, the kernel command line, vCPUs starting and stopping, virtio devices activated and "
+            + "reset by the driver, DEVICE_NEEDS_RESET and why, block requests answered with an error, and the first "
+            + "port or MMIO access at each address no device claims (docs/boot.md, \"Watching a boot\")."})
+    boolean verbose;
+
+    /** What {@code --trace} can show. */
+    enum TraceKind {
+        /** Every VM exit, decoded to the device register it reached. */
+        EXITS
+    }
+
+    @Option(names = "--trace", paramLabel = "exits", description = {"--trace exits: print every VM exit on stderr as "
+            + "it happens, decoded (out 0x3f8 = 0x48 'H' -> COM1 THR). For learning: every line slows the guest, so "
+            + "use it with a tiny guest or a short boot (docs/boot.md, \"Watching a boot\")."})
+    TraceKind trace;
+
     @Option(names = "--no-seccomp", description = {"Do not confine the VMM with its seccomp filter once the VM is "
             + "set up (docs/security.md, \"Confinement\"): for debugging with strace or a profiler, or when a JDK or "
             + "libc makes system calls the filter does not allow."})
@@ -185,7 +204,7 @@ final class RunCommand implements Callable<Integer> {
         try (Kvm kvm = Kvm.open();
                 Machine machine = Machine.create(kvm, config, streams == null ? out
                         : consoleTail == null ? new FileOutputStream(FileDescriptor.err) : consoleTail,
-                        startNanos, timeline ? phases : null, streams);
+                        startNanos, timeline ? phases : null, streams, watch());
                 CommandStreams closedFirst = streams;
                 HostTerminal terminal = streams == null ? HostTerminal.rawIfInteractive() : null) {
             stopOnTermination(machine, closed);
@@ -228,6 +247,12 @@ final class RunCommand implements Callable<Integer> {
             err.flush(); // a termination signal's hook lets the JVM end as soon as this latch opens
             closed.countDown();
         }
+    }
+
+    /** What --verbose and --trace ask the machine to report, on this process's stderr. */
+    Watch watch() {
+        EventLog stderr = EventLog.to(System.err);
+        return new Watch(verbose ? stderr : EventLog.OFF, trace == TraceKind.EXITS ? stderr : null);
     }
 
     /**

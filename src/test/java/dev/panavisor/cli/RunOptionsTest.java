@@ -169,4 +169,26 @@ class RunOptionsTest {
         java.util.List<String> shown = InLab.command(config, parsed("run", "--show-console", "--exec", "sh"));
         assertTrue(shown.contains("--show-console"), shown.toString());
     }
+
+    @Test
+    void verbose_and_trace_parse_and_are_passed_into_the_lab() {
+        RunCommand plain = parsed("run", "--exec", "true");
+        assertFalse(plain.verbose);
+        assertEquals(null, plain.trace);
+        assertEquals(dev.panavisor.vmm.Watch.QUIET.events(), plain.watch().events());
+        assertEquals(null, plain.watch().exits());
+        java.util.List<String> inner = InLab.command(EXEC_TRUE, plain);
+        assertFalse(inner.contains("--verbose") || inner.stream().anyMatch(a -> a.startsWith("--trace")), inner.toString());
+
+        RunCommand watched = parsed("run", "-v", "--trace", "exits", "--exec", "true");
+        assertTrue(watched.verbose);
+        assertEquals(RunCommand.TraceKind.EXITS, watched.trace);
+        assertTrue(watched.watch().events() != dev.panavisor.vmm.EventLog.OFF);
+        assertTrue(watched.watch().exits() != null);
+        inner = InLab.command(EXEC_TRUE, watched);
+        assertTrue(inner.contains("--verbose") && inner.contains("--trace=exits"), inner.toString());
+        assertEquals(RunCommand.TraceKind.EXITS, parsed("run", "--trace=EXITS").trace, "case-insensitive");
+        assertThrows(CommandLine.ParameterException.class,
+                () -> PanavisorCommand.newCommandLine().parseArgs("run", "--trace", "everything"));
+    }
 }

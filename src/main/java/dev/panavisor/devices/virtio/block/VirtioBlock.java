@@ -55,6 +55,7 @@ public final class VirtioBlock implements VirtioDevice {
     private VirtioInterrupt interrupt;
     private long requestErrors;
     private String lastRequestError = "";
+    private java.util.function.Consumer<String> requestErrorListener = error -> { };
 
     /**
      * @param disk the backend; its size is rounded down to whole sectors
@@ -161,6 +162,8 @@ public final class VirtioBlock implements VirtioDevice {
         if (!request.locateStatus(chain)) {
             requestErrors++;
             lastRequestError = "request without a status byte";
+            requestErrorListener.accept(name() + ": request from head " + chain.headIndex() + " dropped: "
+                    + lastRequestError);
             return 0;
         }
         BlockStatus status;
@@ -173,6 +176,7 @@ public final class VirtioBlock implements VirtioDevice {
             status = e.status();
             requestErrors++;
             lastRequestError = e.getMessage();
+            requestErrorListener.accept(name() + ": request answered VIRTIO_BLK_S_" + status + ": " + lastRequestError);
         }
         memory.writeU8(request.statusAddress, status.code());
         // The used length counts bytes written from the start of the writable part (§2.7.8.2). When the data was
@@ -250,6 +254,14 @@ public final class VirtioBlock implements VirtioDevice {
 
     public long capacitySectors() {
         return capacitySectors;
+    }
+
+    /**
+     * Who hears of each request answered with an error status (run --verbose): one line naming the device, the
+     * status and why; called on the thread serving the queue, under the device's lock.
+     */
+    public void onRequestError(java.util.function.Consumer<String> listener) {
+        this.requestErrorListener = java.util.Objects.requireNonNull(listener);
     }
 
     /** Requests answered with an error status so far, for diagnostics. */
