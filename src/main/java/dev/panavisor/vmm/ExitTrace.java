@@ -11,7 +11,7 @@ import dev.panavisor.kvm.VcpuExit;
  * exit: out 0x3f8 = 0x48 'H' -> COM1 THR
  * exit: in 0x3fd -> COM1 LSR = 0x60
  * exit: mmio write 0xd0000070 = 0xf (4 bytes) -> virtio-blk (disk.img) Status
- * exit: in 0x61 -> nobody = 0xff
+ * exit: in 0x2fd -> nobody = 0xff
  * </pre>
  *
  * Called by {@link ExitHandler} after the exit was handled, so a read shows the value the guest got. Every exit
