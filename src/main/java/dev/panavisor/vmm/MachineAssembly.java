@@ -109,8 +109,8 @@ final class MachineAssembly {
                 interruptLine(Uart8250.COM1_IRQ));
         pio.register("COM1", Uart8250.COM1_BASE, Uart8250.PORT_COUNT, uart);
         I8042 i8042 = new I8042(() -> reset.run());
-        pio.register("i8042 data", I8042.DATA_PORT, 1, i8042.dataPort(), i8042);
-        pio.register("i8042 command", I8042.COMMAND_PORT, 1, i8042.commandPort(), i8042);
+        pio.register("i8042", I8042.DATA_PORT, 1, i8042.dataPort(), i8042);
+        pio.register("i8042", I8042.COMMAND_PORT, 1, i8042.commandPort(), i8042);
         bootTimer = new BootTimer(startNanos);
         pio.register("boot timer", BootTimer.PORT, 1, bootTimer);
 

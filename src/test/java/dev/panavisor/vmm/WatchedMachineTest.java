@@ -46,6 +46,6 @@ class WatchedMachineTest {
         assertEquals(List.of(
                 "exit: out 0x3f8 = 0x6f 'o' -> COM1 THR",
                 "exit: out 0x3f8 = 0x6b 'k' -> COM1 THR",
-                "exit: out 0x64 = 0xfe -> i8042 command +0x0"), exits.subList(0, 3));
+                "exit: out 0x64 = 0xfe -> i8042 command"), exits.subList(0, 3));
     }
 }
