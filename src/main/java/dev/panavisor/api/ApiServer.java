@@ -25,10 +25,12 @@ public final class ApiServer implements AutoCloseable {
     static final int MAX_BODY = 51_200;
 
     static {
-        // Jetty logs through SLF4J; with no provider on the class path SLF4J prints a warning on stderr at the first
-        // use. Panavisor's own lines are its log, so Jetty's go nowhere.
+        // Jetty logs through SLF4J; with no provider on the class path SLF4J prints three warning lines on stderr at
+        // its first use. Panavisor's own lines are its log, so Jetty's go nowhere: SLF4J's own no-op provider, and
+        // SLF4J's reports about choosing it kept to errors.
         if (System.getProperty("slf4j.provider") == null) {
-            System.setProperty("slf4j.provider", "org.slf4j.helpers.NOPServiceProvider");
+            System.setProperty("slf4j.provider", "org.slf4j.helpers.NOP_FallbackServiceProvider");
+            System.setProperty("slf4j.internal.verbosity", "ERROR");
         }
     }
 
