@@ -33,6 +33,9 @@ final class InLab {
                 lab = lab.withWritable(disk.path().toAbsolutePath().getParent());
             }
         }
+        if (options.jfr != null) {
+            lab = lab.withWritable(options.jfr.toAbsolutePath().getParent()); // the inner run writes the recording
+        }
         PrintWriter err = options.spec.commandLine().getErr();
         AotCache.Recording aot = JavaCommand.cache(true).map(cache -> cache.optionsFor(true, err))
                 .orElse(null);
@@ -92,6 +95,9 @@ final class InLab {
         }
         if (options.trace != null) {
             command.add("--trace=" + options.trace.name().toLowerCase(java.util.Locale.ROOT));
+        }
+        if (options.jfr != null) {
+            command.add("--jfr=" + options.jfr.toAbsolutePath());
         }
         if (options.noSeccomp) {
             command.add("--no-seccomp");

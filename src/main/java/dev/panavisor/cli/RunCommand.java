@@ -150,6 +150,13 @@ final class RunCommand implements Callable<Integer> {
             + "use it with a tiny guest or a short boot (docs/boot.md, \"Watching a boot\")."})
     TraceKind trace;
 
+    @Option(names = "--jfr", paramLabel = "FILE", description = {"Record the run with JDK Flight Recorder into FILE "
+            + "(open it in JDK Mission Control or with 'jfr print'): an event per VM exit, per virtio-blk request "
+            + "and per boot phase, beside the JVM's own (docs/boot.md, \"Watching a boot\").",
+            "Implies --timeline's kernel parameters (its phases are events) and --no-seccomp (the recorder writes "
+                    + "its files while the VM runs)."})
+    Path jfr;
+
     @Option(names = "--no-seccomp", description = {"Do not confine the VMM with its seccomp filter once the VM is "
             + "set up (docs/security.md, \"Confinement\"): for debugging with strace or a profiler, or when a JDK or "
             + "libc makes system calls the filter does not allow."})
@@ -201,10 +208,11 @@ final class RunCommand implements Callable<Integer> {
                 new java.io.BufferedOutputStream(out, 1 << 16),
                 new java.io.BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 1 << 16)) : null;
         ConsoleTail consoleTail = streams != null && !showConsole ? new ConsoleTail(20) : null;
-        try (Kvm kvm = Kvm.open();
+        try (FlightRecording recording = jfr == null ? null : FlightRecording.start(jfr, err);
+                Kvm kvm = Kvm.open();
                 Machine machine = Machine.create(kvm, config, streams == null ? out
                         : consoleTail == null ? new FileOutputStream(FileDescriptor.err) : consoleTail,
-                        startNanos, timeline ? phases : null, streams, watch());
+                        startNanos, timeline || jfr != null ? phases : null, streams, watch());
                 CommandStreams closedFirst = streams;
                 HostTerminal terminal = streams == null ? HostTerminal.rawIfInteractive() : null) {
             stopOnTermination(machine, closed);
@@ -213,7 +221,8 @@ final class RunCommand implements Callable<Integer> {
             } else {
                 StdinForwarder.start(new java.io.FileInputStream(FileDescriptor.in), streams, machine::isRunning);
             }
-            Outcome outcome = machine.run(effectiveStallLimit(), noSeccomp ? null : Confinement::install);
+            Outcome outcome = machine.run(effectiveStallLimit(),
+                    noSeccomp || jfr != null ? null : Confinement::install);
             if (streams != null) {
                 streams.drain();
             }

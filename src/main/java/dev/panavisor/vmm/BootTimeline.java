@@ -86,6 +86,7 @@ public final class BootTimeline {
     public synchronized void markAt(Phase phase, long nanos) {
         if (hostNanos[phase.ordinal()] == UNSET) {
             hostNanos[phase.ordinal()] = nanos;
+            BootPhaseEvent.emit(phase.label(), nanos - startNanos, -1);
         }
     }
 
@@ -104,6 +105,7 @@ public final class BootTimeline {
         if (hostNanos[phase.ordinal()] == UNSET) {
             hostNanos[phase.ordinal()] = line.arrivalNanos();
             guestMicros[phase.ordinal()] = line.guestMicros();
+            BootPhaseEvent.emit(phase.label(), line.arrivalNanos() - startNanos, line.guestMicros());
         }
     }
 

@@ -33,11 +33,18 @@ public final class ExitHandler {
     }
 
     /**
-     * Handles one exit; returns null to keep running, or how the VM ended. With the trace off this costs one
-     * branch more than {@link #dispatch} ({@code bench exits} measures it: docs/performance.md).
+     * Handles one exit; returns null to keep running, or how the VM ended. With the trace off and no flight
+     * recording this costs a null check and a disabled {@link VmExitEvent} more than {@link #dispatch}
+     * ({@code bench exits --trace-cost} measures it: docs/performance.md).
      */
     public Outcome handle(VcpuExit exit) {
+        VmExitEvent event = new VmExitEvent(); // run --jfr; with no recording the JIT drops it
+        event.begin();
         Outcome result = dispatch(exit);
+        if (event.shouldCommit()) {
+            event.describe(exit);
+            event.commit();
+        }
         if (trace != null) {
             trace.traced(exit, result);
         }
