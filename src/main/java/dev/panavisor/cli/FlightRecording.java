@@ -25,6 +25,11 @@ final class FlightRecording implements AutoCloseable {
 
     /** Starts recording; a FILE that cannot be written is one line now, not a lost recording at the end. */
     static FlightRecording start(Path file, PrintWriter err) {
+        return start(file, err, null);
+    }
+
+    /** As above; the phases {@code phases} already has are recorded at once, with their own times. */
+    static FlightRecording start(Path file, PrintWriter err, dev.panavisor.vmm.BootTimeline phases) {
         Path parent = file.toAbsolutePath().getParent();
         if (Files.isDirectory(file) || (parent != null && !Files.isDirectory(parent))
                 || (parent != null && !Files.isWritable(parent))) {
@@ -48,6 +53,9 @@ final class FlightRecording implements AutoCloseable {
             throw new BadArgumentException("--jfr " + file + ": " + e.getMessage());
         }
         recording.start();
+        if (phases != null) {
+            phases.emitMarkedPhases();
+        }
         err.println("panavisor: recording with JDK Flight Recorder into " + file + " (the seccomp filter is off "
                 + "meanwhile: the recorder writes files while the VM runs)");
         err.flush();

@@ -208,7 +208,7 @@ final class RunCommand implements Callable<Integer> {
                 new java.io.BufferedOutputStream(out, 1 << 16),
                 new java.io.BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 1 << 16)) : null;
         ConsoleTail consoleTail = streams != null && !showConsole ? new ConsoleTail(20) : null;
-        try (FlightRecording recording = jfr == null ? null : FlightRecording.start(jfr, err);
+        try (FlightRecording recording = jfr == null ? null : FlightRecording.start(jfr, err, phases);
                 Kvm kvm = Kvm.open();
                 Machine machine = Machine.create(kvm, config, streams == null ? out
                         : consoleTail == null ? new FileOutputStream(FileDescriptor.err) : consoleTail,
@@ -241,11 +241,13 @@ final class RunCommand implements Callable<Integer> {
             if (stats) {
                 MemoryReport.lines(machine.memoryOverhead()).forEach(line -> err.println("panavisor: " + line));
             }
-            if (timeline) {
+            if (timeline || jfr != null) {
                 // The boot timer has the marker's time (it serves --boot-time too): copy it into the timeline.
                 if (machine.bootNanos() >= 0) {
                     phases.markAt(BootTimeline.Phase.BOOT_MARKER, startNanos + machine.bootNanos());
                 }
+            }
+            if (timeline) {
                 phases.report().forEach(err::println);
             }
             if (consoleTail != null && (machine.guestExitStatus() == null || !(outcome instanceof Outcome.Stopped))) {

@@ -27,9 +27,12 @@ public final class BootPhaseEvent extends Event {
     long sinceStart;
 
     @Label("Guest Clock")
-    @Description("The guest kernel's own timestamp for guest phases, else -1")
+    @Description("The guest kernel's own timestamp for guest phases; N/A for the host's")
     @Timespan(Timespan.MICROSECONDS)
     long guestClock;
+
+    /** guestClock for phases the host marks: Long.MIN_VALUE, which JFR's tools show as N/A. */
+    static final long NO_GUEST_CLOCK = Long.MIN_VALUE;
 
     static void emit(String phase, long sinceStartNanos, long guestMicros) {
         BootPhaseEvent event = new BootPhaseEvent();

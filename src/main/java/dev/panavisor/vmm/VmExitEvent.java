@@ -5,6 +5,7 @@ import jdk.jfr.Category;
 import jdk.jfr.Description;
 import jdk.jfr.Event;
 import jdk.jfr.Label;
+import jdk.jfr.MemoryAddress;
 import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
 
@@ -25,6 +26,7 @@ public final class VmExitEvent extends Event {
     String kind;
 
     @Label("Port or Address")
+    @MemoryAddress // shown in hex by jfr print and Mission Control
     long address;
 
     @Label("Size")
