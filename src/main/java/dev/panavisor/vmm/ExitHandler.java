@@ -26,6 +26,9 @@ public final class ExitHandler {
         this.pio = pio;
         this.mmio = mmio;
         this.trace = trace;
+        // Load and initialize the event class now, on the assembling thread: loading a class reads the jar, which
+        // the seccomp filter forbids once the VM runs (vmm/Confinement), and the first exit may come after it.
+        new VmExitEvent();
     }
 
     public ExitStats stats() {

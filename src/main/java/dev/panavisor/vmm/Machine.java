@@ -231,19 +231,29 @@ public final class Machine implements AutoCloseable {
         if (timeline != null) {
             timeline.mark(BootTimeline.Phase.FIRST_KVM_RUN);
         }
-        events.event("vCPU " + vcpu.id() + ": started");
+        // Only with --verbose: building a line costs nothing to skip, and a vCPU thread runs confined (Confinement).
+        boolean verbose = events != EventLog.OFF;
+        if (verbose) {
+            events.event("vCPU " + vcpu.id() + ": started");
+        }
         try {
             vcpu.bindToCurrentThread();
             while (!outcome.isDone()) {
                 Outcome result = exitHandler.handle(vcpu.run());
                 if (result != null) {
-                    events.event("vCPU " + vcpu.id() + ": " + result.describe());
+                    if (verbose) {
+                        events.event("vCPU " + vcpu.id() + ": " + result.describe());
+                    }
                     finish(result);
                 }
             }
-            events.event("vCPU " + vcpu.id() + ": stopped");
+            if (verbose) {
+                events.event("vCPU " + vcpu.id() + ": stopped");
+            }
         } catch (Throwable e) {
-            events.event("vCPU " + vcpu.id() + ": failed: " + e);
+            if (verbose) {
+                events.event("vCPU " + vcpu.id() + ": failed: " + e);
+            }
             // Not the guest's doing (a failed ioctl, a bug in a device model): the VMM failed. run() rethrows it,
             // so the user sees it as Panavisor's error, not as a guest crash, and no thread dies silently.
             if (outcome.completeExceptionally(e)) {
