@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.LongAdder;
  * An address space (port I/O or MMIO) that routes accesses to the device registered for each range.
  *
  * <p>Ranges may not overlap. An access that hits no device is answered the way a PC's bus does when nobody claims
- * the cycle: a read floats high and returns all ones, a write is dropped. Those misses are counted, so a test or
- * the {@code --verbose} summary can show a guest probing hardware that is not there.
+ * the cycle: a read floats high and returns all ones, a write is dropped. Those misses are counted and told to a
+ * {@link MissListener}, so a test or {@code run --verbose} can show a guest probing hardware that is not there.
  *
  * <p>Lookup is a {@link TreeMap#floorEntry}: O(log n) for the handful of devices a microVM has.
  *
@@ -33,8 +33,17 @@ public final class Bus {
         }
     }
 
+    /** Hears of each access no device claimed; called on the vCPU thread that made it, holding no lock. */
+    @FunctionalInterface
+    public interface MissListener {
+        /** @param value what was written, or the all-ones a read got */
+        void missed(Bus bus, long address, int size, boolean write, long value);
+    }
+
     private final String name;
     private final TreeMap<Long, Range> ranges = new TreeMap<>();
+    /** Set before any vCPU thread starts (Thread.start publishes it), like the ranges. */
+    private MissListener missListener = (bus, address, size, write, value) -> { };
     private final LongAdder unhandledReads = new LongAdder();
     private final LongAdder unhandledWrites = new LongAdder();
 
@@ -67,6 +76,11 @@ public final class Bus {
         ranges.put(base, candidate);
     }
 
+    /** Who hears of unclaimed accesses from now on; set it before the vCPU threads start. */
+    public void onMiss(MissListener listener) {
+        this.missListener = java.util.Objects.requireNonNull(listener);
+    }
+
     /** The range that holds every byte of an access of {@code size} bytes at {@code address}, or null. */
     public Range find(long address, int size) {
         Map.Entry<Long, Range> entry = ranges.floorEntry(address);
@@ -81,6 +95,7 @@ public final class Bus {
         Range range = find(address, size);
         if (range == null) {
             unhandledReads.increment();
+            missListener.missed(this, address, size, false, allOnes(size));
             return allOnes(size);
         }
         synchronized (range.lock()) {
@@ -93,6 +108,7 @@ public final class Bus {
         Range range = find(address, size);
         if (range == null) {
             unhandledWrites.increment();
+            missListener.missed(this, address, size, true, value & allOnes(size));
             return;
         }
         synchronized (range.lock()) {

@@ -11,4 +11,13 @@ public interface BusDevice {
     long read(long offset, int size);
 
     void write(long offset, int size, long value);
+
+    /**
+     * The name of the register at {@code offset} for a read or a write, as the device's datasheet or spec calls it
+     * ("THR", "QueueNotify"), or null when the device has none to give; for {@code run --trace exits}, which is
+     * read by people learning what a driver does. Called after the access, under the device's lock.
+     */
+    default String registerName(long offset, boolean write) {
+        return null;
+    }
 }

@@ -47,12 +47,21 @@ final class BenchCommand implements Runnable {
         @Option(names = "--no-c", description = "Skip the C baseline.")
         boolean noC;
 
+        @Option(names = "--trace-cost", description = {"Instead of the C baseline: what the exit handler costs, and "
+                + "what its --trace check costs when tracing is off. Alternates, round by round, the exits going "
+                + "through the handler's decision alone (before the check existed) and through the handler with the "
+                + "check and the trace off; reports the after/before ratio (docs/performance.md)."})
+        boolean traceCost;
+
         @Override
         public Integer call() throws IOException, InterruptedException {
             if (count <= 0 || rounds <= 0) {
                 throw new BadArgumentException("--count and --rounds must be positive");
             }
             PrintWriter out = spec.commandLine().getOut();
+            if (traceCost) {
+                return traceCost(out);
+            }
             Path baseline = noC ? null : CBaseline.build(out);
             List<Double> java = new ArrayList<>();
             List<Double> c = new ArrayList<>();
@@ -77,6 +86,36 @@ final class BenchCommand implements Runnable {
                 out.printf("c:    median %.0f ns/exit (%.0f exits/s)%n", cMedian, 1e9 / cMedian);
                 out.printf("ratio java/c (time per exit): %.3f%n", javaMedian / cMedian);
             }
+            out.flush();
+            return ExitCodes.OK;
+        }
+
+        /** The trace check's cost when off: the handler without it (before) and with it (after), alternated. */
+        private int traceCost(PrintWriter out) {
+            List<Double> bare = new ArrayList<>();
+            List<Double> before = new ArrayList<>();
+            List<Double> after = new ArrayList<>();
+            try (Kvm kvm = Kvm.open()) {
+                for (ExitBenchmark.Handling handling : ExitBenchmark.Handling.values()) {
+                    ExitBenchmark.run(kvm, Math.max(1000, count / 5), handling); // warm-up: JIT-compile each path
+                }
+                out.printf("%-6s %14s %14s %14s%n", "round", "loop ns/exit", "before ns/exit", "after ns/exit");
+                for (int round = 1; round <= rounds; round++) {
+                    double loop = ExitBenchmark.run(kvm, count, ExitBenchmark.Handling.BARE).nanosPerExit();
+                    double without = ExitBenchmark.run(kvm, count, ExitBenchmark.Handling.DISPATCH).nanosPerExit();
+                    double with = ExitBenchmark.run(kvm, count, ExitBenchmark.Handling.HANDLE).nanosPerExit();
+                    bare.add(loop);
+                    before.add(without);
+                    after.add(with);
+                    out.printf("%-6d %14.0f %14.0f %14.0f%n", round, loop, without, with);
+                    out.flush();
+                }
+            }
+            out.printf("loop alone:                          median %.0f ns/exit%n", median(bare));
+            out.printf("handler, no trace check (before):    median %.0f ns/exit%n", median(before));
+            out.printf("handler, trace check, off (after):   median %.0f ns/exit%n", median(after));
+            out.printf("ratio handler/loop: %.3f%n", median(before) / median(bare));
+            out.printf("ratio after/before (trace off): %.3f%n", median(after) / median(before));
             out.flush();
             return ExitCodes.OK;
         }

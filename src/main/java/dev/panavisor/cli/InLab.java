@@ -33,6 +33,9 @@ final class InLab {
                 lab = lab.withWritable(disk.path().toAbsolutePath().getParent());
             }
         }
+        if (options.jfr != null) {
+            lab = lab.withWritable(options.jfr.toAbsolutePath().getParent()); // the inner run writes the recording
+        }
         PrintWriter err = options.spec.commandLine().getErr();
         AotCache.Recording aot = JavaCommand.cache(true).map(cache -> cache.optionsFor(true, err))
                 .orElse(null);
@@ -86,6 +89,15 @@ final class InLab {
         }
         if (options.timeline) {
             command.add("--timeline"); // the inner run's timeline, counted from that process's start inside L1
+        }
+        if (options.verbose) {
+            command.add("--verbose");
+        }
+        if (options.trace != null) {
+            command.add("--trace=" + options.trace.name().toLowerCase(java.util.Locale.ROOT));
+        }
+        if (options.jfr != null) {
+            command.add("--jfr=" + options.jfr.toAbsolutePath());
         }
         if (options.noSeccomp) {
             command.add("--no-seccomp");

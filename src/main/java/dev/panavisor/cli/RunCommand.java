@@ -1,5 +1,7 @@
 package dev.panavisor.cli;
 
+import dev.panavisor.api.ConfigFile;
+import dev.panavisor.api.VmSpec;
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.lab.ConsoleTail;
@@ -8,11 +10,13 @@ import dev.panavisor.lab.LinuxGuests;
 import dev.panavisor.vmm.BootTimeline;
 import dev.panavisor.vmm.CommandStreams;
 import dev.panavisor.vmm.Confinement;
+import dev.panavisor.vmm.EventLog;
 import dev.panavisor.vmm.HostTerminal;
 import dev.panavisor.vmm.Machine;
 import dev.panavisor.vmm.MachineConfig;
 import dev.panavisor.vmm.MemoryReport;
 import dev.panavisor.vmm.Outcome;
+import dev.panavisor.vmm.Watch;
 import java.io.FileOutputStream;
 import java.io.FileDescriptor;
 import java.io.OutputStream;
@@ -58,6 +62,11 @@ final class RunCommand implements Callable<Integer> {
 
     @ParentCommand
     PanavisorCommand root;
+
+    @Option(names = "--config", paramLabel = "FILE", description = {"A Firecracker configuration file (JSON: "
+            + "boot-source, drives, machine-config) in place of --kernel, --initrd, --disk, --cmdline, --memory and "
+            + "--cpus; fields Panavisor ignores get one warning line each (docs/api.md)."})
+    Path configFile;
 
     @Option(names = "--kernel", paramLabel = "FILE", description = "bzImage or ELF vmlinux (default: the default guest kernel).")
     Path kernel;
@@ -124,6 +133,30 @@ final class RunCommand implements Callable<Integer> {
                     + "them makes the boot slower (on the serial console each byte is a VM exit)."})
     boolean timeline;
 
+    @Option(names = {"-v", "--verbose"}, description = {"Say on stderr, one line each, what the VMM decides: where "
+            + "each device sits, the kernel command line, vCPUs starting and stopping, virtio devices activated and "
+            + "reset by the driver, DEVICE_NEEDS_RESET and why, block requests answered with an error, and the first "
+            + "port or MMIO access at each address no device claims (docs/boot.md, \"Watching a boot\")."})
+    boolean verbose;
+
+    /** What {@code --trace} can show. */
+    enum TraceKind {
+        /** Every VM exit, decoded to the device register it reached. */
+        EXITS
+    }
+
+    @Option(names = "--trace", paramLabel = "exits", description = {"--trace exits: print every VM exit on stderr as "
+            + "it happens, decoded (out 0x3f8 = 0x48 'H' -> COM1 THR). For learning: every line slows the guest, so "
+            + "use it with a tiny guest or a short boot (docs/boot.md, \"Watching a boot\")."})
+    TraceKind trace;
+
+    @Option(names = "--jfr", paramLabel = "FILE", description = {"Record the run with JDK Flight Recorder into FILE "
+            + "(open it in JDK Mission Control or with 'jfr print'): an event per VM exit, per virtio-blk request "
+            + "and per boot phase, beside the JVM's own (docs/boot.md, \"Watching a boot\").",
+            "Implies --timeline's kernel parameters (its phases are events) and --no-seccomp (the recorder writes "
+                    + "its files while the VM runs)."})
+    Path jfr;
+
     @Option(names = "--no-seccomp", description = {"Do not confine the VMM with its seccomp filter once the VM is "
             + "set up (docs/security.md, \"Confinement\"): for debugging with strace or a profiler, or when a JDK or "
             + "libc makes system calls the filter does not allow."})
@@ -143,6 +176,9 @@ final class RunCommand implements Callable<Integer> {
         if (tty && exec != null && !Lab.insideLab() && !HostTerminal.stdinIsTerminal()) {
             throw new BadArgumentException("--tty needs a terminal on stdin; without it, piped or redirected "
                     + "stdin goes to the command as it is");
+        }
+        if (configFile != null) {
+            applyConfigFile(err);
         }
         MachineConfig config = configFromOptions(err);
         LinuxGuests where = LinuxGuests.locate();
@@ -172,10 +208,11 @@ final class RunCommand implements Callable<Integer> {
                 new java.io.BufferedOutputStream(out, 1 << 16),
                 new java.io.BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 1 << 16)) : null;
         ConsoleTail consoleTail = streams != null && !showConsole ? new ConsoleTail(20) : null;
-        try (Kvm kvm = Kvm.open();
+        try (FlightRecording recording = jfr == null ? null : FlightRecording.start(jfr, err, phases);
+                Kvm kvm = Kvm.open();
                 Machine machine = Machine.create(kvm, config, streams == null ? out
                         : consoleTail == null ? new FileOutputStream(FileDescriptor.err) : consoleTail,
-                        startNanos, timeline ? phases : null, streams);
+                        startNanos, timeline || jfr != null ? phases : null, streams, watch());
                 CommandStreams closedFirst = streams;
                 HostTerminal terminal = streams == null ? HostTerminal.rawIfInteractive() : null) {
             stopOnTermination(machine, closed);
@@ -184,7 +221,8 @@ final class RunCommand implements Callable<Integer> {
             } else {
                 StdinForwarder.start(new java.io.FileInputStream(FileDescriptor.in), streams, machine::isRunning);
             }
-            Outcome outcome = machine.run(effectiveStallLimit(), noSeccomp ? null : Confinement::install);
+            Outcome outcome = machine.run(effectiveStallLimit(),
+                    noSeccomp || jfr != null ? null : Confinement::install);
             if (streams != null) {
                 streams.drain();
             }
@@ -203,11 +241,13 @@ final class RunCommand implements Callable<Integer> {
             if (stats) {
                 MemoryReport.lines(machine.memoryOverhead()).forEach(line -> err.println("panavisor: " + line));
             }
-            if (timeline) {
+            if (timeline || jfr != null) {
                 // The boot timer has the marker's time (it serves --boot-time too): copy it into the timeline.
                 if (machine.bootNanos() >= 0) {
                     phases.markAt(BootTimeline.Phase.BOOT_MARKER, startNanos + machine.bootNanos());
                 }
+            }
+            if (timeline) {
                 phases.report().forEach(err::println);
             }
             if (consoleTail != null && (machine.guestExitStatus() == null || !(outcome instanceof Outcome.Stopped))) {
@@ -218,6 +258,12 @@ final class RunCommand implements Callable<Integer> {
             err.flush(); // a termination signal's hook lets the JVM end as soon as this latch opens
             closed.countDown();
         }
+    }
+
+    /** What --verbose and --trace ask the machine to report, on this process's stderr. */
+    Watch watch() {
+        EventLog stderr = EventLog.to(System.err);
+        return new Watch(verbose ? stderr : EventLog.OFF, trace == TraceKind.EXITS ? stderr : null);
     }
 
     /**
@@ -266,6 +312,31 @@ final class RunCommand implements Callable<Integer> {
         } catch (java.io.IOException | RuntimeException e) {
             return now; // not Linux's procfs: count from here
         }
+    }
+
+    /** The options a configuration file replaces; giving one beside --config would leave it unclear which wins. */
+    static final List<String> CONFIG_FILE_OPTIONS = List.of("--kernel", "--initrd", "--disk", "--cmdline",
+            "--memory", "--cpus");
+
+    /**
+     * Reads --config into the very fields the options fill, so that the configuration is then built from them
+     * by {@link #configFromOptions} as from flags: one path for both.
+     */
+    void applyConfigFile(PrintWriter err) {
+        for (String option : CONFIG_FILE_OPTIONS) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+                throw new BadArgumentException(option + " and --config both describe the VM; give one of them");
+            }
+        }
+        VmSpec vm = ConfigFile.read(configFile, warning -> err.println("panavisor: warning: " + configFile + ": "
+                + warning));
+        err.flush();
+        kernel = vm.kernel();
+        initrd = vm.initrd().orElse(null);
+        disks = new ArrayList<>(vm.disks());
+        cmdline = vm.bootArgs();
+        memory = vm.memoryBytes();
+        cpus = vm.cpus();
     }
 
     private MachineConfig configFromOptions(PrintWriter err) {

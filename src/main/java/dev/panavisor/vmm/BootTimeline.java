@@ -86,6 +86,21 @@ public final class BootTimeline {
     public synchronized void markAt(Phase phase, long nanos) {
         if (hostNanos[phase.ordinal()] == UNSET) {
             hostNanos[phase.ordinal()] = nanos;
+            BootPhaseEvent.emit(phase.label(), nanos - startNanos, BootPhaseEvent.NO_GUEST_CLOCK);
+        }
+    }
+
+    /**
+     * Emits a flight-recorder event for every phase marked so far: a recording started after the first phases
+     * (run --jfr starts one once the command is parsed) still gets them, with their own times.
+     */
+    public synchronized void emitMarkedPhases() {
+        for (Phase phase : Phase.values()) {
+            if (hostNanos[phase.ordinal()] != UNSET) {
+                long guest = guestMicros[phase.ordinal()];
+                BootPhaseEvent.emit(phase.label(), hostNanos[phase.ordinal()] - startNanos,
+                        guest == UNSET ? BootPhaseEvent.NO_GUEST_CLOCK : guest);
+            }
         }
     }
 
@@ -104,6 +119,7 @@ public final class BootTimeline {
         if (hostNanos[phase.ordinal()] == UNSET) {
             hostNanos[phase.ordinal()] = line.arrivalNanos();
             guestMicros[phase.ordinal()] = line.guestMicros();
+            BootPhaseEvent.emit(phase.label(), line.arrivalNanos() - startNanos, line.guestMicros());
         }
     }
 

@@ -14,18 +14,48 @@ public final class ExitHandler {
     private final Bus pio;
     private final Bus mmio;
     private final ExitStats stats = new ExitStats();
+    /** run --trace exits; null when off. */
+    private final ExitTrace trace;
 
     public ExitHandler(Bus pio, Bus mmio) {
+        this(pio, mmio, null);
+    }
+
+    /** With {@code trace} (null for none), told of every exit after it was handled. */
+    public ExitHandler(Bus pio, Bus mmio, ExitTrace trace) {
         this.pio = pio;
         this.mmio = mmio;
+        this.trace = trace;
+        // Load and initialize the event class now, on the assembling thread: loading a class reads the jar, which
+        // the seccomp filter forbids once the VM runs (vmm/Confinement), and the first exit may come after it.
+        new VmExitEvent();
     }
 
     public ExitStats stats() {
         return stats;
     }
 
-    /** Handles one exit; returns null to keep running, or how the VM ended. */
+    /**
+     * Handles one exit; returns null to keep running, or how the VM ended. With the trace off and no flight
+     * recording this costs a null check and a disabled {@link VmExitEvent} more than {@link #dispatch}
+     * ({@code bench exits --trace-cost} measures it: docs/performance.md).
+     */
     public Outcome handle(VcpuExit exit) {
+        VmExitEvent event = new VmExitEvent(); // run --jfr; with no recording the JIT drops it
+        event.begin();
+        Outcome result = dispatch(exit);
+        if (event.shouldCommit()) {
+            event.describe(exit);
+            event.commit();
+        }
+        if (trace != null) {
+            trace.traced(exit, result);
+        }
+        return result;
+    }
+
+    /** The decision itself, without the trace: what {@link #handle} did before tracing existed. */
+    Outcome dispatch(VcpuExit exit) {
         if (!(exit instanceof VcpuExit.IoIn || exit instanceof VcpuExit.IoOut || exit instanceof VcpuExit.MmioRead
                 || exit instanceof VcpuExit.MmioWrite)) {
             stats.other();

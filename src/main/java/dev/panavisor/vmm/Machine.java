@@ -53,6 +53,8 @@ public final class Machine implements AutoCloseable {
     private final LoadedKernel kernel;
     /** Null unless the run reports its boot timeline (run --timeline). */
     private final BootTimeline timeline;
+    /** The VMM's decisions (run --verbose). */
+    private final EventLog events;
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final List<Thread> vcpuThreads = new ArrayList<>();
     /** Where each vCPU stood when a stall ended the VM ("vCPU 0 at rip 0x..."), read by its own thread. */
@@ -79,6 +81,7 @@ public final class Machine implements AutoCloseable {
         this.commandLine = b.commandLine;
         this.kernel = b.kernel;
         this.timeline = b.timeline;
+        this.events = b.watch.events();
     }
 
     /**
@@ -103,11 +106,18 @@ public final class Machine implements AutoCloseable {
     /** As above, with the command's streams on their own device when {@code config.hasStreamPorts()}. */
     public static Machine create(Kvm kvm, MachineConfig config, OutputStream output, long startNanos,
             BootTimeline timeline, CommandStreams streams) {
+        return create(kvm, config, output, startNanos, timeline, streams, Watch.QUIET);
+    }
+
+    /** As above, reporting what {@code watch} asks for while the VM is built and runs. */
+    public static Machine create(Kvm kvm, MachineConfig config, OutputStream output, long startNanos,
+            BootTimeline timeline, CommandStreams streams, Watch watch) {
         if (config.hasStreamPorts() != (streams != null)) {
             throw new IllegalArgumentException("stream ports: the configuration and the streams given disagree");
         }
         MachineAssembly b = new MachineAssembly(config, timeline);
         b.streams = streams;
+        b.watch = watch;
         try {
             b.build(kvm, output, startNanos);
             Machine machine = new Machine(b);
@@ -230,6 +240,11 @@ public final class Machine implements AutoCloseable {
         if (timeline != null) {
             timeline.mark(BootTimeline.Phase.FIRST_KVM_RUN);
         }
+        // Only with --verbose: building a line costs nothing to skip, and a vCPU thread runs confined (Confinement).
+        boolean verbose = events != EventLog.OFF;
+        if (verbose) {
+            events.event("vCPU " + vcpu.id() + ": started");
+        }
         try {
             vcpu.bindToCurrentThread();
             while (!outcome.isDone()) {
@@ -238,10 +253,19 @@ public final class Machine implements AutoCloseable {
                     result = new Outcome.GuestCrash(crash.reason() + "; " + place(vcpu));
                 }
                 if (result != null) {
+                    if (verbose) {
+                        events.event("vCPU " + vcpu.id() + ": " + result.describe());
+                    }
                     finish(result);
                 }
             }
+            if (verbose) {
+                events.event("vCPU " + vcpu.id() + ": stopped");
+            }
         } catch (Throwable e) {
+            if (verbose) {
+                events.event("vCPU " + vcpu.id() + ": failed: " + e);
+            }
             // Not the guest's doing (a failed ioctl, a bug in a device model): the VMM failed. run() rethrows it,
             // so the user sees it as Panavisor's error, not as a guest crash, and no thread dies silently.
             if (outcome.completeExceptionally(e)) {

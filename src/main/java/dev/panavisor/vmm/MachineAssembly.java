@@ -55,6 +55,8 @@ final class MachineAssembly {
     /** The command's streams ({@code run --exec}), one more virtio device; null without. */
     CommandStreams streams;
     final BootTimeline timeline;
+    /** What the run reports as it goes (run --verbose, --trace exits). */
+    Watch watch = Watch.QUIET;
     volatile Runnable reset = () -> { };
     volatile java.util.function.Consumer<Throwable> workerFailed = e -> { };
 
@@ -94,6 +96,12 @@ final class MachineAssembly {
         // 3. Devices on the buses.
         Bus pio = new Bus("port I/O");
         Bus mmio = new Bus("MMIO");
+        EventLog events = watch.events();
+        if (events != EventLog.OFF) {
+            UnclaimedAccesses unclaimed = new UnclaimedAccesses(events);
+            pio.onMiss(unclaimed);
+            mmio.onMiss(unclaimed);
+        }
         console = new ConsoleWatcher(output, config.exec().isPresent(),
                 timeline == null ? null : new PrintkReader(System::nanoTime, timeline::kernelLine));
         boolean serialConsole = config.console() == MachineConfig.ConsoleKind.SERIAL;
@@ -101,8 +109,8 @@ final class MachineAssembly {
                 interruptLine(Uart8250.COM1_IRQ));
         pio.register("COM1", Uart8250.COM1_BASE, Uart8250.PORT_COUNT, uart);
         I8042 i8042 = new I8042(() -> reset.run());
-        pio.register("i8042 data", I8042.DATA_PORT, 1, i8042.dataPort(), i8042);
-        pio.register("i8042 command", I8042.COMMAND_PORT, 1, i8042.commandPort(), i8042);
+        pio.register("i8042", I8042.DATA_PORT, 1, i8042.dataPort(), i8042);
+        pio.register("i8042", I8042.COMMAND_PORT, 1, i8042.commandPort(), i8042);
         bootTimer = new BootTimer(startNanos);
         pio.register("boot timer", BootTimer.PORT, 1, bootTimer);
 
@@ -116,6 +124,7 @@ final class MachineAssembly {
             FileDiskBackend backend = FileDiskBackend.open(disk.path(), disk.readOnly());
             disks.add(backend);
             VirtioBlock block = new VirtioBlock(backend, "panavisor-vd" + (char) ('a' + i));
+            block.onRequestError(events::event);
             blocks.add(block);
             virtioDevices.add(block);
         }
@@ -129,6 +138,8 @@ final class MachineAssembly {
             VirtioDevice device = virtioDevices.get(i);
             VirtioMmioTransport transport = new VirtioMmioTransport(device, memory, interruptLine(irq));
             transport.onNeedsReset(new NeedsResetReporter(System.err)); // one line when the guest breaks it
+            transport.onLifecycle(events::event);
+            events.event(String.format("%s: virtio-mmio at 0x%x, IRQ %d", device.name(), base, irq));
             mmio.register(device.name(), base, GuestLayout.VIRTIO_MMIO_SIZE, transport);
             if (device == virtioConsole) {
                 virtioConsoleTransport = transport;
@@ -145,7 +156,8 @@ final class MachineAssembly {
             throw new VmmException("too many devices: " + virtioDevices.size() + " virtio devices need IRQs "
                     + "beyond the IOAPIC's " + MpTable.IOAPIC_PINS + " pins");
         }
-        exitHandler = new ExitHandler(pio, mmio);
+        exitHandler = new ExitHandler(pio, mmio, watch.exits() == null ? null
+                : new ExitTrace(pio, mmio, watch.exits()));
 
         // 4. Kernel, initrd, command line, MP table, boot_params.
         kernel = image.load(memory);
@@ -156,6 +168,8 @@ final class MachineAssembly {
         MpTable.write(memory, config.cpus());
         BootParams.write(memory, kernel, E820Map.forMemorySize(config.memoryBytes()), cmdlineAddress, initrd);
         mark(BootTimeline.Phase.KERNEL_LOADED);
+        events.event(String.format("kernel %s loaded (%s entry at 0x%x); command line: %s", config.kernel(),
+                kernel.mode(), kernel.entryPoint(), commandLine));
 
         // 5. vCPUs: all get CPUID, MSRs, FPU, LAPIC; the boot CPU also gets the 64-bit entry state.
         var cpuid = CpuidFixups.supported(kvm);

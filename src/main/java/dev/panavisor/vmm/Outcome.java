@@ -4,6 +4,17 @@ package dev.panavisor.vmm;
  * How a VM run ended. The CLI turns each into an exit status and, except for a clean stop, one line of text.
  */
 public sealed interface Outcome {
+    /** One phrase for a log line ("stopped: the guest powered off"). */
+    default String describe() {
+        return switch (this) {
+            case Stopped stopped -> "stopped: " + stopped.how();
+            case GuestPanic panic -> "guest kernel panic: " + panic.message();
+            case StoppedByHost host -> "stopped by the host: " + host.why();
+            case Stalled stalled -> "stalled: " + stalled.what();
+            case GuestCrash crash -> "guest crashed: " + crash.reason();
+        };
+    }
+
     /** The guest asked to reset or power off (i8042 reset, or a reset system event): a clean end. */
     record Stopped(String how) implements Outcome {
     }

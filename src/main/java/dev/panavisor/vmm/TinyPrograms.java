@@ -65,6 +65,8 @@ public final class TinyPrograms {
      *   f4                  hlt
      * </pre>
      */
+    public static final int BENCHMARK_PORT = 0x10;
+
     public static byte[] portWrites(int count) {
         if (count <= 0) {
             throw new IllegalArgumentException("count must be positive");

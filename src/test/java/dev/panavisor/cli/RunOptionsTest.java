@@ -169,4 +169,51 @@ class RunOptionsTest {
         java.util.List<String> shown = InLab.command(config, parsed("run", "--show-console", "--exec", "sh"));
         assertTrue(shown.contains("--show-console"), shown.toString());
     }
+
+    @Test
+    void verbose_and_trace_parse_and_are_passed_into_the_lab() {
+        RunCommand plain = parsed("run", "--exec", "true");
+        assertFalse(plain.verbose);
+        assertEquals(null, plain.trace);
+        assertEquals(dev.panavisor.vmm.Watch.QUIET.events(), plain.watch().events());
+        assertEquals(null, plain.watch().exits());
+        java.util.List<String> inner = InLab.command(EXEC_TRUE, plain);
+        assertFalse(inner.contains("--verbose") || inner.stream().anyMatch(a -> a.startsWith("--trace")), inner.toString());
+
+        RunCommand watched = parsed("run", "-v", "--trace", "exits", "--exec", "true");
+        assertTrue(watched.verbose);
+        assertEquals(RunCommand.TraceKind.EXITS, watched.trace);
+        assertTrue(watched.watch().events() != dev.panavisor.vmm.EventLog.OFF);
+        assertTrue(watched.watch().exits() != null);
+        inner = InLab.command(EXEC_TRUE, watched);
+        assertTrue(inner.contains("--verbose") && inner.contains("--trace=exits"), inner.toString());
+        assertEquals(RunCommand.TraceKind.EXITS, parsed("run", "--trace=EXITS").trace, "case-insensitive");
+        assertThrows(CommandLine.ParameterException.class,
+                () -> PanavisorCommand.newCommandLine().parseArgs("run", "--trace", "everything"));
+    }
+
+    @Test
+    void jfr_is_passed_into_the_lab_and_a_place_it_cannot_write_is_one_line(@org.junit.jupiter.api.io.TempDir Path dir) {
+        RunCommand recorded = parsed("run", "--jfr", dir.resolve("boot.jfr").toString(), "--exec", "true");
+        java.util.List<String> inner = InLab.command(EXEC_TRUE, recorded);
+        assertTrue(inner.contains("--jfr=" + dir.resolve("boot.jfr").toAbsolutePath()), inner.toString());
+        StringWriter err = new StringWriter();
+        BadArgumentException e = assertThrows(BadArgumentException.class,
+                () -> FlightRecording.start(dir.resolve("no/such/dir/boot.jfr"), new PrintWriter(err)));
+        assertTrue(e.getMessage().startsWith("--jfr " + dir.resolve("no/such/dir/boot.jfr") + ": cannot write"),
+                e.getMessage());
+        assertEquals("", err.toString());
+    }
+
+    @Test
+    void a_recording_started_and_closed_writes_the_file(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path file = dir.resolve("run.jfr");
+        StringWriter err = new StringWriter();
+        try (FlightRecording recording = FlightRecording.start(file, new PrintWriter(err))) {
+            assertTrue(err.toString().contains("the seccomp filter is off"), err.toString());
+        }
+        assertTrue(java.nio.file.Files.size(file) > 0);
+        assertTrue(err.toString().contains("flight recording written to " + file), err.toString());
+        jdk.jfr.consumer.RecordingFile.readAllEvents(file); // a readable recording
+    }
 }

@@ -71,6 +71,11 @@ public final class I8042 {
         public void write(long offset, int size, long value) {
             writeData((int) value & 0xff);
         }
+
+        @Override
+        public String registerName(long offset, boolean write) {
+            return write ? "data (input buffer)" : "data (output buffer)";
+        }
     };
 
     private final BusDevice commandPort = new BusDevice() {
@@ -82,6 +87,12 @@ public final class I8042 {
         @Override
         public void write(long offset, int size, long value) {
             writeCommand((int) value & 0xff);
+        }
+
+        /** Port 0x64 is two registers: the status register when read, the command register when written. */
+        @Override
+        public String registerName(long offset, boolean write) {
+            return write ? "command" : "status";
         }
     };
 

@@ -212,6 +212,22 @@ public final class Uart8250 implements BusDevice {
         return interruptAsserted;
     }
 
+    /** The register names of the 8250/16550 datasheet; offsets 0 and 1 depend on DLAB, offset 2 on the direction. */
+    @Override
+    public String registerName(long offset, boolean write) {
+        return switch ((int) offset) {
+            case RBR_THR_DLL -> dlab() ? "DLL" : write ? "THR" : "RBR";
+            case IER_DLM -> dlab() ? "DLM" : "IER";
+            case IIR_FCR -> write ? "FCR" : "IIR";
+            case LCR -> "LCR";
+            case MCR -> "MCR";
+            case LSR -> "LSR";
+            case MSR -> "MSR";
+            case SCR -> "SCR";
+            default -> null;
+        };
+    }
+
     private boolean dlab() {
         return (lcr & LCR_DLAB) != 0;
     }

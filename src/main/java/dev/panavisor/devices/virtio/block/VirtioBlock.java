@@ -55,12 +55,16 @@ public final class VirtioBlock implements VirtioDevice {
     private VirtioInterrupt interrupt;
     private long requestErrors;
     private String lastRequestError = "";
+    /** The status of the request served last (for its flight-recorder event). */
+    private BlockStatus lastStatus = BlockStatus.OK;
+    private java.util.function.Consumer<String> requestErrorListener = error -> { };
 
     /**
      * @param disk the backend; its size is rounded down to whole sectors
      * @param serial the device ID string the guest sees (e.g. in /sys/block/vda/serial), at most 20 ASCII bytes
      */
     public VirtioBlock(DiskBackend disk, String serial) {
+        new BlockRequestEvent(); // loaded now, before a seccomp filter forbids reading the jar (see ExitHandler)
         byte[] serialBytes = serial.getBytes(StandardCharsets.US_ASCII);
         if (serialBytes.length > BlockRequest.ID_BYTES) {
             throw new VirtioException("virtio-blk serial \"" + serial + "\" is longer than 20 bytes");
@@ -158,9 +162,27 @@ public final class VirtioBlock implements VirtioDevice {
 
     /** Carries out one request and writes its status; returns the bytes written for the used ring (§2.7.8). */
     private int serve(DescriptorChain chain) {
+        BlockRequestEvent event = new BlockRequestEvent(); // run --jfr; with no recording the JIT drops it
+        event.begin();
+        int written = serveRequest(chain);
+        if (event.shouldCommit()) {
+            event.device = name();
+            event.type = BlockRequestEvent.typeName(request.type);
+            event.sector = request.sector;
+            event.bytes = request.dataLength;
+            event.status = lastStatus.name();
+            event.commit();
+        }
+        return written;
+    }
+
+    private int serveRequest(DescriptorChain chain) {
+        lastStatus = BlockStatus.IOERR;
         if (!request.locateStatus(chain)) {
             requestErrors++;
             lastRequestError = "request without a status byte";
+            requestErrorListener.accept(name() + ": request from head " + chain.headIndex() + " dropped: "
+                    + lastRequestError);
             return 0;
         }
         BlockStatus status;
@@ -173,8 +195,10 @@ public final class VirtioBlock implements VirtioDevice {
             status = e.status();
             requestErrors++;
             lastRequestError = e.getMessage();
+            requestErrorListener.accept(name() + ": request answered VIRTIO_BLK_S_" + status + ": " + lastRequestError);
         }
         memory.writeU8(request.statusAddress, status.code());
+        lastStatus = status;
         // The used length counts bytes written from the start of the writable part (§2.7.8.2). When the data was
         // written in full it runs into the status byte; otherwise it may only underestimate: the data actually
         // written, or just the status byte when that is all there is.
@@ -250,6 +274,14 @@ public final class VirtioBlock implements VirtioDevice {
 
     public long capacitySectors() {
         return capacitySectors;
+    }
+
+    /**
+     * Who hears of each request answered with an error status (run --verbose): one line naming the device, the
+     * status and why; called on the thread serving the queue, under the device's lock.
+     */
+    public void onRequestError(java.util.function.Consumer<String> listener) {
+        this.requestErrorListener = java.util.Objects.requireNonNull(listener);
     }
 
     /** Requests answered with an error status so far, for diagnostics. */

@@ -72,4 +72,43 @@ public final class MmioRegisters {
     public static final int INTERRUPT_USED_BUFFER = 1;
     /** InterruptStatus bit: the device configuration changed. */
     public static final int INTERRUPT_CONFIG_CHANGE = 2;
+
+    /** The register's name in virtio 1.2 §4.2.2 ("QueueNotify"), "config+0x4" in the configuration space, else null. */
+    public static String name(long offset) {
+        if (offset >= CONFIG) {
+            return String.format("config+0x%x", offset - CONFIG);
+        }
+        return switch ((int) offset) {
+            case MAGIC_VALUE -> "MagicValue";
+            case VERSION -> "Version";
+            case DEVICE_ID -> "DeviceID";
+            case VENDOR_ID -> "VendorID";
+            case DEVICE_FEATURES -> "DeviceFeatures";
+            case DEVICE_FEATURES_SEL -> "DeviceFeaturesSel";
+            case DRIVER_FEATURES -> "DriverFeatures";
+            case DRIVER_FEATURES_SEL -> "DriverFeaturesSel";
+            case QUEUE_SEL -> "QueueSel";
+            case QUEUE_NUM_MAX -> "QueueNumMax";
+            case QUEUE_NUM -> "QueueNum";
+            case QUEUE_READY -> "QueueReady";
+            case QUEUE_NOTIFY -> "QueueNotify";
+            case INTERRUPT_STATUS -> "InterruptStatus";
+            case INTERRUPT_ACK -> "InterruptACK";
+            case STATUS -> "Status";
+            case QUEUE_DESC_LOW -> "QueueDescLow";
+            case QUEUE_DESC_HIGH -> "QueueDescHigh";
+            case QUEUE_DRIVER_LOW -> "QueueDriverLow";
+            case QUEUE_DRIVER_HIGH -> "QueueDriverHigh";
+            case QUEUE_DEVICE_LOW -> "QueueDeviceLow";
+            case QUEUE_DEVICE_HIGH -> "QueueDeviceHigh";
+            case SHM_SEL -> "SHMSel";
+            case SHM_LEN_LOW -> "SHMLenLow";
+            case SHM_LEN_HIGH -> "SHMLenHigh";
+            case SHM_BASE_LOW -> "SHMBaseLow";
+            case SHM_BASE_HIGH -> "SHMBaseHigh";
+            case QUEUE_RESET -> "QueueReset";
+            case CONFIG_GENERATION -> "ConfigGeneration";
+            default -> null;
+        };
+    }
 }

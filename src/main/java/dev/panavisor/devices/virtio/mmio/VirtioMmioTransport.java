@@ -75,6 +75,7 @@ public final class VirtioMmioTransport implements BusDevice {
     private String lastError = "";
     private IntConsumer notificationSink = this::notifyQueue;
     private Consumer<String> needsResetListener = reason -> { };
+    private Consumer<String> lifecycleListener = event -> { };
 
     public VirtioMmioTransport(VirtioDevice device, GuestMemory memory, InterruptLine line) {
         if ((device.offeredFeatures() & VirtioFeatures.VERSION_1) == 0) {
@@ -182,6 +183,21 @@ public final class VirtioMmioTransport implements BusDevice {
         this.needsResetListener = listener;
     }
 
+    /**
+     * Who hears of the device's life as the driver drives it (run --verbose): activated at DRIVER_OK with the
+     * features agreed, FEATURES_OK refused and why, FAILED set by the driver, reset by a write of 0. Called with one
+     * line that names the device, on the vCPU thread that wrote Status, under this transport's monitor.
+     */
+    public void onLifecycle(Consumer<String> listener) {
+        this.lifecycleListener = listener;
+    }
+
+    /** The register names of virtio 1.2 §4.2.2, Table 4.1; the configuration space by its offset in it. */
+    @Override
+    public String registerName(long offset, boolean write) {
+        return MmioRegisters.name(offset);
+    }
+
     /** How many virtqueues the device has (QueueSel values 0 to this - 1). */
     public int queueCount() {
         return queues.length;
@@ -251,6 +267,10 @@ public final class VirtioMmioTransport implements BusDevice {
 
     private void writeStatus(int value) {
         if (value == 0) {
+            if (status != 0) {
+                lifecycleListener.accept(device.name() + ": reset by the driver (status 0x"
+                        + Integer.toHexString(status) + " -> 0)");
+            }
             reset();
             return;
         }
@@ -265,8 +285,12 @@ public final class VirtioMmioTransport implements BusDevice {
         if ((added & DeviceStatus.DRIVER) != 0 && (status & DeviceStatus.ACKNOWLEDGE) != 0) {
             status |= DeviceStatus.DRIVER;
         }
-        if ((added & DeviceStatus.FEATURES_OK) != 0 && (status & DeviceStatus.DRIVER) != 0 && featuresAcceptable()) {
-            status |= DeviceStatus.FEATURES_OK;
+        if ((added & DeviceStatus.FEATURES_OK) != 0 && (status & DeviceStatus.DRIVER) != 0) {
+            if (featuresAcceptable()) {
+                status |= DeviceStatus.FEATURES_OK;
+            } else {
+                lifecycleListener.accept(lastError + "; FEATURES_OK refused");
+            }
         }
         if ((added & DeviceStatus.DRIVER_OK) != 0 && (status & DeviceStatus.FEATURES_OK) != 0) {
             status |= DeviceStatus.DRIVER_OK;
@@ -274,6 +298,7 @@ public final class VirtioMmioTransport implements BusDevice {
         }
         if ((added & DeviceStatus.FAILED) != 0) {
             status |= DeviceStatus.FAILED;
+            lifecycleListener.accept(device.name() + ": the driver gave up on the device (FAILED)");
         }
     }
 
@@ -311,6 +336,8 @@ public final class VirtioMmioTransport implements BusDevice {
             activeQueues = List.copyOf(live);
             active = true;
             device.activate(driverFeatures, activeQueues, memory, interrupts);
+            lifecycleListener.accept(String.format("%s: activated (DRIVER_OK), features 0x%x, %d queue(s)",
+                    device.name(), driverFeatures, queues.length));
         } catch (VirtioException | GuestMemoryException e) {
             active = false;
             interrupts.deviceFailed(e.getMessage());
@@ -401,7 +428,7 @@ public final class VirtioMmioTransport implements BusDevice {
         return driverFeatures;
     }
 
-    /** The last error the device or the feature negotiation reported, or "" if none; for --verbose output. */
+    /** The last error the device or the feature negotiation reported, or "" if none (as run --verbose shows it). */
     public String lastError() {
         return lastError;
     }

@@ -1,0 +1,172 @@
+package dev.panavisor.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.panavisor.PanavisorException;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Firecracker's REST API as Panavisor serves it, free of HTTP plumbing: a method, a path and a body in, a status
+ * and a JSON body out ({@link ApiServer} puts it on a UNIX socket). The resources are those of Firecracker's
+ * swagger definition: {@code GET /}, {@code GET|PUT /machine-config}, {@code PUT /boot-source},
+ * {@code PUT /drives/{drive_id}}, {@code PUT /actions} with {@code InstanceStart} or {@code SendCtrlAltDel}.
+ * Success is 200 with a body or 204 without; every refusal is 400 with {@code {"fault_message": "..."}}, one line,
+ * as in Firecracker; a failure of Panavisor itself is 500.
+ *
+ * <p>Resources of devices Panavisor lacks ({@code /network-interfaces/...}, {@code /logger}, ...) are taken and
+ * ignored with one warning line, as the configuration file's sections are, so Firecracker's getting-started
+ * sequence runs unchanged. Thread-safe: requests may arrive on several server threads.
+ */
+public final class ApiRoutes {
+    /** An answer: status and JSON body, or null for none (204). */
+    public record Reply(int status, String json) {
+        static Reply noContent() {
+            return new Reply(204, null);
+        }
+
+        static Reply fault(int status, String message) {
+            ObjectNode fault = JsonNodeFactory.instance.objectNode();
+            fault.put("fault_message", message);
+            return new Reply(status, write(fault));
+        }
+    }
+
+    /** Firecracker's InstanceInfo states. */
+    static final String NOT_STARTED = "Not started";
+    static final String RUNNING = "Running";
+
+    /** Paths Panavisor accepts and ignores (first path segment), with why. */
+    private static final Map<String, String> IGNORED = Map.ofEntries(
+            Map.entry("logger", "Panavisor logs to stderr (run --verbose)"),
+            Map.entry("metrics", "Panavisor writes no metrics file"),
+            Map.entry("network-interfaces", "Panavisor has no network device yet"),
+            Map.entry("vsock", "Panavisor has no vsock device yet"),
+            Map.entry("balloon", "Panavisor has no balloon device"),
+            Map.entry("entropy", "Panavisor has no entropy device"),
+            Map.entry("pmem", "Panavisor has no pmem device"),
+            Map.entry("mmds", "Panavisor has no metadata service (MMDS)"),
+            Map.entry("cpu-config", "Panavisor passes KVM's supported CPUID through"));
+
+    private final VmResources resources;
+    private final VmLauncher launcher;
+    private final Consumer<String> warnings;
+    private final String version;
+    private boolean started;
+
+    /**
+     * @param warnings receives one line per ignored request or field (serve prints them on stderr)
+     * @param version  Panavisor's version, for {@code GET /}'s vmm_version
+     */
+    public ApiRoutes(VmLauncher launcher, Consumer<String> warnings, String version) {
+        this.resources = new VmResources(warnings);
+        this.launcher = launcher;
+        this.warnings = warnings;
+        this.version = version;
+    }
+
+    /** Answers one request; never throws. */
+    public synchronized Reply handle(String method, String path, String body) {
+        try {
+            return route(method, path == null || path.isEmpty() ? "/" : path, body);
+        } catch (PanavisorException e) { // ApiException (bad request) or the launcher's one-line refusal
+            return Reply.fault(400, e.getMessage());
+        } catch (RuntimeException e) {
+            return Reply.fault(500, "internal error: " + e);
+        }
+    }
+
+    private Reply route(String method, String path, String body) {
+        String[] segments = path.substring(1).split("/", -1);
+        String resource = segments[0];
+        boolean one = segments.length == 1;
+        String request = method + " " + path;
+        if (method.equals("GET") && path.equals("/")) {
+            return new Reply(200, write(instanceInfo()));
+        }
+        if (method.equals("GET") && path.equals("/machine-config")) {
+            return new Reply(200, write(resources.machineConfigJson()));
+        }
+        if (method.equals("PUT") && path.equals("/actions")) {
+            return action(json(body));
+        }
+        if (method.equals("PUT") && ((one && (resource.equals("boot-source") || resource.equals("machine-config")))
+                || (segments.length == 2 && resource.equals("drives")))) {
+            JsonNode json = json(body);
+            if (started) {
+                throw new ApiException(request + ": the VM has started; its configuration can no longer change");
+            }
+            switch (resource) {
+                case "boot-source" -> resources.putBootSource(json);
+                case "machine-config" -> resources.putMachineConfig(json);
+                default -> {
+                    if (segments[1].isEmpty()) {
+                        throw new ApiException(request + ": the path must name the drive: /drives/{drive_id}");
+                    }
+                    resources.putDrive(segments[1], json, "drive " + segments[1]);
+                }
+            }
+            return Reply.noContent();
+        }
+        if ((method.equals("PUT") || method.equals("PATCH")) && IGNORED.containsKey(resource)) {
+            new JsonFields(json(body), request, line -> { }); // the body must still be a JSON object
+            warnings.accept(request + " ignored: " + IGNORED.get(resource));
+            return Reply.noContent();
+        }
+        throw new ApiException("invalid request method and/or path: " + request
+                + " (Panavisor serves GET /, GET|PUT /machine-config, PUT /boot-source, PUT /drives/{id}, "
+                + "PUT /actions)");
+    }
+
+    private Reply action(JsonNode body) {
+        JsonFields fields = new JsonFields(body, "action", warnings);
+        String type = fields.string("action_type", true);
+        fields.warnAboutTheRest();
+        switch (type) {
+            case "InstanceStart" -> {
+                if (started) {
+                    throw new ApiException("InstanceStart: the VM has already been started");
+                }
+                launcher.start(resources.spec());
+                started = true;
+                return Reply.noContent();
+            }
+            case "SendCtrlAltDel" -> {
+                if (!launcher.running()) {
+                    throw new ApiException("SendCtrlAltDel: the VM is not running");
+                }
+                launcher.ctrlAltDel();
+                return Reply.noContent();
+            }
+            case "FlushMetrics" -> throw new ApiException("FlushMetrics: Panavisor writes no metrics file");
+            default -> throw new ApiException("action.action_type: unknown action '" + type
+                    + "' (InstanceStart, SendCtrlAltDel)");
+        }
+    }
+
+    private ObjectNode instanceInfo() {
+        ObjectNode info = JsonNodeFactory.instance.objectNode();
+        info.put("id", "anonymous-instance");
+        info.put("state", started && launcher.running() ? RUNNING : started ? "Stopped" : NOT_STARTED);
+        info.put("vmm_version", version);
+        info.put("app_name", "Panavisor");
+        return info;
+    }
+
+    private static JsonNode json(String body) {
+        if (body == null || body.isBlank()) {
+            throw new ApiException("the request needs a JSON body");
+        }
+        return ConfigFile.readTree(body);
+    }
+
+    static String write(JsonNode json) {
+        try {
+            return ConfigFile.JSON.writeValueAsString(json);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e); // a tree of plain values always serializes
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package dev.panavisor.api;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * {@link ApiRoutes} on a UNIX domain socket, served by Jetty 12's unix-domain connector (the JDK's own AF_UNIX
+ * channels, no native code). Jetty parses HTTP/1.1; this class only reads the body, bounded, and writes the reply.
+ */
+public final class ApiServer implements AutoCloseable {
+    /** Firecracker's default limit on a request body (its --http-api-max-payload-size): 51200 bytes. */
+    static final int MAX_BODY = 51_200;
+
+    static {
+        // Jetty logs through SLF4J; with no provider on the class path SLF4J prints three warning lines on stderr at
+        // its first use. Panavisor's own lines are its log, so Jetty's go nowhere: SLF4J's own no-op provider, and
+        // SLF4J's reports about choosing it kept to errors.
+        if (System.getProperty("slf4j.provider") == null) {
+            System.setProperty("slf4j.provider", "org.slf4j.helpers.NOP_FallbackServiceProvider");
+            System.setProperty("slf4j.internal.verbosity", "ERROR");
+        }
+    }
+
+    private final Server server;
+    private final Path socket;
+
+    private ApiServer(Server server, Path socket) {
+        this.server = server;
+        this.socket = socket;
+    }
+
+    /** Listens on {@code socket}, which must not exist yet (as in Firecracker: it is never silently replaced). */
+    public static ApiServer start(Path socket, ApiRoutes routes) {
+        if (Files.exists(socket) || Files.isSymbolicLink(socket)) {
+            throw new ApiException("API socket " + socket + " already exists; remove it or choose another path");
+        }
+        Path parent = socket.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            throw new ApiException("cannot create API socket " + socket + ": " + parent + " is not a directory");
+        }
+        QueuedThreadPool threads = new QueuedThreadPool(8, 2);
+        threads.setName("api");
+        threads.setDaemon(true);
+        Server server = new Server(threads);
+        UnixDomainServerConnector connector = new UnixDomainServerConnector(server);
+        connector.setUnixDomainPath(socket);
+        server.addConnector(connector);
+        server.setHandler(new RoutesHandler(routes));
+        try {
+            server.start();
+        } catch (Exception e) {
+            stopQuietly(server);
+            throw new ApiException("cannot listen on API socket " + socket + ": " + e.getMessage(), e);
+        }
+        return new ApiServer(server, socket);
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    /** Stops serving and removes the socket file. */
+    @Override
+    public void close() {
+        stopQuietly(server);
+        try {
+            Files.deleteIfExists(socket);
+        } catch (IOException e) {
+            // The socket file stays behind; the next serve on this path says so.
+        }
+    }
+
+    private static void stopQuietly(Server server) {
+        try {
+            server.stop();
+        } catch (Exception e) {
+            // Stopping is best effort: the process is about to end or the start already failed.
+        }
+    }
+
+    /** One request: the body read (bounded), routed, the reply written. */
+    private static final class RoutesHandler extends Handler.Abstract {
+        private final ApiRoutes routes;
+
+        RoutesHandler(ApiRoutes routes) {
+            this.routes = routes;
+        }
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) throws Exception {
+            ApiRoutes.Reply reply;
+            String body = readBody(request);
+            if (body == null) {
+                reply = ApiRoutes.Reply.fault(400, "the request body is larger than " + MAX_BODY + " bytes");
+            } else {
+                reply = routes.handle(request.getMethod(), request.getHttpURI().getPath(), body);
+            }
+            response.setStatus(reply.status());
+            if (reply.json() == null) {
+                response.write(true, ByteBuffer.allocate(0), callback);
+            } else {
+                response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+                response.write(true, ByteBuffer.wrap(reply.json().getBytes(StandardCharsets.UTF_8)), callback);
+            }
+            return true;
+        }
+
+        /** The body as text, or null when it is larger than {@link #MAX_BODY} (never read past that). */
+        private static String readBody(Request request) throws IOException {
+            if (request.getLength() > MAX_BODY) {
+                return null;
+            }
+            try (InputStream in = Content.Source.asInputStream(request)) {
+                byte[] bytes = in.readNBytes(MAX_BODY + 1);
+                return bytes.length > MAX_BODY ? null : new String(bytes, StandardCharsets.UTF_8);
+            }
+        }
+    }
+}

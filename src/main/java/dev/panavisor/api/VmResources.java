@@ -1,0 +1,135 @@
+package dev.panavisor.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.panavisor.memory.GuestLayout;
+import dev.panavisor.vmm.MachineConfig;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+
+/**
+ * The resources of Firecracker's API that Panavisor serves — the boot source, the drives and the machine
+ * configuration — as a configuration file or a series of PUT requests builds them up (Firecracker's swagger
+ * definitions {@code BootSource}, {@code Drive} and {@code MachineConfiguration}). Each setter checks its whole
+ * body first and changes nothing when it fails, so a bad request leaves the previous state, as in Firecracker.
+ *
+ * <p>Fields Panavisor reads but does not act on (rate limiters, SMT, CPU templates, ...) are warnings, one line
+ * each, through the sink given to the constructor; the caller decides where they go (stderr for {@code run
+ * --config}, the server's log for {@code serve}). Thread-safe: the API server may call it from several threads.
+ */
+public final class VmResources {
+    /** Firecracker accepts drive ids of letters, digits and underscores. */
+    private static final Pattern DRIVE_ID = Pattern.compile("[A-Za-z0-9_]+");
+
+    private final Consumer<String> warnings;
+    private BootSource bootSource;
+    private final Map<String, Drive> drives = new LinkedHashMap<>();
+    private int cpus = 1;
+    private long memoryMib = MachineConfig.DEFAULT_MEMORY >> 20;
+
+    private record BootSource(Path kernel, Optional<Path> initrd, String bootArgs) {
+    }
+
+    private record Drive(String id, Path path, boolean root, boolean readOnly) {
+    }
+
+    public VmResources(Consumer<String> warnings) {
+        this.warnings = warnings;
+    }
+
+    /** {@code PUT /boot-source}, or the file's {@code "boot-source"}. */
+    public synchronized void putBootSource(JsonNode body) {
+        JsonFields fields = new JsonFields(body, "boot-source", warnings);
+        String kernel = fields.path("kernel_image_path", true);
+        String initrd = fields.path("initrd_path", false);
+        String bootArgs = fields.string("boot_args", false);
+        fields.warnAboutTheRest();
+        bootSource = new BootSource(Path.of(kernel), Optional.ofNullable(initrd).map(Path::of),
+                bootArgs == null ? "" : bootArgs);
+    }
+
+    /**
+     * {@code PUT /drives/{id}} ({@code pathId} is the id in the URL, which must match the body's), or one element
+     * of the file's {@code "drives"} ({@code pathId} null). A drive with a known id replaces it in place.
+     */
+    public synchronized void putDrive(String pathId, JsonNode body, String where) {
+        JsonFields fields = new JsonFields(body, where, warnings);
+        String id = fields.string("drive_id", true);
+        if (!DRIVE_ID.matcher(id).matches()) {
+            throw new ApiException(where + ".drive_id: '" + id + "' is not made of letters, digits and '_' only");
+        }
+        if (pathId != null && !pathId.equals(id)) {
+            throw new ApiException(where + ".drive_id: '" + id + "' differs from the id in the path, '" + pathId
+                    + "'");
+        }
+        if (fields.has("socket")) {
+            throw new ApiException(where + ".socket: vhost-user drives are not supported; give path_on_host");
+        }
+        String path = fields.path("path_on_host", true);
+        boolean root = fields.bool("is_root_device", true);
+        Boolean readOnly = fields.bool("is_read_only", false);
+        fields.ignoredString("partuuid", "", "Panavisor's root is the whole /dev/vda");
+        fields.ignoredString("cache_type", "Unsafe", "Panavisor's virtio-blk always offers flush (an fsync)");
+        fields.ignoredString("io_engine", "Sync", "Panavisor serves requests synchronously on the device's worker");
+        fields.ignoredObject("rate_limiter", "Panavisor has no rate limiter");
+        fields.warnAboutTheRest();
+        if (root) {
+            for (Drive other : drives.values()) {
+                if (other.root() && !other.id().equals(id)) {
+                    throw new ApiException(where + ".is_root_device: drive '" + other.id()
+                            + "' is already the root device");
+                }
+            }
+        }
+        drives.put(id, new Drive(id, Path.of(path), root, readOnly != null && readOnly));
+    }
+
+    /** {@code PUT /machine-config}, or the file's {@code "machine-config"}. */
+    public synchronized void putMachineConfig(JsonNode body) {
+        JsonFields fields = new JsonFields(body, "machine-config", warnings);
+        long vcpus = fields.integer("vcpu_count", true, 1, MachineConfig.MAX_CPUS);
+        long mib = fields.integer("mem_size_mib", true, 1, GuestLayout.RAM_LIMIT >> 20);
+        fields.ignoredFlag("smt", "Panavisor gives each vCPU a core of its own");
+        fields.ignoredFlag("track_dirty_pages", "Panavisor takes no snapshots");
+        fields.ignoredString("cpu_template", "None", "Panavisor passes KVM's supported CPUID through");
+        fields.ignoredString("huge_pages", "None", "guest memory is one anonymous mapping of 4 KiB pages");
+        fields.warnAboutTheRest();
+        cpus = (int) vcpus;
+        memoryMib = mib;
+    }
+
+    /** {@code GET /machine-config}: the configuration as Firecracker reports it. */
+    public synchronized ObjectNode machineConfigJson() {
+        ObjectNode json = JsonNodeFactory.instance.objectNode();
+        json.put("vcpu_count", cpus);
+        json.put("mem_size_mib", memoryMib);
+        json.put("smt", false);
+        json.put("track_dirty_pages", false);
+        json.put("huge_pages", "None");
+        return json;
+    }
+
+    /**
+     * What to boot, in {@code run}'s terms; the root drive first (it becomes /dev/vda), the others in the order
+     * they were given. Throws {@link ApiException} when there is no boot source yet.
+     */
+    public synchronized VmSpec spec() {
+        if (bootSource == null) {
+            throw new ApiException("boot-source: not configured; a kernel_image_path is needed to start");
+        }
+        List<MachineConfig.Disk> disks = new ArrayList<>();
+        drives.values().stream().filter(Drive::root).forEach(d -> disks.add(new MachineConfig.Disk(d.path(),
+                d.readOnly())));
+        drives.values().stream().filter(d -> !d.root()).forEach(d -> disks.add(new MachineConfig.Disk(d.path(),
+                d.readOnly())));
+        return new VmSpec(bootSource.kernel(), bootSource.initrd(), bootSource.bootArgs(), disks, memoryMib << 20,
+                cpus);
+    }
+}

@@ -1,0 +1,88 @@
+package dev.panavisor.cli;
+
+import dev.panavisor.api.VmLauncher;
+import dev.panavisor.api.VmSpec;
+import dev.panavisor.vmm.MachineConfig;
+import dev.panavisor.vmm.VmmException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Starts the API's VM as a {@code panavisor run} process, with the configuration as run's own flags: the same path
+ * as {@code run --config}, so the VM is built, checked, confined with seccomp and, on a host whose /dev/kvm cannot
+ * boot Linux, routed through the nested lab exactly as a run from the command line. The child shares this
+ * process's stdin, stdout and stderr: the guest console is on serve's terminal, as Firecracker's serial console is
+ * on its own.
+ *
+ * <p>Keeping the VM in its own process also keeps the API server's threads out of the seccomp filter, which a
+ * run installs once its VM is up ({@code vmm/Confinement}): the server accepts connections before, while and after
+ * the VM runs, and its system calls (accept, epoll, ...) are none of the VM's.
+ */
+final class ChildRunLauncher implements VmLauncher {
+    private final CompletableFuture<Integer> ended = new CompletableFuture<>();
+    private volatile Process process;
+
+    @Override
+    public void start(VmSpec spec) {
+        MachineConfig config = new MachineConfig(spec.kernel(), spec.initrd(), spec.disks(), spec.bootArgs(),
+                spec.memoryBytes(), spec.cpus(), MachineConfig.ConsoleKind.SERIAL, java.util.Optional.empty());
+        // A missing kernel or a disk that does not open is the InstanceStart request's error (400), not a line
+        // from a child that already left.
+        MachineConfig.checkFiles(config);
+        List<String> command = new ArrayList<>(JavaCommand.of(false, List.of()));
+        command.addAll(runArguments(spec));
+        try {
+            process = new ProcessBuilder(command).inheritIO().start();
+        } catch (IOException e) {
+            throw new VmmException("cannot start the VM process: " + e.getMessage(), e);
+        }
+        process.onExit().thenAccept(p -> ended.complete(p.exitValue()));
+    }
+
+    /** run's flags for {@code spec}: what a user would type for the same VM. */
+    static List<String> runArguments(VmSpec spec) {
+        List<String> args = new ArrayList<>();
+        args.add("run");
+        args.add("--kernel=" + spec.kernel().toAbsolutePath());
+        spec.initrd().ifPresent(initrd -> args.add("--initrd=" + initrd.toAbsolutePath()));
+        for (MachineConfig.Disk disk : spec.disks()) {
+            args.add("--disk=" + disk.path().toAbsolutePath() + (disk.readOnly() ? ",ro" : ""));
+        }
+        if (!spec.bootArgs().isBlank()) {
+            args.add("--cmdline=" + spec.bootArgs());
+        }
+        args.add("--memory=" + (spec.memoryBytes() >> 20) + "M");
+        args.add("--cpus=" + spec.cpus());
+        return args;
+    }
+
+    @Override
+    public boolean running() {
+        Process p = process;
+        return p != null && p.isAlive();
+    }
+
+    /**
+     * Firecracker presses Ctrl+Alt+Del on the guest's i8042 keyboard; Panavisor's i8042 has no keyboard behind it,
+     * so the VM is stopped from the host instead: SIGTERM, on which run stops every vCPU and flushes the disks.
+     */
+    @Override
+    public void ctrlAltDel() {
+        Process p = process;
+        if (p != null) {
+            p.destroy();
+        }
+    }
+
+    /** Completes with the run's exit status when the VM process ends. */
+    CompletableFuture<Integer> ended() {
+        return ended;
+    }
+
+    /** Stops the VM process if it still runs (serve is ending). */
+    void stop() {
+        ctrlAltDel();
+    }
+}

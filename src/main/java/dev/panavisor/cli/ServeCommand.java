@@ -1,0 +1,54 @@
+package dev.panavisor.cli;
+
+import dev.panavisor.api.ApiRoutes;
+import dev.panavisor.api.ApiServer;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code panavisor serve --api-sock PATH}: Firecracker's REST API on a UNIX socket (docs/api.md). */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Serve Firecracker's REST API on a UNIX domain socket: configure a VM with PUT /boot-source, "
+                + "/drives/{id} and /machine-config, start it with PUT /actions {\"action_type\": \"InstanceStart\"}.",
+                "The VM runs as a 'panavisor run' process with this terminal as its console; serve ends when the VM "
+                        + "does, with its exit status (docs/api.md)."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0-255:the VM's run ended with this status (see 'panavisor run --help')",
+                "1:the socket could not be served (the message says why)",
+                "143, 130:a termination signal ended serve (and its VM)"})
+final class ServeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--api-sock", required = true, paramLabel = "PATH",
+            description = "The UNIX domain socket to serve the API on; it must not exist yet.")
+    Path apiSocket;
+
+    @Override
+    public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        ChildRunLauncher launcher = new ChildRunLauncher();
+        String version = new VersionProvider().getVersion()[0].replace("panavisor ", "");
+        ApiRoutes routes = new ApiRoutes(launcher, line -> {
+            synchronized (err) {
+                err.println("panavisor: warning: " + line);
+                err.flush();
+            }
+        }, version);
+        try (ApiServer server = ApiServer.start(apiSocket, routes)) {
+            // On SIGTERM or SIGINT: the VM process is told to stop (it flushes its disks on its own) and the socket
+            // file goes, as it does when the VM ends.
+            Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("serve-stop").unstarted(() -> {
+                launcher.stop();
+                server.close();
+            }));
+            err.println("panavisor: serving the API on " + apiSocket);
+            err.flush();
+            return launcher.ended().join();
+        }
+    }
+}

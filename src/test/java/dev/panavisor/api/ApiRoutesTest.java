@@ -1,0 +1,115 @@
+package dev.panavisor.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panavisor.vmm.MachineConfig;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The API's routes, without HTTP or KVM: requests in, status and JSON out, a fake VM launcher. */
+class ApiRoutesTest {
+    /** Records what the API asked for instead of starting a VM. */
+    static final class FakeLauncher implements VmLauncher {
+        final List<VmSpec> started = new ArrayList<>();
+        boolean running;
+        int ctrlAltDels;
+        RuntimeException refusal;
+
+        @Override
+        public void start(VmSpec spec) {
+            if (refusal != null) {
+                throw refusal;
+            }
+            started.add(spec);
+            running = true;
+        }
+
+        @Override
+        public boolean running() {
+            return running;
+        }
+
+        @Override
+        public void ctrlAltDel() {
+            ctrlAltDels++;
+            running = false;
+        }
+    }
+
+    final FakeLauncher launcher = new FakeLauncher();
+    final List<String> warnings = new ArrayList<>();
+    final ApiRoutes routes = new ApiRoutes(launcher, warnings::add, "1.2.3");
+
+    ApiRoutes.Reply put(String path, String body) {
+        return routes.handle("PUT", path, body);
+    }
+
+    static void assertFault(ApiRoutes.Reply reply, String fragment) {
+        assertEquals(400, reply.status(), reply.toString());
+        assertTrue(reply.json().startsWith("{\"fault_message\":\""), reply.json());
+        assertTrue(reply.json().contains(fragment), reply.json());
+    }
+
+    @Test
+    void a_vm_configured_piece_by_piece_starts_with_what_was_put() {
+        assertEquals(new ApiRoutes.Reply(200, "{\"id\":\"anonymous-instance\",\"state\":\"Not started\","
+                + "\"vmm_version\":\"1.2.3\",\"app_name\":\"Panavisor\"}"), routes.handle("GET", "/", ""));
+        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"/k\", \"boot_args\": \"quiet\"}").status());
+        assertEquals(204, put("/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r.ext4\", "
+                + "\"is_root_device\": true, \"is_read_only\": false}").status());
+        assertEquals(204, put("/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 512}").status());
+        assertEquals(new ApiRoutes.Reply(200, "{\"vcpu_count\":2,\"mem_size_mib\":512,\"smt\":false,"
+                + "\"track_dirty_pages\":false,\"huge_pages\":\"None\"}"), routes.handle("GET", "/machine-config", null));
+        ApiRoutes.Reply start = put("/actions", "{\"action_type\": \"InstanceStart\"}");
+        assertEquals(204, start.status());
+        assertNull(start.json());
+        assertEquals(List.of(new VmSpec(Path.of("/k"), java.util.Optional.empty(), "quiet",
+                List.of(new MachineConfig.Disk(Path.of("/r.ext4"), false)), 512L << 20, 2)), launcher.started);
+        assertTrue(routes.handle("GET", "/", null).json().contains("\"state\":\"Running\""));
+        assertEquals(204, put("/actions", "{\"action_type\": \"SendCtrlAltDel\"}").status());
+        assertEquals(1, launcher.ctrlAltDels);
+        assertEquals(List.of(), warnings);
+    }
+
+    @Test
+    void resources_panavisor_lacks_are_taken_with_one_warning() {
+        assertEquals(204, put("/logger", "{\"log_path\": \"fc.log\", \"level\": \"Debug\"}").status());
+        assertEquals(204, put("/network-interfaces/net1", "{\"iface_id\": \"net1\", \"host_dev_name\": \"tap0\"}")
+                .status());
+        assertEquals(List.of("PUT /logger ignored: Panavisor logs to stderr (run --verbose)",
+                "PUT /network-interfaces/net1 ignored: Panavisor has no network device yet"), warnings);
+    }
+
+    @Test
+    void each_bad_request_is_a_400_fault_and_changes_nothing() {
+        assertFault(put("/actions", "{\"action_type\": \"InstanceStart\"}"), "boot-source: not configured");
+        assertFault(put("/boot-source", "{\"kernel_image_path\": 1}"), "boot-source.kernel_image_path: expected a string");
+        assertFault(put("/boot-source", "not json"), "not valid JSON");
+        assertFault(put("/boot-source", ""), "the request needs a JSON body");
+        assertFault(put("/machine-config", "{\"vcpu_count\": 64, \"mem_size_mib\": 128}"), "must be between 1 and 32");
+        assertFault(put("/drives/a", "{\"drive_id\": \"b\", \"path_on_host\": \"x\", \"is_root_device\": false}"),
+                "differs from the id in the path");
+        assertFault(put("/drives/", "{}"), "the path must name the drive");
+        assertFault(put("/actions", "{\"action_type\": \"Reboot\"}"), "unknown action 'Reboot'");
+        assertFault(put("/actions", "{}"), "action.action_type: missing");
+        assertFault(put("/actions", "{\"action_type\": \"SendCtrlAltDel\"}"), "the VM is not running");
+        assertFault(put("/actions", "{\"action_type\": \"FlushMetrics\"}"), "no metrics");
+        assertFault(routes.handle("DELETE", "/boot-source", ""), "invalid request method and/or path: DELETE /boot-source");
+        assertFault(routes.handle("GET", "/nothing-here", ""), "invalid request method and/or path");
+        assertFault(put("/logger", "[1]"), "expected a JSON object");
+        assertEquals("{\"vcpu_count\":1,\"mem_size_mib\":256,\"smt\":false,\"track_dirty_pages\":false,"
+                + "\"huge_pages\":\"None\"}", routes.handle("GET", "/machine-config", "").json(), "unchanged");
+
+        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"/k\"}").status());
+        launcher.refusal = new dev.panavisor.vmm.VmmException("kernel /k does not exist");
+        assertFault(put("/actions", "{\"action_type\": \"InstanceStart\"}"), "kernel /k does not exist");
+        launcher.refusal = null;
+        assertEquals(204, put("/actions", "{\"action_type\": \"InstanceStart\"}").status());
+        assertFault(put("/actions", "{\"action_type\": \"InstanceStart\"}"), "already been started");
+        assertFault(put("/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 128}"), "the VM has started");
+    }
+}

@@ -1,0 +1,142 @@
+package dev.panavisor.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The API on a real UNIX socket, driven with {@code curl --unix-socket} as Firecracker's getting-started guide
+ * drives Firecracker; the VM launcher is a fake, so this runs anywhere curl does.
+ */
+class ApiServerTest {
+    @TempDir
+    Path dir;
+
+    final ApiRoutesTest.FakeLauncher launcher = new ApiRoutesTest.FakeLauncher();
+    final List<String> warnings = new ArrayList<>();
+    ApiServer server;
+
+    record Answer(int status, String body) {
+    }
+
+    ApiServer serve() {
+        server = ApiServer.start(dir.resolve("api.sock"), new ApiRoutes(launcher, warnings::add, "test"));
+        return server;
+    }
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    /** One curl request; the status is the last line curl prints (-w). */
+    Answer curl(String method, String path, String data) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("curl", "-sS", "--max-time", "30", "--unix-socket",
+                server.socket().toString(), "-X", method, "-w", "\n%{http_code}"));
+        if (data != null) {
+            command.addAll(List.of("-H", "Content-Type: application/json", "--data-binary", data));
+        }
+        command.add("http://localhost" + path);
+        Process curl = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, curl.waitFor(), output);
+        int split = output.lastIndexOf('\n');
+        return new Answer(Integer.parseInt(output.substring(split + 1).strip()), output.substring(0, split));
+    }
+
+    @Test
+    void firecrackers_getting_started_sequence_with_curl() throws Exception {
+        serve();
+        assertEquals(new Answer(204, ""), curl("PUT", "/logger", """
+                {"log_path": "./firecracker.log", "level": "Debug", "show_level": true, "show_log_origin": true}"""));
+        assertEquals(new Answer(204, ""), curl("PUT", "/boot-source", """
+                {"kernel_image_path": "./vmlinux-6.1", "boot_args": "console=ttyS0 reboot=k panic=1"}"""));
+        assertEquals(new Answer(204, ""), curl("PUT", "/drives/rootfs", """
+                {"drive_id": "rootfs", "path_on_host": "./ubuntu-24.04.ext4", "is_root_device": true,
+                 "is_read_only": false}"""));
+        assertEquals(new Answer(204, ""), curl("PUT", "/network-interfaces/net1", """
+                {"iface_id": "net1", "guest_mac": "06:00:AC:10:00:02", "host_dev_name": "tap0"}"""));
+        assertEquals(new Answer(204, ""), curl("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"));
+
+        assertEquals(1, launcher.started.size());
+        VmSpec spec = launcher.started.getFirst();
+        assertEquals(Path.of("./vmlinux-6.1"), spec.kernel());
+        assertEquals("console=ttyS0 reboot=k panic=1", spec.bootArgs());
+        assertEquals(Path.of("./ubuntu-24.04.ext4"), spec.disks().getFirst().path());
+        assertEquals(2, warnings.size(), warnings.toString()); // logger and the network interface
+        Answer info = curl("GET", "/", null);
+        assertEquals(200, info.status());
+        assertTrue(info.body().contains("\"state\":\"Running\""), info.body());
+        assertEquals(new Answer(200, "{\"vcpu_count\":1,\"mem_size_mib\":256,\"smt\":false,"
+                + "\"track_dirty_pages\":false,\"huge_pages\":\"None\"}"), curl("GET", "/machine-config", null));
+    }
+
+    @Test
+    void bad_requests_one_by_one_each_a_fault_and_the_server_goes_on() throws Exception {
+        serve();
+        String[][] cases = {
+                {"PUT", "/boot-source", "{\"kernel_image_path\": ", "not valid JSON"},
+                {"PUT", "/boot-source", null, "the request needs a JSON body"},
+                {"PUT", "/boot-source", "{\"initrd_path\": \"i\"}", "boot-source.kernel_image_path: missing"},
+                {"PUT", "/machine-config", "{\"vcpu_count\": 0, \"mem_size_mib\": 128}", "machine-config.vcpu_count"},
+                {"PUT", "/drives/x", "{\"drive_id\": \"y\", \"path_on_host\": \"p\", \"is_root_device\": true}",
+                        "differs from the id in the path"},
+                {"PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", "boot-source: not configured"},
+                {"PUT", "/actions", "{\"action_type\": 5}", "action.action_type: expected a string"},
+                {"POST", "/actions", "{\"action_type\": \"InstanceStart\"}", "invalid request method and/or path"},
+                {"GET", "/vm/config", null, "invalid request method and/or path: GET /vm/config"},
+                {"PUT", "/boot-source", "{\"kernel_image_path\": \"" + "k".repeat(60_000) + "\"}",
+                        "larger than 51200 bytes"},
+        };
+        for (String[] c : cases) {
+            Answer answer = curl(c[0], c[1], c[2]);
+            assertEquals(400, answer.status(), c[0] + " " + c[1] + ": " + answer);
+            assertTrue(answer.body().startsWith("{\"fault_message\":\"") && answer.body().contains(c[3]),
+                    c[0] + " " + c[1] + ": " + answer.body());
+            assertEquals(1, answer.body().lines().count(), answer.body());
+        }
+        // Malformed HTTP (a length that is no number): Jetty answers 400 itself, and the next client is served.
+        try (SocketChannel raw = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            raw.connect(UnixDomainSocketAddress.of(server.socket()));
+            raw.write(ByteBuffer.wrap("PUT /actions HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
+            ByteBuffer reply = ByteBuffer.allocate(4096);
+            raw.read(reply);
+            String text = new String(reply.array(), 0, reply.position(), StandardCharsets.US_ASCII);
+            assertTrue(text.startsWith("HTTP/1.1 400"), text);
+        }
+        assertEquals(200, curl("GET", "/", null).status());
+        assertTrue(launcher.started.isEmpty());
+    }
+
+    @Test
+    void a_socket_path_in_use_is_refused_and_the_socket_goes_at_close() throws Exception {
+        Path socket = serve().socket();
+        assertTrue(Files.exists(socket));
+        ApiException e = assertThrows(ApiException.class,
+                () -> ApiServer.start(socket, new ApiRoutes(launcher, warnings::add, "test")));
+        assertEquals("API socket " + socket + " already exists; remove it or choose another path", e.getMessage());
+        server.close();
+        server = null;
+        assertFalse(Files.exists(socket));
+        e = assertThrows(ApiException.class, () -> ApiServer.start(dir.resolve("no/such/dir/api.sock"),
+                new ApiRoutes(launcher, warnings::add, "test")));
+        assertTrue(e.getMessage().contains("is not a directory"), e.getMessage());
+    }
+}
