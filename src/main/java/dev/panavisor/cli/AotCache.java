@@ -70,24 +70,37 @@ record AotCache(Path file, Path jar) {
         }
         if (state == State.STALE) {
             err.println("panavisor: the AOT cache " + file.getFileName() + " is older than the jar: not used"
-                    + (allowRecording && canRecord() ? "; this run records a new one" : ""));
+                    + (allowRecording && canRecord() ? "; this run records a new one (without the system-call filter)"
+                            : ""));
         }
         if (!allowRecording || !canRecord()) {
             return new Recording(this, List.of(), null);
         }
         if (state == State.MISSING) {
             err.println("panavisor: this run also records the JVM's AOT cache (once per jar and JDK) so that later"
-                    + " starts are faster: " + file);
+                    + " starts are faster, and runs without the system-call filter (the JVM starts a process to"
+                    + " write the cache as it exits): " + file);
         }
         err.flush();
         Path temporary = file.resolveSibling(file.getFileName() + "." + ProcessHandle.current().pid() + ".recording");
-        return new Recording(this, List.of("-XX:AOTCacheOutput=" + temporary), temporary);
+        // The recording JVM says why it leaves each class out ("Skipping picocli/...: Old class has been linked"),
+        // about 200 warnings: only its errors reach the user.
+        return new Recording(this, List.of("-XX:AOTCacheOutput=" + temporary, "-Xlog:aot*=error:stderr"), temporary);
     }
 
     /** The JVM options chosen for one run; when recording, where the JVM writes the new cache. */
     record Recording(AotCache cache, List<String> options, Path temporary) {
         boolean recording() {
             return temporary != null;
+        }
+
+        /**
+         * The {@code run} options a recording run needs: {@code --no-seccomp}, because a JVM recording with
+         * {@code -XX:AOTCacheOutput} starts a child JVM as it exits to write the cache (JEP 514), which the
+         * filter forbids; the recording then fails and no cache is ever written.
+         */
+        List<String> runOptions() {
+            return recording() ? List.of("--no-seccomp") : List.of();
         }
 
         /**

@@ -43,6 +43,7 @@ final class AotTraining {
         List<String> command = new ArrayList<>(JavaCommand.of(inLab, recording.options()));
         command.addAll(List.of("run", "--kernel=" + kernel.toAbsolutePath(), "--initrd=" + initrd.toAbsolutePath(),
                 "--exec=true"));
+        command.addAll(recording.runOptions());
         int status;
         try {
             status = route == LinuxGuests.Route.LAB

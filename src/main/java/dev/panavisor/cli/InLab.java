@@ -41,7 +41,7 @@ final class InLab {
                 .orElse(null);
         boolean guestTerminal = config.exec().isEmpty() || options.tty;
         try (HostTerminal terminal = guestTerminal ? HostTerminal.rawIfInteractive() : null) {
-            return Lab.run(lab, command(config, options, aot == null ? List.of() : aot.options()),
+            return Lab.run(lab, command(config, options, aot),
                     new FileInputStream(FileDescriptor.in), new FileOutputStream(FileDescriptor.out),
                     new FileOutputStream(FileDescriptor.err));
         } finally {
@@ -54,12 +54,15 @@ final class InLab {
 
     /** The inner command: this JVM and jar, and the resolved configuration as explicit options. */
     static List<String> command(MachineConfig config, RunCommand options) {
-        return command(config, options, List.of());
+        return command(config, options, null);
     }
 
-    private static List<String> command(MachineConfig config, RunCommand options, List<String> aotOptions) {
-        List<String> command = new ArrayList<>(JavaCommand.of(true, aotOptions));
+    static List<String> command(MachineConfig config, RunCommand options, AotCache.Recording aot) {
+        List<String> command = new ArrayList<>(JavaCommand.of(true, aot == null ? List.of() : aot.options()));
         command.add("run");
+        if (aot != null) {
+            command.addAll(aot.runOptions());
+        }
         command.add("--kernel=" + config.kernel().toAbsolutePath());
         config.initrd().ifPresent(initrd -> command.add("--initrd=" + initrd.toAbsolutePath()));
         for (MachineConfig.Disk disk : config.disks()) {
@@ -99,7 +102,7 @@ final class InLab {
         if (options.jfr != null) {
             command.add("--jfr=" + options.jfr.toAbsolutePath());
         }
-        if (options.noSeccomp) {
+        if (options.noSeccomp && (aot == null || !aot.recording())) {
             command.add("--no-seccomp");
         }
         if (options.stallLimit != null) {

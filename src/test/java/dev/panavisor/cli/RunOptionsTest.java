@@ -62,6 +62,23 @@ class RunOptionsTest {
     }
 
     @Test
+    void a_run_that_records_the_aot_cache_in_the_lab_leaves_the_filter_out_once_and_only_then() {
+        AotCache cache = AotCache.forJar(Path.of("/opt/panavisor.jar"), true);
+        AotCache.Recording recording = new AotCache.Recording(cache,
+                java.util.List.of("-XX:AOTCacheOutput=/opt/x.recording", "-Xlog:aot*=error:stderr"),
+                Path.of("/opt/x.recording"));
+        java.util.List<String> inner = InLab.command(EXEC_TRUE, parsed("run", "--no-seccomp", "--exec", "true"),
+                recording);
+        assertEquals(1, java.util.Collections.frequency(inner, "--no-seccomp"), inner.toString());
+        assertTrue(inner.indexOf("--no-seccomp") > inner.indexOf("run"), "an option of the inner run: " + inner);
+        assertTrue(inner.indexOf("-XX:AOTCacheOutput=/opt/x.recording") < inner.indexOf("run"), inner.toString());
+
+        AotCache.Recording using = new AotCache.Recording(cache, java.util.List.of("-XX:AOTCache=/opt/x.aot"), null);
+        assertFalse(InLab.command(EXEC_TRUE, parsed("run", "--exec", "true"), using).contains("--no-seccomp"),
+                "a run that only uses the cache keeps the filter");
+    }
+
+    @Test
     void the_timeline_is_off_unless_asked_for_and_is_passed_into_the_lab() {
         MachineConfig config = EXEC_TRUE;
         RunCommand plain = parsed("run", "--exec", "true");

@@ -81,6 +81,33 @@ kill -TERM $pid
 wait $pid
 echo $? > sigterm.rc
 
+# Firecracker's configuration file instead of the flags: its machine-config's two vCPUs reach the guest.
+cat > vm.json <<JSON
+{"boot-source": {"kernel_image_path": "$BZIMAGE", "initrd_path": "$INITRD"},
+ "drives": [], "machine-config": {"vcpu_count": 2, "mem_size_mib": 256, "smt": false}}
+JSON
+scenario config $PANAVISOR run --config vm.json --exec 'grep -c ^processor /proc/cpuinfo'
+
+# The API socket, driven with curl as Firecracker's getting-started guide does: boot source, machine config, start.
+echo "scenario serve"
+rm -f /tmp/api.sock
+$PANAVISOR serve --api-sock /tmp/api.sock > serve.out 2> serve.err < /dev/null &
+serve=$!
+waited=0
+until [ -S /tmp/api.sock ] || [ $waited -ge 120 ]; do sleep 1; waited=$((waited + 1)); done
+api() { # METHOD PATH BODY
+    curl -sS --unix-socket /tmp/api.sock -X "$1" -H 'Content-Type: application/json' -d "$3" \
+        -w ' -> %{http_code}\n' "http://localhost$2" >> serve.api 2>&1
+}
+command=$(printf 'echo hello-from-the-api' | base64 -w0)
+api PUT /boot-source "{\"kernel_image_path\": \"$BZIMAGE\", \"initrd_path\": \"$INITRD\", \"boot_args\": \"panavisor.exec=$command\"}"
+api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 256}'
+api PUT /drives/rootfs '{"drive_id": "rootfs", "path_on_host": "/nonexistent.ext4", "is_root_device": true, "is_read_only": false}'
+api PUT /actions '{"action_type": "InstanceStart"}'
+wait $serve
+echo $? > serve.rc
+[ -S /tmp/api.sock ] && echo "socket left behind" >> serve.api
+
 scenario timeline $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --timeline --exec true
 # A guest that does nothing (no exit, no output) for longer than the stall limit is ended, not waited for.
 scenario stall $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --stall-limit 10s --exec 'sleep 600'
