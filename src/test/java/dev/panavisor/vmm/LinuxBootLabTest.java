@@ -49,6 +49,11 @@ class LinuxBootLabTest {
         try (var in = LinuxBootLabTest.class.getResourceAsStream("linux-boot-scenarios.sh")) {
             Files.write(script, in.readAllBytes());
         }
+        for (String part : List.of("net-scenarios.sh", "net-guest.sh")) {
+            try (var in = LinuxBootLabTest.class.getResourceAsStream(part)) {
+                Files.write(work.resolve(part), in.readAllBytes());
+            }
+        }
         String java = ProcessHandle.current().info().command().orElseThrow();
         LabConfig config = LabConfig.defaults().withTimeout(Duration.ofMinutes(25)).withWritable(work)
                 .withVariable("PANAVISOR", java + " --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -cp "
@@ -234,5 +239,42 @@ class LinuxBootLabTest {
         assertEquals(121, rc("panic"), describe("panic"));
         assertTrue(err("panic").contains("panavisor: guest kernel panic: Kernel panic - not syncing: VFS"),
                 describe("panic"));
+    }
+
+    // The network card on a TAP (net-scenarios.sh): L1 is 172.30.0.1 on pvtap0, the guest 172.30.0.2 from ip=.
+
+    @Test
+    void the_guest_on_a_tap_reaches_the_host_and_the_host_reaches_the_guest() throws IOException {
+        assertEquals(0, rc("net"), describe("net"));
+        assertTrue(out("net").contains("guest-done"), describe("net"));
+        String hostPing = Files.readString(work.resolve("net.ping"));
+        assertTrue(hostPing.contains("10 packets transmitted, 10 packets received"), "host pings guest: " + hostPing);
+        assertTrue(out("net").matches("(?s).*guest-ping round-trip min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms.*"),
+                "guest pings host: " + describe("net"));
+    }
+
+    @Test
+    void files_cross_the_tap_both_ways_byte_for_byte() throws Exception {
+        assertEquals(0, rc("net"), describe("net"));
+        assertTrue(out("net").contains("guest-got " + sha256(work.resolve("www/small.bin"))),
+                "the guest fetched the host's file over HTTP: " + describe("net"));
+        Matcher served = Pattern.compile("guest-has ([0-9a-f]{64})").matcher(out("net"));
+        assertTrue(served.find(), describe("net"));
+        assertEquals(served.group(1), sha256(work.resolve("net.small")), "the host fetched the guest's file");
+        assertTrue(out("net").contains("h2g-seconds "), "the large file reached the guest: " + describe("net"));
+        assertTrue(Files.readString(work.resolve("net.g2h")).startsWith("g2h-seconds "), "and the host");
+    }
+
+    @Test
+    void a_busy_tap_no_right_to_create_one_and_no_tun_device_are_one_line_each() throws IOException {
+        assertOneLine("net-busy", "--net tap=pvbusy: the TAP is in use by another process");
+        assertOneLine("net-nocap", "--net tap=pvnone0: no TAP of that name that this user may use");
+        assertOneLine("net-notun", "--net tap=pvtap1: /dev/net/tun does not exist");
+    }
+
+    private void assertOneLine(String scenario, String expected) throws IOException {
+        assertEquals(1, rc(scenario), describe(scenario));
+        assertEquals(1, err(scenario).lines().count(), "exactly one line: " + describe(scenario));
+        assertTrue(err(scenario).startsWith("panavisor: " + expected), describe(scenario));
     }
 }

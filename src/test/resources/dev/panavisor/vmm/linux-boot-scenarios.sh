@@ -3,6 +3,7 @@
 # $WORK/NAME.out, NAME.err and NAME.rc for the test to check. Environment: PANAVISOR (the command to run
 # Panavisor), WORK, BZIMAGE, VMLINUX, INITRD, ROOTFS, FOREIGN (an initramfs whose /init is not Panavisor's).
 set -u
+SCRIPTS=$(cd "$(dirname "$0")" && pwd)
 cd "$WORK"
 
 scenario() { # NAME COMMAND...
@@ -91,4 +92,6 @@ scenario panic $PANAVISOR run --kernel "$BZIMAGE" --initrd "$BZIMAGE" --exec tru
 interactive interactive-serial 'round-trip-42' 'echo round-trip-$((6 * 7))' --kernel "$BZIMAGE" --initrd "$INITRD"
 interactive interactive-virtio 'round-trip-42' 'echo round-trip-$((6 * 7))' --kernel "$BZIMAGE" --initrd "$INITRD" \
     --console virtio
+# The network card on a TAP (run --net): pings, files both ways, throughput, bad input.
+. "$SCRIPTS/net-scenarios.sh"
 echo "all scenarios ran"

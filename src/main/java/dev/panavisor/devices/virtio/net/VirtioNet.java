@@ -5,7 +5,9 @@ import dev.panavisor.devices.virtio.VirtioFeatures;
 import dev.panavisor.devices.virtio.VirtioInterrupt;
 import dev.panavisor.devices.virtio.queue.DescriptorChain;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
+import dev.panavisor.devices.virtio.queue.VirtqueueException;
 import dev.panavisor.memory.GuestMemory;
+import dev.panavisor.memory.GuestMemoryException;
 import java.io.IOException;
 import java.util.List;
 
@@ -59,6 +61,8 @@ public final class VirtioNet implements VirtioDevice {
     private SplitVirtqueue receiveQueue;
     private SplitVirtqueue transmitQueue;
     private VirtioInterrupt interrupt;
+    /** A receive-queue error found off a notification; cleared by reset. */
+    private boolean failed;
     private long framesSent;
     private long framesReceived;
     private long droppedFrames;
@@ -122,6 +126,7 @@ public final class VirtioNet implements VirtioDevice {
         this.receiveQueue = queues.get(RECEIVE_QUEUE);
         this.transmitQueue = queues.get(TRANSMIT_QUEUE);
         this.interrupt = interrupt;
+        this.failed = false;
         receiveBuffersAdded.run(); // buffers the driver made available before DRIVER_OK
     }
 
@@ -130,6 +135,7 @@ public final class VirtioNet implements VirtioDevice {
         receiveQueue = null;
         transmitQueue = null;
         interrupt = null;
+        failed = false;
     }
 
     @Override
@@ -175,21 +181,40 @@ public final class VirtioNet implements VirtioDevice {
      * When it has none, this also asks the driver to notify at its next one (see the class comment).
      */
     public boolean canReceive() {
-        return receiveQueue != null && receiveQueue.hasAvailable();
+        if (receiveQueue == null || failed) {
+            return false;
+        }
+        try {
+            return receiveQueue.hasAvailable();
+        } catch (VirtqueueException | GuestMemoryException e) {
+            fail(e);
+            return false;
+        }
     }
 
     /**
      * Delivers one frame from the host side into the next receive buffer and notifies the driver if it wants that.
      *
-     * @return false when there is no buffer (or the device is not active): the frame was not taken; true when it
-     *         was delivered, or dropped because the buffer was too small for it (counted, see the class comment)
-     * @throws dev.panavisor.devices.virtio.VirtioException (a queue error) for the transport to mark the device
-     *         broken; call through the transport, under its lock
+     * <p>A malformed receive queue (a hostile driver) is reported like one found on a notification: the device
+     * needs a reset (§2.1.2) and takes no more frames until the driver resets it. Call under the transport's lock.
+     *
+     * @return false when there is no buffer (or the device is not active or broken): the frame was not taken; true
+     *         when it was delivered, or dropped because the buffer was too small for it (counted, see the class
+     *         comment)
      */
     public boolean receive(byte[] frame, int length) {
-        if (receiveQueue == null) {
+        if (receiveQueue == null || failed) {
             return false;
         }
+        try {
+            return deliver(frame, length);
+        } catch (VirtqueueException | GuestMemoryException e) {
+            fail(e);
+            return false;
+        }
+    }
+
+    private boolean deliver(byte[] frame, int length) {
         DescriptorChain chain = receiveQueue.pop();
         if (chain == null) {
             return false;
@@ -209,6 +234,11 @@ public final class VirtioNet implements VirtioDevice {
             interrupt.usedBuffers();
         }
         return true;
+    }
+
+    private void fail(RuntimeException e) {
+        failed = true;
+        interrupt.deviceFailed(e.getMessage());
     }
 
     private void drop(String reason) {

@@ -219,11 +219,29 @@ class VirtioNetTest {
     }
 
     @Test
-    void a_chain_outside_guest_memory_is_a_queue_error_not_a_write() {
+    void a_receive_chain_outside_guest_memory_breaks_the_device_until_reset_and_writes_nothing() {
         activate(false);
         rx.add(writable((1 << 20) - 4, 4096));
-        assertThrows(dev.panavisor.devices.virtio.queue.VirtqueueException.class,
-                () -> device.receive(frame(60, 0), 60));
+        assertFalse(device.receive(frame(60, 0), 60));
+        assertEquals(1, interrupt.events.size());
+        assertTrue(interrupt.events.getFirst().startsWith("failed: "), interrupt.events.toString());
+        rx.add(writable(BUFFERS, 1530));
+        assertFalse(device.canReceive(), "broken until the driver resets it");
+        assertFalse(device.receive(frame(60, 0), 60));
+        assertEquals(0, device.framesReceived());
+        device.reset();
+        DriverQueue fresh = new DriverQueue(memory, rxLayout);
+        activate(false);
+        fresh.add(writable(BUFFERS, 1530));
+        assertTrue(device.receive(frame(60, 0), 60), "a reset device works again");
+    }
+
+    @Test
+    void a_hostile_available_index_on_the_receive_queue_breaks_the_device_instead_of_throwing() {
+        activate(false);
+        rx.setAvailIdx(VirtioNet.QUEUE_SIZE + 1);
+        assertFalse(device.canReceive());
+        assertTrue(interrupt.events.getFirst().startsWith("failed: "), interrupt.events.toString());
     }
 
     @Test
