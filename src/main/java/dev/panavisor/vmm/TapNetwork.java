@@ -35,6 +35,7 @@ final class TapNetwork implements NetBackend, AutoCloseable {
     static final long POLLFD_SIZE = 8;
     static final short POLLIN = 0x1;
     static final short POLLERR = 0x8;
+    static final short POLLHUP = 0x10;
     static final short POLLNVAL = 0x20;
 
     private final TapDevice tap;
@@ -140,7 +141,8 @@ final class TapNetwork implements NetBackend, AutoCloseable {
                 Libc.readOrErrno(wakeups.fd(), wakeupCounter); // resets the counter; the loop re-checks everything
             }
             short tapEvents = pollFds.get(ValueLayout.JAVA_SHORT, 6);
-            if ((tapEvents & (POLLERR | POLLNVAL)) != 0 && !stopping) {
+            // An error or hang-up (the interface was deleted) would be reported on every poll: end the VM instead.
+            if ((tapEvents & (POLLERR | POLLHUP | POLLNVAL)) != 0 && !stopping) {
                 throw new VmmException("TAP " + tap.name() + " failed (poll events 0x"
                         + Integer.toHexString(tapEvents) + ")");
             }

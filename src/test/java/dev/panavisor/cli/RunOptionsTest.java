@@ -63,6 +63,14 @@ class RunOptionsTest {
     }
 
     @Test
+    void net_is_passed_into_the_lab_with_its_mac() {
+        MachineConfig config = EXEC_TRUE.withNet(java.util.Optional.of(new NetConverter().convert("tap=tap3")));
+        java.util.List<String> inner = InLab.command(config, parsed("run", "--net", "tap=tap3"));
+        assertTrue(inner.contains("--net=tap=tap3,mac=02:70:76:00:00:01"), inner.toString());
+        assertFalse(InLab.command(EXEC_TRUE, parsed("run")).stream().anyMatch(a -> a.startsWith("--net")));
+    }
+
+    @Test
     void run_options_parse_into_fields() {
         CommandLine.ParseResult parsed = PanavisorCommand.newCommandLine().parseArgs("run", "--kernel", "bzImage", "--disk", "a.img", "--disk", "b.img,ro", "--memory",
                 "1G", "--cpus", "2", "--console", "virtio", "--exec", "uname -r", "--cmdline", "loglevel=7");

@@ -49,7 +49,7 @@ class LinuxBootLabTest {
         try (var in = LinuxBootLabTest.class.getResourceAsStream("linux-boot-scenarios.sh")) {
             Files.write(script, in.readAllBytes());
         }
-        for (String part : List.of("net-scenarios.sh", "net-guest.sh")) {
+        for (String part : List.of("net-scenarios.sh", "net-lib.sh", "net-guest.sh")) {
             try (var in = LinuxBootLabTest.class.getResourceAsStream(part)) {
                 Files.write(work.resolve(part), in.readAllBytes());
             }

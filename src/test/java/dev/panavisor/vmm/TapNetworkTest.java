@@ -33,6 +33,7 @@ class TapNetworkTest {
         assertEquals(8, TapNetwork.POLLFD_SIZE);
         assertEquals(0x1, TapNetwork.POLLIN);
         assertEquals(0x8, TapNetwork.POLLERR);
+        assertEquals(0x10, TapNetwork.POLLHUP);
         assertEquals(0x20, TapNetwork.POLLNVAL);
     }
 }

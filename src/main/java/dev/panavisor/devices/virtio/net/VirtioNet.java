@@ -28,7 +28,7 @@ import java.util.List;
  * the header and the frame in its device-writable part. When the receive queue is empty the frame is not taken
  * ({@link #receive} says so) and the host side waits: {@link #canReceive} has then asked the driver (avail_event,
  * with EVENT_IDX) to notify at its next buffer, and that notification runs the {@code receiveBuffersAdded}
- * callback, which wakes it.
+ * callback, which wakes it (only then: a host side that has buffers is not waiting for the callback).
  *
  * <p>Hostile drivers: a transmit chain shorter than a header, or a frame longer than {@link #MAX_FRAME}, is
  * returned unsent; a receive chain too small for the frame is returned with nothing written (the driver sees a
@@ -63,14 +63,17 @@ public final class VirtioNet implements VirtioDevice {
     private VirtioInterrupt interrupt;
     /** A receive-queue error found off a notification; cleared by reset. */
     private boolean failed;
+    /** The host side last found no receive buffer ({@link #canReceive}) and waits for the callback. */
+    private boolean receiverWaiting = true;
     private long framesSent;
     private long framesReceived;
     private long droppedFrames;
     private String lastDropReason = "";
 
     /**
-     * @param receiveBuffersAdded run (under the device's lock) when the driver has made receive buffers available,
-     *                            or the device was activated: the host side may deliver frames again
+     * @param receiveBuffersAdded run (under the device's lock) when the driver has made receive buffers available
+     *                            after {@link #canReceive} found none, or the device was activated: the host side
+     *                            may deliver frames again
      */
     public VirtioNet(NetBackend backend, MacAddress mac, Runnable receiveBuffersAdded) {
         this.backend = backend;
@@ -145,7 +148,10 @@ public final class VirtioNet implements VirtioDevice {
         }
         if (index == TRANSMIT_QUEUE) {
             transmit();
-        } else if (index == RECEIVE_QUEUE) {
+        } else if (index == RECEIVE_QUEUE && receiverWaiting && receiveQueue.hasAvailable()) {
+            // Only a host side that found no buffer is waiting for one; the worker serves every queue on every kick,
+            // so waking it unconditionally would cost a wake-up per transmitted batch.
+            receiverWaiting = false;
             receiveBuffersAdded.run();
         }
     }
@@ -181,15 +187,16 @@ public final class VirtioNet implements VirtioDevice {
      * When it has none, this also asks the driver to notify at its next one (see the class comment).
      */
     public boolean canReceive() {
-        if (receiveQueue == null || failed) {
-            return false;
+        boolean can = false;
+        if (receiveQueue != null && !failed) {
+            try {
+                can = receiveQueue.hasAvailable();
+            } catch (VirtqueueException | GuestMemoryException e) {
+                fail(e);
+            }
         }
-        try {
-            return receiveQueue.hasAvailable();
-        } catch (VirtqueueException | GuestMemoryException e) {
-            fail(e);
-            return false;
-        }
+        receiverWaiting = !can;
+        return can;
     }
 
     /**

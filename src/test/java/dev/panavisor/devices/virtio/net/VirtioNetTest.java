@@ -127,9 +127,16 @@ class VirtioNetTest {
     @Test
     void a_received_frame_gets_a_zero_header_with_one_buffer_and_the_used_length_counts_both() {
         activate(false);
+        assertEquals(1, wakeups[0], "activation wakes the host side");
+        assertFalse(device.canReceive());
+        device.queueNotify(VirtioNet.RECEIVE_QUEUE);
+        assertEquals(1, wakeups[0], "a notification with still no buffer does not");
         int head = rx.add(writable(BUFFERS, 12 + 1518));
         device.queueNotify(VirtioNet.RECEIVE_QUEUE);
-        assertEquals(2, wakeups[0], "activation and the notification wake the host side");
+        assertEquals(2, wakeups[0], "the first buffer after the host side found none does");
+        device.queueNotify(VirtioNet.TRANSMIT_QUEUE);
+        device.queueNotify(VirtioNet.RECEIVE_QUEUE);
+        assertEquals(2, wakeups[0], "a host side that has buffers is not woken again");
         memory.fill(BUFFERS, 64, (byte) 0x77);
         byte[] payload = frame(98, 9);
         assertTrue(device.canReceive());
