@@ -244,13 +244,11 @@ class LinuxBootLabTest {
     // The network card on a TAP (net-scenarios.sh): L1 is 172.30.0.1 on pvtap0, the guest 172.30.0.2 from ip=.
 
     @Test
-    void the_guest_on_a_tap_reaches_the_host_and_the_host_reaches_the_guest() throws IOException {
+    void the_host_pings_the_guest_on_its_tap_and_the_guest_runs_to_its_end() throws IOException {
         assertEquals(0, rc("net"), describe("net"));
         assertTrue(out("net").contains("guest-done"), describe("net"));
         String hostPing = Files.readString(work.resolve("net.ping"));
         assertTrue(hostPing.contains("10 packets transmitted, 10 packets received"), "host pings guest: " + hostPing);
-        assertTrue(out("net").matches("(?s).*guest-ping round-trip min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms.*"),
-                "guest pings host: " + describe("net"));
     }
 
     @Test

@@ -14,6 +14,7 @@ command -v scenario > /dev/null || scenario() { # NAME COMMAND... (as linux-boot
 }
 
 net_setup() {
+    ip link del "$TAP" 2> /dev/null
     ip tuntap add "$TAP" mode tap
     ip addr add 172.30.0.1/24 dev "$TAP"
     ip link set "$TAP" up
@@ -22,14 +23,25 @@ net_setup() {
     dd if=/dev/zero of="$WORK/www/big.bin" bs=1M count="$NET_MIB" 2>/dev/null
     sed "s/@MIB@/$NET_MIB/" "$SCRIPTS/net-guest.sh" > "$WORK/www/g.sh"
     rm -f "$WORK/www/done"
-    busybox httpd -p 172.30.0.1:8080 -h "$WORK/www"
+    busybox httpd -f -p 172.30.0.1:8080 -h "$WORK/www" &
+    NET_HTTPD=$!
 }
 
-# The host's half, while NAME's guest runs: once it is ready, ping it, fetch its small file and time its large one.
-net_host_side() { # NAME
+net_teardown() {
+    kill "$NET_HTTPD"
+    wait "$NET_HTTPD" 2> /dev/null
+    ip link del "$TAP"
+}
+
+# The host's half, while NAME's guest (VMM process PID) runs: once it is ready, ping it, fetch its small file and
+# time its large one. A VMM that ended before its guest was ready gets nothing.
+net_host_side() { # NAME PID
     name=$1
     waited=0
-    until grep -q guest-ready "$name.out" 2>/dev/null || [ $waited -ge 300 ]; do sleep 1; waited=$((waited + 1)); done
+    until grep -q guest-ready "$name.out" 2>/dev/null || [ $waited -ge 300 ]; do
+        kill -0 "$2" 2> /dev/null || return 0
+        sleep 1; waited=$((waited + 1))
+    done
     busybox ping -c 10 -i 0.2 172.30.0.2 > "$name.ping" 2>&1
     busybox wget -q -O "$name.small" http://172.30.0.2/small.bin
     t0=$(date +%s.%N)

@@ -8,13 +8,12 @@ echo "scenario net"
 $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --net tap=$TAP --cmdline "$GUEST_IP" --exec "$GUEST_COMMAND" \
     > net.out 2> net.err < /dev/null &
 vmm=$!
-net_host_side net
+net_host_side net $vmm
 wait $vmm
 echo $? > net.rc
 rm -f "$WORK/www/done"
 
 # Bad input, each before any boot: a TAP another process holds, no right to create a TAP, no /dev/net/tun.
-echo "scenario net-busy"
 ip tuntap add pvbusy mode tap
 python3 -c 'import fcntl, os, struct, sys, time
 fd = os.open("/dev/net/tun", os.O_RDWR)
@@ -31,3 +30,4 @@ scenario net-nocap setpriv --bounding-set=-net_admin $PANAVISOR run --kernel "$B
     --net tap=pvnone0 --exec true
 scenario net-notun unshare -m sh -c 'mount -t tmpfs none /dev/net && exec "$@"' sh $PANAVISOR run \
     --kernel "$BZIMAGE" --initrd "$INITRD" --net tap=pvtap1 --exec true
+net_teardown
