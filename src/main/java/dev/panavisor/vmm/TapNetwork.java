@@ -147,23 +147,44 @@ final class TapNetwork implements NetBackend, AutoCloseable {
                         + Integer.toHexString(tapEvents) + ")");
             }
             if (ready && (tapEvents & POLLIN) != 0) {
-                receiveOne(device, lock);
+                receiveBurst(device, lock);
             }
         }
     }
 
-    /** Reads one frame (the TAP said one is waiting) and delivers it. */
-    private void receiveOne(VirtioNet device, Object lock) {
-        long length = tap.read(receiveBuffer);
-        if (length == -Errno.EAGAIN || length == -Errno.EINTR || length == 0) {
-            return;
-        }
-        if (length < 0) {
-            throw new NativeCallException("read(" + tap.name() + ")", (int) -length);
-        }
-        MemorySegment.copy(receiveBuffer, ValueLayout.JAVA_BYTE, 0, receiveBytes, 0, (int) length);
-        synchronized (lock) {
-            device.receive(receiveBytes, (int) length);
+    /** Most frames delivered per wake-up before the driver is notified, so a flood cannot starve its interrupt. */
+    static final int BURST = 64;
+
+    /**
+     * Reads and delivers frames (the TAP said at least one is waiting) until the TAP is empty, the guest has no
+     * buffer left or {@link #BURST} frames went in, then notifies the driver once for all of them.
+     */
+    private void receiveBurst(VirtioNet device, Object lock) {
+        try {
+            for (int n = 0; n < BURST; n++) {
+                if (n > 0) {
+                    synchronized (lock) {
+                        if (!device.canReceive()) {
+                            return;
+                        }
+                    }
+                }
+                long length = tap.read(receiveBuffer);
+                if (length == -Errno.EAGAIN || length == -Errno.EINTR || length == 0) {
+                    return;
+                }
+                if (length < 0) {
+                    throw new NativeCallException("read(" + tap.name() + ")", (int) -length);
+                }
+                MemorySegment.copy(receiveBuffer, ValueLayout.JAVA_BYTE, 0, receiveBytes, 0, (int) length);
+                synchronized (lock) {
+                    device.receiveInBurst(receiveBytes, (int) length);
+                }
+            }
+        } finally {
+            synchronized (lock) {
+                device.endBurst();
+            }
         }
     }
 

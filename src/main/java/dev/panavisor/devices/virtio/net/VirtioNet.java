@@ -210,6 +210,17 @@ public final class VirtioNet implements VirtioDevice {
      *         comment)
      */
     public boolean receive(byte[] frame, int length) {
+        boolean taken = receiveInBurst(frame, length);
+        endBurst();
+        return taken;
+    }
+
+    /**
+     * As {@link #receive}, without the used buffer notification: a host side that has several frames waiting
+     * delivers them all and then calls {@link #endBurst()} once, so the driver gets one interrupt per burst
+     * (§2.7.7 lets the device batch: it notifies after adding buffers, not necessarily after each).
+     */
+    public boolean receiveInBurst(byte[] frame, int length) {
         if (receiveQueue == null || failed) {
             return false;
         }
@@ -218,6 +229,20 @@ public final class VirtioNet implements VirtioDevice {
         } catch (VirtqueueException | GuestMemoryException e) {
             fail(e);
             return false;
+        }
+    }
+
+    /** Ends a burst of {@link #receiveInBurst}: notifies the driver once if it wants to hear of the frames. */
+    public void endBurst() {
+        if (receiveQueue == null || failed) {
+            return;
+        }
+        try {
+            if (receiveQueue.needsNotification()) {
+                interrupt.usedBuffers();
+            }
+        } catch (GuestMemoryException e) {
+            fail(e);
         }
     }
 
@@ -237,9 +262,6 @@ public final class VirtioNet implements VirtioDevice {
             framesReceived++;
         }
         receiveQueue.addUsed(chain.headIndex(), written);
-        if (receiveQueue.needsNotification()) {
-            interrupt.usedBuffers();
-        }
         return true;
     }
 

@@ -261,4 +261,23 @@ class VirtioNetTest {
             assertThrows(IllegalArgumentException.class, () -> MacAddress.parse(bad), bad);
         }
     }
+
+    @Test
+    void a_burst_of_received_frames_raises_one_interrupt_at_its_end() {
+        activate(false);
+        for (int i = 0; i < 3; i++) {
+            rx.add(writable(BUFFERS + 0x1000L * i, 1530));
+        }
+        for (int i = 0; i < 3; i++) {
+            assertTrue(device.receiveInBurst(frame(60, i), 60));
+        }
+        assertTrue(interrupt.events.isEmpty(), "no interrupt inside the burst");
+        device.endBurst();
+        assertEquals(List.of("used"), interrupt.events);
+        for (int i = 0; i < 3; i++) {
+            assertArrayEquals(frame(60, i), memory.readBytes(BUFFERS + 0x1000L * i + 12, 60));
+        }
+        device.endBurst();
+        assertEquals(List.of("used"), interrupt.events, "nothing new, no second interrupt");
+    }
 }
