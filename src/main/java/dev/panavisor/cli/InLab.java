@@ -75,6 +75,8 @@ final class InLab {
             command.add("--cmdline=" + config.extraCmdline());
         }
         config.exec().ifPresent(exec -> command.add("--exec=" + exec));
+        // The TAP is L1's: the guest reaches L1's side of it, not this host's network (docs/network.md).
+        config.net().ifPresent(net -> command.add("--net=tap=" + net.tap() + ",mac=" + net.mac()));
         if (options.tty) {
             command.add("--tty");
         }

@@ -78,6 +78,12 @@ final class RunCommand implements Callable<Integer> {
             description = "A virtio-blk disk; repeatable, the first is /dev/vda and, without --initrd, the root. ',ro' makes it read-only.")
     List<MachineConfig.Disk> disks = new ArrayList<>();
 
+    @Option(names = "--net", paramLabel = "tap=NAME[,mac=MAC]", converter = NetConverter.class,
+            description = "A virtio-net card on the host's TAP interface NAME (an existing one, or created when run "
+                    + "as root); mac= sets the guest's MAC (default 02:70:76:00:00:01). The guest configures itself "
+                    + "from --cmdline 'ip=ADDR::GATEWAY:NETMASK::eth0:off'.")
+    MachineConfig.Net net;
+
     @Option(names = "--cmdline", paramLabel = "TEXT", description = "Appended to the kernel command line Panavisor builds.")
     String cmdline = "";
 
@@ -352,7 +358,8 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         return new MachineConfig(kernelPath, Optional.ofNullable(initrdPath), disks, cmdline, memory, cpus, console,
-                Optional.ofNullable(exec), tty ? MachineConfig.CommandStdio.TTY : MachineConfig.CommandStdio.STREAMS);
+                Optional.ofNullable(exec), tty ? MachineConfig.CommandStdio.TTY : MachineConfig.CommandStdio.STREAMS,
+                Optional.ofNullable(net));
     }
 
     /** The process exit status for how the VM ended; prints the one-line reason for anything but a clean end. */

@@ -34,14 +34,13 @@ public final class Libc {
     public static final int O_RDONLY = 0;
     public static final int O_RDWR = 2;
     public static final int O_CLOEXEC = 0x80000;
-
+    public static final int O_NONBLOCK = 0x800;
     public static final int PROT_READ = 1;
     public static final int PROT_WRITE = 2;
     public static final int MAP_SHARED = 0x01;
     public static final int MAP_PRIVATE = 0x02;
     public static final int MAP_ANONYMOUS = 0x20;
     public static final int MAP_NORESERVE = 0x4000;
-
     public static final int EFD_CLOEXEC = 0x80000;
     public static final int EFD_NONBLOCK = 0x800;
 
@@ -71,6 +70,8 @@ public final class Libc {
         static final MethodHandle EVENTFD = link("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
         static final MethodHandle READ = link("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
         static final MethodHandle WRITE = link("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+        /** The TAP backend's wait; madvise's shape, which every VM links anyway, so it costs no new stub. */
+        static final MethodHandle POLL = link("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     }
 
     /** Guest memory and KVM's shared run structures. */
@@ -297,26 +298,34 @@ public final class Libc {
 
     /** {@code read(fd, buffer, buffer.byteSize())}; returns bytes read, or {@code -errno}. */
     public static long readOrErrno(int fd, MemorySegment buffer) {
-        MemorySegment state = CALL_STATE_SEGMENT.get();
-        long result;
-        try {
-            result = (long) Io.READ.invokeExact(state, fd, buffer, buffer.byteSize());
-        } catch (Throwable t) {
-            throw new AssertionError("read downcall failed", t);
-        }
-        return result < 0 ? -errno(state) : result;
+        return transfer(Io.READ, fd, buffer);
     }
 
     /** {@code write(fd, buffer, buffer.byteSize())}; returns bytes written, or {@code -errno}. */
     public static long writeOrErrno(int fd, MemorySegment buffer) {
+        return transfer(Io.WRITE, fd, buffer);
+    }
+
+    /** read and write share one shape: (fd, buffer, count) -> ssize_t. */
+    private static long transfer(MethodHandle call, int fd, MemorySegment buffer) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
-        long result;
         try {
-            result = (long) Io.WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
+            long result = (long) call.invokeExact(state, fd, buffer, buffer.byteSize());
+            return result < 0 ? -errno(state) : result;
         } catch (Throwable t) {
-            throw new AssertionError("write downcall failed", t);
+            throw new AssertionError("read/write downcall failed", t);
         }
-        return result < 0 ? -errno(state) : result;
+    }
+
+    /** {@code poll(fds, count, timeout)} over struct pollfd[count]; returns how many have events, or {@code -errno}. */
+    public static int pollOrErrno(MemorySegment fds, int count, int timeoutMillis) {
+        MemorySegment state = CALL_STATE_SEGMENT.get();
+        try {
+            int result = (int) Io.POLL.invokeExact(state, fds, (long) count, timeoutMillis);
+            return result < 0 ? -errno(state) : result;
+        } catch (Throwable t) {
+            throw new AssertionError("poll downcall failed", t);
+        }
     }
 
     /** sizeof(sigset_t) in glibc on x86-64 (1024 signal bits; the kernel uses the first 64). */

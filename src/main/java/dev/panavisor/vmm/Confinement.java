@@ -34,8 +34,9 @@ public final class Confinement {
     /** Allowed whatever their arguments. */
     static final List<Allowed> ALLOWED = List.of(
             new Allowed(Syscall.IOCTL, "KVM_RUN and every other KVM ioctl; the terminal's tcsetattr"),
-            new Allowed(Syscall.READ, "eventfds (ioeventfd kicks), stdin, the JVM reading its jar"),
-            new Allowed(Syscall.WRITE, "irqfds, console output, stdout and stderr"),
+            new Allowed(Syscall.READ, "eventfds (ioeventfd kicks), stdin, the JVM reading its jar, frames from a TAP"),
+            new Allowed(Syscall.WRITE, "irqfds, console output, stdout and stderr, frames to a TAP"),
+            new Allowed(Syscall.POLL, "the network receive thread waiting on its TAP and its wake-up eventfd"),
             new Allowed(Syscall.PREAD64, "virtio-blk reads; the JVM loading classes from its jar"),
             new Allowed(Syscall.PWRITE64, "virtio-blk writes"),
             new Allowed(Syscall.FSYNC, "virtio-blk flush (FileChannel.force)"),

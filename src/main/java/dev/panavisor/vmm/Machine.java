@@ -6,6 +6,7 @@ import dev.panavisor.devices.serial.Uart8250;
 import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.console.VirtioConsole;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
+import dev.panavisor.devices.virtio.net.VirtioNet;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.kvm.Reg;
 import dev.panavisor.kvm.Vcpu;
@@ -45,6 +46,10 @@ public final class Machine implements AutoCloseable {
     /** The virtio console's transport, whose monitor guards the console device; null with the serial console. */
     private final VirtioMmioTransport virtioConsoleTransport;
     private final List<DeviceWorker> workers;
+    /** The network card's host side and device, and the transport whose monitor guards it; null without one. */
+    private final TapNetwork tap;
+    private final VirtioNet netDevice;
+    private final VirtioMmioTransport netTransport;
     private final List<IrqfdInterruptLine> lines;
     private final List<VirtioBlock> blocks;
     private final ConsoleWatcher console;
@@ -74,6 +79,9 @@ public final class Machine implements AutoCloseable {
         this.virtioConsole = b.virtioConsole;
         this.virtioConsoleTransport = b.virtioConsoleTransport;
         this.workers = b.workers;
+        this.tap = b.tap;
+        this.netDevice = b.netDevice;
+        this.netTransport = b.netTransport;
         this.lines = b.lines;
         this.blocks = b.blocks;
         this.console = b.console;
@@ -175,6 +183,9 @@ public final class Machine implements AutoCloseable {
      */
     public Outcome run(java.time.Duration stallLimit, Runnable afterStart) {
         workers.forEach(DeviceWorker::start);
+        if (tap != null) {
+            tap.start(netDevice, netTransport, this::workerFailed);
+        }
         consoleFlusher = ConsoleFlusher.start(console);
         for (Vcpu vcpu : vcpus) {
             Thread thread = Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon().unstarted(() -> loop(vcpu));
@@ -366,6 +377,9 @@ public final class Machine implements AutoCloseable {
             }
         }
         workers.forEach(DeviceWorker::close);
+        if (tap != null) {
+            tap.close(); // its receive thread writes guest memory: stopped before the memory goes
+        }
         if (consoleFlusher != null) {
             consoleFlusher.close();
         } else {

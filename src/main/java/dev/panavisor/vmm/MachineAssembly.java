@@ -18,6 +18,7 @@ import dev.panavisor.devices.virtio.block.FileDiskBackend;
 import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.console.VirtioConsole;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
+import dev.panavisor.devices.virtio.net.VirtioNet;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.kvm.Vcpu;
 import dev.panavisor.kvm.Vm;
@@ -52,6 +53,10 @@ final class MachineAssembly {
     String commandLine;
     LoadedKernel kernel;
     ExitHandler exitHandler;
+    /** The network card's TAP, device and transport (whose monitor guards the device); null without --net. */
+    TapNetwork tap;
+    VirtioNet netDevice;
+    VirtioMmioTransport netTransport;
     /** The command's streams ({@code run --exec}), one more virtio device; null without. */
     CommandStreams streams;
     final BootTimeline timeline;
@@ -131,6 +136,13 @@ final class MachineAssembly {
         if (streams != null) {
             virtioDevices.add(streams.device());
         }
+        if (config.net().isPresent()) {
+            MachineConfig.Net net = config.net().get();
+            tap = TapNetwork.open(net.tap());
+            TapNetwork wakeable = tap;
+            netDevice = new VirtioNet(tap, net.mac(), wakeable::wake);
+            virtioDevices.add(netDevice);
+        }
         List<KernelCommandLine.MmioDevice> declared = MachineConfig.declaredDevices(config);
         for (int i = 0; i < virtioDevices.size(); i++) {
             long base = GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE;
@@ -145,6 +157,8 @@ final class MachineAssembly {
                 virtioConsoleTransport = transport;
             } else if (streams != null && device == streams.device()) {
                 streams.attach(transport);
+            } else if (device == netDevice) {
+                netTransport = transport;
             }
             DeviceWorker worker = new DeviceWorker("virtio" + i, transport, e -> workerFailed.accept(e));
             workers.add(worker);
@@ -207,6 +221,9 @@ final class MachineAssembly {
         }
         for (FileDiskBackend disk : disks) {
             disk.close();
+        }
+        if (tap != null) {
+            tap.close();
         }
     }
 }

@@ -6,6 +6,7 @@ import dev.panavisor.boot.InitrdLoader;
 import dev.panavisor.boot.KernelImage;
 import dev.panavisor.boot.LoadedKernel;
 import dev.panavisor.devices.virtio.block.FileDiskBackend;
+import dev.panavisor.devices.virtio.net.MacAddress;
 import dev.panavisor.memory.GuestLayout;
 import dev.panavisor.memory.MappedGuestMemory;
 import java.io.IOException;
@@ -26,15 +27,21 @@ import java.util.Optional;
  * @param console     which device carries the guest console
  * @param exec        command mode: run this shell command in the guest, report its status, end the VM
  * @param stdio       in command mode, what the command's stdin, stdout and stderr are connected to
+ * @param net         a virtio-net card on a TAP interface, if any
  */
 public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks, String extraCmdline,
-        long memoryBytes, int cpus, ConsoleKind console, Optional<String> exec, CommandStdio stdio) {
+        long memoryBytes, int cpus, ConsoleKind console, Optional<String> exec, CommandStdio stdio,
+        Optional<Net> net) {
 
     public static final long DEFAULT_MEMORY = 256L << 20;
     public static final int MAX_CPUS = 32;
 
     /** A disk image and whether the guest may write it. */
     public record Disk(Path path, boolean readOnly) {
+    }
+
+    /** A network card: the host's TAP interface it is wired to and the guest's MAC address. */
+    public record Net(String tap, MacAddress mac) {
     }
 
     /** Where the guest's console goes. */
@@ -67,9 +74,20 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
         this(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, CommandStdio.CONSOLE);
     }
 
+    /** A configuration without a network card. */
+    public MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks, String extraCmdline,
+            long memoryBytes, int cpus, ConsoleKind console, Optional<String> exec, CommandStdio stdio) {
+        this(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, stdio, Optional.empty());
+    }
+
     /** This configuration with the command's streams connected as {@code stdio} says. */
     public MachineConfig withStdio(CommandStdio stdio) {
-        return new MachineConfig(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, stdio);
+        return new MachineConfig(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, stdio, net);
+    }
+
+    /** This configuration with network card {@code net} (or none). */
+    public MachineConfig withNet(Optional<Net> net) {
+        return new MachineConfig(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, stdio, net);
     }
 
     /** Whether the VM has the command's stream ports: a command, with {@link CommandStdio#STREAMS}. */
@@ -79,6 +97,7 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
 
     public MachineConfig {
         java.util.Objects.requireNonNull(stdio, "stdio");
+        java.util.Objects.requireNonNull(net, "net");
         disks = List.copyOf(disks);
         if (cpus < 1 || cpus > MAX_CPUS) {
             throw new VmmException("--cpus must be between 1 and " + MAX_CPUS + ", got " + cpus);
@@ -127,7 +146,7 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
     /** Where {@link Machine} puts the virtio-mmio devices this configuration asks for, in its order. */
     static List<KernelCommandLine.MmioDevice> declaredDevices(MachineConfig config) {
         int count = config.disks().size() + (config.console() == ConsoleKind.VIRTIO ? 1 : 0)
-                + (config.hasStreamPorts() ? 1 : 0);
+                + (config.hasStreamPorts() ? 1 : 0) + (config.net().isPresent() ? 1 : 0);
         List<KernelCommandLine.MmioDevice> devices = new java.util.ArrayList<>();
         for (int i = 0; i < count; i++) {
             devices.add(new KernelCommandLine.MmioDevice(GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE,

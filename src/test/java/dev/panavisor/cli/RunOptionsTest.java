@@ -38,6 +38,39 @@ class RunOptionsTest {
     }
 
     @Test
+    void net_takes_a_tap_name_and_an_optional_unicast_mac() {
+        NetConverter converter = new NetConverter();
+        MachineConfig.Net plain = converter.convert("tap=tap0");
+        assertEquals("tap0", plain.tap());
+        assertEquals("02:70:76:00:00:01", plain.mac().toString());
+        MachineConfig.Net withMac = converter.convert("tap=pv-1,mac=02:00:00:aa:bb:cc");
+        assertEquals("pv-1", withMac.tap());
+        assertEquals("02:00:00:aa:bb:cc", withMac.mac().toString());
+        assertEquals("pv0", converter.convert("mac=06:00:00:00:00:01,tap=pv0").tap());
+        for (String bad : new String[] {"", "tap", "tap=", "tap0", "user", "tap=a/b", "tap=0123456789abcdef",
+                "tap=..", "tap=t0,mac=01:00:00:00:00:01", "tap=t0,mac=xyz", "tap=t0,mac", "tap=t0,queues=2"}) {
+            CommandLine.TypeConversionException e = assertThrows(CommandLine.TypeConversionException.class,
+                    () -> converter.convert(bad), bad);
+            assertTrue(e.getMessage().startsWith("--net " + bad + ": "), e.getMessage());
+        }
+    }
+
+    @Test
+    void net_is_a_usage_error_when_malformed_and_reaches_the_configuration() {
+        RunCommand run = parsed("run", "--net", "tap=tap0,mac=02:00:00:00:00:07");
+        assertEquals("tap0", run.net.tap());
+        assertEquals(2, PanavisorCommand.newCommandLine().execute("run", "--net", "tap=", "--exec", "true"));
+    }
+
+    @Test
+    void net_is_passed_into_the_lab_with_its_mac() {
+        MachineConfig config = EXEC_TRUE.withNet(java.util.Optional.of(new NetConverter().convert("tap=tap3")));
+        java.util.List<String> inner = InLab.command(config, parsed("run", "--net", "tap=tap3"));
+        assertTrue(inner.contains("--net=tap=tap3,mac=02:70:76:00:00:01"), inner.toString());
+        assertFalse(InLab.command(EXEC_TRUE, parsed("run")).stream().anyMatch(a -> a.startsWith("--net")));
+    }
+
+    @Test
     void run_options_parse_into_fields() {
         CommandLine.ParseResult parsed = PanavisorCommand.newCommandLine().parseArgs("run", "--kernel", "bzImage", "--disk", "a.img", "--disk", "b.img,ro", "--memory",
                 "1G", "--cpus", "2", "--console", "virtio", "--exec", "uname -r", "--cmdline", "loglevel=7");

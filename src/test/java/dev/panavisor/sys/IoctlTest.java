@@ -14,6 +14,17 @@ class IoctlTest {
         assertEquals(0x8090ae81L, Ioctl.ior(0xae, 0x81, 144));        // KVM_GET_REGS
         assertEquals(0xc008ae05L, Ioctl.iowr(0xae, 0x05, 8));         // KVM_GET_SUPPORTED_CPUID
         assertEquals(0x5401L, Ioctl.io('T', 0x01));                   // TCGETS
+        assertEquals(0x400454caL, TapDevice.TUNSETIFF);               // _IOW('T', 202, int), linux/if_tun.h
+    }
+
+    @Test
+    void the_tap_request_asks_for_a_tap_without_packet_information() {
+        assertEquals(0x0002, TapDevice.IFF_TAP);
+        assertEquals(0x1000, TapDevice.IFF_NO_PI);
+        assertEquals(16, TapDevice.IFNAMSIZ);
+        assertEquals(40, TapDevice.IFREQ_SIZE);
+        assertThrows(IllegalArgumentException.class, () -> TapDevice.open("a-name-of-16-byte"));
+        assertThrows(IllegalArgumentException.class, () -> TapDevice.open(""));
     }
 
     @Test

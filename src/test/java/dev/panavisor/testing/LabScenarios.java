@@ -31,14 +31,25 @@ public final class LabScenarios {
     /** Runs {@code script} (a resource next to {@code owner}) in the lab; returns its work directory. */
     public static Path run(Class<?> owner, String script, String name, Duration timeout, Map<String, String> variables)
             throws IOException {
+        return run(owner, List.of(script), name, timeout, variables);
+    }
+
+    /**
+     * As above, for a main script (the first) that sources the others: all are copied into the work directory, so
+     * the main one finds them beside itself ({@code $(dirname "$0")}).
+     */
+    public static Path run(Class<?> owner, List<String> scripts, String name, Duration timeout,
+            Map<String, String> variables) throws IOException {
         Requires.lab();
         GuestImages.GuestImage guest = GuestImages.forUser(line -> System.err.println("images: " + line)).guest();
         Path work = Path.of("target", "lab-tests", name).toAbsolutePath();
         FileTree.delete(work);
         Files.createDirectories(work);
         Path copy = work.resolve("scenarios.sh");
-        try (var in = owner.getResourceAsStream(script)) {
-            Files.write(copy, in.readAllBytes());
+        for (String script : scripts) {
+            try (var in = owner.getResourceAsStream(script)) {
+                Files.write(script.equals(scripts.getFirst()) ? copy : work.resolve(script), in.readAllBytes());
+            }
         }
         String java = ProcessHandle.current().info().command().orElseThrow();
         LabConfig config = LabConfig.defaults().withTimeout(timeout).withWritable(work)

@@ -28,6 +28,14 @@ class ConfinementFilterTest {
     }
 
     @Test
+    void the_tap_backend_s_calls_after_start_are_allowed() {
+        // run --net: the receive thread polls the TAP and its eventfd and reads frames; the worker writes them.
+        assertEquals(SeccompFilter.RET_ALLOW, verdict(Syscall.POLL, 0, 2, -1));
+        assertEquals(SeccompFilter.RET_ALLOW, verdict(Syscall.READ, 42, 0, 65549));
+        assertEquals(SeccompFilter.RET_ALLOW, verdict(Syscall.WRITE, 42, 0, 1514));
+    }
+
+    @Test
     void no_sockets_no_processes_no_tracing_no_deleting() {
         for (Syscall call : new Syscall[] {Syscall.SOCKET, Syscall.EXECVE, Syscall.FORK, Syscall.VFORK,
                 Syscall.PTRACE, Syscall.UNLINK, Syscall.SECCOMP}) {

@@ -54,4 +54,19 @@ class KernelCommandLineTest {
         assertEquals(1, MachineConfig.declaredDevices(exec.withStdio(MachineConfig.CommandStdio.TTY)).size());
         assertFalse(CONFIG.withStdio(MachineConfig.CommandStdio.STREAMS).hasStreamPorts());
     }
+
+    @Test
+    void a_network_card_is_one_more_virtio_device_declared_on_the_command_line() {
+        MachineConfig.Net net = new MachineConfig.Net("tap0", dev.panavisor.devices.virtio.net.MacAddress.DEFAULT);
+        MachineConfig streams = new MachineConfig(Path.of("/k"), Optional.empty(), List.of(), "",
+                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, Optional.of("true"),
+                MachineConfig.CommandStdio.STREAMS);
+        assertEquals(1, MachineConfig.declaredDevices(streams).size());
+        MachineConfig withNet = streams.withNet(Optional.of(net));
+        assertEquals(2, MachineConfig.declaredDevices(withNet).size());
+        assertEquals(net, withNet.withStdio(MachineConfig.CommandStdio.TTY).net().orElseThrow(), "kept by withStdio");
+        String line = KernelCommandLine.build(withNet, MachineConfig.declaredDevices(withNet));
+        assertTrue(line.contains("virtio_mmio.device="), line);
+        assertEquals(2, line.split("virtio_mmio.device=", -1).length - 1, line);
+    }
 }

@@ -36,8 +36,10 @@ class LinuxBootLabTest {
     void bootEveryScenarioInOneLab() throws IOException {
         Path foreign = Files.createDirectories(Path.of("target", "lab-tests")).toAbsolutePath()
                 .resolve("foreign.cpio");
-        work = LabScenarios.run(LinuxBootLabTest.class, "linux-boot-scenarios.sh", "linux-boot",
-                Duration.ofMinutes(25), Map.of("FOREIGN", ForeignInitramfs.write(foreign).toString()));
+        // The network scenarios live in their own scripts, which the main one sources from beside itself.
+        work = LabScenarios.run(LinuxBootLabTest.class, List.of("linux-boot-scenarios.sh", "net-scenarios.sh",
+                "net-lib.sh", "net-guest.sh"), "linux-boot", Duration.ofMinutes(30),
+                Map.of("FOREIGN", ForeignInitramfs.write(foreign).toString()));
     }
 
     private String out(String scenario) throws IOException {
@@ -211,5 +213,63 @@ class LinuxBootLabTest {
         assertEquals(121, rc("panic"), describe("panic"));
         assertTrue(err("panic").contains("panavisor: guest kernel panic: Kernel panic - not syncing: VFS"),
                 describe("panic"));
+    }
+
+    @Test
+    void a_firecracker_config_file_boots_the_guest_with_its_machine_config() throws IOException {
+        assertEquals(0, rc("config"), describe("config"));
+        assertEquals("2", out("config").strip(), "vcpu_count 2 from vm.json: " + describe("config"));
+    }
+
+    @Test
+    void the_api_socket_boots_a_guest_as_firecrackers_getting_started_sequence_does() throws IOException {
+        String api = Files.readString(work.resolve("serve.api"));
+        String all = "serve: rc=" + rc("serve") + "\n--- api:\n" + api + "\n--- out:\n" + out("serve") + "\n--- err:\n"
+                + err("serve");
+        List<String> answers = api.lines().filter(l -> l.contains(" -> ")).toList();
+        assertEquals(4, answers.size(), all);
+        assertTrue(answers.get(0).endsWith("-> 204"), "PUT /boot-source: " + all);
+        assertTrue(answers.get(1).contains("fault_message") && answers.get(1).endsWith("-> 400"),
+                "PUT /machine-config with vcpu_count 0 is refused: " + all);
+        assertTrue(answers.get(2).endsWith("-> 204"), "PUT /machine-config: " + all);
+        assertTrue(answers.get(3).endsWith("-> 204"), "PUT /actions InstanceStart: " + all);
+        assertTrue(out("serve").contains("hello-from-the-api"), "the guest ran the boot_args' command: " + all);
+        assertEquals(0, rc("serve"), all);
+        assertFalse(api.contains("socket left behind"), all);
+    }
+
+    // The network card on a TAP (net-scenarios.sh): L1 is 172.30.0.1 on pvtap0, the guest 172.30.0.2 from ip=.
+
+    @Test
+    void the_host_pings_the_guest_on_its_tap_and_the_guest_runs_to_its_end() throws IOException {
+        assertEquals(0, rc("net"), describe("net"));
+        assertTrue(out("net").contains("guest-done"), describe("net"));
+        String hostPing = Files.readString(work.resolve("net.ping"));
+        assertTrue(hostPing.contains("10 packets transmitted, 10 packets received"), "host pings guest: " + hostPing);
+    }
+
+    @Test
+    void files_cross_the_tap_both_ways_byte_for_byte() throws Exception {
+        assertEquals(0, rc("net"), describe("net"));
+        assertTrue(out("net").contains("guest-got " + sha256(work.resolve("www/small.bin"))),
+                "the guest fetched the host's file over HTTP: " + describe("net"));
+        Matcher served = Pattern.compile("guest-has ([0-9a-f]{64})").matcher(out("net"));
+        assertTrue(served.find(), describe("net"));
+        assertEquals(served.group(1), sha256(work.resolve("net.small")), "the host fetched the guest's file");
+        assertTrue(out("net").contains("h2g-seconds "), "the large file reached the guest: " + describe("net"));
+        assertTrue(Files.readString(work.resolve("net.g2h")).startsWith("g2h-seconds "), "and the host");
+    }
+
+    @Test
+    void a_busy_tap_no_right_to_create_one_and_no_tun_device_are_one_line_each() throws IOException {
+        assertOneLine("net-busy", "--net tap=pvbusy: the TAP is in use by another process");
+        assertOneLine("net-nocap", "--net tap=pvnone0: no TAP of that name that this user may use");
+        assertOneLine("net-notun", "--net tap=pvtap1: /dev/net/tun does not exist");
+    }
+
+    private void assertOneLine(String scenario, String expected) throws IOException {
+        assertEquals(1, rc(scenario), describe(scenario));
+        assertEquals(1, err(scenario).lines().count(), "exactly one line: " + describe(scenario));
+        assertTrue(err(scenario).startsWith("panavisor: " + expected), describe(scenario));
     }
 }

@@ -3,6 +3,7 @@
 # $WORK/NAME.out, NAME.err and NAME.rc for the test to check. Environment: PANAVISOR (the command to run
 # Panavisor), WORK, BZIMAGE, VMLINUX, INITRD, ROOTFS, FOREIGN (an initramfs whose /init is not Panavisor's).
 set -u
+SCRIPTS=$(cd "$(dirname "$0")" && pwd)
 cd "$WORK"
 
 scenario() { # NAME COMMAND...
@@ -101,8 +102,8 @@ api() { # METHOD PATH BODY
 }
 command=$(printf 'echo hello-from-the-api' | base64 -w0)
 api PUT /boot-source "{\"kernel_image_path\": \"$BZIMAGE\", \"initrd_path\": \"$INITRD\", \"boot_args\": \"panavisor.exec=$command\"}"
+api PUT /machine-config '{"vcpu_count": 0, "mem_size_mib": 256}'
 api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 256}'
-api PUT /drives/rootfs '{"drive_id": "rootfs", "path_on_host": "/nonexistent.ext4", "is_root_device": true, "is_read_only": false}'
 api PUT /actions '{"action_type": "InstanceStart"}'
 wait $serve
 echo $? > serve.rc
@@ -118,4 +119,6 @@ scenario panic $PANAVISOR run --kernel "$BZIMAGE" --initrd "$BZIMAGE" --exec tru
 interactive interactive-serial 'round-trip-42' 'echo round-trip-$((6 * 7))' --kernel "$BZIMAGE" --initrd "$INITRD"
 interactive interactive-virtio 'round-trip-42' 'echo round-trip-$((6 * 7))' --kernel "$BZIMAGE" --initrd "$INITRD" \
     --console virtio
+# The network card on a TAP (run --net): pings, files both ways, throughput, bad input.
+. "$SCRIPTS/net-scenarios.sh"
 echo "all scenarios ran"

@@ -1,0 +1,300 @@
+package dev.panavisor.devices.virtio.net;
+
+import dev.panavisor.devices.virtio.VirtioDevice;
+import dev.panavisor.devices.virtio.VirtioFeatures;
+import dev.panavisor.devices.virtio.VirtioInterrupt;
+import dev.panavisor.devices.virtio.queue.DescriptorChain;
+import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
+import dev.panavisor.devices.virtio.queue.VirtqueueException;
+import dev.panavisor.memory.GuestMemory;
+import dev.panavisor.memory.GuestMemoryException;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * A virtio network device (virtio 1.2 §5.1): one receive queue and one transmit queue, Ethernet frames each
+ * preceded by a 12-byte {@code struct virtio_net_hdr} (§5.1.6), a MAC address in the configuration space.
+ *
+ * <p>Features: VERSION_1, VIRTIO_NET_F_MAC, EVENT_IDX and INDIRECT_DESC; no offloads (no CSUM, GUEST_CSUM, TSO,
+ * UFO), so every frame in either direction is a complete Ethernet frame with its checksums filled in, and the
+ * header's fields are all 0 (GSO_NONE) but {@code num_buffers}. No VIRTIO_NET_F_MRG_RXBUF: without offloads no
+ * frame is larger than the MTU plus the Ethernet header, which Linux's receive buffers (1518 bytes after the
+ * header, {@code GOOD_PACKET_LEN}) always hold, so merging buffers would buy nothing. No control queue, no STATUS
+ * (the link is always up), one queue pair.
+ *
+ * <p>Transmit (§5.1.6.2): on the driver's notification every available chain is one header and one frame in its
+ * device-readable part; the header is skipped and the frame handed to the {@link NetBackend}. Receive (§5.1.6.3):
+ * the host side pushes frames in with {@link #receive}; each takes one chain from the receive queue, which gets
+ * the header and the frame in its device-writable part. When the receive queue is empty the frame is not taken
+ * ({@link #receive} says so) and the host side waits: {@link #canReceive} has then asked the driver (avail_event,
+ * with EVENT_IDX) to notify at its next buffer, and that notification runs the {@code receiveBuffersAdded}
+ * callback, which wakes it (only then: a host side that has buffers is not waiting for the callback).
+ *
+ * <p>Hostile drivers: a transmit chain shorter than a header, or a frame longer than {@link #MAX_FRAME}, is
+ * returned unsent; a receive chain too small for the frame is returned with nothing written (the driver sees a
+ * length of 0, which Linux counts as a length error). Both are counted in {@link #droppedFrames()} with the last
+ * reason, never sent half or written past the chain.
+ */
+public final class VirtioNet implements VirtioDevice {
+    public static final int DEVICE_TYPE = 1;
+    public static final int RECEIVE_QUEUE = 0;
+    public static final int TRANSMIT_QUEUE = 1;
+    public static final int QUEUE_SIZE = 256;
+    /** §5.1.3: the device has a MAC address in its configuration space. */
+    public static final long F_MAC = 1L << 5;
+    /** §5.1.6: struct virtio_net_hdr with num_buffers; always 12 bytes with VERSION_1. */
+    public static final int HEADER_SIZE = 12;
+    /** Offset of num_buffers in the header. */
+    static final int NUM_BUFFERS = 10;
+    /**
+     * Largest frame either way: an Ethernet header and the largest IPv4 packet (65535 bytes). Without offloads a
+     * frame is at most MTU + 14, and Linux's virtio-net allows MTUs up to 65535 without VIRTIO_NET_F_MTU.
+     */
+    public static final int MAX_FRAME = 14 + 65535;
+
+    private final NetBackend backend;
+    private final MacAddress mac;
+    private final Runnable receiveBuffersAdded;
+    private final byte[] transmitBuffer = new byte[MAX_FRAME];
+    private final byte[] header = new byte[HEADER_SIZE];
+
+    private SplitVirtqueue receiveQueue;
+    private SplitVirtqueue transmitQueue;
+    private VirtioInterrupt interrupt;
+    /** A receive-queue error found off a notification; cleared by reset. */
+    private boolean failed;
+    /** The host side last found no receive buffer ({@link #canReceive}) and waits for the callback. */
+    private boolean receiverWaiting = true;
+    private long framesSent;
+    private long framesReceived;
+    private long droppedFrames;
+    private String lastDropReason = "";
+
+    /**
+     * @param receiveBuffersAdded run (under the device's lock) when the driver has made receive buffers available
+     *                            after {@link #canReceive} found none, or the device was activated: the host side
+     *                            may deliver frames again
+     */
+    public VirtioNet(NetBackend backend, MacAddress mac, Runnable receiveBuffersAdded) {
+        this.backend = backend;
+        this.mac = mac;
+        this.receiveBuffersAdded = receiveBuffersAdded;
+        // §5.1.6: without MRG_RXBUF the device still writes num_buffers, and it is 1 (one buffer per frame).
+        header[NUM_BUFFERS] = 1;
+    }
+
+    @Override
+    public int deviceType() {
+        return DEVICE_TYPE;
+    }
+
+    @Override
+    public String name() {
+        return "virtio-net (" + backend.name() + ")";
+    }
+
+    @Override
+    public long offeredFeatures() {
+        return VirtioFeatures.VERSION_1 | VirtioFeatures.EVENT_IDX | VirtioFeatures.INDIRECT_DESC | F_MAC;
+    }
+
+    @Override
+    public int queueCount() {
+        return 2;
+    }
+
+    @Override
+    public int maxQueueSize(int index) {
+        return QUEUE_SIZE;
+    }
+
+    /** struct virtio_net_config (§5.1.4): mac[6] at 0; status, max_virtqueue_pairs and mtu are not offered. */
+    @Override
+    public long readConfig(int offset, int size) {
+        long value = 0;
+        for (int i = size - 1; i >= 0; i--) {
+            int at = offset + i;
+            value = (value << 8) | (at >= 0 && at < MacAddress.LENGTH ? mac.octet(at) : 0);
+        }
+        return value;
+    }
+
+    @Override
+    public void writeConfig(int offset, int size, long value) {
+        // §5.1.4: mac is read-only with VERSION_1 (writable only by legacy drivers); nothing else is offered.
+    }
+
+    @Override
+    public void activate(long features, List<SplitVirtqueue> queues, GuestMemory memory, VirtioInterrupt interrupt) {
+        this.receiveQueue = queues.get(RECEIVE_QUEUE);
+        this.transmitQueue = queues.get(TRANSMIT_QUEUE);
+        this.interrupt = interrupt;
+        this.failed = false;
+        receiveBuffersAdded.run(); // buffers the driver made available before DRIVER_OK
+    }
+
+    @Override
+    public void reset() {
+        receiveQueue = null;
+        transmitQueue = null;
+        interrupt = null;
+        failed = false;
+    }
+
+    @Override
+    public void queueNotify(int index) {
+        if (receiveQueue == null) {
+            return;
+        }
+        if (index == TRANSMIT_QUEUE) {
+            transmit();
+        } else if (index == RECEIVE_QUEUE && receiverWaiting && receiveQueue.hasAvailable()) {
+            // Only a host side that found no buffer is waiting for one; the worker serves every queue on every kick,
+            // so waking it unconditionally would cost a wake-up per transmitted batch.
+            receiverWaiting = false;
+            receiveBuffersAdded.run();
+        }
+    }
+
+    /** Sends every frame the driver has made available, then notifies the driver once if it wants that. */
+    private void transmit() {
+        DescriptorChain chain;
+        while ((chain = transmitQueue.pop()) != null) {
+            long frameLength = chain.readableBytes() - HEADER_SIZE;
+            if (frameLength < 0) {
+                drop("transmit chain of " + chain.readableBytes() + " bytes has no room for the 12-byte header");
+            } else if (frameLength > MAX_FRAME) {
+                drop("transmit frame of " + frameLength + " bytes is longer than " + MAX_FRAME);
+            } else {
+                int length = (int) frameLength;
+                chain.readFromReadable(HEADER_SIZE, transmitBuffer, 0, length);
+                try {
+                    backend.transmit(transmitBuffer, length);
+                    framesSent++;
+                } catch (IOException e) {
+                    drop(backend.name() + " refused a frame: " + e.getMessage());
+                }
+            }
+            transmitQueue.addUsed(chain.headIndex(), 0); // §2.7.8: the device wrote nothing into a transmit chain
+        }
+        if (transmitQueue.needsNotification()) {
+            interrupt.usedBuffers();
+        }
+    }
+
+    /**
+     * Whether a frame can be delivered now: the device is active and the driver has a receive buffer available.
+     * When it has none, this also asks the driver to notify at its next one (see the class comment).
+     */
+    public boolean canReceive() {
+        boolean can = false;
+        if (receiveQueue != null && !failed) {
+            try {
+                can = receiveQueue.hasAvailable();
+            } catch (VirtqueueException | GuestMemoryException e) {
+                fail(e);
+            }
+        }
+        receiverWaiting = !can;
+        return can;
+    }
+
+    /**
+     * Delivers one frame from the host side into the next receive buffer and notifies the driver if it wants that.
+     *
+     * <p>A malformed receive queue (a hostile driver) is reported like one found on a notification: the device
+     * needs a reset (§2.1.2) and takes no more frames until the driver resets it. Call under the transport's lock.
+     *
+     * @return false when there is no buffer (or the device is not active or broken): the frame was not taken; true
+     *         when it was delivered, or dropped because the buffer was too small for it (counted, see the class
+     *         comment)
+     */
+    public boolean receive(byte[] frame, int length) {
+        boolean taken = receiveInBurst(frame, length);
+        endBurst();
+        return taken;
+    }
+
+    /**
+     * As {@link #receive}, without the used buffer notification: a host side that has several frames waiting
+     * delivers them all and then calls {@link #endBurst()} once, so the driver gets one interrupt per burst
+     * (§2.7.7 lets the device batch: it notifies after adding buffers, not necessarily after each).
+     */
+    public boolean receiveInBurst(byte[] frame, int length) {
+        if (receiveQueue == null || failed) {
+            return false;
+        }
+        try {
+            return deliver(frame, length);
+        } catch (VirtqueueException | GuestMemoryException e) {
+            fail(e);
+            return false;
+        }
+    }
+
+    /** Ends a burst of {@link #receiveInBurst}: notifies the driver once if it wants to hear of the frames. */
+    public void endBurst() {
+        if (receiveQueue == null || failed) {
+            return;
+        }
+        try {
+            if (receiveQueue.needsNotification()) {
+                interrupt.usedBuffers();
+            }
+        } catch (GuestMemoryException e) {
+            fail(e);
+        }
+    }
+
+    private boolean deliver(byte[] frame, int length) {
+        DescriptorChain chain = receiveQueue.pop();
+        if (chain == null) {
+            return false;
+        }
+        int written = 0;
+        if (chain.writableBytes() < HEADER_SIZE + (long) length) {
+            drop("received frame of " + length + " bytes does not fit the driver's buffer of "
+                    + chain.writableBytes() + " bytes");
+        } else {
+            chain.writeToWritable(0, header, 0, HEADER_SIZE);
+            chain.writeToWritable(HEADER_SIZE, frame, 0, length);
+            written = HEADER_SIZE + length;
+            framesReceived++;
+        }
+        receiveQueue.addUsed(chain.headIndex(), written);
+        return true;
+    }
+
+    private void fail(RuntimeException e) {
+        failed = true;
+        interrupt.deviceFailed(e.getMessage());
+    }
+
+    private void drop(String reason) {
+        droppedFrames++;
+        lastDropReason = reason;
+    }
+
+    public MacAddress mac() {
+        return mac;
+    }
+
+    /** Frames handed to the backend. */
+    public long framesSent() {
+        return framesSent;
+    }
+
+    /** Frames written into the driver's receive buffers. */
+    public long framesReceived() {
+        return framesReceived;
+    }
+
+    /** Frames dropped in either direction, with {@link #lastDropReason()}. */
+    public long droppedFrames() {
+        return droppedFrames;
+    }
+
+    public String lastDropReason() {
+        return lastDropReason;
+    }
+}

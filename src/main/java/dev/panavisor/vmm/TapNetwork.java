@@ -1,0 +1,213 @@
+package dev.panavisor.vmm;
+
+import dev.panavisor.devices.virtio.net.NetBackend;
+import dev.panavisor.devices.virtio.net.VirtioNet;
+import dev.panavisor.sys.Errno;
+import dev.panavisor.sys.EventFd;
+import dev.panavisor.sys.Libc;
+import dev.panavisor.sys.NativeCallException;
+import dev.panavisor.sys.TapDevice;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.function.Consumer;
+
+/**
+ * A {@link VirtioNet} device's host side on a TAP interface ({@code run --net tap=NAME}): frames the guest sends
+ * are written to the TAP, frames the host sends to the TAP are read by this class's receive thread and delivered
+ * into the guest's receive buffers.
+ *
+ * <p>Transmit runs on the device's worker ({@link DeviceWorker}), which calls {@link #transmit}: a TAP write never
+ * blocks (the kernel queues the frame or drops it), so a slow host network cannot stall the worker.
+ *
+ * <p>Receive: one thread, blocked in poll(2) on two descriptors, the TAP and a wake-up eventfd. It polls the TAP
+ * only while the guest has a receive buffer ({@link VirtioNet#canReceive}, under the transport's lock); without one
+ * it waits on the eventfd alone, so frames stay queued in the TAP (the kernel's own queue, up to its txqueuelen)
+ * rather than being read and dropped, and nothing spins. The guest's next buffer brings a notification; the device
+ * calls {@link #wake()} from it, the eventfd becomes readable, and the thread looks again. {@link #close()} wakes
+ * it the same way with a stop flag. A frame is read only when a buffer is known to be there, and the receive thread
+ * is the only one that consumes receive buffers, so a frame read is a frame delivered (or dropped by the device with
+ * a counted reason, too big for the buffer; or lost to a guest reset in between, which discards the queues).
+ */
+final class TapNetwork implements NetBackend, AutoCloseable {
+    /** struct pollfd (poll(2)): int fd, short events, short revents; the event bits of asm-generic/poll.h. */
+    static final long POLLFD_SIZE = 8;
+    static final short POLLIN = 0x1;
+    static final short POLLERR = 0x8;
+    static final short POLLHUP = 0x10;
+    static final short POLLNVAL = 0x20;
+
+    private final TapDevice tap;
+    private final EventFd wakeups = new EventFd();
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment transmitBuffer = arena.allocate(VirtioNet.MAX_FRAME);
+    private final MemorySegment receiveBuffer = arena.allocate(VirtioNet.MAX_FRAME);
+    private final byte[] receiveBytes = new byte[VirtioNet.MAX_FRAME];
+    /** struct pollfd[2]: the TAP, then the wake-up eventfd. */
+    private final MemorySegment pollFds = arena.allocate(2 * POLLFD_SIZE, 4);
+    private final MemorySegment wakeupCounter = arena.allocate(ValueLayout.JAVA_LONG);
+    private Thread thread;
+    private volatile boolean stopping;
+
+    private TapNetwork(TapDevice tap) {
+        this.tap = tap;
+    }
+
+    /**
+     * Attaches to TAP {@code name}, or fails with one line saying why and what to do.
+     *
+     * @throws VmmException when /dev/net/tun is missing, the TAP does not exist and this process may not create it,
+     *         it belongs to someone else, or another process has it open
+     */
+    static TapNetwork open(String name) {
+        try {
+            return new TapNetwork(TapDevice.open(name));
+        } catch (NativeCallException e) {
+            throw new VmmException(openFailure(name, e), e);
+        }
+    }
+
+    /** The one-line message for a failed open of TAP {@code name}. */
+    static String openFailure(String name, NativeCallException e) {
+        String prefix = "--net tap=" + name + ": ";
+        if (e.call().startsWith("open(")) {
+            return e.errno() == Errno.ENOENT
+                    ? prefix + TapDevice.TUN_PATH + " does not exist (no TUN/TAP in this kernel: modprobe tun)"
+                    : prefix + "cannot open " + TapDevice.TUN_PATH + ": " + e.getMessage();
+        }
+        return switch (e.errno()) {
+            case Errno.EPERM -> prefix + "no TAP of that name that this user may use, and creating one needs "
+                    + "CAP_NET_ADMIN; create it first: ip tuntap add " + name + " mode tap user $(id -un)";
+            case Errno.EBUSY -> prefix + "the TAP is in use by another process (one VM per TAP)";
+            case Errno.EINVAL -> prefix + "an interface of that name exists but is not a single-queue TAP";
+            default -> prefix + e.getMessage();
+        };
+    }
+
+    /**
+     * Starts the receive thread, delivering into {@code device} under {@code lock} (its transport's monitor).
+     *
+     * @param failed told about an error the receive path cannot recover from (a TAP read error): the VM ends
+     */
+    void start(VirtioNet device, Object lock, Consumer<Throwable> failed) {
+        thread = Thread.ofPlatform().name("net-rx-" + tap.name()).daemon().start(() -> {
+            try {
+                receiveLoop(device, lock);
+            } catch (Throwable e) {
+                failed.accept(e);
+            }
+        });
+    }
+
+    /** Called by the device when receive buffers may have appeared: wakes the receive thread. */
+    void wake() {
+        wakeups.signal();
+    }
+
+    @Override
+    public void transmit(byte[] frame, int length) throws IOException {
+        MemorySegment.copy(frame, 0, transmitBuffer, ValueLayout.JAVA_BYTE, 0, length);
+        long written = tap.write(transmitBuffer.asSlice(0, length));
+        if (written < 0) {
+            throw new IOException("write: " + Libc.strerror((int) -written) + " (errno " + -written + ")");
+        }
+    }
+
+    @Override
+    public String name() {
+        return "tap " + tap.name();
+    }
+
+    private void receiveLoop(VirtioNet device, Object lock) {
+        pollFds.set(ValueLayout.JAVA_INT, 0, tap.fd());
+        pollFds.set(ValueLayout.JAVA_INT, POLLFD_SIZE, wakeups.fd());
+        pollFds.set(ValueLayout.JAVA_SHORT, POLLFD_SIZE + 4, POLLIN);
+        while (!stopping) {
+            boolean ready;
+            synchronized (lock) {
+                ready = device.canReceive();
+            }
+            // Without a buffer the TAP's entry asks for no events (its revents can still report an error).
+            pollFds.set(ValueLayout.JAVA_SHORT, 4, ready ? POLLIN : 0);
+            int result = Libc.pollOrErrno(pollFds, 2, -1);
+            if (result == -Errno.EINTR) {
+                continue;
+            }
+            if (result < 0) {
+                throw new NativeCallException("poll(" + tap.name() + ")", -result);
+            }
+            if ((pollFds.get(ValueLayout.JAVA_SHORT, POLLFD_SIZE + 6) & POLLIN) != 0) {
+                Libc.readOrErrno(wakeups.fd(), wakeupCounter); // resets the counter; the loop re-checks everything
+            }
+            short tapEvents = pollFds.get(ValueLayout.JAVA_SHORT, 6);
+            // An error or hang-up (the interface was deleted) would be reported on every poll: end the VM instead.
+            if ((tapEvents & (POLLERR | POLLHUP | POLLNVAL)) != 0 && !stopping) {
+                throw new VmmException("TAP " + tap.name() + " failed (poll events 0x"
+                        + Integer.toHexString(tapEvents) + ")");
+            }
+            if (ready && (tapEvents & POLLIN) != 0) {
+                receiveBurst(device, lock);
+            }
+        }
+    }
+
+    /** Most frames delivered per wake-up before the driver is notified, so a flood cannot starve its interrupt. */
+    static final int BURST = 64;
+
+    /**
+     * Reads and delivers frames (the TAP said at least one is waiting) until the TAP is empty, the guest has no
+     * buffer left or {@link #BURST} frames went in, then notifies the driver once for all of them.
+     */
+    private void receiveBurst(VirtioNet device, Object lock) {
+        try {
+            for (int n = 0; n < BURST; n++) {
+                if (n > 0) {
+                    synchronized (lock) {
+                        if (!device.canReceive()) {
+                            return;
+                        }
+                    }
+                }
+                long length = tap.read(receiveBuffer);
+                if (length == -Errno.EAGAIN || length == -Errno.EINTR || length == 0) {
+                    return;
+                }
+                if (length < 0) {
+                    throw new NativeCallException("read(" + tap.name() + ")", (int) -length);
+                }
+                MemorySegment.copy(receiveBuffer, ValueLayout.JAVA_BYTE, 0, receiveBytes, 0, (int) length);
+                synchronized (lock) {
+                    device.receiveInBurst(receiveBytes, (int) length);
+                }
+            }
+        } finally {
+            synchronized (lock) {
+                device.endBurst();
+            }
+        }
+    }
+
+    /** Stops the receive thread, waits for it, and detaches from the TAP. */
+    @Override
+    public void close() {
+        stopping = true;
+        if (thread != null && thread.isAlive()) {
+            wakeups.signal();
+            boolean interrupted = false;
+            while (thread.isAlive()) {
+                try {
+                    thread.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        wakeups.close();
+        tap.close();
+        arena.close();
+    }
+}

@@ -1,0 +1,152 @@
+package dev.panavisor.devices.virtio.net;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panavisor.devices.virtio.RecordingInterrupt;
+import dev.panavisor.devices.virtio.VirtioException;
+import dev.panavisor.devices.virtio.queue.DriverQueue;
+import dev.panavisor.devices.virtio.queue.HostileDriver;
+import dev.panavisor.devices.virtio.queue.QueueLayout;
+import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
+import dev.panavisor.memory.GuardedGuestMemory;
+import dev.panavisor.memory.GuestMemoryException;
+import dev.panavisor.testing.Fuzz;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The network device (virtio 1.2 §5.1) between a host sending frames and a driver that posts receive and transmit
+ * chains of any shape and now and then scribbles hostile descriptors over a queue.
+ *
+ * <p>Properties, up to the first hostile queue: every transmitted frame reaches the backend whole and in order;
+ * every frame the host offers is either refused (no buffer: the host keeps it) or lands in the next receive buffer
+ * whole with its header, or is dropped with a reason because the buffer is too small. {@code receive} never throws
+ * (a malformed receive queue is a reported failure); a notification throws only the typed exceptions the transport
+ * turns into DEVICE_NEEDS_RESET; no host memory outside the guest's is touched.
+ */
+@Tag("fuzz")
+class VirtioNetFuzzTest {
+    static final long MEMORY = 0x20000;
+
+    @Test
+    void frames_arrive_whole_and_in_order_and_hostile_queues_become_a_reported_failure() {
+        Fuzz.run("virtio-net", 1500, VirtioNetFuzzTest::oneCase);
+    }
+
+    static void oneCase(Random random) {
+        GuardedGuestMemory memory = GuardedGuestMemory.scrambled(random, MEMORY, 2_000_000);
+        List<byte[]> transmitted = new ArrayList<>();
+        NetBackend backend = new NetBackend() {
+            @Override
+            public void transmit(byte[] frame, int length) throws IOException {
+                transmitted.add(Arrays.copyOf(frame, length));
+            }
+
+            @Override
+            public String name() {
+                return "fuzz";
+            }
+        };
+        VirtioNet net = new VirtioNet(backend, MacAddress.DEFAULT, () -> { });
+        QueueLayout rxLayout = QueueLayout.contiguous(0x1000, 64);
+        QueueLayout txLayout = QueueLayout.contiguous(0x2000, 64);
+        DriverQueue rx = new DriverQueue(memory, rxLayout);
+        DriverQueue tx = new DriverQueue(memory, txLayout);
+        RecordingInterrupt interrupt = new RecordingInterrupt();
+        net.activate(net.offeredFeatures(), List.of(
+                new SplitVirtqueue(memory, rxLayout, 64, random.nextBoolean(), true),
+                new SplitVirtqueue(memory, txLayout, 64, random.nextBoolean(), true)), memory, interrupt);
+        List<byte[]> sent = new ArrayList<>();
+        List<byte[]> delivered = new ArrayList<>();
+        List<byte[]> received = new ArrayList<>();
+        long[] rxBuffers = new long[64];
+        boolean hostile = false;
+        for (int step = 30 + random.nextInt(100); step > 0; step--) {
+            try {
+                switch (random.nextInt(hostile ? 4 : 5)) {
+                    case 0 -> {
+                        byte[] frame = new byte[14 + random.nextInt(600)];
+                        random.nextBytes(frame);
+                        long droppedBefore = net.droppedFrames();
+                        if (net.receive(frame, frame.length) && net.droppedFrames() == droppedBefore) {
+                            delivered.add(frame);
+                        }
+                    }
+                    case 1 -> {
+                        if (rx.freeDescriptors() > 0) {
+                            long address = 0x4000 + 0x400L * random.nextInt(32);
+                            int head = rx.add(DriverQueue.writable(address, 1 + random.nextInt(0x400)));
+                            rxBuffers[head] = address;
+                            net.queueNotify(VirtioNet.RECEIVE_QUEUE);
+                        }
+                    }
+                    case 2 -> {
+                        if (tx.freeDescriptors() > 2) {
+                            byte[] frame = new byte[14 + random.nextInt(1500)];
+                            random.nextBytes(frame);
+                            long at = 0xc000 + 0x800L * random.nextInt(8);
+                            memory.fill(at, VirtioNet.HEADER_SIZE, (byte) 0);
+                            memory.write(at + VirtioNet.HEADER_SIZE, frame);
+                            int split = random.nextInt(VirtioNet.HEADER_SIZE + frame.length + 1);
+                            tx.add(DriverQueue.readable(at, split),
+                                    DriverQueue.readable(at + split, VirtioNet.HEADER_SIZE + frame.length - split));
+                            sent.add(frame);
+                            net.queueNotify(VirtioNet.TRANSMIT_QUEUE);
+                        }
+                    }
+                    case 3 -> {
+                        for (DriverQueue.Used used = rx.pollUsed(); used != null; used = rx.pollUsed()) {
+                            if (used.writtenBytes() > 0) {
+                                received.add(memory.readBytes(rxBuffers[used.head()] + VirtioNet.HEADER_SIZE,
+                                        (int) used.writtenBytes() - VirtioNet.HEADER_SIZE));
+                            }
+                        }
+                        while (tx.pollUsed() != null) {
+                            // returned transmit chains carry nothing back
+                        }
+                    }
+                    default -> {
+                        hostile = true;
+                        QueueLayout layout = random.nextBoolean() ? rxLayout : txLayout;
+                        HostileDriver.scribble(random, memory, layout, MEMORY);
+                        memory.writeU16(layout.availableRing() + 2, random.nextInt(65536));
+                        if (layout == rxLayout) {
+                            net.receive(new byte[60], 60); // never throws: a failure is reported instead
+                        } else {
+                            net.queueNotify(VirtioNet.TRANSMIT_QUEUE);
+                        }
+                    }
+                }
+            } catch (VirtioException | GuestMemoryException e) {
+                assertTrue(hostile, "a well-formed queue was refused: " + e.getMessage());
+                break; // the transport would now set DEVICE_NEEDS_RESET
+            }
+        }
+        if (!hostile) {
+            assertEquals(sent.size(), transmitted.size(), "every frame sent");
+            for (int i = 0; i < sent.size(); i++) {
+                assertArrayEquals(sent.get(i), transmitted.get(i), "frame " + i + " whole and in order");
+            }
+            for (DriverQueue.Used used = rx.pollUsed(); used != null; used = rx.pollUsed()) {
+                if (used.writtenBytes() > 0) {
+                    received.add(memory.readBytes(rxBuffers[used.head()] + VirtioNet.HEADER_SIZE,
+                            (int) used.writtenBytes() - VirtioNet.HEADER_SIZE));
+                }
+            }
+            assertEquals(delivered.size(), received.size(), "every delivered frame is in a used buffer");
+            for (int i = 0; i < delivered.size(); i++) {
+                assertArrayEquals(delivered.get(i), received.get(i), "received frame " + i);
+            }
+        } else {
+            assertTrue(interrupt.events.stream().filter(e -> e.startsWith("failed")).count() <= 1);
+        }
+        memory.assertGuardsIntact();
+    }
+}
