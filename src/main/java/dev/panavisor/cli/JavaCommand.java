@@ -54,8 +54,14 @@ final class JavaCommand {
             command.add("-XX:CICompilerCount=1");
         }
         command.addAll(extra);
-        command.add("-jar");
-        command.add(jar().toString());
+        Path jar = jar();
+        if (Files.isDirectory(jar)) {
+            // Run from a classes directory (tests): the same class path and main class, as no jar exists.
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        } else {
+            command.add("-jar");
+            command.add(jar.toString());
+        }
         return command;
     }
 

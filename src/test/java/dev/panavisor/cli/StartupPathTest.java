@@ -23,7 +23,10 @@ class StartupPathTest {
         assertTrue(shared.contains("--enable-native-access=ALL-UNNAMED"), shared.toString());
         List<String> lab = JavaCommand.of(true, List.of("-XX:AOTCache=x.aot"));
         assertTrue(lab.contains("-XX:TieredStopAtLevel=1"), lab.toString());
-        assertTrue(lab.indexOf("-XX:AOTCache=x.aot") < lab.indexOf("-jar"), "JVM options come before -jar");
+        // Tests run from target/classes, where there is no jar: the class path and the main class stand in for it.
+        assertTrue(lab.indexOf("-XX:AOTCache=x.aot") < lab.indexOf("-cp"), "JVM options come before the class path");
+        assertEquals(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()),
+                lab.subList(lab.size() - 3, lab.size()));
         assertTrue(lab.containsAll(shared));
         List<String> host = JavaCommand.of(false, List.of());
         assertTrue(!host.contains("-XX:TieredStopAtLevel=1"), host.toString());
