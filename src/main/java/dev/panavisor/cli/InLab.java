@@ -33,6 +33,10 @@ final class InLab {
                 lab = lab.withWritable(disk.path().toAbsolutePath().getParent());
             }
         }
+        if (config.vsock().isPresent()) {
+            // The sockets live inside the lab (a UNIX socket is local to one kernel): programs there reach them.
+            lab = lab.withWritable(config.vsock().get().path().toAbsolutePath().getParent());
+        }
         PrintWriter err = options.spec.commandLine().getErr();
         AotCache.Recording aot = JavaCommand.cache(true).map(cache -> cache.optionsFor(true, err))
                 .orElse(null);
@@ -68,6 +72,7 @@ final class InLab {
         if (!config.extraCmdline().isBlank()) {
             command.add("--cmdline=" + config.extraCmdline());
         }
+        config.vsock().ifPresent(vsock -> command.add("--vsock=" + vsock.cid() + "," + vsock.path().toAbsolutePath()));
         config.exec().ifPresent(exec -> command.add("--exec=" + exec));
         if (options.tty) {
             command.add("--tty");

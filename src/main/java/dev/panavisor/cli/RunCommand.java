@@ -69,6 +69,13 @@ final class RunCommand implements Callable<Integer> {
             description = "A virtio-blk disk; repeatable, the first is /dev/vda and, without --initrd, the root. ',ro' makes it read-only.")
     List<MachineConfig.Disk> disks = new ArrayList<>();
 
+    @Option(names = "--vsock", paramLabel = "CID,PATH", converter = VsockConverter.class,
+            description = {"A virtio-vsock device: the guest's CID (3 or more) and a UNIX socket PATH on the host. "
+                    + "The guest connecting to host port P reaches the socket PATH_P; a host program connecting to "
+                    + "PATH and sending 'CONNECT P\\n' reaches the guest's port P after an 'OK <port>\\n' line "
+                    + "(docs/network.md)."})
+    MachineConfig.Vsock vsock;
+
     @Option(names = "--cmdline", paramLabel = "TEXT", description = "Appended to the kernel command line Panavisor builds.")
     String cmdline = "";
 
@@ -281,7 +288,8 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         return new MachineConfig(kernelPath, Optional.ofNullable(initrdPath), disks, cmdline, memory, cpus, console,
-                Optional.ofNullable(exec), tty ? MachineConfig.CommandStdio.TTY : MachineConfig.CommandStdio.STREAMS);
+                Optional.ofNullable(exec), tty ? MachineConfig.CommandStdio.TTY : MachineConfig.CommandStdio.STREAMS,
+                Optional.ofNullable(vsock));
     }
 
     /** The process exit status for how the VM ended; prints the one-line reason for anything but a clean end. */

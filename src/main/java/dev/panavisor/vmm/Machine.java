@@ -42,6 +42,8 @@ public final class Machine implements AutoCloseable {
     /** The virtio console's transport, whose monitor guards the console device; null with the serial console. */
     private final VirtioMmioTransport virtioConsoleTransport;
     private final List<DeviceWorker> workers;
+    /** The vsock device's host sockets and their thread; null without --vsock. */
+    private final VsockSockets vsockSockets;
     private final List<IrqfdInterruptLine> lines;
     private final List<VirtioBlock> blocks;
     private final ConsoleWatcher console;
@@ -67,6 +69,7 @@ public final class Machine implements AutoCloseable {
         this.virtioConsole = b.virtioConsole;
         this.virtioConsoleTransport = b.virtioConsoleTransport;
         this.workers = b.workers;
+        this.vsockSockets = b.vsockSockets;
         this.lines = b.lines;
         this.blocks = b.blocks;
         this.console = b.console;
@@ -160,6 +163,9 @@ public final class Machine implements AutoCloseable {
      */
     public Outcome run(java.time.Duration stallLimit, Runnable afterStart) {
         workers.forEach(DeviceWorker::start);
+        if (vsockSockets != null) {
+            vsockSockets.start();
+        }
         consoleFlusher = ConsoleFlusher.start(console);
         for (Vcpu vcpu : vcpus) {
             Thread thread = Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon().unstarted(() -> loop(vcpu));
@@ -310,6 +316,9 @@ public final class Machine implements AutoCloseable {
             }
         }
         workers.forEach(DeviceWorker::close);
+        if (vsockSockets != null) {
+            vsockSockets.close();
+        }
         if (consoleFlusher != null) {
             consoleFlusher.close();
         } else {

@@ -18,6 +18,7 @@ import dev.panavisor.devices.virtio.block.FileDiskBackend;
 import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.console.VirtioConsole;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
+import dev.panavisor.devices.virtio.vsock.VirtioVsock;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.kvm.Vcpu;
 import dev.panavisor.kvm.Vm;
@@ -54,6 +55,8 @@ final class MachineAssembly {
     ExitHandler exitHandler;
     /** The command's streams ({@code run --exec}), one more virtio device; null without. */
     CommandStreams streams;
+    /** The vsock device's host sockets ({@code run --vsock}); null without. */
+    VsockSockets vsockSockets;
     final BootTimeline timeline;
     volatile Runnable reset = () -> { };
     volatile java.util.function.Consumer<Throwable> workerFailed = e -> { };
@@ -122,6 +125,12 @@ final class MachineAssembly {
         if (streams != null) {
             virtioDevices.add(streams.device());
         }
+        VirtioVsock vsock = null;
+        if (config.vsock().isPresent()) {
+            vsockSockets = VsockSockets.open(config.vsock().get().path());
+            vsock = new VirtioVsock(config.vsock().get().cid(), vsockSockets);
+            virtioDevices.add(vsock);
+        }
         List<KernelCommandLine.MmioDevice> declared = MachineConfig.declaredDevices(config);
         for (int i = 0; i < virtioDevices.size(); i++) {
             long base = GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE;
@@ -134,6 +143,8 @@ final class MachineAssembly {
                 virtioConsoleTransport = transport;
             } else if (streams != null && device == streams.device()) {
                 streams.attach(transport);
+            } else if (device == vsock) {
+                vsockSockets.attach(vsock, transport); // the transport's monitor: the lock the worker takes too
             }
             DeviceWorker worker = new DeviceWorker("virtio" + i, transport, e -> workerFailed.accept(e));
             workers.add(worker);
@@ -184,6 +195,9 @@ final class MachineAssembly {
 
     void closeAll() {
         workers.forEach(DeviceWorker::close);
+        if (vsockSockets != null) {
+            vsockSockets.close();
+        }
         if (vm != null) {
             vm.close();
         }
