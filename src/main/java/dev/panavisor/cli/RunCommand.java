@@ -191,7 +191,8 @@ final class RunCommand implements Callable<Integer> {
             } else {
                 StdinForwarder.start(new java.io.FileInputStream(FileDescriptor.in), streams, machine::isRunning);
             }
-            Outcome outcome = machine.run(effectiveStallLimit(), noSeccomp ? null : Confinement::install);
+            boolean sockets = config.vsock().isPresent();
+            Outcome outcome = machine.run(effectiveStallLimit(), noSeccomp ? null : () -> Confinement.install(sockets));
             if (streams != null) {
                 streams.drain();
             }
