@@ -162,7 +162,8 @@ final class VsockSockets implements VsockHost, AutoCloseable {
         SocketChannel channel = (SocketChannel) key.channel();
         ByteBuffer one = ByteBuffer.allocate(1);
         try {
-            while (channel.read(one.clear()) == 1) {
+            int n;
+            while ((n = channel.read(one.clear())) == 1) {
                 if (one.get(0) != '\n') {
                     if (line.text.length() == MAX_LINE) {
                         throw new IOException("line too long");
@@ -183,7 +184,7 @@ final class VsockSockets implements VsockHost, AutoCloseable {
                 }
                 return;
             }
-            if (channel.read(one.clear()) < 0) {
+            if (n < 0) {
                 throw new IOException("end of stream before the CONNECT line");
             }
         } catch (IOException e) {
@@ -283,10 +284,18 @@ final class VsockSockets implements VsockHost, AutoCloseable {
             }
         }
 
+        /**
+         * The JDK closes a registered channel's descriptor only when its selector deregisters the cancelled key, at
+         * its next selection: from another thread (the device's worker, answering a guest RST) the selector must be
+         * woken, or the host program would see no end of file until some other socket became ready.
+         */
         @Override
         public void close() {
             key.cancel();
             closeQuietly(channel);
+            if (Thread.currentThread() != thread) {
+                selector.wakeup();
+            }
         }
     }
 }

@@ -33,11 +33,18 @@ public final class VsockConfinedMain {
             Object lock = new Object();
             VsockDriver guest = new VsockDriver(sockets);
             sockets.attach(guest.device, lock);
+            synchronized (lock) {
+                guest.device.reset(); // the driver is not up yet: host connections are closed at once
+            }
             sockets.start();
             if (args[0].equals("filter")) {
                 Seccomp.install(Confinement.filter((int) ProcessHandle.current().pid(), true));
             }
             System.out.println("seccomp-mode " + Seccomp.mode());
+            System.out.println("refused-while-down " + attempt(() -> refusedWhileDown(path)));
+            synchronized (lock) {
+                guest.activate();
+            }
             System.out.println("guest-to-host " + attempt(() -> guestToHost(guest, lock, hostProgram)));
             System.out.println("host-to-guest " + attempt(() -> hostToGuest(guest, lock, path)));
             System.out.println("inet-socket " + attempt(() -> SocketChannel.open(StandardProtocolFamily.INET).close()));
@@ -79,6 +86,16 @@ public final class VsockConfinedMain {
             String back = new String(collect(guest, lock, VsockHeader.OP_RW, 4), StandardCharsets.US_ASCII);
             if (!new String(got.array(), StandardCharsets.US_ASCII).equals("ping") || !back.equals("pong")) {
                 throw new AssertionError("exchanged " + new String(got.array(), StandardCharsets.US_ASCII) + "/" + back);
+            }
+        }
+    }
+
+    /** Before the driver is up the VMM closes a host connection at once: the host program sees end of file. */
+    private static void refusedWhileDown(Path path) throws Exception {
+        try (SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+            client.write(ByteBuffer.wrap("CONNECT 52\n".getBytes(StandardCharsets.US_ASCII)));
+            if (client.read(ByteBuffer.allocate(16)) != -1) {
+                throw new AssertionError("an answer instead of end of file");
             }
         }
     }

@@ -65,6 +65,14 @@ public final class VsockDriver {
         rx = new DriverQueue(memory, rxLayout);
         tx = new DriverQueue(memory, txLayout);
         events = new DriverQueue(memory, eventLayout);
+        activate();
+    }
+
+    /** Activates the device on this driver's queues (again, after a reset). */
+    public void activate() {
+        QueueLayout rxLayout = rx.layout();
+        QueueLayout txLayout = tx.layout();
+        QueueLayout eventLayout = events.layout();
         device.activate(device.offeredFeatures(), List.of(
                 new SplitVirtqueue(memory, rxLayout, VirtioVsock.QUEUE_SIZE, false, false),
                 new SplitVirtqueue(memory, txLayout, VirtioVsock.QUEUE_SIZE, false, false),
