@@ -36,6 +36,10 @@ final class InLab {
         if (options.jfr != null) {
             lab = lab.withWritable(options.jfr.toAbsolutePath().getParent()); // the inner run writes the recording
         }
+        if (config.vsock().isPresent()) {
+            // The sockets live inside the lab (a UNIX socket is local to one kernel): programs there reach them.
+            lab = lab.withWritable(config.vsock().get().path().toAbsolutePath().getParent());
+        }
         PrintWriter err = options.spec.commandLine().getErr();
         AotCache.Recording aot = JavaCommand.cache(true).map(cache -> cache.optionsFor(true, err))
                 .orElse(null);
@@ -74,6 +78,7 @@ final class InLab {
         if (!config.extraCmdline().isBlank()) {
             command.add("--cmdline=" + config.extraCmdline());
         }
+        config.vsock().ifPresent(vsock -> command.add("--vsock=" + vsock.cid() + "," + vsock.path().toAbsolutePath()));
         config.exec().ifPresent(exec -> command.add("--exec=" + exec));
         // The TAP is L1's: the guest reaches L1's side of it, not this host's network (docs/network.md).
         config.net().ifPresent(net -> command.add("--net=tap=" + net.tap() + ",mac=" + net.mac()));

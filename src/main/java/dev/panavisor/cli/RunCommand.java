@@ -84,6 +84,13 @@ final class RunCommand implements Callable<Integer> {
                     + "from --cmdline 'ip=ADDR::GATEWAY:NETMASK::eth0:off'.")
     MachineConfig.Net net;
 
+    @Option(names = "--vsock", paramLabel = "CID,PATH", converter = VsockConverter.class,
+            description = {"A virtio-vsock device: the guest's CID (3 or more) and a UNIX socket PATH on the host. "
+                    + "The guest connecting to host port P reaches the socket PATH_P; a host program connecting to "
+                    + "PATH and sending 'CONNECT P\\n' reaches the guest's port P after an 'OK <port>\\n' line "
+                    + "(docs/network.md)."})
+    MachineConfig.Vsock vsock;
+
     @Option(names = "--cmdline", paramLabel = "TEXT", description = "Appended to the kernel command line Panavisor builds.")
     String cmdline = "";
 
@@ -227,8 +234,9 @@ final class RunCommand implements Callable<Integer> {
             } else {
                 StdinForwarder.start(new java.io.FileInputStream(FileDescriptor.in), streams, machine::isRunning);
             }
+            boolean sockets = config.vsock().isPresent();
             Outcome outcome = machine.run(effectiveStallLimit(),
-                    noSeccomp || jfr != null ? null : Confinement::install);
+                    noSeccomp || jfr != null ? null : () -> Confinement.install(sockets));
             if (streams != null) {
                 streams.drain();
             }
@@ -359,7 +367,7 @@ final class RunCommand implements Callable<Integer> {
         }
         return new MachineConfig(kernelPath, Optional.ofNullable(initrdPath), disks, cmdline, memory, cpus, console,
                 Optional.ofNullable(exec), tty ? MachineConfig.CommandStdio.TTY : MachineConfig.CommandStdio.STREAMS,
-                Optional.ofNullable(net));
+                Optional.ofNullable(net), Optional.ofNullable(vsock));
     }
 
     /** The process exit status for how the VM ended; prints the one-line reason for anything but a clean end. */

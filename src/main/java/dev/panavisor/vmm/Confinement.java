@@ -80,6 +80,21 @@ public final class Confinement {
             new Allowed(Syscall.EXIT, "a thread ends"),
             new Allowed(Syscall.EXIT_GROUP, "the process ends"));
 
+    /**
+     * Allowed in addition when the VM has a vsock device (run --vsock), whose host side accepts and opens UNIX
+     * sockets while the VM runs ({@link VsockSockets}); measured with strace on {@code VsockConfinedMain}.
+     */
+    static final List<Allowed> VSOCK_ALLOWED = List.of(
+            new Allowed(Syscall.CONNECT, "vsock: a guest connection to host port P connects PATH_P"),
+            new Allowed(Syscall.ACCEPT, "vsock: a host program connecting to PATH"),
+            new Allowed(Syscall.SHUTDOWN, "vsock: the guest shut down its sending side (the host sees end of file)"),
+            new Allowed(Syscall.GETSOCKNAME, "vsock: the JDK reads a new socket's local address"),
+            new Allowed(Syscall.EPOLL_WAIT, "vsock: the sockets' selector waits"),
+            new Allowed(Syscall.EPOLL_CTL, "vsock: the selector's interest in each socket"));
+
+    /** socket(2)'s first argument for UNIX sockets (AF_UNIX, include/linux/socket.h). */
+    static final int AF_UNIX = 1;
+
     private Confinement() {
     }
 
@@ -88,15 +103,24 @@ public final class Confinement {
      * only for reading.
      */
     static SeccompFilter filter() {
-        return filter((int) ProcessHandle.current().pid());
+        return filter((int) ProcessHandle.current().pid(), false);
     }
 
-    /** The filter for process {@code pid}: signals go only to its own threads. */
-    static SeccompFilter filter(int pid) {
+    /**
+     * The filter for process {@code pid}: signals go only to its own threads. With {@code vsockSockets}, also
+     * {@link #VSOCK_ALLOWED} and {@code socket(AF_UNIX, ...)}: other socket families stay refused.
+     */
+    static SeccompFilter filter(int pid, boolean vsockSockets) {
         SeccompFilter.Builder builder = SeccompFilter.builder(SeccompFilter.errno(Errno.EPERM),
                 SeccompFilter.RET_KILL_PROCESS);
         for (Allowed allowed : ALLOWED) {
             builder.allow(allowed.call().number());
+        }
+        if (vsockSockets) {
+            for (Allowed allowed : VSOCK_ALLOWED) {
+                builder.allow(allowed.call().number());
+            }
+            builder.allowWhenArgEquals(Syscall.SOCKET.number(), 0, AF_UNIX, SeccompFilter.errno(Errno.EPERM));
         }
         // New threads (JIT compilers, a shutdown hook) but not new processes: clone only with CLONE_THREAD (flags
         // are clone's first argument). clone3 passes its flags in memory, which a filter cannot read, so it gets
@@ -115,8 +139,13 @@ public final class Confinement {
 
     /** Installs {@link #filter()} on every thread of this process; from then on it cannot be lifted. */
     public static void install() {
+        install(false);
+    }
+
+    /** As {@link #install()}; {@code vsockSockets}: the VM has a vsock device, whose UNIX sockets stay usable. */
+    public static void install(boolean vsockSockets) {
         try {
-            Seccomp.install(filter());
+            Seccomp.install(filter((int) ProcessHandle.current().pid(), vsockSockets));
         } catch (NativeCallException e) {
             throw new VmmException("cannot confine the VMM with seccomp (" + e.getMessage()
                     + "); run with --no-seccomp to run unconfined", e);

@@ -50,6 +50,8 @@ public final class Machine implements AutoCloseable {
     private final TapNetwork tap;
     private final VirtioNet netDevice;
     private final VirtioMmioTransport netTransport;
+    /** The vsock device's host sockets and their thread; null without --vsock. */
+    private final VsockSockets vsockSockets;
     private final List<IrqfdInterruptLine> lines;
     private final List<VirtioBlock> blocks;
     private final ConsoleWatcher console;
@@ -82,6 +84,7 @@ public final class Machine implements AutoCloseable {
         this.tap = b.tap;
         this.netDevice = b.netDevice;
         this.netTransport = b.netTransport;
+        this.vsockSockets = b.vsockSockets;
         this.lines = b.lines;
         this.blocks = b.blocks;
         this.console = b.console;
@@ -185,6 +188,9 @@ public final class Machine implements AutoCloseable {
         workers.forEach(DeviceWorker::start);
         if (tap != null) {
             tap.start(netDevice, netTransport, this::workerFailed);
+        }
+        if (vsockSockets != null) {
+            vsockSockets.start();
         }
         consoleFlusher = ConsoleFlusher.start(console);
         for (Vcpu vcpu : vcpus) {
@@ -379,6 +385,9 @@ public final class Machine implements AutoCloseable {
         workers.forEach(DeviceWorker::close);
         if (tap != null) {
             tap.close(); // its receive thread writes guest memory: stopped before the memory goes
+        }
+        if (vsockSockets != null) {
+            vsockSockets.close();
         }
         if (consoleFlusher != null) {
             consoleFlusher.close();

@@ -19,6 +19,7 @@ import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.console.VirtioConsole;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
 import dev.panavisor.devices.virtio.net.VirtioNet;
+import dev.panavisor.devices.virtio.vsock.VirtioVsock;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.kvm.Vcpu;
 import dev.panavisor.kvm.Vm;
@@ -59,6 +60,8 @@ final class MachineAssembly {
     VirtioMmioTransport netTransport;
     /** The command's streams ({@code run --exec}), one more virtio device; null without. */
     CommandStreams streams;
+    /** The vsock device's host sockets ({@code run --vsock}); null without. */
+    VsockSockets vsockSockets;
     final BootTimeline timeline;
     /** What the run reports as it goes (run --verbose, --trace exits). */
     Watch watch = Watch.QUIET;
@@ -143,6 +146,12 @@ final class MachineAssembly {
             netDevice = new VirtioNet(tap, net.mac(), wakeable::wake);
             virtioDevices.add(netDevice);
         }
+        VirtioVsock vsock = null;
+        if (config.vsock().isPresent()) {
+            vsockSockets = VsockSockets.open(config.vsock().get().path());
+            vsock = new VirtioVsock(config.vsock().get().cid(), vsockSockets);
+            virtioDevices.add(vsock);
+        }
         List<KernelCommandLine.MmioDevice> declared = MachineConfig.declaredDevices(config);
         for (int i = 0; i < virtioDevices.size(); i++) {
             long base = GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE;
@@ -159,6 +168,8 @@ final class MachineAssembly {
                 streams.attach(transport);
             } else if (device == netDevice) {
                 netTransport = transport;
+            } else if (device == vsock) {
+                vsockSockets.attach(vsock, transport); // the transport's monitor: the lock the worker takes too
             }
             DeviceWorker worker = new DeviceWorker("virtio" + i, transport, e -> workerFailed.accept(e));
             workers.add(worker);
@@ -212,6 +223,9 @@ final class MachineAssembly {
 
     void closeAll() {
         workers.forEach(DeviceWorker::close);
+        if (vsockSockets != null) {
+            vsockSockets.close();
+        }
         if (vm != null) {
             vm.close();
         }

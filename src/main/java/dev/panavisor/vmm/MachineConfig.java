@@ -28,10 +28,11 @@ import java.util.Optional;
  * @param exec        command mode: run this shell command in the guest, report its status, end the VM
  * @param stdio       in command mode, what the command's stdin, stdout and stderr are connected to
  * @param net         a virtio-net card on a TAP interface, if any
+ * @param vsock       a virtio-vsock device and the UNIX socket its host side listens on, if any
  */
 public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks, String extraCmdline,
         long memoryBytes, int cpus, ConsoleKind console, Optional<String> exec, CommandStdio stdio,
-        Optional<Net> net) {
+        Optional<Net> net, Optional<Vsock> vsock) {
 
     public static final long DEFAULT_MEMORY = 256L << 20;
     public static final int MAX_CPUS = 32;
@@ -42,6 +43,20 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
 
     /** A network card: the host's TAP interface it is wired to and the guest's MAC address. */
     public record Net(String tap, MacAddress mac) {
+    }
+
+    /**
+     * A virtio-vsock device (docs/network.md): the guest's CID (3 or more) and the host's UNIX socket {@code path};
+     * guest connections to host port P go to {@code path_P}.
+     */
+    public record Vsock(long cid, Path path) {
+        public Vsock {
+            if (cid < 3 || cid > 0xffff_fffeL) {
+                throw new VmmException("--vsock: the guest CID must be between 3 and 4294967294 (0-2 are reserved), "
+                        + "got " + cid);
+            }
+            java.util.Objects.requireNonNull(path, "path");
+        }
     }
 
     /** Where the guest's console goes. */
@@ -74,20 +89,29 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
         this(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, CommandStdio.CONSOLE);
     }
 
-    /** A configuration without a network card. */
+    /** A configuration without a network card or a vsock device. */
     public MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks, String extraCmdline,
             long memoryBytes, int cpus, ConsoleKind console, Optional<String> exec, CommandStdio stdio) {
-        this(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, stdio, Optional.empty());
+        this(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, stdio, Optional.empty(),
+                Optional.empty());
     }
 
     /** This configuration with the command's streams connected as {@code stdio} says. */
     public MachineConfig withStdio(CommandStdio stdio) {
-        return new MachineConfig(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, stdio, net);
+        return new MachineConfig(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, stdio, net,
+                vsock);
     }
 
     /** This configuration with network card {@code net} (or none). */
     public MachineConfig withNet(Optional<Net> net) {
-        return new MachineConfig(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, stdio, net);
+        return new MachineConfig(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, stdio, net,
+                vsock);
+    }
+
+    /** This configuration with a vsock device (or none). */
+    public MachineConfig withVsock(Optional<Vsock> vsock) {
+        return new MachineConfig(kernel, initrd, disks, extraCmdline, memoryBytes, cpus, console, exec, stdio, net,
+                vsock);
     }
 
     /** Whether the VM has the command's stream ports: a command, with {@link CommandStdio#STREAMS}. */
@@ -98,6 +122,7 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
     public MachineConfig {
         java.util.Objects.requireNonNull(stdio, "stdio");
         java.util.Objects.requireNonNull(net, "net");
+        java.util.Objects.requireNonNull(vsock, "vsock");
         disks = List.copyOf(disks);
         if (cpus < 1 || cpus > MAX_CPUS) {
             throw new VmmException("--cpus must be between 1 and " + MAX_CPUS + ", got " + cpus);
@@ -141,12 +166,14 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
         for (Disk disk : config.disks()) {
             FileDiskBackend.open(disk.path(), disk.readOnly()).close();
         }
+        config.vsock().ifPresent(vsock -> VsockSockets.checkDirectory(vsock.path()));
     }
 
     /** Where {@link Machine} puts the virtio-mmio devices this configuration asks for, in its order. */
     static List<KernelCommandLine.MmioDevice> declaredDevices(MachineConfig config) {
         int count = config.disks().size() + (config.console() == ConsoleKind.VIRTIO ? 1 : 0)
-                + (config.hasStreamPorts() ? 1 : 0) + (config.net().isPresent() ? 1 : 0);
+                + (config.hasStreamPorts() ? 1 : 0) + (config.net().isPresent() ? 1 : 0)
+                + (config.vsock().isPresent() ? 1 : 0);
         List<KernelCommandLine.MmioDevice> devices = new java.util.ArrayList<>();
         for (int i = 0; i < count; i++) {
             devices.add(new KernelCommandLine.MmioDevice(GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE,

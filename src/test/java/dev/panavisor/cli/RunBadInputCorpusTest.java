@@ -139,6 +139,11 @@ class RunBadInputCorpusTest {
                         "--cmdline", "x".repeat(3000)),
                 new Case("args: --cmdline with a NUL", 1, "contains a NUL character", "--kernel", k,
                         "--cmdline", "a\0b"),
+                new Case("args: --vsock in a missing directory", 1,
+                        "--vsock: the directory of /nonexistent-dir/vm.sock does not exist", "--kernel", k, "--vsock",
+                        "3,/nonexistent-dir/vm.sock"),
+                new Case("args: --vsock CID below 3", 2, "the guest CID must be between 3 and 4294967294", "--kernel",
+                        k, "--vsock", "2,vm.sock"),
                 new Case("args: a stray argument", 2, "Unmatched argument", "--kernel", k, "extra"),
                 new Case("args: an option without its value", 2, "Missing required parameter", "--kernel"));
     }
@@ -156,7 +161,8 @@ class RunBadInputCorpusTest {
         }
         try {
             MachineConfig.checkFiles(new MachineConfig(run.kernel, java.util.Optional.ofNullable(run.initrd), run.disks,
-                    run.cmdline, run.memory, run.cpus, run.console, java.util.Optional.ofNullable(run.exec)));
+                    run.cmdline, run.memory, run.cpus, run.console, java.util.Optional.ofNullable(run.exec))
+                    .withVsock(java.util.Optional.ofNullable(run.vsock)));
         } catch (dev.panavisor.PanavisorException e) {
             return;
         }

@@ -48,6 +48,28 @@ class ConfinementFilterTest {
     }
 
     @Test
+    void with_a_vsock_device_unix_sockets_are_allowed_and_no_other_family() {
+        byte[] vsock = Confinement.filter((int) ProcessHandle.current().pid(), true).encode();
+        int afUnix = 1;
+        int afInet = 2;
+        int afInet6 = 10;
+        int afNetlink = 16;
+        assertEquals(SeccompFilter.RET_ALLOW, ClassicBpf.run(vsock, ClassicBpf.seccompData(Syscall.SOCKET.number(),
+                X86_64, afUnix, 1, 0)));
+        for (int family : new int[] {afInet, afInet6, afNetlink, 0}) {
+            assertEquals(EPERM, ClassicBpf.run(vsock, ClassicBpf.seccompData(Syscall.SOCKET.number(), X86_64,
+                    family, 1, 0)), "family " + family);
+        }
+        for (Confinement.Allowed allowed : Confinement.VSOCK_ALLOWED) {
+            assertEquals(SeccompFilter.RET_ALLOW, ClassicBpf.run(vsock,
+                    ClassicBpf.seccompData(allowed.call().number(), X86_64)), allowed.call().callName());
+            assertEquals(EPERM, verdict(allowed.call()), "without vsock: " + allowed.call().callName());
+        }
+        assertEquals(EPERM, verdict(Syscall.SOCKET, afUnix, 1, 0), "without vsock, no socket at all");
+        assertEquals(EPERM, ClassicBpf.run(vsock, ClassicBpf.seccompData(Syscall.EXECVE.number(), X86_64)));
+    }
+
+    @Test
     void signals_go_only_to_this_process_s_threads() {
         int pid = (int) ProcessHandle.current().pid();
         assertEquals(SeccompFilter.RET_ALLOW, verdict(Syscall.TGKILL, pid, pid + 1, 10));
@@ -68,7 +90,8 @@ class ConfinementFilterTest {
     @Test
     void docs_security_md_explains_every_allowed_call() throws Exception {
         String doc = Files.readString(Path.of("docs/security.md"));
-        for (Confinement.Allowed allowed : Confinement.ALLOWED) {
+        for (Confinement.Allowed allowed : java.util.stream.Stream.concat(Confinement.ALLOWED.stream(),
+                Confinement.VSOCK_ALLOWED.stream()).toList()) {
             assertTrue(doc.contains("| `" + allowed.call().callName() + "` |"),
                     "docs/security.md has no table row for " + allowed.call().callName());
         }

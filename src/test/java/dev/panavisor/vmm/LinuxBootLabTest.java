@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.image.GuestImages;
 import dev.panavisor.testing.ForeignInitramfs;
 import dev.panavisor.testing.LabScenarios;
+import dev.panavisor.testing.Requires;
+import dev.panavisor.testing.VsockInitramfs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -33,13 +36,19 @@ class LinuxBootLabTest {
     private Path work;
 
     @BeforeAll
-    void bootEveryScenarioInOneLab() throws IOException {
-        Path foreign = Files.createDirectories(Path.of("target", "lab-tests")).toAbsolutePath()
-                .resolve("foreign.cpio");
+    void bootEveryScenarioInOneLab() throws IOException, InterruptedException {
+        Requires.lab();
+        Path shared = Files.createDirectories(Path.of("target", "lab-tests")).toAbsolutePath();
+        GuestImages.GuestImage guest = GuestImages.forUser(line -> System.err.println("images: " + line)).guest();
+        String java = ProcessHandle.current().info().command().orElseThrow();
         // The network scenarios live in their own scripts, which the main one sources from beside itself.
         work = LabScenarios.run(LinuxBootLabTest.class, List.of("linux-boot-scenarios.sh", "net-scenarios.sh",
-                "net-lib.sh", "net-guest.sh"), "linux-boot", Duration.ofMinutes(30),
-                Map.of("FOREIGN", ForeignInitramfs.write(foreign).toString()));
+                "net-lib.sh", "net-guest.sh"), "linux-boot", Duration.ofMinutes(35), Map.of(
+                        "FOREIGN", ForeignInitramfs.write(shared.resolve("foreign.cpio")).toString(),
+                        "VSOCK_INITRD", VsockInitramfs.write(guest.rootfs().initramfs(),
+                                shared.resolve("vsock-initramfs.cpio")).toString(),
+                        "PEER", java + " -cp " + System.getProperty("java.class.path") + " "
+                                + VsockPeer.class.getName()));
     }
 
     private String out(String scenario) throws IOException {
@@ -271,5 +280,59 @@ class LinuxBootLabTest {
         assertEquals(1, rc(scenario), describe(scenario));
         assertEquals(1, err(scenario).lines().count(), "exactly one line: " + describe(scenario));
         assertTrue(err(scenario).startsWith("panavisor: " + expected), describe(scenario));
+    }
+
+    /** The guest's stdout lines {@code <sha256>  <file>} as file -> hash. */
+    private java.util.Map<String, String> guestHashes(String scenario) throws IOException {
+        java.util.Map<String, String> hashes = new java.util.HashMap<>();
+        Matcher line = Pattern.compile("(?m)^([0-9a-f]{64})  (\\S+)$").matcher(out(scenario));
+        while (line.find()) {
+            hashes.put(line.group(2), line.group(1));
+        }
+        return hashes;
+    }
+
+    private String vsockDescribe(String scenario) throws IOException {
+        return describe(scenario) + "\n--- host program:\n" + Files.readString(work.resolve(scenario + ".peer"));
+    }
+
+    @Test
+    void the_guest_connects_to_a_host_socket_and_16_mib_cross_both_ways_over_vsock() throws Exception {
+        assertEquals(0, rc("vsock-g2h"), vsockDescribe("vsock-g2h"));
+        assertEquals("0", Files.readString(work.resolve("vsock-g2h.peer-rc")).strip(), vsockDescribe("vsock-g2h"));
+        assertTrue(out("vsock-g2h").contains("pipe-status=0"), vsockDescribe("vsock-g2h"));
+        java.util.Map<String, String> guestSide = guestHashes("vsock-g2h");
+        assertEquals(16 << 20, Files.size(work.resolve("vsock-g2h.recv")), vsockDescribe("vsock-g2h"));
+        assertEquals(guestSide.get("/tmp/send"), sha256(work.resolve("vsock-g2h.recv")), "guest -> host");
+        assertEquals(sha256(work.resolve("vsock-host.bin")), guestSide.get("/tmp/recv"), "host -> guest");
+        System.out.println("vsock-g2h (guest connects): " + Files.readString(work.resolve("vsock-g2h.peer")).strip()
+                .replace("\n", "; "));
+    }
+
+    @Test
+    void a_guest_connection_to_a_host_port_without_a_socket_is_reset_and_the_guest_goes_on() throws IOException {
+        assertTrue(err("vsock-g2h").contains("vsock-pipe: connect: Connection reset by peer"), vsockDescribe("vsock-g2h"));
+        assertTrue(out("vsock-g2h").contains("refused-status=1"), vsockDescribe("vsock-g2h"));
+    }
+
+    @Test
+    void a_host_program_connects_to_the_guests_listener_and_16_mib_cross_both_ways() throws Exception {
+        assertEquals(0, rc("vsock-h2g"), vsockDescribe("vsock-h2g"));
+        assertEquals("0", Files.readString(work.resolve("vsock-h2g.peer-rc")).strip(), vsockDescribe("vsock-h2g"));
+        assertTrue(Files.readString(work.resolve("vsock-h2g.peer")).contains("connected: OK "),
+                vsockDescribe("vsock-h2g"));
+        java.util.Map<String, String> guestSide = guestHashes("vsock-h2g");
+        assertEquals(16 << 20, Files.size(work.resolve("vsock-h2g.recv")), vsockDescribe("vsock-h2g"));
+        assertEquals(guestSide.get("/tmp/send"), sha256(work.resolve("vsock-h2g.recv")), "guest -> host");
+        assertEquals(sha256(work.resolve("vsock-host.bin")), guestSide.get("/tmp/recv"), "host -> guest");
+        System.out.println("vsock-h2g (host connects): " + Files.readString(work.resolve("vsock-h2g.peer")).strip()
+                .replace("\n", "; "));
+    }
+
+    @Test
+    void a_vsock_socket_in_a_missing_directory_is_one_clear_line() throws IOException {
+        assertEquals(1, rc("vsock-nodir"), describe("vsock-nodir"));
+        assertEquals("panavisor: --vsock: the directory of /nonexistent-dir/vm.sock does not exist",
+                err("vsock-nodir").strip(), describe("vsock-nodir"));
     }
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs inside the nested lab (see LinuxBootLabTest): each scenario is one `panavisor run`, leaving
 # $WORK/NAME.out, NAME.err and NAME.rc for the test to check. Environment: PANAVISOR (the command to run
-# Panavisor), WORK, BZIMAGE, VMLINUX, INITRD, ROOTFS, FOREIGN (an initramfs whose /init is not Panavisor's).
+# Panavisor), WORK, BZIMAGE, VMLINUX, INITRD, ROOTFS, FOREIGN (an initramfs whose /init is not Panavisor's),
+# VSOCK_INITRD (the default initramfs with /bin/vsock-pipe), PEER (the command to run the host's VsockPeer).
 set -u
 SCRIPTS=$(cd "$(dirname "$0")" && pwd)
 cd "$WORK"
@@ -115,6 +116,36 @@ scenario stall $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --stall-lim
 
 # An "initrd" that is not an archive and no disk: the kernel has no root file system and panics.
 scenario panic $PANAVISOR run --kernel "$BZIMAGE" --initrd "$BZIMAGE" --exec true
+
+# vsock: 16 MiB each way between a host program (VsockPeer) and the guest's vsock-pipe, once with the guest
+# connecting (to host port 5000: the socket PATH_5000, after a refused try on port 5999 that has no socket) and once
+# with the host connecting (CONNECT 5001 on PATH). The sockets live on the lab's tmpfs: a UNIX socket cannot be on 9p.
+vsock_peer_done() { # NAME PID: waits for the host program, which a failed run would leave waiting forever
+    ( sleep 120; kill "$2" 2>/dev/null ) &
+    watchdog=$!
+    wait "$2"
+    echo $? > "$1.peer-rc"
+    kill $watchdog 2>/dev/null
+}
+rm -f /tmp/vsock.sock /tmp/vsock.sock_*
+head -c 16777216 /dev/urandom > vsock-host.bin
+echo "scenario vsock-g2h"
+$PEER listen /tmp/vsock.sock_5000 vsock-host.bin vsock-g2h.recv > vsock-g2h.peer 2>&1 &
+peer=$!
+waited=0
+until [ -S /tmp/vsock.sock_5000 ] || [ $waited -ge 120 ]; do sleep 1; waited=$((waited + 1)); done
+$PANAVISOR run --kernel "$BZIMAGE" --initrd "$VSOCK_INITRD" --vsock 3,/tmp/vsock.sock --exec 'vsock-pipe connect 2 5999 < /dev/null; echo refused-status=$?; head -c 16777216 /dev/urandom > /tmp/send; sha256sum /tmp/send; vsock-pipe connect 2 5000 < /tmp/send > /tmp/recv; echo pipe-status=$?; sha256sum /tmp/recv' \
+    > vsock-g2h.out 2> vsock-g2h.err < /dev/null
+echo $? > vsock-g2h.rc
+vsock_peer_done vsock-g2h $peer
+echo "scenario vsock-h2g"
+$PEER connect /tmp/vsock.sock 5001 vsock-host.bin vsock-h2g.recv > vsock-h2g.peer 2>&1 &
+peer=$!
+$PANAVISOR run --kernel "$BZIMAGE" --initrd "$VSOCK_INITRD" --vsock 3,/tmp/vsock.sock --exec 'head -c 16777216 /dev/urandom > /tmp/send; sha256sum /tmp/send; vsock-pipe listen 5001 < /tmp/send > /tmp/recv; echo pipe-status=$?; sha256sum /tmp/recv' \
+    > vsock-h2g.out 2> vsock-h2g.err < /dev/null
+echo $? > vsock-h2g.rc
+vsock_peer_done vsock-h2g $peer
+scenario vsock-nodir $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --vsock 3,/nonexistent-dir/vm.sock --exec true
 
 interactive interactive-serial 'round-trip-42' 'echo round-trip-$((6 * 7))' --kernel "$BZIMAGE" --initrd "$INITRD"
 interactive interactive-virtio 'round-trip-42' 'echo round-trip-$((6 * 7))' --kernel "$BZIMAGE" --initrd "$INITRD" \

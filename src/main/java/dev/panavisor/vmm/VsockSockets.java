@@ -1,0 +1,301 @@
+package dev.panavisor.vmm;
+
+import dev.panavisor.devices.virtio.vsock.VirtioVsock;
+import dev.panavisor.devices.virtio.vsock.VsockHost;
+import dev.panavisor.devices.virtio.vsock.VsockStream;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+
+/**
+ * The host side of the vsock device: UNIX sockets, the way Firecracker's vsock exposes a guest (docs/network.md,
+ * "virtio-vsock"). The guest connecting to host port P reaches whatever listens on {@code PATH_P}; a host program
+ * connecting to {@code PATH} and sending {@code CONNECT P\n} reaches the guest's listener on port P, after an
+ * {@code OK <hostport>\n} line.
+ *
+ * <p>One thread with one {@link Selector} serves every socket, so host I/O never runs on a vCPU thread and a slow
+ * host program stalls only its own connection: it accepts on {@code PATH}, reads each new connection's
+ * {@code CONNECT} line a byte at a time (no byte of the data that follows is taken by mistake), and tells the
+ * device, under the device's lock, when a connection's socket is ready for what the device waits for
+ * ({@link VsockStream#want}). Sockets are non-blocking except for the connect to {@code PATH_P}, which for a local
+ * UNIX socket either succeeds or fails at once.
+ */
+final class VsockSockets implements VsockHost, AutoCloseable {
+    /** The longest CONNECT line taken: "CONNECT 4294967295\n" is 19 bytes. */
+    static final int MAX_LINE = 32;
+
+    private final Path path;
+    private final Selector selector;
+    private final ServerSocketChannel listener;
+    private final Thread thread;
+    private volatile boolean stopping;
+    private VirtioVsock device;
+    private Object lock;
+
+    private VsockSockets(Path path, Selector selector, ServerSocketChannel listener) {
+        this.path = path;
+        this.selector = selector;
+        this.listener = listener;
+        this.thread = Thread.ofPlatform().name("vsock-host").daemon().unstarted(this::serve);
+    }
+
+    /**
+     * Listens on {@code path}: its directory must exist and be writable; a socket left there by an earlier run is
+     * replaced, anything else there is an error.
+     */
+    static VsockSockets open(Path path) {
+        checkDirectory(path);
+        try {
+            BasicFileAttributes existing = Files.readAttributes(path, BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            if (!existing.isOther()) {
+                throw new VmmException("--vsock: " + path + " exists and is not a socket");
+            }
+            Files.delete(path); // a stale socket of an earlier run
+        } catch (java.nio.file.NoSuchFileException e) {
+            // the usual case
+        } catch (IOException e) {
+            throw new VmmException("--vsock: cannot replace " + path + ": " + e.getMessage(), e);
+        }
+        Selector selector = null;
+        ServerSocketChannel listener = null;
+        try {
+            selector = Selector.open();
+            listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            listener.bind(UnixDomainSocketAddress.of(path));
+            listener.configureBlocking(false);
+            listener.register(selector, SelectionKey.OP_ACCEPT);
+            return new VsockSockets(path, selector, listener);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(listener);
+            closeQuietly(selector);
+            throw new VmmException("--vsock: cannot listen on " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The checks {@link #open} starts with, alone: a missing or read-only directory is one clear line. */
+    static void checkDirectory(Path path) {
+        Path directory = path.toAbsolutePath().getParent();
+        if (directory == null || !Files.isDirectory(directory)) {
+            throw new VmmException("--vsock: the directory of " + path + " does not exist");
+        }
+        if (!Files.isWritable(directory)) {
+            throw new VmmException("--vsock: cannot create a socket in " + directory + " (not writable)");
+        }
+    }
+
+    /** The device to serve and the lock every call into it takes (its transport's); then {@link #start()}. */
+    void attach(VirtioVsock device, Object lock) {
+        this.device = device;
+        this.lock = lock;
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** A guest connection to host port {@code port}: the socket {@code PATH_port}. */
+    @Override
+    public VsockStream connect(long port) throws IOException {
+        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            channel.connect(UnixDomainSocketAddress.of(path + "_" + port));
+            channel.configureBlocking(false);
+            UnixStream stream = new UnixStream(channel);
+            stream.key = channel.register(selector, 0, stream);
+            return stream;
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e instanceof IOException io ? io : new IOException(e);
+        }
+    }
+
+    private void serve() {
+        while (!stopping) {
+            try {
+                selector.select();
+            } catch (IOException | java.nio.channels.ClosedSelectorException e) {
+                return;
+            }
+            for (SelectionKey key : selector.selectedKeys()) {
+                if (!key.isValid()) {
+                    continue;
+                }
+                switch (key.attachment()) {
+                    case UnixStream stream -> {
+                        synchronized (lock) {
+                            device.hostReady(stream);
+                        }
+                    }
+                    case ConnectLine line -> readLine(key, line);
+                    case null -> accept();
+                    default -> throw new IllegalStateException("unexpected key " + key.attachment());
+                }
+            }
+            selector.selectedKeys().clear();
+        }
+    }
+
+    private void accept() {
+        try {
+            SocketChannel channel = listener.accept();
+            if (channel != null) {
+                channel.configureBlocking(false);
+                channel.register(selector, SelectionKey.OP_READ, new ConnectLine());
+            }
+        } catch (IOException e) {
+            // The client went away between connect and accept: nothing to serve.
+        }
+    }
+
+    /** Reads the {@code CONNECT P\n} line; a line that is not one closes the connection. */
+    private void readLine(SelectionKey key, ConnectLine line) {
+        SocketChannel channel = (SocketChannel) key.channel();
+        ByteBuffer one = ByteBuffer.allocate(1);
+        try {
+            int n;
+            while ((n = channel.read(one.clear())) == 1) {
+                if (one.get(0) != '\n') {
+                    if (line.text.length() == MAX_LINE) {
+                        throw new IOException("line too long");
+                    }
+                    line.text.append((char) (one.get(0) & 0xff));
+                    continue;
+                }
+                long port = parseConnect(line.text.toString());
+                if (port < 0) {
+                    throw new IOException("not a CONNECT line");
+                }
+                UnixStream stream = new UnixStream(channel);
+                stream.key = key;
+                key.interestOps(0);
+                key.attach(stream);
+                synchronized (lock) {
+                    device.hostConnect(stream, port);
+                }
+                return;
+            }
+            if (n < 0) {
+                throw new IOException("end of stream before the CONNECT line");
+            }
+        } catch (IOException e) {
+            key.cancel();
+            closeQuietly(channel);
+        }
+    }
+
+    /** The port of {@code CONNECT <port>} (decimal, 0 to 2^32-1), or -1 for anything else. */
+    static long parseConnect(String line) {
+        String text = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+        if (!text.startsWith("CONNECT ")) {
+            return -1;
+        }
+        String digits = text.substring("CONNECT ".length());
+        if (digits.isEmpty() || digits.length() > 10 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            return -1;
+        }
+        long port = Long.parseLong(digits);
+        return port <= 0xffff_ffffL ? port : -1;
+    }
+
+    /** Stops the thread, closes every socket and removes {@code PATH} (when the confinement still allows it). */
+    @Override
+    public void close() {
+        if (!selector.isOpen()) {
+            return; // closed already (the assembly and the machine both own it on some paths)
+        }
+        stopping = true;
+        selector.wakeup();
+        if (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (SelectionKey key : selector.keys()) {
+            closeQuietly(key.channel());
+        }
+        closeQuietly(selector);
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            // Under the seccomp filter unlink is refused: the next run replaces the stale socket.
+        }
+    }
+
+    private static void closeQuietly(java.io.Closeable closeable) {
+        if (closeable != null) {
+            try {
+                closeable.close();
+            } catch (IOException e) {
+                // closing: nothing to do
+            }
+        }
+    }
+
+    /** The bytes of a CONNECT line read so far. */
+    private static final class ConnectLine {
+        final StringBuilder text = new StringBuilder();
+    }
+
+    /** One connection's socket, as the device sees it. */
+    private final class UnixStream implements VsockStream {
+        private final SocketChannel channel;
+        SelectionKey key;
+
+        UnixStream(SocketChannel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public int read(ByteBuffer into) throws IOException {
+            return channel.read(into);
+        }
+
+        @Override
+        public int write(ByteBuffer from) throws IOException {
+            return channel.write(from);
+        }
+
+        @Override
+        public void shutdownOutput() throws IOException {
+            channel.shutdownOutput();
+        }
+
+        @Override
+        public void want(boolean readable, boolean writable) {
+            try {
+                key.interestOps((readable ? SelectionKey.OP_READ : 0) | (writable ? SelectionKey.OP_WRITE : 0));
+            } catch (java.nio.channels.CancelledKeyException e) {
+                return; // closed meanwhile
+            }
+            if (Thread.currentThread() != thread) {
+                selector.wakeup(); // the poller is in select() with the old interest set
+            }
+        }
+
+        /**
+         * The JDK closes a registered channel's descriptor only when its selector deregisters the cancelled key, at
+         * its next selection: from another thread (the device's worker, answering a guest RST) the selector must be
+         * woken, or the host program would see no end of file until some other socket became ready.
+         */
+        @Override
+        public void close() {
+            key.cancel();
+            closeQuietly(channel);
+            if (Thread.currentThread() != thread) {
+                selector.wakeup();
+            }
+        }
+    }
+}
