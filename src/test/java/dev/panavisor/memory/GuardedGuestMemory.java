@@ -51,17 +51,20 @@ public final class GuardedGuestMemory extends SegmentGuestMemory {
         }
     }
 
-    /** Guest memory full of random bytes, as a hostile guest's RAM is. */
-    public static GuardedGuestMemory scrambled(java.util.Random random, long size, long budget) {
+    /** Guest memory full of pseudo-random bytes from {@code seed}, as a hostile guest's RAM is. */
+    public static GuardedGuestMemory scrambled(long seed, long size, long budget) {
         GuardedGuestMemory memory = new GuardedGuestMemory(size, budget);
-        memory.scramble(random);
+        memory.scramble(seed);
         return memory;
     }
 
-    /** Fills guest memory with random bytes: a hostile guest's RAM is never zero. */
-    public void scramble(java.util.Random random) {
+    /**
+     * Fills guest memory with pseudo-random bytes from {@code seed}: a hostile guest's RAM is never zero. (A fuzz
+     * test takes the seed from its input, so the bytes are reproducible from the input alone.)
+     */
+    public void scramble(long seed) {
         byte[] bytes = new byte[(int) size()];
-        random.nextBytes(bytes);
+        new java.util.Random(seed).nextBytes(bytes);
         MemorySegment.copy(bytes, 0, segment(), ValueLayout.JAVA_BYTE, 0, bytes.length);
     }
 

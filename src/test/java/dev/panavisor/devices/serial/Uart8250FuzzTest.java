@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.panavisor.devices.InterruptLine;
-import dev.panavisor.testing.Fuzz;
+import dev.panavisor.testing.FuzzLimits;
 import java.io.ByteArrayOutputStream;
-import java.util.Random;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
 
 /**
  * A guest poking the 8250's eight registers with any value and width, in any order, while the host types.
@@ -20,9 +20,16 @@ import org.junit.jupiter.api.Test;
  * {@code receiveSpace()}, and the guest reads back what was taken, in order, unless it cleared the FIFO or used
  * loopback; the interrupt line is driven only on transitions and is high exactly when IIR says an interrupt is
  * pending (16550D Table IV).
+ *
+ * <p>Jazzer chooses every access from its input; the regression corpus, replayed by every test run, is
+ * {@code src/test/resources/dev/panavisor/devices/serial/Uart8250FuzzTestInputs/}.
  */
 @Tag("fuzz")
 class Uart8250FuzzTest {
+    /** Bounds one input's work, whatever its length. */
+    static final int MAX_STEPS = 1000;
+    static final long[] INTERESTING = {0, 1, 2, 3, 0x0f, 0x10, 0x1f, 0x80, 0x83, 0xff, 0xc7};
+
     static final class Line implements InterruptLine {
         boolean high;
 
@@ -33,12 +40,8 @@ class Uart8250FuzzTest {
         }
     }
 
-    @Test
-    void register_accesses_in_any_order_keep_output_input_and_the_interrupt_line_consistent() {
-        Fuzz.run("uart8250", 3000, Uart8250FuzzTest::oneCase);
-    }
-
-    static void oneCase(Random random) {
+    @FuzzTest(maxDuration = FuzzLimits.IN_SUITE)
+    void register_accesses_in_any_order_keep_output_input_and_the_interrupt_line_consistent(FuzzedDataProvider data) {
         ByteArrayOutputStream output = new ByteArrayOutputStream();
         ByteArrayOutputStream expected = new ByteArrayOutputStream();
         ByteArrayOutputStream typed = new ByteArrayOutputStream();
@@ -48,17 +51,17 @@ class Uart8250FuzzTest {
         int lcr = 0;
         int mcr = 0;
         boolean inputExact = true;
-        for (int step = 50 + random.nextInt(300); step > 0; step--) {
-            int offset = random.nextInt(20) == 0 ? random.nextInt(256) : random.nextInt(Uart8250.PORT_COUNT);
-            int size = 1 << random.nextInt(3);
-            if (random.nextInt(4) == 0) {
-                byte[] bytes = new byte[random.nextInt(100)];
-                random.nextBytes(bytes);
+        for (int step = 0; step < MAX_STEPS && data.remainingBytes() > 0; step++) {
+            int offset = data.consumeInt(0, 19) == 0 ? data.consumeInt(0, 255)
+                    : data.consumeInt(0, Uart8250.PORT_COUNT - 1);
+            int size = 1 << data.consumeInt(0, 2);
+            if (data.consumeInt(0, 3) == 0) {
+                byte[] bytes = data.consumeBytes(data.consumeInt(0, 99));
                 int space = uart.receiveSpace();
                 int taken = uart.receive(bytes, 0, bytes.length);
                 assertEquals(Math.min(space, bytes.length), taken);
                 typed.write(bytes, 0, taken);
-            } else if (random.nextBoolean()) {
+            } else if (data.consumeBoolean()) {
                 long value = uart.read(offset, size);
                 if (offset == Uart8250.RBR_THR_DLL && (lcr & Uart8250.LCR_DLAB) == 0 && value != 0) {
                     read.write((int) value);
@@ -70,7 +73,7 @@ class Uart8250FuzzTest {
                     assertEquals((value & 1) == 0, line.high || wasThre(value), "IIR vs line");
                 }
             } else {
-                long value = Fuzz.pick(random, 0, 1, 2, 3, 0x0f, 0x10, 0x1f, 0x80, 0x83, 0xff, 0xc7);
+                long value = data.consumeInt(0, 3) == 0 ? data.consumeLong() : data.pickValue(INTERESTING);
                 uart.write(offset, size, value);
                 switch (offset) {
                     case Uart8250.LCR -> lcr = (int) value & 0xff;

@@ -5,18 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.panavisor.devices.virtio.RecordingInterrupt;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
+import dev.panavisor.devices.virtio.queue.HostileDriver;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
 import dev.panavisor.memory.GuardedGuestMemory;
-import dev.panavisor.testing.Fuzz;
+import dev.panavisor.testing.FuzzLimits;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
 
 /**
  * Hostile virtio-blk requests (virtio 1.2 §5.2.6) in well-formed chains: any type, sectors at and beyond the end of
@@ -28,6 +29,9 @@ import org.junit.jupiter.api.Test;
  * status the spec gives (OK, IOERR or UNSUPP; none when there is no writable byte to hold it) and a used length no
  * larger than its writable part; the disk changes only by successful writes, exactly by their data; a successful
  * read returns the disk's bytes; nothing escapes the device; no host memory outside the guest's is touched.
+ *
+ * <p>Jazzer chooses every request from its input; the regression corpus, replayed by every test run, is
+ * {@code src/test/resources/dev/panavisor/devices/virtio/block/VirtioBlockFuzzTestInputs/}.
  */
 @Tag("fuzz")
 class VirtioBlockFuzzTest {
@@ -39,17 +43,16 @@ class VirtioBlockFuzzTest {
             int type, long sector, byte[] written) {
     }
 
-    @Test
-    void every_request_gets_the_specified_status_and_only_valid_writes_change_the_disk() {
-        Fuzz.run("virtio-blk", 1500, VirtioBlockFuzzTest::oneCase);
-    }
-
-    static void oneCase(Random random) {
-        GuardedGuestMemory memory = GuardedGuestMemory.scrambled(random, MEMORY, 1_000_000);
-        byte[] contents = new byte[random.nextInt(16) * 512 + (random.nextBoolean() ? random.nextInt(512) : 0)];
-        random.nextBytes(contents);
+    @FuzzTest(maxDuration = FuzzLimits.IN_SUITE)
+    void every_request_gets_the_specified_status_and_only_valid_writes_change_the_disk(FuzzedDataProvider data) {
+        GuardedGuestMemory memory = GuardedGuestMemory.scrambled(data.consumeLong(), MEMORY, 1_000_000);
+        int sectors = data.consumeInt(0, 15);
+        byte[] contents = new byte[sectors * 512 + (data.consumeBoolean() ? data.consumeInt(0, 511) : 0)];
+        for (int i = 0; i < contents.length; i++) {
+            contents[i] = (byte) (i * 31 + i / 512); // each sector different, so a read of the wrong one shows
+        }
         byte[] model = contents.clone();
-        boolean readOnly = random.nextInt(4) == 0;
+        boolean readOnly = data.consumeInt(0, 3) == 0;
         HeapDiskBackend disk = new HeapDiskBackend(contents, readOnly);
         VirtioBlock device = new VirtioBlock(disk, "fuzz");
         long capacity = device.capacitySectors();
@@ -61,8 +64,8 @@ class VirtioBlockFuzzTest {
 
         long[] next = {DATA};
         List<Request> requests = new ArrayList<>();
-        for (int i = 1 + random.nextInt(8); i > 0; i--) {
-            requests.add(build(random, memory, queue, next, capacity, readOnly));
+        for (int i = data.consumeInt(1, 8); i > 0; i--) {
+            requests.add(build(data, memory, queue, next, capacity, readOnly));
         }
         device.queueNotify(0);
         assertEquals(List.of("used"), interrupt.events);
@@ -81,8 +84,8 @@ class VirtioBlockFuzzTest {
                 if (request.type() == BlockRequest.T_OUT) {
                     System.arraycopy(request.written(), 0, model, (int) at, request.written().length);
                 } else if (request.type() == BlockRequest.T_IN) {
-                    byte[] data = gather(memory, request.data(), request.dataLength());
-                    assertArrayEquals(Arrays.copyOfRange(model, (int) at, (int) at + data.length), data);
+                    byte[] read = gather(memory, request.data(), request.dataLength());
+                    assertArrayEquals(Arrays.copyOfRange(model, (int) at, (int) at + read.length), read);
                 }
             }
         }
@@ -92,29 +95,29 @@ class VirtioBlockFuzzTest {
     }
 
     /** Builds, places and publishes one request; returns it with the status the spec requires. */
-    static Request build(Random random, GuardedGuestMemory memory, DriverQueue queue, long[] next, long capacity,
-            boolean readOnly) {
-        int type = (int) Fuzz.pick(random, BlockRequest.T_IN, BlockRequest.T_OUT, BlockRequest.T_FLUSH,
+    static Request build(FuzzedDataProvider data, GuardedGuestMemory memory, DriverQueue queue, long[] next,
+            long capacity, boolean readOnly) {
+        int type = (int) HostileDriver.pick(data, BlockRequest.T_IN, BlockRequest.T_OUT, BlockRequest.T_FLUSH,
                 BlockRequest.T_GET_ID, BlockRequest.T_IN, BlockRequest.T_OUT, 2, 11, 13);
-        long sector = Fuzz.pick(random, 0, capacity - 1, capacity, capacity + 1, random.nextInt((int) capacity + 2),
-                1L << 55, Long.MIN_VALUE, -1);
-        long dataLength = switch (random.nextInt(6)) {
+        long sector = HostileDriver.pick(data, 0, capacity - 1, capacity, capacity + 1,
+                data.consumeLong(0, capacity + 1), 1L << 55, Long.MIN_VALUE, -1);
+        long dataLength = switch (data.consumeInt(0, 5)) {
             case 0 -> 0;
-            case 1 -> random.nextInt(600);
+            case 1 -> data.consumeInt(0, 599);
             case 2 -> 20;
-            default -> 512L * random.nextInt(5);
+            default -> 512L * data.consumeInt(0, 4);
         };
-        int headerLength = random.nextInt(8) == 0 ? random.nextInt(16) : 16;
+        int headerLength = data.consumeInt(0, 7) == 0 ? data.consumeInt(0, 15) : 16;
         long header = allocate(next, headerLength + 16);
         memory.writeU32(header, type);
         memory.writeU64(header + 8, sector);
-        boolean toDevice = type == BlockRequest.T_OUT || (type != BlockRequest.T_IN && random.nextInt(4) == 0);
-        List<DriverQueue.Segment> segments = new ArrayList<>(split(random, header, headerLength, false));
+        boolean toDevice = type == BlockRequest.T_OUT || (type != BlockRequest.T_IN && data.consumeInt(0, 3) == 0);
+        List<DriverQueue.Segment> segments = new ArrayList<>(split(data, header, headerLength, false));
         long dataAddress = allocate(next, dataLength + 1);
-        List<DriverQueue.Segment> dataSegments = split(random, dataAddress, dataLength, !toDevice);
+        List<DriverQueue.Segment> dataSegments = split(data, dataAddress, dataLength, !toDevice);
         segments.addAll(dataSegments);
-        boolean statusInData = !toDevice && dataLength > 0 && random.nextBoolean();
-        boolean noStatus = random.nextInt(16) == 0;
+        boolean statusInData = !toDevice && dataLength > 0 && data.consumeBoolean();
+        boolean noStatus = data.consumeInt(0, 15) == 0;
         long statusAddress = statusInData ? dataAddress + dataLength : allocate(next, 1);
         if (statusInData) {
             DriverQueue.Segment last = segments.removeLast();
@@ -143,10 +146,10 @@ class VirtioBlockFuzzTest {
         long effectiveData = type == BlockRequest.T_OUT ? readable - 16 : Math.max(0, writable - 1);
         int status = expected(type, sector, readable >= 16 ? effectiveData : -1, capacity, readOnly);
         int head = queue.add(segments.toArray(DriverQueue.Segment[]::new));
-        long[] data = dataSegments.stream().flatMapToLong(s -> java.util.stream.LongStream.of(s.address(), s.length()))
-                .toArray();
+        long[] dataParts = dataSegments.stream()
+                .flatMapToLong(s -> java.util.stream.LongStream.of(s.address(), s.length())).toArray();
         byte[] written = readable >= 16 ? Arrays.copyOfRange(readableBytes, 16, readableBytes.length) : new byte[0];
-        return new Request(head, statusAddress, status, writable, data, effectiveData, type, sector, written);
+        return new Request(head, statusAddress, status, writable, dataParts, effectiveData, type, sector, written);
     }
 
     /** The status §5.2.6 requires; {@code dataLength} -1 means the header is incomplete. */
@@ -167,11 +170,11 @@ class VirtioBlockFuzzTest {
     }
 
     /** {@code length} bytes at {@code address} as one to three descriptors (the device must not assume a framing). */
-    static List<DriverQueue.Segment> split(Random random, long address, long length, boolean writable) {
+    static List<DriverQueue.Segment> split(FuzzedDataProvider data, long address, long length, boolean writable) {
         List<DriverQueue.Segment> segments = new ArrayList<>();
         long done = 0;
-        for (int pieces = 1 + random.nextInt(3); pieces > 1 && done < length; pieces--) {
-            long piece = 1 + random.nextInt((int) (length - done));
+        for (int pieces = data.consumeInt(1, 3); pieces > 1 && done < length; pieces--) {
+            long piece = data.consumeLong(1, length - done);
             segments.add(new DriverQueue.Segment(address + done, piece, writable));
             done += piece;
         }

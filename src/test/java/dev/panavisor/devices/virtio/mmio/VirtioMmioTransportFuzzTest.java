@@ -4,6 +4,8 @@ import static dev.panavisor.devices.virtio.mmio.MmioRegisters.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.panavisor.devices.InterruptLine;
 import dev.panavisor.devices.virtio.DeviceStatus;
 import dev.panavisor.devices.virtio.VirtioFeatures;
@@ -13,13 +15,11 @@ import dev.panavisor.devices.virtio.console.VirtioConsole;
 import dev.panavisor.devices.virtio.queue.HostileDriver;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.memory.GuardedGuestMemory;
-import dev.panavisor.testing.Fuzz;
+import dev.panavisor.testing.FuzzLimits;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
 
 /**
  * A hostile driver against the virtio-mmio transport (virtio 1.2 §4.2) of a block device and of a console:
@@ -34,10 +34,15 @@ import org.junit.jupiter.api.Test;
  * driven on transitions; the needs-reset listener hears each entry into DEVICE_NEEDS_RESET once, and with DRIVER_OK
  * the driver gets a configuration-change interrupt for it; a write of 0 to Status leaves status, interrupts and the
  * line clear; no host memory outside the guest's is touched and no loop runs away.
+ *
+ * <p>Jazzer chooses every access from its input; the regression corpus, replayed by every test run, is
+ * {@code src/test/resources/dev/panavisor/devices/virtio/mmio/VirtioMmioTransportFuzzTestInputs/}.
  */
 @Tag("fuzz")
 class VirtioMmioTransportFuzzTest {
     static final long MEMORY = 0x10000;
+    /** Bounds one input's work, whatever its length. */
+    static final int MAX_STEPS = 400;
     static final int[] REGISTERS = {MAGIC_VALUE, VERSION, DEVICE_ID, VENDOR_ID, DEVICE_FEATURES, DEVICE_FEATURES_SEL,
         DRIVER_FEATURES, DRIVER_FEATURES_SEL, QUEUE_SEL, QUEUE_NUM_MAX, QUEUE_NUM, QUEUE_READY, QUEUE_NOTIFY,
         INTERRUPT_STATUS, INTERRUPT_ACK, STATUS, QUEUE_DESC_LOW, QUEUE_DESC_HIGH, QUEUE_DRIVER_LOW, QUEUE_DRIVER_HIGH,
@@ -54,28 +59,24 @@ class VirtioMmioTransportFuzzTest {
         }
     }
 
-    @Test
-    void register_accesses_in_any_order_keep_the_status_machine_and_the_interrupt_line_consistent() {
-        Fuzz.run("virtio-mmio", 1500, VirtioMmioTransportFuzzTest::oneCase);
-    }
-
-    static void oneCase(Random random) {
-        GuardedGuestMemory memory = GuardedGuestMemory.scrambled(random, MEMORY, 4_000_000);
+    @FuzzTest(maxDuration = FuzzLimits.IN_SUITE)
+    void register_accesses_in_any_order_keep_the_status_machine_and_the_interrupt_line_consistent(
+            FuzzedDataProvider data) {
+        GuardedGuestMemory memory = GuardedGuestMemory.scrambled(data.consumeLong(), MEMORY, 4_000_000);
         Line line = new Line();
-        VirtioConsole console = random.nextBoolean() ? new VirtioConsole(new ByteArrayOutputStream()) : null;
+        VirtioConsole console = data.consumeBoolean() ? new VirtioConsole(new ByteArrayOutputStream()) : null;
         VirtioMmioTransport transport = new VirtioMmioTransport(console != null ? console
-                : new VirtioBlock(new HeapDiskBackend(new byte[random.nextInt(8192)], random.nextBoolean()), "fuzz"),
-                memory, line);
+                : new VirtioBlock(new HeapDiskBackend(new byte[data.consumeInt(0, 8191)], data.consumeBoolean()),
+                        "fuzz"), memory, line);
         List<String> needsReset = new ArrayList<>();
         transport.onNeedsReset(needsReset::add);
         MmioDriver driver = new MmioDriver(transport, memory);
         QueueLayout[] layouts = new QueueLayout[transport.queueCount()];
         java.util.Arrays.fill(layouts, QueueLayout.contiguous(0, 1));
         int entries = 0;
-        int steps = 20 + random.nextInt(200);
-        for (int step = 0; step < steps; step++) {
+        for (int step = 0; step < MAX_STEPS && data.remainingBytes() > 0; step++) {
             int before = transport.status();
-            boolean reset = step(random, transport, driver, memory, console, layouts);
+            boolean reset = step(data, transport, driver, memory, console, layouts);
             int after = transport.status();
             if ((before & DeviceStatus.DEVICE_NEEDS_RESET) == 0 && (after & DeviceStatus.DEVICE_NEEDS_RESET) != 0) {
                 entries++;
@@ -90,28 +91,27 @@ class VirtioMmioTransportFuzzTest {
     }
 
     /** One driver action; returns true when it was a reset (a 32-bit write of 0 to Status). */
-    static boolean step(Random random, VirtioMmioTransport transport, MmioDriver driver, GuardedGuestMemory memory,
+    static boolean step(FuzzedDataProvider data, VirtioMmioTransport transport, MmioDriver driver, GuardedGuestMemory memory,
             VirtioConsole console, QueueLayout[] layouts) {
-        switch (random.nextInt(12)) {
+        switch (data.consumeInt(0, 11)) {
             case 0 -> {
-                bringUp(random, driver, layouts);
+                bringUp(data, driver, layouts);
                 return false;
             }
             case 1 -> {
                 for (int q = 0; q < transport.queueCount(); q++) {
-                    HostileDriver.scribble(random, memory, layouts[q], MEMORY);
+                    HostileDriver.scribble(data, memory, layouts[q], MEMORY);
                 }
-                transport.notifyQueue(random.nextInt(transport.queueCount() + 2) - 1);
+                transport.notifyQueue(data.consumeInt(-1, transport.queueCount()));
                 return false;
             }
             case 2 -> {
-                driver.write(QUEUE_NOTIFY, random.nextInt(4));
+                driver.write(QUEUE_NOTIFY, data.consumeInt(0, 3));
                 return false;
             }
             case 3 -> {
                 if (console != null) {
-                    byte[] typed = new byte[random.nextInt(300)];
-                    random.nextBytes(typed);
+                    byte[] typed = data.consumeBytes(data.consumeInt(0, 299));
                     console.receive(typed, 0, typed.length);
                 }
                 return false;
@@ -121,17 +121,18 @@ class VirtioMmioTransportFuzzTest {
                 return true;
             }
             case 5 -> {
-                driver.write(STATUS, driver.read(STATUS) | (1 << random.nextInt(8)));
+                driver.write(STATUS, driver.read(STATUS) | (1 << data.consumeInt(0, 7)));
                 return false;
             }
             default -> {
-                long offset = random.nextInt(5) == 0 ? random.nextInt(0x1000) : REGISTERS[random.nextInt(REGISTERS.length)];
-                int size = random.nextInt(4) == 0 ? 1 << random.nextInt(4) : 4;
-                if (random.nextBoolean()) {
+                long offset = data.consumeInt(0, 4) == 0 ? data.consumeInt(0, 0xfff) : data.pickValue(REGISTERS);
+                int size = data.consumeInt(0, 3) == 0 ? 1 << data.consumeInt(0, 3) : 4;
+                if (data.consumeBoolean()) {
                     transport.read(offset, size);
                     return false;
                 }
-                long value = Fuzz.pick(random, 0, 1, 2, 4, 8, 0xf, 0xff, 0xffff_ffffL, 1L << 32, 64, 256, 0x8000);
+                long value = HostileDriver.pick(data, 0, 1, 2, 4, 8, 0xf, 0xff, 0xffff_ffffL, 1L << 32, 64, 256,
+                        0x8000);
                 transport.write(offset, size, value);
                 return offset == STATUS && size == 4 && (int) value == 0;
             }
@@ -139,14 +140,14 @@ class VirtioMmioTransportFuzzTest {
     }
 
     /** A correct bring-up (§3.1.1, §4.2.3.2) with each queue at a random place, sometimes with a random feature set. */
-    static void bringUp(Random random, MmioDriver driver, QueueLayout[] layouts) {
-        long features = random.nextInt(4) == 0 ? random.nextLong() : driver.deviceFeatures()
-                & (random.nextBoolean() ? -1 : VirtioFeatures.VERSION_1 | random.nextLong());
+    static void bringUp(FuzzedDataProvider data, MmioDriver driver, QueueLayout[] layouts) {
+        long features = data.consumeInt(0, 3) == 0 ? data.consumeLong() : driver.deviceFeatures()
+                & (data.consumeBoolean() ? -1 : VirtioFeatures.VERSION_1 | data.consumeLong());
         driver.negotiate(features);
         for (int q = 0; q < layouts.length; q++) {
             driver.write(QUEUE_SEL, q);
-            int size = 1 << random.nextInt(Integer.numberOfTrailingZeros(Math.max(1, driver.read(QUEUE_NUM_MAX))) + 1);
-            QueueLayout layout = QueueLayout.contiguous(16L * random.nextInt((int) (MEMORY / 2 / 16)), size);
+            int size = 1 << data.consumeInt(0, Integer.numberOfTrailingZeros(Math.max(1, driver.read(QUEUE_NUM_MAX))));
+            QueueLayout layout = QueueLayout.contiguous(16 * data.consumeLong(0, MEMORY / 2 / 16 - 1), size);
             driver.write(QUEUE_NUM, size);
             driver.write(QUEUE_DESC_LOW, layout.descriptorTable());
             driver.write(QUEUE_DRIVER_LOW, layout.availableRing());

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.panavisor.devices.virtio.RecordingInterrupt;
 import dev.panavisor.devices.virtio.VirtioException;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
@@ -12,14 +14,14 @@ import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
 import dev.panavisor.memory.GuardedGuestMemory;
 import dev.panavisor.memory.GuestMemoryException;
-import dev.panavisor.testing.Fuzz;
+import dev.panavisor.testing.FuzzLimits;
+import dev.panavisor.testing.FuzzRandom;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
 
 /**
  * The network device (virtio 1.2 §5.1) between a host sending frames and a driver that posts receive and transmit
@@ -35,13 +37,13 @@ import org.junit.jupiter.api.Test;
 class VirtioNetFuzzTest {
     static final long MEMORY = 0x20000;
 
-    @Test
-    void frames_arrive_whole_and_in_order_and_hostile_queues_become_a_reported_failure() {
-        Fuzz.run("virtio-net", 1500, VirtioNetFuzzTest::oneCase);
+    @FuzzTest(maxDuration = FuzzLimits.IN_SUITE)
+    void frames_arrive_whole_and_in_order_and_hostile_queues_become_a_reported_failure(FuzzedDataProvider data) {
+        oneCase(new FuzzRandom(data));
     }
 
     static void oneCase(Random random) {
-        GuardedGuestMemory memory = GuardedGuestMemory.scrambled(random, MEMORY, 2_000_000);
+        GuardedGuestMemory memory = GuardedGuestMemory.scrambled(random.nextLong(), MEMORY, 2_000_000);
         List<byte[]> transmitted = new ArrayList<>();
         NetBackend backend = new NetBackend() {
             @Override
@@ -115,7 +117,7 @@ class VirtioNetFuzzTest {
                     default -> {
                         hostile = true;
                         QueueLayout layout = random.nextBoolean() ? rxLayout : txLayout;
-                        HostileDriver.scribble(random, memory, layout, MEMORY);
+                        HostileDriver.scribble(((FuzzRandom) random).data(), memory, layout, MEMORY);
                         memory.writeU16(layout.availableRing() + 2, random.nextInt(65536));
                         if (layout == rxLayout) {
                             net.receive(new byte[60], 60); // never throws: a failure is reported instead

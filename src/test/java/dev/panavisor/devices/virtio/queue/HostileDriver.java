@@ -1,33 +1,36 @@
 package dev.panavisor.devices.virtio.queue;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import dev.panavisor.memory.GuestMemory;
-import dev.panavisor.testing.Fuzz;
-import java.util.Random;
 
-/** What a hostile driver writes into a queue's memory, for the fuzz tests of the queue and of every device. */
+/**
+ * What a hostile driver writes into a queue's memory, for the fuzz tests of the queue and of every device; the
+ * fuzzer's input chooses every value, and the choices lean towards the ones that break devices (edges of memory,
+ * lengths around 2^31 and 2^32, loops).
+ */
 public final class HostileDriver {
     private HostileDriver() {
     }
 
     /** Descriptors a hostile driver writes: loops, far links, indirect tables, and addresses and lengths at edges. */
-    public static void scribble(Random random, GuestMemory memory, QueueLayout layout, long memorySize) {
+    public static void scribble(FuzzedDataProvider data, GuestMemory memory, QueueLayout layout, long memorySize) {
         int size = layout.size();
         for (int i = 0; i < size; i++) {
-            if (random.nextInt(3) == 0) {
-                continue; // leave the random bytes
+            if (data.consumeInt(0, 2) == 0) {
+                continue; // leave the bytes that were there
             }
             long at = layout.descriptorTable() + 16L * i;
-            int flags = random.nextInt(8) == 0 ? random.nextInt(65536) : random.nextInt(8);
-            long address = Fuzz.address(random, memorySize);
-            long length = Fuzz.length(random, memorySize);
-            if ((flags & DescriptorChain.F_INDIRECT) != 0 && random.nextBoolean()) {
-                length = 16L * (1 + random.nextInt(2 * size));
-                address = 16 * (long) random.nextInt((int) (memorySize / 16));
+            int flags = data.consumeInt(0, 7) == 0 ? data.consumeInt(0, 0xffff) : data.consumeInt(0, 7);
+            long address = address(data, memorySize);
+            long length = length(data, memorySize);
+            if ((flags & DescriptorChain.F_INDIRECT) != 0 && data.consumeBoolean()) {
+                length = 16L * data.consumeInt(1, 2 * size);
+                address = 16 * data.consumeLong(0, memorySize / 16 - 1);
             }
-            int next = switch (random.nextInt(4)) {
+            int next = switch (data.consumeInt(0, 3)) {
                 case 0 -> i; // a loop of one
-                case 1 -> random.nextInt(65536);
-                default -> random.nextInt(size);
+                case 1 -> data.consumeInt(0, 0xffff);
+                default -> data.consumeInt(0, size - 1);
             };
             memory.writeU64(at, address);
             memory.writeU32(at + 8, (int) length);
@@ -35,8 +38,37 @@ public final class HostileDriver {
             memory.writeU16(at + 14, next);
         }
         for (int slot = 0; slot < size; slot++) {
-            int head = random.nextInt(10) == 0 ? random.nextInt(65536) : random.nextInt(size);
+            int head = data.consumeInt(0, 9) == 0 ? data.consumeInt(0, 0xffff) : data.consumeInt(0, size - 1);
             memory.writeU16(layout.availableRing() + 4 + 2L * slot, head);
         }
+    }
+
+    /** An address: inside memory of {@code size} bytes, at or near its edges, or far outside (negative, 2^63). */
+    public static long address(FuzzedDataProvider data, long size) {
+        return switch (data.consumeInt(0, 7)) {
+            case 0 -> size;
+            case 1 -> size - 1 - data.consumeInt(0, 15);
+            case 2 -> -1L - data.consumeInt(0, 15);
+            case 3 -> Long.MAX_VALUE - data.consumeInt(0, 15);
+            case 4 -> 0xffff_ffffL;
+            default -> data.consumeLong(0, size - 1);
+        };
+    }
+
+    /** A 32-bit length: small, around {@code size}, or huge. */
+    public static long length(FuzzedDataProvider data, long size) {
+        return switch (data.consumeInt(0, 7)) {
+            case 0 -> 0;
+            case 1 -> 0xffff_ffffL;
+            case 2 -> 0x8000_0000L;
+            case 3 -> size & 0xffff_ffffL;
+            case 4 -> data.consumeInt(0, 4095);
+            default -> data.consumeInt(1, 600);
+        };
+    }
+
+    /** One of {@code interesting} most of the time, otherwise any 64-bit value. */
+    public static long pick(FuzzedDataProvider data, long... interesting) {
+        return data.consumeInt(0, 3) == 0 ? data.consumeLong() : data.pickValue(interesting);
     }
 }

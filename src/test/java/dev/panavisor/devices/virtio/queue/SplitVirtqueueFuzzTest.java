@@ -4,12 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.panavisor.memory.GuardedGuestMemory;
 import dev.panavisor.memory.GuestMemory;
-import dev.panavisor.testing.Fuzz;
+import dev.panavisor.testing.FuzzLimits;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -24,50 +25,50 @@ import org.junit.jupiter.api.Test;
  * lies inside guest memory and the chain's copy helpers stay inside it; nothing else escapes; no host memory outside
  * guest memory is touched; the device pops at most queue-size chains for one publication of the driver (with
  * non-overlapping rings) and never loops.
+ *
+ * <p>Jazzer chooses every value from its input; the regression corpus, replayed by every test run, is
+ * {@code src/test/resources/dev/panavisor/devices/virtio/queue/SplitVirtqueueFuzzTestInputs/}.
  */
 @Tag("fuzz")
 class SplitVirtqueueFuzzTest {
     static final long MEMORY = 0x4000;
     static final long ACCESS_BUDGET = 2_000_000;
 
-    @Test
-    void hostile_rings_give_the_specified_chain_or_a_virtqueue_exception() {
-        Fuzz.run("split-virtqueue", 3000, SplitVirtqueueFuzzTest::oneCase);
-    }
-
-    static void oneCase(Random random) {
+    @FuzzTest(maxDuration = FuzzLimits.IN_SUITE)
+    void hostile_rings_give_the_specified_chain_or_a_virtqueue_exception(FuzzedDataProvider data) {
         GuardedGuestMemory memory = new GuardedGuestMemory(MEMORY, ACCESS_BUDGET);
-        memory.scramble(random);
-        int size = 1 << random.nextInt(7);
-        QueueLayout layout = layout(random, size);
-        boolean indirect = random.nextBoolean();
+        memory.scramble(data.consumeLong());
+        int size = 1 << data.consumeInt(0, 6);
+        QueueLayout layout = layout(data, size);
+        boolean indirect = data.consumeBoolean();
         SplitVirtqueue queue;
         try {
-            queue = new SplitVirtqueue(memory, layout, 64, random.nextBoolean(), indirect);
+            queue = new SplitVirtqueue(memory, layout, 64, data.consumeBoolean(), indirect);
         } catch (VirtqueueException e) {
             memory.assertGuardsIntact();
             return; // a layout the device refused: the transport reports that as DEVICE_NEEDS_RESET
         }
-        HostileDriver.scribble(random, memory, layout, MEMORY);
-        int published = random.nextInt(size + 1);
-        memory.writeU16(layout.availableRing() + 2, random.nextInt(10) == 0 ? random.nextInt(65536) : published);
-        int rounds = 1 + random.nextInt(3);
+        HostileDriver.scribble(data, memory, layout, MEMORY);
+        int published = data.consumeInt(0, size);
+        memory.writeU16(layout.availableRing() + 2,
+                data.consumeInt(0, 9) == 0 ? data.consumeInt(0, 0xffff) : published);
+        int rounds = data.consumeInt(1, 3);
         for (int round = 0; round < rounds; round++) {
-            if (!serve(random, memory, layout, queue, indirect)) {
+            if (!serve(data, memory, layout, queue, indirect)) {
                 break;
             }
             // The driver publishes more (or scribbles over the rings) between notifications.
             int avail = memory.readU16(layout.availableRing() + 2);
-            memory.writeU16(layout.availableRing() + 2, avail + random.nextInt(size + 1));
-            if (random.nextBoolean()) {
-                HostileDriver.scribble(random, memory, layout, MEMORY);
+            memory.writeU16(layout.availableRing() + 2, avail + data.consumeInt(0, size));
+            if (data.consumeBoolean()) {
+                HostileDriver.scribble(data, memory, layout, MEMORY);
             }
         }
         memory.assertGuardsIntact();
     }
 
     /** Pops until empty or refused, checking each chain; returns false once the queue was refused. */
-    private static boolean serve(Random random, GuardedGuestMemory memory, QueueLayout layout, SplitVirtqueue queue,
+    private static boolean serve(FuzzedDataProvider data, GuardedGuestMemory memory, QueueLayout layout, SplitVirtqueue queue,
             boolean indirect) {
         int limit = overlapping(layout) ? 1 << 17 : layout.size();
         for (int pops = 0; ; pops++) {
@@ -87,15 +88,15 @@ class SplitVirtqueueFuzzTest {
             }
             assertTrue(pops < limit, "popped more chains than the driver published");
             assertEquals(head, chain.headIndex());
-            checkChain(random, memory, chain, expected);
-            queue.addUsed(chain.headIndex(), random.nextInt());
-            if (random.nextInt(4) == 0) {
+            checkChain(data, memory, chain, expected);
+            queue.addUsed(chain.headIndex(), data.consumeInt());
+            if (data.consumeInt(0, 3) == 0) {
                 queue.needsNotification();
             }
         }
     }
 
-    static void checkChain(Random random, GuestMemory memory, DescriptorChain chain, List<long[]> expected) {
+    static void checkChain(FuzzedDataProvider data, GuestMemory memory, DescriptorChain chain, List<long[]> expected) {
         assertFalse(expected == null, "accepted a chain the spec's rules refuse");
         assertEquals(expected.size(), chain.segmentCount());
         long readable = 0;
@@ -114,10 +115,10 @@ class SplitVirtqueueFuzzTest {
         assertEquals(readable, chain.readableBytes());
         assertEquals(writable, chain.writableBytes());
         byte[] buffer = new byte[64];
-        long offset = (long) (random.nextDouble() * (readable + 8));
-        int length = random.nextInt(65);
+        long offset = data.consumeLong(0, readable + 7);
+        int length = data.consumeInt(0, 64);
         assertEquals(Math.min(length, Math.max(0, readable - offset)), chain.readFromReadable(offset, buffer, 0, length));
-        offset = (long) (random.nextDouble() * (writable + 8));
+        offset = data.consumeLong(0, writable + 7);
         assertEquals(Math.min(length, Math.max(0, writable - offset)), chain.writeToWritable(offset, buffer, 0, length));
         assertEquals(-1, chain.writableAddress(writable));
         if (writable > 0) {
@@ -172,17 +173,17 @@ class SplitVirtqueueFuzzTest {
     }
 
     /** Contiguous, or each part anywhere (overlaps allowed), sometimes misaligned or outside memory. */
-    static QueueLayout layout(Random random, int size) {
-        if (random.nextBoolean()) {
-            return QueueLayout.contiguous(16 * (long) random.nextInt((int) (MEMORY / 16)), size);
+    static QueueLayout layout(FuzzedDataProvider data, int size) {
+        if (data.consumeBoolean()) {
+            return QueueLayout.contiguous(16 * data.consumeLong(0, MEMORY / 16 - 1), size);
         }
-        return new QueueLayout(random.nextInt(20) == 0 ? 3 * size : size, part(random, 16), part(random, 2),
-                part(random, 4));
+        return new QueueLayout(data.consumeInt(0, 19) == 0 ? 3 * size : size, part(data, 16), part(data, 2),
+                part(data, 4));
     }
 
-    private static long part(Random random, int alignment) {
-        return random.nextInt(20) == 0 ? Fuzz.address(random, MEMORY)
-                : alignment * (long) random.nextInt((int) (MEMORY / alignment));
+    private static long part(FuzzedDataProvider data, int alignment) {
+        return data.consumeInt(0, 19) == 0 ? HostileDriver.address(data, MEMORY)
+                : alignment * data.consumeLong(0, MEMORY / alignment - 1);
     }
 
     static boolean overlapping(QueueLayout l) {

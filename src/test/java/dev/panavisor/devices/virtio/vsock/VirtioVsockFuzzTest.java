@@ -2,18 +2,20 @@ package dev.panavisor.devices.virtio.vsock;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.panavisor.devices.virtio.VirtioException;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.HostileDriver;
 import dev.panavisor.memory.GuestMemoryException;
-import dev.panavisor.testing.Fuzz;
+import dev.panavisor.testing.FuzzLimits;
+import dev.panavisor.testing.FuzzRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
 
 /**
  * The vsock device (virtio 1.2 §5.10) against a driver that sends packets with any header (ops, types, CIDs, ports,
@@ -27,9 +29,9 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("fuzz")
 class VirtioVsockFuzzTest {
-    @Test
-    void hostile_packets_and_host_streams_never_break_credit_or_throw() {
-        Fuzz.run("virtio-vsock", 1500, VirtioVsockFuzzTest::oneCase);
+    @FuzzTest(maxDuration = FuzzLimits.IN_SUITE)
+    void hostile_packets_and_host_streams_never_break_credit_or_throw(FuzzedDataProvider data) {
+        oneCase(new FuzzRandom(data));
     }
 
     static void oneCase(Random random) {
@@ -93,7 +95,7 @@ class VirtioVsockFuzzTest {
                     default -> {
                         hostile = true;
                         var layout = random.nextBoolean() ? guest.rx.layout() : guest.tx.layout();
-                        HostileDriver.scribble(random, guest.memory, layout, guest.memory.size());
+                        HostileDriver.scribble(((FuzzRandom) random).data(), guest.memory, layout, guest.memory.size());
                         guest.memory.writeU16(layout.availableRing() + 2, random.nextInt(65536));
                         guest.device.queueNotify(layout == guest.rx.layout() ? VirtioVsock.RX_QUEUE
                                 : VirtioVsock.TX_QUEUE);
@@ -116,7 +118,7 @@ class VirtioVsockFuzzTest {
         long hostPort = ports[random.nextInt(ports.length)];
         int op = random.nextInt(10) == 0 ? random.nextInt(65536) : random.nextInt(8);
         int length = op == VsockHeader.OP_RW ? random.nextInt(5000) : random.nextInt(20) == 0 ? 7 : 0;
-        long len = random.nextInt(20) == 0 ? Fuzz.pick(random, 0xffff_ffffL, 65537, length + 1) : length;
+        long len = random.nextInt(20) == 0 ? HostileDriver.pick(((FuzzRandom) random).data(), 0xffff_ffffL, 65537, length + 1) : length;
         long[] c = credit.computeIfAbsent(VsockConnection.key(guestPort, hostPort), k -> new long[2]);
         if (random.nextBoolean()) {
             c[1] = c[0]; // the guest's application read everything that arrived
