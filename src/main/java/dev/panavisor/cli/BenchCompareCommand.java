@@ -159,18 +159,11 @@ final class BenchCompareCommand implements Callable<Integer> {
     }
 
     /**
-     * The start of a command line that runs this Panavisor again: {@link InLab#javaCommand()} from the jar, or the
-     * same JVM options with this class path when running from classes (the lab-tagged test runs it in-process).
+     * The start of a command line that runs this Panavisor again: {@link InLab#javaCommand()}, which runs the jar,
+     * or this class path and main class when running from classes (the lab-tagged test runs it in-process).
      */
     static List<String> selfCommand() {
-        List<String> fromJar = InLab.javaCommand();
-        int jar = fromJar.indexOf("-jar");
-        if (jar >= 0 && fromJar.get(jar + 1).endsWith(".jar")) {
-            return fromJar;
-        }
-        List<String> command = new ArrayList<>(fromJar.subList(0, jar));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        return command;
+        return InLab.javaCommand();
     }
 
     List<Peer> peers() {
