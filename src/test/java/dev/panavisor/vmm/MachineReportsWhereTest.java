@@ -1,6 +1,5 @@
 package dev.panavisor.vmm;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -39,7 +38,10 @@ class MachineReportsWhereTest {
         // ud2 with the boot IDT (limit 0): #UD cannot be delivered, nor the #GP and #DF that follow: a shutdown.
         Outcome outcome = run(dir, new byte[] {0x0f, 0x0b}, null);
         Outcome.GuestCrash crash = assertInstanceOf(Outcome.GuestCrash.class, outcome);
-        assertEquals("triple fault (the vCPU shut down); " + ENTRY, crash.reason());
+        // On AMD (the nested lab's kvm_amd), KVM resets the vCPU when it intercepts the shutdown (the VMCB is
+        // undefined after one), so the registers then show the reset vector; Intel's and kvm_pvm's keep the fault's.
+        assertTrue(crash.reason().equals("triple fault (the vCPU shut down); " + ENTRY)
+                || crash.reason().equals("triple fault (the vCPU shut down); vCPU 0 at rip 0xfff0"), crash.reason());
     }
 
     @Test
