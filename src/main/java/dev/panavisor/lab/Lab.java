@@ -233,6 +233,9 @@ public final class Lab {
                 throw new LabSetupException("lab setup failed in L1: " + failed.reason() + consoleTail());
             }
             throw new LabSetupException("L1 stopped " + describeStage() + " without reporting a result"
+                    + (console.text().contains("Kernel panic - not syncing")
+                            ? ": L1's own kernel panicked (a fault of the emulated CPU, not of the command;"
+                                    + " docs/lab.md, \"Stalls\")" : "")
                     + qemuTail() + consoleTail());
         }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panavisor.testing.LabScenarios;
+import dev.panavisor.testing.LabSession;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,16 +34,16 @@ class LifecycleLabTest {
      * the issue's 20 (docs/security.md) are {@code -Dpanavisor.sigkill.rounds=20}.
      */
     private static final int ROUNDS = Integer.getInteger("panavisor.sigkill.rounds", 8);
-    private Path work;
+    private LabSession session;
 
     @BeforeAll
-    void runEveryScenarioInOneLab() throws IOException {
-        work = LabScenarios.run(LifecycleLabTest.class, "lifecycle-scenarios.sh", "lifecycle",
-                Duration.ofMinutes(10 + 2L * ROUNDS), Map.of("ROUNDS", Integer.toString(ROUNDS)));
+    void runEveryScenarioInOneLab() {
+        session = LabSession.start(() -> LabScenarios.run(LifecycleLabTest.class, "lifecycle-scenarios.sh",
+                "lifecycle", Duration.ofMinutes(10 + 2L * ROUNDS), Map.of("ROUNDS", Integer.toString(ROUNDS))));
     }
 
     private String read(String name) throws IOException {
-        Path file = work.resolve(name);
+        Path file = session.work().resolve(name);
         return Files.exists(file) ? Files.readString(file) : "(no " + name + ")";
     }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.testing.ForeignInitramfs;
 import dev.panavisor.testing.LabScenarios;
+import dev.panavisor.testing.LabSession;
 import dev.panavisor.testing.Requires;
 import dev.panavisor.testing.VsockInitramfs;
 import java.io.IOException;
@@ -33,16 +34,20 @@ import org.junit.jupiter.api.TestInstance;
 @Tag("lab")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LinuxBootLabTest {
-    private Path work;
+    private LabSession session;
 
     @BeforeAll
-    void bootEveryScenarioInOneLab() throws IOException, InterruptedException {
+    void bootEveryScenarioInOneLab() {
+        session = LabSession.start(this::runScenarios);
+    }
+
+    private Path runScenarios() throws IOException, InterruptedException {
         Requires.lab();
         Path shared = Files.createDirectories(Path.of("target", "lab-tests")).toAbsolutePath();
         GuestImages.GuestImage guest = GuestImages.forUser(line -> System.err.println("images: " + line)).guest();
         String java = ProcessHandle.current().info().command().orElseThrow();
         // The network scenarios live in their own scripts, which the main one sources from beside itself.
-        work = LabScenarios.run(LinuxBootLabTest.class, List.of("linux-boot-scenarios.sh", "net-scenarios.sh",
+        return LabScenarios.run(LinuxBootLabTest.class, List.of("linux-boot-scenarios.sh", "net-scenarios.sh",
                 "net-lib.sh", "net-guest.sh"), "linux-boot", Duration.ofMinutes(35), Map.of(
                         "FOREIGN", ForeignInitramfs.write(shared.resolve("foreign.cpio")).toString(),
                         "VSOCK_INITRD", VsockInitramfs.write(guest.rootfs().initramfs(),
@@ -51,16 +56,21 @@ class LinuxBootLabTest {
                                 + VsockPeer.class.getName()));
     }
 
+    /** The session's directory, or this test fails with the session's failure (see {@link LabSession}). */
+    private Path work() {
+        return session.work();
+    }
+
     private String out(String scenario) throws IOException {
-        return Files.readString(work.resolve(scenario + ".out"));
+        return Files.readString(work().resolve(scenario + ".out"));
     }
 
     private String err(String scenario) throws IOException {
-        return Files.readString(work.resolve(scenario + ".err"));
+        return Files.readString(work().resolve(scenario + ".err"));
     }
 
     private int rc(String scenario) throws IOException {
-        return Integer.parseInt(Files.readString(work.resolve(scenario + ".rc")).strip());
+        return Integer.parseInt(Files.readString(work().resolve(scenario + ".rc")).strip());
     }
 
     private String describe(String scenario) throws IOException {
@@ -77,7 +87,7 @@ class LinuxBootLabTest {
     @Test
     void exec_stdout_and_stderr_are_the_commands_own_bytes_apart() throws IOException {
         assertEquals(0, rc("exact"), describe("exact"));
-        assertArrayEquals("a\nb".getBytes(StandardCharsets.US_ASCII), Files.readAllBytes(work.resolve("exact.out")),
+        assertArrayEquals("a\nb".getBytes(StandardCharsets.US_ASCII), Files.readAllBytes(work().resolve("exact.out")),
                 "three bytes, no banner, no carriage return: " + describe("exact"));
         assertTrue(err("exact").contains("to-stderr"), describe("exact"));
     }
@@ -87,7 +97,7 @@ class LinuxBootLabTest {
         assertEquals(0, rc("wc"), describe("wc"));
         assertEquals("4", out("wc").strip(), describe("wc"));
         assertEquals(0, rc("stdin1m"), err("stdin1m")); // stdout is binary: not shown
-        assertEquals(sha256(work.resolve("random.bin")), sha256(work.resolve("stdin1m.out")),
+        assertEquals(sha256(work().resolve("random.bin")), sha256(work().resolve("stdin1m.out")),
                 "1 MiB of random bytes through cat: " + err("stdin1m"));
     }
 
@@ -142,7 +152,7 @@ class LinuxBootLabTest {
         assertEquals(0, rc("read"), describe("read"));
         assertTrue(out("read").contains("persisted-42"), describe("read"));
         // The host reads the guest's file straight out of the ext4 image.
-        Process debugfs = new ProcessBuilder("debugfs", "-R", "cat /root/note", work.resolve("disk.img").toString())
+        Process debugfs = new ProcessBuilder("debugfs", "-R", "cat /root/note", work().resolve("disk.img").toString())
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String onHost = new String(debugfs.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, debugfs.waitFor());
@@ -154,7 +164,7 @@ class LinuxBootLabTest {
         assertEquals(0, rc("ro"), describe("ro"));
         assertTrue(out("ro").contains("write-status=1"), describe("ro"));
         assertTrue(err("ro").contains("Read-only file system"), "the command's stderr: " + describe("ro"));
-        assertEquals(Files.readString(work.resolve("before.sha")), Files.readString(work.resolve("after.sha")));
+        assertEquals(Files.readString(work().resolve("before.sha")), Files.readString(work().resolve("after.sha")));
     }
 
     @Test
@@ -232,7 +242,7 @@ class LinuxBootLabTest {
 
     @Test
     void the_api_socket_boots_a_guest_as_firecrackers_getting_started_sequence_does() throws IOException {
-        String api = Files.readString(work.resolve("serve.api"));
+        String api = Files.readString(work().resolve("serve.api"));
         String all = "serve: rc=" + rc("serve") + "\n--- api:\n" + api + "\n--- out:\n" + out("serve") + "\n--- err:\n"
                 + err("serve");
         List<String> answers = api.lines().filter(l -> l.contains(" -> ")).toList();
@@ -253,20 +263,20 @@ class LinuxBootLabTest {
     void the_host_pings_the_guest_on_its_tap_and_the_guest_runs_to_its_end() throws IOException {
         assertEquals(0, rc("net"), describe("net"));
         assertTrue(out("net").contains("guest-done"), describe("net"));
-        String hostPing = Files.readString(work.resolve("net.ping"));
+        String hostPing = Files.readString(work().resolve("net.ping"));
         assertTrue(hostPing.contains("10 packets transmitted, 10 packets received"), "host pings guest: " + hostPing);
     }
 
     @Test
     void files_cross_the_tap_both_ways_byte_for_byte() throws Exception {
         assertEquals(0, rc("net"), describe("net"));
-        assertTrue(out("net").contains("guest-got " + sha256(work.resolve("www/small.bin"))),
+        assertTrue(out("net").contains("guest-got " + sha256(work().resolve("www/small.bin"))),
                 "the guest fetched the host's file over HTTP: " + describe("net"));
         Matcher served = Pattern.compile("guest-has ([0-9a-f]{64})").matcher(out("net"));
         assertTrue(served.find(), describe("net"));
-        assertEquals(served.group(1), sha256(work.resolve("net.small")), "the host fetched the guest's file");
+        assertEquals(served.group(1), sha256(work().resolve("net.small")), "the host fetched the guest's file");
         assertTrue(out("net").contains("h2g-seconds "), "the large file reached the guest: " + describe("net"));
-        assertTrue(Files.readString(work.resolve("net.g2h")).startsWith("g2h-seconds "), "and the host");
+        assertTrue(Files.readString(work().resolve("net.g2h")).startsWith("g2h-seconds "), "and the host");
     }
 
     @Test
@@ -293,19 +303,19 @@ class LinuxBootLabTest {
     }
 
     private String vsockDescribe(String scenario) throws IOException {
-        return describe(scenario) + "\n--- host program:\n" + Files.readString(work.resolve(scenario + ".peer"));
+        return describe(scenario) + "\n--- host program:\n" + Files.readString(work().resolve(scenario + ".peer"));
     }
 
     @Test
     void the_guest_connects_to_a_host_socket_and_16_mib_cross_both_ways_over_vsock() throws Exception {
         assertEquals(0, rc("vsock-g2h"), vsockDescribe("vsock-g2h"));
-        assertEquals("0", Files.readString(work.resolve("vsock-g2h.peer-rc")).strip(), vsockDescribe("vsock-g2h"));
+        assertEquals("0", Files.readString(work().resolve("vsock-g2h.peer-rc")).strip(), vsockDescribe("vsock-g2h"));
         assertTrue(out("vsock-g2h").contains("pipe-status=0"), vsockDescribe("vsock-g2h"));
         java.util.Map<String, String> guestSide = guestHashes("vsock-g2h");
-        assertEquals(16 << 20, Files.size(work.resolve("vsock-g2h.recv")), vsockDescribe("vsock-g2h"));
-        assertEquals(guestSide.get("/tmp/send"), sha256(work.resolve("vsock-g2h.recv")), "guest -> host");
-        assertEquals(sha256(work.resolve("vsock-host.bin")), guestSide.get("/tmp/recv"), "host -> guest");
-        System.out.println("vsock-g2h (guest connects): " + Files.readString(work.resolve("vsock-g2h.peer")).strip()
+        assertEquals(16 << 20, Files.size(work().resolve("vsock-g2h.recv")), vsockDescribe("vsock-g2h"));
+        assertEquals(guestSide.get("/tmp/send"), sha256(work().resolve("vsock-g2h.recv")), "guest -> host");
+        assertEquals(sha256(work().resolve("vsock-host.bin")), guestSide.get("/tmp/recv"), "host -> guest");
+        System.out.println("vsock-g2h (guest connects): " + Files.readString(work().resolve("vsock-g2h.peer")).strip()
                 .replace("\n", "; "));
     }
 
@@ -318,14 +328,14 @@ class LinuxBootLabTest {
     @Test
     void a_host_program_connects_to_the_guests_listener_and_16_mib_cross_both_ways() throws Exception {
         assertEquals(0, rc("vsock-h2g"), vsockDescribe("vsock-h2g"));
-        assertEquals("0", Files.readString(work.resolve("vsock-h2g.peer-rc")).strip(), vsockDescribe("vsock-h2g"));
-        assertTrue(Files.readString(work.resolve("vsock-h2g.peer")).contains("connected: OK "),
+        assertEquals("0", Files.readString(work().resolve("vsock-h2g.peer-rc")).strip(), vsockDescribe("vsock-h2g"));
+        assertTrue(Files.readString(work().resolve("vsock-h2g.peer")).contains("connected: OK "),
                 vsockDescribe("vsock-h2g"));
         java.util.Map<String, String> guestSide = guestHashes("vsock-h2g");
-        assertEquals(16 << 20, Files.size(work.resolve("vsock-h2g.recv")), vsockDescribe("vsock-h2g"));
-        assertEquals(guestSide.get("/tmp/send"), sha256(work.resolve("vsock-h2g.recv")), "guest -> host");
-        assertEquals(sha256(work.resolve("vsock-host.bin")), guestSide.get("/tmp/recv"), "host -> guest");
-        System.out.println("vsock-h2g (host connects): " + Files.readString(work.resolve("vsock-h2g.peer")).strip()
+        assertEquals(16 << 20, Files.size(work().resolve("vsock-h2g.recv")), vsockDescribe("vsock-h2g"));
+        assertEquals(guestSide.get("/tmp/send"), sha256(work().resolve("vsock-h2g.recv")), "guest -> host");
+        assertEquals(sha256(work().resolve("vsock-host.bin")), guestSide.get("/tmp/recv"), "host -> guest");
+        System.out.println("vsock-h2g (host connects): " + Files.readString(work().resolve("vsock-h2g.peer")).strip()
                 .replace("\n", "; "));
     }
 
