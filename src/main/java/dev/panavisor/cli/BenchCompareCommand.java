@@ -37,8 +37,10 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"MicroVMs vs containers, measured in one run: size, start time (p50/p90/p99, serial and K in "
-                + "parallel), memory and idle CPU per instance, density, isolation facts, I/O and CPU vs the host.",
-                "Writes report.md (the comparison table first), results.csv, results.json and charts/*.png."})
+                + "parallel), memory and idle CPU per instance, density, isolation facts, sequential and 4 KiB "
+                + "random I/O and CPU vs the host.",
+                "Writes report.md (the comparison table first), results.csv, results.json and charts/*.png. "
+                        + "Needs gcc with a static C library (io-load, the random I/O program, is built first)."})
 final class BenchCompareCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -75,6 +77,10 @@ final class BenchCompareCommand implements Callable<Integer> {
     @Option(names = "--rootfs-image", hidden = true)
     Path rootfsImage;
 
+    /** io-load, built by the outer run (gcc inside the lab would run on the emulated CPU). */
+    @Option(names = "--io-load", hidden = true)
+    Path ioLoad;
+
     @Override
     public Integer call() throws IOException, InterruptedException {
         List<Peer> peers = peers();
@@ -82,6 +88,20 @@ final class BenchCompareCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         Files.createDirectories(out);
         Path json = out.toAbsolutePath().resolve("results.json");
+        Path buildDir = null;
+        try {
+            if (ioLoad == null) {
+                buildDir = Files.createTempDirectory("pvcmp-io-");
+                ioLoad = IoBenchFiles.buildLoadProgram(buildDir);
+            }
+            return measureAndReport(peers, settings, json, stdout);
+        } finally {
+            IoBenchFiles.deleteTree(buildDir);
+        }
+    }
+
+    private int measureAndReport(List<Peer> peers, Results.Settings settings, Path json, PrintWriter stdout)
+            throws IOException, InterruptedException {
         if (measureOnly) {
             measure(peers, settings, json, stdout);
             return ExitCodes.OK;
@@ -125,7 +145,7 @@ final class BenchCompareCommand implements Callable<Integer> {
             throws IOException, InterruptedException {
         Path work = Files.createTempDirectory("pvcmp-");
         try {
-            Results results = new CompareRun(new CompareRun.Images(kernel, initrd, rootfsImage), settings,
+            Results results = new CompareRun(new CompareRun.Images(kernel, initrd, rootfsImage, ioLoad), settings,
                     selfCommand(), stdout).run(peers, work);
             ResultsJson.write(results, json);
         } finally {
@@ -144,7 +164,7 @@ final class BenchCompareCommand implements Callable<Integer> {
         List<String> command = new ArrayList<>(selfCommand());
         command.addAll(List.of("bench", "compare", "--measure-only", "--out=" + out.toAbsolutePath(),
                 "--kernel=" + kernel.toAbsolutePath(), "--initrd=" + initrd.toAbsolutePath(),
-                "--rootfs-image=" + rootfsImage.toAbsolutePath(),
+                "--rootfs-image=" + rootfsImage.toAbsolutePath(), "--io-load=" + ioLoad.toAbsolutePath(),
                 "--only=" + String.join(",", peers.stream().map(p -> p.id).toList())));
         if (quick) {
             command.add("--quick");
@@ -184,7 +204,7 @@ final class BenchCompareCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--parallel must be from 1 to 64, not " + k);
         }
         return quick
-                ? new Results.Settings(true, n, k, 2, 1L << 30, 180_000, 3, 32, 50_000, 256)
-                : new Results.Settings(false, n, k, 8, 2L << 30, 600_000, 10, 256, 200_000, 256);
+                ? new Results.Settings(true, n, k, 2, 1L << 30, 180_000, 3, 32, 2, 50_000, 256)
+                : new Results.Settings(false, n, k, 8, 2L << 30, 600_000, 10, 256, 5, 200_000, 256);
     }
 }

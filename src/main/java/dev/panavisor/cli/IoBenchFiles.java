@@ -1,9 +1,7 @@
 package dev.panavisor.cli;
 
-import dev.panavisor.image.CpioArchive;
-import java.io.ByteArrayOutputStream;
+import dev.panavisor.image.InitramfsWithProgram;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -49,33 +47,18 @@ final class IoBenchFiles {
         return binary;
     }
 
-    /**
-     * The guest's initramfs with io-load added as {@link IoWorkload#GUEST_PROGRAM}: a small uncompressed cpio
-     * archive followed by the unchanged base initramfs. The kernel unpacks concatenated archives in turn, each
-     * compressed or not (Linux Documentation/driver-api/early-userspace/buffer-format.rst), the way early
-     * microcode updates travel; the base archive has no /bench, so nothing is overwritten.
-     */
+    /** The guest's initramfs with io-load added as {@link IoWorkload#GUEST_PROGRAM} ({@link InitramfsWithProgram}). */
     static Path benchInitramfs(Path base, Path program, Path dir) throws IOException {
         if (!Files.isRegularFile(base)) {
             throw new BadArgumentException("initramfs not found: " + base);
         }
-        Path result = dir.resolve("initramfs-bench-io.cpio.gz");
-        try (OutputStream out = Files.newOutputStream(result)) {
-            out.write(loadArchive(Files.readAllBytes(program)));
-            Files.copy(base, out);
-        }
-        return result;
+        return InitramfsWithProgram.write(base, IoWorkload.GUEST_PROGRAM, program,
+                dir.resolve("initramfs-bench-io.cpio.gz"));
     }
 
-    /** The cpio archive holding only /bench/io-load (its length is a multiple of 4, as the next archive needs). */
+    /** The cpio archive holding only /bench/io-load. */
     static byte[] loadArchive(byte[] program) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (CpioArchive cpio = new CpioArchive(bytes, 0)) {
-            String path = IoWorkload.GUEST_PROGRAM;
-            cpio.directory(path.substring(0, path.lastIndexOf('/')), 0755);
-            cpio.file(path, 0755, program);
-        }
-        return bytes.toByteArray();
+        return InitramfsWithProgram.archive(IoWorkload.GUEST_PROGRAM, program);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.panavisor.compare;
 
+import dev.panavisor.image.InitramfsWithProgram;
 import dev.panavisor.lab.Lab;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -25,8 +26,11 @@ public final class CompareRun {
     private static final Pattern PANAVISOR_BOOT = Pattern.compile("boot time ([0-9.]+) ms");
     private static final Duration RUN_TIMEOUT = Duration.ofMinutes(5);
 
-    /** The guest images the peers share: kernel and initramfs for the VMs, the ext4 image the containers' root comes from. */
-    public record Images(Path kernel, Path initrd, Path rootfsImage) {
+    /**
+     * The guest images the peers share: kernel and initramfs for the VMs, the ext4 image the containers' root comes
+     * from, and the static io-load program ({@code tools/bench/io-load.c}) for the random I/O rows.
+     */
+    public record Images(Path kernel, Path initrd, Path rootfsImage, Path ioLoad) {
     }
 
     private final Images images;
@@ -55,9 +59,15 @@ public final class CompareRun {
         try (var file = new java.io.RandomAccessFile(disk.toFile(), "rw")) {
             file.setLength((settings.ioMiB() + 1) * 1024L * 1024);
         }
-        Launcher launcher = new Launcher(new Launcher.Setup(javaCommand, images.kernel(), images.initrd(), rootfs,
-                Launcher.hostBin(rootfs, work.resolve("host-bin")), work, scratch, disk, settings.guestMiB(),
-                settings.ioMiB(), settings.cpuLoops()));
+        // io-load: in the scratch directory for the containers and the host floor, in the VMs' initramfs for the
+        // VMs. Neither is in what the size row measures (the guest's own initramfs and root file system).
+        Path load = Files.copy(images.ioLoad(), scratch.resolve(Launcher.LOAD_PROGRAM));
+        load.toFile().setExecutable(true, false);
+        Path vmInitrd = InitramfsWithProgram.write(images.initrd(), Launcher.VM_LOAD_PROGRAM, images.ioLoad(),
+                work.resolve("initramfs-with-io-load.cpio.gz"));
+        Launcher launcher = new Launcher(new Launcher.Setup(javaCommand, images.kernel(), images.initrd(), vmInitrd,
+                rootfs, Launcher.hostBin(rootfs, work.resolve("host-bin")), work, scratch, disk, settings.guestMiB(),
+                settings.ioMiB(), settings.randomSeconds(), settings.cpuLoops()));
         List<Results.PeerResult> results = new ArrayList<>();
         for (int i = 0; i < peers.size(); i++) {
             Peer peer = peers.get(i);

@@ -41,6 +41,10 @@ public final class ComparisonTable {
                     c.host().workload().writeMiBps())),
             number("Sequential read vs host (x)", c -> Stats.ratio(c.result().workload().readMiBps(),
                     c.host().workload().readMiBps())),
+            number("4 KiB random read vs host (x)", c -> Stats.ratio(c.result().workload().randReadIops(),
+                    c.host().workload().randReadIops())),
+            number("4 KiB random write vs host (x)", c -> Stats.ratio(c.result().workload().randWriteIops(),
+                    c.host().workload().randWriteIops())),
             new Row("Isolation (measured facts)", false, ComparisonTable::isolation),
             new Row("Portability (how it ran here)", false, c -> c.result().route()));
 

@@ -39,6 +39,8 @@ public final class CsvExport {
             one(lines, p.peer(), "cpu_loop_s", p.workload().cpuSeconds());
             one(lines, p.peer(), "seq_write_mib_s", p.workload().writeMiBps());
             one(lines, p.peer(), "seq_read_mib_s", p.workload().readMiBps());
+            one(lines, p.peer(), "rand_read_4k_iops", p.workload().randReadIops());
+            one(lines, p.peer(), "rand_write_4k_iops", p.workload().randWriteIops());
         }
         return lines;
     }

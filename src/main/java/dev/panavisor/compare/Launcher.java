@@ -21,12 +21,19 @@ final class Launcher {
      *
      * @param javaCommand the start of a command line that runs this Panavisor (JVM, options, jar)
      * @param work        a private writable directory: bundles, runtime state, QEMU's marker files
-     * @param scratch     the I/O test's directory (bind-mounted at /scratch in containers)
+     * @param initrd      the VMs' initramfs (the guest's)
+     * @param workInitrd  the same with io-load added at {@link #VM_LOAD_PROGRAM}, for the WORK workload only
+     * @param scratch     the I/O test's directory (bind-mounted at /scratch in containers), with io-load in it
      * @param disk        the VMs' I/O test disk (/dev/vda inside)
      */
-    record Setup(List<String> javaCommand, Path kernel, Path initrd, Path rootfs, Path hostBin, Path work,
-            Path scratch, Path disk, int guestMiB, int ioMiB, int cpuLoops) {
+    record Setup(List<String> javaCommand, Path kernel, Path initrd, Path workInitrd, Path rootfs, Path hostBin, Path work,
+            Path scratch, Path disk, int guestMiB, int ioMiB, int randomSeconds, int cpuLoops) {
     }
+
+    /** Where the VMs' initramfs carries io-load (as {@code bench io}'s does). */
+    static final String VM_LOAD_PROGRAM = "/bench/io-load";
+    /** io-load's name in the scratch directory, where containers and the host floor run it from. */
+    static final String LOAD_PROGRAM = "io-load";
 
     /** A command to start, its readiness signal (a text line or a marker file), and what cleans up after a kill. */
     record Launch(List<String> command, String readyText, Path readyFile, List<String> cleanup) {
@@ -41,9 +48,11 @@ final class Launcher {
 
     Launch launch(Peer peer, Workload.Kind kind, String name, boolean trackJvmMemory) throws IOException {
         boolean vm = peer.kind == Peer.Kind.VM;
-        String target = vm ? "/dev/vda"
-                : peer == Peer.HOST ? setup.scratch().resolve(name).toString() : OciBundle.SCRATCH + "/" + name;
-        String shell = Workload.command(kind, vm, target, setup.ioMiB(), setup.cpuLoops());
+        String scratch = peer == Peer.HOST ? setup.scratch().toString() : OciBundle.SCRATCH;
+        String target = vm ? "/dev/vda" : scratch + "/" + name;
+        String load = vm ? VM_LOAD_PROGRAM : scratch + "/" + LOAD_PROGRAM;
+        String shell = Workload.command(kind, vm, new Workload.Io(target, setup.ioMiB(), setup.randomSeconds(),
+                setup.cpuLoops(), load));
         List<String> processArgs = List.of("/bin/sh", "-c", shell);
         Path state = setup.work().resolve("s-" + peer.id);
         return switch (peer) {
@@ -87,7 +96,7 @@ final class Launcher {
         if (trackJvmMemory) {
             command.add(1, "-XX:NativeMemoryTracking=summary");
         }
-        command.addAll(List.of("run", "--kernel=" + setup.kernel(), "--initrd=" + setup.initrd(),
+        command.addAll(List.of("run", "--kernel=" + setup.kernel(), "--initrd=" + initrd(kind),
                 "--memory=" + setup.guestMiB() + "M", "--cpus=1", "--exec=" + shell, "--boot-time", "--show-console")); // the banner says "ready"
         if (kind == Workload.Kind.WORK) {
             command.add("--disk=" + setup.disk());
@@ -105,7 +114,7 @@ final class Launcher {
         List<String> command = new ArrayList<>(List.of("qemu-system-x86_64", "-M", "microvm,acpi=off",
                 "-accel", "kvm", "-cpu", "max", "-m", Integer.toString(setup.guestMiB()), "-smp", "1",
                 "-nographic", "-no-reboot", "-no-user-config", "-kernel", setup.kernel().toString(),
-                "-initrd", setup.initrd().toString(),
+                "-initrd", initrd(kind).toString(),
                 "-append", "console=ttyS0 reboot=t panic=-1 quiet panavisor.exec=" + exec,
                 "-chardev", "file,id=marker,path=" + marker, "-device", "isa-debugcon,iobase=0x440,chardev=marker"));
         if (kind == Workload.Kind.WORK) {
@@ -113,6 +122,10 @@ final class Launcher {
                     "-device", "virtio-blk-device,drive=d0"));
         }
         return new Launch(command, null, marker, List.of());
+    }
+
+    private Path initrd(Workload.Kind kind) {
+        return kind == Workload.Kind.WORK ? setup.workInitrd() : setup.initrd();
     }
 
     /** One OCI bundle per workload kind, shared by every runc and crun instance of it (the root is read-only). */

@@ -27,12 +27,13 @@ public record Results(String where, String hostKernel, String started, Settings 
      * @param memoryBudget  bytes the idle instances of one peer may use together (PSS) before density stops
      * @param timeBudgetMs  time the density row may spend starting one peer's instances
      * @param idleSeconds   window over which idle CPU is measured
-     * @param ioMiB         bytes moved by each I/O test, in MiB
+     * @param ioMiB         bytes moved by each sequential I/O test, in MiB (the random tests' span)
+     * @param randomSeconds how long each 4 KiB random I/O test runs
      * @param cpuLoops      iterations of the shell CPU loop
      * @param guestMiB      guest memory of each VM
      */
     public record Settings(boolean quick, int runs, int parallel, int densityMax, long memoryBudget,
-            long timeBudgetMs, int idleSeconds, int ioMiB, int cpuLoops, int guestMiB) {
+            long timeBudgetMs, int idleSeconds, int ioMiB, int randomSeconds, int cpuLoops, int guestMiB) {
     }
 
     /**
@@ -98,8 +99,10 @@ public record Results(String where, String hostKernel, String started, Settings 
      * @param kernel     {@code uname -r} inside
      * @param seccomp    the workload's seccomp mode from /proc/self/status (0 none, 2 filter; -1 unknown)
      * @param ioMode     "direct" (O_DIRECT) or "buffered" (where the file system refused O_DIRECT)
+     * @param randReadIops  4 KiB random reads per second, one in flight (NaN: not measured)
+     * @param randWriteIops 4 KiB random writes per second, one in flight, fsync at the end counted
      */
     public record Workload(String kernel, int seccomp, String ioMode, double cpuSeconds, double writeMiBps,
-            double readMiBps) {
+            double readMiBps, double randReadIops, double randWriteIops) {
     }
 }

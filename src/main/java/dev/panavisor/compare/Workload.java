@@ -14,7 +14,9 @@ import java.util.regex.Pattern;
  *       density.</li>
  *   <li>{@link Kind#WORK}: the facts and the I/O and CPU figures, one run per peer: the kernel it runs on, its
  *       seccomp mode, a shell loop, and a sequential write then read with {@code dd} (1 MiB blocks, O_DIRECT when
- *       the file system allows it), each timed with busybox {@code time} (10 ms resolution).</li>
+ *       the file system allows it), each timed with busybox {@code time} (10 ms resolution); then 4 KiB random
+ *       reads and writes over the same bytes, one request in flight, for a fixed time, by {@code io-load}
+ *       ({@code tools/bench/io-load.c}, built static, which times itself and prints its own line).</li>
  * </ul>
  */
 public final class Workload {
@@ -27,17 +29,23 @@ public final class Workload {
     static final String IDLE_COMMAND = "sleep 1000000";
 
     private static final Pattern REAL = Pattern.compile("^real\\s+(\\d+)m\\s*([0-9.]+)s");
+    private static final Pattern IO_LOAD = Pattern.compile(
+            "io-load: test=(randread|randwrite) jobs=1 bytes=\\d+ ops=(\\d+) seconds=([0-9.]+)");
     private static final Pattern TAG = Pattern.compile("^cmp-(\\w+) ?(.*)$");
 
     private Workload() {
     }
 
+    /** What the WORK script works on: its I/O target, sizes, and where the peer sees io-load. */
+    public record Io(String target, int mib, int randomSeconds, int cpuLoops, String loadProgram) {
+    }
+
     /** The shell command of a kind, for a VM (which runs {@code true} as such) or a process peer. */
-    public static String command(Kind kind, boolean vm, String ioTarget, int ioMiB, int cpuLoops) {
+    public static String command(Kind kind, boolean vm, Io io) {
         return switch (kind) {
             case TRUE -> vm ? "true" : "echo " + READY;
             case IDLE -> vm ? IDLE_COMMAND : "echo " + READY + "; exec " + IDLE_COMMAND;
-            case WORK -> script(ioTarget, ioMiB, cpuLoops);
+            case WORK -> script(io);
         };
     }
 
@@ -47,17 +55,21 @@ public final class Workload {
      * tag goes to stderr, where {@code time} writes: a runtime that carries the two streams through separate pipes
      * (runc did, once in the lab) could otherwise deliver the "real" line before its tag, and the figure was lost.
      */
-    static String script(String target, int ioMiB, int cpuLoops) {
+    static String script(Io io) {
+        int ioMiB = io.mib();
+        String random = " " + ioMiB + " " + io.randomSeconds() + " 1";
         return String.join("\n",
                 "echo cmp-kernel $(uname -r)",
                 "echo cmp-seccomp $(sed -n 's/^Seccomp:[[:space:]]*//p' /proc/self/status)",
-                "f=" + target,
+                "f=" + io.target(),
                 "if dd if=/dev/zero of=$f bs=4096 count=1 oflag=direct 2>/dev/null; then o=oflag=direct; "
                         + "i=iflag=direct; m=direct; else o=conv=fsync; i=; m=buffered; fi",
                 "echo cmp-io $m",
-                "echo cmp-time cpu >&2; time sh -c 'i=0; while [ $i -lt " + cpuLoops + " ]; do i=$((i+1)); done'",
+                "echo cmp-time cpu >&2; time sh -c 'i=0; while [ $i -lt " + io.cpuLoops() + " ]; do i=$((i+1)); done'",
                 "echo cmp-time write >&2; time dd if=/dev/zero of=$f bs=1M count=" + ioMiB + " $o",
                 "echo cmp-time read >&2; time dd if=$f of=/dev/null bs=1M count=" + ioMiB + " $i",
+                io.loadProgram() + " $f randread" + random,
+                io.loadProgram() + " $f randwrite" + random,
                 "echo cmp-done");
     }
 
@@ -70,7 +82,19 @@ public final class Workload {
         double cpu = Double.NaN;
         double write = Double.NaN;
         double read = Double.NaN;
+        double randRead = Double.NaN;
+        double randWrite = Double.NaN;
         for (String line : output.lines().map(String::strip).toList()) {
+            Matcher load = IO_LOAD.matcher(line);
+            if (load.find()) {
+                double iops = Long.parseLong(load.group(2)) / Math.max(Double.parseDouble(load.group(3)), 1e-6);
+                if (load.group(1).equals("randread")) {
+                    randRead = iops;
+                } else {
+                    randWrite = iops;
+                }
+                continue;
+            }
             Matcher tag = TAG.matcher(line);
             if (tag.matches()) {
                 switch (tag.group(1)) {
@@ -94,7 +118,7 @@ public final class Workload {
                 timing = null;
             }
         }
-        return new Results.Workload(kernel, seccomp, ioMode, cpu, write, read);
+        return new Results.Workload(kernel, seccomp, ioMode, cpu, write, read, randRead, randWrite);
     }
 
     /** MiB/s; a transfer faster than the clock's 10 ms resolution counts as taking 10 ms. */
