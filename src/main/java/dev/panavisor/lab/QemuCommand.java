@@ -8,6 +8,14 @@ import java.util.List;
  * The QEMU command line of a lab (L0): a TCG-emulated PC whose CPU model ("max") includes AMD SVM, so the L1
  * Linux can load kvm_amd and offer a real, hardware-style /dev/kvm.
  *
+ * <p>The CPU is "max" without LA57 ({@value #CPU}): L1 itself runs with 4-level page tables (started at the
+ * uncompressed vmlinux's PVH entry, it never switches to 5-level paging), but KVM in L1 offered LA57 to its own
+ * guests, so every L2 kernel (the bzImage's decompressor enables it) ran 5-level paging under L1's 4-level nested
+ * paging, all emulated by TCG: a combination few machines have and QEMU's SVM emulation rarely meets. The L1
+ * crashes of 2026-12-02 all happened inside L2 entries and exits, with the L2 kernel's 5-level direct-map
+ * address (0xff11...) in L1's KERNEL_GS_BASE (docs/lab.md, "Stalls"). Without LA57 the lab's CPU is what most
+ * hardware is: 4-level paging at every level.
+ *
  * <p>Devices: no defaults (no NIC, VGA, floppy, CD), four 16550 serial ports wired to the run's Unix sockets
  * ({@link Channel}), a virtio-serial port named {@value #STDIN_PORT} for the command's stdin (its socket closing
  * is end-of-file inside), and one virtio-9p PCI device per share: the host root read-only, plus the writable and
@@ -30,6 +38,9 @@ final class QemuCommand {
      */
     static final String KERNEL_ARGS = "console=ttyS0 panic=-1 mitigations=off no_timer_check tsc=reliable "
             + "nokaslr cryptomgr.notests 8250.nr_uarts=4 i8042.noaux i8042.nokbd";
+
+    /** L1's CPU model: QEMU's "max" (with SVM) without 5-level paging (see above). */
+    static final String CPU = "max,la57=off";
 
     /** QEMU's QMP monitor socket in the run directory ({@link QemuMonitor}). */
     static final String MONITOR_SOCKET = "qmp.sock";
@@ -56,7 +67,7 @@ final class QemuCommand {
                 "-name", "panavisor-lab",
                 "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none", "-no-reboot",
                 "-qmp", "unix:" + option(runDir.resolve(MONITOR_SOCKET)) + ",server=on,wait=off",
-                "-accel", "tcg,thread=" + config.tcg().qemuValue(), "-cpu", "max",
+                "-accel", "tcg,thread=" + config.tcg().qemuValue(), "-cpu", CPU,
                 "-smp", Integer.toString(config.cpus()), "-m", config.memoryMiB() + "M",
                 "-kernel", assets.kernel().toString(),
                 "-initrd", initramfs.toString(),

@@ -64,7 +64,7 @@ class LabSupportTest {
                 new Export("scratch1", Path.of("/root/.m2"), Export.Kind.SCRATCH));
         List<String> args = QemuCommand.build(config, assets, Path.of("/run/i.cpio"), Path.of("/run"), exports);
         String line = String.join(" ", args);
-        assertTrue(line.contains("-accel tcg,thread=" + TcgThreads.DEFAULT.qemuValue() + " -cpu max -smp 2 -m 3072M"), line);
+        assertTrue(line.contains("-accel tcg,thread=" + TcgThreads.DEFAULT.qemuValue() + " -cpu max,la57=off -smp 2 -m 3072M"), line);
         assertTrue(line.contains("-virtfs local,path=/,mount_tag=hostroot,security_model=none,multidevs=remap,"
                 + "readonly=on"), line);
         assertTrue(line.contains("-virtfs local,path=/a,,b,mount_tag=rw0,security_model=none,multidevs=remap -"), line);
@@ -76,7 +76,7 @@ class LabSupportTest {
         assertTrue(args.contains("-no-reboot"));
         String single = String.join(" ", QemuCommand.build(config.withTcg(TcgThreads.SINGLE), assets,
                 Path.of("/run/i.cpio"), Path.of("/run"), exports));
-        assertTrue(single.contains("-accel tcg,thread=single -cpu max -smp 2"), single);
+        assertTrue(single.contains("-accel tcg,thread=single -cpu max,la57=off -smp 2"), single);
     }
 
     @Test
