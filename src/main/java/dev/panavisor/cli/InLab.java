@@ -81,7 +81,16 @@ final class InLab {
         config.vsock().ifPresent(vsock -> command.add("--vsock=" + vsock.cid() + "," + vsock.path().toAbsolutePath()));
         config.exec().ifPresent(exec -> command.add("--exec=" + exec));
         // The TAP is L1's: the guest reaches L1's side of it, not this host's network (docs/network.md).
-        config.net().ifPresent(net -> command.add("--net=tap=" + net.tap() + ",mac=" + net.mac()));
+        // With --net user, passt runs in L1 too, and --publish forwards L1's ports.
+        config.net().ifPresent(net -> {
+            switch (net.backend()) {
+                case MachineConfig.Tap(String name) -> command.add("--net=tap=" + name + ",mac=" + net.mac());
+                case MachineConfig.UserNetwork user -> {
+                    command.add("--net=user,mac=" + net.mac());
+                    user.publish().forEach(forward -> command.add("--publish=" + forward));
+                }
+            }
+        });
         if (options.tty) {
             command.add("--tty");
         }

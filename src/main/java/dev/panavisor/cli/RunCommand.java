@@ -78,11 +78,18 @@ final class RunCommand implements Callable<Integer> {
             description = "A virtio-blk disk; repeatable, the first is /dev/vda and, without --initrd, the root. ',ro' makes it read-only.")
     List<MachineConfig.Disk> disks = new ArrayList<>();
 
-    @Option(names = "--net", paramLabel = "tap=NAME[,mac=MAC]", converter = NetConverter.class,
-            description = "A virtio-net card on the host's TAP interface NAME (an existing one, or created when run "
-                    + "as root); mac= sets the guest's MAC (default 02:70:76:00:00:01). The guest configures itself "
-                    + "from --cmdline 'ip=ADDR::GATEWAY:NETMASK::eth0:off'.")
+    @Option(names = "--net", paramLabel = "tap=NAME|user[,mac=MAC]", converter = NetConverter.class,
+            description = {"A virtio-net card. tap=NAME: on the host's TAP interface NAME (an existing one, or "
+                    + "created when run as root); the guest configures itself from --cmdline "
+                    + "'ip=ADDR::GATEWAY:NETMASK::eth0:off'. user: through passt (Debian package passt), no root "
+                    + "needed; the guest is 10.0.2.15/24, the host 10.0.2.2 (docs/network.md).",
+                    "mac= sets the guest's MAC (default 02:70:76:00:00:01)."})
     MachineConfig.Net net;
+
+    @Option(names = "--publish", paramLabel = "HOST:GUEST", converter = PublishConverter.class,
+            description = "With --net user: connections to the host's TCP port HOST reach the guest's port GUEST; "
+                    + "repeatable.")
+    List<MachineConfig.PortForward> publish = new ArrayList<>();
 
     @Option(names = "--vsock", paramLabel = "CID,PATH", converter = VsockConverter.class,
             description = {"A virtio-vsock device: the guest's CID (3 or more) and a UNIX socket PATH on the host. "
@@ -234,7 +241,7 @@ final class RunCommand implements Callable<Integer> {
             } else {
                 StdinForwarder.start(new java.io.FileInputStream(FileDescriptor.in), streams, machine::isRunning);
             }
-            boolean sockets = config.vsock().isPresent();
+            boolean sockets = config.vsock().isPresent() || config.net().map(n -> n.tap() == null).orElse(false);
             Outcome outcome = machine.run(effectiveStallLimit(),
                     noSeccomp || jfr != null ? null : () -> Confinement.install(sockets));
             if (streams != null) {
@@ -367,7 +374,18 @@ final class RunCommand implements Callable<Integer> {
         }
         return new MachineConfig(kernelPath, Optional.ofNullable(initrdPath), disks, cmdline, memory, cpus, console,
                 Optional.ofNullable(exec), tty ? MachineConfig.CommandStdio.TTY : MachineConfig.CommandStdio.STREAMS,
-                Optional.ofNullable(net), Optional.ofNullable(vsock));
+                Optional.ofNullable(withPublished(net, publish)), Optional.ofNullable(vsock));
+    }
+
+    /** {@code --net user} with the {@code --publish} forwards; a forward without it is a usage error. */
+    static MachineConfig.Net withPublished(MachineConfig.Net net, List<MachineConfig.PortForward> publish) {
+        if (publish.isEmpty()) {
+            return net;
+        }
+        if (net == null || !(net.backend() instanceof MachineConfig.UserNetwork)) {
+            throw new BadArgumentException("--publish needs --net user (a TAP's traffic is the host's to route)");
+        }
+        return new MachineConfig.Net(new MachineConfig.UserNetwork(publish), net.mac());
     }
 
     /** The process exit status for how the VM ended; prints the one-line reason for anything but a clean end. */

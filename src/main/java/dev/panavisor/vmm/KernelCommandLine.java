@@ -64,6 +64,13 @@ public final class KernelCommandLine {
             words.add(config.stdio() == MachineConfig.CommandStdio.STREAMS ? "panavisor.stdio=ports"
                     : "panavisor.stdio=tty");
         }
+        // passt's network has fixed addresses (PasstNetwork): the kernel configures eth0 with them, unless the
+        // user's own words say otherwise.
+        if (config.net().isPresent() && config.net().get().backend() instanceof MachineConfig.UserNetwork
+                && java.util.Arrays.stream(config.extraCmdline().split("\\s+"))
+                        .noneMatch(word -> word.startsWith("ip="))) {
+            words.add(PasstNetwork.KERNEL_IP_PARAMETER);
+        }
         if (!config.extraCmdline().isBlank()) {
             words.add(config.extraCmdline().strip());
         }

@@ -47,7 +47,7 @@ public final class Machine implements AutoCloseable {
     private final VirtioMmioTransport virtioConsoleTransport;
     private final List<DeviceWorker> workers;
     /** The network card's host side and device, and the transport whose monitor guards it; null without one. */
-    private final TapNetwork tap;
+    private final HostNetwork network;
     private final VirtioNet netDevice;
     private final VirtioMmioTransport netTransport;
     /** The vsock device's host sockets and their thread; null without --vsock. */
@@ -81,7 +81,7 @@ public final class Machine implements AutoCloseable {
         this.virtioConsole = b.virtioConsole;
         this.virtioConsoleTransport = b.virtioConsoleTransport;
         this.workers = b.workers;
-        this.tap = b.tap;
+        this.network = b.network;
         this.netDevice = b.netDevice;
         this.netTransport = b.netTransport;
         this.vsockSockets = b.vsockSockets;
@@ -186,8 +186,8 @@ public final class Machine implements AutoCloseable {
      */
     public Outcome run(java.time.Duration stallLimit, Runnable afterStart) {
         workers.forEach(DeviceWorker::start);
-        if (tap != null) {
-            tap.start(netDevice, netTransport, this::workerFailed);
+        if (network != null) {
+            network.start(netDevice, netTransport, this::workerFailed);
         }
         if (vsockSockets != null) {
             vsockSockets.start();
@@ -383,8 +383,8 @@ public final class Machine implements AutoCloseable {
             }
         }
         workers.forEach(DeviceWorker::close);
-        if (tap != null) {
-            tap.close(); // its receive thread writes guest memory: stopped before the memory goes
+        if (network != null) {
+            network.close(); // its receive thread writes guest memory: stopped before the memory goes
         }
         if (vsockSockets != null) {
             vsockSockets.close();

@@ -54,8 +54,8 @@ final class MachineAssembly {
     String commandLine;
     LoadedKernel kernel;
     ExitHandler exitHandler;
-    /** The network card's TAP, device and transport (whose monitor guards the device); null without --net. */
-    TapNetwork tap;
+    /** The network card's host side, device and transport (whose monitor guards the device); null without --net. */
+    HostNetwork network;
     VirtioNet netDevice;
     VirtioMmioTransport netTransport;
     /** The command's streams ({@code run --exec}), one more virtio device; null without. */
@@ -141,9 +141,12 @@ final class MachineAssembly {
         }
         if (config.net().isPresent()) {
             MachineConfig.Net net = config.net().get();
-            tap = TapNetwork.open(net.tap());
-            TapNetwork wakeable = tap;
-            netDevice = new VirtioNet(tap, net.mac(), wakeable::wake);
+            network = switch (net.backend()) {
+                case MachineConfig.Tap(String name) -> TapNetwork.open(name);
+                case MachineConfig.UserNetwork user -> PasstNetwork.start("passt", user, EventLog.to(System.err)::event);
+            };
+            HostNetwork wakeable = network;
+            netDevice = new VirtioNet(network, net.mac(), wakeable::wake);
             virtioDevices.add(netDevice);
         }
         VirtioVsock vsock = null;
@@ -236,8 +239,8 @@ final class MachineAssembly {
         for (FileDiskBackend disk : disks) {
             disk.close();
         }
-        if (tap != null) {
-            tap.close();
+        if (network != null) {
+            network.close();
         }
     }
 }

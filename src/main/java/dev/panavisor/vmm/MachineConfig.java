@@ -27,7 +27,7 @@ import java.util.Optional;
  * @param console     which device carries the guest console
  * @param exec        command mode: run this shell command in the guest, report its status, end the VM
  * @param stdio       in command mode, what the command's stdin, stdout and stderr are connected to
- * @param net         a virtio-net card on a TAP interface, if any
+ * @param net         a virtio-net card (on a TAP interface or passt's user-mode network), if any
  * @param vsock       a virtio-vsock device and the UNIX socket its host side listens on, if any
  */
 public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks, String extraCmdline,
@@ -41,8 +41,57 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
     public record Disk(Path path, boolean readOnly) {
     }
 
-    /** A network card: the host's TAP interface it is wired to and the guest's MAC address. */
-    public record Net(String tap, MacAddress mac) {
+    /**
+     * A network card: what its host side is (a TAP interface, or passt's user-mode network) and the guest's MAC
+     * address.
+     */
+    public record Net(Backend backend, MacAddress mac) {
+        public Net {
+            java.util.Objects.requireNonNull(backend, "backend");
+            java.util.Objects.requireNonNull(mac, "mac");
+        }
+
+        /** A card on TAP interface {@code tap}. */
+        public Net(String tap, MacAddress mac) {
+            this(new Tap(tap), mac);
+        }
+
+        /** The TAP interface's name; null for the user-mode network. */
+        public String tap() {
+            return backend instanceof Tap(String name) ? name : null;
+        }
+    }
+
+    /** The host side of a network card. */
+    public sealed interface Backend permits Tap, UserNetwork {
+    }
+
+    /** {@code --net tap=NAME}: the host's TAP interface NAME. */
+    public record Tap(String name) implements Backend {
+    }
+
+    /**
+     * {@code --net user}: a passt process (the user-mode network stack podman and libkrun use) on a UNIX socket,
+     * with host TCP ports forwarded to the guest ({@code --publish}). No root needed (docs/network.md).
+     */
+    public record UserNetwork(List<PortForward> publish) implements Backend {
+        public UserNetwork {
+            publish = List.copyOf(publish);
+        }
+    }
+
+    /** {@code --publish HOST:GUEST}: connections to the host's TCP port {@code host} reach the guest's {@code guest}. */
+    public record PortForward(int host, int guest) {
+        public PortForward {
+            if (host < 1 || host > 65535 || guest < 1 || guest > 65535) {
+                throw new VmmException("--publish " + host + ":" + guest + ": ports go from 1 to 65535");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return host + ":" + guest;
+        }
     }
 
     /**

@@ -1,6 +1,5 @@
 package dev.panavisor.vmm;
 
-import dev.panavisor.devices.virtio.net.NetBackend;
 import dev.panavisor.devices.virtio.net.VirtioNet;
 import dev.panavisor.sys.Errno;
 import dev.panavisor.sys.EventFd;
@@ -30,7 +29,7 @@ import java.util.function.Consumer;
  * is the only one that consumes receive buffers, so a frame read is a frame delivered (or dropped by the device with
  * a counted reason, too big for the buffer; or lost to a guest reset in between, which discards the queues).
  */
-final class TapNetwork implements NetBackend, AutoCloseable {
+final class TapNetwork implements HostNetwork {
     /** struct pollfd (poll(2)): int fd, short events, short revents; the event bits of asm-generic/poll.h. */
     static final long POLLFD_SIZE = 8;
     static final short POLLIN = 0x1;
@@ -85,12 +84,9 @@ final class TapNetwork implements NetBackend, AutoCloseable {
         };
     }
 
-    /**
-     * Starts the receive thread, delivering into {@code device} under {@code lock} (its transport's monitor).
-     *
-     * @param failed told about an error the receive path cannot recover from (a TAP read error): the VM ends
-     */
-    void start(VirtioNet device, Object lock, Consumer<Throwable> failed) {
+    /** Starts the receive thread; a TAP read error ends the VM ({@code failed}). */
+    @Override
+    public void start(VirtioNet device, Object lock, Consumer<Throwable> failed) {
         thread = Thread.ofPlatform().name("net-rx-" + tap.name()).daemon().start(() -> {
             try {
                 receiveLoop(device, lock);
@@ -100,8 +96,8 @@ final class TapNetwork implements NetBackend, AutoCloseable {
         });
     }
 
-    /** Called by the device when receive buffers may have appeared: wakes the receive thread. */
-    void wake() {
+    @Override
+    public void wake() {
         wakeups.signal();
     }
 

@@ -64,6 +64,14 @@ mount -t devtmpfs devtmpfs "$ROOT/dev" || fail "cannot mount /dev in the chroot"
 mkdir -p "$ROOT/dev/pts" "$ROOT/dev/shm"
 mount -t devpts devpts "$ROOT/dev/pts" || fail "cannot mount /dev/pts in the chroot"
 mount -t tmpfs tmpfs "$ROOT/dev/shm" || fail "cannot mount /dev/shm in the chroot"
+# What udev would add: /dev/fd and the standard streams (bash's process substitution, <(...), opens /dev/fd/N;
+# the ./panavisor launcher uses it).
+ln -s /proc/self/fd "$ROOT/dev/fd"
+ln -s /proc/self/fd/0 "$ROOT/dev/stdin"
+ln -s /proc/self/fd/1 "$ROOT/dev/stdout"
+ln -s /proc/self/fd/2 "$ROOT/dev/stderr"
+# The loopback interface, down in a fresh kernel: servers on 127.0.0.1 (run --net user's tests, --publish).
+ip link set lo up || fail "cannot bring up the loopback interface"
 # /tmp: writable and private to this lab, yet still showing the host's /tmp read-through: an overlay whose upper
 # layer is a tmpfs. (A plain tmpfs would hide host files under /tmp, e.g. a project checked out there, which the
 # command must see at its host path.) Nothing written to /tmp inside reaches the host.
@@ -115,7 +123,12 @@ status "stage run"
 # It lives until the exit line is out, so a slow drain is not silence and no kill cuts one of its lines short.
 ( while sleep 5; do status alive; done ) &
 beat=$!
-chroot "$ROOT" /bin/sh -c "$LAB_SCRIPT" > /run/stdout 2> /run/stderr < "$stdin"
+# CMD runs in a mount namespace of its own where the host root has been moved onto "/" before the chroot (what
+# switch_root does), so that its root is its mount namespace's root. A process whose root is not (a plain chroot)
+# may not create user namespaces (clone(2): EPERM), and passt, run --net user's network stack, makes one to
+# sandbox itself. The namespace is private: init's own mounts (this initramfs, /run) stay as they are.
+unshare -m --propagation private sh -c 'cd "$1" && mount -o move . / && exec chroot . /bin/sh -c "$2"' \
+    lab-root "$ROOT" "$LAB_SCRIPT" > /run/stdout 2> /run/stderr < "$stdin"
 rc=$?
 
 # CMD is done: stop whatever it left running (it may hold the pipes open), then let the relays drain.

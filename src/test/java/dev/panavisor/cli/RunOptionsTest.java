@@ -47,12 +47,36 @@ class RunOptionsTest {
         assertEquals("pv-1", withMac.tap());
         assertEquals("02:00:00:aa:bb:cc", withMac.mac().toString());
         assertEquals("pv0", converter.convert("mac=06:00:00:00:00:01,tap=pv0").tap());
-        for (String bad : new String[] {"", "tap", "tap=", "tap0", "user", "tap=a/b", "tap=0123456789abcdef",
-                "tap=..", "tap=t0,mac=01:00:00:00:00:01", "tap=t0,mac=xyz", "tap=t0,mac", "tap=t0,queues=2"}) {
+        for (String bad : new String[] {"", "tap", "tap=", "tap0", "tap=a/b", "tap=0123456789abcdef",
+                "tap=..", "tap=t0,mac=01:00:00:00:00:01", "tap=t0,mac=xyz", "tap=t0,mac", "tap=t0,queues=2",
+                "user=1", "tap=t0,user", "users"}) {
             CommandLine.TypeConversionException e = assertThrows(CommandLine.TypeConversionException.class,
                     () -> converter.convert(bad), bad);
             assertTrue(e.getMessage().startsWith("--net " + bad + ": "), e.getMessage());
         }
+    }
+
+    @Test
+    void net_user_is_passt_and_publish_adds_its_port_forwards() {
+        MachineConfig.Net user = new NetConverter().convert("user,mac=02:00:00:00:00:09");
+        assertEquals(new MachineConfig.UserNetwork(java.util.List.of()), user.backend());
+        assertEquals(null, user.tap());
+        assertEquals("02:00:00:00:00:09", user.mac().toString());
+        RunCommand run = parsed("run", "--net", "user", "--publish", "8080:80", "--publish", "2222:22");
+        MachineConfig.Net published = RunCommand.withPublished(run.net, run.publish);
+        assertEquals(java.util.List.of(new MachineConfig.PortForward(8080, 80), new MachineConfig.PortForward(2222, 22)),
+                ((MachineConfig.UserNetwork) published.backend()).publish());
+        BadArgumentException e = assertThrows(BadArgumentException.class, () -> RunCommand.withPublished(
+                new NetConverter().convert("tap=t0"), run.publish));
+        assertTrue(e.getMessage().startsWith("--publish needs --net user"), e.getMessage());
+        assertThrows(BadArgumentException.class, () -> RunCommand.withPublished(null, run.publish));
+        for (String bad : new String[] {"80", "0:80", "8080:70000", "a:b", "8080:80:1", ""}) {
+            assertThrows(CommandLine.TypeConversionException.class, () -> new PublishConverter().convert(bad), bad);
+        }
+        MachineConfig config = EXEC_TRUE.withNet(java.util.Optional.of(published));
+        java.util.List<String> inner = InLab.command(config, run);
+        assertTrue(inner.containsAll(java.util.List.of("--net=user,mac=02:70:76:00:00:01", "--publish=8080:80",
+                "--publish=2222:22")), inner.toString());
     }
 
     @Test

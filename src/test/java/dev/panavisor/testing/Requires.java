@@ -65,6 +65,18 @@ public final class Requires {
         }
     }
 
+    /**
+     * passt, the user-mode network stack behind {@code run --net user} (Debian package passt; .ci/run installs it).
+     * Missing, it fails under PANAVISOR_REQUIRE_LAB=1, as the network lab scenarios need it too.
+     */
+    public static void passt() {
+        boolean found = java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
+                .anyMatch(dir -> java.nio.file.Files.isExecutable(java.nio.file.Path.of(dir, "passt")));
+        if (!found) {
+            missing("PANAVISOR_REQUIRE_LAB", "passt is not installed (apt-get install passt)");
+        }
+    }
+
     /** Skips (or fails, when {@code requireVariable} is set to 1) with {@code reason}. */
     public static void missing(String requireVariable, String reason) {
         if ("1".equals(System.getenv(requireVariable))) {

@@ -56,6 +56,21 @@ class KernelCommandLineTest {
     }
 
     @Test
+    void the_user_network_configures_the_guest_unless_the_user_did() {
+        MachineConfig.Net user = new MachineConfig.Net(new MachineConfig.UserNetwork(List.of()),
+                dev.panavisor.devices.virtio.net.MacAddress.DEFAULT);
+        MachineConfig config = CONFIG.withNet(Optional.of(user));
+        assertTrue(KernelCommandLine.build(config, List.of()).contains(" ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"));
+        MachineConfig own = new MachineConfig(Path.of("/k"), Optional.empty(), List.of(), "quiet ip=dhcp",
+                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, Optional.empty(),
+                MachineConfig.CommandStdio.CONSOLE).withNet(Optional.of(user));
+        String line = KernelCommandLine.build(own, List.of());
+        assertEquals(1, line.split(" ip=", -1).length - 1, line);
+        assertTrue(line.endsWith("ip=dhcp"), line);
+        assertFalse(KernelCommandLine.build(CONFIG, List.of()).contains("ip="), "no card, no address");
+    }
+
+    @Test
     void a_network_card_is_one_more_virtio_device_declared_on_the_command_line() {
         MachineConfig.Net net = new MachineConfig.Net("tap0", dev.panavisor.devices.virtio.net.MacAddress.DEFAULT);
         MachineConfig streams = new MachineConfig(Path.of("/k"), Optional.empty(), List.of(), "",

@@ -257,6 +257,26 @@ class LinuxBootLabTest {
         assertFalse(api.contains("socket left behind"), all);
     }
 
+    // The network card on passt (net-scenarios.sh, "user"): the guest is 10.0.2.15, L1's loopback 10.0.2.2.
+    @Test
+    void net_user_reaches_a_host_loopback_server_and_a_published_port_reaches_the_guest() throws Exception {
+        assertEquals(0, rc("user"), describe("user"));
+        assertTrue(out("user").contains("user-got " + sha256(work().resolve("user-www/small.bin"))),
+                "the guest fetched L1's file from 10.0.2.2:8081 (L1's 127.0.0.1): " + describe("user"));
+        Matcher served = Pattern.compile("user-has ([0-9a-f]{64})").matcher(out("user"));
+        assertTrue(served.find(), describe("user"));
+        assertEquals(served.group(1), sha256(work().resolve("user.published")),
+                "L1 fetched the guest's file through --publish 8082:80");
+    }
+
+    @Test
+    void net_user_when_passt_dies_says_so_once_and_the_guest_runs_on() throws IOException {
+        assertTrue(out("user").contains("guest-alive"), "the command ran to its end: " + describe("user"));
+        List<String> lines = err("user").lines().filter(line -> line.contains("passt")).toList();
+        assertEquals(1, lines.size(), describe("user"));
+        assertTrue(lines.getFirst().endsWith("the guest's network is down, the VM goes on"), describe("user"));
+    }
+
     // The network card on a TAP (net-scenarios.sh): L1 is 172.30.0.1 on pvtap0, the guest 172.30.0.2 from ip=.
 
     @Test

@@ -31,3 +31,53 @@ scenario net-nocap setpriv --bounding-set=-net_admin $PANAVISOR run --kernel "$B
 scenario net-notun unshare -m sh -c 'mount -t tmpfs none /dev/net && exec "$@"' sh $PANAVISOR run \
     --kernel "$BZIMAGE" --initrd "$INITRD" --net tap=pvtap1 --exec true
 net_teardown
+
+# passt (run --net user): the guest is 10.0.2.15, and 10.0.2.2 is L1's loopback to it. It fetches a file from a
+# server on L1's 127.0.0.1:8081 through passt, serves one that L1 fetches through --publish 8082:80, and then
+# keeps running after passt is killed (one line on stderr, no network, status 0). L1 has no network of its own,
+# and passt takes its template from the interface of the default route: a placeholder TAP that no one reads, with
+# TEST-NET-1 addresses (RFC 5737), gives it one; nothing is addressed there.
+ip tuntap add pvuplink mode tap
+ip addr add 192.0.2.2/24 dev pvuplink
+ip link set pvuplink up
+ip route add default via 192.0.2.1 dev pvuplink onlink
+mkdir -p "$WORK/user-www"
+head -c 65536 /dev/urandom > "$WORK/user-www/small.bin"
+cat > "$WORK/user-www/u.sh" <<'GUEST'
+H=http://10.0.2.2:8081
+wget -q -O /tmp/s $H/small.bin && echo "user-got $(sha256sum < /tmp/s | cut -d' ' -f1)"
+mkdir -p /tmp/www
+head -c 65536 /dev/urandom > /tmp/www/p.bin
+echo "user-has $(sha256sum < /tmp/www/p.bin | cut -d' ' -f1)"
+httpd -p 80 -h /tmp/www
+echo guest-ready
+until wget -q -O /dev/null $H/done 2>/dev/null; do sleep 1; done
+echo guest-got-done
+sleep 10
+echo guest-alive
+GUEST
+busybox httpd -f -p 127.0.0.1:8081 -h "$WORK/user-www" &
+user_httpd=$!
+echo "scenario user"
+$PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --net user --publish 8082:80 \
+    --exec 'wget -q -O /tmp/u.sh http://10.0.2.2:8081/u.sh && sh /tmp/u.sh' > user.out 2> user.err < /dev/null &
+vmm=$!
+waited=0
+until grep -q guest-ready user.out 2>/dev/null || [ $waited -ge 300 ]; do
+    kill -0 $vmm 2> /dev/null || break
+    sleep 1; waited=$((waited + 1))
+done
+busybox wget -q -O user.published http://127.0.0.1:8082/p.bin
+touch "$WORK/user-www/done"
+waited=0
+until grep -q guest-got-done user.out 2>/dev/null || [ $waited -ge 120 ]; do
+    kill -0 $vmm 2> /dev/null || break
+    sleep 1; waited=$((waited + 1))
+done
+# passt re-executes itself as passt.avx2 where the CPU has AVX2.
+pkill -x 'passt(\.avx2)?'
+wait $vmm
+echo $? > user.rc
+kill $user_httpd
+wait $user_httpd 2> /dev/null
+ip link del pvuplink

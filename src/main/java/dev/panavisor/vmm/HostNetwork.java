@@ -1,0 +1,26 @@
+package dev.panavisor.vmm;
+
+import dev.panavisor.devices.virtio.net.NetBackend;
+import dev.panavisor.devices.virtio.net.VirtioNet;
+import java.util.function.Consumer;
+
+/**
+ * The host side of a network card, as {@link Machine} drives it: a {@link NetBackend} for the frames the guest
+ * sends (called on the device's worker), a receive thread of its own for the frames the host sends, and a wake-up
+ * for that thread when the guest posts receive buffers. {@link TapNetwork} and {@link PasstNetwork} are the two.
+ */
+interface HostNetwork extends NetBackend, AutoCloseable {
+    /**
+     * Starts the receive thread, delivering into {@code device} under {@code lock} (its transport's monitor).
+     *
+     * @param failed told about an error the receive path cannot recover from: the VM ends
+     */
+    void start(VirtioNet device, Object lock, Consumer<Throwable> failed);
+
+    /** Called by the device when receive buffers may have appeared: wakes the receive thread. */
+    void wake();
+
+    /** Stops the receive thread, waits for it, and lets go of the host side. */
+    @Override
+    void close();
+}
