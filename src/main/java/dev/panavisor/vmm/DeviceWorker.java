@@ -91,18 +91,7 @@ final class DeviceWorker implements AutoCloseable {
         stopping = true;
         if (thread.isAlive()) {
             notifications.signal();
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    thread.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            Joins.joinUninterruptibly(thread);
         }
         notifications.close();
     }

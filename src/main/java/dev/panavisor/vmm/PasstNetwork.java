@@ -145,12 +145,7 @@ final class PasstNetwork implements HostNetwork {
                 throw new VmmException("--net user: passt wrote no PID file in " + START_LIMIT_MS / 1000 + " s: "
                         + firstLines(started, output));
             }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new VmmException("--net user: interrupted while passt started");
-            }
+            pause(10);
         }
     }
 
@@ -182,15 +177,20 @@ final class PasstNetwork implements HostNetwork {
                 throw new VmmException("--net user: passt could not start (status " + process.exitValue() + "): "
                         + firstLines(process, output));
             }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new VmmException("--net user: interrupted while passt started");
-            }
+            pause(20);
         }
         throw new VmmException("--net user: passt did not open its socket within " + START_LIMIT_MS / 1000 + " s"
                 + (last == null ? "" : " (" + last.getMessage() + ")") + ": " + firstLines(process, output));
+    }
+
+    /** A short wait while passt starts; an interrupt ends the start. */
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new VmmException("--net user: interrupted while passt started");
+        }
     }
 
     /** What passt said, on one line: its error, without the advice for QEMU users it prints on success. */
@@ -371,19 +371,7 @@ final class PasstNetwork implements HostNetwork {
         } catch (IOException e) {
             // already shut or closed: the reader is not blocked in it
         }
-        if (thread != null) {
-            boolean interrupted = false;
-            while (thread.isAlive()) {
-                try {
-                    thread.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        Joins.joinUninterruptibly(thread);
         try {
             socket.close(); // passt, a one-off server, ends when its client goes
         } catch (IOException e) {

@@ -190,17 +190,7 @@ final class TapNetwork implements HostNetwork {
         stopping = true;
         if (thread != null && thread.isAlive()) {
             wakeups.signal();
-            boolean interrupted = false;
-            while (thread.isAlive()) {
-                try {
-                    thread.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            Joins.joinUninterruptibly(thread);
         }
         wakeups.close();
         tap.close();

@@ -1,0 +1,28 @@
+package dev.panavisor.vmm;
+
+/** Waiting for a VMM thread to end at close, whatever interrupts the closing thread meanwhile. */
+final class Joins {
+    private Joins() {
+    }
+
+    /**
+     * Waits until {@code thread} (null: none) has ended. An interrupt does not cut the wait short (the thread may
+     * still be writing guest memory that is about to be unmapped); it is kept and set again on return.
+     */
+    static void joinUninterruptibly(Thread thread) {
+        if (thread == null) {
+            return;
+        }
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

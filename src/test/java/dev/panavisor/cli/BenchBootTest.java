@@ -1,0 +1,20 @@
+package dev.panavisor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class BenchBootTest {
+    @Test
+    void the_timed_panavisor_run_shows_the_console_where_the_init_banner_is() {
+        CommandLine.ParseResult parsed = PanavisorCommand.newCommandLine().parseArgs("bench", "boot", "--kernel=/k",
+                "--initrd=/i");
+        BenchBootCommand bench = (BenchBootCommand) parsed.subcommand().subcommand().commandSpec().userObject();
+        List<String> run = bench.panavisorRun();
+        // Without --show-console, --exec keeps the console (and the banner the benchmark reads) off the output.
+        assertTrue(run.containsAll(List.of("run", "--kernel=/k", "--initrd=/i", "--exec=true", "--boot-time",
+                "--show-console")), run.toString());
+    }
+}
