@@ -210,10 +210,14 @@ final class BenchBootCommand implements Callable<Integer> {
         return command;
     }
 
-    /** A run with the kernel log on the console (--timeline adds printk.time=1 loglevel=7) and the guest up 1 s. */
-    private List<String> panavisorWatched() {
+    /**
+     * A run with the kernel log on the console (--timeline adds printk.time=1 loglevel=7) and the guest up 1 s; the
+     * console shown ({@code --show-console}), since the phases are read from it.
+     */
+    List<String> panavisorWatched() {
         List<String> command = new ArrayList<>(JavaCommand.panavisor(Lab.insideLab()));
-        command.addAll(List.of("run", "--kernel=" + kernel, "--initrd=" + initrd, "--exec=sleep 1", "--timeline"));
+        command.addAll(List.of("run", "--kernel=" + kernel, "--initrd=" + initrd, "--exec=sleep 1", "--timeline",
+                "--show-console"));
         return command;
     }
 

@@ -16,5 +16,7 @@ class BenchBootTest {
         // Without --show-console, --exec keeps the console (and the banner the benchmark reads) off the output.
         assertTrue(run.containsAll(List.of("run", "--kernel=/k", "--initrd=/i", "--exec=true", "--boot-time",
                 "--show-console")), run.toString());
+        List<String> watched = bench.panavisorWatched();
+        assertTrue(watched.containsAll(List.of("--exec=sleep 1", "--timeline", "--show-console")), watched.toString());
     }
 }
