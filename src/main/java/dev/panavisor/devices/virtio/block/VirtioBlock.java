@@ -1,5 +1,6 @@
 package dev.panavisor.devices.virtio.block;
 
+import dev.panavisor.devices.virtio.ConfigSpace;
 import dev.panavisor.devices.virtio.VirtioDevice;
 import dev.panavisor.devices.virtio.VirtioException;
 import dev.panavisor.devices.virtio.VirtioFeatures;
@@ -117,12 +118,7 @@ public final class VirtioBlock implements VirtioDevice {
 
     @Override
     public long readConfig(int offset, int size) {
-        long value = 0;
-        for (int i = size - 1; i >= 0; i--) {
-            int at = offset + i;
-            value = (value << 8) | (at >= 0 && at < config.length ? config[at] & 0xff : 0);
-        }
-        return value;
+        return ConfigSpace.read(config, offset, size);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.panavisor.devices.virtio.console;
 
+import dev.panavisor.devices.virtio.ConfigSpace;
 import dev.panavisor.devices.virtio.VirtioDevice;
 import dev.panavisor.devices.virtio.VirtioException;
 import dev.panavisor.devices.virtio.VirtioFeatures;
@@ -73,6 +74,8 @@ public final class VirtioConsolePorts implements VirtioDevice {
     }
 
     private final PortState[] ports;
+    /** struct virtio_console_config's bytes: max_nr_ports at 4, the rest zero. */
+    private final byte[] config;
     private final ArrayDeque<byte[]> controlOut = new ArrayDeque<>();
     private final byte[] scratch = new byte[4096];
     private List<SplitVirtqueue> queues;
@@ -86,6 +89,8 @@ public final class VirtioConsolePorts implements VirtioDevice {
             throw new IllegalArgumentException("a console needs at least one port");
         }
         this.ports = ports.stream().map(PortState::new).toArray(PortState[]::new);
+        this.config = java.nio.ByteBuffer.allocate(12).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putInt(4, this.ports.length).array();
     }
 
     @Override
@@ -116,13 +121,7 @@ public final class VirtioConsolePorts implements VirtioDevice {
     /** struct virtio_console_config (§5.3.4): cols and rows (u16, unused: no F_SIZE), max_nr_ports (u32), emerg_wr. */
     @Override
     public long readConfig(int offset, int size) {
-        long value = 0;
-        for (int i = 0; i < size; i++) {
-            int at = offset + i;
-            long b = at >= 4 && at < 8 ? (ports.length >>> (8 * (at - 4))) & 0xff : 0;
-            value |= b << (8 * i);
-        }
-        return value;
+        return ConfigSpace.read(config, offset, size);
     }
 
     @Override

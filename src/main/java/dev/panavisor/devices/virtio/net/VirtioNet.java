@@ -1,5 +1,6 @@
 package dev.panavisor.devices.virtio.net;
 
+import dev.panavisor.devices.virtio.ConfigSpace;
 import dev.panavisor.devices.virtio.VirtioDevice;
 import dev.panavisor.devices.virtio.VirtioFeatures;
 import dev.panavisor.devices.virtio.VirtioInterrupt;
@@ -111,12 +112,7 @@ public final class VirtioNet implements VirtioDevice {
     /** struct virtio_net_config (§5.1.4): mac[6] at 0; status, max_virtqueue_pairs and mtu are not offered. */
     @Override
     public long readConfig(int offset, int size) {
-        long value = 0;
-        for (int i = size - 1; i >= 0; i--) {
-            int at = offset + i;
-            value = (value << 8) | (at >= 0 && at < MacAddress.LENGTH ? mac.octet(at) : 0);
-        }
-        return value;
+        return ConfigSpace.read(mac.octets(), offset, size);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.panavisor.devices.virtio.vsock;
 
+import dev.panavisor.devices.virtio.ConfigSpace;
 import dev.panavisor.devices.virtio.VirtioDevice;
 import dev.panavisor.devices.virtio.VirtioException;
 import dev.panavisor.devices.virtio.VirtioFeatures;
@@ -53,6 +54,8 @@ public final class VirtioVsock implements VirtioDevice {
     static final int MAX_PENDING_RESETS = 256;
 
     private final long guestCid;
+    /** struct virtio_vsock_config's bytes: guest_cid, little-endian. */
+    private final byte[] config;
     private final VsockHost host;
     private final Map<Long, VsockConnection> connections = new LinkedHashMap<>();
     private final Map<VsockStream, VsockConnection> byStream = new IdentityHashMap<>();
@@ -76,6 +79,8 @@ public final class VirtioVsock implements VirtioDevice {
             throw new IllegalArgumentException("a guest CID must be between 3 and 4294967294, got " + guestCid);
         }
         this.guestCid = guestCid;
+        this.config = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(0, guestCid)
+                .array();
         this.host = host;
     }
 
@@ -107,11 +112,7 @@ public final class VirtioVsock implements VirtioDevice {
     /** struct virtio_vsock_config (§5.10.4): le64 guest_cid, read-only. */
     @Override
     public long readConfig(int offset, int size) {
-        if (offset < 0 || offset >= 8) {
-            return 0;
-        }
-        long value = guestCid >>> (8 * offset);
-        return size >= 8 ? value : value & ((1L << (8 * size)) - 1);
+        return ConfigSpace.read(config, offset, size);
     }
 
     @Override
