@@ -26,6 +26,30 @@ public interface DiskBackend extends AutoCloseable {
     /** Writes {@code source.remaining()} bytes at {@code offset}; fails on a read-only disk. */
     void write(long offset, ByteBuffer source) throws IOException;
 
+    /**
+     * Reads into each buffer in turn, filling it, from {@code offset} on: one request's data segments, which lie
+     * scattered in guest memory but are contiguous on the disk. A file reads them in one {@code readv}; this default
+     * reads them one by one.
+     */
+    default void read(long offset, ByteBuffer[] destinations) throws IOException {
+        long position = offset;
+        for (ByteBuffer destination : destinations) {
+            int length = destination.remaining();
+            read(position, destination);
+            position += length;
+        }
+    }
+
+    /** Writes each buffer in turn from {@code offset} on: the gathering counterpart of {@link #read(long, ByteBuffer[])}. */
+    default void write(long offset, ByteBuffer[] sources) throws IOException {
+        long position = offset;
+        for (ByteBuffer source : sources) {
+            int length = source.remaining();
+            write(position, source);
+            position += length;
+        }
+    }
+
     /** Makes every completed write durable (the guest's cache flush, VIRTIO_BLK_T_FLUSH). */
     void flush() throws IOException;
 

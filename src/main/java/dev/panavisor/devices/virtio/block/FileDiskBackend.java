@@ -17,7 +17,10 @@ import java.nio.file.StandardOpenOption;
  * A raw disk image file: byte {@code n} of the disk is byte {@code n} of the file.
  *
  * <p>I/O uses positional {@link FileChannel} reads and writes, so a guest buffer handed over as a direct
- * {@link ByteBuffer} view of guest memory goes between the file and the guest without an intermediate copy. A flush
+ * {@link ByteBuffer} view of guest memory goes between the file and the guest without an intermediate copy. A request
+ * whose data lies in several guest buffers moves in one scattering {@code readv} or gathering {@code writev} at the
+ * channel's position, not one system call per buffer (the JDK has no positional vectored I/O, so the position is set
+ * first, both under one lock). A flush
  * is {@link FileChannel#force(boolean) force(true)}, i.e. fsync. The size is fixed when the image is opened; the
  * device never writes past it, so the file never grows.
  *
@@ -29,6 +32,8 @@ public final class FileDiskBackend implements DiskBackend {
     private final FileChannel channel;
     private final boolean readOnly;
     private final long size;
+    /** Held while the channel's position is set and used by a vectored read or write. */
+    private final Object positionLock = new Object();
 
     private FileDiskBackend(Path path, FileChannel channel, boolean readOnly, long size) {
         this.path = path;
@@ -133,6 +138,43 @@ public final class FileDiskBackend implements DiskBackend {
         long position = offset;
         while (source.hasRemaining()) {
             position += channel.write(source, position);
+        }
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer[] destinations) throws IOException {
+        synchronized (positionLock) {
+            channel.position(offset);
+            int first = 0;
+            while (first < destinations.length) {
+                if (!destinations[first].hasRemaining()) {
+                    first++;
+                    continue;
+                }
+                // One readv(2) of up to IOV_MAX buffers; it may stop short, so go on from the first unfilled one.
+                if (channel.read(destinations, first, destinations.length - first) < 0) {
+                    throw new EOFException("disk image " + path + " ends at " + channel.position()
+                            + "; was it truncated?");
+                }
+            }
+        }
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer[] sources) throws IOException {
+        if (readOnly) {
+            throw new IOException("disk image " + path + " is read-only");
+        }
+        synchronized (positionLock) {
+            channel.position(offset);
+            int first = 0;
+            while (first < sources.length) {
+                if (!sources[first].hasRemaining()) {
+                    first++;
+                    continue;
+                }
+                channel.write(sources, first, sources.length - first);
+            }
         }
     }
 

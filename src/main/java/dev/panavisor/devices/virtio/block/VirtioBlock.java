@@ -11,6 +11,7 @@ import dev.panavisor.memory.GuestMemory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -235,14 +236,15 @@ public final class VirtioBlock implements VirtioDevice {
     /**
      * Moves {@code length} bytes between the disk at {@code diskOffset} and the request's data segments: for a read
      * the device-writable segments (minus the trailing status byte), for a write the device-readable segments after
-     * the 16-byte header.
+     * the 16-byte header. The segments go to the backend together, as one scattered transfer: a 1 MiB read from a
+     * guest's user buffer is typically 256 page-sized segments, and one system call each cost most of its time.
      */
     private void transfer(DescriptorChain chain, boolean toGuest, long diskOffset, long length) throws IOException {
         int first = toGuest ? chain.readableSegmentCount() : 0;
         int end = toGuest ? chain.segmentCount() : chain.readableSegmentCount();
         long skip = toGuest ? 0 : BlockRequest.HEADER_SIZE;
         long remaining = length;
-        long position = diskOffset;
+        List<ByteBuffer> views = new ArrayList<>(end - first);
         for (int i = first; i < end && remaining > 0; i++) {
             long segmentLength = chain.length(i);
             if (skip >= segmentLength) {
@@ -254,17 +256,17 @@ public final class VirtioBlock implements VirtioDevice {
             skip = 0;
             while (bytes > 0) {
                 int piece = (int) Math.min(bytes, MAX_TRANSFER);
-                ByteBuffer view = memory.buffer(address, piece);
-                if (toGuest) {
-                    disk.read(position, view);
-                } else {
-                    disk.write(position, view);
-                }
+                views.add(memory.buffer(address, piece));
                 address += piece;
-                position += piece;
                 bytes -= piece;
                 remaining -= piece;
             }
+        }
+        ByteBuffer[] buffers = views.toArray(ByteBuffer[]::new);
+        if (toGuest) {
+            disk.read(diskOffset, buffers);
+        } else {
+            disk.write(diskOffset, buffers);
         }
     }
 
