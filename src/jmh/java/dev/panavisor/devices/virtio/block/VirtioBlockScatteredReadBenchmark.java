@@ -1,0 +1,196 @@
+package dev.panavisor.devices.virtio.block;
+
+import static dev.panavisor.devices.virtio.queue.DriverQueue.readable;
+import static dev.panavisor.devices.virtio.queue.DriverQueue.writable;
+
+import dev.panavisor.devices.virtio.VirtioInterrupt;
+import dev.panavisor.devices.virtio.queue.DriverQueue;
+import dev.panavisor.devices.virtio.queue.QueueLayout;
+import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
+import dev.panavisor.memory.MappedGuestMemory;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * A sequential read as Linux sends it: one VIRTIO_BLK_T_IN request of 1,016 KiB whose data lies in 254 (seg_max) page-sized guest
+ * buffers that are not next to each other (a user buffer read with O_DIRECT), served from a file in the page cache
+ * into mmap'd guest memory, as in a real VM.
+ *
+ * <ul>
+ *   <li>{@link #vectored}: the device as it is, one {@code readv} for all 254 buffers;
+ *   <li>{@link #perSegment}: the same device over a backend that reads each buffer with its own {@code pread} (the
+ *       {@link DiskBackend} default, which {@link FileDiskBackend} overrode to get {@link #vectored});
+ *   <li>{@link #plainRead}: the floor, the same bytes read into one direct buffer, with no device model at all.
+ * </ul>
+ *
+ * <p>Run: {@code mvn -B -ntp -q -Pbench package -DskipTests && java -jar target/panavisor-benchmarks.jar
+ * VirtioBlockScatteredReadBenchmark}
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+public class VirtioBlockScatteredReadBenchmark implements VirtioInterrupt {
+    static final int SEGMENTS = VirtioBlock.SEG_MAX; // 254: a 1 MiB read is two such requests
+    static final int PAGE = 4096;
+    static final int REQUEST = SEGMENTS * PAGE;
+    static final int DISK_BYTES = 64 << 20;
+    static final long HEADER = 0x10000;
+    static final long STATUS = 0x10100;
+    static final long DATA = 0x100000;
+
+    Path image;
+    FileDiskBackend disk;
+    MappedGuestMemory vectoredMemory;
+    MappedGuestMemory perSegmentMemory;
+    VirtioBlock vectoredDevice;
+    VirtioBlock perSegmentDevice;
+    DriverQueue vectoredQueue;
+    DriverQueue perSegmentQueue;
+    DriverQueue.Segment[] request;
+    FileChannel channel;
+    ByteBuffer direct;
+    long offset;
+
+    @Setup(Level.Trial)
+    public void setUp() throws IOException {
+        image = Files.createTempFile("panavisor-bench", ".img");
+        byte[] chunk = new byte[1 << 20];
+        for (int i = 0; i < chunk.length; i++) {
+            chunk[i] = (byte) i;
+        }
+        try (FileChannel out = FileChannel.open(image, StandardOpenOption.WRITE)) {
+            for (int i = 0; i < DISK_BYTES / chunk.length; i++) {
+                out.write(ByteBuffer.wrap(chunk));
+            }
+        }
+        disk = FileDiskBackend.open(image, true);
+        DiskBackend onePreadEach = new DiskBackend() { // only the single-buffer calls: the interface's defaults
+            public String name() {
+                return disk.name();
+            }
+
+            public long sizeBytes() {
+                return disk.sizeBytes();
+            }
+
+            public boolean isReadOnly() {
+                return true;
+            }
+
+            public void read(long at, ByteBuffer destination) throws IOException {
+                disk.read(at, destination);
+            }
+
+            public void write(long at, ByteBuffer source) throws IOException {
+                disk.write(at, source);
+            }
+
+            public void flush() {
+            }
+
+            public void close() {
+            }
+        };
+        request = new DriverQueue.Segment[SEGMENTS + 2];
+        request[0] = readable(HEADER, 16);
+        for (int i = 0; i < SEGMENTS; i++) {
+            request[i + 1] = writable(DATA + 2L * i * PAGE, PAGE); // every other page
+        }
+        request[SEGMENTS + 1] = writable(STATUS, 1);
+        vectoredMemory = MappedGuestMemory.allocate(4 << 20);
+        perSegmentMemory = MappedGuestMemory.allocate(4 << 20);
+        vectoredDevice = new VirtioBlock(disk, "vectored");
+        perSegmentDevice = new VirtioBlock(onePreadEach, "per-segment");
+        vectoredQueue = activate(vectoredDevice, vectoredMemory);
+        perSegmentQueue = activate(perSegmentDevice, perSegmentMemory);
+        channel = FileChannel.open(image, StandardOpenOption.READ);
+        direct = ByteBuffer.allocateDirect(REQUEST);
+    }
+
+    private DriverQueue activate(VirtioBlock device, MappedGuestMemory memory) {
+        QueueLayout layout = QueueLayout.contiguous(0x1000, VirtioBlock.QUEUE_SIZE);
+        device.activate(device.offeredFeatures(),
+                List.of(new SplitVirtqueue(memory, layout, VirtioBlock.QUEUE_SIZE, true, true)), memory, this);
+        memory.writeU32(HEADER, BlockRequest.T_IN);
+        return new DriverQueue(memory, layout);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() throws IOException {
+        channel.close();
+        disk.close();
+        vectoredMemory.close();
+        perSegmentMemory.close();
+        Files.deleteIfExists(image);
+    }
+
+    private long nextOffset() {
+        offset = (offset + REQUEST) % (DISK_BYTES - REQUEST); // every request ends inside the disk
+        return offset;
+    }
+
+    private int serve(VirtioBlock device, MappedGuestMemory memory, DriverQueue queue) {
+        memory.writeU64(HEADER + 8, nextOffset() / VirtioBlock.SECTOR_SIZE);
+        queue.add(request);
+        device.queueNotify(0);
+        DriverQueue.Used used = queue.pollUsed();
+        if (used == null || memory.readU8(STATUS) != 0) {
+            throw new IllegalStateException("request failed: " + used + " / " + device.lastRequestError());
+        }
+        return memory.readU8(DATA + 7);
+    }
+
+    @Benchmark
+    public int vectored() {
+        return serve(vectoredDevice, vectoredMemory, vectoredQueue);
+    }
+
+    @Benchmark
+    public int perSegment() {
+        return serve(perSegmentDevice, perSegmentMemory, perSegmentQueue);
+    }
+
+    @Benchmark
+    public int plainRead() throws IOException {
+        direct.clear();
+        long position = nextOffset();
+        while (direct.hasRemaining()) {
+            position += channel.read(direct, position);
+        }
+        return direct.get(7);
+    }
+
+    @Override
+    public void usedBuffers() {
+    }
+
+    @Override
+    public void configChanged() {
+    }
+
+    @Override
+    public void deviceFailed(String reason) {
+        throw new IllegalStateException(reason);
+    }
+}
