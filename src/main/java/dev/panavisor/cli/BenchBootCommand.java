@@ -57,6 +57,11 @@ final class BenchBootCommand implements Callable<Integer> {
     @Option(names = "--rounds", description = "Rounds of each measurement (default: ${DEFAULT-VALUE}).")
     int rounds = 5;
 
+    @Option(names = "--warm", description = {"Measure warm starts instead: from 'start the VM' to the init's banner "
+            + "with the VMM process already up and configured. Panavisor: serve's InstanceStart request; QEMU: "
+            + "QMP 'cont' after -S (docs/performance.md, \"Warm start\")."})
+    boolean warm;
+
     @Option(names = "--kernel", paramLabel = "FILE", description = "Kernel (default: the default guest's bzImage).")
     Path kernel;
 
@@ -81,13 +86,38 @@ final class BenchBootCommand implements Callable<Integer> {
             List<String> command = new ArrayList<>(InLab.javaCommand());
             command.addAll(List.of("bench", "boot", "--rounds=" + rounds, "--kernel=" + kernel.toAbsolutePath(),
                     "--initrd=" + initrd.toAbsolutePath()));
+            if (warm) {
+                command.add("--warm");
+            }
             return Lab.run(LabConfig.defaults(), command, new FileOutputStream(FileDescriptor.out),
                     new FileOutputStream(FileDescriptor.err));
         }
         if (where.route() == LinuxGuests.Route.NONE) {
             throw new BadArgumentException(where.nowhereReason());
         }
-        return measure(out);
+        return warm ? measureWarm(out) : measure(out);
+    }
+
+    private int measureWarm(PrintWriter out) throws IOException, InterruptedException {
+        AotTraining.ensure(LinuxGuests.Route.DIRECT, kernel, initrd, out);
+        List<Double> panavisor = new ArrayList<>();
+        List<Double> qemu = new ArrayList<>();
+        out.printf("%-6s %22s %22s%n", "round", "panavisor InstanceStart", "qemu cont");
+        for (int round = 1; round <= rounds; round++) {
+            out.printf("round %d of %d: panavisor (serve, then InstanceStart)...%n", round, rounds);
+            out.flush();
+            panavisor.add(WarmStartBench.panavisor(JavaCommand.panavisor(Lab.insideLab()), kernel, initrd,
+                    EXEC_TRUE));
+            out.printf("round %d of %d: qemu (-S, then QMP cont)...%n", round, rounds);
+            out.flush();
+            qemu.add(WarmStartBench.qemu(qemu(false, QUIET, EXEC_TRUE)));
+            out.printf("%-6d %19.0f ms %19.0f ms%n", round, panavisor.getLast(), qemu.getLast());
+            out.flush();
+        }
+        out.printf("median warm start (start request to the init's banner): panavisor %.0f ms, qemu %.0f ms, "
+                + "ratio %.2f%n", median(panavisor), median(qemu), median(panavisor) / median(qemu));
+        out.flush();
+        return ExitCodes.OK;
     }
 
     private int measure(PrintWriter out) throws IOException, InterruptedException {

@@ -19,10 +19,24 @@ import java.util.concurrent.CompletableFuture;
  * <p>Keeping the VM in its own process also keeps the API server's threads out of the seccomp filter, which a
  * run installs once its VM is up ({@code vmm/Confinement}): the server accepts connections before, while and after
  * the VM runs, and its system calls (accept, epoll, ...) are none of the VM's.
+ *
+ * <p>With {@link #startStandby} (serve does it at once), that process is started before it is needed, as a
+ * {@link Standby}: its JVM, its command model and its first use of KVM are done by the time InstanceStart comes,
+ * which then only hands it its arguments (a warm start). Should the standby have died, InstanceStart starts a run
+ * as before.
  */
 final class ChildRunLauncher implements VmLauncher {
     private final CompletableFuture<Integer> ended = new CompletableFuture<>();
     private volatile Process process;
+    private volatile Standby standby;
+
+    /** Starts the warm VM process now; {@code notices} hears when it is ready or, later, when it could not be used. */
+    void startStandby(java.util.function.Consumer<String> notices) {
+        this.notices = notices;
+        standby = Standby.start(JavaCommand.panavisor(dev.panavisor.lab.Lab.insideLab()), notices);
+    }
+
+    private java.util.function.Consumer<String> notices = line -> { };
 
     @Override
     public void start(VmSpec spec) {
@@ -31,7 +45,19 @@ final class ChildRunLauncher implements VmLauncher {
         // A missing kernel or a disk that does not open is the InstanceStart request's error (400), not a line
         // from a child that already left.
         MachineConfig.checkFiles(config);
-        List<String> command = new ArrayList<>(JavaCommand.of(false, List.of()));
+        Standby warm = standby;
+        standby = null;
+        if (warm != null) {
+            try {
+                process = warm.handOff(runArguments(spec));
+                process.onExit().thenAccept(p -> ended.complete(p.exitValue()));
+                return;
+            } catch (IOException e) {
+                notices.accept("the warm VM process could not be used (" + e.getMessage() + "); starting one");
+                warm.close();
+            }
+        }
+        List<String> command = new ArrayList<>(JavaCommand.panavisor(dev.panavisor.lab.Lab.insideLab()));
         command.addAll(runArguments(spec));
         try {
             process = new ProcessBuilder(command).inheritIO().start();
@@ -81,8 +107,12 @@ final class ChildRunLauncher implements VmLauncher {
         return ended;
     }
 
-    /** Stops the VM process if it still runs (serve is ending). */
+    /** Stops the VM process if it still runs, or the standby that never got a VM (serve is ending). */
     void stop() {
+        Standby warm = standby;
+        if (warm != null) {
+            warm.close();
+        }
         ctrlAltDel();
     }
 }

@@ -52,6 +52,7 @@ public final class PanavisorCommand implements Runnable {
             commandLine.addSubcommand(new BenchCommand());
             commandLine.addSubcommand(new RunCommand());
             commandLine.addSubcommand(new ServeCommand());
+            commandLine.addSubcommand(new StandbyCommand());
             commandLine.addSubcommand(new ImageCommand());
             commandLine.addSubcommand(new LabCommand());
             commandLine.addSubcommand(new CommandLine.HelpCommand());

@@ -14,8 +14,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Serve Firecracker's REST API on a UNIX domain socket: configure a VM with PUT /boot-source, "
                 + "/drives/{id} and /machine-config, start it with PUT /actions {\"action_type\": \"InstanceStart\"}.",
-                "The VM runs as a 'panavisor run' process with this terminal as its console; serve ends when the VM "
-                        + "does, with its exit status (docs/api.md)."},
+                "The VM runs as a 'panavisor run' process with this terminal as its console, started with serve "
+                        + "and waiting, warm, for InstanceStart; serve ends when the VM does, with its exit status "
+                        + "(docs/api.md)."},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0-255:the VM's run ended with this status (see 'panavisor run --help')",
                 "1:the socket could not be served (the message says why)",
@@ -33,12 +34,7 @@ final class ServeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         ChildRunLauncher launcher = new ChildRunLauncher();
         String version = new VersionProvider().getVersion()[0].replace("panavisor ", "");
-        ApiRoutes routes = new ApiRoutes(launcher, line -> {
-            synchronized (err) {
-                err.println("panavisor: warning: " + line);
-                err.flush();
-            }
-        }, version);
+        ApiRoutes routes = new ApiRoutes(launcher, line -> say(err, "warning: " + line), version);
         try (ApiServer server = ApiServer.start(apiSocket, routes)) {
             // On SIGTERM or SIGINT: the VM process is told to stop (it flushes its disks on its own) and the socket
             // file goes, as it does when the VM ends.
@@ -46,9 +42,17 @@ final class ServeCommand implements Callable<Integer> {
                 launcher.stop();
                 server.close();
             }));
-            err.println("panavisor: serving the API on " + apiSocket);
-            err.flush();
+            say(err, "serving the API on " + apiSocket);
+            // The VM's process starts now, before any request, so that InstanceStart finds it warm (docs/api.md).
+            launcher.startStandby(line -> say(err, line));
             return launcher.ended().join();
+        }
+    }
+
+    private static void say(PrintWriter err, String line) {
+        synchronized (err) {
+            err.println("panavisor: " + line);
+            err.flush();
         }
     }
 }

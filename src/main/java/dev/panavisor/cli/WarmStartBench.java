@@ -1,0 +1,231 @@
+package dev.panavisor.cli;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * {@code bench boot --warm}: the time from "start the VM" to the guest init's banner when the VMM process is
+ * already up and configured, for both VMMs in one run.
+ * <ul>
+ *   <li><b>Panavisor</b>: {@code panavisor serve} is started and given its VM over the API (PUT /boot-source,
+ *       /machine-config) once its standby VM process says it is warm; the clock starts as PUT /actions
+ *       InstanceStart is sent.</li>
+ *   <li><b>QEMU</b>: started paused ({@code -S}) with a QMP socket, which is told {@code qmp_capabilities}; the
+ *       clock starts as {@code cont} is sent.</li>
+ * </ul>
+ * Both clocks stop when the line "panavisor-init: booted in" arrives on the VMM's output. Firecracker's comparable
+ * figure is InstanceStart to init. QEMU has built the whole machine and loaded the kernel before {@code cont}, while
+ * Panavisor builds its VM and loads the kernel after InstanceStart, as Firecracker does: the configuration is not
+ * known before.
+ */
+final class WarmStartBench {
+    private static final String BANNER = "panavisor-init: booted in";
+    private static final String WARM = "the VM process is up and warm";
+
+    private WarmStartBench() {
+    }
+
+    /** One warm start of Panavisor: milliseconds from InstanceStart's request to the banner. */
+    static double panavisor(List<String> javaCommand, Path kernel, Path initrd, String execBase64)
+            throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("panavisor-warm-");
+        Path api = dir.resolve("api.sock");
+        List<String> command = new ArrayList<>(javaCommand);
+        command.addAll(List.of("serve", "--api-sock=" + api));
+        Process serve = start(command);
+        Lines lines = new Lines(serve.getInputStream());
+        try {
+            lines.await(line -> line.contains(WARM), 5);
+            expect(204, http(api, "PUT", "/boot-source", "{\"kernel_image_path\": \"" + kernel
+                    + "\", \"initrd_path\": \"" + initrd + "\", \"boot_args\": \"panavisor.exec=" + execBase64
+                    + "\"}"), "PUT /boot-source", lines);
+            expect(204, http(api, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 256}"),
+                    "PUT /machine-config", lines);
+            long start = System.nanoTime();
+            expect(204, http(api, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), "InstanceStart",
+                    lines);
+            long banner = lines.await(line -> line.contains(BANNER), 3);
+            finish(serve, lines);
+            return (banner - start) / 1e6;
+        } finally {
+            serve.destroyForcibly();
+            Files.deleteIfExists(api);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /** One warm start of QEMU: milliseconds from QMP {@code cont} to the banner; {@code command} without -S. */
+    static double qemu(List<String> qemuCommand) throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("panavisor-warm-");
+        Path qmp = dir.resolve("qmp.sock");
+        List<String> command = new ArrayList<>(qemuCommand);
+        command.addAll(List.of("-S", "-qmp", "unix:" + qmp + ",server=on,wait=off"));
+        Process qemu = start(command);
+        Lines lines = new Lines(qemu.getInputStream());
+        try (SocketChannel channel = connectWhenThere(qmp, qemu, lines)) {
+            BufferedReader replies = new BufferedReader(Channels.newReader(channel, StandardCharsets.UTF_8));
+            qmpReply(replies, "{\"QMP\"", lines); // the greeting
+            send(channel, "{\"execute\": \"qmp_capabilities\"}\n");
+            qmpReply(replies, "{\"return\"", lines);
+            long start = System.nanoTime();
+            send(channel, "{\"execute\": \"cont\"}\n");
+            long banner = lines.await(line -> line.contains(BANNER), 3);
+            finish(qemu, lines);
+            return (banner - start) / 1e6;
+        } finally {
+            qemu.destroyForcibly();
+            Files.deleteIfExists(qmp);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private static Process start(List<String> command) {
+        try {
+            return new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        } catch (IOException e) {
+            throw new BadArgumentException("cannot start " + command.getFirst() + ": " + e.getMessage());
+        }
+    }
+
+    /** The guest runs {@code true} and powers off; its VMM must then end with status 0. */
+    private static void finish(Process process, Lines lines) throws InterruptedException {
+        if (!process.waitFor(2, TimeUnit.MINUTES)) {
+            throw new BadArgumentException("the VMM did not end after its guest's command:\n" + lines.text());
+        }
+        if (process.exitValue() != 0) {
+            throw new BadArgumentException("the VMM ended with status " + process.exitValue() + ":\n" + lines.text());
+        }
+    }
+
+    private static SocketChannel connectWhenThere(Path socket, Process owner, Lines lines)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (true) {
+            if (Files.exists(socket)) {
+                try {
+                    return SocketChannel.open(UnixDomainSocketAddress.of(socket));
+                } catch (IOException e) {
+                    // Bound but not listening yet: try again.
+                }
+            }
+            if (!owner.isAlive() || System.nanoTime() > deadline) {
+                throw new BadArgumentException("no QMP socket at " + socket + ":\n" + lines.text());
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private static void qmpReply(BufferedReader replies, String prefix, Lines lines) throws IOException {
+        String line;
+        while ((line = replies.readLine()) != null) {
+            if (line.startsWith(prefix)) {
+                return;
+            }
+            if (line.startsWith("{\"error\"")) {
+                break;
+            }
+        }
+        throw new BadArgumentException("QMP did not answer " + prefix + " (last: " + line + "):\n" + lines.text());
+    }
+
+    private static void send(SocketChannel channel, String text) throws IOException {
+        ByteBuffer bytes = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+        while (bytes.hasRemaining()) {
+            channel.write(bytes);
+        }
+    }
+
+    /**
+     * One HTTP/1.1 request on the API's UNIX socket (the JDK's HTTP client speaks only TCP); returns the status
+     * code of the answer's first line. The rest of the answer is not needed.
+     */
+    static int http(Path socket, String method, String path, String json) throws IOException {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            send(channel, method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + body.length
+                    + "\r\nConnection: close\r\n\r\n" + json);
+            String status = new BufferedReader(Channels.newReader(channel, StandardCharsets.ISO_8859_1)).readLine();
+            if (status == null || !status.startsWith("HTTP/1.1 ") || status.length() < 12) {
+                throw new IOException("not an HTTP answer to " + method + " " + path + ": " + status);
+            }
+            return Integer.parseInt(status.substring(9, 12));
+        }
+    }
+
+    private static void expect(int status, int got, String what, Lines lines) {
+        if (got != status) {
+            throw new BadArgumentException(what + " answered " + got + ", expected " + status + ":\n" + lines.text());
+        }
+    }
+
+    /** A process's output lines as they arrive, each with its arrival time, read on a thread of its own. */
+    static final class Lines {
+        private final List<String> text = new ArrayList<>();
+        private final List<Long> arrived = new ArrayList<>();
+        private boolean ended;
+
+        Lines(InputStream stream) {
+            Thread.ofPlatform().name("bench-lines").daemon().start(() -> {
+                try (BufferedReader reader = new BufferedReader(
+                        new InputStreamReader(stream, StandardCharsets.ISO_8859_1))) {
+                    String line;
+                    while ((line = reader.readLine()) != null) {
+                        add(line);
+                    }
+                } catch (IOException e) {
+                    add("(output unreadable: " + e.getMessage() + ")");
+                } finally {
+                    synchronized (this) {
+                        ended = true;
+                        notifyAll();
+                    }
+                }
+            });
+        }
+
+        private synchronized void add(String line) {
+            text.add(line);
+            arrived.add(System.nanoTime());
+            notifyAll();
+        }
+
+        /** The arrival time (System.nanoTime) of the first line {@code wanted} accepts, waiting for it. */
+        synchronized long await(Predicate<String> wanted, int minutes) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(minutes);
+            int seen = 0;
+            while (true) {
+                for (; seen < text.size(); seen++) {
+                    if (wanted.test(text.get(seen))) {
+                        return arrived.get(seen);
+                    }
+                }
+                long left = deadline - System.nanoTime();
+                if (ended || left <= 0) {
+                    throw new BadArgumentException((ended ? "the VMM's output ended" : "timed out")
+                            + " before the line the benchmark waits for:\n" + String.join("\n", text));
+                }
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+        }
+
+        synchronized String text() {
+            return String.join("\n", text);
+        }
+    }
+}
