@@ -1,7 +1,8 @@
 #!/bin/sh
 # usage: kvm-tests.sh N PROJECT : N Maven runs of the kvm-tagged tests inside one lab; counts JVM crashes. See README.md.
 n=$1; project=$2; out=$(pwd); mkdir -p "$out/hs"
-export JAVA_TOOL_OPTIONS="-XX:ErrorFile=$out/hs/hs_err_%p.log ${EXTRA_JAVA:-}"
+# Every JVM in L1 stops its JIT at C1, as Lab.JVM_OPTIONS says (docs/lab.md, "JVM crashes inside L1").
+export JAVA_TOOL_OPTIONS="-XX:ErrorFile=$out/hs/hs_err_%p.log -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 ${EXTRA_JAVA:-}"
 cd "$project"
 i=1; crashes=0; fails=0
 while [ $i -le $n ]; do

@@ -42,16 +42,15 @@ final class JavaCommand {
 
     /**
      * This JVM's java binary and this jar with the shared options, plus {@code extra} (the AOT cache's). On an
-     * emulated CPU (the lab), C2's compilations cost more than they return in a run of seconds, so the JIT stops
-     * at C1 there, with one compiler thread.
+     * emulated CPU (the lab) the JIT stops at C1, with one compiler thread ({@link dev.panavisor.lab.Lab#JVM_OPTIONS}:
+     * faster there, and it keeps the JVM clear of the code patching that crashed JVMs in L1).
      */
     static List<String> of(boolean emulatedCpu, List<String> extra) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.addAll(sharedOptions());
         if (emulatedCpu) {
-            command.add("-XX:TieredStopAtLevel=1");
-            command.add("-XX:CICompilerCount=1");
+            command.addAll(dev.panavisor.lab.Lab.JVM_OPTIONS);
         }
         command.addAll(extra);
         Path jar = jar();

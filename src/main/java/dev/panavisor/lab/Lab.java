@@ -41,6 +41,17 @@ public final class Lab {
     /** Set in the command's environment inside the lab. */
     public static final String IN_LAB_VARIABLE = "PANAVISOR_IN_LAB";
 
+    /**
+     * Options for every JVM that runs inside the lab, Panavisor's and the tests' alike: the JIT stops at C1, with
+     * one compiler thread. On an emulated CPU C2's compilations cost more than they return in a run of seconds,
+     * and, above all, C2 replacing a C1-compiled method makes the old code "not entrant" by patching a jump over its
+     * first bytes while other vCPUs may be running them, cross-modifying code that QEMU's multi-threaded TCG does
+     * not always survive: with C2 on, 2 of 14 boots in one lab died at such an entry (SIGILL, SIGSEGV); docs/lab.md,
+     * "JVM crashes inside L1".
+     */
+    public static final java.util.List<String> JVM_OPTIONS = java.util.List.of("-XX:TieredStopAtLevel=1",
+            "-XX:CICompilerCount=1");
+
     /** True in a process that runs inside the nested lab (there, /dev/kvm is kvm_amd). */
     public static boolean insideLab() {
         return "1".equals(System.getenv(IN_LAB_VARIABLE));

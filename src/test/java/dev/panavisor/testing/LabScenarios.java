@@ -53,7 +53,7 @@ public final class LabScenarios {
         }
         String java = ProcessHandle.current().info().command().orElseThrow();
         LabConfig config = LabConfig.defaults().withTimeout(timeout).withWritable(work)
-                .withVariable("PANAVISOR", java + " --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -cp "
+                .withVariable("PANAVISOR", java + " --enable-native-access=ALL-UNNAMED " + String.join(" ", Lab.JVM_OPTIONS) + " -cp "
                         + System.getProperty("java.class.path") + " dev.panavisor.cli.Main")
                 .withVariable("WORK", work.toString())
                 .withVariable("BZIMAGE", guest.kernel().bzImage().toString())

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.lab.Lab;
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.testing.ForeignInitramfs;
 import dev.panavisor.testing.LabScenarios;
@@ -52,7 +53,7 @@ class LinuxBootLabTest {
                         "FOREIGN", ForeignInitramfs.write(shared.resolve("foreign.cpio")).toString(),
                         "VSOCK_INITRD", VsockInitramfs.write(guest.rootfs().initramfs(),
                                 shared.resolve("vsock-initramfs.cpio")).toString(),
-                        "PEER", java + " -cp " + System.getProperty("java.class.path") + " "
+                        "PEER", java + " " + String.join(" ", Lab.JVM_OPTIONS) + " -cp " + System.getProperty("java.class.path") + " "
                                 + VsockPeer.class.getName()));
     }
 
