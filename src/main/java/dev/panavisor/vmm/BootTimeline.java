@@ -86,7 +86,7 @@ public final class BootTimeline {
     public synchronized void markAt(Phase phase, long nanos) {
         if (hostNanos[phase.ordinal()] == UNSET) {
             hostNanos[phase.ordinal()] = nanos;
-            BootPhaseEvent.emit(phase.label(), nanos - startNanos, BootPhaseEvent.NO_GUEST_CLOCK);
+            emit(phase.label(), nanos - startNanos, BootPhaseEvent.NO_GUEST_CLOCK);
         }
     }
 
@@ -98,7 +98,7 @@ public final class BootTimeline {
         for (Phase phase : Phase.values()) {
             if (hostNanos[phase.ordinal()] != UNSET) {
                 long guest = guestMicros[phase.ordinal()];
-                BootPhaseEvent.emit(phase.label(), hostNanos[phase.ordinal()] - startNanos,
+                emit(phase.label(), hostNanos[phase.ordinal()] - startNanos,
                         guest == UNSET ? BootPhaseEvent.NO_GUEST_CLOCK : guest);
             }
         }
@@ -119,7 +119,18 @@ public final class BootTimeline {
         if (hostNanos[phase.ordinal()] == UNSET) {
             hostNanos[phase.ordinal()] = line.arrivalNanos();
             guestMicros[phase.ordinal()] = line.guestMicros();
-            BootPhaseEvent.emit(phase.label(), line.arrivalNanos() - startNanos, line.guestMicros());
+            emit(phase.label(), line.arrivalNanos() - startNanos, line.guestMicros());
+        }
+    }
+
+    /**
+     * A flight-recorder event, only when JFR is up (run --jfr, -XX:StartFlightRecording). Otherwise the event class
+     * is never even loaded: loading the first JFR event class sets up JFR's event machinery, which cost a run 57 ms
+     * on this host and 450-870 ms on the lab's emulated CPU, on the boot's critical path (docs/performance.md).
+     */
+    private static void emit(String phase, long sinceStartNanos, long guestMicros) {
+        if (jdk.jfr.FlightRecorder.isInitialized()) {
+            BootPhaseEvent.emit(phase, sinceStartNanos, guestMicros);
         }
     }
 

@@ -22,13 +22,21 @@ public final class ExitHandler {
     }
 
     /** With {@code trace} (null for none), told of every exit after it was handled. */
+    /** Whether JFR was up when this handler was made: exit events are then made, else never. */
+    private final boolean recording;
+
     public ExitHandler(Bus pio, Bus mmio, ExitTrace trace) {
         this.pio = pio;
         this.mmio = mmio;
         this.trace = trace;
-        // Load and initialize the event class now, on the assembling thread: loading a class reads the jar, which
-        // the seccomp filter forbids once the VM runs (vmm/Confinement), and the first exit may come after it.
-        new VmExitEvent();
+        // Exit events exist only when JFR is up as the VM is built (run --jfr): otherwise the event class is never
+        // loaded, which would set up JFR's machinery (hundreds of ms in the lab; BootTimeline.emit). When it is up,
+        // the class is loaded now, on the assembling thread: loading a class reads the jar, which the seccomp
+        // filter forbids once the VM runs (vmm/Confinement), and the first exit may come after it.
+        this.recording = jdk.jfr.FlightRecorder.isInitialized();
+        if (recording) {
+            new VmExitEvent();
+        }
     }
 
     public ExitStats stats() {
@@ -36,17 +44,22 @@ public final class ExitHandler {
     }
 
     /**
-     * Handles one exit; returns null to keep running, or how the VM ended. With the trace off and no flight
-     * recording this costs a null check and a disabled {@link VmExitEvent} more than {@link #dispatch}
-     * ({@code bench exits --trace-cost} measures it: docs/performance.md).
+     * Handles one exit; returns null to keep running, or how the VM ended. With the trace off and JFR not up when
+     * this handler was made, this costs two field checks more than {@link #dispatch} ({@code bench exits
+     * --trace-cost} measures it: docs/performance.md).
      */
     public Outcome handle(VcpuExit exit) {
-        VmExitEvent event = new VmExitEvent(); // run --jfr; with no recording the JIT drops it
-        event.begin();
-        Outcome result = dispatch(exit);
-        if (event.shouldCommit()) {
-            event.describe(exit);
-            event.commit();
+        Outcome result;
+        if (recording) {
+            VmExitEvent event = new VmExitEvent(); // run --jfr
+            event.begin();
+            result = dispatch(exit);
+            if (event.shouldCommit()) {
+                event.describe(exit);
+                event.commit();
+            }
+        } else {
+            result = dispatch(exit);
         }
         if (trace != null) {
             trace.traced(exit, result);

@@ -42,6 +42,8 @@ class FlightRecorderEventsTest {
 
     @Test
     void exits_block_requests_and_boot_phases_become_events() throws Exception {
+        // JFR is up before the VM is built, as run --jfr starts its recording first: only then are events made.
+        jdk.jfr.FlightRecorder.getFlightRecorder();
         Bus pio = new Bus("port I/O");
         Bus mmio = new Bus("MMIO");
         ExitHandler handler = new ExitHandler(pio, mmio);
@@ -98,6 +100,23 @@ class FlightRecorderEventsTest {
         List<RecordedEvent> events = record(() -> { });
         assertEquals(List.of(), events);
         assertEquals(1, pio.unhandledWrites());
+    }
+
+    /**
+     * Without JFR, a VM's handlers never load a JFR event class: the first one loaded sets up JFR's event machinery,
+     * hundreds of milliseconds of a boot on the lab's CPU. A fresh JVM (this one may have JFR up already) builds an
+     * exit handler, a block device and a boot timeline, handles an exit and a request, and lists its loaded classes.
+     */
+    @Test
+    void without_jfr_no_event_class_is_ever_loaded() throws Exception {
+        String output = ChildJvm.run(List.of("-Xlog:class+load=info:stdout"), NoFlightRecorderMain.class);
+        assertTrue(output.contains("handled"), output);
+        assertTrue(output.contains("dev.panavisor.vmm.ExitHandler "), "the class log is there: " + output);
+        List<String> jfr = output.lines().filter(line -> line.contains(" jdk.jfr.") || line.contains(" "
+                + VmExitEvent.class.getName() + " ") || line.contains(" dev.panavisor.devices.virtio.block."
+                + "BlockRequestEvent ") || line.contains(" " + BootPhaseEvent.class.getName() + " "))
+                .filter(line -> !line.contains(" jdk.jfr.FlightRecorder ")).toList();
+        assertEquals(List.of(), jfr, "JFR classes loaded without a recording");
     }
 
     static List<RecordedEvent> of(List<RecordedEvent> events, String name) {

@@ -51,6 +51,8 @@ public final class VirtioBlock implements VirtioDevice {
     private final long capacitySectors;
     private final byte[] config;
     private final BlockRequest request = new BlockRequest();
+    /** Whether JFR was up when the device was made: request events are then made, else never. */
+    private final boolean recording;
 
     private SplitVirtqueue queue;
     private GuestMemory memory;
@@ -66,7 +68,12 @@ public final class VirtioBlock implements VirtioDevice {
      * @param serial the device ID string the guest sees (e.g. in /sys/block/vda/serial), at most 20 ASCII bytes
      */
     public VirtioBlock(DiskBackend disk, String serial) {
-        new BlockRequestEvent(); // loaded now, before a seccomp filter forbids reading the jar (see ExitHandler)
+        // Request events only when JFR is up as the device is made; their class is then loaded now, before a seccomp
+        // filter forbids reading the jar (see vmm/ExitHandler), and never otherwise.
+        this.recording = jdk.jfr.FlightRecorder.isInitialized();
+        if (recording) {
+            new BlockRequestEvent();
+        }
         byte[] serialBytes = serial.getBytes(StandardCharsets.US_ASCII);
         if (serialBytes.length > BlockRequest.ID_BYTES) {
             throw new VirtioException("virtio-blk serial \"" + serial + "\" is longer than 20 bytes");
@@ -159,7 +166,10 @@ public final class VirtioBlock implements VirtioDevice {
 
     /** Carries out one request and writes its status; returns the bytes written for the used ring (§2.7.8). */
     private int serve(DescriptorChain chain) {
-        BlockRequestEvent event = new BlockRequestEvent(); // run --jfr; with no recording the JIT drops it
+        if (!recording) {
+            return serveRequest(chain);
+        }
+        BlockRequestEvent event = new BlockRequestEvent(); // run --jfr
         event.begin();
         int written = serveRequest(chain);
         if (event.shouldCommit()) {
