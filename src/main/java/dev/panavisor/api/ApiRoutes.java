@@ -11,7 +11,7 @@ import java.util.function.Consumer;
 /**
  * Firecracker's REST API as Panavisor serves it, free of HTTP plumbing: a method, a path and a body in, a status
  * and a JSON body out ({@link ApiServer} puts it on a UNIX socket). The resources are those of Firecracker's
- * swagger definition: {@code GET /}, {@code GET|PUT /machine-config}, {@code PUT /boot-source},
+ * swagger definition: {@code GET /}, {@code GET|PUT|PATCH /machine-config}, {@code PUT /boot-source},
  * {@code PUT /drives/{drive_id}}, {@code PUT /actions} with {@code InstanceStart} or {@code SendCtrlAltDel}.
  * Success is 200 with a body or 204 without; every refusal is 400 with {@code {"fault_message": "..."}}, one line,
  * as in Firecracker; a failure of Panavisor itself is 500.
@@ -110,13 +110,21 @@ public final class ApiRoutes {
             }
             return Reply.noContent();
         }
+        if (method.equals("PATCH") && path.equals("/machine-config")) {
+            JsonNode json = json(body);
+            if (started) {
+                throw new ApiException(request + ": the VM has started; its configuration can no longer change");
+            }
+            resources.patchMachineConfig(json);
+            return Reply.noContent();
+        }
         if ((method.equals("PUT") || method.equals("PATCH")) && IGNORED.containsKey(resource)) {
             new JsonFields(json(body), request, line -> { }); // the body must still be a JSON object
             warnings.accept(request + " ignored: " + IGNORED.get(resource));
             return Reply.noContent();
         }
         throw new ApiException("invalid request method and/or path: " + request
-                + " (Panavisor serves GET /, GET|PUT /machine-config, PUT /boot-source, PUT /drives/{id}, "
+                + " (Panavisor serves GET /, GET|PUT|PATCH /machine-config, PUT /boot-source, PUT /drives/{id}, "
                 + "PUT /actions)");
     }
 

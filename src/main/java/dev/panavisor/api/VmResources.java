@@ -93,9 +93,23 @@ public final class VmResources {
 
     /** {@code PUT /machine-config}, or the file's {@code "machine-config"}. */
     public synchronized void putMachineConfig(JsonNode body) {
+        setMachineConfig(body, true);
+    }
+
+    /**
+     * {@code PATCH /machine-config}: only the fields given change (Firecracker's partial update, before the start);
+     * each is checked as for PUT, and a bad one changes nothing.
+     */
+    public synchronized void patchMachineConfig(JsonNode body) {
+        setMachineConfig(body, false);
+    }
+
+    private void setMachineConfig(JsonNode body, boolean whole) {
         JsonFields fields = new JsonFields(body, "machine-config", warnings);
-        long vcpus = fields.integer("vcpu_count", true, 1, MachineConfig.MAX_CPUS);
-        long mib = fields.integer("mem_size_mib", true, 1, GuestLayout.RAM_LIMIT >> 20);
+        Long given = fields.integer("vcpu_count", whole, 1, MachineConfig.MAX_CPUS);
+        long vcpus = given == null ? cpus : given;
+        given = fields.integer("mem_size_mib", whole, 1, GuestLayout.RAM_LIMIT >> 20);
+        long mib = given == null ? memoryMib : given;
         fields.ignoredFlag("smt", "Panavisor gives each vCPU a core of its own");
         fields.ignoredFlag("track_dirty_pages", "Panavisor takes no snapshots");
         fields.ignoredString("cpu_template", "None", "Panavisor passes KVM's supported CPUID through");

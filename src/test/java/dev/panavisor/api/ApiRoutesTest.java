@@ -111,5 +111,23 @@ class ApiRoutesTest {
         assertEquals(204, put("/actions", "{\"action_type\": \"InstanceStart\"}").status());
         assertFault(put("/actions", "{\"action_type\": \"InstanceStart\"}"), "already been started");
         assertFault(put("/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 128}"), "the VM has started");
+        assertFault(routes.handle("PATCH", "/machine-config", "{\"vcpu_count\": 2}"), "the VM has started");
+    }
+
+    /** Firecracker's PATCH /machine-config: before the start, only the fields given change; a bad one, none. */
+    @Test
+    void patch_machine_config_changes_only_the_fields_it_names() {
+        assertEquals(204, put("/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 512}").status());
+        assertEquals(204, routes.handle("PATCH", "/machine-config", "{\"mem_size_mib\": 1024}").status());
+        assertEquals("{\"vcpu_count\":2,\"mem_size_mib\":1024,\"smt\":false,\"track_dirty_pages\":false,"
+                + "\"huge_pages\":\"None\"}", routes.handle("GET", "/machine-config", null).json());
+        assertEquals(204, routes.handle("PATCH", "/machine-config", "{\"vcpu_count\": 4}").status());
+        assertFault(routes.handle("PATCH", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 0}"),
+                "mem_size_mib");
+        assertFault(routes.handle("PATCH", "/machine-config", "[]"), "expected a JSON object");
+        assertEquals("{\"vcpu_count\":4,\"mem_size_mib\":1024,\"smt\":false,\"track_dirty_pages\":false,"
+                + "\"huge_pages\":\"None\"}", routes.handle("GET", "/machine-config", null).json(),
+                "the refused patches changed nothing");
+        assertEquals(204, routes.handle("PATCH", "/machine-config", "{}").status(), "an empty patch is no change");
     }
 }
