@@ -75,16 +75,7 @@ public class VirtioBlockReadBenchmark implements VirtioInterrupt {
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        image = Files.createTempFile("panavisor-bench", ".img");
-        byte[] chunk = new byte[1 << 20];
-        for (int i = 0; i < chunk.length; i++) {
-            chunk[i] = (byte) i;
-        }
-        try (FileChannel out = FileChannel.open(image, StandardOpenOption.WRITE)) {
-            for (int i = 0; i < DISK_BYTES / chunk.length; i++) {
-                out.write(ByteBuffer.wrap(chunk));
-            }
-        }
+        image = patternedImage(DISK_BYTES);
         disk = FileDiskBackend.open(image, true);
         device = new VirtioBlock(disk, "bench");
         memory = new HeapGuestMemory(1 << 20);
@@ -104,6 +95,21 @@ public class VirtioBlockReadBenchmark implements VirtioInterrupt {
         heapMemory.writeU32(HEADER, BlockRequest.T_IN);
         channel = FileChannel.open(image, StandardOpenOption.READ);
         direct = ByteBuffer.allocateDirect(BLOCK);
+    }
+
+    /** A temporary raw image of {@code bytes} (a multiple of 1 MiB) holding byte {@code i & 0xff} at offset i. */
+    static Path patternedImage(int bytes) throws IOException {
+        Path image = Files.createTempFile("panavisor-bench", ".img");
+        byte[] chunk = new byte[1 << 20];
+        for (int i = 0; i < chunk.length; i++) {
+            chunk[i] = (byte) i;
+        }
+        try (FileChannel out = FileChannel.open(image, StandardOpenOption.WRITE)) {
+            for (int i = 0; i < bytes / chunk.length; i++) {
+                out.write(ByteBuffer.wrap(chunk));
+            }
+        }
+        return image;
     }
 
     @TearDown(Level.Trial)

@@ -74,16 +74,7 @@ public class VirtioBlockScatteredReadBenchmark implements VirtioInterrupt {
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        image = Files.createTempFile("panavisor-bench", ".img");
-        byte[] chunk = new byte[1 << 20];
-        for (int i = 0; i < chunk.length; i++) {
-            chunk[i] = (byte) i;
-        }
-        try (FileChannel out = FileChannel.open(image, StandardOpenOption.WRITE)) {
-            for (int i = 0; i < DISK_BYTES / chunk.length; i++) {
-                out.write(ByteBuffer.wrap(chunk));
-            }
-        }
+        image = VirtioBlockReadBenchmark.patternedImage(DISK_BYTES);
         disk = FileDiskBackend.open(image, true);
         DiskBackend onePreadEach = new DiskBackend() { // only the single-buffer calls: the interface's defaults
             public String name() {
