@@ -33,7 +33,12 @@ final class ChildRunLauncher implements VmLauncher {
     /** Starts the warm VM process now; {@code notices} hears when it is ready or, later, when it could not be used. */
     void startStandby(java.util.function.Consumer<String> notices) {
         this.notices = notices;
-        standby = Standby.start(JavaCommand.panavisor(dev.panavisor.lab.Lab.insideLab()), notices);
+        try {
+            standby = Standby.start(JavaCommand.panavisor(dev.panavisor.lab.Lab.insideLab()), notices);
+        } catch (VmmException e) {
+            // Not fatal: InstanceStart then starts a run of its own, as before warm starts existed.
+            notices.accept("warning: " + e.getMessage() + "; InstanceStart will start the VM's process itself");
+        }
     }
 
     private java.util.function.Consumer<String> notices = line -> { };
