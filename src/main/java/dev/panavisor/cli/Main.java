@@ -8,9 +8,6 @@ public final class Main {
     public static void main(String[] args) {
         // The very first thing, before picocli and the commands load: "JVM up" on run --timeline's report.
         long mainNanos = System.nanoTime();
-        if (args.length > 0 && args[0].equals("run")) {
-            NativeWarmUp.start(); // FFM's first use, beside picocli's parsing (NativeWarmUp)
-        }
         System.exit(PanavisorCommand.newCommandLine(mainNanos, args).execute(args));
     }
 }

@@ -220,7 +220,6 @@ final class RunCommand implements Callable<Integer> {
     }
 
     private int runHere(MachineConfig config, long startNanos, BootTimeline phases, PrintWriter err) {
-        NativeWarmUp.await(); // done with /dev/kvm before the VM is built (and long before seccomp)
         OutputStream out = new FileOutputStream(FileDescriptor.out);
         java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
         // --exec without -t: the command's streams on their own device; the console (init banner, kernel) is not
