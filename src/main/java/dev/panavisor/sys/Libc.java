@@ -16,7 +16,8 @@ import java.lang.invoke.VarHandle;
 import java.lang.ref.Reference;
 
 /**
- * The libc functions Panavisor needs, as Panama FFM downcalls. This is the only class that links native code.
+ * The libc functions Panavisor needs, as Panama FFM downcalls. With {@link PositionalIo} (the disk's vectored
+ * reads and writes, which only VMs with a disk link), the only class that links native code.
  *
  * <p>Every handle is linked once, with {@code Linker.Option.captureCallState("errno")}: errno is read from a
  * per-thread capture segment right after the call, before any other native code can overwrite it. Variadic C
@@ -128,12 +129,12 @@ public final class Libc {
     }
 
     /** One capture segment per thread, so that calls never allocate and threads never share errno. */
-    private static final ThreadLocal<MemorySegment> CALL_STATE_SEGMENT =
+    static final ThreadLocal<MemorySegment> CALL_STATE_SEGMENT =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE));
 
     private static final MemorySegment MAP_FAILED = MemorySegment.ofAddress(-1L);
 
-    private static MethodHandle link(String name, FunctionDescriptor descriptor, Linker.Option... extra) {
+    static MethodHandle link(String name, FunctionDescriptor descriptor, Linker.Option... extra) {
         Linker.Option[] options = new Linker.Option[extra.length + 1];
         options[0] = CAPTURE_ERRNO;
         System.arraycopy(extra, 0, options, 1, extra.length);
@@ -153,7 +154,7 @@ public final class Libc {
         return arg.address();
     }
 
-    private static int errno(MemorySegment state) {
+    static int errno(MemorySegment state) {
         return (int) ERRNO.get(state, 0L);
     }
 

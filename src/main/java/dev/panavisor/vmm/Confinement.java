@@ -39,12 +39,12 @@ public final class Confinement {
             new Allowed(Syscall.POLL, "the network receive thread waiting on its TAP and its wake-up eventfd"),
             new Allowed(Syscall.PREAD64, "virtio-blk reads; the JVM loading classes from its jar"),
             new Allowed(Syscall.PWRITE64, "virtio-blk writes"),
-            new Allowed(Syscall.READV, "virtio-blk reads into several guest buffers at once (at a position set "
-                    + "with lseek)"),
-            new Allowed(Syscall.WRITEV, "virtio-blk writes from several guest buffers at once"),
+            new Allowed(Syscall.PREADV, "virtio-blk reads into several guest buffers at once (one request's "
+                    + "segments)"),
+            new Allowed(Syscall.PWRITEV, "virtio-blk writes from several guest buffers at once"),
             new Allowed(Syscall.FSYNC, "virtio-blk flush (FileChannel.force)"),
             new Allowed(Syscall.FDATASYNC, "virtio-blk flush"),
-            new Allowed(Syscall.LSEEK, "the JVM reading its jar; the disk position of a virtio-blk readv or writev"),
+            new Allowed(Syscall.LSEEK, "the JVM reading its jar"),
             new Allowed(Syscall.FSTAT, "file sizes of open files"),
             new Allowed(Syscall.NEWFSTATAT, "file sizes of open files (glibc's fstat)"),
             new Allowed(Syscall.STAT, "the JVM looking for a class in a directory class path (tests, IDEs)"),

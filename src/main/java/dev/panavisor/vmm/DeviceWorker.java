@@ -28,6 +28,9 @@ final class DeviceWorker implements AutoCloseable {
     private volatile boolean stopping;
     /** Wake-ups served: device activity that made no exit, which the stall watchdog counts as progress. */
     private final java.util.concurrent.atomic.LongAdder served = new java.util.concurrent.atomic.LongAdder();
+    /** Threads that run a batch's requests beside this one (virtio-blk), closed with the worker; null if none. */
+    private IoHelpers helpers;
+    private final String name;
 
     /**
      * @param failed called (on the worker thread) if serving the device throws something the transport does not
@@ -35,6 +38,7 @@ final class DeviceWorker implements AutoCloseable {
      */
     DeviceWorker(String name, VirtioMmioTransport transport, Consumer<Throwable> failed) {
         this.transport = transport;
+        this.name = name;
         transport.routeNotifications(queue -> {
             if (transport.device().servedInExit(queue)) {
                 transport.notifyQueue(queue); // on the exiting vCPU thread, which holds the transport's lock
@@ -62,6 +66,12 @@ final class DeviceWorker implements AutoCloseable {
             }
             vm.assignIoeventfd(base + MmioRegisters.QUEUE_NOTIFY, 4, queue, notifications.fd());
         }
+    }
+
+    /** Gives the worker {@code count} helper threads (started now) and returns them, for the device to use. */
+    IoHelpers helpers(int count) {
+        helpers = new IoHelpers("device-" + name, count);
+        return helpers;
     }
 
     void start() {
@@ -92,6 +102,9 @@ final class DeviceWorker implements AutoCloseable {
         if (thread.isAlive()) {
             notifications.signal();
             Joins.joinUninterruptibly(thread);
+        }
+        if (helpers != null) {
+            helpers.close(); // idle: the worker waited for its last batch before it ended
         }
         notifications.close();
     }

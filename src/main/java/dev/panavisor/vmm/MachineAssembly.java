@@ -176,6 +176,10 @@ final class MachineAssembly {
             }
             DeviceWorker worker = new DeviceWorker("virtio" + i, transport, e -> workerFailed.accept(e));
             workers.add(worker);
+            int helpers = IoHelpers.count();
+            if (device instanceof VirtioBlock block && helpers > 0) {
+                block.serveConcurrently(worker.helpers(helpers));
+            }
             if (kvm.has(KvmCap.IOEVENTFD)) {
                 worker.wire(vm, base);
             }

@@ -1,7 +1,12 @@
 package dev.panavisor.devices.virtio.block;
 
+import dev.panavisor.sys.Libc;
+import dev.panavisor.sys.NativeCallException;
+import dev.panavisor.sys.PositionalIo;
 import java.io.EOFException;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -18,9 +23,9 @@ import java.nio.file.StandardOpenOption;
  *
  * <p>I/O uses positional {@link FileChannel} reads and writes, so a guest buffer handed over as a direct
  * {@link ByteBuffer} view of guest memory goes between the file and the guest without an intermediate copy. A request
- * whose data lies in several guest buffers moves in one scattering {@code readv} or gathering {@code writev} at the
- * channel's position, not one system call per buffer (the JDK has no positional vectored I/O, so the position is set
- * first, both under one lock). A flush
+ * whose data lies in several guest buffers moves in one {@code preadv} or {@code pwritev} ({@link PositionalIo}) on a
+ * second descriptor of the same file, not one system call per buffer: positional, so requests served at the same
+ * time on several threads need no lock (the JDK's own vectored I/O uses the channel's position). A flush
  * is {@link FileChannel#force(boolean) force(true)}, i.e. fsync. The size is fixed when the image is opened; the
  * device never writes past it, so the file never grows.
  *
@@ -32,14 +37,18 @@ public final class FileDiskBackend implements DiskBackend {
     private final FileChannel channel;
     private final boolean readOnly;
     private final long size;
-    /** Held while the channel's position is set and used by a vectored read or write. */
-    private final Object positionLock = new Object();
+    /**
+     * The same file opened again natively, for preadv and pwritev. Closing any descriptor of a file drops the
+     * process's fcntl locks on it, so this one is closed only with the channel, in {@link #close()}.
+     */
+    private final int fd;
 
-    private FileDiskBackend(Path path, FileChannel channel, boolean readOnly, long size) {
+    private FileDiskBackend(Path path, FileChannel channel, boolean readOnly, long size, int fd) {
         this.path = path;
         this.channel = channel;
         this.readOnly = readOnly;
         this.size = size;
+        this.fd = fd;
     }
 
     /**
@@ -80,7 +89,11 @@ public final class FileDiskBackend implements DiskBackend {
                 throw new DiskException("disk image " + path + " is smaller than one 512-byte sector (" + size
                         + " bytes)");
             }
-            return new FileDiskBackend(path, channel, readOnly, size);
+            int fd = Libc.open(path.toString(), readOnly ? Libc.O_RDONLY : Libc.O_RDWR);
+            return new FileDiskBackend(path, channel, readOnly, size, fd);
+        } catch (NativeCallException e) {
+            closeQuietly(channel);
+            throw new DiskException("cannot open disk image " + path + ": " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
             closeQuietly(channel);
             if (e instanceof DiskException disk) {
@@ -143,21 +156,11 @@ public final class FileDiskBackend implements DiskBackend {
 
     @Override
     public void read(long offset, ByteBuffer[] destinations) throws IOException {
-        synchronized (positionLock) {
-            channel.position(offset);
-            int first = 0;
-            while (first < destinations.length) {
-                if (!destinations[first].hasRemaining()) {
-                    first++;
-                    continue;
-                }
-                // One readv(2) of up to IOV_MAX buffers; it may stop short, so go on from the first unfilled one.
-                if (channel.read(destinations, first, destinations.length - first) < 0) {
-                    throw new EOFException("disk image " + path + " ends at " + channel.position()
-                            + "; was it truncated?");
-                }
-            }
+        if (!vectored(destinations)) {
+            DiskBackend.super.read(offset, destinations);
+            return;
         }
+        transfer(offset, destinations, true);
     }
 
     @Override
@@ -165,16 +168,49 @@ public final class FileDiskBackend implements DiskBackend {
         if (readOnly) {
             throw new IOException("disk image " + path + " is read-only");
         }
-        synchronized (positionLock) {
-            channel.position(offset);
-            int first = 0;
-            while (first < sources.length) {
-                if (!sources[first].hasRemaining()) {
-                    first++;
-                    continue;
-                }
-                channel.write(sources, first, sources.length - first);
+        if (!vectored(sources)) {
+            DiskBackend.super.write(offset, sources);
+            return;
+        }
+        transfer(offset, sources, false);
+    }
+
+    /** Whether the buffers can go to preadv/pwritev: native memory (guest memory is), and at least one of them. */
+    private static boolean vectored(ByteBuffer[] buffers) {
+        if (buffers.length == 0) {
+            return false;
+        }
+        for (ByteBuffer buffer : buffers) {
+            if (!buffer.isDirect()) {
+                return false;
             }
+        }
+        return true;
+    }
+
+    /**
+     * Moves every buffer's remaining bytes, contiguous on the disk from {@code offset}, with one preadv or pwritev
+     * (more only if the kernel stops short). On return every buffer's position is at its limit, as with the
+     * one-buffer methods.
+     */
+    private void transfer(long offset, ByteBuffer[] buffers, boolean read) throws IOException {
+        long expected = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment iovecs = arena.allocate(buffers.length * PositionalIo.IOVEC_BYTES, 8);
+            for (int i = 0; i < buffers.length; i++) {
+                MemorySegment buffer = MemorySegment.ofBuffer(buffers[i]);
+                PositionalIo.setIovec(iovecs, i, buffer.address(), buffer.byteSize());
+                expected += buffer.byteSize();
+            }
+            long moved = PositionalIo.transferFully(fd, iovecs, buffers.length, offset, !read);
+            if (moved < expected) {
+                throw new EOFException("disk image " + path + " ends at " + (offset + moved) + "; was it truncated?");
+            }
+        } catch (NativeCallException e) {
+            throw new IOException("disk image " + path + " at " + offset + ": " + e.getMessage(), e);
+        }
+        for (ByteBuffer buffer : buffers) {
+            buffer.position(buffer.limit());
         }
     }
 
@@ -187,6 +223,11 @@ public final class FileDiskBackend implements DiskBackend {
 
     @Override
     public void close() {
+        try {
+            Libc.close(fd);
+        } catch (NativeCallException ignored) {
+            // As for the channel below.
+        }
         closeQuietly(channel);
     }
 

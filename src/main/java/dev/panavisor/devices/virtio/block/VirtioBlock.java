@@ -13,6 +13,9 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * A virtio block device (virtio 1.2 §5.2): one request queue, served from a {@link DiskBackend}.
@@ -25,8 +28,10 @@ import java.util.List;
  * <p>Data moves without a copy: each guest segment is wrapped as a {@link ByteBuffer} view of guest memory
  * ({@link GuestMemory#buffer}) and handed to the backend's positional read or write.
  *
- * <p>Requests are executed synchronously, in order, when the driver notifies; completing them in order is allowed
- * (the device "may" reorder, §5.2.6) and keeps the device simple.
+ * <p>Requests are served in batches when the driver notifies ({@link #queueNotify}): every available chain is
+ * parsed, their data moves (side by side on the VMM's helper threads, if it gave any), and they are answered in
+ * ring order, with one interrupt for the batch. Completing them in order is allowed (the device "may" reorder,
+ * §5.2.6) and keeps the device simple.
  */
 public final class VirtioBlock implements VirtioDevice {
     public static final int DEVICE_TYPE = 2;
@@ -50,7 +55,6 @@ public final class VirtioBlock implements VirtioDevice {
     private final byte[] id;
     private final long capacitySectors;
     private final byte[] config;
-    private final BlockRequest request = new BlockRequest();
     /** Whether JFR was up when the device was made: request events are then made, else never. */
     private final boolean recording;
 
@@ -62,6 +66,8 @@ public final class VirtioBlock implements VirtioDevice {
     /** The status of the request served last (for its flight-recorder event). */
     private BlockStatus lastStatus = BlockStatus.OK;
     private java.util.function.Consumer<String> requestErrorListener = error -> { };
+    /** Threads that run a batch's requests beside the serving thread; null: one after another. */
+    private Executor helpers;
 
     /**
      * @param disk the backend; its size is rounded down to whole sectors
@@ -148,93 +154,225 @@ public final class VirtioBlock implements VirtioDevice {
         interrupt = null;
     }
 
-    /** Serves every request the driver has made available, then notifies the driver once if it wants that. */
+    /**
+     * Lets the requests of one notification run side by side: every request but the first of a batch goes to
+     * {@code helpers} (threads the VMM owns), the first runs on the serving thread, and the batch is answered when
+     * all are done. Without it (tests, or a pool of none), requests run one after another on the serving thread.
+     */
+    public void serveConcurrently(Executor helpers) {
+        this.helpers = helpers;
+    }
+
+    /**
+     * Serves every request the driver has made available, then notifies the driver once if it wants that.
+     *
+     * <p>The batch is every chain available now. Each is parsed and checked on this thread, in ring order; then
+     * their data moves, side by side when {@link #serveConcurrently helpers} are set; then each gets its status
+     * byte and goes to the used ring, in ring order. A flush is a barrier: the requests before it in the batch
+     * have completed before it starts, and those after it start once it is done, so a flush covers every write
+     * the driver made available before it (Linux waits for completion before it flushes anyway; §5.2.6.2 asks
+     * only for the completed ones).
+     */
     @Override
     public void queueNotify(int index) {
         if (queue == null) {
             return;
         }
+        List<Pending> batch = new ArrayList<>();
         DescriptorChain chain;
         while ((chain = queue.pop()) != null) {
-            int written = serve(chain);
-            queue.addUsed(chain.headIndex(), written);
+            batch.add(prepare(chain));
+        }
+        if (batch.isEmpty()) {
+            return;
+        }
+        runAll(batch);
+        for (Pending pending : batch) {
+            queue.addUsed(pending.head, finish(pending));
         }
         if (queue.needsNotification()) {
             interrupt.usedBuffers();
         }
     }
 
-    /** Carries out one request and writes its status; returns the bytes written for the used ring (§2.7.8). */
-    private int serve(DescriptorChain chain) {
-        if (!recording) {
-            return serveRequest(chain);
+    /**
+     * One request of a batch: parsed on the serving thread, run on any thread, answered on the serving thread. It
+     * keeps what it needs of its chain, since the queue reuses the chain object for the next pop.
+     */
+    private static final class Pending {
+        final int head;
+        final long writableBytes;
+        final BlockRequest request = new BlockRequest();
+        /** The guest's buffers for the data, built while parsing; null for requests without data. */
+        ByteBuffer[] buffers;
+        BlockStatus status = BlockStatus.IOERR;
+        /** Why the request failed; null when it succeeded or was dropped. */
+        String error;
+        boolean dropped;
+        /** Answered while parsing (get-id), or failed then: nothing left to run. */
+        boolean done;
+        long dataWritten;
+        /** A failure that must reach the transport (guest memory out of range, a bug), rethrown on the serving thread. */
+        RuntimeException fault;
+        BlockRequestEvent event;
+
+        Pending(DescriptorChain chain) {
+            this.head = chain.headIndex();
+            this.writableBytes = chain.writableBytes();
         }
-        BlockRequestEvent event = new BlockRequestEvent(); // run --jfr
-        event.begin();
-        int written = serveRequest(chain);
-        if (event.shouldCommit()) {
-            event.device = name();
-            event.type = BlockRequestEvent.typeName(request.type);
-            event.sector = request.sector;
-            event.bytes = request.dataLength;
-            event.status = lastStatus.name();
-            event.commit();
+
+        boolean movesData() {
+            return !done && buffers != null;
+        }
+    }
+
+    /** Finds the status byte, parses and checks the header, and wraps the data segments: everything but the I/O. */
+    private Pending prepare(DescriptorChain chain) {
+        Pending pending = new Pending(chain);
+        if (recording) {
+            pending.event = new BlockRequestEvent(); // run --jfr
+            pending.event.begin();
+        }
+        BlockRequest request = pending.request;
+        if (!request.locateStatus(chain)) {
+            pending.dropped = true;
+            pending.done = true;
+            return pending;
+        }
+        try {
+            request.parse(chain, capacitySectors, disk.isReadOnly());
+            switch ((int) request.type) {
+                case BlockRequest.T_IN -> pending.buffers = segments(chain, true, request.dataLength);
+                case BlockRequest.T_OUT -> pending.buffers = segments(chain, false, request.dataLength);
+                case BlockRequest.T_GET_ID -> {
+                    int n = (int) Math.min(request.dataLength, id.length);
+                    chain.writeToWritable(0, id, 0, n);
+                    pending.dataWritten = n;
+                    pending.status = BlockStatus.OK;
+                    pending.done = true;
+                }
+                default -> { } // a flush runs in turn
+            }
+        } catch (BlockRequestException e) {
+            pending.status = e.status();
+            pending.error = e.getMessage();
+            pending.done = true;
+        }
+        return pending;
+    }
+
+    /** Runs the batch's requests, those between flushes side by side when helpers are set. */
+    private void runAll(List<Pending> batch) {
+        int i = 0;
+        while (i < batch.size()) {
+            int end = i;
+            while (end < batch.size() && batch.get(end).movesData()) {
+                end++;
+            }
+            if (end - i >= 2 && helpers != null) {
+                runSideBySide(batch.subList(i, end));
+                i = end;
+            } else {
+                run(batch.get(i)); // a flush, get-id, failed or lone request
+                i++;
+            }
+        }
+        for (Pending pending : batch) {
+            if (pending.fault != null) {
+                throw pending.fault;
+            }
+        }
+    }
+
+    private void runSideBySide(List<Pending> group) {
+        List<CompletableFuture<Void>> others = new ArrayList<>(group.size() - 1);
+        for (Pending pending : group.subList(1, group.size())) {
+            try {
+                others.add(CompletableFuture.runAsync(() -> run(pending), helpers));
+            } catch (RejectedExecutionException e) {
+                run(pending); // the VM is closing: no helper takes work any more
+            }
+        }
+        run(group.getFirst());
+        others.forEach(CompletableFuture::join); // run() catches everything; join only waits
+    }
+
+    /** Carries out one prepared request: the I/O, on whichever thread runs it. Never throws. */
+    private void run(Pending pending) {
+        if (pending.done) {
+            return;
+        }
+        try {
+            pending.dataWritten = execute(pending);
+            pending.status = BlockStatus.OK;
+        } catch (BlockRequestException e) {
+            pending.status = e.status();
+            pending.error = e.getMessage();
+        } catch (RuntimeException e) {
+            pending.fault = e;
+        }
+    }
+
+    /** Writes the status byte and counts errors; returns the bytes written for the used ring (§2.7.8). */
+    private int finish(Pending pending) {
+        int written;
+        if (pending.dropped) {
+            requestErrors++;
+            lastRequestError = "request without a status byte";
+            requestErrorListener.accept(name() + ": request from head " + pending.head + " dropped: "
+                    + lastRequestError);
+            lastStatus = BlockStatus.IOERR;
+            written = 0;
+        } else {
+            if (pending.error != null) {
+                requestErrors++;
+                lastRequestError = pending.error;
+                requestErrorListener.accept(name() + ": request answered VIRTIO_BLK_S_" + pending.status + ": "
+                        + lastRequestError);
+            }
+            memory.writeU8(pending.request.statusAddress, pending.status.code());
+            lastStatus = pending.status;
+            // The used length counts bytes written from the start of the writable part (§2.7.8.2). When the data
+            // was written in full it runs into the status byte; otherwise it may only underestimate: the data
+            // actually written, or just the status byte when that is all there is.
+            if (pending.status == BlockStatus.OK) {
+                long data = pending.dataWritten;
+                written = (int) (data == pending.writableBytes - 1 ? data + 1 : data);
+            } else {
+                written = pending.writableBytes == 1 ? 1 : 0;
+            }
+        }
+        BlockRequestEvent event = pending.event;
+        if (event != null) {
+            event.end();
+            if (event.shouldCommit()) {
+                event.device = name();
+                event.type = BlockRequestEvent.typeName(pending.request.type);
+                event.sector = pending.request.sector;
+                event.bytes = pending.request.dataLength;
+                event.status = lastStatus.name();
+                event.commit();
+            }
         }
         return written;
     }
 
-    private int serveRequest(DescriptorChain chain) {
-        lastStatus = BlockStatus.IOERR;
-        if (!request.locateStatus(chain)) {
-            requestErrors++;
-            lastRequestError = "request without a status byte";
-            requestErrorListener.accept(name() + ": request from head " + chain.headIndex() + " dropped: "
-                    + lastRequestError);
-            return 0;
-        }
-        BlockStatus status;
-        long dataWritten = 0;
-        try {
-            request.parse(chain, capacitySectors, disk.isReadOnly());
-            dataWritten = execute(chain);
-            status = BlockStatus.OK;
-        } catch (BlockRequestException e) {
-            status = e.status();
-            requestErrors++;
-            lastRequestError = e.getMessage();
-            requestErrorListener.accept(name() + ": request answered VIRTIO_BLK_S_" + status + ": " + lastRequestError);
-        }
-        memory.writeU8(request.statusAddress, status.code());
-        lastStatus = status;
-        // The used length counts bytes written from the start of the writable part (§2.7.8.2). When the data was
-        // written in full it runs into the status byte; otherwise it may only underestimate: the data actually
-        // written, or just the status byte when that is all there is.
-        if (status == BlockStatus.OK) {
-            return (int) (dataWritten == chain.writableBytes() - 1 ? dataWritten + 1 : dataWritten);
-        }
-        return chain.writableBytes() == 1 ? 1 : 0;
-    }
-
     /** Returns the number of bytes written into the guest's buffers (not counting the status byte). */
-    private long execute(DescriptorChain chain) {
+    private long execute(Pending pending) {
+        BlockRequest request = pending.request;
         try {
             switch ((int) request.type) {
                 case BlockRequest.T_IN -> {
-                    transfer(chain, true, request.diskOffset(), request.dataLength);
+                    disk.read(request.diskOffset(), pending.buffers);
                     return request.dataLength;
                 }
                 case BlockRequest.T_OUT -> {
-                    transfer(chain, false, request.diskOffset(), request.dataLength);
+                    disk.write(request.diskOffset(), pending.buffers);
                     return 0;
                 }
                 case BlockRequest.T_FLUSH -> {
                     disk.flush();
                     return 0;
-                }
-                case BlockRequest.T_GET_ID -> {
-                    int n = (int) Math.min(request.dataLength, id.length);
-                    chain.writeToWritable(0, id, 0, n);
-                    return n;
                 }
                 default -> throw BlockRequestException.unsupported(request.type);
             }
@@ -244,12 +382,12 @@ public final class VirtioBlock implements VirtioDevice {
     }
 
     /**
-     * Moves {@code length} bytes between the disk at {@code diskOffset} and the request's data segments: for a read
-     * the device-writable segments (minus the trailing status byte), for a write the device-readable segments after
-     * the 16-byte header. The segments go to the backend together, as one scattered transfer: a 1 MiB read from a
-     * guest's user buffer is typically 256 page-sized segments, and one system call each cost most of its time.
+     * The request's data segments as views of guest memory: for a read the device-writable segments (minus the
+     * trailing status byte), for a write the device-readable segments after the 16-byte header, {@code length}
+     * bytes in all. They go to the backend together, as one scattered transfer: a 1 MiB read from a guest's user
+     * buffer is typically 256 page-sized segments, and one system call each cost most of its time.
      */
-    private void transfer(DescriptorChain chain, boolean toGuest, long diskOffset, long length) throws IOException {
+    private ByteBuffer[] segments(DescriptorChain chain, boolean toGuest, long length) {
         int first = toGuest ? chain.readableSegmentCount() : 0;
         int end = toGuest ? chain.segmentCount() : chain.readableSegmentCount();
         long skip = toGuest ? 0 : BlockRequest.HEADER_SIZE;
@@ -272,12 +410,7 @@ public final class VirtioBlock implements VirtioDevice {
                 remaining -= piece;
             }
         }
-        ByteBuffer[] buffers = views.toArray(ByteBuffer[]::new);
-        if (toGuest) {
-            disk.read(diskOffset, buffers);
-        } else {
-            disk.write(diskOffset, buffers);
-        }
+        return views.toArray(ByteBuffer[]::new);
     }
 
     public long capacitySectors() {

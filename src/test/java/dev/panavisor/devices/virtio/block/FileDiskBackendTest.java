@@ -181,4 +181,50 @@ class FileDiskBackendTest {
         }
         FileDiskBackend.open(path, false).close(); // closing released the lock
     }
+
+    /**
+     * Direct buffers (as guest memory gives) go through preadv and pwritev: more buffers than one call takes
+     * (IOV_MAX, 1024), each getting exactly its stretch; and a read past the end of a truncated file is an
+     * EOFException naming the image, not a buffer left half-filled.
+     */
+    @Test
+    void direct_buffers_move_with_preadv_and_pwritev_even_beyond_iov_max_and_a_short_file_is_an_eof()
+            throws IOException {
+        int count = 1500;
+        byte[] original = VirtioBlockTest.pattern(count * 512 + 4096);
+        Path path = image("vectored.img", original);
+        try (FileDiskBackend disk = FileDiskBackend.open(path, false)) {
+            java.nio.ByteBuffer[] buffers = new java.nio.ByteBuffer[count];
+            for (int i = 0; i < count; i++) {
+                buffers[i] = java.nio.ByteBuffer.allocateDirect(512);
+            }
+            disk.read(4096, buffers);
+            for (int i = 0; i < count; i++) {
+                assertEquals(512, buffers[i].position(), "buffer " + i + " filled to its limit");
+                byte[] got = new byte[512];
+                buffers[i].flip().get(got);
+                assertArrayEquals(Arrays.copyOfRange(original, 4096 + 512 * i, 4096 + 512 * (i + 1)), got,
+                        "buffer " + i);
+            }
+
+            for (int i = 0; i < count; i++) {
+                buffers[i].clear();
+                buffers[i].put(0, (byte) (i % 251)).put(511, (byte) 0x5a);
+            }
+            disk.write(0, buffers);
+            byte[] stored = Files.readAllBytes(path);
+            for (int i = 0; i < count; i++) {
+                assertEquals((byte) (i % 251), stored[512 * i], "first byte of buffer " + i);
+                assertEquals((byte) 0x5a, stored[512 * i + 511], "last byte of buffer " + i);
+            }
+            assertEquals(original.length, stored.length, "the file did not grow");
+
+            java.nio.ByteBuffer[] pastTheEnd = {java.nio.ByteBuffer.allocateDirect(4096),
+                    java.nio.ByteBuffer.allocateDirect(4096)};
+            IOException e = assertThrows(java.io.EOFException.class, () -> disk.read(original.length - 4096,
+                    pastTheEnd));
+            assertTrue(e.getMessage().contains(path.toString()) && e.getMessage().contains("truncated"),
+                    e.getMessage());
+        }
+    }
 }

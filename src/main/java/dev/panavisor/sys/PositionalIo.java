@@ -1,0 +1,117 @@
+package dev.panavisor.sys;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * {@code preadv(2)} and {@code pwritev(2)}: one system call moves a list of buffers at a file offset, without the
+ * file's position (so several threads may use one descriptor at once, with no lock), which the JDK's
+ * {@code FileChannel} cannot do (its scattering reads use the channel's position, which must then be set with
+ * {@code lseek} under a lock). The virtio-blk file backend uses them for a request's data segments.
+ *
+ * <p>The argument is an array of {@code struct iovec { void *iov_base; size_t iov_len; }} (16 bytes each on
+ * x86-64) in native memory, at most {@link #IOV_MAX} of them. Both calls share one function shape
+ * {@code (int, const struct iovec *, int, off_t) -> ssize_t}, linked on first use, so a VM without a disk never
+ * pays for the stub.
+ */
+public final class PositionalIo {
+    private PositionalIo() {
+    }
+
+    /** The most iovecs one call takes (Linux's UIO_MAXIOV). */
+    public static final int IOV_MAX = 1024;
+    /** sizeof(struct iovec). */
+    public static final long IOVEC_BYTES = 16;
+
+    private static final class Calls {
+        static final FunctionDescriptor SHAPE = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
+        static final MethodHandle PREADV = Libc.link("preadv", SHAPE);
+        static final MethodHandle PWRITEV = Libc.link("pwritev", SHAPE);
+    }
+
+    /** Writes iovec {@code index} of {@code iovecs}: the buffer at native {@code address}, {@code length} bytes. */
+    public static void setIovec(MemorySegment iovecs, int index, long address, long length) {
+        iovecs.set(JAVA_LONG, index * IOVEC_BYTES, address);
+        iovecs.set(JAVA_LONG, index * IOVEC_BYTES + 8, length);
+    }
+
+    /** {@code preadv(fd, iovecs, count, offset)}: bytes read (0 at end of file), or {@code -errno}. */
+    public static long preadvOrErrno(int fd, MemorySegment iovecs, int count, long offset) {
+        return call(Calls.PREADV, fd, iovecs, count, offset);
+    }
+
+    /** {@code pwritev(fd, iovecs, count, offset)}: bytes written, or {@code -errno}. */
+    public static long pwritevOrErrno(int fd, MemorySegment iovecs, int count, long offset) {
+        return call(Calls.PWRITEV, fd, iovecs, count, offset);
+    }
+
+    /**
+     * Reads ({@code write} false) or writes every byte the {@code count} iovecs describe, from {@code offset} on:
+     * the call is repeated after a short transfer (a signal, a pipe-sized chunk) with the iovecs advanced past what
+     * moved (which changes them), and after EINTR. Returns the bytes moved: all of them, or fewer when a read
+     * reached the end of the file.
+     *
+     * @throws NativeCallException when a call fails
+     */
+    public static long transferFully(int fd, MemorySegment iovecs, int count, long offset, boolean write) {
+        long total = 0;
+        int first = 0;
+        while (first < count) {
+            if (iovecs.get(JAVA_LONG, first * IOVEC_BYTES + 8) == 0) {
+                first++;
+                continue;
+            }
+            MemorySegment rest = iovecs.asSlice(first * IOVEC_BYTES);
+            int n = Math.min(count - first, IOV_MAX);
+            long moved = write ? pwritevOrErrno(fd, rest, n, offset + total) : preadvOrErrno(fd, rest, n, offset + total);
+            if (moved == -Errno.EINTR) {
+                continue;
+            }
+            if (moved < 0) {
+                throw new NativeCallException(write ? "pwritev" : "preadv", (int) -moved);
+            }
+            if (moved == 0) {
+                return total; // end of file (a read), or a write that cannot make progress
+            }
+            total += moved;
+            first = advance(iovecs, first, count, moved);
+        }
+        return total;
+    }
+
+    /** Drops {@code moved} bytes from the front of iovecs {@code first..count-1}; returns the first one not done. */
+    private static int advance(MemorySegment iovecs, int first, int count, long moved) {
+        while (moved > 0 && first < count) {
+            long at = first * IOVEC_BYTES;
+            long length = iovecs.get(JAVA_LONG, at + 8);
+            if (moved >= length) {
+                moved -= length;
+                iovecs.set(JAVA_LONG, at + 8, 0L);
+                first++;
+            } else {
+                iovecs.set(JAVA_LONG, at, iovecs.get(JAVA_LONG, at) + moved);
+                iovecs.set(JAVA_LONG, at + 8, length - moved);
+                moved = 0;
+            }
+        }
+        return first;
+    }
+
+    private static long call(MethodHandle handle, int fd, MemorySegment iovecs, int count, long offset) {
+        if (count < 1 || count > IOV_MAX || iovecs.byteSize() < count * IOVEC_BYTES) {
+            throw new IllegalArgumentException(count + " iovecs in " + iovecs.byteSize() + " bytes");
+        }
+        MemorySegment state = Libc.CALL_STATE_SEGMENT.get();
+        try {
+            long result = (long) handle.invokeExact(state, fd, iovecs, count, offset);
+            return result < 0 ? -Libc.errno(state) : result;
+        } catch (Throwable t) {
+            throw new AssertionError("preadv/pwritev downcall failed", t);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+package dev.panavisor.devices.virtio.block;
+
+import static dev.panavisor.devices.virtio.queue.DriverQueue.readable;
+import static dev.panavisor.devices.virtio.queue.DriverQueue.writable;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.BrokenBarrierException;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The requests of one notification run side by side on the helper threads the VMM gives the device
+ * ({@link VirtioBlock#serveConcurrently}), are answered in ring order with one interrupt, and a flush stays a
+ * barrier between the writes before it and the requests after it.
+ */
+class VirtioBlockConcurrencyTest {
+    static final int SECTORS = 64;
+
+    final ExecutorService helpers = Executors.newFixedThreadPool(3);
+
+    @AfterEach
+    void stopHelpers() throws InterruptedException {
+        helpers.shutdownNow();
+        assertTrue(helpers.awaitTermination(10, TimeUnit.SECONDS));
+    }
+
+    /** Every read waits at a barrier for all four: the batch passes only if its four reads are in flight at once. */
+    @Test
+    void the_reads_of_one_batch_are_in_flight_together_and_answered_in_ring_order_with_one_interrupt() {
+        byte[] contents = VirtioBlockTest.pattern(SECTORS * 512);
+        CyclicBarrier allFour = new CyclicBarrier(4);
+        List<String> threads = Collections.synchronizedList(new ArrayList<>());
+        DiskBackend disk = new Delegating(new HeapDiskBackend(contents, false)) {
+            @Override
+            public void read(long offset, ByteBuffer[] destinations) throws IOException {
+                threads.add(Thread.currentThread().getName());
+                try {
+                    allFour.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException | BrokenBarrierException | TimeoutException e) {
+                    throw new IOException("the four reads were not in flight together: " + e);
+                }
+                super.read(offset, destinations);
+            }
+        };
+        VirtioBlock device = new VirtioBlock(disk, "side-by-side");
+        device.serveConcurrently(helpers);
+        BlockDriver driver = new BlockDriver(device);
+        int[] heads = new int[4];
+        for (int i = 0; i < 4; i++) {
+            long header = BlockDriver.HEADER + 32 * i;
+            driver.header(header, BlockRequest.T_IN, 8L * i);
+            heads[i] = driver.queue.add(readable(header, 16), writable(BlockDriver.DATA + 4096L * i, 4096),
+                    writable(BlockDriver.STATUS + 16 * i, 1));
+        }
+
+        device.queueNotify(0);
+
+        assertEquals(List.of("used"), driver.interrupts, "one interrupt for the batch");
+        for (int i = 0; i < 4; i++) {
+            var used = driver.queue.pollUsed();
+            assertEquals(heads[i], used.head(), "ring order");
+            assertEquals(4097, used.writtenBytes());
+            assertEquals(BlockStatus.OK.code(), driver.memory.readU8(BlockDriver.STATUS + 16 * i));
+            assertArrayEquals(Arrays.copyOfRange(contents, 8 * 512 * i, 8 * 512 * i + 4096),
+                    driver.memory.readBytes(BlockDriver.DATA + 4096L * i, 4096), "read " + i);
+        }
+        assertEquals(4, threads.stream().distinct().count(), "four threads: the serving one and three helpers");
+    }
+
+    /**
+     * Writes A and B, a flush, then write C, in one notification: the flush starts only after A and B have ended,
+     * and C starts only after the flush has ended. The writes sleep, so a flush that did not wait would overtake.
+     */
+    @Test
+    void a_flush_in_a_batch_waits_for_the_writes_before_it_and_holds_back_those_after_it() {
+        List<String> events = Collections.synchronizedList(new ArrayList<>());
+        HeapDiskBackend heap = new HeapDiskBackend(SECTORS * 512);
+        DiskBackend disk = new Delegating(heap) {
+            @Override
+            public void write(long offset, ByteBuffer[] sources) throws IOException {
+                String name = "write@" + offset / 512;
+                events.add(name + " start");
+                sleep(100);
+                super.write(offset, sources);
+                events.add(name + " end");
+            }
+
+            @Override
+            public void flush() throws IOException {
+                events.add("flush start");
+                sleep(50);
+                super.flush();
+                events.add("flush end");
+            }
+        };
+        VirtioBlock device = new VirtioBlock(disk, "barrier");
+        device.serveConcurrently(helpers);
+        BlockDriver driver = new BlockDriver(device);
+        long[] sectors = {0, 8, -1, 16}; // -1: the flush
+        for (int i = 0; i < sectors.length; i++) {
+            long header = BlockDriver.HEADER + 32 * i;
+            long status = BlockDriver.STATUS + 16 * i;
+            if (sectors[i] < 0) {
+                driver.header(header, BlockRequest.T_FLUSH, 0);
+                driver.queue.add(readable(header, 16), writable(status, 1));
+            } else {
+                driver.header(header, BlockRequest.T_OUT, sectors[i]);
+                driver.memory.fill(BlockDriver.DATA + 4096L * i, 4096, (byte) (i + 1));
+                driver.queue.add(readable(header, 16), readable(BlockDriver.DATA + 4096L * i, 4096),
+                        writable(status, 1));
+            }
+        }
+
+        device.queueNotify(0);
+
+        int flushStart = events.indexOf("flush start");
+        int flushEnd = events.indexOf("flush end");
+        assertTrue(events.indexOf("write@0 end") < flushStart && events.indexOf("write@8 end") < flushStart,
+                "the flush started before the writes ahead of it ended: " + events);
+        assertTrue(flushEnd < events.indexOf("write@16 start"), "a write after the flush overtook it: " + events);
+        assertEquals(1, heap.flushes());
+        for (int i = 0; i < sectors.length; i++) {
+            assertEquals(BlockStatus.OK.code(), driver.memory.readU8(BlockDriver.STATUS + 16 * i), "request " + i);
+        }
+        byte[] stored = heap.contents();
+        assertEquals(1, stored[0]);
+        assertEquals(2, stored[8 * 512]);
+        assertEquals(4, stored[16 * 512]);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A backend that passes every call to another, so a test can wrap the calls it watches. */
+    private static class Delegating implements DiskBackend {
+        private final DiskBackend inner;
+
+        Delegating(DiskBackend inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public String name() {
+            return inner.name();
+        }
+
+        @Override
+        public long sizeBytes() {
+            return inner.sizeBytes();
+        }
+
+        @Override
+        public boolean isReadOnly() {
+            return inner.isReadOnly();
+        }
+
+        @Override
+        public void read(long offset, ByteBuffer destination) throws IOException {
+            inner.read(offset, destination);
+        }
+
+        @Override
+        public void write(long offset, ByteBuffer source) throws IOException {
+            inner.write(offset, source);
+        }
+
+        @Override
+        public void read(long offset, ByteBuffer[] destinations) throws IOException {
+            inner.read(offset, destinations);
+        }
+
+        @Override
+        public void write(long offset, ByteBuffer[] sources) throws IOException {
+            inner.write(offset, sources);
+        }
+
+        @Override
+        public void flush() throws IOException {
+            inner.flush();
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
+    }
+}
