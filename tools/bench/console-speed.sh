@@ -2,8 +2,10 @@
 # usage (inside the nested lab, or on a hardware-KVM host):
 #   panavisor lab --no-project -- tools/bench/console-speed.sh PANAVISOR_DIR [ROUNDS]
 # Console throughput, Panavisor against QEMU microvm, same kernel and initramfs, one run: the time of
-# `--exec true` and of `--exec 'seq 1 20000'` (129 KB of output), on the 8250 and (Panavisor) the virtio console.
-# The difference between the two is what printing costs. Prints one line per measurement, medians at the end.
+# `--exec true` and of `--exec 'seq 1 20000'` (129 KB of output). Panavisor three ways: with --tty on the 8250 and
+# on the virtio console (the command's terminal is the console, so it writes line by line to it, as QEMU's guest
+# below does on its 8250), and without --tty (run's default: the command's stdout is a pipe to a virtio-console
+# port). The difference between the two commands is what printing costs. One line per measurement, then medians.
 set -u
 dir=$1; rounds=${2:-3}
 J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
@@ -14,9 +16,9 @@ initrd=$(echo "$paths" | awk '$1 == "initramfs:" {print $2}')
 SEQ='seq 1 20000'
 b64() { printf '%s' "$1" | base64 -w0; }
 ms() { date +%s%3N; }
-pv() { # CONSOLE COMMAND
-    $J --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -jar "$jar" run --kernel "$kernel" \
-        --initrd "$initrd" --console "$1" --exec "$2" > /tmp/cs.out 2>&1 < /dev/null
+pv() { # CONSOLE TTY(--tty or "") COMMAND
+    $J --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -jar "$jar" run \
+        --kernel "$kernel" --initrd "$initrd" --console "$1" $2 --exec "$3" > /tmp/cs.out 2>&1 < /dev/null
 }
 qemu() { # COMMAND
     qemu-system-x86_64 -M microvm,acpi=off -accel kvm -cpu max -m 256 -smp 1 -nographic -no-reboot \
@@ -33,16 +35,18 @@ measure() { # LABEL FUNCTION ARGS...
 rm -f /tmp/cs.times
 i=1
 while [ $i -le "$rounds" ]; do
-    measure "panavisor-serial-true" pv serial true
-    measure "panavisor-serial-seq" pv serial "$SEQ"
-    measure "panavisor-virtio-true" pv virtio true
-    measure "panavisor-virtio-seq" pv virtio "$SEQ"
+    measure "panavisor-serial-tty-true" pv serial --tty true
+    measure "panavisor-serial-tty-seq" pv serial --tty "$SEQ"
+    measure "panavisor-virtio-tty-true" pv virtio --tty true
+    measure "panavisor-virtio-tty-seq" pv virtio --tty "$SEQ"
+    measure "panavisor-port-true" pv serial "" true
+    measure "panavisor-port-seq" pv serial "" "$SEQ"
     measure "qemu-serial-true" qemu true
     measure "qemu-serial-seq" qemu "$SEQ"
     i=$((i + 1))
 done
 echo "medians (ms):"
-for label in panavisor-serial-true panavisor-serial-seq panavisor-virtio-true panavisor-virtio-seq \
-        qemu-serial-true qemu-serial-seq; do
+for label in panavisor-serial-tty-true panavisor-serial-tty-seq panavisor-virtio-tty-true \
+        panavisor-virtio-tty-seq panavisor-port-true panavisor-port-seq qemu-serial-true qemu-serial-seq; do
     printf '%s %s\n' "$label" "$(grep "^$label " /tmp/cs.times | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
 done

@@ -15,7 +15,8 @@ import java.util.function.Consumer;
 /**
  * A {@link VirtioNet} device's host side on a TAP interface ({@code run --net tap=NAME}): frames the guest sends
  * are written to the TAP, frames the host sends to the TAP are read by this class's receive thread and delivered
- * into the guest's receive buffers.
+ * into the guest's receive buffers. The TAP is opened with virtio-net headers, so each frame keeps the guest's (or
+ * the host's) header and with it the checksum and segmentation offloads ({@link #offloads()}).
  *
  * <p>Transmit runs on the device's worker ({@link DeviceWorker}), which calls {@link #transmit}: a TAP write never
  * blocks (the kernel queues the frame or drops it), so a slow host network cannot stall the worker.
@@ -40,9 +41,10 @@ final class TapNetwork implements HostNetwork {
     private final TapDevice tap;
     private final EventFd wakeups = new EventFd();
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment transmitBuffer = arena.allocate(VirtioNet.MAX_FRAME);
-    private final MemorySegment receiveBuffer = arena.allocate(VirtioNet.MAX_FRAME);
-    private final byte[] receiveBytes = new byte[VirtioNet.MAX_FRAME];
+    /** A frame and its virtio-net header (the TAP carries offloads: {@link #offloads()}). */
+    private final MemorySegment transmitBuffer = arena.allocate(VirtioNet.HEADER_SIZE + VirtioNet.MAX_FRAME);
+    private final MemorySegment receiveBuffer = arena.allocate(VirtioNet.HEADER_SIZE + VirtioNet.MAX_FRAME);
+    private final byte[] receiveBytes = new byte[VirtioNet.HEADER_SIZE + VirtioNet.MAX_FRAME];
     /** struct pollfd[2]: the TAP, then the wake-up eventfd. */
     private final MemorySegment pollFds = arena.allocate(2 * POLLFD_SIZE, 4);
     private final MemorySegment wakeupCounter = arena.allocate(ValueLayout.JAVA_LONG);
@@ -61,7 +63,7 @@ final class TapNetwork implements HostNetwork {
      */
     static TapNetwork open(String name) {
         try {
-            return new TapNetwork(TapDevice.open(name));
+            return new TapNetwork(TapDevice.open(name, true));
         } catch (NativeCallException e) {
             throw new VmmException(openFailure(name, e), e);
         }
@@ -113,6 +115,32 @@ final class TapNetwork implements HostNetwork {
     @Override
     public String name() {
         return "tap " + tap.name();
+    }
+
+    /**
+     * Everything a TAP opened with virtio-net headers can carry: the host's stack finishes partial checksums and
+     * segments what the guest sends, and (once {@link #offloadsAccepted} allows it) hands over frames with partial
+     * checksums and TCP segments of up to 64 KiB, as QEMU's TAP backend does by default.
+     */
+    @Override
+    public long offloads() {
+        return VirtioNet.OFFLOADS;
+    }
+
+    /** TUNSETOFFLOAD with the receive offloads the guest's driver accepted (GUEST_CSUM, GUEST_TSO4/6). */
+    @Override
+    public void offloadsAccepted(long features) throws IOException {
+        int flags = 0;
+        if ((features & VirtioNet.F_GUEST_CSUM) != 0) {
+            flags |= TapDevice.TUN_F_CSUM;
+            flags |= (features & VirtioNet.F_GUEST_TSO4) != 0 ? TapDevice.TUN_F_TSO4 : 0;
+            flags |= (features & VirtioNet.F_GUEST_TSO6) != 0 ? TapDevice.TUN_F_TSO6 : 0;
+        }
+        try {
+            tap.setOffload(flags);
+        } catch (NativeCallException e) {
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
     private void receiveLoop(VirtioNet device, Object lock) {

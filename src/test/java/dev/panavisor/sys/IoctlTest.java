@@ -21,6 +21,12 @@ class IoctlTest {
     void the_tap_request_asks_for_a_tap_without_packet_information() {
         assertEquals(0x0002, TapDevice.IFF_TAP);
         assertEquals(0x1000, TapDevice.IFF_NO_PI);
+        assertEquals(0x4000, TapDevice.IFF_VNET_HDR);
+        assertEquals(0x400454d0L, TapDevice.TUNSETOFFLOAD);           // _IOW('T', 208, unsigned int)
+        assertEquals(0x400454d8L, TapDevice.TUNSETVNETHDRSZ);         // _IOW('T', 216, int)
+        assertEquals(0x01, TapDevice.TUN_F_CSUM);
+        assertEquals(0x02, TapDevice.TUN_F_TSO4);
+        assertEquals(0x04, TapDevice.TUN_F_TSO6);
         assertEquals(16, TapDevice.IFNAMSIZ);
         assertEquals(40, TapDevice.IFREQ_SIZE);
         assertThrows(IllegalArgumentException.class, () -> TapDevice.open("a-name-of-16-byte"));

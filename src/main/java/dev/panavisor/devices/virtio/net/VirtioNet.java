@@ -16,12 +16,15 @@ import java.util.List;
  * A virtio network device (virtio 1.2 §5.1): one receive queue and one transmit queue, Ethernet frames each
  * preceded by a 12-byte {@code struct virtio_net_hdr} (§5.1.6), a MAC address in the configuration space.
  *
- * <p>Features: VERSION_1, VIRTIO_NET_F_MAC, EVENT_IDX and INDIRECT_DESC; no offloads (no CSUM, GUEST_CSUM, TSO,
- * UFO), so every frame in either direction is a complete Ethernet frame with its checksums filled in, and the
- * header's fields are all 0 (GSO_NONE) but {@code num_buffers}. No VIRTIO_NET_F_MRG_RXBUF: without offloads no
- * frame is larger than the MTU plus the Ethernet header, which Linux's receive buffers (1518 bytes after the
- * header, {@code GOOD_PACKET_LEN}) always hold, so merging buffers would buy nothing. No control queue, no STATUS
- * (the link is always up), one queue pair.
+ * <p>Features: VERSION_1, VIRTIO_NET_F_MAC, EVENT_IDX and INDIRECT_DESC, plus the offloads the backend can carry
+ * ({@link NetBackend#offloads()}: a TAP carries CSUM, GUEST_CSUM, HOST_TSO4/6 and GUEST_TSO4/6; passt none).
+ * With offloads the header travels with the frame: the guest's header goes to the backend as it is (a partial
+ * checksum or a 64 KiB TCP segment is finished by the host's stack), and the backend's header comes to the guest,
+ * with {@code num_buffers} set to 1. Without them every frame either way is a complete Ethernet frame with its
+ * checksums filled in, and the header's fields are all 0 (GSO_NONE) but {@code num_buffers}. No
+ * VIRTIO_NET_F_MRG_RXBUF: with GUEST_TSO4/6 Linux's driver posts "big" receive buffers that hold 64 KiB (a chain
+ * of pages), and without it no frame is larger than the MTU plus the Ethernet header, which its 1518-byte buffers
+ * hold. No control queue, no STATUS (the link is always up), one queue pair.
  *
  * <p>Transmit (§5.1.6.2): on the driver's notification every available chain is one header and one frame in its
  * device-readable part; the header is skipped and the frame handed to the {@link NetBackend}. Receive (§5.1.6.3):
@@ -43,6 +46,19 @@ public final class VirtioNet implements VirtioDevice {
     public static final int QUEUE_SIZE = 256;
     /** §5.1.3: the device has a MAC address in its configuration space. */
     public static final long F_MAC = 1L << 5;
+    /** §5.1.3: the device takes transmitted frames with a partial checksum (the driver's NEEDS_CSUM). */
+    public static final long F_CSUM = 1L << 0;
+    /** §5.1.3: the driver takes received frames with a partial checksum. */
+    public static final long F_GUEST_CSUM = 1L << 1;
+    /** §5.1.3: the driver takes received TCP segments larger than the MTU, over IPv4 and IPv6 (needs GUEST_CSUM). */
+    public static final long F_GUEST_TSO4 = 1L << 7;
+    public static final long F_GUEST_TSO6 = 1L << 8;
+    /** §5.1.3: the device takes transmitted TCP segments larger than the MTU (needs CSUM). */
+    public static final long F_HOST_TSO4 = 1L << 11;
+    public static final long F_HOST_TSO6 = 1L << 12;
+    /** Every offload bit this device knows; a backend's {@link NetBackend#offloads()} is masked with it. */
+    public static final long OFFLOADS = F_CSUM | F_GUEST_CSUM | F_GUEST_TSO4 | F_GUEST_TSO6 | F_HOST_TSO4
+            | F_HOST_TSO6;
     /** §5.1.6: struct virtio_net_hdr with num_buffers; always 12 bytes with VERSION_1. */
     public static final int HEADER_SIZE = 12;
     /** Offset of num_buffers in the header. */
@@ -56,7 +72,9 @@ public final class VirtioNet implements VirtioDevice {
     private final NetBackend backend;
     private final MacAddress mac;
     private final Runnable receiveBuffersAdded;
-    private final byte[] transmitBuffer = new byte[MAX_FRAME];
+    private final byte[] transmitBuffer = new byte[HEADER_SIZE + MAX_FRAME];
+    /** The backend carries offloads: headers pass through in both directions (see the class comment). */
+    private final boolean headersPassThrough;
     private final byte[] header = new byte[HEADER_SIZE];
 
     private SplitVirtqueue receiveQueue;
@@ -80,6 +98,7 @@ public final class VirtioNet implements VirtioDevice {
         this.backend = backend;
         this.mac = mac;
         this.receiveBuffersAdded = receiveBuffersAdded;
+        this.headersPassThrough = (backend.offloads() & OFFLOADS) != 0;
         // §5.1.6: without MRG_RXBUF the device still writes num_buffers, and it is 1 (one buffer per frame).
         header[NUM_BUFFERS] = 1;
     }
@@ -96,7 +115,8 @@ public final class VirtioNet implements VirtioDevice {
 
     @Override
     public long offeredFeatures() {
-        return VirtioFeatures.VERSION_1 | VirtioFeatures.EVENT_IDX | VirtioFeatures.INDIRECT_DESC | F_MAC;
+        return VirtioFeatures.VERSION_1 | VirtioFeatures.EVENT_IDX | VirtioFeatures.INDIRECT_DESC | F_MAC
+                | (backend.offloads() & OFFLOADS);
     }
 
     @Override
@@ -126,11 +146,27 @@ public final class VirtioNet implements VirtioDevice {
         this.transmitQueue = queues.get(TRANSMIT_QUEUE);
         this.interrupt = interrupt;
         this.failed = false;
+        if (headersPassThrough) {
+            try {
+                backend.offloadsAccepted(features & OFFLOADS);
+            } catch (IOException e) {
+                fail(new IllegalStateException(backend.name() + " refused the offloads the driver accepted: "
+                        + e.getMessage(), e));
+                return;
+            }
+        }
         receiveBuffersAdded.run(); // buffers the driver made available before DRIVER_OK
     }
 
     @Override
     public void reset() {
+        if (headersPassThrough && receiveQueue != null) {
+            try {
+                backend.offloadsAccepted(0); // the next driver may take no offloaded frames
+            } catch (IOException e) {
+                drop(backend.name() + " refused to turn its offloads off: " + e.getMessage());
+            }
+        }
         receiveQueue = null;
         transmitQueue = null;
         interrupt = null;
@@ -162,8 +198,10 @@ public final class VirtioNet implements VirtioDevice {
             } else if (frameLength > MAX_FRAME) {
                 drop("transmit frame of " + frameLength + " bytes is longer than " + MAX_FRAME);
             } else {
-                int length = (int) frameLength;
-                chain.readFromReadable(HEADER_SIZE, transmitBuffer, 0, length);
+                // With offloads the header goes along: it may ask the host to finish a checksum or a segment.
+                int skip = headersPassThrough ? 0 : HEADER_SIZE;
+                int length = (int) frameLength + HEADER_SIZE - skip;
+                chain.readFromReadable(skip, transmitBuffer, 0, length);
                 try {
                     backend.transmit(transmitBuffer, length);
                     framesSent++;
@@ -197,6 +235,7 @@ public final class VirtioNet implements VirtioDevice {
 
     /**
      * Delivers one frame from the host side into the next receive buffer and notifies the driver if it wants that.
+     * With a backend that carries offloads, {@code frame} starts with the backend's 12-byte virtio-net header.
      *
      * <p>A malformed receive queue (a hostile driver) is reported like one found on a notification: the device
      * needs a reset (§2.1.2) and takes no more frames until the driver resets it. Call under the transport's lock.
@@ -243,14 +282,27 @@ public final class VirtioNet implements VirtioDevice {
     }
 
     private boolean deliver(byte[] frame, int length) {
+        if (headersPassThrough && length < HEADER_SIZE) {
+            drop("received frame of " + length + " bytes is shorter than its 12-byte header");
+            return true;
+        }
         DescriptorChain chain = receiveQueue.pop();
         if (chain == null) {
             return false;
         }
         int written = 0;
-        if (chain.writableBytes() < HEADER_SIZE + (long) length) {
-            drop("received frame of " + length + " bytes does not fit the driver's buffer of "
+        long needed = headersPassThrough ? length : HEADER_SIZE + (long) length;
+        if (chain.writableBytes() < needed) {
+            drop("received frame of " + (needed - HEADER_SIZE) + " bytes does not fit the driver's buffer of "
                     + chain.writableBytes() + " bytes");
+        } else if (headersPassThrough) {
+            // The backend's header, as its host side wrote it (flags, GSO type and sizes); num_buffers is the
+            // device's to say (§5.1.6.3.1: 1 without MRG_RXBUF), and the TAP leaves those two bytes alone.
+            frame[NUM_BUFFERS] = 1;
+            frame[NUM_BUFFERS + 1] = 0;
+            chain.writeToWritable(0, frame, 0, length);
+            written = length;
+            framesReceived++;
         } else {
             chain.writeToWritable(0, header, 0, HEADER_SIZE);
             chain.writeToWritable(HEADER_SIZE, frame, 0, length);
