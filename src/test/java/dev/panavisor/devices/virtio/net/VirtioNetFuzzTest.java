@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Tag;
  * every frame the host offers is either refused (no buffer: the host keeps it) or lands in the next receive buffer
  * whole with its header, or is dropped with a reason because the buffer is too small. {@code receive} never throws
  * (a malformed receive queue is a reported failure); a notification throws only the typed exceptions the transport
- * turns into DEVICE_NEEDS_RESET; no host memory outside the guest's is touched.
+ * turns into DEVICE_NEEDS_RESET; no host memory outside the guest's is touched. Half the cases use a backend that
+ * carries offloads (a TAP): headers then pass through both ways, the received one with num_buffers set to 1.
  */
 @Tag("fuzz")
 class VirtioNetFuzzTest {
@@ -45,6 +46,7 @@ class VirtioNetFuzzTest {
     static void oneCase(Random random) {
         GuardedGuestMemory memory = GuardedGuestMemory.scrambled(random.nextLong(), MEMORY, 2_000_000);
         List<byte[]> transmitted = new ArrayList<>();
+        boolean offloads = random.nextBoolean();
         NetBackend backend = new NetBackend() {
             @Override
             public void transmit(byte[] frame, int length) throws IOException {
@@ -55,7 +57,14 @@ class VirtioNetFuzzTest {
             public String name() {
                 return "fuzz";
             }
+
+            @Override
+            public long offloads() {
+                return offloads ? VirtioNet.OFFLOADS : 0;
+            }
         };
+        // With offloads the bytes the guest sees start at the header; without, the frame starts after it.
+        int skip = offloads ? 0 : VirtioNet.HEADER_SIZE;
         VirtioNet net = new VirtioNet(backend, MacAddress.DEFAULT, () -> { });
         QueueLayout rxLayout = QueueLayout.contiguous(0x1000, 64);
         QueueLayout txLayout = QueueLayout.contiguous(0x2000, 64);
@@ -75,10 +84,15 @@ class VirtioNetFuzzTest {
             try {
                 switch (random.nextInt(hostile ? 4 : 5)) {
                     case 0 -> {
-                        byte[] frame = new byte[14 + random.nextInt(600)];
+                        // With offloads the host side's frames start with its header (any bytes; a few too short).
+                        byte[] frame = new byte[(offloads ? random.nextInt(40) : 14) + random.nextInt(600)];
                         random.nextBytes(frame);
                         long droppedBefore = net.droppedFrames();
-                        if (net.receive(frame, frame.length) && net.droppedFrames() == droppedBefore) {
+                        if (net.receive(frame.clone(), frame.length) && net.droppedFrames() == droppedBefore) {
+                            if (offloads) {
+                                frame[10] = 1; // num_buffers, the device's to set
+                                frame[11] = 0;
+                            }
                             delivered.add(frame);
                         }
                     }
@@ -101,20 +115,30 @@ class VirtioNetFuzzTest {
                             byte[] frame = new byte[14 + random.nextInt(1500)];
                             random.nextBytes(frame);
                             long at = 0xc000 + 0x800L * random.nextInt(8);
-                            memory.fill(at, VirtioNet.HEADER_SIZE, (byte) 0);
+                            byte[] header = new byte[VirtioNet.HEADER_SIZE];
+                            if (offloads) {
+                                random.nextBytes(header); // the guest's offload requests, whatever they say
+                            }
+                            memory.write(at, header);
                             memory.write(at + VirtioNet.HEADER_SIZE, frame);
                             int split = random.nextInt(VirtioNet.HEADER_SIZE + frame.length + 1);
                             tx.add(DriverQueue.readable(at, split),
                                     DriverQueue.readable(at + split, VirtioNet.HEADER_SIZE + frame.length - split));
-                            sent.add(frame);
+                            if (offloads) {
+                                byte[] both = Arrays.copyOf(header, header.length + frame.length);
+                                System.arraycopy(frame, 0, both, header.length, frame.length);
+                                sent.add(both);
+                            } else {
+                                sent.add(frame);
+                            }
                             net.queueNotify(VirtioNet.TRANSMIT_QUEUE);
                         }
                     }
                     case 3 -> {
                         for (DriverQueue.Used used = rx.pollUsed(); used != null; used = rx.pollUsed()) {
                             if (used.writtenBytes() > 0) {
-                                received.add(memory.readBytes(rxBuffers[used.head()] + VirtioNet.HEADER_SIZE,
-                                        (int) used.writtenBytes() - VirtioNet.HEADER_SIZE));
+                                received.add(memory.readBytes(rxBuffers[used.head()] + skip,
+                                        (int) used.writtenBytes() - skip));
                             }
                             pendingRx.remove(rxBuffers[used.head()]);
                         }
@@ -146,8 +170,8 @@ class VirtioNetFuzzTest {
             }
             for (DriverQueue.Used used = rx.pollUsed(); used != null; used = rx.pollUsed()) {
                 if (used.writtenBytes() > 0) {
-                    received.add(memory.readBytes(rxBuffers[used.head()] + VirtioNet.HEADER_SIZE,
-                            (int) used.writtenBytes() - VirtioNet.HEADER_SIZE));
+                    received.add(memory.readBytes(rxBuffers[used.head()] + skip,
+                            (int) used.writtenBytes() - skip));
                 }
             }
             assertEquals(delivered.size(), received.size(), "every delivered frame is in a used buffer");
