@@ -15,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -38,7 +40,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@link #vectored}: the device as it is, one {@code readv} for all 254 buffers;
  *   <li>{@link #perSegment}: the same device over a backend that reads each buffer with its own {@code pread} (the
  *       {@link DiskBackend} default, which {@link FileDiskBackend} overrode to get {@link #vectored});
- *   <li>{@link #plainRead}: the floor, the same bytes read into one direct buffer, with no device model at all.
+ *   <li>{@link #plainRead}: the floor, the same bytes read into one direct buffer, with no device model at all;
+ *   <li>{@link #twoRequestsOneThread} and {@link #twoRequestsWithHelper}: two such requests in one notification (a
+ *       1 MiB read is two), served one after the other on the calling thread, or side by side with one helper
+ *       thread ({@link VirtioBlock#serveConcurrently}; the VMM's {@code vmm.IoHelpers}).
  * </ul>
  *
  * <p>Run: {@code mvn -B -ntp -q -Pbench package -DskipTests && java -jar target/panavisor-benchmarks.jar
@@ -68,6 +73,14 @@ public class VirtioBlockScatteredReadBenchmark implements VirtioInterrupt {
     DriverQueue vectoredQueue;
     DriverQueue perSegmentQueue;
     DriverQueue.Segment[] request;
+    DriverQueue.Segment[] secondRequest;
+    MappedGuestMemory pairMemory;
+    MappedGuestMemory helperPairMemory;
+    VirtioBlock pairDevice;
+    VirtioBlock helperPairDevice;
+    DriverQueue pairQueue;
+    DriverQueue helperPairQueue;
+    ExecutorService helper;
     FileChannel channel;
     ByteBuffer direct;
     long offset;
@@ -109,6 +122,22 @@ public class VirtioBlockScatteredReadBenchmark implements VirtioInterrupt {
             request[i + 1] = writable(DATA + 2L * i * PAGE, PAGE); // every other page
         }
         request[SEGMENTS + 1] = writable(STATUS, 1);
+        secondRequest = new DriverQueue.Segment[SEGMENTS + 2];
+        secondRequest[0] = readable(HEADER + 0x40, 16);
+        for (int i = 0; i < SEGMENTS; i++) {
+            secondRequest[i + 1] = writable(DATA + 2L * (SEGMENTS + i) * PAGE, PAGE);
+        }
+        secondRequest[SEGMENTS + 1] = writable(STATUS + 0x40, 1);
+        pairMemory = MappedGuestMemory.allocate(8 << 20);
+        helperPairMemory = MappedGuestMemory.allocate(8 << 20);
+        pairDevice = new VirtioBlock(disk, "pair");
+        helperPairDevice = new VirtioBlock(disk, "pair-with-helper");
+        helper = Executors.newSingleThreadExecutor();
+        helperPairDevice.serveConcurrently(helper);
+        pairQueue = activate(pairDevice, pairMemory);
+        helperPairQueue = activate(helperPairDevice, helperPairMemory);
+        pairMemory.writeU32(HEADER + 0x40, BlockRequest.T_IN);
+        helperPairMemory.writeU32(HEADER + 0x40, BlockRequest.T_IN);
         vectoredMemory = MappedGuestMemory.allocate(4 << 20);
         perSegmentMemory = MappedGuestMemory.allocate(4 << 20);
         vectoredDevice = new VirtioBlock(disk, "vectored");
@@ -133,6 +162,9 @@ public class VirtioBlockScatteredReadBenchmark implements VirtioInterrupt {
         disk.close();
         vectoredMemory.close();
         perSegmentMemory.close();
+        helper.shutdown();
+        pairMemory.close();
+        helperPairMemory.close();
         Files.deleteIfExists(image);
     }
 
@@ -160,6 +192,29 @@ public class VirtioBlockScatteredReadBenchmark implements VirtioInterrupt {
     @Benchmark
     public int perSegment() {
         return serve(perSegmentDevice, perSegmentMemory, perSegmentQueue);
+    }
+
+    private int servePair(VirtioBlock device, MappedGuestMemory memory, DriverQueue queue) {
+        memory.writeU64(HEADER + 8, nextOffset() / VirtioBlock.SECTOR_SIZE);
+        memory.writeU64(HEADER + 0x48, nextOffset() / VirtioBlock.SECTOR_SIZE);
+        queue.add(request);
+        queue.add(secondRequest);
+        device.queueNotify(0);
+        if (queue.pollUsed() == null || queue.pollUsed() == null || memory.readU8(STATUS) != 0
+                || memory.readU8(STATUS + 0x40) != 0) {
+            throw new IllegalStateException("a request of the pair failed: " + device.lastRequestError());
+        }
+        return memory.readU8(DATA + 7);
+    }
+
+    @Benchmark
+    public int twoRequestsOneThread() {
+        return servePair(pairDevice, pairMemory, pairQueue);
+    }
+
+    @Benchmark
+    public int twoRequestsWithHelper() {
+        return servePair(helperPairDevice, helperPairMemory, helperPairQueue);
     }
 
     @Benchmark
