@@ -197,8 +197,9 @@ public class VirtioBlockScatteredReadBenchmark implements VirtioInterrupt {
     private int servePair(VirtioBlock device, MappedGuestMemory memory, DriverQueue queue) {
         memory.writeU64(HEADER + 8, nextOffset() / VirtioBlock.SECTOR_SIZE);
         memory.writeU64(HEADER + 0x48, nextOffset() / VirtioBlock.SECTOR_SIZE);
-        queue.add(request);
-        queue.add(secondRequest);
+        // As Linux sends them: each request's 256 descriptors in an indirect table, so two fit in the queue.
+        queue.addIndirect(0x20000, request);
+        queue.addIndirect(0x30000, secondRequest);
         device.queueNotify(0);
         if (queue.pollUsed() == null || queue.pollUsed() == null || memory.readU8(STATUS) != 0
                 || memory.readU8(STATUS + 0x40) != 0) {
