@@ -37,10 +37,14 @@ class VirtioBlockConcurrencyTest {
         assertTrue(helpers.awaitTermination(10, TimeUnit.SECONDS));
     }
 
-    /** Every read waits at a barrier for all four: the batch passes only if its four reads are in flight at once. */
+    /**
+     * Every read (128 KiB, the size from which requests are handed to helpers) waits at a barrier for all four: the
+     * batch passes only if its four reads are in flight at once.
+     */
     @Test
-    void the_reads_of_one_batch_are_in_flight_together_and_answered_in_ring_order_with_one_interrupt() {
-        byte[] contents = VirtioBlockTest.pattern(SECTORS * 512);
+    void the_large_reads_of_one_batch_are_in_flight_together_and_answered_in_ring_order_with_one_interrupt() {
+        int size = (int) VirtioBlock.SIDE_BY_SIDE_MIN_BYTES;
+        byte[] contents = VirtioBlockTest.pattern(4 * size);
         CyclicBarrier allFour = new CyclicBarrier(4);
         List<String> threads = Collections.synchronizedList(new ArrayList<>());
         DiskBackend disk = new Delegating(new HeapDiskBackend(contents, false)) {
@@ -61,8 +65,8 @@ class VirtioBlockConcurrencyTest {
         int[] heads = new int[4];
         for (int i = 0; i < 4; i++) {
             long header = BlockDriver.HEADER + 32 * i;
-            driver.header(header, BlockRequest.T_IN, 8L * i);
-            heads[i] = driver.queue.add(readable(header, 16), writable(BlockDriver.DATA + 4096L * i, 4096),
+            driver.header(header, BlockRequest.T_IN, (long) i * size / 512);
+            heads[i] = driver.queue.add(readable(header, 16), writable(BlockDriver.DATA + (long) size * i, size),
                     writable(BlockDriver.STATUS + 16 * i, 1));
         }
 
@@ -72,22 +76,24 @@ class VirtioBlockConcurrencyTest {
         for (int i = 0; i < 4; i++) {
             var used = driver.queue.pollUsed();
             assertEquals(heads[i], used.head(), "ring order");
-            assertEquals(4097, used.writtenBytes());
+            assertEquals(size + 1, used.writtenBytes());
             assertEquals(BlockStatus.OK.code(), driver.memory.readU8(BlockDriver.STATUS + 16 * i));
-            assertArrayEquals(Arrays.copyOfRange(contents, 8 * 512 * i, 8 * 512 * i + 4096),
-                    driver.memory.readBytes(BlockDriver.DATA + 4096L * i, 4096), "read " + i);
+            assertArrayEquals(Arrays.copyOfRange(contents, size * i, size * (i + 1)),
+                    driver.memory.readBytes(BlockDriver.DATA + (long) size * i, size), "read " + i);
         }
         assertEquals(4, threads.stream().distinct().count(), "four threads: the serving one and three helpers");
     }
 
     /**
-     * Writes A and B, a flush, then write C, in one notification: the flush starts only after A and B have ended,
-     * and C starts only after the flush has ended. The writes sleep, so a flush that did not wait would overtake.
+     * Writes A and B (large: side by side), a flush, then write C, in one notification: the flush starts only after
+     * A and B have ended, and C starts only after the flush has ended. The writes sleep, so a flush that did not
+     * wait would overtake.
      */
     @Test
     void a_flush_in_a_batch_waits_for_the_writes_before_it_and_holds_back_those_after_it() {
         List<String> events = Collections.synchronizedList(new ArrayList<>());
-        HeapDiskBackend heap = new HeapDiskBackend(SECTORS * 512);
+        int size = (int) VirtioBlock.SIDE_BY_SIDE_MIN_BYTES;
+        HeapDiskBackend heap = new HeapDiskBackend(4 * size);
         DiskBackend disk = new Delegating(heap) {
             @Override
             public void write(long offset, ByteBuffer[] sources) throws IOException {
@@ -109,7 +115,7 @@ class VirtioBlockConcurrencyTest {
         VirtioBlock device = new VirtioBlock(disk, "barrier");
         device.serveConcurrently(helpers);
         BlockDriver driver = new BlockDriver(device);
-        long[] sectors = {0, 8, -1, 16}; // -1: the flush
+        long[] sectors = {0, size / 512, -1, 2L * size / 512}; // -1: the flush
         for (int i = 0; i < sectors.length; i++) {
             long header = BlockDriver.HEADER + 32 * i;
             long status = BlockDriver.STATUS + 16 * i;
@@ -118,8 +124,8 @@ class VirtioBlockConcurrencyTest {
                 driver.queue.add(readable(header, 16), writable(status, 1));
             } else {
                 driver.header(header, BlockRequest.T_OUT, sectors[i]);
-                driver.memory.fill(BlockDriver.DATA + 4096L * i, 4096, (byte) (i + 1));
-                driver.queue.add(readable(header, 16), readable(BlockDriver.DATA + 4096L * i, 4096),
+                driver.memory.fill(BlockDriver.DATA + (long) size * i, size, (byte) (i + 1));
+                driver.queue.add(readable(header, 16), readable(BlockDriver.DATA + (long) size * i, size),
                         writable(status, 1));
             }
         }
@@ -128,17 +134,48 @@ class VirtioBlockConcurrencyTest {
 
         int flushStart = events.indexOf("flush start");
         int flushEnd = events.indexOf("flush end");
-        assertTrue(events.indexOf("write@0 end") < flushStart && events.indexOf("write@8 end") < flushStart,
+        String second = "write@" + size / 512;
+        String third = "write@" + 2 * size / 512;
+        assertTrue(events.indexOf("write@0 end") < flushStart && events.indexOf(second + " end") < flushStart,
                 "the flush started before the writes ahead of it ended: " + events);
-        assertTrue(flushEnd < events.indexOf("write@16 start"), "a write after the flush overtook it: " + events);
+        assertTrue(flushEnd < events.indexOf(third + " start"), "a write after the flush overtook it: " + events);
         assertEquals(1, heap.flushes());
         for (int i = 0; i < sectors.length; i++) {
             assertEquals(BlockStatus.OK.code(), driver.memory.readU8(BlockDriver.STATUS + 16 * i), "request " + i);
         }
         byte[] stored = heap.contents();
         assertEquals(1, stored[0]);
-        assertEquals(2, stored[8 * 512]);
-        assertEquals(4, stored[16 * 512]);
+        assertEquals(2, stored[size]);
+        assertEquals(4, stored[2 * size]);
+    }
+
+    /** Reads smaller than {@link VirtioBlock#SIDE_BY_SIDE_MIN_BYTES} are not worth a thread wake-up: all stay here. */
+    @Test
+    void small_reads_of_a_batch_run_on_the_serving_thread_in_ring_order() {
+        List<String> runs = Collections.synchronizedList(new ArrayList<>());
+        DiskBackend disk = new Delegating(new HeapDiskBackend(VirtioBlockTest.pattern(SECTORS * 512), false)) {
+            @Override
+            public void read(long offset, ByteBuffer[] destinations) throws IOException {
+                runs.add(Thread.currentThread().getName() + " " + offset / 512);
+                super.read(offset, destinations);
+            }
+        };
+        VirtioBlock device = new VirtioBlock(disk, "small");
+        device.serveConcurrently(helpers);
+        BlockDriver driver = new BlockDriver(device);
+        for (int i = 0; i < 8; i++) {
+            long header = BlockDriver.HEADER + 32 * i;
+            driver.header(header, BlockRequest.T_IN, 8L * i);
+            driver.queue.add(readable(header, 16), writable(BlockDriver.DATA + 4096L * i, 4096),
+                    writable(BlockDriver.STATUS + 16 * i, 1));
+        }
+        device.queueNotify(0);
+        String here = Thread.currentThread().getName();
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            expected.add(here + " " + 8 * i);
+        }
+        assertEquals(expected, runs);
     }
 
     private static void sleep(long millis) {
