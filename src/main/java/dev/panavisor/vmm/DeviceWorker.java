@@ -60,8 +60,16 @@ final class DeviceWorker implements AutoCloseable {
      * the device serves in the exit ({@code VirtioDevice.servedInExit}), whose notifications must reach user space.
      */
     void wire(Vm vm, long base) {
+        wire(vm, base, -1);
+    }
+
+    /**
+     * As {@link #wire(Vm, long)}, but queue {@code elsewhere} gets no ioeventfd here: its notifications go to
+     * another thread's eventfd, which the caller registers (a TAP's receive thread waits for receive buffers itself).
+     */
+    void wire(Vm vm, long base, int elsewhere) {
         for (int queue = 0; queue < transport.queueCount(); queue++) {
-            if (transport.device().servedInExit(queue)) {
+            if (transport.device().servedInExit(queue) || queue == elsewhere) {
                 continue;
             }
             vm.assignIoeventfd(base + MmioRegisters.QUEUE_NOTIFY, 4, queue, notifications.fd());

@@ -20,6 +20,15 @@ interface HostNetwork extends NetBackend, AutoCloseable {
     /** Called by the device when receive buffers may have appeared: wakes the receive thread. */
     void wake();
 
+    /**
+     * An eventfd the receive thread waits on, for KVM to signal directly when the guest notifies the receive queue
+     * (an ioeventfd): the notification then wakes the receive thread itself instead of the device's worker, which
+     * would only wake it in turn ({@link #wake()}). -1 when the receive thread waits some other way.
+     */
+    default int receiveNotificationFd() {
+        return -1;
+    }
+
     /** Stops the receive thread, waits for it, and lets go of the host side. */
     @Override
     void close();

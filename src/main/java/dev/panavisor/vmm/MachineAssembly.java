@@ -17,6 +17,7 @@ import dev.panavisor.devices.virtio.VirtioDevice;
 import dev.panavisor.devices.virtio.block.FileDiskBackend;
 import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.console.VirtioConsole;
+import dev.panavisor.devices.virtio.mmio.MmioRegisters;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
 import dev.panavisor.devices.virtio.net.VirtioNet;
 import dev.panavisor.devices.virtio.vsock.VirtioVsock;
@@ -181,7 +182,14 @@ final class MachineAssembly {
                 block.serveConcurrently(worker.helpers(helpers));
             }
             if (kvm.has(KvmCap.IOEVENTFD)) {
-                worker.wire(vm, base);
+                int receiveWakeup = device == netDevice ? network.receiveNotificationFd() : -1;
+                if (receiveWakeup >= 0) {
+                    // The receive queue's kick wakes the TAP's receive thread directly: one thread wake-up, not two.
+                    worker.wire(vm, base, VirtioNet.RECEIVE_QUEUE);
+                    vm.assignIoeventfd(base + MmioRegisters.QUEUE_NOTIFY, 4, VirtioNet.RECEIVE_QUEUE, receiveWakeup);
+                } else {
+                    worker.wire(vm, base);
+                }
             }
         }
         if (Machine.FIRST_VIRTIO_IRQ + virtioDevices.size() > MpTable.IOAPIC_PINS) {

@@ -24,8 +24,9 @@ import java.util.function.Consumer;
  * <p>Receive: one thread, blocked in poll(2) on two descriptors, the TAP and a wake-up eventfd. It polls the TAP
  * only while the guest has a receive buffer ({@link VirtioNet#canReceive}, under the transport's lock); without one
  * it waits on the eventfd alone, so frames stay queued in the TAP (the kernel's own queue, up to its txqueuelen)
- * rather than being read and dropped, and nothing spins. The guest's next buffer brings a notification; the device
- * calls {@link #wake()} from it, the eventfd becomes readable, and the thread looks again. {@link #close()} wakes
+ * rather than being read and dropped, and nothing spins. The guest's next buffer brings a notification, which KVM
+ * signals on that same eventfd (an ioeventfd on the receive queue, {@link #receiveNotificationFd()}; without
+ * ioeventfds the device calls {@link #wake()} from the notification), and the thread looks again. {@link #close()} wakes
  * it the same way with a stop flag. A frame is read only when a buffer is known to be there, and the receive thread
  * is the only one that consumes receive buffers, so a frame read is a frame delivered (or dropped by the device with
  * a counted reason, too big for the buffer; or lost to a guest reset in between, which discards the queues).
@@ -101,6 +102,12 @@ final class TapNetwork implements HostNetwork {
     @Override
     public void wake() {
         wakeups.signal();
+    }
+
+    /** The eventfd poll(2) watches beside the TAP: the receive queue's ioeventfd goes straight to it. */
+    @Override
+    public int receiveNotificationFd() {
+        return wakeups.fd();
     }
 
     @Override
