@@ -68,4 +68,14 @@ public interface GuestMemory {
      * directly, for zero-copy I/O such as a {@code FileChannel} read into a guest buffer.
      */
     ByteBuffer buffer(long address, int length);
+
+    /**
+     * The host's virtual address of guest-physical [address, address+length), for a system call that moves data
+     * straight into or out of guest memory (the block device's preadv); -1 when this memory is not native (heap
+     * memory, in tests), whose callers use {@link #buffer} instead. Checked like every access.
+     */
+    default long hostAddress(long address, long length) {
+        checkRange(address, length);
+        return -1;
+    }
 }

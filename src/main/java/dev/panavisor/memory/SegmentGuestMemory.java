@@ -98,6 +98,12 @@ public abstract class SegmentGuestMemory implements GuestMemory {
     }
 
     @Override
+    public long hostAddress(long address, long length) {
+        checkRange(address, length);
+        return segment.isNative() ? segment.address() + address : -1;
+    }
+
+    @Override
     public ByteBuffer buffer(long address, int length) {
         checkRange(address, length);
         return segment.asSlice(address, length).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);

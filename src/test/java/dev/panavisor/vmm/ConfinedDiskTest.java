@@ -27,7 +27,8 @@ class ConfinedDiskTest {
 
         String output = ChildJvm.run(List.of("-XX:+UseSerialGC"), ConfinedDiskMain.class, image.toString());
 
-        for (String line : List.of("seccomp-mode 2", "scattered-read ok", "gathered-write ok", "read ok", "flush ok")) {
+        for (String line : List.of("seccomp-mode 2", "scattered-read ok", "gathered-write ok", "segments-read ok",
+                "read ok", "flush ok")) {
             assertTrue(output.lines().anyMatch(line::equals), "no '" + line + "' in:\n" + output);
         }
         byte[] expected = contents.clone();

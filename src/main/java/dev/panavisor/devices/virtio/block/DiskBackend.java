@@ -50,6 +50,19 @@ public interface DiskBackend extends AutoCloseable {
         }
     }
 
+    /**
+     * Reads into a request's data segments in guest memory ({@link GuestSegments}), from {@code offset} on. The
+     * block device calls this one; by default it reads into the segments' buffer views.
+     */
+    default void read(long offset, GuestSegments destination) throws IOException {
+        read(offset, destination.views());
+    }
+
+    /** Writes a request's data segments from guest memory: the counterpart of {@link #read(long, GuestSegments)}. */
+    default void write(long offset, GuestSegments source) throws IOException {
+        write(offset, source.views());
+    }
+
     /** Makes every completed write durable (the guest's cache flush, VIRTIO_BLK_T_FLUSH). */
     void flush() throws IOException;
 

@@ -175,6 +175,52 @@ public final class FileDiskBackend implements DiskBackend {
         transfer(offset, sources, false);
     }
 
+    /**
+     * A request's segments in guest memory: their host addresses go straight into the iovec array (one preadv),
+     * with no buffer object per segment; memory that is not native (heap, in tests) reads through the views.
+     */
+    @Override
+    public void read(long offset, GuestSegments destination) throws IOException {
+        if (!transferNative(offset, destination, true)) {
+            read(offset, destination.views());
+        }
+    }
+
+    @Override
+    public void write(long offset, GuestSegments source) throws IOException {
+        if (readOnly) {
+            throw new IOException("disk image " + path + " is read-only");
+        }
+        if (!transferNative(offset, source, false)) {
+            write(offset, source.views());
+        }
+    }
+
+    /** One preadv or pwritev over the segments' host addresses; false (nothing done) when the memory is not native. */
+    private boolean transferNative(long offset, GuestSegments segments, boolean read) throws IOException {
+        int count = segments.count();
+        if (count == 0 || segments.memory().hostAddress(segments.addresses()[0], segments.lengths()[0]) < 0) {
+            return false;
+        }
+        long expected = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment iovecs = arena.allocate(count * PositionalIo.IOVEC_BYTES, 8);
+            for (int i = 0; i < count; i++) {
+                int length = segments.lengths()[i];
+                PositionalIo.setIovec(iovecs, i, segments.memory().hostAddress(segments.addresses()[i], length),
+                        length);
+                expected += length;
+            }
+            long moved = PositionalIo.transferFully(fd, iovecs, count, offset, !read);
+            if (moved < expected) {
+                throw new EOFException("disk image " + path + " ends at " + (offset + moved) + "; was it truncated?");
+            }
+        } catch (NativeCallException e) {
+            throw new IOException("disk image " + path + " at " + offset + ": " + e.getMessage(), e);
+        }
+        return true;
+    }
+
     /** Whether the buffers can go to preadv/pwritev: native memory (guest memory is), and at least one of them. */
     private static boolean vectored(ByteBuffer[] buffers) {
         if (buffers.length == 0) {

@@ -25,8 +25,8 @@ import java.util.concurrent.RejectedExecutionException;
  * so a request reaching past the end of the disk fails with VIRTIO_BLK_S_IOERR and never touches the host file
  * outside the disk. A read-only backend is advertised with VIRTIO_BLK_F_RO and its writes fail the same way.
  *
- * <p>Data moves without a copy: each guest segment is wrapped as a {@link ByteBuffer} view of guest memory
- * ({@link GuestMemory#buffer}) and handed to the backend's positional read or write.
+ * <p>Data moves without a copy: the request's segments ({@link GuestSegments}: guest-physical addresses and
+ * lengths) go to the backend, which reads or writes guest memory directly, with one preadv or pwritev for a file.
  *
  * <p>Requests are served in batches when the driver notifies ({@link #queueNotify}): every available chain is
  * parsed, their data moves (side by side on the VMM's helper threads, if it gave any), and they are answered in
@@ -211,8 +211,8 @@ public final class VirtioBlock implements VirtioDevice {
         final int head;
         final long writableBytes;
         final BlockRequest request = new BlockRequest();
-        /** The guest's buffers for the data, built while parsing; null for requests without data. */
-        ByteBuffer[] buffers;
+        /** Where the data lies in guest memory, found while parsing; null for requests without data. */
+        GuestSegments buffers;
         BlockStatus status = BlockStatus.IOERR;
         /** Why the request failed; null when it succeeded or was dropped. */
         String error;
@@ -401,17 +401,21 @@ public final class VirtioBlock implements VirtioDevice {
     }
 
     /**
-     * The request's data segments as views of guest memory: for a read the device-writable segments (minus the
-     * trailing status byte), for a write the device-readable segments after the 16-byte header, {@code length}
-     * bytes in all. They go to the backend together, as one scattered transfer: a 1 MiB read from a guest's user
-     * buffer is typically 256 page-sized segments, and one system call each cost most of its time.
+     * Where the request's data lies in guest memory: for a read the device-writable segments (minus the trailing
+     * status byte), for a write the device-readable segments after the 16-byte header, {@code length} bytes in all.
+     * They go to the backend together, as one scattered transfer: a 1 MiB read from a guest's user buffer is
+     * typically 256 page-sized segments, and one system call each cost most of its time. Addresses and lengths are
+     * copied out of the chain, which the queue reuses at its next pop.
      */
-    private ByteBuffer[] segments(DescriptorChain chain, boolean toGuest, long length) {
+    private GuestSegments segments(DescriptorChain chain, boolean toGuest, long length) {
         int first = toGuest ? chain.readableSegmentCount() : 0;
         int end = toGuest ? chain.segmentCount() : chain.readableSegmentCount();
         long skip = toGuest ? 0 : BlockRequest.HEADER_SIZE;
         long remaining = length;
-        List<ByteBuffer> views = new ArrayList<>(end - first);
+        int capacity = Math.max(1, end - first);
+        long[] addresses = new long[capacity];
+        int[] lengths = new int[capacity];
+        int count = 0;
         for (int i = first; i < end && remaining > 0; i++) {
             long segmentLength = chain.length(i);
             if (skip >= segmentLength) {
@@ -423,13 +427,20 @@ public final class VirtioBlock implements VirtioDevice {
             skip = 0;
             while (bytes > 0) {
                 int piece = (int) Math.min(bytes, MAX_TRANSFER);
-                views.add(memory.buffer(address, piece));
+                if (count == addresses.length) { // a segment longer than MAX_TRANSFER takes several pieces
+                    addresses = java.util.Arrays.copyOf(addresses, count * 2);
+                    lengths = java.util.Arrays.copyOf(lengths, count * 2);
+                }
+                memory.checkRange(address, piece);
+                addresses[count] = address;
+                lengths[count] = piece;
+                count++;
                 address += piece;
                 bytes -= piece;
                 remaining -= piece;
             }
         }
-        return views.toArray(ByteBuffer[]::new);
+        return new GuestSegments(memory, addresses, lengths, count);
     }
 
     public long capacitySectors() {

@@ -20,7 +20,7 @@ final class BlockDriver {
     static final long STATUS = 0x10100;
     static final long DATA = 0x20000;
 
-    final GuestMemory memory = new HeapGuestMemory(1 << 20);
+    final GuestMemory memory;
     final VirtioBlock device;
     final DriverQueue queue;
     final RecordingInterrupt interrupt = new RecordingInterrupt();
@@ -30,6 +30,12 @@ final class BlockDriver {
     }
 
     BlockDriver(VirtioBlock device) {
+        this(device, new HeapGuestMemory(1 << 20));
+    }
+
+    /** On other memory, such as mmap'd memory (native, as a VM's), 1 MiB or more. */
+    BlockDriver(VirtioBlock device, GuestMemory memory) {
+        this.memory = memory;
         this.device = device;
         QueueLayout layout = QueueLayout.contiguous(0x1000, VirtioBlock.QUEUE_SIZE);
         this.queue = new DriverQueue(memory, layout);

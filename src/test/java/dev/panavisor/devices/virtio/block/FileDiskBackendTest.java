@@ -227,4 +227,53 @@ class FileDiskBackendTest {
                     e.getMessage());
         }
     }
+
+    /**
+     * In mmap'd guest memory, as in a VM, the device hands the file backend its segments' host addresses (one
+     * preadv or pwritev, no buffer objects): a scattered read and write land byte for byte, and a read past the end
+     * of a file that shrank is IOERR with the reason.
+     */
+    @Test
+    void in_native_guest_memory_requests_move_through_host_addresses() throws IOException {
+        byte[] original = VirtioBlockTest.pattern(SECTORS * 512);
+        Path path = image("native.img", original);
+        try (FileDiskBackend disk = FileDiskBackend.open(path, false);
+                dev.panavisor.memory.MappedGuestMemory memory = dev.panavisor.memory.MappedGuestMemory.allocate(
+                        1 << 20)) {
+            VirtioBlock device = new VirtioBlock(disk, "native");
+            BlockDriver driver = new BlockDriver(device, memory);
+            long[] at = {0x30000, 0x21000, 0x40000};
+            int[] length = {512, 1536, 2048};
+            DriverQueue.Segment[] into = new DriverQueue.Segment[3];
+            for (int i = 0; i < 3; i++) {
+                into[i] = DriverQueue.writable(at[i], length[i]);
+            }
+            assertEquals(BlockStatus.OK.code(), driver.request(BlockRequest.T_IN, 3, into).status());
+            int diskOffset = 3 * 512;
+            for (int i = 0; i < 3; i++) {
+                assertArrayEquals(Arrays.copyOfRange(original, diskOffset, diskOffset + length[i]),
+                        memory.readBytes(at[i], length[i]), "buffer " + i);
+                diskOffset += length[i];
+            }
+            byte[] expected = original.clone();
+            DriverQueue.Segment[] from = new DriverQueue.Segment[3];
+            diskOffset = 20 * 512;
+            for (int i = 0; i < 3; i++) {
+                byte[] data = new byte[length[i]];
+                Arrays.fill(data, (byte) (0x61 + i));
+                memory.write(at[i], data);
+                System.arraycopy(data, 0, expected, diskOffset, length[i]);
+                diskOffset += length[i];
+                from[i] = DriverQueue.readable(at[i], length[i]);
+            }
+            assertEquals(BlockStatus.OK.code(), driver.request(BlockRequest.T_OUT, 20, from).status());
+            assertArrayEquals(expected, Files.readAllBytes(path));
+
+            try (var channel = java.nio.channels.FileChannel.open(path, java.nio.file.StandardOpenOption.WRITE)) {
+                channel.truncate(8 * 512);
+            }
+            assertEquals(BlockStatus.IOERR.code(), driver.read(16, 512).status());
+            assertTrue(device.lastRequestError().contains("was it truncated?"), device.lastRequestError());
+        }
+    }
 }
