@@ -10,7 +10,7 @@ dir=$1; rounds=${2:-3}; size=${3:-64}
 J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
 jar=$dir/target/panavisor.jar
 w=$(mktemp -d /tmp/blk-helpers.XXXXXX)
-paths=$($J --enable-native-access=ALL-UNNAMED -jar "$jar" image path)
+paths=$($J --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -jar "$jar" image path)
 kernel=$(echo "$paths" | awk '$1 == "bzImage:" {print $2}')
 initrd=$(echo "$paths" | awk '$1 == "initramfs:" {print $2}')
 mkdir -p "$w/root/bench"

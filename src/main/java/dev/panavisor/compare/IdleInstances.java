@@ -115,8 +115,13 @@ final class IdleInstances {
     private static Map<String, Long> jvmShare(long pid) throws InterruptedException {
         Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
         try {
-            Process process = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "VM.native_memory", "summary")
-                    .redirectErrorStream(true).start();
+            List<String> command = new java.util.ArrayList<>(List.of(jcmd.toString()));
+            if (dev.panavisor.lab.Lab.insideLab()) {
+                // jcmd is a JVM too: inside L1 it gets the lab's JIT options (docs/lab.md, "JVM crashes inside L1").
+                dev.panavisor.lab.Lab.JVM_OPTIONS.forEach(option -> command.add("-J" + option));
+            }
+            command.addAll(List.of(Long.toString(pid), "VM.native_memory", "summary"));
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
             String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             process.waitFor();
             return NmtSummary.committed(output.lines().toList());
