@@ -29,6 +29,11 @@ interface HostNetwork extends NetBackend, AutoCloseable {
         return -1;
     }
 
+    /** How many times the receive thread woke up for the guest (its notifications): progress for the stall watchdog. */
+    default long wakeups() {
+        return 0;
+    }
+
     /** Stops the receive thread, waits for it, and lets go of the host side. */
     @Override
     void close();

@@ -228,9 +228,11 @@ public final class Machine implements AutoCloseable {
     private ProgressWatchdog watchdog(java.time.Duration limit) {
         java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
         List<Thread> watched = List.copyOf(vcpuThreads);
-        // Progress: exits, and notifications the workers served (an ioeventfd kick makes no exit).
+        // Progress: exits, and notifications the workers and the network's receive thread served (an ioeventfd kick
+        // makes no exit).
         return ProgressWatchdog.start(limit,
-                () -> exitHandler.stats().total() + workers.stream().mapToLong(DeviceWorker::served).sum(),
+                () -> exitHandler.stats().total() + workers.stream().mapToLong(DeviceWorker::served).sum()
+                        + (network == null ? 0 : network.wakeups()),
                 () -> watched.stream().mapToLong(t -> Math.max(0, threads.getThreadCpuTime(t.threadId()))).sum(),
                 what -> finish(new Outcome.Stalled(what)));
     }

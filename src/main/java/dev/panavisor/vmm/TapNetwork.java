@@ -44,8 +44,15 @@ final class TapNetwork implements HostNetwork {
     private final Arena arena = Arena.ofShared();
     /** A frame and its virtio-net header (the TAP carries offloads: {@link #offloads()}). */
     private final MemorySegment transmitBuffer = arena.allocate(VirtioNet.HEADER_SIZE + VirtioNet.MAX_FRAME);
-    private final MemorySegment receiveBuffer = arena.allocate(VirtioNet.HEADER_SIZE + VirtioNet.MAX_FRAME);
-    private final byte[] receiveBytes = new byte[VirtioNet.HEADER_SIZE + VirtioNet.MAX_FRAME];
+    /**
+     * Room for the largest frame the device takes and some more: a frame from the host that fills the buffer may
+     * have been cut short by the kernel (a VLAN-tagged 64 KiB segment), and is dropped rather than delivered.
+     */
+    static final int RECEIVE_CAPACITY = VirtioNet.HEADER_SIZE + VirtioNet.MAX_FRAME + 64;
+    private final MemorySegment receiveBuffer = arena.allocate(RECEIVE_CAPACITY);
+    private final byte[] receiveBytes = new byte[RECEIVE_CAPACITY];
+    private final java.util.concurrent.atomic.LongAdder wakeupCount = new java.util.concurrent.atomic.LongAdder();
+    private long oversizedFrames;
     /** struct pollfd[2]: the TAP, then the wake-up eventfd. */
     private final MemorySegment pollFds = arena.allocate(2 * POLLFD_SIZE, 4);
     private final MemorySegment wakeupCounter = arena.allocate(ValueLayout.JAVA_LONG);
@@ -64,7 +71,16 @@ final class TapNetwork implements HostNetwork {
      */
     static TapNetwork open(String name) {
         try {
-            return new TapNetwork(TapDevice.open(name, true));
+            TapDevice tap = TapDevice.open(name, true);
+            try {
+                // A TAP left with offloads on (an earlier run that crashed) would hand over segments before the
+                // driver has said it takes them: none until it does (offloadsAccepted).
+                tap.setOffload(0);
+            } catch (NativeCallException e) {
+                tap.close();
+                throw e;
+            }
+            return new TapNetwork(tap);
         } catch (NativeCallException e) {
             throw new VmmException(openFailure(name, e), e);
         }
@@ -102,6 +118,16 @@ final class TapNetwork implements HostNetwork {
     @Override
     public void wake() {
         wakeups.signal();
+    }
+
+    @Override
+    public long wakeups() {
+        return wakeupCount.sum();
+    }
+
+    /** Frames from the host too large for the receive buffer (cut short by the kernel), dropped. */
+    long oversizedFrames() {
+        return oversizedFrames;
     }
 
     /** The eventfd poll(2) watches beside the TAP: the receive queue's ioeventfd goes straight to it. */
@@ -169,7 +195,8 @@ final class TapNetwork implements HostNetwork {
                 throw new NativeCallException("poll(" + tap.name() + ")", -result);
             }
             if ((pollFds.get(ValueLayout.JAVA_SHORT, POLLFD_SIZE + 6) & POLLIN) != 0) {
-                Libc.readOrErrno(wakeups.fd(), wakeupCounter); // resets the counter; the loop re-checks everything
+                Libc.readOrErrno(this.wakeups.fd(), wakeupCounter); // resets the counter; the loop re-checks everything
+                wakeupCount.increment();
             }
             short tapEvents = pollFds.get(ValueLayout.JAVA_SHORT, 6);
             // An error or hang-up (the interface was deleted) would be reported on every poll: end the VM instead.
@@ -206,6 +233,10 @@ final class TapNetwork implements HostNetwork {
                 }
                 if (length < 0) {
                     throw new NativeCallException("read(" + tap.name() + ")", (int) -length);
+                }
+                if (length >= RECEIVE_CAPACITY) {
+                    oversizedFrames++; // cut short by the kernel: not a frame the guest can use
+                    continue;
                 }
                 MemorySegment.copy(receiveBuffer, ValueLayout.JAVA_BYTE, 0, receiveBytes, 0, (int) length);
                 synchronized (lock) {

@@ -9,9 +9,10 @@ import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
 
 /**
- * A JDK Flight Recorder event for one virtio-blk request, from the chain's pop to its status byte: device, type,
- * first sector, bytes moved and status (virtio 1.2 §5.2.6). Its duration is the request's latency inside the VMM,
- * the host disk's included ({@code run --jfr}; docs/boot.md).
+ * A JDK Flight Recorder event for one virtio-blk request: device, type, first sector, bytes moved and status
+ * (virtio 1.2 §5.2.6). Its duration is the request's own I/O (the read, write or fsync, on whichever thread ran it),
+ * not the parsing and answering of its batch; a request answered while it was parsed (get-id, or one refused) lasts
+ * 0 ({@code run --jfr}; docs/boot.md).
  */
 @Name("dev.panavisor.BlockRequest")
 @Label("Virtio Block Request")

@@ -8,6 +8,7 @@ import dev.panavisor.devices.virtio.VirtioInterrupt;
 import dev.panavisor.devices.virtio.queue.DescriptorChain;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
 import dev.panavisor.memory.GuestMemory;
+import dev.panavisor.memory.GuestMemoryException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -162,9 +163,10 @@ public final class VirtioBlock implements VirtioDevice {
     }
 
     /**
-     * Lets the requests of one notification run side by side: every request but the first of a batch goes to
-     * {@code helpers} (threads the VMM owns), the first runs on the serving thread, and the batch is answered when
-     * all are done. Without it (tests, or a pool of none), requests run one after another on the serving thread.
+     * Lets the large requests of one notification run side by side: each request of
+     * {@link #SIDE_BY_SIDE_MIN_BYTES} or more but the first goes to {@code helpers} (threads the VMM owns), the
+     * serving thread runs the first and the small ones, and the batch is answered when all are done. Without it
+     * (tests, or a pool of none), requests run one after another on the serving thread.
      */
     public void serveConcurrently(Executor helpers) {
         this.helpers = helpers;
@@ -186,19 +188,35 @@ public final class VirtioBlock implements VirtioDevice {
         if (queue == null) {
             return;
         }
-        List<Pending> batch = new ArrayList<>();
-        DescriptorChain chain;
-        while ((chain = queue.pop()) != null) {
-            batch.add(prepare(chain));
+        boolean answered = false;
+        while (true) {
+            // At most a queue's worth at a time: a correct driver never has more in flight, and a hostile one that
+            // keeps publishing the same chains cannot make a batch (and the VMM's memory) grow without end.
+            List<Pending> batch = new ArrayList<>();
+            RuntimeException malformed = null;
+            try {
+                DescriptorChain chain;
+                while (batch.size() < queue.size() && (chain = queue.pop()) != null) {
+                    batch.add(prepare(chain));
+                }
+            } catch (VirtioException | GuestMemoryException e) {
+                malformed = e; // the requests before the bad chain are still carried out and answered
+            }
+            if (!batch.isEmpty()) {
+                runAll(batch);
+                for (Pending pending : batch) {
+                    queue.addUsed(pending.head, finish(pending));
+                }
+                answered = true;
+            }
+            if (malformed != null) {
+                throw malformed;
+            }
+            if (batch.size() < queue.size()) {
+                break;
+            }
         }
-        if (batch.isEmpty()) {
-            return;
-        }
-        runAll(batch);
-        for (Pending pending : batch) {
-            queue.addUsed(pending.head, finish(pending));
-        }
-        if (queue.needsNotification()) {
+        if (answered && queue.needsNotification()) {
             interrupt.usedBuffers();
         }
     }
@@ -221,7 +239,7 @@ public final class VirtioBlock implements VirtioDevice {
         boolean done;
         long dataWritten;
         /** A failure that must reach the transport (guest memory out of range, a bug), rethrown on the serving thread. */
-        RuntimeException fault;
+        Throwable fault;
         BlockRequestEvent event;
 
         Pending(DescriptorChain chain) {
@@ -238,8 +256,7 @@ public final class VirtioBlock implements VirtioDevice {
     private Pending prepare(DescriptorChain chain) {
         Pending pending = new Pending(chain);
         if (recording) {
-            pending.event = new BlockRequestEvent(); // run --jfr
-            pending.event.begin();
+            pending.event = new BlockRequestEvent(); // run --jfr; timed around the I/O itself, in run()
         }
         BlockRequest request = pending.request;
         if (!request.locateStatus(chain)) {
@@ -286,8 +303,11 @@ public final class VirtioBlock implements VirtioDevice {
             }
         }
         for (Pending pending : batch) {
-            if (pending.fault != null) {
-                throw pending.fault;
+            if (pending.fault instanceof RuntimeException e) {
+                throw e;
+            }
+            if (pending.fault instanceof Error e) {
+                throw e;
             }
         }
     }
@@ -312,8 +332,11 @@ public final class VirtioBlock implements VirtioDevice {
                 here.add(pending); // the VM is closing: no helper takes work any more
             }
         }
-        here.forEach(this::run);
-        others.forEach(CompletableFuture::join); // run() catches everything; join only waits
+        try {
+            here.forEach(this::run);
+        } finally {
+            others.forEach(CompletableFuture::join); // run() catches everything; join only waits
+        }
     }
 
     /** Carries out one prepared request: the I/O, on whichever thread runs it. Never throws. */
@@ -321,14 +344,21 @@ public final class VirtioBlock implements VirtioDevice {
         if (pending.done) {
             return;
         }
+        if (pending.event != null) {
+            pending.event.begin();
+        }
         try {
             pending.dataWritten = execute(pending);
             pending.status = BlockStatus.OK;
         } catch (BlockRequestException e) {
             pending.status = e.status();
             pending.error = e.getMessage();
-        } catch (RuntimeException e) {
-            pending.fault = e;
+        } catch (Throwable e) {
+            pending.fault = e; // rethrown by the serving thread once every helper is done
+        } finally {
+            if (pending.event != null) {
+                pending.event.end();
+            }
         }
     }
 
@@ -363,7 +393,6 @@ public final class VirtioBlock implements VirtioDevice {
         }
         BlockRequestEvent event = pending.event;
         if (event != null) {
-            event.end();
             if (event.shouldCommit()) {
                 event.device = name();
                 event.type = BlockRequestEvent.typeName(pending.request.type);

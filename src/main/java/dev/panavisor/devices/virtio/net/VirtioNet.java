@@ -75,6 +75,8 @@ public final class VirtioNet implements VirtioDevice {
     private final byte[] transmitBuffer = new byte[HEADER_SIZE + MAX_FRAME];
     /** The backend carries offloads: headers pass through in both directions (see the class comment). */
     private final boolean headersPassThrough;
+    /** The offloads the driver accepted at activation: what a received header may ask of it. */
+    private long acceptedOffloads;
     private final byte[] header = new byte[HEADER_SIZE];
 
     private SplitVirtqueue receiveQueue;
@@ -146,6 +148,7 @@ public final class VirtioNet implements VirtioDevice {
         this.transmitQueue = queues.get(TRANSMIT_QUEUE);
         this.interrupt = interrupt;
         this.failed = false;
+        this.acceptedOffloads = features & OFFLOADS;
         if (headersPassThrough) {
             try {
                 backend.offloadsAccepted(features & OFFLOADS);
@@ -295,6 +298,9 @@ public final class VirtioNet implements VirtioDevice {
         if (chain.writableBytes() < needed) {
             drop("received frame of " + (needed - HEADER_SIZE) + " bytes does not fit the driver's buffer of "
                     + chain.writableBytes() + " bytes");
+        } else if (headersPassThrough && !fitsDriver(frame)) {
+            // Already dropped and counted by fitsDriver; the buffer goes back empty.
+            written = 0;
         } else if (headersPassThrough) {
             // The backend's header, as its host side wrote it (flags, GSO type and sizes); num_buffers is the
             // device's to say (§5.1.6.3.1: 1 without MRG_RXBUF), and the TAP leaves those two bytes alone.
@@ -310,6 +316,44 @@ public final class VirtioNet implements VirtioDevice {
             framesReceived++;
         }
         receiveQueue.addUsed(chain.headIndex(), written);
+        return true;
+    }
+
+    /** virtio_net_hdr flags (§5.1.6): the checksum is partial (the driver must finish it), or already checked. */
+    static final int HDR_F_NEEDS_CSUM = 1;
+    static final int HDR_F_DATA_VALID = 2;
+    /** gso_type values (§5.1.6). */
+    static final int GSO_NONE = 0;
+    static final int GSO_TCPV4 = 1;
+    static final int GSO_TCPV6 = 4;
+
+    /**
+     * Whether a received header asks only what the driver accepted (§5.1.6.3.1): a partial checksum needs
+     * GUEST_CSUM, a TCP segment GUEST_TSO4 or GUEST_TSO6, and nothing else (UDP, ECN) was offered. The host side
+     * should never hand over more, but a frame queued before the driver's features took effect (after a reset)
+     * could; it is dropped and counted. Without GUEST_CSUM the DATA_VALID hint is cleared: flags must then be 0.
+     */
+    private boolean fitsDriver(byte[] frame) {
+        int flags = frame[0] & 0xff;
+        int gsoType = frame[1] & 0xff;
+        boolean csum = (acceptedOffloads & F_GUEST_CSUM) != 0;
+        if ((flags & HDR_F_NEEDS_CSUM) != 0 && !csum) {
+            drop("received frame has a partial checksum and the driver did not accept GUEST_CSUM");
+            return false;
+        }
+        boolean gsoOk = switch (gsoType) {
+            case GSO_NONE -> true;
+            case GSO_TCPV4 -> (acceptedOffloads & F_GUEST_TSO4) != 0;
+            case GSO_TCPV6 -> (acceptedOffloads & F_GUEST_TSO6) != 0;
+            default -> false;
+        };
+        if (!gsoOk) {
+            drop("received frame is a segment of GSO type " + gsoType + ", which the driver did not accept");
+            return false;
+        }
+        if (!csum) {
+            frame[0] = 0;
+        }
         return true;
     }
 

@@ -6,7 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.devices.virtio.queue.DriverQueue;
+import dev.panavisor.devices.virtio.queue.QueueLayout;
+import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
+import dev.panavisor.memory.GuestMemory;
+import dev.panavisor.memory.SegmentGuestMemory;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -176,6 +182,49 @@ class VirtioBlockConcurrencyTest {
             expected.add(here + " " + 8 * i);
         }
         assertEquals(expected, runs);
+    }
+
+    /**
+     * A hostile driver republishes one chain every time the device looks at the available index, 2,000 times:
+     * the device answers at most a queue's worth before it pops more, so the requests it holds stay bounded (the
+     * VMM's memory too) and every one of them is answered.
+     */
+    @Test
+    void a_driver_that_republishes_as_fast_as_the_device_pops_is_served_a_queue_s_worth_at_a_time() {
+        int queueSize = 8;
+        QueueLayout layout = QueueLayout.contiguous(0x1000, queueSize);
+        long availIdx = layout.availableRing() + 2;
+        long usedIdx = layout.usedRing() + 2;
+        int[] maxOutstanding = {0};
+        int[] published = {0};
+        int[] head = {0};
+        GuestMemory memory = new SegmentGuestMemory(MemorySegment.ofArray(new byte[1 << 20])) {
+            @Override
+            public int readU16(long address) {
+                if (address == availIdx && published[0] < 2_000) {
+                    // Publish the same chain (head 0) once more in the next ring slot, ahead of the device.
+                    int idx = super.readU16(availIdx);
+                    super.writeU16(layout.availableRing() + 4 + 2L * (idx % queueSize), head[0]);
+                    super.writeU16(availIdx, (idx + 1) & 0xffff);
+                    published[0]++;
+                    int outstanding = published[0] - super.readU16(usedIdx);
+                    maxOutstanding[0] = Math.max(maxOutstanding[0], outstanding);
+                }
+                return super.readU16(address);
+            }
+        };
+        VirtioBlock device = new VirtioBlock(new HeapDiskBackend(SECTORS * 512), "republished");
+        device.activate(device.offeredFeatures(), List.of(new SplitVirtqueue(memory, layout, queueSize, false, true)),
+                memory, new dev.panavisor.devices.virtio.RecordingInterrupt());
+        memory.writeU32(0x10000, BlockRequest.T_IN);
+        DriverQueue queue = new DriverQueue(memory, layout);
+        head[0] = queue.place(readable(0x10000, 16), writable(0x20000, 512), writable(0x10100, 1)); // not published
+
+        device.queueNotify(0);
+
+        assertEquals(2_000, published[0]);
+        assertEquals(2_000, memory.readU16(usedIdx), "every request answered");
+        assertTrue(maxOutstanding[0] <= queueSize + 1, "requests held at once: " + maxOutstanding[0]);
     }
 
     private static void sleep(long millis) {

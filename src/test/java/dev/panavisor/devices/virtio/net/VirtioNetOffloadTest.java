@@ -159,4 +159,30 @@ class VirtioNetOffloadTest {
         assertTrue(device.lastDropReason().contains("shorter than its 12-byte header"), device.lastDropReason());
         assertEquals(null, rx.pollUsed(), "the buffer stays the driver's");
     }
+
+    /**
+     * A received header may ask only what the driver accepted (§5.1.6.3.1): without GUEST_CSUM a partial checksum
+     * is dropped and the DATA_VALID hint cleared, and a TCP segment without GUEST_TSO4 is dropped; each dropped frame
+     * gives its buffer back empty and is counted.
+     */
+    @Test
+    void a_received_header_asking_more_than_the_driver_accepted_is_dropped_or_cleared() {
+        activate(VirtioFeatures.VERSION_1 | VirtioNet.F_CSUM | VirtioNet.F_HOST_TSO4); // transmit offloads only
+        byte[] payload = VirtioNetTest.frame(200, 5);
+        rx.add(writable(BUFFERS, 2048));
+        rx.add(writable(BUFFERS + 0x1000, 2048));
+        rx.add(writable(BUFFERS + 0x2000, 2048));
+
+        assertTrue(device.receive(concat(header(1, 0, 0, 0, 34, 16), payload), 12 + payload.length));
+        assertEquals(0, rx.pollUsed().writtenBytes(), "a partial checksum the driver cannot finish: dropped");
+        assertTrue(device.receive(concat(header(0, 1, 54, 1448, 0, 0), payload), 12 + payload.length));
+        assertEquals(0, rx.pollUsed().writtenBytes(), "a TCPv4 segment without GUEST_TSO4: dropped");
+        assertEquals(2, device.droppedFrames());
+
+        assertTrue(device.receive(concat(header(2, 0, 0, 0, 0, 0), payload), 12 + payload.length));
+        assertEquals(12 + payload.length, rx.pollUsed().writtenBytes());
+        assertEquals(0, memory.readU8(BUFFERS + 0x2000), "DATA_VALID cleared: flags must be 0 without GUEST_CSUM");
+        assertEquals(1, memory.readU8(BUFFERS + 0x2000 + 10), "num_buffers");
+        assertArrayEquals(payload, memory.readBytes(BUFFERS + 0x2000 + 12, payload.length));
+    }
 }
