@@ -16,8 +16,7 @@ import java.lang.invoke.VarHandle;
 import java.lang.ref.Reference;
 
 /**
- * The libc functions Panavisor needs, as Panama FFM downcalls. With {@link PositionalIo} (the disk's vectored
- * reads and writes, which only VMs with a disk link), the only class that links native code.
+ * The libc functions Panavisor needs, as Panama FFM downcalls; with {@link PositionalIo}, all the native code linked.
  *
  * <p>Every handle is linked once, with {@code Linker.Option.captureCallState("errno")}: errno is read from a
  * per-thread capture segment right after the call, before any other native code can overwrite it. Variadic C

@@ -192,7 +192,7 @@ public final class VirtioBlock implements VirtioDevice {
         while (true) {
             // At most a queue's worth at a time: a correct driver never has more in flight, and a hostile one that
             // keeps publishing the same chains cannot make a batch (and the VMM's memory) grow without end.
-            List<Pending> batch = new ArrayList<>();
+            List<PendingRequest> batch = new ArrayList<>();
             RuntimeException malformed = null;
             try {
                 DescriptorChain chain;
@@ -204,7 +204,7 @@ public final class VirtioBlock implements VirtioDevice {
             }
             if (!batch.isEmpty()) {
                 runAll(batch);
-                for (Pending pending : batch) {
+                for (PendingRequest pending : batch) {
                     queue.addUsed(pending.head, finish(pending));
                 }
                 answered = true;
@@ -221,40 +221,9 @@ public final class VirtioBlock implements VirtioDevice {
         }
     }
 
-    /**
-     * One request of a batch: parsed on the serving thread, run on any thread, answered on the serving thread. It
-     * keeps what it needs of its chain, since the queue reuses the chain object for the next pop.
-     */
-    private static final class Pending {
-        final int head;
-        final long writableBytes;
-        final BlockRequest request = new BlockRequest();
-        /** Where the data lies in guest memory, found while parsing; null for requests without data. */
-        GuestSegments buffers;
-        BlockStatus status = BlockStatus.IOERR;
-        /** Why the request failed; null when it succeeded or was dropped. */
-        String error;
-        boolean dropped;
-        /** Answered while parsing (get-id), or failed then: nothing left to run. */
-        boolean done;
-        long dataWritten;
-        /** A failure that must reach the transport (guest memory out of range, a bug), rethrown on the serving thread. */
-        Throwable fault;
-        BlockRequestEvent event;
-
-        Pending(DescriptorChain chain) {
-            this.head = chain.headIndex();
-            this.writableBytes = chain.writableBytes();
-        }
-
-        boolean movesData() {
-            return !done && buffers != null;
-        }
-    }
-
     /** Finds the status byte, parses and checks the header, and wraps the data segments: everything but the I/O. */
-    private Pending prepare(DescriptorChain chain) {
-        Pending pending = new Pending(chain);
+    private PendingRequest prepare(DescriptorChain chain) {
+        PendingRequest pending = new PendingRequest(chain);
         if (recording) {
             pending.event = new BlockRequestEvent(); // run --jfr; timed around the I/O itself, in run()
         }
@@ -287,7 +256,7 @@ public final class VirtioBlock implements VirtioDevice {
     }
 
     /** Runs the batch's requests, those between flushes side by side when helpers are set. */
-    private void runAll(List<Pending> batch) {
+    private void runAll(List<PendingRequest> batch) {
         int i = 0;
         while (i < batch.size()) {
             int end = i;
@@ -302,7 +271,7 @@ public final class VirtioBlock implements VirtioDevice {
                 i++;
             }
         }
-        for (Pending pending : batch) {
+        for (PendingRequest pending : batch) {
             if (pending.fault instanceof RuntimeException e) {
                 throw e;
             }
@@ -316,11 +285,11 @@ public final class VirtioBlock implements VirtioDevice {
      * Every large request of the group but one goes to a helper; the serving thread runs that one and the small
      * ones ({@link #SIDE_BY_SIDE_MIN_BYTES}) meanwhile, then waits for the helpers.
      */
-    private void runSideBySide(List<Pending> group) {
+    private void runSideBySide(List<PendingRequest> group) {
         List<CompletableFuture<Void>> others = new ArrayList<>();
-        List<Pending> here = new ArrayList<>(group.size());
+        List<PendingRequest> here = new ArrayList<>(group.size());
         boolean keptOne = false;
-        for (Pending pending : group) {
+        for (PendingRequest pending : group) {
             if (pending.request.dataLength < SIDE_BY_SIDE_MIN_BYTES || !keptOne) {
                 keptOne |= pending.request.dataLength >= SIDE_BY_SIDE_MIN_BYTES;
                 here.add(pending);
@@ -340,7 +309,7 @@ public final class VirtioBlock implements VirtioDevice {
     }
 
     /** Carries out one prepared request: the I/O, on whichever thread runs it. Never throws. */
-    private void run(Pending pending) {
+    private void run(PendingRequest pending) {
         if (pending.done) {
             return;
         }
@@ -363,7 +332,7 @@ public final class VirtioBlock implements VirtioDevice {
     }
 
     /** Writes the status byte and counts errors; returns the bytes written for the used ring (§2.7.8). */
-    private int finish(Pending pending) {
+    private int finish(PendingRequest pending) {
         int written;
         if (pending.dropped) {
             requestErrors++;
@@ -406,7 +375,7 @@ public final class VirtioBlock implements VirtioDevice {
     }
 
     /** Returns the number of bytes written into the guest's buffers (not counting the status byte). */
-    private long execute(Pending pending) {
+    private long execute(PendingRequest pending) {
         BlockRequest request = pending.request;
         try {
             switch ((int) request.type) {

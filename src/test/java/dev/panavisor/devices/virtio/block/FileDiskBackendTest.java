@@ -61,36 +61,42 @@ class FileDiskBackendTest {
             throws IOException {
         byte[] original = VirtioBlockTest.pattern(SECTORS * 512);
         Path path = image("scattered.img", original);
+        try (FileDiskBackend disk = FileDiskBackend.open(path, false)) {
+            scatteredReadAndWrite(new BlockDriver(new VirtioBlock(disk, "scattered")), path, original);
+        }
+    }
+
+    /**
+     * Reads sectors 3-10 into three guest buffers (out of order in memory, of odd sizes) and writes three buffers to
+     * sectors 20-27: each buffer gets or gives exactly its stretch of the disk, in chain order.
+     */
+    static void scatteredReadAndWrite(BlockDriver driver, Path path, byte[] original) throws IOException {
         long[] at = {0x30000, 0x21000, 0x40000}; // guest addresses, not ascending
         int[] length = {512, 1536, 2048};       // 4096 bytes, sectors 3 to 10
-        try (FileDiskBackend disk = FileDiskBackend.open(path, false)) {
-            BlockDriver driver = new BlockDriver(new VirtioBlock(disk, "scattered"));
-            DriverQueue.Segment[] into = new DriverQueue.Segment[3];
-            for (int i = 0; i < 3; i++) {
-                into[i] = DriverQueue.writable(at[i], length[i]);
-            }
-            assertEquals(BlockStatus.OK.code(), driver.request(BlockRequest.T_IN, 3, into).status());
-            int diskOffset = 3 * 512;
-            for (int i = 0; i < 3; i++) {
-                assertArrayEquals(Arrays.copyOfRange(original, diskOffset, diskOffset + length[i]),
-                        driver.memory.readBytes(at[i], length[i]), "buffer " + i);
-                diskOffset += length[i];
-            }
-
-            byte[] expected = original.clone();
-            DriverQueue.Segment[] from = new DriverQueue.Segment[3];
-            diskOffset = 20 * 512;
-            for (int i = 0; i < 3; i++) {
-                byte[] data = new byte[length[i]];
-                Arrays.fill(data, (byte) (0x41 + i));
-                driver.memory.write(at[i], data);
-                System.arraycopy(data, 0, expected, diskOffset, length[i]);
-                diskOffset += length[i];
-                from[i] = DriverQueue.readable(at[i], length[i]);
-            }
-            assertEquals(BlockStatus.OK.code(), driver.request(BlockRequest.T_OUT, 20, from).status());
-            assertArrayEquals(expected, Files.readAllBytes(path), "sectors 20-27 hold the three buffers in order");
+        DriverQueue.Segment[] into = new DriverQueue.Segment[3];
+        for (int i = 0; i < 3; i++) {
+            into[i] = DriverQueue.writable(at[i], length[i]);
         }
+        assertEquals(BlockStatus.OK.code(), driver.request(BlockRequest.T_IN, 3, into).status());
+        int diskOffset = 3 * 512;
+        for (int i = 0; i < 3; i++) {
+            assertArrayEquals(Arrays.copyOfRange(original, diskOffset, diskOffset + length[i]),
+                    driver.memory.readBytes(at[i], length[i]), "buffer " + i);
+            diskOffset += length[i];
+        }
+        byte[] expected = original.clone();
+        DriverQueue.Segment[] from = new DriverQueue.Segment[3];
+        diskOffset = 20 * 512;
+        for (int i = 0; i < 3; i++) {
+            byte[] data = new byte[length[i]];
+            Arrays.fill(data, (byte) (0x41 + i));
+            driver.memory.write(at[i], data);
+            System.arraycopy(data, 0, expected, diskOffset, length[i]);
+            diskOffset += length[i];
+            from[i] = DriverQueue.readable(at[i], length[i]);
+        }
+        assertEquals(BlockStatus.OK.code(), driver.request(BlockRequest.T_OUT, 20, from).status());
+        assertArrayEquals(expected, Files.readAllBytes(path), "sectors 20-27 hold the three buffers in order");
     }
 
     @Test
@@ -242,33 +248,7 @@ class FileDiskBackendTest {
                         1 << 20)) {
             VirtioBlock device = new VirtioBlock(disk, "native");
             BlockDriver driver = new BlockDriver(device, memory);
-            long[] at = {0x30000, 0x21000, 0x40000};
-            int[] length = {512, 1536, 2048};
-            DriverQueue.Segment[] into = new DriverQueue.Segment[3];
-            for (int i = 0; i < 3; i++) {
-                into[i] = DriverQueue.writable(at[i], length[i]);
-            }
-            assertEquals(BlockStatus.OK.code(), driver.request(BlockRequest.T_IN, 3, into).status());
-            int diskOffset = 3 * 512;
-            for (int i = 0; i < 3; i++) {
-                assertArrayEquals(Arrays.copyOfRange(original, diskOffset, diskOffset + length[i]),
-                        memory.readBytes(at[i], length[i]), "buffer " + i);
-                diskOffset += length[i];
-            }
-            byte[] expected = original.clone();
-            DriverQueue.Segment[] from = new DriverQueue.Segment[3];
-            diskOffset = 20 * 512;
-            for (int i = 0; i < 3; i++) {
-                byte[] data = new byte[length[i]];
-                Arrays.fill(data, (byte) (0x61 + i));
-                memory.write(at[i], data);
-                System.arraycopy(data, 0, expected, diskOffset, length[i]);
-                diskOffset += length[i];
-                from[i] = DriverQueue.readable(at[i], length[i]);
-            }
-            assertEquals(BlockStatus.OK.code(), driver.request(BlockRequest.T_OUT, 20, from).status());
-            assertArrayEquals(expected, Files.readAllBytes(path));
-
+            scatteredReadAndWrite(driver, path, original);
             try (var channel = java.nio.channels.FileChannel.open(path, java.nio.file.StandardOpenOption.WRITE)) {
                 channel.truncate(8 * 512);
             }
