@@ -12,11 +12,12 @@ import java.util.function.Consumer;
  * Firecracker's REST API as Panavisor serves it, free of HTTP plumbing: a method, a path and a body in, a status
  * and a JSON body out ({@link ApiServer} puts it on a UNIX socket). The resources are those of Firecracker's
  * swagger definition: {@code GET /}, {@code GET|PUT|PATCH /machine-config}, {@code PUT /boot-source},
- * {@code PUT /drives/{drive_id}}, {@code PUT /actions} with {@code InstanceStart} or {@code SendCtrlAltDel}.
+ * {@code PUT /drives/{drive_id}}, {@code PUT /network-interfaces/{iface_id}}, {@code PUT /vsock},
+ * {@code PUT /actions} with {@code InstanceStart} or {@code SendCtrlAltDel}.
  * Success is 200 with a body or 204 without; every refusal is 400 with {@code {"fault_message": "..."}}, one line,
  * as in Firecracker; a failure of Panavisor itself is 500.
  *
- * <p>Resources of devices Panavisor lacks ({@code /network-interfaces/...}, {@code /logger}, ...) are taken and
+ * <p>Resources of devices Panavisor lacks ({@code /balloon}, {@code /logger}, ...) are taken and
  * ignored with one warning line, as the configuration file's sections are, so Firecracker's getting-started
  * sequence runs unchanged. Thread-safe: requests may arrive on several server threads.
  */
@@ -42,8 +43,7 @@ public final class ApiRoutes {
     private static final Map<String, String> IGNORED = Map.ofEntries(
             Map.entry("logger", "Panavisor logs to stderr (run --verbose)"),
             Map.entry("metrics", "Panavisor writes no metrics file"),
-            Map.entry("network-interfaces", "Panavisor has no network device yet"),
-            Map.entry("vsock", "Panavisor has no vsock device yet"),
+            Map.entry("network-interfaces", "Panavisor has no rate limiters, the only thing PATCH changes"),
             Map.entry("balloon", "Panavisor has no balloon device"),
             Map.entry("entropy", "Panavisor has no entropy device"),
             Map.entry("pmem", "Panavisor has no pmem device"),
@@ -92,8 +92,9 @@ public final class ApiRoutes {
         if (method.equals("PUT") && path.equals("/actions")) {
             return action(json(body));
         }
-        if (method.equals("PUT") && ((one && (resource.equals("boot-source") || resource.equals("machine-config")))
-                || (segments.length == 2 && resource.equals("drives")))) {
+        if (method.equals("PUT") && ((one && (resource.equals("boot-source") || resource.equals("machine-config")
+                || resource.equals("vsock"))) || (segments.length == 2 && (resource.equals("drives")
+                || resource.equals("network-interfaces"))))) {
             JsonNode json = json(body);
             if (started) {
                 throw new ApiException(request + ": the VM has started; its configuration can no longer change");
@@ -101,6 +102,14 @@ public final class ApiRoutes {
             switch (resource) {
                 case "boot-source" -> resources.putBootSource(json);
                 case "machine-config" -> resources.putMachineConfig(json);
+                case "vsock" -> resources.putVsock(json);
+                case "network-interfaces" -> {
+                    if (segments[1].isEmpty()) {
+                        throw new ApiException(request + ": the path must name the interface: "
+                                + "/network-interfaces/{iface_id}");
+                    }
+                    resources.putNetworkInterface(segments[1], json, "network interface " + segments[1]);
+                }
                 default -> {
                     if (segments[1].isEmpty()) {
                         throw new ApiException(request + ": the path must name the drive: /drives/{drive_id}");
@@ -125,7 +134,7 @@ public final class ApiRoutes {
         }
         throw new ApiException("invalid request method and/or path: " + request
                 + " (Panavisor serves GET /, GET|PUT|PATCH /machine-config, PUT /boot-source, PUT /drives/{id}, "
-                + "PUT /actions)");
+                + "PUT /network-interfaces/{id}, PUT /vsock, PUT /actions)");
     }
 
     private Reply action(JsonNode body) {

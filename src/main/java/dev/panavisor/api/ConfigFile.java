@@ -29,8 +29,6 @@ public final class ConfigFile {
 
     /** Firecracker's sections Panavisor knows but has no device or service for yet, with what is missing. */
     private static final Map<String, String> NOT_SERVED = Map.ofEntries(
-            Map.entry("network-interfaces", "Panavisor has no network device yet"),
-            Map.entry("vsock", "Panavisor has no vsock device yet"),
             Map.entry("balloon", "Panavisor has no balloon device"),
             Map.entry("entropy", "Panavisor has no entropy device"),
             Map.entry("pmem", "Panavisor has no pmem device"),
@@ -80,6 +78,18 @@ public final class ConfigFile {
             for (int i = 0; i < drives.size(); i++) {
                 resources.putDrive(null, drives.get(i), "drives[" + i + "]");
             }
+        }
+        if (top.has("network-interfaces")) {
+            JsonNode interfaces = root.get("network-interfaces");
+            if (!interfaces.isArray()) {
+                throw new ApiException("network-interfaces: expected an array, got " + JsonFields.describe(interfaces));
+            }
+            for (int i = 0; i < interfaces.size(); i++) {
+                resources.putNetworkInterface(null, interfaces.get(i), "network-interfaces[" + i + "]");
+            }
+        }
+        if (top.has("vsock") && !root.get("vsock").isNull()) {
+            resources.putVsock(root.get("vsock"));
         }
         NOT_SERVED.forEach((section, why) -> {
             if (top.has(section) && !isEmpty(root.get(section))) {

@@ -3,6 +3,7 @@ package dev.panavisor.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.panavisor.devices.virtio.net.MacAddress;
 import dev.panavisor.memory.GuestLayout;
 import dev.panavisor.vmm.MachineConfig;
 import java.nio.file.Path;
@@ -15,9 +16,10 @@ import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
- * The resources of Firecracker's API that Panavisor serves — the boot source, the drives and the machine
- * configuration — as a configuration file or a series of PUT requests builds them up (Firecracker's swagger
- * definitions {@code BootSource}, {@code Drive} and {@code MachineConfiguration}). Each setter checks its whole
+ * The resources of Firecracker's API that Panavisor serves — the boot source, the drives, the machine
+ * configuration, a network interface and vsock — as a configuration file or a series of PUT requests builds them up
+ * (Firecracker's swagger definitions {@code BootSource}, {@code Drive}, {@code MachineConfiguration},
+ * {@code NetworkInterface} and {@code Vsock}). Each setter checks its whole
  * body first and changes nothing when it fails, so a bad request leaves the previous state, as in Firecracker.
  *
  * <p>Fields Panavisor reads but does not act on (rate limiters, SMT, CPU templates, ...) are warnings, one line
@@ -33,6 +35,10 @@ public final class VmResources {
     private final Map<String, Drive> drives = new LinkedHashMap<>();
     private int cpus = 1;
     private long memoryMib = MachineConfig.DEFAULT_MEMORY >> 20;
+    /** The network interface's id and card: Panavisor has one virtio-net device. */
+    private String netId;
+    private MachineConfig.Net net;
+    private MachineConfig.Vsock vsock;
 
     private record BootSource(Path kernel, Optional<Path> initrd, String bootArgs) {
     }
@@ -91,6 +97,52 @@ public final class VmResources {
         drives.put(id, new Drive(id, Path.of(path), root, readOnly != null && readOnly));
     }
 
+    /**
+     * {@code PUT /network-interfaces/{iface_id}} ({@code pathId} is the id in the URL), or one element of the file's
+     * {@code "network-interfaces"} ({@code pathId} null): Firecracker's {@code NetworkInterface}, a TAP named
+     * {@code host_dev_name} and the guest's MAC. Panavisor has one network card: a second interface id is refused,
+     * the same id again replaces it.
+     */
+    public synchronized void putNetworkInterface(String pathId, JsonNode body, String where) {
+        JsonFields fields = new JsonFields(body, where, warnings);
+        String id = fields.string("iface_id", true);
+        if (pathId != null && !pathId.equals(id)) {
+            throw new ApiException(where + ".iface_id: '" + id + "' differs from the id in the path, '" + pathId
+                    + "'");
+        }
+        String tap = fields.string("host_dev_name", true);
+        if (!MachineConfig.Tap.isInterfaceName(tap)) {
+            throw new ApiException(where + ".host_dev_name: '" + tap + "' is not an interface name (1 to 15 "
+                    + "letters, digits, '_', '.', ':', '-')");
+        }
+        String macText = fields.string("guest_mac", false);
+        MacAddress mac;
+        try {
+            mac = macText == null ? MacAddress.DEFAULT : MacAddress.parse(macText);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(where + ".guest_mac: " + e.getMessage());
+        }
+        fields.ignoredObject("rx_rate_limiter", "Panavisor has no rate limiter");
+        fields.ignoredObject("tx_rate_limiter", "Panavisor has no rate limiter");
+        fields.warnAboutTheRest();
+        if (netId != null && !netId.equals(id)) {
+            throw new ApiException(where + ".iface_id: '" + id + "': Panavisor has one network card, and '" + netId
+                    + "' is it");
+        }
+        netId = id;
+        net = new MachineConfig.Net(tap, mac);
+    }
+
+    /** {@code PUT /vsock}, or the file's {@code "vsock"}: Firecracker's {@code Vsock}, guest_cid and uds_path. */
+    public synchronized void putVsock(JsonNode body) {
+        JsonFields fields = new JsonFields(body, "vsock", warnings);
+        long cid = fields.integer("guest_cid", true, 3, 0xffff_fffeL);
+        String path = fields.path("uds_path", true);
+        fields.ignoredString("vsock_id", null, "Panavisor has one vsock device");
+        fields.warnAboutTheRest();
+        vsock = new MachineConfig.Vsock(cid, Path.of(path));
+    }
+
     /** {@code PUT /machine-config}, or the file's {@code "machine-config"}. */
     public synchronized void putMachineConfig(JsonNode body) {
         setMachineConfig(body, true);
@@ -144,6 +196,6 @@ public final class VmResources {
         drives.values().stream().filter(d -> !d.root()).forEach(d -> disks.add(new MachineConfig.Disk(d.path(),
                 d.readOnly())));
         return new VmSpec(bootSource.kernel(), bootSource.initrd(), bootSource.bootArgs(), disks, memoryMib << 20,
-                cpus);
+                cpus, Optional.ofNullable(net), Optional.ofNullable(vsock));
     }
 }

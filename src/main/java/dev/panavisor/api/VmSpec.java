@@ -16,10 +16,18 @@ import java.util.Optional;
  * @param disks       the drives, the root drive first ({@code --disk}, in order)
  * @param memoryBytes machine-config.mem_size_mib in bytes ({@code --memory})
  * @param cpus        machine-config.vcpu_count ({@code --cpus})
+ * @param net         the network interface: host_dev_name and guest_mac ({@code --net tap=NAME,mac=MAC})
+ * @param vsock       vsock's guest_cid and uds_path ({@code --vsock CID,PATH})
  */
 public record VmSpec(Path kernel, Optional<Path> initrd, String bootArgs, List<MachineConfig.Disk> disks,
-        long memoryBytes, int cpus) {
+        long memoryBytes, int cpus, Optional<MachineConfig.Net> net, Optional<MachineConfig.Vsock> vsock) {
     public VmSpec {
         disks = List.copyOf(disks);
+    }
+
+    /** Without network interface or vsock. */
+    public VmSpec(Path kernel, Optional<Path> initrd, String bootArgs, List<MachineConfig.Disk> disks,
+            long memoryBytes, int cpus) {
+        this(kernel, initrd, bootArgs, disks, memoryBytes, cpus, Optional.empty(), Optional.empty());
     }
 }

@@ -86,6 +86,8 @@ final class ChildRunLauncher implements VmLauncher {
         }
         args.add("--memory=" + (spec.memoryBytes() >> 20) + "M");
         args.add("--cpus=" + spec.cpus());
+        spec.net().ifPresent(net -> args.add("--net=tap=" + net.tap() + ",mac=" + net.mac()));
+        spec.vsock().ifPresent(vsock -> args.add("--vsock=" + vsock.cid() + "," + vsock.path().toAbsolutePath()));
         return args;
     }
 

@@ -58,7 +58,7 @@ final class NetConverter implements CommandLine.ITypeConverter<MachineConfig.Net
         if (name == null || name.isEmpty()) {
             throw bad(value, "tap needs an interface name (tap=tap0)");
         }
-        if (name.length() > 15 || !name.matches("[A-Za-z0-9_.:-]+") || name.equals(".") || name.equals("..")) {
+        if (!MachineConfig.Tap.isInterfaceName(name)) {
             throw bad(value, "'" + name + "' is not an interface name (1 to 15 letters, digits, '_', '.', ':', '-')");
         }
         return name;

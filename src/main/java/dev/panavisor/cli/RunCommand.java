@@ -358,6 +358,20 @@ final class RunCommand implements Callable<Integer> {
         cmdline = vm.bootArgs();
         memory = vm.memoryBytes();
         cpus = vm.cpus();
+        if (vm.net().isPresent()) {
+            if (net != null) {
+                throw new BadArgumentException("--net and the config file's network-interfaces both give the VM a "
+                        + "network card; give one of them");
+            }
+            net = vm.net().get();
+        }
+        if (vm.vsock().isPresent()) {
+            if (vsock != null) {
+                throw new BadArgumentException("--vsock and the config file's vsock both describe the vsock device; "
+                        + "give one of them");
+            }
+            vsock = vm.vsock().get();
+        }
     }
 
     private MachineConfig configFromOptions(PrintWriter err) {

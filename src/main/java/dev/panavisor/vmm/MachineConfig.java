@@ -68,6 +68,18 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
 
     /** {@code --net tap=NAME}: the host's TAP interface NAME. */
     public record Tap(String name) implements Backend {
+        /** Linux's interface names: 1 to 15 bytes, no '/' or white space, not "." or "..". */
+        public Tap {
+            if (!isInterfaceName(name)) {
+                throw new VmmException("'" + name + "' is not an interface name (1 to 15 letters, digits, '_', '.', "
+                        + "':', '-')");
+            }
+        }
+
+        public static boolean isInterfaceName(String name) {
+            return name != null && name.length() <= 15 && name.matches("[A-Za-z0-9_.:-]+") && !name.equals(".")
+                    && !name.equals("..");
+        }
     }
 
     /**

@@ -78,10 +78,30 @@ class ApiRoutesTest {
     @Test
     void resources_panavisor_lacks_are_taken_with_one_warning() {
         assertEquals(204, put("/logger", "{\"log_path\": \"fc.log\", \"level\": \"Debug\"}").status());
-        assertEquals(204, put("/network-interfaces/net1", "{\"iface_id\": \"net1\", \"host_dev_name\": \"tap0\"}")
-                .status());
+        assertEquals(204, put("/balloon", "{\"amount_mib\": 0, \"deflate_on_oom\": false}").status());
         assertEquals(List.of("PUT /logger ignored: Panavisor logs to stderr (run --verbose)",
-                "PUT /network-interfaces/net1 ignored: Panavisor has no network device yet"), warnings);
+                "PUT /balloon ignored: Panavisor has no balloon device"), warnings);
+    }
+
+    @Test
+    void a_network_interface_and_vsock_reach_the_vm_and_a_bad_one_is_a_fault() {
+        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"/k\"}").status());
+        assertFault(put("/network-interfaces/net1", "{\"iface_id\": \"net2\", \"host_dev_name\": \"tap0\"}"),
+                "differs from the id in the path");
+        assertFault(put("/network-interfaces/", "{\"iface_id\": \"net1\", \"host_dev_name\": \"tap0\"}"),
+                "the path must name the interface");
+        assertEquals(204, put("/network-interfaces/net1", "{\"iface_id\": \"net1\", \"guest_mac\": "
+                + "\"06:00:AC:10:00:02\", \"host_dev_name\": \"tap0\"}").status());
+        assertFault(put("/network-interfaces/net2", "{\"iface_id\": \"net2\", \"host_dev_name\": \"tap1\"}"),
+                "Panavisor has one network card");
+        assertFault(put("/vsock", "{\"guest_cid\": 1, \"uds_path\": \"/tmp/v.sock\"}"), "must be between 3 and");
+        assertEquals(204, put("/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}").status());
+        assertEquals(204, put("/actions", "{\"action_type\": \"InstanceStart\"}").status());
+        VmSpec spec = launcher.started.getFirst();
+        assertEquals(java.util.Optional.of(new MachineConfig.Net("tap0",
+                dev.panavisor.devices.virtio.net.MacAddress.parse("06:00:ac:10:00:02"))), spec.net());
+        assertEquals(java.util.Optional.of(new MachineConfig.Vsock(3, Path.of("/tmp/v.sock"))), spec.vsock());
+        assertEquals(List.of(), warnings);
     }
 
     @Test

@@ -80,7 +80,8 @@ class ApiServerTest {
         assertEquals(Path.of("./vmlinux-6.1"), spec.kernel());
         assertEquals("console=ttyS0 reboot=k panic=1", spec.bootArgs());
         assertEquals(Path.of("./ubuntu-24.04.ext4"), spec.disks().getFirst().path());
-        assertEquals(2, warnings.size(), warnings.toString()); // logger and the network interface
+        assertEquals(1, warnings.size(), warnings.toString()); // the logger
+        assertEquals("tap0", spec.net().orElseThrow().tap(), "the network interface reaches the VM");
         Answer info = curl("GET", "/", null);
         assertEquals(200, info.status());
         assertTrue(info.body().contains("\"state\":\"Running\""), info.body());

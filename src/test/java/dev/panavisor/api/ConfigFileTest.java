@@ -101,14 +101,16 @@ class ConfigFileTest {
                               "io_engine": "Async", "rate_limiter": {"bandwidth": {"size": 1, "refill_time": 1}}}],
                   "machine-config": {"vcpu_count": 2, "mem_size_mib": 128, "smt": true, "track_dirty_pages": true,
                                      "cpu_template": "T2", "huge_pages": "2M"},
-                  "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0"}],
-                  "vsock": {"guest_cid": 3, "uds_path": "v.sock"},
+                  "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0",
+                                          "rx_rate_limiter": {"bandwidth": {"size": 1, "refill_time": 1}}}],
+                  "vsock": {"guest_cid": 3, "uds_path": "v.sock", "vsock_id": "vsock0"},
+                  "balloon": {"amount_mib": 0, "deflate_on_oom": false},
                   "something-new": 1
                 }""");
         List<String> expected = List.of("boot-source.colour", "drives[0].partuuid", "drives[0].cache_type",
                 "drives[0].io_engine", "drives[0].rate_limiter", "machine-config.smt",
                 "machine-config.track_dirty_pages", "machine-config.cpu_template", "machine-config.huge_pages",
-                "network-interfaces", "vsock", "something-new");
+                "network-interfaces[0].rx_rate_limiter", "vsock.vsock_id", "balloon", "something-new");
         assertEquals(expected.size(), warnings.size(), warnings.toString());
         for (String field : expected) {
             assertEquals(1, warnings.stream().filter(w -> w.startsWith(field + " ")).count(), field + ": " + warnings);
@@ -146,6 +148,13 @@ class ConfigFileTest {
                         + "{\"drive_id\": \"b\", \"is_root_device\": true, \"path_on_host\": \"y\"}"),
                         "drives[1].is_root_device: drive 'a' is already the root device"},
                 {"{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"drives\": {}}", "drives: expected an array"},
+                {withNet("{\"iface_id\": \"eth0\"}"), "network-interfaces[0].host_dev_name: missing"},
+                {withNet("{\"iface_id\": \"eth0\", \"host_dev_name\": \"a/b\"}"), "network-interfaces[0].host_dev_name: 'a/b' is not an interface name"},
+                {withNet("{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": \"01:00:00:00:00:01\"}"), "network-interfaces[0].guest_mac:"},
+                {withNet("{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}, {\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\"}"),
+                        "network-interfaces[1].iface_id: 'eth1': Panavisor has one network card, and 'eth0' is it"},
+                {"{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"vsock\": {\"guest_cid\": 2, \"uds_path\": \"v\"}}", "vsock.guest_cid: must be between 3 and"},
+                {"{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"vsock\": {\"guest_cid\": 3}}", "vsock.uds_path: missing"},
         };
         for (String[] c : cases) {
             ApiException e = assertThrows(ApiException.class, () -> parse(c[0]), c[0]);
@@ -172,6 +181,27 @@ class ConfigFileTest {
 
     static String withMachine(String fields) {
         return "{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"machine-config\": {" + fields + "}}";
+    }
+
+    static String withNet(String interfaces) {
+        return "{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"network-interfaces\": [" + interfaces + "]}";
+    }
+
+    /** The network interface and vsock sections map to run's --net tap=NAME,mac=MAC and --vsock CID,PATH. */
+    @Test
+    void a_network_interface_and_vsock_become_a_tap_card_and_a_vsock_device() {
+        VmSpec spec = parse("""
+                {"boot-source": {"kernel_image_path": "k"},
+                 "network-interfaces": [{"iface_id": "eth0", "guest_mac": "06:00:AC:10:00:02", "host_dev_name": "tap0"}],
+                 "vsock": {"guest_cid": 3, "uds_path": "./v.sock"}}""");
+        assertEquals(List.of(), warnings);
+        assertEquals(Optional.of(new MachineConfig.Net("tap0",
+                dev.panavisor.devices.virtio.net.MacAddress.parse("06:00:ac:10:00:02"))), spec.net());
+        assertEquals(Optional.of(new MachineConfig.Vsock(3, Path.of("./v.sock"))), spec.vsock());
+        VmSpec none = parse("{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"network-interfaces\": [], "
+                + "\"vsock\": null}");
+        assertEquals(Optional.empty(), none.net());
+        assertEquals(Optional.empty(), none.vsock());
     }
 
     static String withDrives(String drives) {

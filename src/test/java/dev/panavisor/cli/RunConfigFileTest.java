@@ -72,15 +72,24 @@ class RunConfigFileTest {
         Path file = config("""
                 {"boot-source": {"kernel_image_path": "%s"},
                  "machine-config": {"vcpu_count": 1, "mem_size_mib": 128, "smt": true},
-                 "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0"}]}""".formatted(notKernel));
+                 "balloon": {"amount_mib": 0, "deflate_on_oom": false}}""".formatted(notKernel));
         RunBadInputTest.Result result = RunBadInputTest.run("run", "--config", file.toString(), "--exec", "true");
         assertEquals(1, result.code(), result.err());
         List<String> lines = result.err().lines().toList();
         assertEquals(3, lines.size(), result.err());
         assertEquals("panavisor: warning: " + file + ": machine-config.smt (true) ignored: Panavisor gives each "
                 + "vCPU a core of its own", lines.get(0));
-        assertTrue(lines.get(1).startsWith("panavisor: warning: " + file + ": network-interfaces ignored"), lines.get(1));
+        assertTrue(lines.get(1).startsWith("panavisor: warning: " + file + ": balloon ignored"), lines.get(1));
         assertTrue(lines.get(2).contains("not a Linux kernel"), lines.get(2));
         assertFalse(result.err().contains("Exception"), result.err());
+    }
+
+    @Test
+    void a_network_interface_in_the_file_and_net_on_the_command_line_is_one_line() throws Exception {
+        Path file = config("""
+                {"boot-source": {"kernel_image_path": "k"},
+                 "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0"}]}""");
+        RunBadInputTest.assertOneLineError(RunBadInputTest.run("run", "--config", file.toString(), "--net",
+                "tap=tap1"), "--net and the config file's network-interfaces both give the VM a network card");
     }
 }

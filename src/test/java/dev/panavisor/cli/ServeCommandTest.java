@@ -49,6 +49,21 @@ class ServeCommandTest {
     }
 
     @Test
+    void a_network_interface_and_vsock_become_run_s_net_and_vsock_flags_that_parse_back() {
+        MachineConfig.Net net = new MachineConfig.Net("tap0",
+                dev.panavisor.devices.virtio.net.MacAddress.parse("06:00:ac:10:00:02"));
+        MachineConfig.Vsock vsock = new MachineConfig.Vsock(3, Path.of("/tmp/v.sock"));
+        VmSpec spec = new VmSpec(Path.of("/k"), Optional.empty(), "", List.of(), 256L << 20, 1, Optional.of(net),
+                Optional.of(vsock));
+        List<String> args = ChildRunLauncher.runArguments(spec);
+        assertEquals(List.of("--net=tap=tap0,mac=06:00:ac:10:00:02", "--vsock=3,/tmp/v.sock"),
+                args.subList(args.size() - 2, args.size()));
+        RunCommand run = RunOptionsTest.parsed(args.toArray(String[]::new));
+        assertEquals(net, run.net);
+        assertEquals(vsock, run.vsock);
+    }
+
+    @Test
     void a_kernel_that_is_not_there_is_the_start_requests_error() {
         ChildRunLauncher launcher = new ChildRunLauncher();
         dev.panavisor.PanavisorException e = assertThrows(dev.panavisor.PanavisorException.class, () -> launcher.start(new VmSpec(dir.resolve("none"),
