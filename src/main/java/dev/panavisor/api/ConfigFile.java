@@ -70,24 +70,9 @@ public final class ConfigFile {
         if (top.has("machine-config")) {
             resources.putMachineConfig(root.get("machine-config"));
         }
-        if (top.has("drives")) {
-            JsonNode drives = root.get("drives");
-            if (!drives.isArray()) {
-                throw new ApiException("drives: expected an array, got " + JsonFields.describe(drives));
-            }
-            for (int i = 0; i < drives.size(); i++) {
-                resources.putDrive(null, drives.get(i), "drives[" + i + "]");
-            }
-        }
-        if (top.has("network-interfaces")) {
-            JsonNode interfaces = root.get("network-interfaces");
-            if (!interfaces.isArray()) {
-                throw new ApiException("network-interfaces: expected an array, got " + JsonFields.describe(interfaces));
-            }
-            for (int i = 0; i < interfaces.size(); i++) {
-                resources.putNetworkInterface(null, interfaces.get(i), "network-interfaces[" + i + "]");
-            }
-        }
+        eachOf(root, top, "drives", (element, where) -> resources.putDrive(null, element, where));
+        eachOf(root, top, "network-interfaces",
+                (element, where) -> resources.putNetworkInterface(null, element, where));
         if (top.has("vsock") && !root.get("vsock").isNull()) {
             resources.putVsock(root.get("vsock"));
         }
@@ -98,6 +83,21 @@ public final class ConfigFile {
         });
         top.warnAboutTheRest();
         return resources.spec();
+    }
+
+    /** Hands each element of the array section {@code name}, if present, to {@code put} with its place ("drives[0]"). */
+    private static void eachOf(JsonNode root, JsonFields top, String name,
+            java.util.function.BiConsumer<JsonNode, String> put) {
+        if (!top.has(name)) {
+            return;
+        }
+        JsonNode section = root.get(name);
+        if (!section.isArray()) {
+            throw new ApiException(name + ": expected an array, got " + JsonFields.describe(section));
+        }
+        for (int i = 0; i < section.size(); i++) {
+            put.accept(section.get(i), name + "[" + i + "]");
+        }
     }
 
     /** An empty array or object asks for nothing: no warning for {@code "network-interfaces": []}. */
