@@ -42,7 +42,10 @@ class BenchCompareLabTest {
 
         Results results = ResultsJson.read(out.resolve("results.json"));
         List<String> ran = ComparisonTable.ran(results).stream().map(Results.PeerResult::peer).toList();
-        assertTrue(ran.contains("host") && ran.contains("panavisor"), "the floor and Panavisor ran: " + ran + log);
+        List<String> why = results.peers().stream().filter(p -> !p.ran()).map(p -> p.peer() + ": " + p.why())
+                .toList();
+        assertTrue(ran.contains("host") && ran.contains("panavisor"), "the floor and Panavisor ran: " + ran
+                + "; the others, and why: " + why + log);
         results.peers().stream().filter(p -> !p.ran())
                 .forEach(p -> assertFalse(p.why().isBlank(), p.peer() + " did not run and says why"));
         List<List<String>> cells = ComparisonTable.cells(results);
