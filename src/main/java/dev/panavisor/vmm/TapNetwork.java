@@ -52,7 +52,6 @@ final class TapNetwork implements HostNetwork {
     private final MemorySegment receiveBuffer = arena.allocate(RECEIVE_CAPACITY);
     private final byte[] receiveBytes = new byte[RECEIVE_CAPACITY];
     private final java.util.concurrent.atomic.LongAdder wakeupCount = new java.util.concurrent.atomic.LongAdder();
-    private long oversizedFrames;
     /** struct pollfd[2]: the TAP, then the wake-up eventfd. */
     private final MemorySegment pollFds = arena.allocate(2 * POLLFD_SIZE, 4);
     private final MemorySegment wakeupCounter = arena.allocate(ValueLayout.JAVA_LONG);
@@ -123,11 +122,6 @@ final class TapNetwork implements HostNetwork {
     @Override
     public long wakeups() {
         return wakeupCount.sum();
-    }
-
-    /** Frames from the host too large for the receive buffer (cut short by the kernel), dropped. */
-    long oversizedFrames() {
-        return oversizedFrames;
     }
 
     /** The eventfd poll(2) watches beside the TAP: the receive queue's ioeventfd goes straight to it. */
@@ -235,8 +229,7 @@ final class TapNetwork implements HostNetwork {
                     throw new NativeCallException("read(" + tap.name() + ")", (int) -length);
                 }
                 if (length >= RECEIVE_CAPACITY) {
-                    oversizedFrames++; // cut short by the kernel: not a frame the guest can use
-                    continue;
+                    continue; // cut short by the kernel: not a frame the guest can use, so it is dropped
                 }
                 MemorySegment.copy(receiveBuffer, ValueLayout.JAVA_BYTE, 0, receiveBytes, 0, (int) length);
                 synchronized (lock) {
