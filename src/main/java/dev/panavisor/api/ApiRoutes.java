@@ -117,6 +117,7 @@ public final class ApiRoutes {
                     resources.putDrive(segments[1], json, "drive " + segments[1]);
                 }
             }
+            offerToBuild();
             return Reply.noContent();
         }
         if (method.equals("PATCH") && path.equals("/machine-config")) {
@@ -125,6 +126,7 @@ public final class ApiRoutes {
                 throw new ApiException(request + ": the VM has started; its configuration can no longer change");
             }
             resources.patchMachineConfig(json);
+            offerToBuild();
             return Reply.noContent();
         }
         if ((method.equals("PUT") || method.equals("PATCH")) && IGNORED.containsKey(resource)) {
@@ -135,6 +137,17 @@ public final class ApiRoutes {
         throw new ApiException("invalid request method and/or path: " + request
                 + " (Panavisor serves GET /, GET|PUT|PATCH /machine-config, PUT /boot-source, PUT /drives/{id}, "
                 + "PUT /network-interfaces/{id}, PUT /vsock, PUT /actions)");
+    }
+
+    /** The configuration changed: once it can start (it has a boot source), the launcher may build it ahead. */
+    private void offerToBuild() {
+        VmSpec spec;
+        try {
+            spec = resources.spec();
+        } catch (ApiException incomplete) {
+            return;
+        }
+        launcher.configured(spec);
     }
 
     private Reply action(JsonNode body) {

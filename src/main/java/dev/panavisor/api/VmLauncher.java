@@ -11,6 +11,14 @@ public interface VmLauncher {
      */
     void start(VmSpec spec);
 
+    /**
+     * The configuration changed before the start and is complete enough to start ({@code spec}): a launcher may
+     * build that VM now, as QEMU started paused has built its machine, so that the start has less to do. It must
+     * not fail the request: what cannot be built now is built, and reported, by {@link #start}.
+     */
+    default void configured(VmSpec spec) {
+    }
+
     /** Whether the VM started and has not ended. */
     boolean running();
 

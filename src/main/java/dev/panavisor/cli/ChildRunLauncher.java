@@ -2,6 +2,9 @@ package dev.panavisor.cli;
 
 import dev.panavisor.api.VmLauncher;
 import dev.panavisor.api.VmSpec;
+import dev.panavisor.lab.LinuxGuests;
+import dev.panavisor.sys.NativeCallException;
+import dev.panavisor.sys.ProcessSignal;
 import dev.panavisor.vmm.MachineConfig;
 import dev.panavisor.vmm.VmmException;
 import java.io.IOException;
@@ -72,7 +75,16 @@ final class ChildRunLauncher implements VmLauncher {
         process.onExit().thenAccept(p -> ended.complete(p.exitValue()));
     }
 
-    /** run's flags for {@code spec}: what a user would type for the same VM. */
+    /** The warm VM process builds this VM now; InstanceStart with the same configuration then only starts it. */
+    @Override
+    public void configured(VmSpec spec) {
+        Standby warm = standby;
+        if (warm != null) {
+            warm.prepare(runArguments(spec));
+        }
+    }
+
+        /** run's flags for {@code spec}: what a user would type for the same VM. */
     static List<String> runArguments(VmSpec spec) {
         List<String> args = new ArrayList<>();
         args.add("run");
@@ -98,11 +110,32 @@ final class ChildRunLauncher implements VmLauncher {
     }
 
     /**
-     * Firecracker presses Ctrl+Alt+Del on the guest's i8042 keyboard; Panavisor's i8042 has no keyboard behind it,
-     * so the VM is stopped from the host instead: SIGTERM, on which run stops every vCPU and flushes the disks.
+     * As Firecracker does, presses Ctrl+Alt+Del on the guest's keyboard, and the guest decides what follows: SIGPWR
+     * to the VM's process ({@link CtrlAltDelSignal}). A run that goes through the nested lab has its VM in another
+     * kernel, which no signal from here reaches: that VM is stopped from the host instead (SIGTERM, on which run
+     * stops the VM and flushes its disks), with one line that says so.
      */
     @Override
     public void ctrlAltDel() {
+        Process p = process;
+        if (p == null) {
+            return;
+        }
+        if (LinuxGuests.locate().route() != LinuxGuests.Route.DIRECT) {
+            notices.accept("SendCtrlAltDel: the VM runs in the nested lab, where no keyboard press reaches it from "
+                    + "here; stopping it from the host instead");
+            p.destroy();
+            return;
+        }
+        try {
+            ProcessSignal.send(p.pid(), ProcessSignal.SIGPWR);
+        } catch (NativeCallException e) {
+            // The process ended meanwhile: nothing to press the keys on.
+        }
+    }
+
+    /** Stops the VM process from the host: SIGTERM, on which run stops every vCPU and flushes the disks. */
+    private void stopVm() {
         Process p = process;
         if (p != null) {
             p.destroy();
@@ -120,6 +153,6 @@ final class ChildRunLauncher implements VmLauncher {
         if (warm != null) {
             warm.close();
         }
-        ctrlAltDel();
+        stopVm();
     }
 }

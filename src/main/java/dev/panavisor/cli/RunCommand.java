@@ -182,6 +182,18 @@ final class RunCommand implements Callable<Integer> {
             + "libc makes system calls the filter does not allow."})
     boolean noSeccomp;
 
+    /**
+     * Asked, once the VM is built and before its first KVM_RUN, whether to run it: false abandons it (the VM is
+     * closed and the run returns). Set by serve's standby, which builds a VM before InstanceStart
+     * ({@link StandbyCommand}); null, as on the command line, runs it at once.
+     */
+    StartGate startGate;
+
+    /** See {@link #startGate}. */
+    interface StartGate {
+        boolean proceed();
+    }
+
     @Override
     public Integer call() {
         long parsedNanos = System.nanoTime();
@@ -233,52 +245,62 @@ final class RunCommand implements Callable<Integer> {
                 Machine machine = Machine.create(kvm, config, streams == null ? out
                         : consoleTail == null ? new FileOutputStream(FileDescriptor.err) : consoleTail,
                         startNanos, timeline || jfr != null ? phases : null, streams, watch());
-                CommandStreams closedFirst = streams;
-                HostTerminal terminal = streams == null ? HostTerminal.rawIfInteractive() : null) {
+                CommandStreams closedFirst = streams) {
+            if (startGate != null && !startGate.proceed()) {
+                return ExitCodes.OK; // a standby's VM built for a configuration that has since changed
+            }
             stopOnTermination(machine, closed);
-            if (streams == null) {
-                ConsoleInput.start(machine);
-            } else {
-                StdinForwarder.start(new java.io.FileInputStream(FileDescriptor.in), streams, machine::isRunning);
+            try (HostTerminal terminal = streams == null ? HostTerminal.rawIfInteractive() : null) {
+                return runBuilt(machine, config, streams, consoleTail, terminal, startNanos, phases, err);
             }
-            boolean sockets = config.vsock().isPresent() || config.net().map(n -> n.tap() == null).orElse(false);
-            Outcome outcome = machine.run(effectiveStallLimit(),
-                    noSeccomp || jfr != null ? null : () -> Confinement.install(sockets));
-            if (streams != null) {
-                streams.drain();
-            }
-            if (terminal != null) {
-                terminal.close();
-            }
-            if (bootTime) {
-                long nanos = machine.bootNanos();
-                err.println(nanos < 0 ? "panavisor: the guest never reached its boot marker"
-                        : String.format("panavisor: boot time %.1f ms (VMM start to /init)", nanos / 1e6));
-            }
-            if (exitStats) {
-                err.println("panavisor: " + machine.exitStats().total() + " exits; busiest: "
-                        + String.join(", ", machine.exitStats().top(8)));
-            }
-            if (stats) {
-                MemoryReport.lines(machine.memoryOverhead()).forEach(line -> err.println("panavisor: " + line));
-            }
-            if (timeline || jfr != null) {
-                // The boot timer has the marker's time (it serves --boot-time too): copy it into the timeline.
-                if (machine.bootNanos() >= 0) {
-                    phases.markAt(BootTimeline.Phase.BOOT_MARKER, startNanos + machine.bootNanos());
-                }
-            }
-            if (timeline) {
-                phases.report().forEach(err::println);
-            }
-            if (consoleTail != null && (machine.guestExitStatus() == null || !(outcome instanceof Outcome.Stopped))) {
-                consoleTail.text().lines().forEach(line -> err.println("panavisor: guest console: " + line));
-            }
-            return exitCode(outcome, machine.guestExitStatus(), exec != null, err);
         } finally {
             err.flush(); // a termination signal's hook lets the JVM end as soon as this latch opens
             closed.countDown();
         }
+    }
+
+    private int runBuilt(Machine machine, MachineConfig config, CommandStreams streams, ConsoleTail consoleTail,
+            HostTerminal terminal, long startNanos, BootTimeline phases, PrintWriter err) {
+        CtrlAltDelSignal.install(machine, err);
+        if (streams == null) {
+            ConsoleInput.start(machine);
+        } else {
+            StdinForwarder.start(new java.io.FileInputStream(FileDescriptor.in), streams, machine::isRunning);
+        }
+        boolean sockets = config.vsock().isPresent() || config.net().map(n -> n.tap() == null).orElse(false);
+        Outcome outcome = machine.run(effectiveStallLimit(),
+                noSeccomp || jfr != null ? null : () -> Confinement.install(sockets));
+        if (streams != null) {
+            streams.drain();
+        }
+        if (terminal != null) {
+            terminal.close();
+        }
+        if (bootTime) {
+            long nanos = machine.bootNanos();
+            err.println(nanos < 0 ? "panavisor: the guest never reached its boot marker"
+                    : String.format("panavisor: boot time %.1f ms (VMM start to /init)", nanos / 1e6));
+        }
+        if (exitStats) {
+            err.println("panavisor: " + machine.exitStats().total() + " exits; busiest: "
+                    + String.join(", ", machine.exitStats().top(8)));
+        }
+        if (stats) {
+            MemoryReport.lines(machine.memoryOverhead()).forEach(line -> err.println("panavisor: " + line));
+        }
+        if (timeline || jfr != null) {
+            // The boot timer has the marker's time (it serves --boot-time too): copy it into the timeline.
+            if (machine.bootNanos() >= 0) {
+                phases.markAt(BootTimeline.Phase.BOOT_MARKER, startNanos + machine.bootNanos());
+            }
+        }
+        if (timeline) {
+            phases.report().forEach(err::println);
+        }
+        if (consoleTail != null && (machine.guestExitStatus() == null || !(outcome instanceof Outcome.Stopped))) {
+            consoleTail.text().lines().forEach(line -> err.println("panavisor: guest console: " + line));
+        }
+        return exitCode(outcome, machine.guestExitStatus(), exec != null, err);
     }
 
     /** What --verbose and --trace ask the machine to report, on this process's stderr. */

@@ -31,8 +31,16 @@ final class Standby implements AutoCloseable {
     private final Path socket;
     private final ServerSocketChannel server;
     private final Process process;
+    /** Said (as a notice) each time the standby has built the VM of the configuration so far. */
+    static final String BUILT = "the VM is built and waits for InstanceStart";
+    /** Said when it has not: it could not be built yet, or runs go through the lab; InstanceStart builds it. */
+    static final String NOT_BUILT = "the VM is not built ahead; InstanceStart will build it (and say why if it "
+            + "cannot)";
+
     private final CompletableFuture<SocketChannel> ready = new CompletableFuture<>();
     private volatile boolean handedOff;
+    /** The arguments of the last {@link #prepare}, sent again when the standby gets ready; guarded by this. */
+    private List<String> prepared;
 
     private Standby(Path directory, ServerSocketChannel server, Process process) {
         this.directory = directory;
@@ -43,9 +51,9 @@ final class Standby implements AutoCloseable {
 
     /**
      * Starts {@code javaCommand} + {@code standby --socket=...} with this process's stdin, stdout and stderr, and
-     * tells {@code onReady} (once, on another thread) when it is warm.
+     * tells {@code notices} (on another thread) when it is warm, and then each time it has built a VM.
      */
-    static Standby start(List<String> javaCommand, Consumer<String> onReady) {
+    static Standby start(List<String> javaCommand, Consumer<String> notices) {
         Path directory = null;
         ServerSocketChannel server = null;
         try {
@@ -57,7 +65,7 @@ final class Standby implements AutoCloseable {
             command.addAll(List.of("standby", "--socket=" + socket));
             Process process = new ProcessBuilder(command).inheritIO().start();
             Standby standby = new Standby(directory, server, process);
-            standby.awaitReady(onReady);
+            standby.awaitReady(notices);
             return standby;
         } catch (IOException e) {
             closeQuietly(server);
@@ -66,24 +74,76 @@ final class Standby implements AutoCloseable {
         }
     }
 
-    private void awaitReady(Consumer<String> onReady) {
+    private void awaitReady(Consumer<String> notices) {
         process.onExit().thenRun(() -> ready.completeExceptionally(
                 new IOException("the standby VM process ended with status " + process.exitValue())));
         Thread.ofPlatform().name("standby-accept").daemon().start(() -> {
+            SocketChannel channel;
             try {
-                SocketChannel channel = server.accept();
-                ByteBuffer greeting = ByteBuffer.allocate(1);
-                if (channel.read(greeting) != 1 || greeting.get(0) != StandbyHandOff.READY) {
+                channel = server.accept();
+                if (say(channel) != StandbyHandOff.READY) {
                     channel.close();
                     throw new IOException("the standby VM process did not say it was ready");
                 }
-                if (ready.complete(channel)) {
-                    onReady.accept("the VM process is up and warm (pid " + process.pid() + ")");
-                }
             } catch (IOException e) {
                 ready.completeExceptionally(e);
+                return;
             }
+            synchronized (this) {
+                ready.complete(channel);
+                notices.accept("the VM process is up and warm (pid " + process.pid() + ")");
+                if (prepared != null) {
+                    send(new StandbyHandOff.Message.Prepare(prepared));
+                }
+            }
+            listen(channel, notices);
         });
+    }
+
+    /** What the standby says after it is ready: a VM built or not, until the hand-off closes the socket. */
+    private void listen(SocketChannel channel, Consumer<String> notices) {
+        try {
+            while (true) {
+                switch (say(channel)) {
+                    case StandbyHandOff.BUILT -> notices.accept(BUILT);
+                    case StandbyHandOff.NOT_BUILT -> notices.accept(NOT_BUILT);
+                    default -> {
+                        return; // end of file, or not the standby speaking
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // The hand-off closed the socket: nothing more to hear.
+        }
+    }
+
+    /** The standby's next byte, or -1 at end of file. */
+    private static int say(SocketChannel channel) throws IOException {
+        ByteBuffer one = ByteBuffer.allocate(1);
+        return channel.read(one) == 1 ? one.get(0) : -1;
+    }
+
+    /**
+     * Has the standby build the VM of {@code runArguments} now (the API's configuration is complete so far), so that
+     * a start with the same arguments only starts its vCPUs. Sent when the standby is ready if it is not yet;
+     * a later call replaces the VM. Never throws: a standby that cannot be told builds at the start instead.
+     */
+    synchronized void prepare(List<String> runArguments) {
+        if (handedOff) {
+            return;
+        }
+        prepared = List.copyOf(runArguments);
+        if (ready.isDone() && !ready.isCompletedExceptionally()) {
+            send(new StandbyHandOff.Message.Prepare(prepared));
+        }
+    }
+
+    private void send(StandbyHandOff.Message message) {
+        try {
+            StandbyHandOff.write(ready.join(), message);
+        } catch (IOException e) {
+            // The standby is gone: the start will notice and start a run of its own.
+        }
     }
 
     /**
@@ -102,10 +162,12 @@ final class Standby implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while waiting for the standby VM process", e);
         }
-        try (channel) {
-            StandbyHandOff.write(channel, runArguments);
+        synchronized (this) {
+            try (channel) {
+                StandbyHandOff.write(channel, new StandbyHandOff.Message.Start(runArguments));
+            }
+            handedOff = true;
         }
-        handedOff = true;
         cleanUp();
         return process;
     }

@@ -1,14 +1,17 @@
 package dev.panavisor.cli;
 
 import dev.panavisor.PanavisorException;
+import dev.panavisor.cli.StandbyHandOff.Message;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.kvm.VcpuExit;
 import dev.panavisor.lab.LinuxGuests;
 import dev.panavisor.vmm.TinyGuest;
 import dev.panavisor.vmm.TinyPrograms;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,9 +25,18 @@ import picocli.CommandLine.Option;
  * VM, so that InstanceStart finds a JVM that is already up (a warm start, docs/api.md). It does everything a
  * {@code run} does before it knows its VM: the JVM's start, run's command model (picocli), the first use of
  * /dev/kvm and the FFM calls behind it (a tiny guest runs to its HLT), then connects to serve's private socket,
- * says it is ready, and waits. What it reads then is a {@code run} command line ({@link StandbyHandOff}); it runs
- * it exactly as {@code panavisor run} would (same checks, same seccomp confinement, same exit status). End of file
- * before any argument means serve ended without a VM: the process ends with status 0.
+ * says it is ready, and waits for serve's messages ({@link StandbyHandOff}):
+ * <ul>
+ *   <li>a Prepare, each time the API's configuration is complete enough to start: the standby runs that
+ *       {@code run} command line up to the point where the VM is built (memory mapped, kernel and initrd loaded,
+ *       devices made), says so, and waits. This is what QEMU has done when started paused ({@code -S}). A later
+ *       Prepare closes that VM and builds the new one. A failure is kept quiet (the configuration may still change):
+ *       the start that follows runs afresh and reports it. Only where this host runs guests itself; through the
+ *       lab there is nothing to build here.</li>
+ *   <li>a Start: the built VM runs when its arguments are those it was built with; otherwise the arguments run as
+ *       {@code panavisor run} would run them (same checks, same seccomp confinement, same exit status).</li>
+ * </ul>
+ * End of file before a Start means serve ended without a VM: the process ends with status 0.
  */
 @Command(name = "standby", hidden = true, mixinStandardHelpOptions = true,
         description = "A warm 'panavisor run' that waits on a socket for its arguments (started by serve).")
@@ -32,29 +44,122 @@ final class StandbyCommand implements Callable<Integer> {
     @Option(names = "--socket", required = true, paramLabel = "PATH", description = "serve's hand-off socket.")
     Path socket;
 
+    /** Runs a {@code run} command line; with a gate, asks it before the built VM's first KVM_RUN. */
+    interface Runner {
+        int run(List<String> arguments, RunCommand.StartGate gate);
+    }
+
     @Override
     public Integer call() throws IOException {
-        CommandLine run = PanavisorCommand.newCommandLine(PanavisorCommand.NO_MAIN_NANOS, "run");
-        warmUp();
-        List<String> arguments;
+        PanavisorCommand.newCommandLine(PanavisorCommand.NO_MAIN_NANOS, "run"); // run's model, built once to warm up
+        boolean direct = warmUp();
         try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
             channel.write(ByteBuffer.wrap(new byte[] {StandbyHandOff.READY}));
-            arguments = StandbyHandOff.read(channel);
+            return serve(channel, direct, StandbyCommand::execute);
         }
-        if (arguments.isEmpty()) {
-            return ExitCodes.OK;
+    }
+
+    /** One {@code run}, with its own command model; a gated run's error lines wait until the gate opens. */
+    private static int execute(List<String> arguments, RunCommand.StartGate gate) {
+        CommandLine root = PanavisorCommand.newCommandLine(PanavisorCommand.NO_MAIN_NANOS, "run");
+        if (gate != null) {
+            HeldWriter held = new HeldWriter(new PrintWriter(System.err, true));
+            root.setErr(new PrintWriter(held, true));
+            RunCommand run = (RunCommand) root.getSubcommands().get("run").getCommand();
+            run.startGate = () -> {
+                boolean go = gate.proceed();
+                if (go) {
+                    held.release();
+                }
+                return go;
+            };
         }
-        return run.execute(arguments.toArray(String[]::new));
+        return root.execute(arguments.toArray(String[]::new));
+    }
+
+    /**
+     * Answers serve's messages on {@code channel} until one starts a VM or the stream ends, and returns that run's
+     * status (0 for no VM). {@code prepare}: whether Prepare builds VMs here (else it is only noted).
+     */
+    static int serve(ByteChannel channel, boolean prepare, Runner runner) throws IOException {
+        Message next = StandbyHandOff.read(channel);
+        while (true) {
+            switch (next) {
+                case Message.End end -> {
+                    return ExitCodes.OK;
+                }
+                case Message.Start start -> {
+                    channel.close(); // now: the run's seccomp filter would not let the JDK load what closing needs
+                    return runner.run(start.arguments(), null);
+                }
+                case Message.Prepare built when !prepare -> {
+                    say(channel, StandbyHandOff.NOT_BUILT);
+                    next = StandbyHandOff.read(channel);
+                }
+                case Message.Prepare built -> {
+                    Gate gate = new Gate(channel, built.arguments());
+                    int status = runner.run(built.arguments(), gate);
+                    if (gate.started) {
+                        return status;
+                    }
+                    if (gate.next == null) { // it failed before its VM was built
+                        say(channel, StandbyHandOff.NOT_BUILT);
+                        next = StandbyHandOff.read(channel);
+                    } else {
+                        next = gate.next;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Asked by a prepared run with its VM built: waits for serve's next message, and runs on a matching Start. */
+    private static final class Gate implements RunCommand.StartGate {
+        private final ByteChannel channel;
+        private final List<String> arguments;
+        boolean started;
+        /** The message that ended the wait without a start; null until then. */
+        Message next;
+
+        Gate(ByteChannel channel, List<String> arguments) {
+            this.channel = channel;
+            this.arguments = arguments;
+        }
+
+        @Override
+        public boolean proceed() {
+            try {
+                say(channel, StandbyHandOff.BUILT);
+                Message message = StandbyHandOff.read(channel);
+                if (message instanceof Message.Start start && start.arguments().equals(arguments)) {
+                    channel.close(); // before the run's seccomp filter, as for an unbuilt start
+                    started = true;
+                    return true;
+                }
+                next = message;
+            } catch (IOException e) {
+                next = new Message.End(); // serve is gone
+            }
+            return false;
+        }
+    }
+
+    private static void say(ByteChannel channel, byte what) throws IOException {
+        try {
+            channel.write(ByteBuffer.wrap(new byte[] {what}));
+        } catch (IOException e) {
+            // serve closes its side once it has sent a Start; what it misses then no longer matters.
+        }
     }
 
     /**
      * The first use of KVM through FFM costs a JVM hundreds of milliseconds in the lab (each new native call shape
      * generates classes and a stub): pay it now, with the smallest VM there is. Where this host cannot run guests
-     * directly, the run will go to the lab and there is nothing to warm here.
+     * directly, the run will go to the lab and there is nothing to warm here (false: nor to build).
      */
-    private static void warmUp() {
+    private static boolean warmUp() {
         if (LinuxGuests.locate().route() != LinuxGuests.Route.DIRECT) {
-            return;
+            return false;
         }
         try (Kvm kvm = Kvm.open(); TinyGuest guest = TinyGuest.realMode(kvm, TinyPrograms.powersOfTwo())) {
             VcpuExit exit;
@@ -64,5 +169,6 @@ final class StandbyCommand implements Callable<Integer> {
         } catch (PanavisorException e) {
             // Not fatal: the run itself will meet the same problem and say so in its own words.
         }
+        return true;
     }
 }

@@ -47,9 +47,10 @@ public final class KernelCommandLine {
             words.add("printk.time=1");
             words.add("loglevel=7");
         }
-        // Panavisor's i8042 is only there for the reset line: no keyboard or mouse sits behind it. Without these,
-        // a kernel with the i8042 driver waits seconds for answers from devices that are not there.
-        words.add("i8042.nokbd");
+        // Panavisor's i8042 has the reset line and a keyboard that only sends (Ctrl+Alt+Del from the host), and no
+        // mouse. dumbkbd: the keyboard driver starts without sending the keyboard commands (it answers none);
+        // noaux: no mouse port to probe. Without them a kernel with the i8042 driver waits seconds for answers.
+        words.add("i8042.dumbkbd");
         words.add("i8042.noaux");
         if (!config.disks().isEmpty() && config.initrd().isEmpty()) {
             words.add("root=/dev/vda");

@@ -42,6 +42,7 @@ public final class Machine implements AutoCloseable {
     private final List<Vcpu> vcpus;
     private final ExitHandler exitHandler;
     private final Uart8250 uart;
+    private final dev.panavisor.devices.legacy.I8042 i8042;
     private final VirtioConsole virtioConsole;
     /** The virtio console's transport, whose monitor guards the console device; null with the serial console. */
     private final VirtioMmioTransport virtioConsoleTransport;
@@ -78,6 +79,7 @@ public final class Machine implements AutoCloseable {
         this.vcpus = b.vcpus;
         this.exitHandler = b.exitHandler;
         this.uart = b.uart;
+        this.i8042 = b.i8042;
         this.virtioConsole = b.virtioConsole;
         this.virtioConsoleTransport = b.virtioConsoleTransport;
         this.workers = b.workers;
@@ -330,7 +332,17 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    public boolean isRunning() {
+    /**
+     * Presses Ctrl+Alt+Del on the guest's keyboard (Firecracker's SendCtrlAltDel); the guest decides what follows.
+     * Returns false when the guest's keyboard did not take it (disabled, or the VM is over).
+     */
+    public boolean pressCtrlAltDel() {
+        synchronized (i8042) { // the device's lock, as on its bus accesses
+            return !closed && isRunning() && i8042.pressCtrlAltDel();
+        }
+    }
+
+        public boolean isRunning() {
         return !outcome.isDone();
     }
 

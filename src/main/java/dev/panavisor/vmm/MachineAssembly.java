@@ -44,6 +44,7 @@ final class MachineAssembly {
     MappedGuestMemory memory;
     List<Vcpu> vcpus = new ArrayList<>();
     Uart8250 uart;
+    I8042 i8042;
     VirtioConsole virtioConsole;
     VirtioMmioTransport virtioConsoleTransport;
     final List<DeviceWorker> workers = new ArrayList<>();
@@ -117,7 +118,7 @@ final class MachineAssembly {
         uart = new Uart8250(serialConsole ? console : OutputStream.nullOutputStream(),
                 interruptLine(Uart8250.COM1_IRQ));
         pio.register("COM1", Uart8250.COM1_BASE, Uart8250.PORT_COUNT, uart);
-        I8042 i8042 = new I8042(() -> reset.run());
+        i8042 = new I8042(() -> reset.run(), interruptLine(I8042.KEYBOARD_IRQ));
         pio.register("i8042", I8042.DATA_PORT, 1, i8042.dataPort(), i8042);
         pio.register("i8042", I8042.COMMAND_PORT, 1, i8042.commandPort(), i8042);
         bootTimer = new BootTimer(startNanos);

@@ -15,6 +15,7 @@ class ApiRoutesTest {
     /** Records what the API asked for instead of starting a VM. */
     static final class FakeLauncher implements VmLauncher {
         final List<VmSpec> started = new ArrayList<>();
+        final List<VmSpec> configured = new ArrayList<>();
         boolean running;
         int ctrlAltDels;
         RuntimeException refusal;
@@ -26,6 +27,11 @@ class ApiRoutesTest {
             }
             started.add(spec);
             running = true;
+        }
+
+        @Override
+        public void configured(VmSpec spec) {
+            configured.add(spec);
         }
 
         @Override
@@ -73,6 +79,26 @@ class ApiRoutesTest {
         assertEquals(204, put("/actions", "{\"action_type\": \"SendCtrlAltDel\"}").status());
         assertEquals(1, launcher.ctrlAltDels);
         assertEquals(List.of(), warnings);
+    }
+
+    @Test
+    void each_change_to_a_startable_configuration_is_offered_to_the_launcher_to_build_ahead() {
+        assertEquals(204, put("/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 512}").status());
+        assertEquals(List.of(), launcher.configured, "without a boot source there is nothing to build");
+        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"/k\"}").status());
+        VmSpec first = new VmSpec(Path.of("/k"), java.util.Optional.empty(), "", List.of(), 512L << 20, 2);
+        assertEquals(List.of(first), launcher.configured);
+        assertEquals(204, put("/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r.ext4\", "
+                + "\"is_root_device\": true, \"is_read_only\": true}").status());
+        assertEquals(204, routes.handle("PATCH", "/machine-config", "{\"vcpu_count\": 1}").status());
+        assertFault(put("/drives/bad", "{\"drive_id\": \"other\", \"path_on_host\": \"/x\"}"), "differs");
+        VmSpec last = new VmSpec(Path.of("/k"), java.util.Optional.empty(), "",
+                List.of(new MachineConfig.Disk(Path.of("/r.ext4"), true)), 512L << 20, 1);
+        assertEquals(3, launcher.configured.size(), "a refused request offers nothing: " + launcher.configured);
+        assertEquals(last, launcher.configured.getLast());
+        assertEquals(204, put("/actions", "{\"action_type\": \"InstanceStart\"}").status());
+        assertEquals(List.of(last), launcher.started, "the start is of the configuration last offered");
+        assertEquals(3, launcher.configured.size(), "a start offers nothing more");
     }
 
     @Test

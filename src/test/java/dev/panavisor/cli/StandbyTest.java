@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.cli.StandbyHandOff.Message;
 import java.io.IOException;
 import java.nio.channels.Pipe;
 import java.nio.file.Files;
@@ -20,26 +21,159 @@ class StandbyTest {
     Path dir;
 
     @Test
-    void arguments_go_through_the_hand_off_unchanged() throws IOException {
+    void messages_go_through_the_hand_off_unchanged() throws IOException {
         List<String> arguments = List.of("run", "--kernel=/k é", "", "--cmdline=a b=c");
         Pipe pipe = Pipe.open();
-        StandbyHandOff.write(pipe.sink(), arguments);
+        StandbyHandOff.write(pipe.sink(), new Message.Prepare(arguments));
+        StandbyHandOff.write(pipe.sink(), new Message.Start(List.of("run")));
+        StandbyHandOff.write(pipe.sink(), new Message.Start(List.of()));
         pipe.sink().close();
-        assertEquals(arguments, StandbyHandOff.read(pipe.source()));
+        assertEquals(new Message.Prepare(arguments), StandbyHandOff.read(pipe.source()));
+        assertEquals(new Message.Start(List.of("run")), StandbyHandOff.read(pipe.source()));
+        assertEquals(new Message.Start(List.of()), StandbyHandOff.read(pipe.source()));
+        assertEquals(new Message.End(), StandbyHandOff.read(pipe.source()), "end of file between messages");
     }
 
     @Test
-    void nothing_at_all_means_no_vm_and_a_torn_argument_is_an_error() throws IOException {
-        Pipe empty = Pipe.open();
-        empty.sink().close();
-        assertEquals(List.of(), StandbyHandOff.read(empty.source()));
-
-        Pipe torn = Pipe.open();
-        torn.sink().write(java.nio.ByteBuffer.wrap("run\0--ker".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        torn.sink().close();
-        assertThrows(IOException.class, () -> StandbyHandOff.read(torn.source()));
+    void a_torn_or_foreign_message_is_an_error() throws IOException {
+        assertThrows(IOException.class, () -> StandbyHandOff.read(source(bytes('S', 0, 0, 0, 9, 'r', 'u', 'n', 0))),
+                "the stream ended inside a message");
+        assertThrows(IOException.class, () -> StandbyHandOff.read(source(bytes('S', 0, 0, 0, 4, 'r', 'u', 'n', 'x'))),
+                "an argument without its NUL");
+        assertThrows(IOException.class, () -> StandbyHandOff.read(source(bytes('X', 0, 0, 0, 0))), "unknown kind");
+        assertThrows(IOException.class, () -> StandbyHandOff.read(source(bytes('P', 0x7f, 0, 0, 0))), "too long");
+        assertThrows(IOException.class, () -> StandbyHandOff.read(source(bytes('P', 0, 0))), "a torn header");
         assertThrows(IllegalArgumentException.class,
-                () -> StandbyHandOff.write(Pipe.open().sink(), List.of("a\0b")));
+                () -> StandbyHandOff.write(Pipe.open().sink(), new Message.Start(List.of("a\0b"))));
+    }
+
+    private static byte[] bytes(int... values) {
+        byte[] bytes = new byte[values.length];
+        for (int i = 0; i < values.length; i++) {
+            bytes[i] = (byte) values[i];
+        }
+        return bytes;
+    }
+
+    private static Pipe.SourceChannel source(byte[] bytes) throws IOException {
+        Pipe pipe = Pipe.open();
+        pipe.sink().write(java.nio.ByteBuffer.wrap(bytes));
+        pipe.sink().close();
+        return pipe.source();
+    }
+
+    /** A runner standing in for run: a gated run "builds" (unless told to fail) and asks its gate. */
+    private static final class FakeRuns implements StandbyCommand.Runner {
+        final List<String> log = new CopyOnWriteArrayList<>();
+
+        @Override
+        public int run(List<String> arguments, RunCommand.StartGate gate) {
+            String name = arguments.getFirst();
+            if (gate == null) {
+                log.add("ran " + name + " afresh");
+                return 3;
+            }
+            if (name.equals("bad")) {
+                log.add("failed to build " + name);
+                return 1;
+            }
+            boolean go = gate.proceed();
+            log.add((go ? "started built " : "closed built ") + name);
+            return go ? 7 : 0;
+        }
+    }
+
+    /** serve's end of a socket pair, the standby's {@link StandbyCommand#serve} on the other, on a thread. */
+    private final class Pair implements AutoCloseable {
+        final java.nio.channels.SocketChannel serve;
+        final java.util.concurrent.CompletableFuture<Integer> status = new java.util.concurrent.CompletableFuture<>();
+
+        Pair(boolean prepare, StandbyCommand.Runner runner) throws IOException {
+            Path socket = Files.createTempFile(dir, "pair", ".sock");
+            Files.delete(socket);
+            try (var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+                server.bind(java.net.UnixDomainSocketAddress.of(socket));
+                serve = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket));
+                var standby = server.accept();
+                Thread.ofPlatform().start(() -> {
+                    try (standby) {
+                        status.complete(StandbyCommand.serve(standby, prepare, runner));
+                    } catch (Throwable e) {
+                        status.completeExceptionally(e);
+                    }
+                });
+            }
+        }
+
+        void send(Message message) throws IOException {
+            StandbyHandOff.write(serve, message);
+        }
+
+        int said() throws IOException {
+            java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
+            return serve.read(one) == 1 ? one.get(0) : -1;
+        }
+
+        int status() throws Exception {
+            return status.get(1, TimeUnit.MINUTES);
+        }
+
+        @Override
+        public void close() throws IOException {
+            serve.close();
+        }
+    }
+
+    @Test
+    void a_start_with_the_arguments_of_the_built_vm_runs_that_vm() throws Exception {
+        FakeRuns runs = new FakeRuns();
+        try (Pair pair = new Pair(true, runs)) {
+            pair.send(new Message.Prepare(List.of("a", "--memory=256M")));
+            assertEquals(StandbyHandOff.BUILT, pair.said());
+            pair.send(new Message.Start(List.of("a", "--memory=256M")));
+            assertEquals(7, pair.status(), "the built VM's run, and its status");
+        }
+        assertEquals(List.of("started built a"), runs.log);
+    }
+
+    @Test
+    void a_changed_configuration_closes_the_built_vm_and_a_different_start_runs_afresh() throws Exception {
+        FakeRuns runs = new FakeRuns();
+        try (Pair pair = new Pair(true, runs)) {
+            pair.send(new Message.Prepare(List.of("a")));
+            assertEquals(StandbyHandOff.BUILT, pair.said());
+            pair.send(new Message.Prepare(List.of("b")));
+            assertEquals(StandbyHandOff.BUILT, pair.said());
+            pair.send(new Message.Prepare(List.of("bad")));
+            assertEquals(StandbyHandOff.NOT_BUILT, pair.said(), "a failure is said, not printed");
+            pair.send(new Message.Prepare(List.of("c")));
+            assertEquals(StandbyHandOff.BUILT, pair.said());
+            pair.send(new Message.Start(List.of("d")));
+            assertEquals(3, pair.status());
+        }
+        assertEquals(List.of("closed built a", "closed built b", "failed to build bad", "closed built c",
+                "ran d afresh"), runs.log);
+    }
+
+    @Test
+    void serve_ending_closes_the_built_vm_and_a_standby_that_cannot_build_only_starts() throws Exception {
+        FakeRuns runs = new FakeRuns();
+        try (Pair pair = new Pair(true, runs)) {
+            pair.send(new Message.Prepare(List.of("a")));
+            assertEquals(StandbyHandOff.BUILT, pair.said());
+            pair.serve.close(); // serve ended: end of file
+            assertEquals(0, pair.status(), "no VM, status 0");
+        }
+        assertEquals(List.of("closed built a"), runs.log);
+
+        FakeRuns throughLab = new FakeRuns();
+        try (Pair pair = new Pair(false, throughLab)) {
+            pair.send(new Message.Prepare(List.of("a")));
+            assertEquals(StandbyHandOff.NOT_BUILT, pair.said());
+            pair.send(new Message.Start(List.of("a")));
+            assertEquals(3, pair.status());
+        }
+        assertEquals(List.of("ran a afresh"), throughLab.log, "nothing is built where runs go to the lab");
     }
 
     @Test

@@ -247,15 +247,29 @@ class LinuxBootLabTest {
         String all = "serve: rc=" + rc("serve") + "\n--- api:\n" + api + "\n--- out:\n" + out("serve") + "\n--- err:\n"
                 + err("serve");
         List<String> answers = api.lines().filter(l -> l.contains(" -> ")).toList();
-        assertEquals(4, answers.size(), all);
+        assertEquals(5, answers.size(), all);
         assertTrue(answers.get(0).endsWith("-> 204"), "PUT /boot-source: " + all);
         assertTrue(answers.get(1).contains("fault_message") && answers.get(1).endsWith("-> 400"),
                 "PUT /machine-config with vcpu_count 0 is refused: " + all);
         assertTrue(answers.get(2).endsWith("-> 204"), "PUT /machine-config: " + all);
         assertTrue(answers.get(3).endsWith("-> 204"), "PUT /actions InstanceStart: " + all);
+        assertTrue(err("serve").contains("the VM is built and waits for InstanceStart"),
+                "the standby built the VM before InstanceStart: " + all);
         assertTrue(out("serve").contains("hello-from-the-api"), "the guest ran the boot_args' command: " + all);
-        assertEquals(0, rc("serve"), all);
         assertFalse(api.contains("socket left behind"), all);
+    }
+
+    @Test
+    void send_ctrl_alt_del_presses_the_keys_and_the_guest_ends_itself_cleanly() throws IOException {
+        String all = "serve: rc=" + rc("serve") + "\n--- api:\n" + Files.readString(work().resolve("serve.api"))
+                + "\n--- out:\n" + out("serve") + "\n--- err:\n" + err("serve");
+        List<String> answers = Files.readString(work().resolve("serve.api")).lines()
+                .filter(l -> l.contains(" -> ")).toList();
+        assertTrue(answers.size() == 5 && answers.get(4).endsWith("-> 204"), "PUT /actions SendCtrlAltDel: " + all);
+        assertTrue(err("serve").contains("Ctrl+Alt+Del pressed on the guest's keyboard (SIGPWR)"), all);
+        assertTrue(out("serve").contains("panavisor-init: Ctrl+Alt+Del: ending the VM"),
+                "the guest's init heard it (the kernel's keyboard handler, then SIGINT to its watcher): " + all);
+        assertEquals(130, rc("serve"), "the command was interrupted (sleep 600 did not end by itself): " + all);
     }
 
     // The network card on passt (net-scenarios.sh, "user"): the guest is 10.0.2.15, L1's loopback 10.0.2.2.

@@ -90,7 +90,8 @@ cat > vm.json <<JSON
 JSON
 scenario config $PANAVISOR run --config vm.json --exec 'grep -c ^processor /proc/cpuinfo'
 
-# The API socket, driven with curl as Firecracker's getting-started guide does: boot source, machine config, start.
+# The API socket, driven with curl as Firecracker's getting-started guide does: boot source, machine config, start,
+# and then SendCtrlAltDel.
 echo "scenario serve"
 rm -f /tmp/api.sock
 $PANAVISOR serve --api-sock /tmp/api.sock > serve.out 2> serve.err < /dev/null &
@@ -101,11 +102,20 @@ api() { # METHOD PATH BODY
     curl -sS --unix-socket /tmp/api.sock -X "$1" -H 'Content-Type: application/json' -d "$3" \
         -w ' -> %{http_code}\n' "http://localhost$2" >> serve.api 2>&1
 }
-command=$(printf 'echo hello-from-the-api' | base64 -w0)
+command=$(printf 'echo hello-from-the-api; sleep 600' | base64 -w0)
 api PUT /boot-source "{\"kernel_image_path\": \"$BZIMAGE\", \"initrd_path\": \"$INITRD\", \"boot_args\": \"panavisor.exec=$command\"}"
 api PUT /machine-config '{"vcpu_count": 0, "mem_size_mib": 256}'
 api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 256}'
+# serve's standby builds the VM once its configuration can start, before InstanceStart (docs/api.md).
+waited=0
+until grep -q 'the VM is built and waits for InstanceStart' serve.err || [ $waited -ge 180 ]; do
+    sleep 1; waited=$((waited + 1))
+done
 api PUT /actions '{"action_type": "InstanceStart"}'
+# Firecracker's way to end it: Ctrl+Alt+Del on the guest's keyboard, which Panavisor's init answers cleanly.
+waited=0
+until grep -q hello-from-the-api serve.out || [ $waited -ge 180 ]; do sleep 1; waited=$((waited + 1)); done
+api PUT /actions '{"action_type": "SendCtrlAltDel"}'
 wait $serve
 echo $? > serve.rc
 [ -S /tmp/api.sock ] && echo "socket left behind" >> serve.api

@@ -1,13 +1,16 @@
 package dev.panavisor.devices.legacy;
 
 import dev.panavisor.bus.BusDevice;
+import dev.panavisor.devices.InterruptLine;
 import java.util.ArrayDeque;
 
 /**
- * Just enough of the PC/AT keyboard controller (Intel 8042) for a Linux guest to reboot: writing command 0xFE to
- * port 0x64 pulses the CPU reset line, which is how Linux's default "kbd" reboot method ends (arch/x86 reboot:
- * it waits for the input buffer to be empty, then writes 0xFE to 0x64). Panavisor turns that into a call to the
- * injected reset callback, and the VMM ends the VM.
+ * Just enough of the PC/AT keyboard controller (Intel 8042) for a Linux guest to reboot, and for the host to press
+ * Ctrl+Alt+Del on its keyboard.
+ *
+ * <p>Reset: writing command 0xFE to port 0x64 pulses the CPU reset line, which is how Linux's default "kbd" reboot
+ * method ends (arch/x86 reboot: it waits for the input buffer to be empty, then writes 0xFE to 0x64). Panavisor
+ * turns that into a call to the injected reset callback, and the VMM ends the VM.
  *
  * <p>Two ports (IBM PC/AT Technical Reference, "Keyboard Controller"):
  * <ul>
@@ -19,16 +22,25 @@ import java.util.ArrayDeque;
  *       enable the mouse and keyboard clocks (bits 5 and 4 of the command byte), 0xD1 writes the output port (the
  *       next data byte; bit 0 is the reset line, active low), and 0xF0-0xFF pulse output port lines low: any with
  *       bit 0 clear pulses reset. Other commands are ignored.</li>
- *   <li>0x60: data. Reads take the next byte the controller has to say (0 when none); writes supply a pending
- *       command's argument, and are otherwise dropped: no keyboard is attached.</li>
+ *   <li>0x60: data. Reads take the next byte the controller or the keyboard has to say (0 when none); writes supply
+ *       a pending command's argument, and are otherwise dropped: the keyboard takes no commands.</li>
  * </ul>
- * No keyboard or mouse is attached and no interrupt is ever raised (IRQ 1/12 stay quiet). A guest built with the
- * i8042 driver will find no devices behind the controller; boot it with {@code i8042.noaux} or without
- * CONFIG_SERIO_I8042 to skip the probes.
+ *
+ * <p>The keyboard: a "dumb" one that only sends. {@link #pressCtrlAltDel} queues the scan codes of Ctrl, Alt and
+ * Delete pressed and released, as Firecracker's SendCtrlAltDel does. They are scan code set 1, which is what the
+ * guest expects while bit 6 of the command byte (translation) is set, as a BIOS leaves it and Linux keeps it. Each
+ * keyboard byte that reaches the output buffer raises IRQ 1 (an edge) while bit 0 of the command byte (keyboard
+ * interrupt) is set. While the keyboard is disabled (bit 4) a press is not taken. Linux must not send it commands,
+ * which it would wait for answers to: Panavisor boots it with {@code i8042.dumbkbd} (and {@code i8042.noaux}: no
+ * mouse), and its keyboard driver then starts without asking, in set 2 translated to set 1. Linux's keyboard
+ * handler turns Ctrl+Alt+Del into {@code ctrl_alt_del()} (drivers/tty/vt/keyboard.c), which either restarts the
+ * machine at once or, when init asked for it ({@code /proc/sys/kernel/ctrl-alt-del} = 0), sends init SIGINT.
  */
 public final class I8042 {
     public static final long DATA_PORT = 0x60;
     public static final long COMMAND_PORT = 0x64;
+    /** The keyboard's ISA interrupt. */
+    public static final int KEYBOARD_IRQ = 1;
 
     static final int STATUS_OUTPUT_FULL = 0x01;
     static final int STATUS_SYSTEM_FLAG = 0x04;
@@ -50,10 +62,20 @@ public final class I8042 {
     static final int COMMAND_BYTE_KEYBOARD_DISABLED = 0x10;
     static final int COMMAND_BYTE_AUX_DISABLED = 0x20;
     static final int OUTPUT_PORT_RESET = 0x01;
+    static final int COMMAND_BYTE_KEYBOARD_INTERRUPT = 0x01;
+    /**
+     * Ctrl, Alt and Delete pressed, then released, in scan code set 1 (Delete is an extended key, prefix 0xE0; a
+     * release is the press code with bit 7 set).
+     */
+    static final int[] CTRL_ALT_DEL = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
+    /** In {@link #output}: the byte came from the keyboard (it raises IRQ 1), not from the controller. */
+    private static final int FROM_KEYBOARD = 0x100;
     /** Bounds the answers queued for the guest; a guest that never reads them cannot grow it. */
     static final int OUTPUT_CAPACITY = 16;
 
     private final Runnable resetRequested;
+    private final InterruptLine keyboardInterrupt;
+    /** What the guest reads next from the data port: answers and keyboard bytes ({@link #FROM_KEYBOARD}). */
     private final ArrayDeque<Integer> output = new ArrayDeque<>();
     /** The "command byte": keyboard interrupt, system flag and scan-code translation set, as a BIOS leaves it. */
     private int commandByte = 0x45;
@@ -64,7 +86,8 @@ public final class I8042 {
         @Override
         public long read(long offset, int size) {
             Integer next = output.poll();
-            return next == null ? 0 : next;
+            interruptIfKeyboardByteWaits(); // the next byte is now in the output buffer
+            return next == null ? 0 : next & 0xff;
         }
 
         @Override
@@ -96,9 +119,45 @@ public final class I8042 {
         }
     };
 
-    /** @param resetRequested called when the guest pulses the CPU reset line; the VMM ends (or restarts) the VM */
+    /** A controller whose keyboard never sends anything (tests of the reset line). */
     public I8042(Runnable resetRequested) {
+        this(resetRequested, asserted -> { });
+    }
+
+    /**
+     * @param resetRequested    called when the guest pulses the CPU reset line; the VMM ends (or restarts) the VM
+     * @param keyboardInterrupt IRQ 1
+     */
+    public I8042(Runnable resetRequested, InterruptLine keyboardInterrupt) {
         this.resetRequested = resetRequested;
+        this.keyboardInterrupt = keyboardInterrupt;
+    }
+
+    /**
+     * Presses and releases Ctrl+Alt+Del on the keyboard. Returns false, taking nothing, when the guest has the
+     * keyboard disabled or has not read what it was sent before; the caller says so.
+     */
+    public boolean pressCtrlAltDel() {
+        if ((commandByte & COMMAND_BYTE_KEYBOARD_DISABLED) != 0
+                || output.size() + CTRL_ALT_DEL.length > OUTPUT_CAPACITY) {
+            return false;
+        }
+        boolean wasEmpty = output.isEmpty();
+        for (int code : CTRL_ALT_DEL) {
+            output.add(code | FROM_KEYBOARD);
+        }
+        if (wasEmpty) {
+            interruptIfKeyboardByteWaits();
+        }
+        return true;
+    }
+
+    /** IRQ 1 for a keyboard byte now in the output buffer, if the guest enabled the keyboard's interrupt. */
+    private void interruptIfKeyboardByteWaits() {
+        Integer next = output.peek();
+        if (next != null && (next & FROM_KEYBOARD) != 0 && (commandByte & COMMAND_BYTE_KEYBOARD_INTERRUPT) != 0) {
+            keyboardInterrupt.pulse();
+        }
     }
 
     /** Register at {@link #DATA_PORT}, length 1. */
@@ -142,11 +201,15 @@ public final class I8042 {
         int command = pendingCommand;
         pendingCommand = -1;
         if (command == CMD_WRITE_COMMAND_BYTE) {
+            boolean interruptWasOff = (commandByte & COMMAND_BYTE_KEYBOARD_INTERRUPT) == 0;
             commandByte = value;
+            if (interruptWasOff) {
+                interruptIfKeyboardByteWaits(); // a byte that waited for the interrupt to be enabled
+            }
         } else if (command == CMD_WRITE_OUTPUT_PORT && (value & OUTPUT_PORT_RESET) == 0) {
             resetRequested.run(); // reset line driven low
         }
-        // Anything else would be for the keyboard, and there is none.
+        // Anything else would be a command for the keyboard, which takes none.
     }
 
     private void answer(int value) {

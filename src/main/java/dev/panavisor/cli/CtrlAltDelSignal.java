@@ -1,0 +1,30 @@
+package dev.panavisor.cli;
+
+import dev.panavisor.vmm.Machine;
+import java.io.PrintWriter;
+
+/**
+ * SIGPWR to {@code panavisor run} presses Ctrl+Alt+Del on the guest's keyboard, and the guest decides what follows
+ * (Panavisor's init ends the VM cleanly: guest-images/init). It is how serve's SendCtrlAltDel reaches the VM's
+ * process, and anyone may send it: {@code kill -PWR PID}. SIGPWR ("power failure") is the signal init systems and
+ * container managers take as "shut down cleanly"; the JVM does not use it. (SIGTERM and Ctrl-C stop the VM from
+ * the host instead, as Ctrl-A x does.)
+ */
+final class CtrlAltDelSignal {
+    private CtrlAltDelSignal() {
+    }
+
+    /** From now on, SIGPWR presses Ctrl+Alt+Del on {@code machine}'s keyboard and says so on {@code err}. */
+    static void install(Machine machine, PrintWriter err) {
+        // sun.misc.Signal (module jdk.unsupported): the JDK's one way to take a signal in Java. Its handler runs on
+        // a thread of its own, not in the signal's context, so it may take the device's lock.
+        sun.misc.Signal.handle(new sun.misc.Signal("PWR"), signal -> {
+            String line = machine.pressCtrlAltDel() ? "Ctrl+Alt+Del pressed on the guest's keyboard (SIGPWR)"
+                    : "SIGPWR: the guest's keyboard did not take Ctrl+Alt+Del (it is disabled, or the VM is ending)";
+            synchronized (err) {
+                err.println("panavisor: " + line);
+                err.flush();
+            }
+        });
+    }
+}
