@@ -50,23 +50,31 @@ final class ChildRunLauncher implements VmLauncher {
     public void start(VmSpec spec) {
         MachineConfig config = new MachineConfig(spec.kernel(), spec.initrd(), spec.disks(), spec.bootArgs(),
                 spec.memoryBytes(), spec.cpus(), MachineConfig.ConsoleKind.SERIAL, java.util.Optional.empty());
-        // A missing kernel or a disk that does not open is the InstanceStart request's error (400), not a line
-        // from a child that already left.
-        MachineConfig.checkFiles(config);
+        List<String> arguments = runArguments(spec);
         Standby warm = standby;
+        // A missing kernel or a disk that does not open is the InstanceStart request's error (400), not a line
+        // from a child that already left. Unless the standby holds this VM built: its build read and checked the
+        // same files (in the lab, checking them again here cost half a second of the warm start).
+        boolean checked = warm == null || !warm.holdsBuilt(arguments);
+        if (checked) {
+            MachineConfig.checkFiles(config);
+        }
         standby = null;
         if (warm != null) {
             try {
-                process = warm.handOff(runArguments(spec));
+                process = warm.handOff(arguments);
                 process.onExit().thenAccept(p -> ended.complete(p.exitValue()));
                 return;
             } catch (IOException e) {
                 notices.accept("the warm VM process could not be used (" + e.getMessage() + "); starting one");
                 warm.close();
+                if (!checked) {
+                    MachineConfig.checkFiles(config);
+                }
             }
         }
         List<String> command = new ArrayList<>(JavaCommand.panavisor(dev.panavisor.lab.Lab.insideLab()));
-        command.addAll(runArguments(spec));
+        command.addAll(arguments);
         try {
             process = new ProcessBuilder(command).inheritIO().start();
         } catch (IOException e) {
@@ -84,7 +92,7 @@ final class ChildRunLauncher implements VmLauncher {
         }
     }
 
-        /** run's flags for {@code spec}: what a user would type for the same VM. */
+    /** run's flags for {@code spec}: what a user would type for the same VM. */
     static List<String> runArguments(VmSpec spec) {
         List<String> args = new ArrayList<>();
         args.add("run");

@@ -39,12 +39,14 @@ import picocli.CommandLine.Spec;
                 "Without --kernel, the default guest (a minimal kernel and busybox initramfs) is used, built on "
                         + "first use.",
                 "The guest console is on this terminal; leave the guest shell with 'exit' or 'reboot'; Ctrl-A x "
-                        + "ends the VM from the host.",
+                        + "ends the VM from the host; SIGPWR (kill -PWR) presses Ctrl+Alt+Del in the guest, whose "
+                        + "init then ends the VM cleanly.",
                 "With --exec, stdout and stderr carry exactly the command's own, stdin reaches the command "
                         + "and ends with end-of-file; Panavisor's messages are on stderr."},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
-                "0:the guest rebooted or powered off (with --exec: the command's own status)",
+                "0:the guest rebooted or powered off (with --exec: the command's own status; 130 when "
+                        + "Ctrl+Alt+Del interrupted it)",
                 "1:Panavisor could not start or run the VM (the message says why)",
                 "2:bad command-line usage",
                 "121:the guest kernel panicked",

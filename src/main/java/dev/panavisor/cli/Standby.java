@@ -41,6 +41,13 @@ final class Standby implements AutoCloseable {
     private volatile boolean handedOff;
     /** The arguments of the last {@link #prepare}, sent again when the standby gets ready; guarded by this. */
     private List<String> prepared;
+    /**
+     * The Prepares sent and not answered yet, oldest first: the standby answers each, in order, with BUILT or
+     * NOT_BUILT. Guarded by this.
+     */
+    private final java.util.ArrayDeque<List<String>> unanswered = new java.util.ArrayDeque<>();
+    /** The arguments of the VM the standby has built and holds, when its answer came and nothing was sent since. */
+    private List<String> built;
 
     private Standby(Path directory, ServerSocketChannel server, Process process) {
         this.directory = directory;
@@ -104,13 +111,15 @@ final class Standby implements AutoCloseable {
     private void listen(SocketChannel channel, Consumer<String> notices) {
         try {
             while (true) {
-                switch (say(channel)) {
-                    case StandbyHandOff.BUILT -> notices.accept(BUILT);
-                    case StandbyHandOff.NOT_BUILT -> notices.accept(NOT_BUILT);
-                    default -> {
-                        return; // end of file, or not the standby speaking
-                    }
+                int said = say(channel);
+                if (said != StandbyHandOff.BUILT && said != StandbyHandOff.NOT_BUILT) {
+                    return; // end of file, or not the standby speaking
                 }
+                synchronized (this) {
+                    List<String> answered = unanswered.poll();
+                    built = said == StandbyHandOff.BUILT && unanswered.isEmpty() ? answered : null;
+                }
+                notices.accept(said == StandbyHandOff.BUILT ? BUILT : NOT_BUILT);
             }
         } catch (IOException e) {
             // The hand-off closed the socket: nothing more to hear.
@@ -138,7 +147,17 @@ final class Standby implements AutoCloseable {
         }
     }
 
-    private void send(StandbyHandOff.Message message) {
+    /**
+     * Whether the standby holds a VM built from exactly {@code runArguments}: the files it names were read and
+     * checked as it was built (as Firecracker opens them when they are PUT), so a start need not check them again.
+     */
+    synchronized boolean holdsBuilt(List<String> runArguments) {
+        return runArguments.equals(built);
+    }
+
+    private void send(StandbyHandOff.Message.Prepare message) {
+        built = null;
+        unanswered.add(message.arguments());
         try {
             StandbyHandOff.write(ready.join(), message);
         } catch (IOException e) {

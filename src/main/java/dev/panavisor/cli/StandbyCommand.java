@@ -4,11 +4,15 @@ import dev.panavisor.PanavisorException;
 import dev.panavisor.cli.StandbyHandOff.Message;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.kvm.VcpuExit;
+import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LinuxGuests;
+import dev.panavisor.vmm.HostTerminal;
 import dev.panavisor.vmm.TinyGuest;
 import dev.panavisor.vmm.TinyPrograms;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
@@ -153,21 +157,48 @@ final class StandbyCommand implements Callable<Integer> {
     }
 
     /**
-     * The first use of KVM through FFM costs a JVM hundreds of milliseconds in the lab (each new native call shape
-     * generates classes and a stub): pay it now, with the smallest VM there is. Where this host cannot run guests
-     * directly, the run will go to the lab and there is nothing to warm here (false: nor to build).
+     * The first use of a native call costs a JVM hundreds of milliseconds in the lab (each new call shape generates
+     * classes and a stub), and so does the first use of some JDK parts: pay for what a run does after InstanceStart
+     * now. Each step below was measured on that path in the lab (docs/performance.md, "Warm start"):
+     * <ul>
+     *   <li>KVM, with the smallest VM there is, on a thread bound as a vCPU thread is (the kick signal's mask and
+     *       KVM_SET_SIGNAL_MASK): 200-330 ms;</li>
+     *   <li>the terminal's calls (isatty and the rest, linked together): 130 ms;</li>
+     *   <li>closing a socket, which loads a library of the JDK's (and which run's seccomp filter would refuse
+     *       later): 100 ms;</li>
+     *   <li>inside the lab, the thread CPU clock of the stall watchdog (ThreadMXBean): 60-80 ms.</li>
+     * </ul>
+     * Where this host cannot run guests directly, the run will go to the lab and there is nothing to warm here
+     * (false: nor to build).
      */
-    private static boolean warmUp() {
+    private static boolean warmUp() throws IOException {
         if (LinuxGuests.locate().route() != LinuxGuests.Route.DIRECT) {
             return false;
         }
-        try (Kvm kvm = Kvm.open(); TinyGuest guest = TinyGuest.realMode(kvm, TinyPrograms.powersOfTwo())) {
-            VcpuExit exit;
-            do {
-                exit = guest.run();
-            } while (exit instanceof VcpuExit.IoOut);
-        } catch (PanavisorException e) {
-            // Not fatal: the run itself will meet the same problem and say so in its own words.
+        Thread vcpuLike = Thread.ofPlatform().name("standby-warm-up").start(() -> {
+            try (Kvm kvm = Kvm.open(); TinyGuest guest = TinyGuest.realMode(kvm, TinyPrograms.powersOfTwo())) {
+                guest.vcpu().bindToCurrentThread();
+                try {
+                    VcpuExit exit;
+                    do {
+                        exit = guest.run();
+                    } while (exit instanceof VcpuExit.IoOut);
+                } finally {
+                    guest.vcpu().unbindThread();
+                }
+            } catch (PanavisorException e) {
+                // Not fatal: the run itself will meet the same problem and say so in its own words.
+            }
+        });
+        HostTerminal.stdinIsTerminal();
+        SocketChannel.open(StandardProtocolFamily.UNIX).close();
+        if (Lab.insideLab()) {
+            ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+        }
+        try {
+            vcpuLike.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         return true;
     }

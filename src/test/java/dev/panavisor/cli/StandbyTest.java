@@ -1,6 +1,7 @@
 package dev.panavisor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -188,6 +189,37 @@ class StandbyTest {
         }
         assertEquals(1, notices.size(), notices.toString());
         assertTrue(notices.getFirst().startsWith("the VM process is up and warm"), notices.toString());
+    }
+
+    @Test
+    void serve_knows_which_configuration_the_standby_holds_built() throws Exception {
+        java.util.concurrent.BlockingQueue<String> notices = new java.util.concurrent.LinkedBlockingQueue<>();
+        List<String> fake = List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("java.class.path"), FakeStandbyMain.class.getName());
+        try (Standby standby = Standby.start(fake, notices::add)) {
+            List<String> a = List.of("a", "--memory=256M");
+            standby.prepare(a); // sent once the standby says it is ready
+            assertTrue(notices.poll(1, TimeUnit.MINUTES).startsWith("the VM process is up and warm"));
+            assertEquals(Standby.BUILT, notices.poll(1, TimeUnit.MINUTES));
+            assertTrue(standby.holdsBuilt(a));
+            assertFalse(standby.holdsBuilt(List.of("a", "--memory=512M")), "another configuration");
+
+            standby.prepare(List.of("bad"));
+            assertFalse(standby.holdsBuilt(a), "a Prepare sent replaces the VM held, answered or not");
+            assertEquals(Standby.NOT_BUILT, notices.poll(1, TimeUnit.MINUTES));
+            assertFalse(standby.holdsBuilt(List.of("bad")));
+
+            standby.prepare(a);
+            standby.prepare(List.of("c"));
+            assertEquals(Standby.BUILT, notices.poll(1, TimeUnit.MINUTES));
+            assertFalse(standby.holdsBuilt(a), "built, but a later Prepare is on its way");
+            assertEquals(Standby.BUILT, notices.poll(1, TimeUnit.MINUTES));
+            assertTrue(standby.holdsBuilt(List.of("c")));
+
+            Process run = standby.handOff(List.of("c"));
+            assertTrue(run.waitFor(1, TimeUnit.MINUTES));
+            assertEquals(7, run.exitValue(), "the standby got its Start");
+        }
     }
 
     @Test
