@@ -27,16 +27,16 @@ final class Standby implements AutoCloseable {
     /** How long InstanceStart waits for a standby that is still warming up (in the lab its JVM takes seconds). */
     private static final long READY_SECONDS = 180;
 
-    private final Path directory;
-    private final Path socket;
-    private final ServerSocketChannel server;
-    private final Process process;
     /** Said (as a notice) each time the standby has built the VM of the configuration so far. */
     static final String BUILT = "the VM is built and waits for InstanceStart";
     /** Said when it has not: it could not be built yet, or runs go through the lab; InstanceStart builds it. */
     static final String NOT_BUILT = "the VM is not built ahead; InstanceStart will build it (and say why if it "
             + "cannot)";
 
+    private final Path directory;
+    private final Path socket;
+    private final ServerSocketChannel server;
+    private final Process process;
     private final CompletableFuture<SocketChannel> ready = new CompletableFuture<>();
     private volatile boolean handedOff;
     /** The arguments of the last {@link #prepare}, sent again when the standby gets ready; guarded by this. */

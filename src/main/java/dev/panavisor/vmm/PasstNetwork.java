@@ -56,7 +56,8 @@ final class PasstNetwork implements HostNetwork {
     interface Receiver {
         boolean canReceive();
 
-        void receive(byte[] frame, int length);
+        /** False when the frame was not taken: the guest had too few buffers for it (mergeable buffers). */
+        boolean receive(byte[] frame, int length);
 
         void endBurst();
     }
@@ -237,9 +238,9 @@ final class PasstNetwork implements HostNetwork {
             }
 
             @Override
-            public void receive(byte[] frame, int length) {
+            public boolean receive(byte[] frame, int length) {
                 synchronized (lock) {
-                    device.receiveInBurst(frame, length);
+                    return device.receiveInBurst(frame, length);
                 }
             }
 
@@ -292,7 +293,8 @@ final class PasstNetwork implements HostNetwork {
             }
             in.getInt();
             in.get(frame, 0, length);
-            while (!receiver.canReceive()) {
+            // Held until the guest has room for it: a buffer, or with mergeable buffers enough of them.
+            while (!receiver.canReceive() || !receiver.receive(frame, length)) {
                 if (inBurst > 0) {
                     receiver.endBurst();
                     inBurst = 0;
@@ -302,7 +304,6 @@ final class PasstNetwork implements HostNetwork {
                     return;
                 }
             }
-            receiver.receive(frame, length);
             inBurst++;
             // The driver is notified once per burst: when no further frame is already here, or after BURST.
             if (inBurst >= BURST || in.remaining() < 4) {

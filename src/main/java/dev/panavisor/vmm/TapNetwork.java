@@ -29,7 +29,9 @@ import java.util.function.Consumer;
  * ioeventfds the device calls {@link #wake()} from the notification), and the thread looks again. {@link #close()} wakes
  * it the same way with a stop flag. A frame is read only when a buffer is known to be there, and the receive thread
  * is the only one that consumes receive buffers, so a frame read is a frame delivered (or dropped by the device with
- * a counted reason, too big for the buffer; or lost to a guest reset in between, which discards the queues).
+ * a counted reason, too big for the buffer; or lost to a guest reset in between, which discards the queues). With
+ * mergeable buffers a frame may need more buffers than are there: the device does not take it, and the thread
+ * holds it, polls the eventfd alone, and offers it again when the guest has posted more.
  */
 final class TapNetwork implements HostNetwork {
     /** struct pollfd (poll(2)): int fd, short events, short revents; the event bits of asm-generic/poll.h. */
@@ -170,6 +172,9 @@ final class TapNetwork implements HostNetwork {
         }
     }
 
+    /** The length of a frame read from the TAP and not taken yet (it waits in receiveBytes), or -1. */
+    private int heldLength = -1;
+
     private void receiveLoop(VirtioNet device, Object lock) {
         pollFds.set(ValueLayout.JAVA_INT, 0, tap.fd());
         pollFds.set(ValueLayout.JAVA_INT, POLLFD_SIZE, wakeups.fd());
@@ -177,7 +182,12 @@ final class TapNetwork implements HostNetwork {
         while (!stopping) {
             boolean ready;
             synchronized (lock) {
-                ready = device.canReceive();
+                // A frame the guest had too few buffers for (mergeable buffers) goes first, once it has more.
+                if (heldLength >= 0 && device.receiveInBurst(receiveBytes, heldLength)) {
+                    heldLength = -1;
+                    device.endBurst();
+                }
+                ready = heldLength < 0 && device.canReceive();
             }
             // Without a buffer the TAP's entry asks for no events (its revents can still report an error).
             pollFds.set(ValueLayout.JAVA_SHORT, 4, ready ? POLLIN : 0);
@@ -233,7 +243,10 @@ final class TapNetwork implements HostNetwork {
                 }
                 MemorySegment.copy(receiveBuffer, ValueLayout.JAVA_BYTE, 0, receiveBytes, 0, (int) length);
                 synchronized (lock) {
-                    device.receiveInBurst(receiveBytes, (int) length);
+                    if (!device.receiveInBurst(receiveBytes, (int) length)) {
+                        heldLength = (int) length; // the receive queue's notification wakes this thread for it
+                        return;
+                    }
                 }
             }
         } finally {

@@ -36,8 +36,9 @@ class PasstNetworkTest {
         }
 
         @Override
-        public void receive(byte[] frame, int length) {
+        public boolean receive(byte[] frame, int length) {
             frames.add(java.util.Arrays.copyOf(frame, length));
+            return true;
         }
 
         @Override

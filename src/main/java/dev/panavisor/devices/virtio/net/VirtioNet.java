@@ -16,15 +16,22 @@ import java.util.List;
  * A virtio network device (virtio 1.2 §5.1): one receive queue and one transmit queue, Ethernet frames each
  * preceded by a 12-byte {@code struct virtio_net_hdr} (§5.1.6), a MAC address in the configuration space.
  *
- * <p>Features: VERSION_1, VIRTIO_NET_F_MAC, EVENT_IDX and INDIRECT_DESC, plus the offloads the backend can carry
- * ({@link NetBackend#offloads()}: a TAP carries CSUM, GUEST_CSUM, HOST_TSO4/6 and GUEST_TSO4/6; passt none).
- * With offloads the header travels with the frame: the guest's header goes to the backend as it is (a partial
- * checksum or a 64 KiB TCP segment is finished by the host's stack), and the backend's header comes to the guest,
- * with {@code num_buffers} set to 1. Without them every frame either way is a complete Ethernet frame with its
- * checksums filled in, and the header's fields are all 0 (GSO_NONE) but {@code num_buffers}. No
- * VIRTIO_NET_F_MRG_RXBUF: with GUEST_TSO4/6 Linux's driver posts "big" receive buffers that hold 64 KiB (a chain
- * of pages), and without it no frame is larger than the MTU plus the Ethernet header, which its 1518-byte buffers
- * hold. No control queue, no STATUS (the link is always up), one queue pair.
+ * <p>Features: VERSION_1, VIRTIO_NET_F_MAC, EVENT_IDX, INDIRECT_DESC and MRG_RXBUF, plus the offloads the backend
+ * can carry ({@link NetBackend#offloads()}: a TAP carries CSUM, GUEST_CSUM, HOST_TSO4/6 and GUEST_TSO4/6; passt
+ * none). With offloads the header travels with the frame: the guest's header goes to the backend as it is (a
+ * partial checksum or a 64 KiB TCP segment is finished by the host's stack), and the backend's header comes to the
+ * guest, with {@code num_buffers} set by the device. Without them every frame either way is a complete Ethernet
+ * frame with its checksums filled in, and the header's fields are all 0 (GSO_NONE) but {@code num_buffers}. No
+ * control queue, no STATUS (the link is always up), one queue pair.
+ *
+ * <p>Receive buffers (§5.1.6.3). With VIRTIO_NET_F_MRG_RXBUF, which Linux's driver takes, it posts small buffers
+ * (one page-fragment descriptor each, sized from the frames it has seen), and a frame fills as many as it needs:
+ * the header goes at the start of the first, {@code num_buffers} says how many, and every buffer but the last is
+ * used to its full length (§5.1.6.4). The device first counts the buffers the frame needs, gives them back
+ * ({@link SplitVirtqueue#unpop}) and fills them only when there are enough: otherwise the frame is not taken and
+ * the host side waits, as for an empty queue, the driver having been asked to notify at its next buffer. Without
+ * the feature each frame takes one chain, and with GUEST_TSO4/6 Linux posts "big" buffers for it, 64 KiB each (a
+ * chain of 17 pages) however small the frame.
  *
  * <p>Transmit (§5.1.6.2): on the driver's notification every available chain is one header and one frame in its
  * device-readable part; the header is skipped and the frame handed to the {@link NetBackend}. Receive (§5.1.6.3):
@@ -56,6 +63,8 @@ public final class VirtioNet implements VirtioDevice {
     /** §5.1.3: the device takes transmitted TCP segments larger than the MTU (needs CSUM). */
     public static final long F_HOST_TSO4 = 1L << 11;
     public static final long F_HOST_TSO6 = 1L << 12;
+    /** §5.1.3: the driver's receive buffers may be merged: a frame can take several (§5.1.6.3.2). */
+    public static final long F_MRG_RXBUF = 1L << 15;
     /** Every offload bit this device knows; a backend's {@link NetBackend#offloads()} is masked with it. */
     public static final long OFFLOADS = F_CSUM | F_GUEST_CSUM | F_GUEST_TSO4 | F_GUEST_TSO6 | F_HOST_TSO4
             | F_HOST_TSO6;
@@ -77,7 +86,11 @@ public final class VirtioNet implements VirtioDevice {
     private final boolean headersPassThrough;
     /** The offloads the driver accepted at activation: what a received header may ask of it. */
     private long acceptedOffloads;
+    /** The driver accepted MRG_RXBUF at activation. */
+    private boolean mergeable;
     private final byte[] header = new byte[HEADER_SIZE];
+    /** Header and frame in one piece, for mergeable buffers without offloads (the backend's frame has no header). */
+    private byte[] staging;
 
     private SplitVirtqueue receiveQueue;
     private SplitVirtqueue transmitQueue;
@@ -118,7 +131,7 @@ public final class VirtioNet implements VirtioDevice {
     @Override
     public long offeredFeatures() {
         return VirtioFeatures.VERSION_1 | VirtioFeatures.EVENT_IDX | VirtioFeatures.INDIRECT_DESC | F_MAC
-                | (backend.offloads() & OFFLOADS);
+                | F_MRG_RXBUF | (backend.offloads() & OFFLOADS);
     }
 
     @Override
@@ -149,6 +162,7 @@ public final class VirtioNet implements VirtioDevice {
         this.interrupt = interrupt;
         this.failed = false;
         this.acceptedOffloads = features & OFFLOADS;
+        this.mergeable = (features & F_MRG_RXBUF) != 0;
         if (headersPassThrough) {
             try {
                 backend.offloadsAccepted(features & OFFLOADS);
@@ -289,6 +303,17 @@ public final class VirtioNet implements VirtioDevice {
             drop("received frame of " + length + " bytes is shorter than its 12-byte header");
             return true;
         }
+        if (mergeable) {
+            if (headersPassThrough) {
+                return !fitsDriver(frame) || deliverMerged(frame, length);
+            }
+            if (staging == null) {
+                staging = new byte[HEADER_SIZE + MAX_FRAME];
+            }
+            System.arraycopy(header, 0, staging, 0, HEADER_SIZE);
+            System.arraycopy(frame, 0, staging, HEADER_SIZE, length);
+            return deliverMerged(staging, HEADER_SIZE + length);
+        }
         DescriptorChain chain = receiveQueue.pop();
         if (chain == null) {
             return false;
@@ -317,6 +342,69 @@ public final class VirtioNet implements VirtioDevice {
         }
         receiveQueue.addUsed(chain.headIndex(), written);
         return true;
+    }
+
+    /**
+     * Delivers header and frame ({@code packet}, the header first) into as many receive buffers as they need
+     * (§5.1.6.4), or takes nothing when the driver has not made enough available: those it has are given back, the
+     * driver is asked to notify at its next one, and the host side waits. A frame larger than a whole queue of the
+     * driver's buffers could never be taken: it is dropped and counted.
+     */
+    private boolean deliverMerged(byte[] packet, int length) {
+        int count = buffersFor(length);
+        if (count < 0) {
+            return true; // dropped
+        }
+        if (count == 0) {
+            receiverWaiting = true;
+            return false;
+        }
+        packet[NUM_BUFFERS] = (byte) count;
+        packet[NUM_BUFFERS + 1] = (byte) (count >> 8);
+        int offset = 0;
+        for (int i = 0; i < count; i++) {
+            // The same chains again; a driver that changed them meanwhile gets its frame cut short, nothing worse.
+            DescriptorChain chain = receiveQueue.pop();
+            if (chain == null) {
+                break; // its available index went back, which no driver may do: no more to give it
+            }
+            int part = (int) Math.min(chain.writableBytes(), length - offset);
+            chain.writeToWritable(0, packet, offset, part);
+            receiveQueue.addUsed(chain.headIndex(), part);
+            offset += part;
+        }
+        framesReceived++;
+        return true;
+    }
+
+    /**
+     * How many of the available receive buffers a packet of {@code length} bytes takes, counted and given back;
+     * 0 when there are not enough yet (the driver has been asked to notify at its next), -1 when a whole queue of
+     * them would not do (the frame is dropped and counted).
+     */
+    private int buffersFor(long length) {
+        while (true) {
+            int count = 0;
+            long capacity = 0;
+            DescriptorChain chain;
+            while (capacity < length && (chain = receiveQueue.pop()) != null) {
+                capacity += chain.writableBytes();
+                count++;
+            }
+            receiveQueue.unpop(count);
+            if (capacity >= length) {
+                return count;
+            }
+            if (count >= receiveQueue.size()) {
+                drop("received frame of " + (length - HEADER_SIZE) + " bytes does not fit the driver's whole "
+                        + "receive queue (" + capacity + " bytes)");
+                return -1;
+            }
+            if (!receiveQueue.notifyAtNextChain()) {
+                return 0;
+            }
+            // The driver made a buffer available as it was asked to notify, and may not notify for it: look again.
+        }
     }
 
     /** virtio_net_hdr flags (§5.1.6): the checksum is partial (the driver must finish it), or already checked. */

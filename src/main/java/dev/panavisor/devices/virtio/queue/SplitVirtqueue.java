@@ -136,6 +136,31 @@ public final class SplitVirtqueue {
     }
 
     /**
+     * Gives back the last {@code count} chains {@link #pop}ped and not used: they are available again, in the same
+     * order (QEMU's virtqueue_unpop). For a device that found it needs more buffers than the driver has made
+     * available so far (virtio-net's mergeable receive buffers).
+     */
+    public void unpop(int count) {
+        lastAvailIdx = (lastAvailIdx - count) & 0xffff;
+    }
+
+    /**
+     * Asks the driver to notify at the next chain it makes available, even though some are available now (with
+     * EVENT_IDX, {@code avail_event} becomes the driver's current available index; without it the driver notifies
+     * at every chain anyway). Returns whether the driver made one available meanwhile: then no notification may
+     * come for it, and the caller looks again.
+     */
+    public boolean notifyAtNextChain() {
+        if (!enabled || !eventIdx) {
+            return false;
+        }
+        int availIdx = memory.readU16(availIdxAddress);
+        memory.writeU16(availEventAddress, availIdx);
+        VarHandle.fullFence();
+        return memory.readU16(availIdxAddress) != availIdx;
+    }
+
+    /**
      * Returns chain {@code head} to the driver, saying the device wrote {@code writtenBytes} bytes into its
      * device-writable part (§2.7.8). The entry is written before the index that publishes it.
      */

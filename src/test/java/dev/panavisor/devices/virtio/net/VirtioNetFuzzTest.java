@@ -32,7 +32,9 @@ import org.junit.jupiter.api.Tag;
  * whole with its header, or is dropped with a reason because the buffer is too small. {@code receive} never throws
  * (a malformed receive queue is a reported failure); a notification throws only the typed exceptions the transport
  * turns into DEVICE_NEEDS_RESET; no host memory outside the guest's is touched. Half the cases use a backend that
- * carries offloads (a TAP): headers then pass through both ways, the received one with num_buffers set to 1.
+ * carries offloads (a TAP): headers then pass through both ways, the received one with num_buffers set by the
+ * device. The driver takes mergeable receive buffers or not: with them a frame may fill several buffers, as many as
+ * its num_buffers says.
  */
 @Tag("fuzz")
 class VirtioNetFuzzTest {
@@ -71,7 +73,9 @@ class VirtioNetFuzzTest {
         DriverQueue rx = new DriverQueue(memory, rxLayout);
         DriverQueue tx = new DriverQueue(memory, txLayout);
         RecordingInterrupt interrupt = new RecordingInterrupt();
-        net.activate(net.offeredFeatures(), List.of(
+        // A driver with mergeable receive buffers (a frame may fill several, num_buffers says how many) or without.
+        boolean mergeable = random.nextBoolean();
+        net.activate(mergeable ? net.offeredFeatures() : net.offeredFeatures() & ~VirtioNet.F_MRG_RXBUF, List.of(
                 new SplitVirtqueue(memory, rxLayout, 64, random.nextBoolean(), true),
                 new SplitVirtqueue(memory, txLayout, 64, random.nextBoolean(), true)), memory, interrupt);
         List<byte[]> sent = new ArrayList<>();
@@ -89,11 +93,7 @@ class VirtioNetFuzzTest {
                         random.nextBytes(frame);
                         long droppedBefore = net.droppedFrames();
                         if (net.receive(frame.clone(), frame.length) && net.droppedFrames() == droppedBefore) {
-                            if (offloads) {
-                                frame[10] = 1; // num_buffers, the device's to set
-                                frame[11] = 0;
-                            }
-                            delivered.add(frame);
+                            delivered.add(frame); // num_buffers (bytes 10-11 with offloads) is checked apart
                         }
                     }
                     case 1 -> {
@@ -137,8 +137,7 @@ class VirtioNetFuzzTest {
                     case 3 -> {
                         for (DriverQueue.Used used = rx.pollUsed(); used != null; used = rx.pollUsed()) {
                             if (used.writtenBytes() > 0) {
-                                received.add(memory.readBytes(rxBuffers[used.head()] + skip,
-                                        (int) used.writtenBytes() - skip));
+                                received.add(memory.readBytes(rxBuffers[used.head()], (int) used.writtenBytes()));
                             }
                             pendingRx.remove(rxBuffers[used.head()]);
                         }
@@ -170,17 +169,49 @@ class VirtioNetFuzzTest {
             }
             for (DriverQueue.Used used = rx.pollUsed(); used != null; used = rx.pollUsed()) {
                 if (used.writtenBytes() > 0) {
-                    received.add(memory.readBytes(rxBuffers[used.head()] + skip,
-                            (int) used.writtenBytes() - skip));
+                    received.add(memory.readBytes(rxBuffers[used.head()], (int) used.writtenBytes()));
                 }
             }
-            assertEquals(delivered.size(), received.size(), "every delivered frame is in a used buffer");
+            List<byte[]> packets = packets(received, mergeable);
+            assertEquals(delivered.size(), packets.size(), "every delivered frame is in used buffers");
             for (int i = 0; i < delivered.size(); i++) {
-                assertArrayEquals(delivered.get(i), received.get(i), "received frame " + i);
+                byte[] packet = packets.get(i);
+                byte[] expected = delivered.get(i);
+                if (offloads) {
+                    expected[10] = packet[10]; // num_buffers, the device's to set (checked by packets())
+                    expected[11] = packet[11];
+                }
+                assertArrayEquals(expected, Arrays.copyOfRange(packet, skip, packet.length), "received frame " + i);
             }
         } else {
             assertTrue(interrupt.events.stream().filter(e -> e.startsWith("failed")).count() <= 1);
         }
         memory.assertGuardsIntact();
+    }
+
+    /**
+     * The packets (header and frame) in the used receive buffers' bytes, in order: one buffer each without
+     * mergeable buffers, else as many as each header's num_buffers says (§5.1.6.4), which must be at least 1.
+     */
+    static List<byte[]> packets(List<byte[]> buffers, boolean mergeable) {
+        List<byte[]> packets = new ArrayList<>();
+        int next = 0;
+        while (next < buffers.size()) {
+            java.io.ByteArrayOutputStream packet = new java.io.ByteArrayOutputStream();
+            int first = next;
+            packet.writeBytes(buffers.get(next++));
+            while (packet.size() < VirtioNet.HEADER_SIZE && next < buffers.size()) {
+                packet.writeBytes(buffers.get(next++)); // a header that did not fit the first buffer
+            }
+            byte[] bytes = packet.toByteArray();
+            int count = (bytes[10] & 0xff) | (bytes[11] & 0xff) << 8;
+            assertTrue(count >= 1 && (mergeable || count == 1), "num_buffers " + count + " of packet " + packets.size());
+            while (next < first + count && next < buffers.size()) {
+                packet.writeBytes(buffers.get(next++));
+            }
+            assertEquals(first + count, next, "packet " + packets.size() + " has its num_buffers buffers");
+            packets.add(packet.toByteArray());
+        }
+        return packets;
     }
 }
