@@ -26,7 +26,8 @@ b64=$(printf '%s' "$GUEST_COMMAND" | base64 -w0)
 MAC=02:70:76:00:00:01
 
 panavisor_run() { # NAME
-    $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --net tap=$TAP --cmdline "$GUEST_IP" \
+    # --verbose: the features the guest's driver took are in NAME.err ("activated (DRIVER_OK), features 0x...").
+    $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --net tap=$TAP --cmdline "$GUEST_IP" --verbose \
         --exec "$GUEST_COMMAND" > "$1.out" 2> "$1.err" < /dev/null
 }
 
