@@ -9,17 +9,9 @@
 set -u
 ROUNDS=${1:-3}
 NET_MIB=${2:-16}
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/bench-lib.sh"
+bench_setup bench-net
 SCRIPTS=$root/src/test/resources/dev/panavisor/vmm
-mkdir -p "$root/target"
-WORK=$(mktemp -d "$root/target/bench-net.XXXXXX")
-# The jar directly: ./panavisor's launcher needs /dev/fd, which L1 lacks.
-# With the lab's JVM options (Lab.JVM_OPTIONS: C1 only; docs/lab.md, "JVM crashes inside L1").
-PANAVISOR="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -jar $root/target/panavisor.jar"
-images=$($PANAVISOR image path)
-BZIMAGE=$(printf '%s\n' "$images" | sed -n 's/^bzImage: *\([^ ]*\).*/\1/p')
-INITRD=$(printf '%s\n' "$images" | sed -n 's/^initramfs: *\([^ ]*\).*/\1/p')
-cd "$WORK"
 . "$SCRIPTS/net-lib.sh"
 net_setup
 b64=$(printf '%s' "$GUEST_COMMAND" | base64 -w0)

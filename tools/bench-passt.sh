@@ -9,15 +9,8 @@
 set -u
 ROUNDS=${1:-3}
 MIB=${2:-16}
-root=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$root/target"
-WORK=$(mktemp -d "$root/target/bench-passt.XXXXXX")
-# With the lab's JVM options (Lab.JVM_OPTIONS: C1 only; docs/lab.md, "JVM crashes inside L1").
-PANAVISOR="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -jar $root/target/panavisor.jar"
-images=$($PANAVISOR image path)
-BZIMAGE=$(printf '%s\n' "$images" | sed -n 's/^bzImage: *\([^ ]*\).*/\1/p')
-INITRD=$(printf '%s\n' "$images" | sed -n 's/^initramfs: *\([^ ]*\).*/\1/p')
-cd "$WORK"
+. "$(dirname "$0")/bench-lib.sh"
+bench_setup bench-passt
 # passt takes its template from the default route's interface: a placeholder TAP no one reads (TEST-NET-1,
 # RFC 5737), as net-scenarios.sh does. Nothing is sent to it.
 ip tuntap add pvuplink mode tap
