@@ -88,7 +88,7 @@ final class Standby implements AutoCloseable {
             SocketChannel channel;
             try {
                 channel = server.accept();
-                if (say(channel) != StandbyHandOff.READY) {
+                if (heard(channel) != StandbyHandOff.READY) {
                     channel.close();
                     throw new IOException("the standby VM process did not say it was ready");
                 }
@@ -111,7 +111,7 @@ final class Standby implements AutoCloseable {
     private void listen(SocketChannel channel, Consumer<String> notices) {
         try {
             while (true) {
-                int said = say(channel);
+                int said = heard(channel);
                 if (said != StandbyHandOff.BUILT && said != StandbyHandOff.NOT_BUILT) {
                     return; // end of file, or not the standby speaking
                 }
@@ -127,7 +127,7 @@ final class Standby implements AutoCloseable {
     }
 
     /** The standby's next byte, or -1 at end of file. */
-    private static int say(SocketChannel channel) throws IOException {
+    private static int heard(SocketChannel channel) throws IOException {
         ByteBuffer one = ByteBuffer.allocate(1);
         return channel.read(one) == 1 ? one.get(0) : -1;
     }

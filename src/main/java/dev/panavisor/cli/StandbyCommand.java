@@ -83,7 +83,7 @@ final class StandbyCommand implements Callable<Integer> {
 
     /**
      * Answers serve's messages on {@code channel} until one starts a VM or the stream ends, and returns that run's
-     * status (0 for no VM). {@code prepare}: whether Prepare builds VMs here (else it is only noted).
+     * status (0 for no VM). {@code prepare}: whether Prepare builds VMs here (else each is answered NOT_BUILT).
      */
     static int serve(ByteChannel channel, boolean prepare, Runner runner) throws IOException {
         Message next = StandbyHandOff.read(channel);
@@ -148,7 +148,7 @@ final class StandbyCommand implements Callable<Integer> {
         }
     }
 
-    private static void say(ByteChannel channel, byte what) throws IOException {
+    private static void say(ByteChannel channel, byte what) {
         try {
             channel.write(ByteBuffer.wrap(new byte[] {what}));
         } catch (IOException e) {
