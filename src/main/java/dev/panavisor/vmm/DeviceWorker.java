@@ -13,10 +13,12 @@ import java.util.function.Consumer;
  * <p>The journey of a notification: the guest driver writes a queue's index to the device's QueueNotify register.
  * For each queue, KVM has an ioeventfd on that address with the index as datamatch ({@link #wire}), so the write
  * never leaves the kernel: KVM signals this worker's eventfd and resumes the guest at once. The worker wakes from
- * {@link EventFd#await()} (a blocking read(2): one eventfd per device and nothing else to wait for, so no epoll),
- * takes the transport's lock and serves every queue of the device (one eventfd stands for all of them; serving a
- * queue with nothing available costs two reads of guest memory). The device then raises its interrupt, which is an
- * irqfd write ({@link IrqfdInterruptLine}). A QueueNotify write that still reaches user space (a host without
+ * {@link EventFd#await()} (a blocking read(2): one eventfd per device and nothing else to wait for, so no epoll)
+ * and serves every queue of the device (one eventfd stands for all of them; serving a queue with nothing available
+ * costs two reads of guest memory) through {@link VirtioMmioTransport#serveQueue}: the device takes the requests
+ * under the transport's lock, moves their data without it (a vCPU reading InterruptStatus meanwhile does not wait
+ * for the disk), and answers them under it again. The device then raises its interrupt, which is an irqfd write
+ * ({@link IrqfdInterruptLine}). A QueueNotify write that still reaches user space (a host without
  * KVM_CAP_IOEVENTFD, a queue index with no ioeventfd) is routed here by the transport, so the rule holds for it too.
  *
  * <p>Stopping: {@link #close()} sets a flag and signals the eventfd; the worker sees the flag and ends; close joins it.
@@ -93,11 +95,9 @@ final class DeviceWorker implements AutoCloseable {
                 return;
             }
             served.increment();
-            synchronized (transport) {
-                for (int queue = 0; queue < transport.queueCount(); queue++) {
-                    if (!transport.device().servedInExit(queue)) {
-                        transport.notifyQueue(queue);
-                    }
+            for (int queue = 0; queue < transport.queueCount(); queue++) {
+                if (!transport.device().servedInExit(queue)) {
+                    transport.serveQueue(queue); // takes the transport's lock itself, and drops it for the I/O
                 }
             }
         }

@@ -129,8 +129,10 @@ public final class Uart8250 implements BusDevice {
     private boolean interruptAsserted;
 
     /**
-     * @param output    where transmitted bytes go, one {@code write(int)} and {@code flush()} each; an
-     *                  {@link IOException} from it becomes a {@link SerialException}
+     * @param output    where transmitted bytes go, one {@code write(int)} each and never a {@code flush()}: when
+     *                  the bytes are shown is the sink's business (the VMM's console buffers them and shows them
+     *                  every few milliseconds, as a write(2) per byte would cost more than the exit that carried
+     *                  it). An {@link IOException} from it becomes a {@link SerialException}
      * @param interrupt the UART's interrupt request line (IRQ 4 for COM1)
      */
     public Uart8250(OutputStream output, InterruptLine interrupt) {
@@ -262,7 +264,6 @@ public final class Uart8250 implements BusDevice {
         } else {
             try {
                 output.write(data);
-                output.flush();
             } catch (IOException e) {
                 throw new SerialException("serial output failed: " + e.getMessage(), e);
             }

@@ -15,7 +15,8 @@ import java.util.List;
  * {@link #reset()}, after which the device is back where it was before activation.
  *
  * <p>Threading: a device need not be thread-safe. The VMM serialises every call into a device, from vCPU threads
- * and host input threads alike, under one lock per device.
+ * and host input threads alike, under one lock per device (its transport's). The one exception is the I/O of
+ * {@link QueueWork#perform()}, which a device that returns work from {@link #takeWork} runs without that lock.
  */
 public interface VirtioDevice {
 
@@ -60,6 +61,19 @@ public interface VirtioDevice {
      * @throws VirtioException when the queue is malformed; the transport then sets DEVICE_NEEDS_RESET
      */
     void queueNotify(int index);
+
+    /**
+     * Serves queue {@code index} for a worker that will run the slow part without the device's lock: takes the
+     * requests the driver made available and returns what is left to do, or null when nothing is (the transport
+     * calls this again after each work it completes, until it returns null). Devices whose requests are quick keep
+     * the default, which serves the queue at once, under the lock, through {@link #queueNotify}.
+     *
+     * @throws VirtioException when the queue is malformed before any request could be taken
+     */
+    default QueueWork takeWork(int index) {
+        queueNotify(index);
+        return null;
+    }
 
     /**
      * Whether a notification for queue {@code index} is best served at once, on the thread of the exit that brought

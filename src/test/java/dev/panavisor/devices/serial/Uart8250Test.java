@@ -49,6 +49,29 @@ class Uart8250Test {
     }
 
     @Test
+    void transmitting_never_flushes_the_sink_so_the_console_can_batch_its_writes() {
+        int[] flushes = {0};
+        ByteArrayOutputStream written = new ByteArrayOutputStream();
+        OutputStream counting = new OutputStream() {
+            @Override
+            public void write(int b) {
+                written.write(b);
+            }
+
+            @Override
+            public void flush() {
+                flushes[0]++;
+            }
+        };
+        Uart8250 console = new Uart8250(counting, line);
+        for (byte b : "many bytes, one exit each\n".getBytes(StandardCharsets.US_ASCII)) {
+            console.write(THR, 1, b);
+        }
+        assertEquals("many bytes, one exit each\n", written.toString(StandardCharsets.US_ASCII));
+        assertEquals(0, flushes[0], "a flush per byte is a write(2) per byte on the vCPU thread");
+    }
+
+    @Test
     void bytes_written_to_thr_go_to_the_sink() {
         for (byte b : "hello\n".getBytes(StandardCharsets.US_ASCII)) {
             assertTrue((in(LSR) & 0x20) != 0, "THRE before each byte, as a polling console waits for");

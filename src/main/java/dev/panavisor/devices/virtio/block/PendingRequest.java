@@ -3,8 +3,9 @@ package dev.panavisor.devices.virtio.block;
 import dev.panavisor.devices.virtio.queue.DescriptorChain;
 
 /**
- * One virtio-blk request of a batch ({@link VirtioBlock#queueNotify}): parsed on the serving thread, its I/O run on
- * any thread (a helper's, for a large one), answered on the serving thread. It keeps what it needs of its chain,
+ * One virtio-blk request of a batch ({@link VirtioBlock#takeWork}): parsed on the serving thread under the device's
+ * lock, its I/O run without the lock on any thread (a helper's, for a large one), answered on the serving thread
+ * under the lock again. It keeps what it needs of its chain,
  * since the queue reuses the chain object for the next pop. The serving thread hands it to a helper and joins it
  * through a {@code CompletableFuture}, which orders every write to these fields before the reads that follow.
  */

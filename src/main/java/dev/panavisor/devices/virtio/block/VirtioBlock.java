@@ -1,6 +1,7 @@
 package dev.panavisor.devices.virtio.block;
 
 import dev.panavisor.devices.virtio.ConfigSpace;
+import dev.panavisor.devices.virtio.QueueWork;
 import dev.panavisor.devices.virtio.VirtioDevice;
 import dev.panavisor.devices.virtio.VirtioException;
 import dev.panavisor.devices.virtio.VirtioFeatures;
@@ -29,9 +30,9 @@ import java.util.concurrent.RejectedExecutionException;
  * <p>Data moves without a copy: the request's segments ({@link GuestSegments}: guest-physical addresses and
  * lengths) go to the backend, which reads or writes guest memory directly, with one preadv or pwritev for a file.
  *
- * <p>Requests are served in batches when the driver notifies ({@link #queueNotify}): every available chain is
- * parsed, their data moves (side by side on the VMM's helper threads, if it gave any), and they are answered in
- * ring order, with one interrupt for the batch. Completing them in order is allowed (the device "may" reorder,
+ * <p>Requests are served in batches when the driver notifies ({@link #takeWork}): every available chain is
+ * parsed under the transport's lock, their data moves without it (side by side on the VMM's helper threads, if it
+ * gave any), and they are answered in ring order under the lock again, with one interrupt for the batch. Completing them in order is allowed (the device "may" reorder,
  * §5.2.6) and keeps the device simple.
  */
 public final class VirtioBlock implements VirtioDevice {
@@ -56,8 +57,6 @@ public final class VirtioBlock implements VirtioDevice {
      * thread, in ring order.
      */
     static final long SIDE_BY_SIDE_MIN_BYTES = 128 << 10;
-    /** Largest piece handed to the backend at once; ByteBuffer views are int-sized. */
-    private static final int MAX_TRANSFER = 1 << 30;
 
     private final DiskBackend disk;
     private final byte[] id;
@@ -173,51 +172,83 @@ public final class VirtioBlock implements VirtioDevice {
     }
 
     /**
-     * Serves every request the driver has made available, then notifies the driver once if it wants that.
-     *
-     * <p>The batch is every chain available now. Each is parsed and checked on this thread, in ring order; then
-     * their data moves, the large requests side by side when {@link #serveConcurrently helpers} are set (see
-     * {@link #SIDE_BY_SIDE_MIN_BYTES}); then each gets its status
-     * byte and goes to the used ring, in ring order. A flush is a barrier: the requests before it in the batch
-     * have completed before it starts, and those after it start once it is done, so a flush covers every write
-     * the driver made available before it (Linux waits for completion before it flushes anyway; §5.2.6.2 asks
-     * only for the completed ones).
+     * Serves every request the driver has made available, on this thread and under the caller's lock: the path of
+     * a QueueNotify that reaches user space, and of tests. The device's worker uses {@link #takeWork} instead, so
+     * that the I/O runs without the lock.
      */
     @Override
     public void queueNotify(int index) {
-        if (queue == null) {
-            return;
+        QueueWork work;
+        while ((work = takeWork(index)) != null) {
+            work.perform();
+            work.complete();
         }
-        boolean answered = false;
-        while (true) {
-            // At most a queue's worth at a time: a correct driver never has more in flight, and a hostile one that
-            // keeps publishing the same chains cannot make a batch (and the VMM's memory) grow without end.
-            List<PendingRequest> batch = new ArrayList<>();
-            RuntimeException malformed = null;
-            try {
-                DescriptorChain chain;
-                while (batch.size() < queue.size() && (chain = queue.pop()) != null) {
-                    batch.add(prepare(chain));
-                }
-            } catch (VirtioException | GuestMemoryException e) {
-                malformed = e; // the requests before the bad chain are still carried out and answered
+    }
+
+    /**
+     * Takes the batch: every chain available now, at most a queue's worth. Each is parsed and checked here, in ring
+     * order; {@link Batch#perform} moves their data, the large requests side by side when {@link
+     * #serveConcurrently helpers} are set (see {@link #SIDE_BY_SIDE_MIN_BYTES}); {@link Batch#complete} gives each
+     * its status byte and puts it in the used ring, in ring order, with one interrupt for the batch. A flush is a
+     * barrier: the requests before it in the batch have completed before it starts, and those after it start once
+     * it is done, so a flush covers every write the driver made available before it (Linux waits for completion
+     * before it flushes anyway; §5.2.6.2 asks only for the completed ones).
+     */
+    @Override
+    public QueueWork takeWork(int index) {
+        if (queue == null) {
+            return null;
+        }
+        // At most a queue's worth at a time: a correct driver never has more in flight, and a hostile one that keeps
+        // publishing the same chains cannot make a batch (and the VMM's memory) grow without end.
+        List<PendingRequest> batch = new ArrayList<>();
+        RuntimeException malformed = null;
+        try {
+            DescriptorChain chain;
+            while (batch.size() < queue.size() && (chain = queue.pop()) != null) {
+                batch.add(prepare(chain));
             }
-            if (!batch.isEmpty()) {
-                runAll(batch);
-                for (PendingRequest pending : batch) {
-                    queue.addUsed(pending.head, finish(pending));
-                }
-                answered = true;
+        } catch (VirtioException | GuestMemoryException e) {
+            malformed = e; // the requests before the bad chain are still carried out and answered
+        }
+        if (batch.isEmpty()) {
+            if (malformed != null) {
+                throw malformed;
+            }
+            return null;
+        }
+        return new Batch(batch, malformed);
+    }
+
+    /** The requests of one {@link #takeWork}, and a malformed chain that ended it, if one did. */
+    private final class Batch implements QueueWork {
+        private final List<PendingRequest> requests;
+        private final RuntimeException malformed;
+
+        Batch(List<PendingRequest> requests, RuntimeException malformed) {
+            this.requests = requests;
+            this.malformed = malformed;
+        }
+
+        @Override
+        public void perform() {
+            runAll(requests);
+        }
+
+        @Override
+        public void complete() {
+            for (PendingRequest pending : requests) {
+                rethrowFault(pending);
+            }
+            for (PendingRequest pending : requests) {
+                queue.addUsed(pending.head, finish(pending));
+            }
+            if (queue.needsNotification()) {
+                interrupt.usedBuffers();
             }
             if (malformed != null) {
                 throw malformed;
             }
-            if (batch.size() < queue.size()) {
-                break;
-            }
-        }
-        if (answered && queue.needsNotification()) {
-            interrupt.usedBuffers();
         }
     }
 
@@ -236,8 +267,8 @@ public final class VirtioBlock implements VirtioDevice {
         try {
             request.parse(chain, capacitySectors, disk.isReadOnly());
             switch ((int) request.type) {
-                case BlockRequest.T_IN -> pending.buffers = segments(chain, true, request.dataLength);
-                case BlockRequest.T_OUT -> pending.buffers = segments(chain, false, request.dataLength);
+                case BlockRequest.T_IN -> pending.buffers = GuestSegments.of(chain, true, request.dataLength, memory);
+                case BlockRequest.T_OUT -> pending.buffers = GuestSegments.of(chain, false, request.dataLength, memory);
                 case BlockRequest.T_GET_ID -> {
                     int n = (int) Math.min(request.dataLength, id.length);
                     chain.writeToWritable(0, id, 0, n);
@@ -271,13 +302,15 @@ public final class VirtioBlock implements VirtioDevice {
                 i++;
             }
         }
-        for (PendingRequest pending : batch) {
-            if (pending.fault instanceof RuntimeException e) {
-                throw e;
-            }
-            if (pending.fault instanceof Error e) {
-                throw e;
-            }
+    }
+
+    /** A failure that is not a request's own (guest memory out of range, a bug) reaches the transport from here. */
+    private static void rethrowFault(PendingRequest pending) {
+        if (pending.fault instanceof RuntimeException e) {
+            throw e;
+        }
+        if (pending.fault instanceof Error e) {
+            throw e;
         }
     }
 
@@ -396,49 +429,6 @@ public final class VirtioBlock implements VirtioDevice {
         } catch (IOException e) {
             throw BlockRequestException.hostIo(disk.name(), e);
         }
-    }
-
-    /**
-     * Where the request's data lies in guest memory: for a read the device-writable segments (minus the trailing
-     * status byte), for a write the device-readable segments after the 16-byte header, {@code length} bytes in all.
-     * They go to the backend together, as one scattered transfer: a 1 MiB read from a guest's user buffer is
-     * typically 256 page-sized segments, and one system call each cost most of its time. Addresses and lengths are
-     * copied out of the chain, which the queue reuses at its next pop.
-     */
-    private GuestSegments segments(DescriptorChain chain, boolean toGuest, long length) {
-        int first = toGuest ? chain.readableSegmentCount() : 0;
-        int end = toGuest ? chain.segmentCount() : chain.readableSegmentCount();
-        long skip = toGuest ? 0 : BlockRequest.HEADER_SIZE;
-        long remaining = length;
-        int capacity = Math.max(1, end - first);
-        long[] addresses = new long[capacity];
-        int[] lengths = new int[capacity];
-        int count = 0;
-        for (int i = first; i < end && remaining > 0; i++) {
-            long segmentLength = chain.length(i);
-            if (skip >= segmentLength) {
-                skip -= segmentLength;
-                continue;
-            }
-            long address = chain.address(i) + skip;
-            long bytes = Math.min(segmentLength - skip, remaining);
-            skip = 0;
-            while (bytes > 0) {
-                int piece = (int) Math.min(bytes, MAX_TRANSFER);
-                if (count == addresses.length) { // a segment longer than MAX_TRANSFER takes several pieces
-                    addresses = java.util.Arrays.copyOf(addresses, count * 2);
-                    lengths = java.util.Arrays.copyOf(lengths, count * 2);
-                }
-                memory.checkRange(address, piece);
-                addresses[count] = address;
-                lengths[count] = piece;
-                count++;
-                address += piece;
-                bytes -= piece;
-                remaining -= piece;
-            }
-        }
-        return new GuestSegments(memory, addresses, lengths, count);
     }
 
     public long capacitySectors() {

@@ -1,5 +1,7 @@
 package dev.panavisor.devices.virtio.mmio;
 
+import static dev.panavisor.devices.virtio.mmio.MmioRegisters.*;
+
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 
 /**
@@ -33,11 +35,24 @@ final class QueueRegisters {
         return new QueueLayout(size, descriptorTable, availableRing, usedRing);
     }
 
-    static long setLow(long value, long low32) {
+    /** A write to one of the six QueueDesc/QueueDriver/QueueDevice Low/High registers (§4.2.2). */
+    void writeAddress(int register, long value) {
+        switch (register) {
+            case QUEUE_DESC_LOW -> descriptorTable = setLow(descriptorTable, value);
+            case QUEUE_DESC_HIGH -> descriptorTable = setHigh(descriptorTable, value);
+            case QUEUE_DRIVER_LOW -> availableRing = setLow(availableRing, value);
+            case QUEUE_DRIVER_HIGH -> availableRing = setHigh(availableRing, value);
+            case QUEUE_DEVICE_LOW -> usedRing = setLow(usedRing, value);
+            case QUEUE_DEVICE_HIGH -> usedRing = setHigh(usedRing, value);
+            default -> throw new IllegalArgumentException("not a queue address register: " + register);
+        }
+    }
+
+    private static long setLow(long value, long low32) {
         return (value & 0xffff_ffff_0000_0000L) | (low32 & 0xffff_ffffL);
     }
 
-    static long setHigh(long value, long high32) {
+    private static long setHigh(long value, long high32) {
         return (value & 0xffff_ffffL) | (high32 << 32);
     }
 }

@@ -5,6 +5,7 @@ import static dev.panavisor.devices.virtio.mmio.MmioRegisters.*;
 import dev.panavisor.bus.BusDevice;
 import dev.panavisor.devices.InterruptLine;
 import dev.panavisor.devices.virtio.DeviceStatus;
+import dev.panavisor.devices.virtio.QueueWork;
 import dev.panavisor.devices.virtio.VirtioDevice;
 import dev.panavisor.devices.virtio.VirtioException;
 import dev.panavisor.devices.virtio.VirtioFeatures;
@@ -42,8 +43,10 @@ import java.util.function.IntConsumer;
  * high is lost.
  *
  * <p>Not thread-safe by itself: the VMM makes every call into a transport and its device hold the transport's own
- * monitor (bus accesses from vCPU threads, the device's worker serving {@link #notifyQueue}, host input into the
- * device). So a reset from one vCPU never runs in the middle of a request the worker is serving: it waits for it.
+ * monitor (bus accesses from vCPU threads, host input into the device). The device's worker calls
+ * {@link #serveQueue}, which takes the monitor itself and lets it go while the device's I/O runs ({@link QueueWork}),
+ * so a vCPU handling an interrupt never waits for a disk. A reset, or a queue turned off, from a vCPU waits for the
+ * work in flight to complete (and stops the worker from taking more) before it changes anything.
  *
  * <p>Notifications: a QueueNotify write that reaches the transport is handed to its {@link #routeNotifications
  * notification sink}. By default that serves the queue at once, on the calling thread (tests); the VMM routes
@@ -73,6 +76,8 @@ public final class VirtioMmioTransport implements BusDevice {
     private boolean active;
     private List<SplitVirtqueue> activeQueues = List.of();
     private String lastError = "";
+    /** Work taken by {@link #serveQueue} whose I/O runs now, without this monitor. */
+    private final WorkInFlight inFlight = new WorkInFlight(this);
     private IntConsumer notificationSink = this::notifyQueue;
     private Consumer<String> needsResetListener = reason -> { };
     private Consumer<String> lifecycleListener = event -> { };
@@ -155,8 +160,7 @@ public final class VirtioMmioTransport implements BusDevice {
      * datamatch {@code index}, skipping the MMIO exit.
      */
     public void notifyQueue(int index) {
-        if (!active || (status & DeviceStatus.DEVICE_NEEDS_RESET) != 0 || index < 0 || index >= queues.length
-                || !queues[index].ready) {
+        if (!serviceable(index)) {
             return;
         }
         try {
@@ -167,8 +171,69 @@ public final class VirtioMmioTransport implements BusDevice {
     }
 
     /**
+     * Serves queue {@code index} for the device's worker, which must not hold this transport's monitor: under the
+     * monitor the device takes the available requests ({@link VirtioDevice#takeWork}), then their I/O runs without
+     * it, then they are answered under it again; until the device has nothing more to take. Meanwhile vCPUs read
+     * and write the registers freely, except that a reset or QueueReady 0 waits for the work in flight.
+     */
+    public void serveQueue(int index) {
+        while (true) {
+            QueueWork work;
+            synchronized (this) {
+                inFlight.awaitNoDrain();
+                if (!serviceable(index)) {
+                    return;
+                }
+                try {
+                    work = device.takeWork(index);
+                } catch (VirtioException | GuestMemoryException e) {
+                    interrupts.deviceFailed(e.getMessage());
+                    return;
+                }
+                if (work == null) {
+                    return;
+                }
+                inFlight.started();
+            }
+            boolean performed = false;
+            try {
+                work.perform();
+                performed = true;
+            } finally {
+                synchronized (this) {
+                    inFlight.ended();
+                    if (performed && !completed(work)) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Answers the work, under this monitor; false if that left the device needing a reset. */
+    private boolean completed(QueueWork work) {
+        try {
+            work.complete();
+            return true;
+        } catch (VirtioException | GuestMemoryException e) {
+            interrupts.deviceFailed(e.getMessage());
+            return false;
+        }
+    }
+
+    /** Before a reset or QueueReady 0: the device answers what it took from the queues before they go. */
+    private synchronized void awaitDrained() {
+        inFlight.awaitDrained();
+    }
+
+    private boolean serviceable(int index) {
+        return active && (status & DeviceStatus.DEVICE_NEEDS_RESET) == 0 && index >= 0 && index < queues.length
+                && queues[index].ready;
+    }
+
+    /**
      * Where QueueNotify writes go from now on: {@code sink} receives the queue index and must arrange for
-     * {@link #notifyQueue} to be called, under this transport's monitor, on another thread.
+     * {@link #serveQueue} to be called on another thread (or {@link #notifyQueue}, under this transport's monitor).
      */
     public void routeNotifications(IntConsumer sink) {
         this.notificationSink = sink;
@@ -230,15 +295,7 @@ public final class VirtioMmioTransport implements BusDevice {
         if (q == null) {
             return; // §4.2.2: not while QueueReady is set
         }
-        switch (register) {
-            case QUEUE_DESC_LOW -> q.descriptorTable = QueueRegisters.setLow(q.descriptorTable, value);
-            case QUEUE_DESC_HIGH -> q.descriptorTable = QueueRegisters.setHigh(q.descriptorTable, value);
-            case QUEUE_DRIVER_LOW -> q.availableRing = QueueRegisters.setLow(q.availableRing, value);
-            case QUEUE_DRIVER_HIGH -> q.availableRing = QueueRegisters.setHigh(q.availableRing, value);
-            case QUEUE_DEVICE_LOW -> q.usedRing = QueueRegisters.setLow(q.usedRing, value);
-            case QUEUE_DEVICE_HIGH -> q.usedRing = QueueRegisters.setHigh(q.usedRing, value);
-            default -> throw new IllegalArgumentException("not a queue address register: " + register);
-        }
+        q.writeAddress(register, value);
     }
 
     private void writeQueueReady(int value) {
@@ -247,6 +304,7 @@ public final class VirtioMmioTransport implements BusDevice {
             return;
         }
         if (value == 0) {
+            awaitDrained();
             q.ready = false;
             if (active) {
                 activeQueues.get(queueSel).disable(); // the driver stops using this queue (§4.2.2)
@@ -267,6 +325,7 @@ public final class VirtioMmioTransport implements BusDevice {
 
     private void writeStatus(int value) {
         if (value == 0) {
+            awaitDrained();
             if (status != 0) {
                 lifecycleListener.accept(device.name() + ": reset by the driver (status 0x"
                         + Integer.toHexString(status) + " -> 0)");
