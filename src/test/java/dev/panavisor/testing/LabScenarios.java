@@ -9,6 +9,7 @@ import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,10 +65,42 @@ public final class LabScenarios {
             config = config.withVariable(variable.getKey(), variable.getValue());
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int code = Lab.run(config, List.of("sh", copy.toString()), out, out);
+        int code;
+        // The script's output also goes to a file as it arrives, so a lab that times out or stalls leaves behind how
+        // far the script got (its "scenario ..." lines), which the exception alone does not say.
+        try (OutputStream log = Files.newOutputStream(work.resolve("scenarios.log"));
+                OutputStream both = new TeeOutputStream(out, log)) {
+            code = Lab.run(config, List.of("sh", "-c", "echo 'lab scenarios: the script starts'; exec sh \"$0\"",
+                    copy.toString()), both, both);
+        }
         String labOutput = out.toString(StandardCharsets.UTF_8);
         assertEquals(0, code, "the scenario script itself failed:\n" + labOutput);
         assertTrue(labOutput.contains("all scenarios ran"), "the script stopped early:\n" + labOutput);
         return work;
+    }
+
+    /** Writes each byte to both streams, flushing the second at once (a file someone may read mid-run). */
+    private static final class TeeOutputStream extends OutputStream {
+        private final OutputStream first;
+        private final OutputStream second;
+
+        TeeOutputStream(OutputStream first, OutputStream second) {
+            this.first = first;
+            this.second = second;
+        }
+
+        @Override
+        public synchronized void write(int b) throws IOException {
+            first.write(b);
+            second.write(b);
+            second.flush();
+        }
+
+        @Override
+        public synchronized void write(byte[] bytes, int offset, int length) throws IOException {
+            first.write(bytes, offset, length);
+            second.write(bytes, offset, length);
+            second.flush();
+        }
     }
 }
