@@ -18,8 +18,15 @@ import java.util.List;
  *       reserved for hypervisors by both vendors) set so the guest looks for hypervisor leaves.</li>
  *   <li>Leaf 0x40000000 onwards: KVM's own leaves ("KVMKVMKVM" signature, paravirtual features such as
  *       kvm-clock) come from KVM as they are; Linux's KVM_GUEST support finds kvm-clock there.</li>
- *   <li>Leaf 6 (thermal and power) and leaf 0xA (architectural performance monitoring) are cleared: the guest has
- *       no such hardware to drive.</li>
+ *   <li>Leaf 0xA (architectural performance monitoring) is cleared, and leaf 6 (thermal and power) too but for one
+ *       bit: the guest has no such hardware to drive.</li>
+ *   <li>That bit is leaf 6 EAX[2], ARAT, "APIC timer always running" (Intel SDM Vol. 2A, CPUID leaf 06H): the
+ *       local APIC timer keeps counting in deep C-states. KVM's APIC timer is emulated, so it always does, and KVM
+ *       lists the bit itself; QEMU sets it for KVM guests too. It matters at boot: Linux treats a CPU without ARAT
+ *       as needing the PIT (arch/x86/kernel/apic/apic.c, apic_needs_pit: "virt guests may lack ARAT, but still
+ *       have DEADLINE"), so it keeps the i8254 as its global clock event, checks that the PIT's interrupt reaches
+ *       the IO-APIC at boot (io_apic.c, check_timer: ten timer ticks waited for), and takes PIT interrupts. With
+ *       the bit set, the PIT is stopped instead and the TSC-deadline timer (below) does all the work.</li>
  * </ul>
  *
  * <p>One bit KVM can offer but never lists: leaf 1 ECX[24], the local APIC's TSC-deadline timer mode. KVM emulates
@@ -38,6 +45,8 @@ public final class CpuidFixups {
     static final int LEAF_TOPOLOGY = 0xb;
     static final int LEAF_TOPOLOGY_V2 = 0x1f;
     static final int ECX_HYPERVISOR = 1 << 31;
+    /** Intel SDM Vol. 2A, CPUID leaf 06H EAX bit 2: the APIC timer runs at a constant rate in every C-state. */
+    static final int EAX_ARAT = 1 << 2;
 
     /** Intel SDM Vol. 2A, CPUID leaf 1 ECX bit 24: TSC-deadline mode of the local APIC timer. */
     static final int ECX_TSC_DEADLINE = 1 << 24;
@@ -70,8 +79,8 @@ public final class CpuidFixups {
                     yield entry.withEbx(ebx).withEcx(entry.ecx() | ECX_HYPERVISOR);
                 }
                 case LEAF_TOPOLOGY, LEAF_TOPOLOGY_V2 -> entry.withEdx(vcpuIndex);
-                case LEAF_THERMAL_POWER, LEAF_PERFORMANCE_MONITORING -> entry.withEax(0).withEbx(0).withEcx(0)
-                        .withEdx(0);
+                case LEAF_THERMAL_POWER -> entry.withEax(EAX_ARAT).withEbx(0).withEcx(0).withEdx(0);
+                case LEAF_PERFORMANCE_MONITORING -> entry.withEax(0).withEbx(0).withEcx(0).withEdx(0);
                 default -> entry;
             });
         }

@@ -13,7 +13,8 @@ class CpuidFixupsTest {
             new CpuidEntry(0x0, 0, 0, 0xd, 0x756e_6547, 0x6c65_746e, 0x4965_6e69),
             // leaf 1 as a host might report it: APIC ID 7 and 16 logical CPUs in EBX, no hypervisor bit.
             new CpuidEntry(0x1, 0, 0, 0x000a_0671, 0x0710_0800, 0x7ffa_3223, 0x0f8b_fbff),
-            new CpuidEntry(0x6, 0, 0, 0x4, 0x1, 0x1, 0x0),
+            // leaf 6 as a host might report it (digital thermal sensor, turbo, ARAT, ...); KVM itself lists 0x4 there.
+            new CpuidEntry(0x6, 0, 0, 0x77, 0x2, 0x9, 0x0),
             new CpuidEntry(0xa, 0, 0, 0x0704_0002, 0, 0, 0x603),
             new CpuidEntry(0xb, 0, 1, 0x1, 0x1, 0x100, 0x7),
             new CpuidEntry(0xb, 1, 1, 0x4, 0x2, 0x201, 0x7),
@@ -38,9 +39,13 @@ class CpuidFixupsTest {
     }
 
     @Test
-    void power_and_perfmon_leaves_are_cleared_and_others_kept() {
+    void power_and_perfmon_leaves_are_cleared_but_for_the_always_running_apic_timer_and_others_kept() {
         List<CpuidEntry> cpu0 = CpuidFixups.forVcpu(SUPPORTED, 0, 1);
-        assertEquals(new CpuidEntry(0x6, 0, 0, 0, 0, 0, 0), leaf(cpu0, 0x6, 0));
+        assertEquals(new CpuidEntry(0x6, 0, 0, 0x4, 0, 0, 0), leaf(cpu0, 0x6, 0), "ARAT only");
+        List<CpuidEntry> withoutArat = SUPPORTED.stream()
+                .map(e -> e.function() == 0x6 ? e.withEax(0) : e).toList();
+        assertEquals(0x4, leaf(CpuidFixups.forVcpu(withoutArat, 0, 1), 0x6, 0).eax(),
+                "set even where the list lacks it: KVM's APIC timer never stops");
         assertEquals(new CpuidEntry(0xa, 0, 0, 0, 0, 0, 0), leaf(cpu0, 0xa, 0));
         assertEquals(SUPPORTED.get(0), leaf(cpu0, 0, 0));
         assertEquals(SUPPORTED.get(6), leaf(cpu0, 0x4000_0000, 0), "KVM's own leaves pass through");

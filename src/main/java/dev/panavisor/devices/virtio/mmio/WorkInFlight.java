@@ -21,6 +21,9 @@ final class WorkInFlight {
 
     /** The worker took work: before it lets the monitor go for the I/O. Waits first while a vCPU drains. */
     void awaitNoDrain() {
+        if (!draining) {
+            return; // the usual case, without the condition object below
+        }
         waitWhile(() -> draining);
     }
 

@@ -1,0 +1,37 @@
+# Shared by tools/bench/ab-builds.sh and tools/bench/blk-helpers.sh (sourced, inside the nested lab or on a
+# hardware-KVM host). Needs gcc and cpio on the host.
+#
+# io_setup DIR SIZE_MIB: sets J and JOPTS (the JDK and the lab's JVM options: C1 only, docs/lab.md), w (a fresh
+# work directory), kernel and initrd (DIR's default guest), and makes $w/initrd (bench io's guest program,
+# tools/bench/io-load.c, in front of the default initramfs) and $w/disk.img (SIZE_MIB of zeros).
+io_setup() {
+    J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
+    JOPTS="--enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1"
+    w=$(mktemp -d /tmp/io-bench.XXXXXX)
+    paths=$($J $JOPTS -jar "$1/target/panavisor.jar" image path)
+    kernel=$(echo "$paths" | awk '$1 == "bzImage:" {print $2}')
+    initrd=$(echo "$paths" | awk '$1 == "initramfs:" {print $2}')
+    mkdir -p "$w/root/bench"
+    gcc -static -O2 -o "$w/root/bench/io-load" "$1/tools/bench/io-load.c" || exit 1
+    # The kernel unpacks concatenated archives in turn: io-load's, then the default initramfs.
+    (cd "$w/root" && find bench | cpio -o -H newc --quiet) > "$w/initrd"
+    cat "$initrd" >> "$w/initrd"
+    dd if=/dev/zero of="$w/disk.img" bs=1M count="$2" status=none
+}
+
+# io_record KEY LINE: appends "KEY VALUE" to $w/times, VALUE read from LINE: its ms=N when it has one, else
+# io-load's result (MiB/s for a sequential test, operations per second for random reads).
+io_record() {
+    echo "$2" | awk -v k="$1" '{
+        for (n = 1; n <= NF; n++) { split($n, kv, "="); v[kv[1]] = kv[2] }
+        if ("ms" in v) r = v["ms"]
+        else if (k ~ /^randread/) r = v["ops"] / v["seconds"]; else r = v["bytes"] / 1048576 / v["seconds"]
+        printf "%s %.1f\n", k, r }' >> "$w/times"
+}
+
+# io_medians: one line per key of $w/times with the median of its values.
+io_medians() {
+    for k in $(awk '{print $1}' "$w/times" | sort -u); do
+        printf '%s %s\n' "$k" "$(grep "^$k " "$w/times" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+    done
+}
