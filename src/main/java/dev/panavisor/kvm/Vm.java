@@ -76,8 +76,9 @@ public final class Vm implements AutoCloseable {
     }
 
     /**
-     * KVM_IRQ_LINE: drives GSI {@code irq} of the in-kernel irqchip high or low, from the calling thread. The machine
-     * uses irqfds instead ({@link #assignIrqfd}); this stays for tests and for a VMM without them.
+     * KVM_IRQ_LINE: drives GSI {@code irq} of the in-kernel irqchip high or low, from the calling thread, at once.
+     * The machine uses it for lines raised on a vCPU thread inside an exit, and irqfds ({@link #assignIrqfd}) for
+     * lines raised from any other thread.
      */
     public synchronized void setIrqLine(int irq, boolean level) {
         irqLevel.set(ValueLayout.JAVA_INT, 0, irq);

@@ -268,6 +268,7 @@ public final class Machine implements AutoCloseable {
         }
         try {
             vcpu.bindToCurrentThread();
+            IrqfdInterruptLine.onVcpuThread();
             while (!outcome.isDone()) {
                 Outcome result = exitHandler.handle(vcpu.run());
                 if (result instanceof Outcome.GuestCrash crash) {
