@@ -18,7 +18,7 @@ import java.util.function.Consumer;
  * costs two reads of guest memory) through {@link VirtioMmioTransport#serveQueue}: the device takes the requests
  * under the transport's lock, moves their data without it (a vCPU reading InterruptStatus meanwhile does not wait
  * for the disk), and answers them under it again. The device then raises its interrupt, which is an irqfd write
- * ({@link IrqfdInterruptLine}). A QueueNotify write that still reaches user space (a host without
+ * ({@link KvmInterruptLine}). A QueueNotify write that still reaches user space (a host without
  * KVM_CAP_IOEVENTFD, a queue index with no ioeventfd) is routed here by the transport, so the rule holds for it too.
  *
  * <p>Stopping: {@link #close()} sets a flag and signals the eventfd; the worker sees the flag and ends; close joins it.

@@ -53,7 +53,7 @@ public final class Machine implements AutoCloseable {
     private final VirtioMmioTransport netTransport;
     /** The vsock device's host sockets and their thread; null without --vsock. */
     private final VsockSockets vsockSockets;
-    private final List<IrqfdInterruptLine> lines;
+    private final List<KvmInterruptLine> lines;
     private final List<VirtioBlock> blocks;
     private final ConsoleWatcher console;
     private final BootTimer bootTimer;
@@ -268,7 +268,7 @@ public final class Machine implements AutoCloseable {
         }
         try {
             vcpu.bindToCurrentThread();
-            IrqfdInterruptLine.onVcpuThread();
+            KvmInterruptLine.onVcpuThread();
             while (!outcome.isDone()) {
                 Outcome result = exitHandler.handle(vcpu.run());
                 if (result instanceof Outcome.GuestCrash crash) {
@@ -421,7 +421,7 @@ public final class Machine implements AutoCloseable {
         }
         if (stuck.isEmpty()) {
             vm.close();
-            lines.forEach(IrqfdInterruptLine::close);
+            lines.forEach(KvmInterruptLine::close);
             memory.close();
         }
         if (flushFailure != null) {

@@ -48,7 +48,7 @@ final class MachineAssembly {
     VirtioConsole virtioConsole;
     VirtioMmioTransport virtioConsoleTransport;
     final List<DeviceWorker> workers = new ArrayList<>();
-    final List<IrqfdInterruptLine> lines = new ArrayList<>();
+    final List<KvmInterruptLine> lines = new ArrayList<>();
     final List<VirtioBlock> blocks = new ArrayList<>();
     final List<FileDiskBackend> disks = new ArrayList<>();
     ConsoleWatcher console;
@@ -223,8 +223,8 @@ final class MachineAssembly {
     }
 
     /** A line to {@code gsi} through an irqfd, closed with the machine. */
-    IrqfdInterruptLine interruptLine(int gsi) {
-        IrqfdInterruptLine line = new IrqfdInterruptLine(vm, gsi);
+    KvmInterruptLine interruptLine(int gsi) {
+        KvmInterruptLine line = new KvmInterruptLine(vm, gsi);
         lines.add(line);
         return line;
     }
@@ -245,7 +245,7 @@ final class MachineAssembly {
         if (vm != null) {
             vm.close();
         }
-        lines.forEach(IrqfdInterruptLine::close);
+        lines.forEach(KvmInterruptLine::close);
         if (memory != null) {
             memory.close();
         }

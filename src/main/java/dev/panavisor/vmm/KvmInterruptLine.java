@@ -26,7 +26,7 @@ import dev.panavisor.sys.EventFd;
  * write or a KVM_IRQ_LINE raise and lower, and going low again needs no call at all; the devices' level bookkeeping
  * (the UART's IIR, virtio's InterruptStatus) decides when the next rising edge comes.
  */
-final class IrqfdInterruptLine implements InterruptLine, AutoCloseable {
+final class KvmInterruptLine implements InterruptLine, AutoCloseable {
     /** Set on each vCPU thread before its first KVM_RUN ({@link #onVcpuThread()}). */
     private static final ThreadLocal<Boolean> VCPU_THREAD = ThreadLocal.withInitial(() -> Boolean.FALSE);
 
@@ -35,7 +35,7 @@ final class IrqfdInterruptLine implements InterruptLine, AutoCloseable {
     private final int gsi;
     private boolean asserted;
 
-    IrqfdInterruptLine(Vm vm, int gsi) {
+    KvmInterruptLine(Vm vm, int gsi) {
         this.vm = vm;
         this.gsi = gsi;
         try {
