@@ -11,8 +11,8 @@ dir=$1; rounds=${2:-3}; size=${3:-64}
 io_setup "$dir" "$size"
 pv() { # HELPERS GUEST-COMMAND
     $J $JOPTS -Dpanavisor.blk.helpers="$1" -jar "$dir/target/panavisor.jar" run --kernel "$kernel" \
-        --initrd "$w/initrd" --disk "$w/disk.img" --exec "sync; echo 3 > /proc/sys/vm/drop_caches; $2" 2>&1 < /dev/null \
-        | grep -o 'io-load: .*'
+        --initrd "$w/initrd" --disk "$w/disk.img" --exec "sync; echo 3 > /proc/sys/vm/drop_caches; $2" \
+        2>&1 < /dev/null | grep -o 'io-load: .*'
 }
 i=1
 while [ "$i" -le "$rounds" ]; do

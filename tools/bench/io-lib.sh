@@ -32,6 +32,8 @@ io_record() {
 # io_medians: one line per key of $w/times with the median of its values.
 io_medians() {
     for k in $(awk '{print $1}' "$w/times" | sort -u); do
-        printf '%s %s\n' "$k" "$(grep "^$k " "$w/times" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+        values=$(grep "^$k " "$w/times" | awk '{print $2}' | sort -n)
+        # The middle value; of an even count, the lower of the two middle ones.
+        printf '%s %s\n' "$k" "$(echo "$values" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
     done
 }
