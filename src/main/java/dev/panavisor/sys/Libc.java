@@ -1,6 +1,5 @@
 package dev.panavisor.sys;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -12,17 +11,17 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.lang.ref.Reference;
 
 /**
- * The libc functions Panavisor needs, as Panama FFM downcalls; with {@link PositionalIo}, all the native code linked.
+ * The libc functions Panavisor needs, as Panama FFM downcalls; all the native code linked (with {@link PositionalIo}
+ * and {@link ProcessSignal}, which link theirs here too).
  *
- * <p>Every handle is linked once, with {@code Linker.Option.captureCallState("errno")}: errno is read from a
- * per-thread capture segment right after the call, before any other native code can overwrite it. Variadic C
- * functions ({@code ioctl(int, unsigned long, ...)}, {@code open(const char *, int, ...)}) must be linked with
- * {@code firstVariadicArg} so the x86-64 ABI passes the variadic argument correctly (System V ABI §3.5.7: the
- * caller sets %al to the number of vector registers used).
+ * <p>Every function is linked once, on first use, with {@code Linker.Option.captureCallState("errno")}: errno is
+ * read from a per-thread capture segment right after the call, before any other native code can overwrite it. All
+ * share one function descriptor (the comment on {@code SHAPE} says why that is both cheaper and sound), which also
+ * makes the variadic ones ({@code ioctl(int, unsigned long, ...)}, {@code open(const char *, int, ...)}) correct:
+ * the x86-64 ABI wants %al set to the number of vector registers for them (System V ABI §3.5.7).
  *
  * <p>Two flavours of call: the plain ones throw {@link NativeCallException}; the {@code ...OrErrno} ones return
  * {@code -errno} on failure, for hot paths (KVM_RUN) where an EINTR is expected and must not allocate.
@@ -47,141 +46,145 @@ public final class Libc {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO =
-            CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno")).withInvokeExactBehavior();
+    /** Where errno lies in the capture segment: read as a plain int (a VarHandle costs a spun class to make). */
+    private static final long ERRNO_OFFSET = CALL_STATE.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
 
     /*
-     * The downcall handles, in holder classes that the JVM initializes on first use (JLS §12.4.1), so a run links
-     * only what it calls: a command-mode boot never links the terminal's functions, nor strerror unless a call
-     * fails. Linking is not free: each function-descriptor shape the linker has not seen yet costs a generated
-     * class and a stub, so calls share shapes where the ABI allows (one ioctl shape for values and pointers,
-     * pthread_sigmask linked like sigaction). docs/performance.md, "Start-up", has the figures.
+     * One call shape for every function. Linking is not free, and what it costs is per shape, not per function:
+     * the first handle of each function descriptor (with its options) costs the linker a generated class and a
+     * native stub, and every later handle of the same shape reuses them. On the lab's emulated CPU that was 100-150
+     * ms per shape, and a boot used about fourteen (docs/performance.md, "picocli and the FFM linker"). So every
+     * libc function here is linked with the same descriptor: six long arguments and a long result, errno
+     * captured, variadic after the first argument. This is sound on x86-64 System V, the only ABI Panavisor runs
+     * on (KVM's x86 structures are x86-64's), because of three rules of that ABI (§3.2.3, §3.5.7):
+     *  - the first six integer or pointer arguments travel in rdi, rsi, rdx, rcx, r8 and r9, whatever their C
+     *    type: an int is passed in the low half of its register, a pointer as its address, and a function reads
+     *    only the registers of the parameters it has, so the unused ones are ignored;
+     *  - the result comes back in rax: an int result is its low 32 bits, hence the (int) casts below;
+     *  - a variadic function (open, ioctl, prctl, syscall) needs %al to hold the number of vector registers used,
+     *    which the linker sets (to 0) for a handle linked as variadic; a function that is not variadic ignores it.
+     * Pointers are passed as a native segment's address (nativeAddress): the segment must then be kept reachable
+     * until the call returns, which the callers below do with Reference.reachabilityFence.
+     */
+    private static final FunctionDescriptor SHAPE = FunctionDescriptor.of(JAVA_LONG,
+            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+    private static final Linker.Option VARIADIC_AFTER_FIRST = Linker.Option.firstVariadicArg(1);
+
+    /*
+     * The handles, in holder classes that the JVM initializes on first use (JLS §12.4.1), so a run links only what
+     * it calls: a command-mode boot never links the terminal's functions, nor strerror unless a call fails.
      */
 
-    /** File descriptors: open, close, read, write, ioctl, eventfd; every VM needs them. */
+    /** File descriptors: open, close, read, write, ioctl, eventfd, poll; every VM needs them. */
     private static final class Io {
-        static final MethodHandle OPEN = link("open",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
-        static final MethodHandle CLOSE = link("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        /** ioctl(fd, request, arg): arg is a value or, for the pointer form, a native segment's address. */
-        static final MethodHandle IOCTL = link("ioctl",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
-        static final MethodHandle EVENTFD = link("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-        static final MethodHandle READ = link("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-        static final MethodHandle WRITE = link("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-        /** The TAP backend's wait; madvise's shape, which every VM links anyway, so it costs no new stub. */
-        static final MethodHandle POLL = link("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+        static final MethodHandle OPEN = link("open");
+        static final MethodHandle CLOSE = link("close");
+        static final MethodHandle IOCTL = link("ioctl");
+        static final MethodHandle EVENTFD = link("eventfd");
+        static final MethodHandle READ = link("read");
+        static final MethodHandle WRITE = link("write");
+        static final MethodHandle POLL = link("poll");
     }
 
     /** Guest memory and KVM's shared run structures. */
     private static final class Mappings {
-        static final MethodHandle MMAP = link("mmap",
-                FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-        static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-        static final MethodHandle MADVISE = link("madvise",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+        static final MethodHandle MMAP = link("mmap");
+        static final MethodHandle MUNMAP = link("munmap");
+        static final MethodHandle MADVISE = link("madvise");
     }
 
     /** The vCPU kick: threads and signals. */
     private static final class Signals {
-        static final MethodHandle PTHREAD_SELF = LINKER.downcallHandle(
-                LIBC.find("pthread_self").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
+        static final MethodHandle PTHREAD_SELF = link("pthread_self");
         /** pthread_kill and pthread_sigmask return an error number instead of setting errno. */
-        static final MethodHandle PTHREAD_KILL = LINKER.downcallHandle(
-                LIBC.find("pthread_kill").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT));
-        /** Linked with sigaction's shape (errno captured, then ignored): one stub for both. */
-        static final MethodHandle PTHREAD_SIGMASK = link("pthread_sigmask",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-        static final MethodHandle SIGACTION = link("sigaction",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-        static final MethodHandle SIGTIMEDWAIT = link("sigtimedwait",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        static final MethodHandle PTHREAD_KILL = link("pthread_kill");
+        static final MethodHandle PTHREAD_SIGMASK = link("pthread_sigmask");
+        static final MethodHandle SIGACTION = link("sigaction");
+        static final MethodHandle SIGTIMEDWAIT = link("sigtimedwait");
     }
 
     /** The host terminal, for an interactive console only. */
     private static final class Terminal {
-        static final MethodHandle ISATTY = LINKER.downcallHandle(
-                LIBC.find("isatty").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        static final MethodHandle TCGETATTR = link("tcgetattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-        static final MethodHandle TCSETATTR = link("tcsetattr",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-        static final MethodHandle CFMAKERAW = LINKER.downcallHandle(
-                LIBC.find("cfmakeraw").orElseThrow(), FunctionDescriptor.ofVoid(ADDRESS));
+        static final MethodHandle ISATTY = link("isatty");
+        static final MethodHandle TCGETATTR = link("tcgetattr");
+        static final MethodHandle TCSETATTR = link("tcsetattr");
+        static final MethodHandle CFMAKERAW = link("cfmakeraw");
     }
 
     /** Confinement after set-up (prctl, seccomp): once per run, so linked only then. */
     private static final class Confinement {
-        /** prctl(int option, ...) and syscall(long number, ...) are variadic; every argument as a long. */
-        static final MethodHandle PRCTL = link("prctl",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
-                Linker.Option.firstVariadicArg(1));
-        static final MethodHandle SYSCALL3 = link("syscall",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
-                Linker.Option.firstVariadicArg(1));
+        static final MethodHandle PRCTL = link("prctl");
+        static final MethodHandle SYSCALL = link("syscall");
     }
 
     /** Error messages, when a call has failed. */
     private static final class Errors {
-        static final MethodHandle STRERROR = LINKER.downcallHandle(
-                LIBC.find("strerror").orElseThrow(), FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        static final MethodHandle STRERROR = link("strerror");
     }
 
     /** One capture segment per thread, so that calls never allocate and threads never share errno. */
     static final ThreadLocal<MemorySegment> CALL_STATE_SEGMENT =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE));
 
-    private static final MemorySegment MAP_FAILED = MemorySegment.ofAddress(-1L);
-
-    static MethodHandle link(String name, FunctionDescriptor descriptor, Linker.Option... extra) {
-        Linker.Option[] options = new Linker.Option[extra.length + 1];
-        options[0] = CAPTURE_ERRNO;
-        System.arraycopy(extra, 0, options, 1, extra.length);
+    /** Links libc's {@code name} with the one shape (above); call it with {@link #call}. */
+    static MethodHandle link(String name) {
         MemorySegment symbol = LIBC.find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol " + name));
-        return LINKER.downcallHandle(symbol, descriptor, options);
+        return LINKER.downcallHandle(symbol, SHAPE, CAPTURE_ERRNO, VARIADIC_AFTER_FIRST);
     }
 
     /**
-     * A pointer argument as the integer the C ABI passes it in (x86-64 System V: both in a general-purpose
-     * register). Only native memory has an address the kernel can use; a heap segment's address() is an offset.
+     * Calls a handle from {@link #link} with errno captured into {@code state}; arguments past the function's own
+     * are passed as 0 and ignored by it. Returns rax: cast to int for a function that returns int.
      */
-    private static long nativeAddress(MemorySegment arg) {
+    static long call(MethodHandle function, MemorySegment state, long a, long b, long c, long d, long e, long f) {
+        try {
+            return (long) function.invokeExact(state, a, b, c, d, e, f);
+        } catch (Throwable t) {
+            throw new AssertionError("downcall failed", t);
+        }
+    }
+
+    static long call(MethodHandle function, MemorySegment state, long a, long b, long c) {
+        return call(function, state, a, b, c, 0, 0, 0);
+    }
+
+    static long call(MethodHandle function, MemorySegment state, long a, long b) {
+        return call(function, state, a, b, 0, 0, 0, 0);
+    }
+
+    static long call(MethodHandle function, MemorySegment state, long a) {
+        return call(function, state, a, 0, 0, 0, 0, 0);
+    }
+
+    /** A pointer argument: a native segment's address (x86-64 System V passes both in a general register). */
+    static long nativeAddress(MemorySegment arg) {
         if (!arg.isNative()) {
-            throw new IllegalArgumentException("ioctl needs native memory, not a heap segment");
+            throw new IllegalArgumentException("a system call needs native memory, not a heap segment");
         }
         return arg.address();
     }
 
     static int errno(MemorySegment state) {
-        return (int) ERRNO.get(state, 0L);
+        return state.get(JAVA_INT, ERRNO_OFFSET);
     }
 
     /** Opens {@code path} with {@code flags} (O_CLOEXEC is always added). */
     public static int open(String path, int flags) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         try (Arena arena = Arena.ofConfined()) {
-            int fd = (int) Io.OPEN.invokeExact(state, arena.allocateFrom(path), flags | O_CLOEXEC, 0);
+            int fd = (int) call(Io.OPEN, state, nativeAddress(arena.allocateFrom(path)), flags | O_CLOEXEC, 0);
             if (fd < 0) {
                 throw new NativeCallException("open(" + path + ")", errno(state));
             }
             return fd;
-        } catch (NativeCallException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("open downcall failed", t);
         }
     }
 
     public static void close(int fd) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
-        int result;
-        try {
-            result = (int) Io.CLOSE.invokeExact(state, fd);
-        } catch (Throwable t) {
-            throw new AssertionError("close downcall failed", t);
-        }
-        if (result < 0) {
+        if ((int) call(Io.CLOSE, state, fd) < 0) {
             throw new NativeCallException("close(" + fd + ")", errno(state));
         }
     }
@@ -207,29 +210,19 @@ public final class Libc {
     /** Like {@link #ioctl(int, long, long, String)} but returns {@code -errno} instead of throwing. */
     public static int ioctlOrErrno(int fd, long request, long value) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
-        int result;
-        try {
-            result = (int) Io.IOCTL.invokeExact(state, fd, request, value);
-        } catch (Throwable t) {
-            throw new AssertionError("ioctl downcall failed", t);
-        }
+        int result = (int) call(Io.IOCTL, state, fd, request, value);
         return result < 0 ? -errno(state) : result;
     }
 
     /** Like {@link #ioctl(int, long, MemorySegment, String)} but returns {@code -errno} instead of throwing. */
     public static int ioctlOrErrno(int fd, long request, MemorySegment arg) {
-        MemorySegment state = CALL_STATE_SEGMENT.get();
-        int result;
         try {
-            result = (int) Io.IOCTL.invokeExact(state, fd, request, nativeAddress(arg));
-        } catch (Throwable t) {
-            throw new AssertionError("ioctl downcall failed", t);
+            return ioctlOrErrno(fd, request, nativeAddress(arg));
         } finally {
             // Passed as a number, the segment is not kept alive by the call the way an ADDRESS argument is: an
             // automatic arena's memory must not be freed while the kernel reads or writes it.
             Reference.reachabilityFence(arg);
         }
-        return result < 0 ? -errno(state) : result;
     }
 
     /**
@@ -238,27 +231,16 @@ public final class Libc {
      */
     public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset, String what) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
-        MemorySegment address;
-        try {
-            address = (MemorySegment) Mappings.MMAP.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd, offset);
-        } catch (Throwable t) {
-            throw new AssertionError("mmap downcall failed", t);
-        }
-        if (address.equals(MAP_FAILED)) {
+        long address = call(Mappings.MMAP, state, 0, length, prot, flags, fd, offset);
+        if (address == -1) { // MAP_FAILED
             throw new NativeCallException("mmap(" + what + ", " + length + " bytes)", errno(state));
         }
-        return address.reinterpret(length);
+        return MemorySegment.ofAddress(address).reinterpret(length);
     }
 
     public static void munmap(MemorySegment mapping) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
-        int result;
-        try {
-            result = (int) Mappings.MUNMAP.invokeExact(state, mapping, mapping.byteSize());
-        } catch (Throwable t) {
-            throw new AssertionError("munmap downcall failed", t);
-        }
-        if (result < 0) {
+        if ((int) call(Mappings.MUNMAP, state, nativeAddress(mapping), mapping.byteSize()) < 0) {
             throw new NativeCallException("munmap", errno(state));
         }
     }
@@ -272,24 +254,14 @@ public final class Libc {
      */
     public static int madvise(MemorySegment range, int advice) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
-        int result;
-        try {
-            result = (int) Mappings.MADVISE.invokeExact(state, range, range.byteSize(), advice);
-        } catch (Throwable t) {
-            throw new AssertionError("madvise downcall failed", t);
-        }
+        int result = (int) call(Mappings.MADVISE, state, nativeAddress(range), range.byteSize(), advice);
         return result < 0 ? -errno(state) : result;
     }
 
     /** A new eventfd (EFD_CLOEXEC is always added). */
     public static int eventfd(int initialValue, int flags) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
-        int fd;
-        try {
-            fd = (int) Io.EVENTFD.invokeExact(state, initialValue, flags | EFD_CLOEXEC);
-        } catch (Throwable t) {
-            throw new AssertionError("eventfd downcall failed", t);
-        }
+        int fd = (int) call(Io.EVENTFD, state, initialValue, flags | EFD_CLOEXEC);
         if (fd < 0) {
             throw new NativeCallException("eventfd", errno(state));
         }
@@ -306,14 +278,14 @@ public final class Libc {
         return transfer(Io.WRITE, fd, buffer);
     }
 
-    /** read and write share one shape: (fd, buffer, count) -> ssize_t. */
-    private static long transfer(MethodHandle call, int fd, MemorySegment buffer) {
+    /** read and write: (fd, buffer, count) -> ssize_t. */
+    private static long transfer(MethodHandle function, int fd, MemorySegment buffer) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         try {
-            long result = (long) call.invokeExact(state, fd, buffer, buffer.byteSize());
+            long result = call(function, state, fd, nativeAddress(buffer), buffer.byteSize());
             return result < 0 ? -errno(state) : result;
-        } catch (Throwable t) {
-            throw new AssertionError("read/write downcall failed", t);
+        } finally {
+            Reference.reachabilityFence(buffer);
         }
     }
 
@@ -321,10 +293,10 @@ public final class Libc {
     public static int pollOrErrno(MemorySegment fds, int count, int timeoutMillis) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         try {
-            int result = (int) Io.POLL.invokeExact(state, fds, (long) count, timeoutMillis);
+            int result = (int) call(Io.POLL, state, nativeAddress(fds), count, timeoutMillis);
             return result < 0 ? -errno(state) : result;
-        } catch (Throwable t) {
-            throw new AssertionError("poll downcall failed", t);
+        } finally {
+            Reference.reachabilityFence(fds);
         }
     }
 
@@ -347,21 +319,12 @@ public final class Libc {
 
     /** The calling thread's pthread_t. */
     public static long pthreadSelf() {
-        try {
-            return (long) Signals.PTHREAD_SELF.invokeExact();
-        } catch (Throwable t) {
-            throw new AssertionError("pthread_self downcall failed", t);
-        }
+        return call(Signals.PTHREAD_SELF, CALL_STATE_SEGMENT.get(), 0);
     }
 
     /** pthread_kill: sends {@code signal} to one thread of this process. */
     public static void pthreadKill(long thread, int signal) {
-        int error;
-        try {
-            error = (int) Signals.PTHREAD_KILL.invokeExact(thread, signal);
-        } catch (Throwable t) {
-            throw new AssertionError("pthread_kill downcall failed", t);
-        }
+        int error = (int) call(Signals.PTHREAD_KILL, CALL_STATE_SEGMENT.get(), thread, signal);
         if (error != 0) {
             throw new NativeCallException("pthread_kill(" + signal + ")", error);
         }
@@ -371,9 +334,11 @@ public final class Libc {
     public static void pthreadSigmask(int how, MemorySegment set, MemorySegment old) {
         int error;
         try {
-            error = (int) Signals.PTHREAD_SIGMASK.invokeExact(CALL_STATE_SEGMENT.get(), how, set, old);
-        } catch (Throwable t) {
-            throw new AssertionError("pthread_sigmask downcall failed", t);
+            error = (int) call(Signals.PTHREAD_SIGMASK, CALL_STATE_SEGMENT.get(), how, addressOrNull(set),
+                    addressOrNull(old));
+        } finally {
+            Reference.reachabilityFence(set);
+            Reference.reachabilityFence(old);
         }
         if (error != 0) {
             throw new NativeCallException("pthread_sigmask", error);
@@ -385,9 +350,9 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         int result;
         try {
-            result = (int) Signals.SIGACTION.invokeExact(state, signal, action, MemorySegment.NULL);
-        } catch (Throwable t) {
-            throw new AssertionError("sigaction downcall failed", t);
+            result = (int) call(Signals.SIGACTION, state, signal, nativeAddress(action), 0);
+        } finally {
+            Reference.reachabilityFence(action);
         }
         if (result < 0) {
             throw new NativeCallException("sigaction(" + signal + ")", errno(state));
@@ -400,24 +365,19 @@ public final class Libc {
      */
     public static int sigtimedwaitOrErrno(MemorySegment set, MemorySegment timeout) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
-        int result;
         try {
-            result = (int) Signals.SIGTIMEDWAIT.invokeExact(state, set, MemorySegment.NULL, timeout);
-        } catch (Throwable t) {
-            throw new AssertionError("sigtimedwait downcall failed", t);
+            int result = (int) call(Signals.SIGTIMEDWAIT, state, nativeAddress(set), 0, nativeAddress(timeout));
+            return result < 0 ? -errno(state) : result;
+        } finally {
+            Reference.reachabilityFence(set);
+            Reference.reachabilityFence(timeout);
         }
-        return result < 0 ? -errno(state) : result;
     }
 
     /** prctl(option, arg2, 0, 0, 0) (man prctl(2)); returns the result, throws on -1. */
     public static int prctl(int option, long arg2) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
-        int result;
-        try {
-            result = (int) Confinement.PRCTL.invokeExact(state, option, arg2, 0L, 0L, 0L);
-        } catch (Throwable t) {
-            throw new AssertionError("prctl downcall failed", t);
-        }
+        int result = (int) call(Confinement.PRCTL, state, option, arg2, 0, 0, 0, 0);
         if (result < 0) {
             throw new NativeCallException("prctl(" + option + ")", errno(state));
         }
@@ -430,13 +390,12 @@ public final class Libc {
      */
     public static long syscallOrErrno(long number, long a, long b, MemorySegment c) {
         MemorySegment state = CALL_STATE_SEGMENT.get();
-        long result;
         try {
-            result = (long) Confinement.SYSCALL3.invokeExact(state, number, a, b, nativeAddress(c));
-        } catch (Throwable t) {
-            throw new AssertionError("syscall downcall failed", t);
+            long result = call(Confinement.SYSCALL, state, number, a, b, nativeAddress(c), 0, 0);
+            return result < 0 ? -errno(state) : result;
+        } finally {
+            Reference.reachabilityFence(c);
         }
-        return result < 0 ? -errno(state) : result;
     }
 
     /** sizeof(struct termios) in glibc on x86-64; termios is treated as an opaque blob. */
@@ -445,11 +404,7 @@ public final class Libc {
     public static final int TCSAFLUSH = 2;
 
     public static boolean isatty(int fd) {
-        try {
-            return (int) Terminal.ISATTY.invokeExact(fd) == 1;
-        } catch (Throwable t) {
-            throw new AssertionError("isatty downcall failed", t);
-        }
+        return (int) call(Terminal.ISATTY, CALL_STATE_SEGMENT.get(), fd) == 1;
     }
 
     /** tcgetattr into {@code termios} (at least {@link #TERMIOS_SIZE} bytes). */
@@ -457,9 +412,9 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         int result;
         try {
-            result = (int) Terminal.TCGETATTR.invokeExact(state, fd, termios);
-        } catch (Throwable t) {
-            throw new AssertionError("tcgetattr downcall failed", t);
+            result = (int) call(Terminal.TCGETATTR, state, fd, nativeAddress(termios));
+        } finally {
+            Reference.reachabilityFence(termios);
         }
         if (result < 0) {
             throw new NativeCallException("tcgetattr(" + fd + ")", errno(state));
@@ -470,9 +425,9 @@ public final class Libc {
         MemorySegment state = CALL_STATE_SEGMENT.get();
         int result;
         try {
-            result = (int) Terminal.TCSETATTR.invokeExact(state, fd, when, termios);
-        } catch (Throwable t) {
-            throw new AssertionError("tcsetattr downcall failed", t);
+            result = (int) call(Terminal.TCSETATTR, state, fd, when, nativeAddress(termios));
+        } finally {
+            Reference.reachabilityFence(termios);
         }
         if (result < 0) {
             throw new NativeCallException("tcsetattr(" + fd + ")", errno(state));
@@ -482,19 +437,24 @@ public final class Libc {
     /** cfmakeraw: no echo, no line editing, no signals from keys, 8-bit characters. */
     public static void cfmakeraw(MemorySegment termios) {
         try {
-            Terminal.CFMAKERAW.invokeExact(termios);
-        } catch (Throwable t) {
-            throw new AssertionError("cfmakeraw downcall failed", t);
+            call(Terminal.CFMAKERAW, CALL_STATE_SEGMENT.get(), nativeAddress(termios));
+        } finally {
+            Reference.reachabilityFence(termios);
         }
     }
 
     /** The C library's text for {@code errno}, e.g. "Permission denied". */
     public static String strerror(int errno) {
         try {
-            MemorySegment text = (MemorySegment) Errors.STRERROR.invokeExact(errno);
-            return text.reinterpret(1024).getString(0);
-        } catch (Throwable t) {
-            return "errno " + errno;
+            long text = call(Errors.STRERROR, CALL_STATE_SEGMENT.get(), errno);
+            return MemorySegment.ofAddress(text).reinterpret(1024).getString(0);
+        } catch (RuntimeException | Error e) {
+            return "errno " + errno; // a message must never fail
         }
+    }
+
+    /** A pointer argument that may be NULL: {@link MemorySegment#NULL} passes 0. */
+    private static long addressOrNull(MemorySegment arg) {
+        return arg.equals(MemorySegment.NULL) ? 0 : nativeAddress(arg);
     }
 }

@@ -1,12 +1,10 @@
 package dev.panavisor.sys;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.lang.ref.Reference;
 
 /**
  * {@code preadv(2)} and {@code pwritev(2)}: one system call moves a list of buffers at a file offset, without the
@@ -15,9 +13,9 @@ import java.lang.invoke.MethodHandle;
  * {@code lseek} under a lock). The virtio-blk file backend uses them for a request's data segments.
  *
  * <p>The argument is an array of {@code struct iovec { void *iov_base; size_t iov_len; }} (16 bytes each on
- * x86-64) in native memory, at most {@link #IOV_MAX} of them. Both calls share one function shape
- * {@code (int, const struct iovec *, int, off_t) -> ssize_t}, linked on first use, so a VM without a disk never
- * pays for the stub.
+ * x86-64) in native memory, at most {@link #IOV_MAX} of them. Both calls, {@code (int, const struct iovec *, int,
+ * off_t) -> ssize_t}, are linked on first use with {@link Libc}'s one call shape, so they cost no stub of their
+ * own.
  */
 public final class PositionalIo {
     private PositionalIo() {
@@ -29,9 +27,8 @@ public final class PositionalIo {
     public static final long IOVEC_BYTES = 16;
 
     private static final class Calls {
-        static final FunctionDescriptor SHAPE = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
-        static final MethodHandle PREADV = Libc.link("preadv", SHAPE);
-        static final MethodHandle PWRITEV = Libc.link("pwritev", SHAPE);
+        static final MethodHandle PREADV = Libc.link("preadv");
+        static final MethodHandle PWRITEV = Libc.link("pwritev");
     }
 
     /** Writes iovec {@code index} of {@code iovecs}: the buffer at native {@code address}, {@code length} bytes. */
@@ -108,10 +105,10 @@ public final class PositionalIo {
         }
         MemorySegment state = Libc.CALL_STATE_SEGMENT.get();
         try {
-            long result = (long) handle.invokeExact(state, fd, iovecs, count, offset);
+            long result = Libc.call(handle, state, fd, Libc.nativeAddress(iovecs), count, offset, 0, 0);
             return result < 0 ? -Libc.errno(state) : result;
-        } catch (Throwable t) {
-            throw new AssertionError("preadv/pwritev downcall failed", t);
+        } finally {
+            Reference.reachabilityFence(iovecs);
         }
     }
 }

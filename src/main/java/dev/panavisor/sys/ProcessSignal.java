@@ -1,8 +1,6 @@
 package dev.panavisor.sys;
 
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /** A signal to another process: {@code kill(2)}, which the JDK's {@code ProcessHandle} offers only for TERM and KILL. */
@@ -15,8 +13,7 @@ public final class ProcessSignal {
 
     /** Linked on first use: only serve sends signals. */
     private static final class Handles {
-        static final MethodHandle KILL = Libc.link("kill",
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+        static final MethodHandle KILL = Libc.link("kill");
     }
 
     private ProcessSignal() {
@@ -28,13 +25,7 @@ public final class ProcessSignal {
             throw new IllegalArgumentException("not one process: " + pid); // 0 and -1 would signal groups
         }
         MemorySegment state = Libc.CALL_STATE_SEGMENT.get();
-        int result;
-        try {
-            result = (int) Handles.KILL.invokeExact(state, (int) pid, signal);
-        } catch (Throwable t) {
-            throw new AssertionError("kill downcall failed", t);
-        }
-        if (result < 0) {
+        if ((int) Libc.call(Handles.KILL, state, pid, signal) < 0) {
             throw new NativeCallException("kill(" + pid + ", " + signal + ")", Libc.errno(state));
         }
     }

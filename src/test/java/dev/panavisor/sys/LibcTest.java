@@ -1,0 +1,158 @@
+package dev.panavisor.sys;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every libc function shares one call shape (six longs in, a long out; {@code Libc}'s comment on SHAPE), so these
+ * check on the real C library, without KVM, what that shape must get right: int arguments and results with their
+ * sign (fds, -1 results, errno), 64-bit lengths, pointers both ways, NULL, and the variadic functions.
+ */
+class LibcTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void open_read_write_and_close_a_file() throws Exception {
+        Path file = dir.resolve("data");
+        Files.write(file, "hello".getBytes(StandardCharsets.US_ASCII));
+        int fd = Libc.open(file.toString(), Libc.O_RDWR);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = arena.allocate(5);
+            assertEquals(5, Libc.readOrErrno(fd, buffer));
+            assertEquals("hello", new String(buffer.toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII));
+            assertEquals(3, Libc.writeOrErrno(fd, arena.allocateFrom(ValueLayout.JAVA_BYTE, (byte) 'a', (byte) 'b',
+                    (byte) 'c')));
+        } finally {
+            Libc.close(fd);
+        }
+        assertEquals("helloabc", Files.readString(file));
+    }
+
+    @Test
+    void a_failed_call_reports_its_errno_and_the_c_library_text() {
+        NativeCallException missing = assertThrows(NativeCallException.class,
+                () -> Libc.open(dir.resolve("missing").toString(), Libc.O_RDONLY));
+        assertEquals(Errno.ENOENT, missing.errno());
+        assertTrue(missing.getMessage().contains("No such file or directory"), missing.getMessage());
+        NativeCallException badFd = assertThrows(NativeCallException.class, () -> Libc.close(-1));
+        assertEquals(Errno.EBADF, badFd.errno());
+        try (Arena arena = Arena.ofConfined()) {
+            assertEquals(-Errno.EBADF, Libc.readOrErrno(-1, arena.allocate(8)));
+        }
+    }
+
+    @Test
+    void an_eventfd_counts_and_polls_and_answers_ioctls() {
+        int fd = Libc.eventfd(0, Libc.EFD_NONBLOCK);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment counter = arena.allocate(ValueLayout.JAVA_LONG);
+            assertEquals(-Errno.EAGAIN, Libc.readOrErrno(fd, counter));
+            counter.set(ValueLayout.JAVA_LONG, 0, 0x1_0000_0003L); // more than 32 bits: the whole long travels
+            assertEquals(8, Libc.writeOrErrno(fd, counter));
+            MemorySegment pollFd = arena.allocate(8, 4);
+            pollFd.set(ValueLayout.JAVA_INT, 0, fd);
+            pollFd.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN
+            assertEquals(1, Libc.pollOrErrno(pollFd, 1, 0));
+            counter.set(ValueLayout.JAVA_LONG, 0, 0);
+            assertEquals(8, Libc.readOrErrno(fd, counter));
+            assertEquals(0x1_0000_0003L, counter.get(ValueLayout.JAVA_LONG, 0));
+            // A request an eventfd does not know: ioctl is variadic, returns int -1 and sets errno.
+            assertEquals(-Errno.ENOTTY, Libc.ioctlOrErrno(fd, 0x5401, arena.allocate(64))); // TCGETS
+            MemorySegment one = arena.allocate(ValueLayout.JAVA_INT);
+            one.set(ValueLayout.JAVA_INT, 0, 1);
+            assertEquals(0, Libc.ioctl(fd, 0x5421, one, "FIONBIO")); // by pointer, as the kernel reads it
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
+    @Test
+    void a_mapping_beyond_four_gib_is_made_used_advised_and_unmapped() {
+        long length = 5L << 30; // a 64-bit length: the upper half must reach mmap
+        MemorySegment mapping = Libc.mmap(length, Libc.PROT_READ | Libc.PROT_WRITE,
+                Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0, "test");
+        try {
+            assertEquals(length, mapping.byteSize());
+            mapping.set(ValueLayout.JAVA_LONG, length - 8, 42);
+            assertEquals(42, mapping.get(ValueLayout.JAVA_LONG, length - 8));
+            int advice = Libc.madvise(mapping.asSlice(0, 2 << 20), Libc.MADV_HUGEPAGE);
+            assertTrue(advice == 0 || advice == -Errno.EINVAL, "madvise: " + advice);
+        } finally {
+            Libc.munmap(mapping);
+        }
+        assertThrows(NativeCallException.class, () -> Libc.mmap(-4096, Libc.PROT_READ,
+                Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0, "negative"));
+    }
+
+    @Test
+    void a_kick_sent_to_a_thread_that_blocks_it_waits_until_taken_off() throws Exception {
+        AtomicReference<Object> result = new AtomicReference<>();
+        Thread thread = Thread.ofPlatform().start(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment before = KickSignal.blockOnThisThread(arena);
+                assertEquals(0, before.get(ValueLayout.JAVA_LONG, 0) & (1L << (KickSignal.SIGNAL - 1)));
+                assertFalse(KickSignal.consumePending());
+                KickSignal.send(Libc.pthreadSelf());
+                boolean first = KickSignal.consumePending();
+                boolean second = KickSignal.consumePending();
+                result.set(first + " " + second);
+            } catch (Throwable t) {
+                result.set(t);
+            }
+        });
+        thread.join();
+        assertEquals("true false", String.valueOf(result.get()));
+    }
+
+    @Test
+    void prctl_syscall_kill_and_the_terminal_calls_reach_the_kernel() throws Exception {
+        int pdumpable = 3; // PR_GET_DUMPABLE: 0 or 1
+        int dumpable = Libc.prctl(pdumpable, 0);
+        assertTrue(dumpable == 0 || dumpable == 1, "dumpable " + dumpable);
+        try (Arena arena = Arena.ofConfined()) {
+            assertEquals(ProcessHandle.current().pid(), Libc.syscallOrErrno(Syscall.GETPID.number(), 0, 0,
+                    arena.allocate(8)));
+        }
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        NativeCallException noProcess = assertThrows(NativeCallException.class,
+                () -> ProcessSignal.send(gone.pid(), 0));
+        assertEquals(3, noProcess.errno()); // ESRCH
+        assertFalse(Libc.isatty(-1));
+        assertEquals("No such file or directory", Libc.strerror(Errno.ENOENT));
+    }
+
+    @Test
+    void preadv_fills_several_buffers_from_an_offset() throws Exception {
+        Path file = dir.resolve("disk");
+        Files.write(file, "0123456789".getBytes(StandardCharsets.US_ASCII));
+        int fd = Libc.open(file.toString(), Libc.O_RDONLY);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate(3);
+            MemorySegment b = arena.allocate(4);
+            MemorySegment iovecs = arena.allocate(2 * PositionalIo.IOVEC_BYTES);
+            PositionalIo.setIovec(iovecs, 0, a.address(), 3);
+            PositionalIo.setIovec(iovecs, 1, b.address(), 4);
+            assertEquals(7, PositionalIo.preadvOrErrno(fd, iovecs, 2, 2));
+            assertArrayEquals("234".getBytes(StandardCharsets.US_ASCII), a.toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals("5678".getBytes(StandardCharsets.US_ASCII), b.toArray(ValueLayout.JAVA_BYTE));
+            assertEquals(-Errno.EBADF, PositionalIo.pwritevOrErrno(fd, iovecs, 2, 0)); // opened read-only
+        } finally {
+            Libc.close(fd);
+        }
+    }
+}
