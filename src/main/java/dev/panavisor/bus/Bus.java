@@ -1,6 +1,7 @@
 package dev.panavisor.bus;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -13,7 +14,9 @@ import java.util.concurrent.atomic.LongAdder;
  * the cycle: a read floats high and returns all ones, a write is dropped. Those misses are counted and told to a
  * {@link MissListener}, so a test or {@code run --verbose} can show a guest probing hardware that is not there.
  *
- * <p>Lookup is a {@link TreeMap#floorEntry}: O(log n) for the handful of devices a microVM has.
+ * <p>Lookup is a binary search over the ranges' bases, kept sorted in a plain {@code long[]}: O(log n) for the
+ * handful of devices a microVM has, and nothing allocated on the way (a {@code TreeMap<Long, ...>} boxes the
+ * address of every access, an allocation per VM exit that the lab's C1-compiled JVM does not optimise away).
  *
  * <p>Threads: all devices are registered before any vCPU thread starts; after that, every vCPU thread reads and
  * writes through the bus at once. Each access holds its device's own lock (by default the device object's monitor),
@@ -42,6 +45,12 @@ public final class Bus {
 
     private final String name;
     private final TreeMap<Long, Range> ranges = new TreeMap<>();
+    /**
+     * The same ranges for lookups: bases in ascending order, and the range of each. Rebuilt by every registration;
+     * registrations end before any vCPU thread starts, and Thread.start publishes these fields, like the map.
+     */
+    private long[] bases = new long[0];
+    private Range[] sorted = new Range[0];
     /** Set before any vCPU thread starts (Thread.start publishes it), like the ranges. */
     private MissListener missListener = (bus, address, size, write, value) -> { };
     private final LongAdder unhandledReads = new LongAdder();
@@ -74,6 +83,11 @@ public final class Bus {
                     deviceName, base, candidate.end(), other.name(), other.base(), other.end()));
         }
         ranges.put(base, candidate);
+        sorted = ranges.values().toArray(Range[]::new);
+        bases = new long[sorted.length];
+        for (int i = 0; i < sorted.length; i++) {
+            bases[i] = sorted[i].base();
+        }
     }
 
     /** Who hears of unclaimed accesses from now on; set it before the vCPU threads start. */
@@ -83,11 +97,14 @@ public final class Bus {
 
     /** The range that holds every byte of an access of {@code size} bytes at {@code address}, or null. */
     public Range find(long address, int size) {
-        Map.Entry<Long, Range> entry = ranges.floorEntry(address);
-        if (entry == null || !entry.getValue().contains(address, size)) {
+        int index = Arrays.binarySearch(bases, address);
+        if (index < 0) {
+            index = -index - 2; // the last base below the address, or -1 when there is none
+        }
+        if (index < 0 || !sorted[index].contains(address, size)) {
             return null;
         }
-        return entry.getValue();
+        return sorted[index];
     }
 
     /** Reads {@code size} bytes at {@code address}; all ones (for that width) when no device is there. */

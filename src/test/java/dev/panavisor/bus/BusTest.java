@@ -87,4 +87,28 @@ class BusTest {
         assertThrows(BusException.class, () -> bus.register("empty", 0x500, 0, new Probe(0)));
         assertNull(bus.find(0x408, 1));
     }
+
+    @Test
+    void every_address_finds_the_range_that_holds_it_whatever_the_order_of_registration() {
+        Bus bus = new Bus("port I/O");
+        // Registered out of order: the lookup's sorted arrays are rebuilt by each registration.
+        bus.register("marker", 0x440, 4, new Probe(0));
+        bus.register("com1", 0x3f8, 8, new Probe(0));
+        bus.register("i8042 data", 0x60, 1, new Probe(0));
+        bus.register("i8042 command", 0x64, 1, new Probe(0));
+        String[] expected = new String[0x500];
+        for (Bus.Range range : bus.ranges()) {
+            for (long port = range.base(); port < range.base() + range.length(); port++) {
+                expected[(int) port] = range.name();
+            }
+        }
+        for (int port = 0; port < expected.length; port++) {
+            Bus.Range found = bus.find(port, 1);
+            assertEquals(expected[port], found == null ? null : found.name(), "port 0x" + Integer.toHexString(port));
+        }
+        assertEquals("com1", bus.find(0x3fc, 4).name());
+        assertNull(bus.find(0x3fd, 4), "an access that runs past the end of its range");
+        assertNull(bus.find(0x63, 2), "an access that starts in a gap");
+        assertNull(bus.find(-1, 1));
+    }
 }

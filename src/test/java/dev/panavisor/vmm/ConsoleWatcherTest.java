@@ -100,6 +100,25 @@ class ConsoleWatcherTest {
     }
 
     @Test
+    void lines_with_carriage_returns_anywhere_are_matched_as_the_patterns_see_them() throws IOException {
+        // Ordinary lines skip the patterns (ConsoleWatcher.mayBeWatched); CRs inside a line must not hide one.
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
+        type(watcher, "12345\r\n\rpanavisor-exit-status: 7\r\n\r[ 3.1] reboot:\r Power down\r\n");
+        assertEquals(7, watcher.exitStatus());
+        assertEquals("12345\r\n", flushed(watcher, shown));
+        type(watcher, "panavisor-exit-\rstatus: 9\r\n");
+        assertEquals(9, watcher.exitStatus());
+        flushed(watcher, shown);
+        shown.reset();
+        type(watcher, "[ 3.2] Kernel pa\rnic - not syncing: Attempted to kill init!\r\n");
+        assertEquals("Kernel panic - not syncing: Attempted to kill init!", watcher.panic());
+        type(watcher, "[ 3.3] after the status, kernel lines that are not reboot lines are shown\n");
+        assertEquals("[ 3.2] Kernel pa\rnic - not syncing: Attempted to kill init!\r\n"
+                + "[ 3.3] after the status, kernel lines that are not reboot lines are shown\n", flushed(watcher, shown));
+    }
+
+    @Test
     void kernel_panics_are_recognised_after_a_timestamp() throws IOException {
         ConsoleWatcher watcher = new ConsoleWatcher(new ByteArrayOutputStream(), true);
         type(watcher, "[    1.234567] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\r\n");
