@@ -113,9 +113,9 @@ class ConsoleWatcherTest {
         shown.reset();
         type(watcher, "[ 3.2] Kernel pa\rnic - not syncing: Attempted to kill init!\r\n");
         assertEquals("Kernel panic - not syncing: Attempted to kill init!", watcher.panic());
-        type(watcher, "[ 3.3] after the status, kernel lines that are not reboot lines are shown\n");
+        type(watcher, "[ 3.3] after the status, other kernel lines are shown\n");
         assertEquals("[ 3.2] Kernel pa\rnic - not syncing: Attempted to kill init!\r\n"
-                + "[ 3.3] after the status, kernel lines that are not reboot lines are shown\n", flushed(watcher, shown));
+                + "[ 3.3] after the status, other kernel lines are shown\n", flushed(watcher, shown));
     }
 
     @Test
