@@ -1,10 +1,7 @@
 package dev.panavisor.bus;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -44,10 +41,9 @@ public final class Bus {
     }
 
     private final String name;
-    private final TreeMap<Long, Range> ranges = new TreeMap<>();
     /**
-     * The same ranges for lookups: bases in ascending order, and the range of each. Rebuilt by every registration;
-     * registrations end before any vCPU thread starts, and Thread.start publishes these fields, like the map.
+     * The ranges in address order, and their bases in a parallel array for the binary search. Replaced by every
+     * registration; registrations end before any vCPU thread starts, and Thread.start publishes these fields.
      */
     private long[] bases = new long[0];
     private Range[] sorted = new Range[0];
@@ -76,18 +72,30 @@ public final class Bus {
                     length));
         }
         Range candidate = new Range(deviceName, base, length, device, lock);
-        Map.Entry<Long, Range> below = ranges.floorEntry(base + length - 1);
-        if (below != null && below.getValue().end() > base) {
-            Range other = below.getValue();
+        // The range with the highest base inside the candidate's span, if any, is the one that could overlap it.
+        int below = floor(base + length - 1);
+        if (below >= 0 && sorted[below].end() > base) {
+            Range other = sorted[below];
             throw new BusException(String.format("%s: %s at [0x%x, 0x%x) overlaps %s at [0x%x, 0x%x)", name,
                     deviceName, base, candidate.end(), other.name(), other.base(), other.end()));
         }
-        ranges.put(base, candidate);
-        sorted = ranges.values().toArray(Range[]::new);
-        bases = new long[sorted.length];
-        for (int i = 0; i < sorted.length; i++) {
-            bases[i] = sorted[i].base();
+        int at = below + 1;
+        Range[] ranges = new Range[sorted.length + 1];
+        System.arraycopy(sorted, 0, ranges, 0, at);
+        ranges[at] = candidate;
+        System.arraycopy(sorted, at, ranges, at + 1, sorted.length - at);
+        long[] starts = new long[ranges.length];
+        for (int i = 0; i < ranges.length; i++) {
+            starts[i] = ranges[i].base();
         }
+        sorted = ranges;
+        bases = starts;
+    }
+
+    /** The index of the range with the highest base at or below {@code address}, or -1 when there is none. */
+    private int floor(long address) {
+        int index = Arrays.binarySearch(bases, address);
+        return index >= 0 ? index : -index - 2;
     }
 
     /** Who hears of unclaimed accesses from now on; set it before the vCPU threads start. */
@@ -97,10 +105,7 @@ public final class Bus {
 
     /** The range that holds every byte of an access of {@code size} bytes at {@code address}, or null. */
     public Range find(long address, int size) {
-        int index = Arrays.binarySearch(bases, address);
-        if (index < 0) {
-            index = -index - 2; // the last base below the address, or -1 when there is none
-        }
+        int index = floor(address);
         if (index < 0 || !sorted[index].contains(address, size)) {
             return null;
         }
@@ -147,7 +152,7 @@ public final class Bus {
 
     /** The registered ranges in address order. */
     public List<Range> ranges() {
-        return new ArrayList<>(ranges.values());
+        return List.of(sorted);
     }
 
     static long allOnes(int size) {
