@@ -25,11 +25,16 @@ class LibcTest {
     @TempDir
     Path dir;
 
+    /** A file of {@code contents} in the test's directory, opened through {@link Libc#open}. */
+    private int openFile(String name, String contents, int flags) throws Exception {
+        Path file = dir.resolve(name);
+        Files.write(file, contents.getBytes(StandardCharsets.US_ASCII));
+        return Libc.open(file.toString(), flags);
+    }
+
     @Test
     void open_read_write_and_close_a_file() throws Exception {
-        Path file = dir.resolve("data");
-        Files.write(file, "hello".getBytes(StandardCharsets.US_ASCII));
-        int fd = Libc.open(file.toString(), Libc.O_RDWR);
+        int fd = openFile("data", "hello", Libc.O_RDWR);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buffer = arena.allocate(5);
             assertEquals(5, Libc.readOrErrno(fd, buffer));
@@ -39,7 +44,7 @@ class LibcTest {
         } finally {
             Libc.close(fd);
         }
-        assertEquals("helloabc", Files.readString(file));
+        assertEquals("helloabc", Files.readString(dir.resolve("data")));
     }
 
     @Test
@@ -138,9 +143,7 @@ class LibcTest {
 
     @Test
     void preadv_fills_several_buffers_from_an_offset() throws Exception {
-        Path file = dir.resolve("disk");
-        Files.write(file, "0123456789".getBytes(StandardCharsets.US_ASCII));
-        int fd = Libc.open(file.toString(), Libc.O_RDONLY);
+        int fd = openFile("disk", "0123456789", Libc.O_RDONLY);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment a = arena.allocate(3);
             MemorySegment b = arena.allocate(4);
