@@ -340,10 +340,10 @@ final class PasstNetwork implements HostNetwork {
     }
 
     @Override
-    public void transmit(byte[] frame, int length) throws IOException {
+    public void transmit(byte[] frame, int offset, int length) throws IOException {
         synchronized (sendLock) {
             sendBuffer.clear();
-            sendBuffer.putInt(length).put(frame, 0, length).flip();
+            sendBuffer.putInt(length).put(frame, offset, length).flip();
             while (sendBuffer.hasRemaining()) {
                 socket.write(sendBuffer);
             }

@@ -133,8 +133,8 @@ final class TapNetwork implements HostNetwork {
     }
 
     @Override
-    public void transmit(byte[] frame, int length) throws IOException {
-        MemorySegment.copy(frame, 0, transmitBuffer, ValueLayout.JAVA_BYTE, 0, length);
+    public void transmit(byte[] frame, int offset, int length) throws IOException {
+        MemorySegment.copy(frame, offset, transmitBuffer, ValueLayout.JAVA_BYTE, 0, length);
         long written = tap.write(transmitBuffer.asSlice(0, length));
         if (written < 0) {
             throw new IOException("write: " + Libc.strerror((int) -written) + " (errno " + -written + ")");

@@ -73,7 +73,7 @@ class PasstNetworkTest {
             ListReceiver receiver = new ListReceiver();
             network.startReceiving(receiver, e -> warnings.add("failed: " + e));
             byte[] request = arpRequest(new int[] {10, 0, 2, 2});
-            network.transmit(request, request.length);
+            network.transmit(request, 0, request.length);
             byte[] reply = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (reply == null && System.nanoTime() < deadline) {
@@ -118,7 +118,7 @@ class PasstNetworkTest {
             // The first write may still land in the socket's buffer; by the second the peer is known to be gone.
             assertThrows(IOException.class, () -> {
                 for (int i = 0; i < 4; i++) {
-                    network.transmit(request, request.length);
+                    network.transmit(request, 0, request.length);
                     Thread.sleep(50);
                 }
             });

@@ -10,11 +10,12 @@ import java.io.IOException;
 public interface NetBackend {
     /**
      * Sends one Ethernet frame (destination MAC first, no frame check sequence), preceded by its 12-byte virtio-net
-     * header when this backend carries {@link #offloads()}, and without one otherwise.
+     * header when this backend carries {@link #offloads()}, and without one otherwise: {@code length} bytes of
+     * {@code frame} from {@code offset}. Called by the device's worker, without the transport's lock.
      *
      * @throws IOException when the host side refuses it; the device counts the frame as dropped
      */
-    void transmit(byte[] frame, int length) throws IOException;
+    void transmit(byte[] frame, int offset, int length) throws IOException;
 
     /** A short name for messages, such as {@code tap0}. */
     String name();

@@ -1,6 +1,7 @@
 package dev.panavisor.devices.virtio.net;
 
 import dev.panavisor.devices.virtio.ConfigSpace;
+import dev.panavisor.devices.virtio.QueueWork;
 import dev.panavisor.devices.virtio.VirtioDevice;
 import dev.panavisor.devices.virtio.VirtioFeatures;
 import dev.panavisor.devices.virtio.VirtioInterrupt;
@@ -34,7 +35,8 @@ import java.util.List;
  * chain of 17 pages) however small the frame.
  *
  * <p>Transmit (§5.1.6.2): on the driver's notification every available chain is one header and one frame in its
- * device-readable part; the header is skipped and the frame handed to the {@link NetBackend}. Receive (§5.1.6.3):
+ * device-readable part; the header is skipped (kept, with offloads) and the frame handed to the {@link NetBackend}
+ * by the device's worker, outside the transport's lock ({@link TransmitBatch}). Receive (§5.1.6.3):
  * the host side pushes frames in with {@link #receive}; each takes one chain from the receive queue, which gets
  * the header and the frame in its device-writable part. When the receive queue is empty the frame is not taken
  * ({@link #receive} says so) and the host side waits: {@link #canReceive} has then asked the driver (avail_event,
@@ -81,7 +83,7 @@ public final class VirtioNet implements VirtioDevice {
     private final NetBackend backend;
     private final MacAddress mac;
     private final Runnable receiveBuffersAdded;
-    private final byte[] transmitBuffer = new byte[HEADER_SIZE + MAX_FRAME];
+    private final TransmitBatch transmitBatch;
     /** The backend carries offloads: headers pass through in both directions (see the class comment). */
     private final boolean headersPassThrough;
     /** The offloads the driver accepted at activation: what a received header may ask of it. */
@@ -114,6 +116,7 @@ public final class VirtioNet implements VirtioDevice {
         this.mac = mac;
         this.receiveBuffersAdded = receiveBuffersAdded;
         this.headersPassThrough = (backend.offloads() & OFFLOADS) != 0;
+        this.transmitBatch = new TransmitBatch(this, backend);
         // §5.1.6: without MRG_RXBUF the device still writes num_buffers, and it is 1 (one buffer per frame).
         header[NUM_BUFFERS] = 1;
     }
@@ -196,7 +199,11 @@ public final class VirtioNet implements VirtioDevice {
             return;
         }
         if (index == TRANSMIT_QUEUE) {
-            transmit();
+            QueueWork work;
+            while ((work = takeWork(index)) != null) { // tests, and a VMM without a worker: all on this thread
+                work.perform();
+                work.complete();
+            }
         } else if (index == RECEIVE_QUEUE && receiverWaiting && receiveQueue.hasAvailable()) {
             // Only a host side that found no buffer is waiting for one; the worker serves every queue on every kick,
             // so waking it unconditionally would cost a wake-up per transmitted batch.
@@ -205,30 +212,28 @@ public final class VirtioNet implements VirtioDevice {
         }
     }
 
-    /** Sends every frame the driver has made available, then notifies the driver once if it wants that. */
-    private void transmit() {
-        DescriptorChain chain;
-        while ((chain = transmitQueue.pop()) != null) {
-            long frameLength = chain.readableBytes() - HEADER_SIZE;
-            if (frameLength < 0) {
-                drop("transmit chain of " + chain.readableBytes() + " bytes has no room for the 12-byte header");
-            } else if (frameLength > MAX_FRAME) {
-                drop("transmit frame of " + frameLength + " bytes is longer than " + MAX_FRAME);
-            } else {
-                // With offloads the header goes along: it may ask the host to finish a checksum or a segment.
-                int skip = headersPassThrough ? 0 : HEADER_SIZE;
-                int length = (int) frameLength + HEADER_SIZE - skip;
-                chain.readFromReadable(skip, transmitBuffer, 0, length);
-                try {
-                    backend.transmit(transmitBuffer, length);
-                    framesSent++;
-                } catch (IOException e) {
-                    drop(backend.name() + " refused a frame: " + e.getMessage());
-                }
-            }
-            transmitQueue.addUsed(chain.headIndex(), 0); // §2.7.8: the device wrote nothing into a transmit chain
+    /**
+     * Takes the frames the driver has made available for transmission ({@link TransmitBatch}): the worker sends them
+     * without the transport's lock. A receive-queue notification only wakes a waiting host side ({@link
+     * #queueNotify}).
+     */
+    @Override
+    public QueueWork takeWork(int index) {
+        if (index != TRANSMIT_QUEUE) {
+            queueNotify(index);
+            return null;
         }
-        if (transmitQueue.needsNotification()) {
+        return transmitQueue == null ? null : transmitBatch.take(transmitQueue, headersPassThrough ? 0 : HEADER_SIZE);
+    }
+
+    /** A frame went to the backend ({@link TransmitBatch#complete}). */
+    void sent() {
+        framesSent++;
+    }
+
+    /** The end of a transmit batch: notifies the driver once, if it wants that. */
+    void transmitted(SplitVirtqueue queue) {
+        if (queue.needsNotification()) {
             interrupt.usedBuffers();
         }
     }
@@ -370,9 +375,13 @@ public final class VirtioNet implements VirtioDevice {
             }
             int part = (int) Math.min(chain.writableBytes(), length - offset);
             chain.writeToWritable(0, packet, offset, part);
-            receiveQueue.addUsed(chain.headIndex(), part);
+            receiveQueue.fillUsed(chain.headIndex(), part);
             offset += part;
         }
+        // All of the frame's buffers become used at once (§5.1.6.4.2). Published one by one, a driver already
+        // polling the ring could find the first (num_buffers = count) before the rest and drop the frame as
+        // "buffers missing": Linux counts it in rx_length_errors, and the sender retransmits.
+        receiveQueue.flushUsed();
         framesReceived++;
         return true;
     }
@@ -450,7 +459,7 @@ public final class VirtioNet implements VirtioDevice {
         interrupt.deviceFailed(e.getMessage());
     }
 
-    private void drop(String reason) {
+    void drop(String reason) {
         droppedFrames++;
         lastDropReason = reason;
     }

@@ -46,6 +46,8 @@ public final class SplitVirtqueue {
 
     private int lastAvailIdx;
     private int nextUsedIdx;
+    /** Used elements written by {@link #fillUsed} after nextUsedIdx and not yet published. */
+    private int filledUsed;
     private int usedIdxAtLastNotification;
     private boolean enabled = true;
 
@@ -165,13 +167,34 @@ public final class SplitVirtqueue {
      * device-writable part (§2.7.8). The entry is written before the index that publishes it.
      */
     public void addUsed(int head, int writtenBytes) {
+        fillUsed(head, writtenBytes);
+        flushUsed();
+    }
+
+    /**
+     * Writes a used element after those already filled, without publishing it (QEMU's {@code virtqueue_fill}): the
+     * driver sees none of them until {@link #flushUsed}. For buffers the driver must see used together: a received
+     * packet spread over several mergeable buffers (§5.1.6.4.2: "the device MUST use all buffers used by a single
+     * receive packet together, such that at least num_buffers are observed by driver as used").
+     */
+    public void fillUsed(int head, int writtenBytes) {
         if (!enabled) {
             return;
         }
-        long element = usedRingAddress + 8L * (nextUsedIdx % size);
+        // size divides 2^16, so the ring slot of index (nextUsedIdx + filled) mod 2^16 is simply this:
+        long element = usedRingAddress + 8L * ((nextUsedIdx + filledUsed) % size);
         memory.writeU32(element, head);
         memory.writeU32(element + 4, writtenBytes);
-        nextUsedIdx = (nextUsedIdx + 1) & 0xffff;
+        filledUsed++;
+    }
+
+    /** Publishes every element filled since the last flush, with one write of the used index (virtqueue_flush). */
+    public void flushUsed() {
+        if (!enabled || filledUsed == 0) {
+            return;
+        }
+        nextUsedIdx = (nextUsedIdx + filledUsed) & 0xffff;
+        filledUsed = 0;
         VarHandle.releaseFence();
         memory.writeU16(usedIdxAddress, nextUsedIdx);
     }

@@ -51,8 +51,8 @@ class VirtioNetFuzzTest {
         boolean offloads = random.nextBoolean();
         NetBackend backend = new NetBackend() {
             @Override
-            public void transmit(byte[] frame, int length) throws IOException {
-                transmitted.add(Arrays.copyOf(frame, length));
+            public void transmit(byte[] frame, int offset, int length) throws IOException {
+                transmitted.add(Arrays.copyOfRange(frame, offset, offset + length));
             }
 
             @Override

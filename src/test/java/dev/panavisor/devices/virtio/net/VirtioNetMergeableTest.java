@@ -13,6 +13,8 @@ import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
 import dev.panavisor.memory.GuestMemory;
 import dev.panavisor.memory.HeapGuestMemory;
+import dev.panavisor.memory.SegmentGuestMemory;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -75,6 +77,47 @@ class VirtioNetMergeableTest {
 
         assertTrue(device.receive(VirtioNetTest.frame(60, 1), 60), "a small frame takes one buffer");
         assertEquals(1, memory.readBytes(BUFFERS + 2L * BUFFER + 10, 1)[0]);
+    }
+
+    @Test
+    void the_buffers_of_one_frame_become_used_together_in_a_single_index_update() {
+        UsedIndexWatch watched = new UsedIndexWatch(1 << 21, rxLayout.usedRing() + 2);
+        VirtioNet net = new VirtioNet(new VirtioNetTest.RecordingBackend(), MacAddress.parse("02:00:00:00:00:01"),
+                () -> { });
+        net.activate(net.offeredFeatures(), List.of(
+                new SplitVirtqueue(watched, rxLayout, VirtioNet.QUEUE_SIZE, true, true),
+                new SplitVirtqueue(watched, txLayout, VirtioNet.QUEUE_SIZE, true, true)), watched, interrupt);
+        DriverQueue driver = new DriverQueue(watched, rxLayout);
+        for (int i = 0; i < 50; i++) {
+            driver.add(writable(BUFFERS + (long) i * BUFFER, BUFFER));
+        }
+        // A frame of the size of a 64 KiB TCP segment (GUEST_TSO4 lets such frames come from a TAP): 43 buffers.
+        byte[] frame = VirtioNetTest.frame(65_000, 3);
+        assertTrue(net.receive(frame, frame.length));
+        int buffers = (VirtioNet.HEADER_SIZE + frame.length + BUFFER - 1) / BUFFER;
+        // Linux's driver reads num_buffers from the first buffer and then takes that many more from the used ring:
+        // an index published buffer by buffer could show it the first alone (§5.1.6.4.2).
+        assertEquals(List.of(buffers), watched.writes, "one write of the used index, past all the frame's buffers");
+        assertEquals(buffers, watched.readU16(BUFFERS + VirtioNet.NUM_BUFFERS));
+    }
+
+    /** Guest memory that records every value written to one 16-bit field: here, the receive queue's used index. */
+    static final class UsedIndexWatch extends SegmentGuestMemory {
+        final long watchedAddress;
+        final List<Integer> writes = new ArrayList<>();
+
+        UsedIndexWatch(long size, long watchedAddress) {
+            super(java.lang.foreign.Arena.ofAuto().allocate(size, 4096));
+            this.watchedAddress = watchedAddress;
+        }
+
+        @Override
+        public void writeU16(long address, int value) {
+            if (address == watchedAddress) {
+                writes.add(value);
+            }
+            super.writeU16(address, value);
+        }
     }
 
     @Test

@@ -36,8 +36,8 @@ class VirtioNetOffloadTest {
         final List<Long> accepted = new ArrayList<>();
 
         @Override
-        public void transmit(byte[] frame, int length) {
-            frames.add(Arrays.copyOf(frame, length));
+        public void transmit(byte[] frame, int offset, int length) {
+            frames.add(Arrays.copyOfRange(frame, offset, offset + length));
         }
 
         @Override

@@ -5,10 +5,12 @@ import static dev.panavisor.devices.virtio.queue.DriverQueue.writable;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.devices.virtio.QueueWork;
 import dev.panavisor.devices.virtio.RecordingInterrupt;
 import dev.panavisor.devices.virtio.VirtioFeatures;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
@@ -34,11 +36,11 @@ class VirtioNetTest {
         boolean refuse;
 
         @Override
-        public void transmit(byte[] frame, int length) throws IOException {
+        public void transmit(byte[] frame, int offset, int length) throws IOException {
             if (refuse) {
                 throw new IOException("link down");
             }
-            frames.add(Arrays.copyOf(frame, length));
+            frames.add(Arrays.copyOfRange(frame, offset, offset + length));
         }
 
         @Override
@@ -212,6 +214,51 @@ class VirtioNetTest {
         tx.add(readable(BUFFERS, 12 + 60));
         device.queueNotify(VirtioNet.TRANSMIT_QUEUE);
         assertEquals(1, backend.frames.size());
+    }
+
+    @Test
+    void transmitted_frames_are_taken_then_sent_then_returned_in_three_steps() {
+        activate(false);
+        byte[] payload = frame(300, 7);
+        memory.write(BUFFERS + VirtioNet.HEADER_SIZE, payload);
+        int head = tx.add(readable(BUFFERS, VirtioNet.HEADER_SIZE + payload.length));
+        QueueWork work = device.takeWork(VirtioNet.TRANSMIT_QUEUE); // under the transport's lock
+        assertNotNull(work);
+        memory.fill(BUFFERS, VirtioNet.HEADER_SIZE + payload.length, (byte) 0x55); // the guest changes its mind
+        assertNull(device.takeWork(VirtioNet.TRANSMIT_QUEUE), "one batch in flight at a time");
+        assertTrue(backend.frames.isEmpty());
+        work.perform(); // without the lock: the backend gets the frame as it was taken
+        assertArrayEquals(payload, backend.frames.getFirst());
+        assertNull(tx.pollUsed(), "the chain goes back only when the batch completes");
+        assertEquals(0, device.framesSent());
+        work.complete(); // under the lock again
+        assertEquals(head, tx.pollUsed().head());
+        assertEquals(1, device.framesSent());
+        assertEquals(List.of("used"), interrupt.events);
+        assertNull(device.takeWork(VirtioNet.TRANSMIT_QUEUE), "nothing left to take");
+    }
+
+    @Test
+    void a_batch_of_the_largest_frames_stops_when_its_staging_area_is_full_and_the_next_takes_the_rest() {
+        activate(false);
+        int chainBytes = VirtioNet.HEADER_SIZE + VirtioNet.MAX_FRAME;
+        int frames = TransmitBatch.STAGING_BYTES / chainBytes + 1;
+        for (int i = 0; i < frames; i++) {
+            memory.write(BUFFERS + (long) i * chainBytes + VirtioNet.HEADER_SIZE, frame(VirtioNet.MAX_FRAME, i));
+            tx.add(readable(BUFFERS + (long) i * chainBytes, chainBytes));
+        }
+        QueueWork first = device.takeWork(VirtioNet.TRANSMIT_QUEUE);
+        first.perform();
+        first.complete();
+        assertEquals(frames - 1, backend.frames.size());
+        QueueWork second = device.takeWork(VirtioNet.TRANSMIT_QUEUE);
+        second.perform();
+        second.complete();
+        assertEquals(frames, backend.frames.size());
+        for (int i = 0; i < frames; i++) {
+            assertArrayEquals(frame(VirtioNet.MAX_FRAME, i), backend.frames.get(i), "frame " + i);
+        }
+        assertEquals(frames, device.framesSent());
     }
 
     @Test

@@ -83,6 +83,30 @@ class SplitVirtqueueTest {
     }
 
     @Test
+    void filled_used_elements_stay_unseen_until_one_flush_publishes_them_all_across_the_index_wrap() {
+        SplitVirtqueue queue = device(true, false);
+        int rounds = 65536 / 3 + 3; // three elements a round: the used index wraps inside a batch
+        for (int round = 0; round < rounds; round++) {
+            int[] heads = {driver.add(writable(DATA, 1)), driver.add(writable(DATA + 1, 1)),
+                driver.add(writable(DATA + 2, 1))};
+            int before = driver.usedIdx();
+            for (int i = 0; i < 3; i++) {
+                queue.fillUsed(queue.pop().headIndex(), i + 1);
+            }
+            assertEquals(before, driver.usedIdx(), "round " + round + ": nothing is published before the flush");
+            assertNull(driver.pollUsed());
+            queue.flushUsed();
+            assertEquals((before + 3) & 0xffff, driver.usedIdx(), "round " + round);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(new DriverQueue.Used(heads[i], i + 1), driver.pollUsed(), "round " + round);
+            }
+        }
+        queue.flushUsed(); // nothing filled: no change
+        assertEquals((3 * rounds) & 0xffff, driver.usedIdx());
+        assertEquals(SIZE, driver.freeDescriptors());
+    }
+
+    @Test
     void an_available_index_that_jumps_more_than_the_queue_size_is_an_error_not_a_long_loop() {
         SplitVirtqueue queue = device(false, false);
         driver.setAvailIdx(SIZE + 1);
