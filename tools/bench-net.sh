@@ -39,14 +39,9 @@ qemu_plain_run() { # NAME
 
 measure() { # VMM NAME
     "$1_run" "$2" &
-    vmm=$!
-    net_host_side "$2" $vmm
-    wait $vmm
-    rm -f "$WORK/www/done"
-    h2g=$(sed -n 's/.*h2g-seconds \([0-9.]*\) \([0-9.]*\).*/\1 \2/p' "$2.out" | awk '{ printf "%.3f", $2 - $1 }')
-    g2h=$(awk '{ printf "%.3f", $3 - $2 }' "$2.g2h" 2>/dev/null)
+    net_timed_run "$2" $!
     hping=$(sed -n 's/.*round-trip min\/avg\/max = [0-9.]*\/\([0-9.]*\)\/.*/\1/p' "$2.ping")
-    echo "$1 $2 h2g_s=${h2g:-?} g2h_s=${g2h:-?} host_ping_ms=${hping:-?}" | tee -a results.txt
+    echo "$1 $2 h2g_s=$H2G g2h_s=$G2H host_ping_ms=${hping:-?}" | tee -a results.txt
 }
 
 round=1

@@ -25,13 +25,8 @@ while [ "$i" -le "$ROUNDS" ]; do
         name=r$i$build
         $J $JOPTS -jar "$dir/target/panavisor.jar" run --kernel "$BZIMAGE" --initrd "$INITRD" --net tap=$TAP \
             --cmdline "$GUEST_IP" --exec "$GUEST_COMMAND" > "$name.out" 2> "$name.err" < /dev/null &
-        vmm=$!
-        net_host_side "$name" $vmm
-        wait $vmm
-        rm -f "$WORK/www/done"
-        h2g=$(sed -n 's/.*h2g-seconds \([0-9.]*\) \([0-9.]*\).*/\1 \2/p' "$name.out" | awk '{ printf "%.3f", $2 - $1 }')
-        g2h=$(awk '{ printf "%.3f", $3 - $2 }' "$name.g2h" 2>/dev/null)
-        echo "round $i $build h2g_s=${h2g:-?} g2h_s=${g2h:-?}" | tee -a results.txt
+        net_timed_run "$name" $!
+        echo "round $i $build h2g_s=$H2G g2h_s=$G2H" | tee -a results.txt
     done
     i=$((i + 1))
 done

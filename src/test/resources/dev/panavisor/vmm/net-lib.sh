@@ -49,5 +49,16 @@ net_host_side() { # NAME PID
     touch "$WORK/www/done"
 }
 
+# The whole host side of one timed run: NAME's VMM (process PID) is running the guest command below. Sets H2G and
+# G2H to the seconds each transfer took ("?" when the run gave none).
+net_timed_run() { # NAME PID
+    net_host_side "$1" "$2"
+    wait "$2"
+    rm -f "$WORK/www/done"
+    H2G=$(sed -n 's/.*h2g-seconds \([0-9.]*\) \([0-9.]*\).*/\1 \2/p' "$1.out" | awk '{ printf "%.3f", $2 - $1 }')
+    G2H=$(awk '{ printf "%.3f", $3 - $2 }' "$1.g2h" 2>/dev/null)
+    H2G=${H2G:-?}; G2H=${G2H:-?}
+}
+
 GUEST_COMMAND='wget -q -O /tmp/g.sh http://172.30.0.1:8080/g.sh && sh /tmp/g.sh'
 
