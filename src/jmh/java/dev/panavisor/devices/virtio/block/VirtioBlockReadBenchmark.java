@@ -3,7 +3,7 @@ package dev.panavisor.devices.virtio.block;
 import static dev.panavisor.devices.virtio.queue.DriverQueue.readable;
 import static dev.panavisor.devices.virtio.queue.DriverQueue.writable;
 
-import dev.panavisor.devices.virtio.VirtioInterrupt;
+import dev.panavisor.devices.virtio.CountingInterrupt;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
@@ -50,7 +50,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
-public class VirtioBlockReadBenchmark implements VirtioInterrupt {
+public class VirtioBlockReadBenchmark {
+    final CountingInterrupt interrupt = new CountingInterrupt();
     static final int BLOCK = 4096;
     static final int DISK_BYTES = 64 << 20;
     static final long HEADER = 0x10000;
@@ -71,7 +72,6 @@ public class VirtioBlockReadBenchmark implements VirtioInterrupt {
     FileChannel channel;
     ByteBuffer direct;
     long offset;
-    long interrupts;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
@@ -82,7 +82,7 @@ public class VirtioBlockReadBenchmark implements VirtioInterrupt {
         QueueLayout layout = QueueLayout.contiguous(0x1000, VirtioBlock.QUEUE_SIZE);
         queue = new DriverQueue(memory, layout);
         device.activate(device.offeredFeatures(),
-                List.of(new SplitVirtqueue(memory, layout, VirtioBlock.QUEUE_SIZE, true, true)), memory, this);
+                List.of(new SplitVirtqueue(memory, layout, VirtioBlock.QUEUE_SIZE, true, true)), memory, interrupt);
         request = new DriverQueue.Segment[] {readable(HEADER, 16), writable(DATA, BLOCK), writable(STATUS, 1)};
         memory.writeU32(HEADER, BlockRequest.T_IN);
 
@@ -90,7 +90,8 @@ public class VirtioBlockReadBenchmark implements VirtioInterrupt {
         heapMemory = new HeapGuestMemory(1 << 20);
         heapQueue = new DriverQueue(heapMemory, layout);
         heapDevice.activate(heapDevice.offeredFeatures(),
-                List.of(new SplitVirtqueue(heapMemory, layout, VirtioBlock.QUEUE_SIZE, true, true)), heapMemory, this);
+                List.of(new SplitVirtqueue(heapMemory, layout, VirtioBlock.QUEUE_SIZE, true, true)), heapMemory,
+                interrupt);
         heapRequest = request.clone();
         heapMemory.writeU32(HEADER, BlockRequest.T_IN);
         channel = FileChannel.open(image, StandardOpenOption.READ);
@@ -156,19 +157,5 @@ public class VirtioBlockReadBenchmark implements VirtioInterrupt {
             position += channel.read(direct, position);
         }
         return direct.get(7);
-    }
-
-    @Override
-    public void usedBuffers() {
-        interrupts++;
-    }
-
-    @Override
-    public void configChanged() {
-    }
-
-    @Override
-    public void deviceFailed(String reason) {
-        throw new IllegalStateException(reason);
     }
 }

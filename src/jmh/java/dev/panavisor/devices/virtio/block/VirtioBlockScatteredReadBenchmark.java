@@ -3,7 +3,7 @@ package dev.panavisor.devices.virtio.block;
 import static dev.panavisor.devices.virtio.queue.DriverQueue.readable;
 import static dev.panavisor.devices.virtio.queue.DriverQueue.writable;
 
-import dev.panavisor.devices.virtio.VirtioInterrupt;
+import dev.panavisor.devices.virtio.CountingInterrupt;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
@@ -55,7 +55,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
-public class VirtioBlockScatteredReadBenchmark implements VirtioInterrupt {
+public class VirtioBlockScatteredReadBenchmark {
+    final CountingInterrupt interrupt = new CountingInterrupt();
     static final int SEGMENTS = VirtioBlock.SEG_MAX; // 254: a 1 MiB read is two such requests
     static final int PAGE = 4096;
     static final int REQUEST = SEGMENTS * PAGE;
@@ -151,7 +152,7 @@ public class VirtioBlockScatteredReadBenchmark implements VirtioInterrupt {
     private DriverQueue activate(VirtioBlock device, MappedGuestMemory memory) {
         QueueLayout layout = QueueLayout.contiguous(0x1000, VirtioBlock.QUEUE_SIZE);
         device.activate(device.offeredFeatures(),
-                List.of(new SplitVirtqueue(memory, layout, VirtioBlock.QUEUE_SIZE, true, true)), memory, this);
+                List.of(new SplitVirtqueue(memory, layout, VirtioBlock.QUEUE_SIZE, true, true)), memory, interrupt);
         memory.writeU32(HEADER, BlockRequest.T_IN);
         return new DriverQueue(memory, layout);
     }
@@ -226,18 +227,5 @@ public class VirtioBlockScatteredReadBenchmark implements VirtioInterrupt {
             position += channel.read(direct, position);
         }
         return direct.get(7);
-    }
-
-    @Override
-    public void usedBuffers() {
-    }
-
-    @Override
-    public void configChanged() {
-    }
-
-    @Override
-    public void deviceFailed(String reason) {
-        throw new IllegalStateException(reason);
     }
 }

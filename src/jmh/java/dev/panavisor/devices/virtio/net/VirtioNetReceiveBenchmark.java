@@ -2,7 +2,7 @@ package dev.panavisor.devices.virtio.net;
 
 import static dev.panavisor.devices.virtio.queue.DriverQueue.writable;
 
-import dev.panavisor.devices.virtio.VirtioInterrupt;
+import dev.panavisor.devices.virtio.CountingInterrupt;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
@@ -44,7 +44,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
-public class VirtioNetReceiveBenchmark implements VirtioInterrupt {
+public class VirtioNetReceiveBenchmark {
+    final CountingInterrupt interrupt = new CountingInterrupt();
     static final int BUFFER = 1536;
     static final long BUFFERS = 0x40000;
     static final int FRAME = VirtioNet.HEADER_SIZE + 65_000;
@@ -55,7 +56,6 @@ public class VirtioNetReceiveBenchmark implements VirtioInterrupt {
     MemorySegment readBuffer;
     byte[] frameBytes;
     int buffers;
-    long interrupts;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -81,7 +81,7 @@ public class VirtioNetReceiveBenchmark implements VirtioInterrupt {
         driver = new DriverQueue(memory, rx);
         device.activate(device.offeredFeatures(), List.of(
                 new SplitVirtqueue(memory, rx, VirtioNet.QUEUE_SIZE, true, true),
-                new SplitVirtqueue(memory, tx, VirtioNet.QUEUE_SIZE, true, true)), memory, this);
+                new SplitVirtqueue(memory, tx, VirtioNet.QUEUE_SIZE, true, true)), memory, interrupt);
         readBuffer = Arena.ofAuto().allocate(FRAME);
         for (int i = VirtioNet.HEADER_SIZE; i < FRAME; i++) {
             readBuffer.set(ValueLayout.JAVA_BYTE, i, (byte) i);
@@ -111,19 +111,5 @@ public class VirtioNetReceiveBenchmark implements VirtioInterrupt {
         MemorySegment.copy(readBuffer, ValueLayout.JAVA_BYTE, 0, frameBytes, 0, FRAME);
         memory.write(BUFFERS, frameBytes, 0, FRAME);
         return memory.readU8(BUFFERS);
-    }
-
-    @Override
-    public void usedBuffers() {
-        interrupts++;
-    }
-
-    @Override
-    public void configChanged() {
-    }
-
-    @Override
-    public void deviceFailed(String reason) {
-        throw new IllegalStateException(reason);
     }
 }
