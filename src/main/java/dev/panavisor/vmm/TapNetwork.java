@@ -26,8 +26,8 @@ import java.util.function.Consumer;
  * it waits on the eventfd alone, so frames stay queued in the TAP (the kernel's own queue, up to its txqueuelen)
  * rather than being read and dropped, and nothing spins. The guest's next buffer brings a notification, which KVM
  * signals on that same eventfd (an ioeventfd on the receive queue, {@link #receiveNotificationFd()}; without
- * ioeventfds the device calls {@link #wake()} from the notification), and the thread looks again. {@link #close()} wakes
- * it the same way with a stop flag. A frame is read only when a buffer is known to be there, and the receive thread
+ * ioeventfds the device calls {@link #wake()} from the notification), and the thread looks again.
+ * {@link #close()} wakes it the same way with a stop flag. A frame is read only when a buffer is known to be there, and the receive thread
  * is the only one that consumes receive buffers, so a frame read is a frame delivered (or dropped by the device with
  * a counted reason, too big for the buffer; or lost to a guest reset in between, which discards the queues). With
  * mergeable buffers a frame may need more buffers than are there: the device does not take it, and the thread
