@@ -2,7 +2,7 @@
 # usage (inside the nested lab, or on a hardware-KVM host):
 #   panavisor lab --no-project -- tools/bench/ab-builds.sh DIR_A DIR_B [ROUNDS] [SIZE_MIB] [TESTS]
 # Two builds of Panavisor (two checkouts, each with target/panavisor.jar built), alternating run by run in one
-# session, so a change is measured against its parent under the same load. TESTS (quoted, space-separated; default
+# session, so a change is measured against its parent under the same load; each runs with its own jvm.options. TESTS (quoted, space-separated; default
 # all but boot) chooses among:
 #   seqread seqwrite randread1 randread8  the guest program of `bench io` (tools/bench/io-load.c) on one disk
 #                     image: sequential read and write in 1 MiB blocks (MiB/s), 4 KiB random reads with 1 and with
@@ -16,13 +16,17 @@ set -u
 a=$1; b=$2; rounds=${3:-3}; size=${4:-64}; tests=${5:-seqread seqwrite randread1 randread8 console}
 . "$(dirname "$0")/io-lib.sh"
 io_setup "$a" "$size"
+pv() { # DIR ARGS...: runs DIR's build with its own JVM options
+    d=$1; shift
+    $J $(jvm_options "$d") -jar "$d/target/panavisor.jar" "$@"
+}
 io() { # DIR GUEST-COMMAND: prints io-load's result line
-    $J $JOPTS -jar "$1/target/panavisor.jar" run --kernel "$kernel" --initrd "$w/initrd" --disk "$w/disk.img" \
+    pv "$1" run --kernel "$kernel" --initrd "$w/initrd" --disk "$w/disk.img" \
         --exec "sync; echo 3 > /proc/sys/vm/drop_caches; $2" 2>&1 < /dev/null | grep -o 'io-load: .*'
 }
 console() { # DIR: prints the milliseconds of a run that prints 5,000 lines on the 8250
     s=$(date +%s%3N)
-    $J $JOPTS -jar "$1/target/panavisor.jar" run --kernel "$kernel" --initrd "$initrd" --console serial --tty \
+    pv "$1" run --kernel "$kernel" --initrd "$initrd" --console serial --tty \
         --exec 'seq 1 5000' > "$w/console.out" 2>&1 < /dev/null
     rc=$?
     lines=$(grep -c . "$w/console.out")
@@ -32,7 +36,7 @@ console() { # DIR: prints the milliseconds of a run that prints 5,000 lines on t
 }
 boot() { # DIR: prints the run's milliseconds and the guest's, from the timeline
     s=$(date +%s%3N)
-    $J $JOPTS -jar "$1/target/panavisor.jar" run --kernel "$kernel" --initrd "$initrd" --exec true --timeline \
+    pv "$1" run --kernel "$kernel" --initrd "$initrd" --exec true --timeline \
         > "$w/boot.out" 2>&1 < /dev/null
     t=$(( $(date +%s%3N) - s ))
     guest=$(awk '/timeline .* ms  first KVM_RUN/ {f = $3} /timeline .* ms  init.s boot marker/ {m = $3}

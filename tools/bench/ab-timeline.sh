@@ -8,9 +8,8 @@
 set -u
 a=$1; b=$2; rounds=${3:-5}; xa=${4:-}; xb=${5:-}
 J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
-# jvm.options' settings and the lab's JIT (docs/lab.md), as JavaCommand starts Panavisor's JVMs inside the lab.
-JOPTS="$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$a/src/main/resources/dev/panavisor/cli/jvm.options" |
-    tr '\n' ' ') -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1"
+. "$(dirname "$0")/io-lib.sh"
+JOPTS=$(jvm_options "$a") # as JavaCommand starts Panavisor's JVMs inside the lab
 w=$(mktemp -d /tmp/ab-timeline.XXXXXX)
 paths=$($J $JOPTS -jar "$a/target/panavisor.jar" image path)
 kernel=$(echo "$paths" | awk '$1 == "bzImage:" {print $2}')

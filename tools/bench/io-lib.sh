@@ -1,12 +1,19 @@
 # Shared by tools/bench/ab-builds.sh and tools/bench/blk-helpers.sh (sourced, inside the nested lab or on a
 # hardware-KVM host). Needs gcc and cpio on the host.
 #
-# io_setup DIR SIZE_MIB: sets J and JOPTS (the JDK and the lab's JVM options: C1 only, docs/lab.md), w (a fresh
-# work directory), kernel and initrd (DIR's default guest), and makes $w/initrd (bench io's guest program,
+# jvm_options DIR: the options a JVM of DIR's build runs with inside the lab, as JavaCommand starts them: DIR's
+# jvm.options and the lab's JIT (C1 only, docs/lab.md).
+jvm_options() {
+    echo "$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$1/src/main/resources/dev/panavisor/cli/jvm.options" |
+        tr '\n' ' ')-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1"
+}
+
+# io_setup DIR SIZE_MIB: sets J and JOPTS (the JDK and DIR's JVM options, jvm_options), w (a fresh work
+# directory), kernel and initrd (DIR's default guest), and makes $w/initrd (bench io's guest program,
 # tools/bench/io-load.c, in front of the default initramfs) and $w/disk.img (SIZE_MIB of zeros).
 io_setup() {
     J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
-    JOPTS="--enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1"
+    JOPTS=$(jvm_options "$1")
     w=$(mktemp -d /tmp/io-bench.XXXXXX)
     paths=$($J $JOPTS -jar "$1/target/panavisor.jar" image path)
     kernel=$(echo "$paths" | awk '$1 == "bzImage:" {print $2}')
