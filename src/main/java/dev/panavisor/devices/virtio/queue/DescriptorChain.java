@@ -59,11 +59,14 @@ public final class DescriptorChain {
         boolean inIndirectTable = false;
         int index = headIndex;
         while (true) {
+            // struct virtq_desc (§2.7.5): le64 addr, then le32 len, le16 flags, le16 next, read as one le64; two
+            // reads of guest memory per descriptor instead of four (a 1 MiB read walks 254 descriptors).
             long descriptor = table + (long) QueueLayout.DESCRIPTOR_SIZE * index;
             long address = memory.readU64(descriptor);
-            long length = memory.readU32(descriptor + 8);
-            int flags = memory.readU16(descriptor + 12);
-            int next = memory.readU16(descriptor + 14);
+            long rest = memory.readU64(descriptor + 8);
+            long length = rest & 0xffff_ffffL;
+            int flags = (int) (rest >>> 32) & 0xffff;
+            int next = (int) (rest >>> 48);
 
             if ((flags & F_INDIRECT) != 0) {
                 checkIndirect(inIndirectTable, flags, address, length);
