@@ -66,7 +66,8 @@ measure() { # VMM NAME
     done
     t0=$(date +%s.%N)
     # timeout 60: a transfer that stalls (QEMU 7.2 on passt, docs/network.md) ends the round without a figure.
-    timeout 60 busybox wget -q -O /dev/null http://127.0.0.1:8082/big.bin && t1=$(date +%s.%N) && echo "$t0 $t1" > "$2.g2h"
+    timeout 60 busybox wget -q -O /dev/null http://127.0.0.1:8082/big.bin && t1=$(date +%s.%N) &&
+        echo "$t0 $t1" > "$2.g2h"
     touch www/done
     wait $vmm
     rm -f www/done
