@@ -36,7 +36,8 @@ import org.junit.jupiter.api.Tag;
 @Tag("fuzz")
 class VirtioBlockFuzzTest {
     static final long MEMORY = 0x10000;
-    static final long DATA = 0x4000;
+    /** Requests' buffers: after the queue's rings (1,024 entries from 0x1000: descriptors, avail, used to 0x7810). */
+    static final long DATA = 0x8000;
 
     /** One request as the test built it, and what the device must answer. */
     record Request(int head, long statusAddress, int expectedStatus, long writable, long[] data, long dataLength,
@@ -57,6 +58,7 @@ class VirtioBlockFuzzTest {
         VirtioBlock device = new VirtioBlock(disk, "fuzz");
         long capacity = device.capacitySectors();
         QueueLayout layout = QueueLayout.contiguous(0x1000, VirtioBlock.QUEUE_SIZE);
+        assertEquals(true, layout.end() <= DATA, "the rings run into the requests' buffers");
         DriverQueue queue = new DriverQueue(memory, layout);
         RecordingInterrupt interrupt = new RecordingInterrupt();
         device.activate(device.offeredFeatures(),
