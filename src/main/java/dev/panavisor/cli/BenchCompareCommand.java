@@ -38,7 +38,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"MicroVMs vs containers, measured in one run: size, start time (p50/p90/p99, serial and K in "
                 + "parallel), memory and idle CPU per instance, density, isolation facts, sequential and 4 KiB "
-                + "random I/O and CPU vs the host.",
+                + "random I/O, CPU, and network throughput over each peer's usual link (TAP, veth) vs the host.",
                 "Writes report.md (the comparison table first), results.csv, results.json and charts/*.png. "
                         + "Needs gcc with a static C library (io-load, the random I/O program, is built first)."})
 final class BenchCompareCommand implements Callable<Integer> {
@@ -204,7 +204,7 @@ final class BenchCompareCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--parallel must be from 1 to 64, not " + k);
         }
         return quick
-                ? new Results.Settings(true, n, k, 2, 1L << 30, 180_000, 3, 32, 2, 50_000, 256)
-                : new Results.Settings(false, n, k, 8, 2L << 30, 600_000, 10, 256, 5, 200_000, 256);
+                ? new Results.Settings(true, n, k, 2, 1L << 30, 180_000, 3, 32, 2, 50_000, 256, 16)
+                : new Results.Settings(false, n, k, 8, 2L << 30, 600_000, 10, 256, 5, 200_000, 256, 64);
     }
 }

@@ -65,16 +65,23 @@ public final class CompareRun {
         load.toFile().setExecutable(true, false);
         Path vmInitrd = InitramfsWithProgram.write(images.initrd(), Launcher.VM_LOAD_PROGRAM, images.ioLoad(),
                 work.resolve("initramfs-with-io-load.cpio.gz"));
-        Launcher launcher = new Launcher(new Launcher.Setup(javaCommand, images.kernel(), images.initrd(), vmInitrd,
-                rootfs, Launcher.hostBin(rootfs, work.resolve("host-bin")), work, scratch, disk, settings.guestMiB(),
-                settings.ioMiB(), settings.randomSeconds(), settings.cpuLoops()));
         List<Results.PeerResult> results = new ArrayList<>();
-        for (int i = 0; i < peers.size(); i++) {
-            Peer peer = peers.get(i);
-            String prefix = "[" + (i + 1) + "/" + peers.size() + "]";
-            results.add(measure(peer, launcher, rootfs, prefix));
+        try (NetworkLinks network = NetworkLinks.setUp(RootfsDirectory.busybox(rootfs), work, settings.netMiB(),
+                progress)) {
+            Launcher launcher = new Launcher(new Launcher.Setup(javaCommand, images.kernel(), images.initrd(),
+                    vmInitrd, rootfs, Launcher.hostBin(rootfs, work.resolve("host-bin")), work, scratch, disk,
+                    settings.guestMiB(), settings.ioMiB(), settings.randomSeconds(), settings.cpuLoops(), network,
+                    settings.netMiB()));
+            for (int i = 0; i < peers.size(); i++) {
+                Peer peer = peers.get(i);
+                String prefix = "[" + (i + 1) + "/" + peers.size() + "]";
+                results.add(measure(peer, launcher, rootfs, prefix));
+            }
+            String links = network.ready() ? "HTTP over the instance's link: VMs, virtio-net on a TAP; containers, "
+                    + "a veth into their network namespace; host, its own address (loopback); " + settings.netMiB()
+                    + " MiB each way" : "not measured: " + network.why();
+            return new Results(where, System.getProperty("os.version"), started, settings, links, results);
         }
-        return new Results(where, System.getProperty("os.version"), started, settings, results);
     }
 
     private Results.PeerResult measure(Peer peer, Launcher launcher, Path rootfs, String prefix)
@@ -92,7 +99,7 @@ public final class CompareRun {
             Instance work = Instance.start(launcher.launch(peer, Workload.Kind.WORK, "io-" + peer.id, false).command(),
                     null, null);
             work.awaitExit(RUN_TIMEOUT);
-            Results.Workload workload = Workload.parse(work.output(), settings.ioMiB());
+            Results.Workload workload = Workload.parse(work.output(), settings.ioMiB(), settings.netMiB());
             say("%s %s: done (start p50 %.0f ms, %.1f MiB per idle instance)", prefix, peer.id,
                     Stats.median(start.toWorkload()), idle.memory().overheadBytes() / 1048576);
             return new Results.PeerResult(peer.id, true, "", route(peer), size(peer, rootfs), start, idle.memory(),

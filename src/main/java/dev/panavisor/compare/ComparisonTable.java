@@ -45,6 +45,8 @@ public final class ComparisonTable {
                     c.host().workload().randReadIops())),
             number("4 KiB random write vs host (x)", c -> Stats.ratio(c.result().workload().randWriteIops(),
                     c.host().workload().randWriteIops())),
+            number("Network, host to instance (MiB/s)", c -> c.result().workload().netInMiBps()),
+            number("Network, instance to host (MiB/s)", c -> c.result().workload().netOutMiBps()),
             new Row("Isolation (measured facts)", false, ComparisonTable::isolation),
             new Row("Portability (how it ran here)", false, c -> c.result().route()));
 

@@ -41,6 +41,8 @@ public final class CsvExport {
             one(lines, p.peer(), "seq_read_mib_s", p.workload().readMiBps());
             one(lines, p.peer(), "rand_read_4k_iops", p.workload().randReadIops());
             one(lines, p.peer(), "rand_write_4k_iops", p.workload().randWriteIops());
+            one(lines, p.peer(), "net_in_mib_s", p.workload().netInMiBps());
+            one(lines, p.peer(), "net_out_mib_s", p.workload().netOutMiBps());
         }
         return lines;
     }

@@ -35,7 +35,8 @@ public final class MarkdownReport {
         out.add("");
         out.add("Memory overhead: VMs, the VMM's RSS minus the guest memory it maps (/proc/PID/smaps); containers "
                 + "and host, the PSS of the runtime's processes and the workload. Ratios: CPU loop time (< 1 "
-                + "faster than the host), I/O throughput (> 1 faster than the host).");
+                + "faster than the host), I/O throughput (> 1 faster than the host). Network: " + results.network()
+                + ".");
         List<String> missing = results.peers().stream().filter(p -> !p.ran())
                 .map(p -> "- " + p.peer() + ": did not run: " + p.why()).toList();
         if (!missing.isEmpty() || !notes.isEmpty()) {
@@ -94,7 +95,7 @@ public final class MarkdownReport {
         out.add(String.format(Locale.ROOT, "Settings: %d idle instances at most within %d MiB and %d s; idle CPU "
                 + "over %d s; I/O %d MiB per test; CPU loop %d iterations; guests %d MiB, 1 vCPU.",
                 s.densityMax(), s.memoryBudget() >> 20, s.timeBudgetMs() / 1000, s.idleSeconds(), s.ioMiB(),
-                s.cpuLoops(), s.guestMiB()));
+                s.cpuLoops(), s.guestMiB()) + " Network " + s.netMiB() + " MiB each way.");
         return out;
     }
 

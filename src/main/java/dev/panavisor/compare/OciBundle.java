@@ -16,6 +16,7 @@ import java.util.List;
  * equivalent of podman's {@code --network=none}), a read-only root, fresh /proc, /dev, /dev/pts, /dev/shm, a
  * read-only /sys, the default capability set of {@code runc spec}, and one writable bind mount, /scratch, for the
  * I/O test. No seccomp profile: neither runtime adds one of its own (podman does; the isolation row shows it).
+ * The network rows' workload joins an existing namespace instead, by its path ({@link NetworkLinks}).
  */
 public final class OciBundle {
     public static final String OCI_VERSION = "1.0.2";
@@ -29,16 +30,21 @@ public final class OciBundle {
     private OciBundle() {
     }
 
-    /** Writes {@code bundle/config.json} for a container running {@code args} on {@code rootfs}. */
-    public static Path write(Path bundle, Path rootfs, Path scratch, List<String> args) throws IOException {
+    /**
+     * Writes {@code bundle/config.json} for a container running {@code args} on {@code rootfs}.
+     *
+     * @param network the path of a network namespace to join, or null for a new one with no device
+     */
+    public static Path write(Path bundle, Path rootfs, Path scratch, List<String> args, String network)
+            throws IOException {
         Files.createDirectories(bundle);
         Path config = bundle.resolve("config.json");
-        JSON.writeValue(config.toFile(), config(rootfs, scratch, args));
+        JSON.writeValue(config.toFile(), config(rootfs, scratch, args, network));
         return config;
     }
 
-    /** The configuration itself (config.md). */
-    public static ObjectNode config(Path rootfs, Path scratch, List<String> args) {
+    /** The configuration itself (config.md); {@code network} as for {@link #write}. */
+    public static ObjectNode config(Path rootfs, Path scratch, List<String> args, String network) {
         ObjectNode config = JSON.createObjectNode();
         config.put("ociVersion", OCI_VERSION);
         ObjectNode process = config.putObject("process");
@@ -68,7 +74,10 @@ public final class OciBundle {
         ObjectNode linux = config.putObject("linux");
         ArrayNode namespaces = linux.putArray("namespaces");
         for (String type : List.of("pid", "ipc", "uts", "mount", "network")) {
-            namespaces.addObject().put("type", type);
+            ObjectNode namespace = namespaces.addObject().put("type", type);
+            if (type.equals("network") && network != null) {
+                namespace.put("path", network); // config-linux.md: a path joins that namespace, none is created
+            }
         }
         strings(linux.putArray("maskedPaths"), List.of("/proc/kcore", "/proc/keys", "/proc/timer_list",
                 "/sys/firmware"));

@@ -13,9 +13,11 @@ import java.util.Map;
  * @param hostKernel {@code uname -r} of the machine the peers ran on (L1 inside the lab)
  * @param started   when the run began (ISO-8601)
  * @param settings  the run's parameters
+ * @param network   the links the network rows were measured over, or why they were not ({@link NetworkLinks})
  * @param peers     one entry per peer asked for, in {@link Peer} order, whether it ran or not
  */
-public record Results(String where, String hostKernel, String started, Settings settings, List<PeerResult> peers) {
+public record Results(String where, String hostKernel, String started, Settings settings, String network,
+        List<PeerResult> peers) {
     public Results {
         peers = List.copyOf(peers);
     }
@@ -31,9 +33,11 @@ public record Results(String where, String hostKernel, String started, Settings 
      * @param randomSeconds how long each 4 KiB random I/O test runs
      * @param cpuLoops      iterations of the shell CPU loop
      * @param guestMiB      guest memory of each VM
+     * @param netMiB        bytes moved each way by the network rows, in MiB
      */
     public record Settings(boolean quick, int runs, int parallel, int densityMax, long memoryBudget,
-            long timeBudgetMs, int idleSeconds, int ioMiB, int randomSeconds, int cpuLoops, int guestMiB) {
+            long timeBudgetMs, int idleSeconds, int ioMiB, int randomSeconds, int cpuLoops, int guestMiB,
+            int netMiB) {
     }
 
     /**
@@ -101,8 +105,10 @@ public record Results(String where, String hostKernel, String started, Settings 
      * @param ioMode     "direct" (O_DIRECT) or "buffered" (where the file system refused O_DIRECT)
      * @param randReadIops  4 KiB random reads per second, one in flight (NaN: not measured)
      * @param randWriteIops 4 KiB random writes per second, one in flight, fsync at the end counted
+     * @param netInMiBps    HTTP download from the host's end of the instance's link (NaN: not measured)
+     * @param netOutMiBps   HTTP upload to it
      */
     public record Workload(String kernel, int seccomp, String ioMode, double cpuSeconds, double writeMiBps,
-            double readMiBps, double randReadIops, double randWriteIops) {
+            double readMiBps, double randReadIops, double randWriteIops, double netInMiBps, double netOutMiBps) {
     }
 }

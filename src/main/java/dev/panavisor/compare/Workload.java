@@ -1,6 +1,9 @@
 package dev.panavisor.compare;
 
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -16,7 +19,9 @@ import java.util.regex.Pattern;
  *       seccomp mode, a shell loop, and a sequential write then read with {@code dd} (1 MiB blocks, O_DIRECT when
  *       the file system allows it), each timed with busybox {@code time} (10 ms resolution); then 4 KiB random
  *       reads and writes over the same bytes, one request in flight, for a fixed time, by {@code io-load}
- *       ({@code tools/bench/io-load.c}, built static, which times itself and prints its own line).</li>
+ *       ({@code tools/bench/io-load.c}, built static, which times itself and prints its own line); then, when
+ *       the instance has a network link ({@link NetworkLinks}), an HTTP download from the host's end of it and an
+ *       upload of as many bytes to it, with busybox {@code wget}, each timed like {@code dd}.</li>
  * </ul>
  */
 public final class Workload {
@@ -36,8 +41,12 @@ public final class Workload {
     private Workload() {
     }
 
-    /** What the WORK script works on: its I/O target, sizes, and where the peer sees io-load. */
-    public record Io(String target, int mib, int randomSeconds, int cpuLoops, String loadProgram) {
+    /**
+     * What the WORK script works on: its I/O target, sizes, and where the peer sees io-load; {@code netServer} the
+     * host's server as ADDRESS:PORT ("" for no network rows), {@code netFile} where the upload's bytes are made.
+     */
+    public record Io(String target, int mib, int randomSeconds, int cpuLoops, String loadProgram, String netServer,
+            int netMiB, String netFile) {
     }
 
     /** The shell command of a kind, for a VM (which runs {@code true} as such) or a process peer. */
@@ -54,11 +63,13 @@ public final class Workload {
      * (x86's COMMAND_LINE_SIZE). Each timed step prints its tag first and busybox time's "real" line follows. The
      * tag goes to stderr, where {@code time} writes: a runtime that carries the two streams through separate pipes
      * (runc did, once in the lab) could otherwise deliver the "real" line before its tag, and the figure was lost.
+     * A timed command that fails is followed by the tag {@code failed} (busybox {@code time} passes its status on),
+     * which takes its figure back.
      */
     static String script(Io io) {
         int ioMiB = io.mib();
         String random = " " + ioMiB + " " + io.randomSeconds() + " 1";
-        return String.join("\n",
+        List<String> lines = new ArrayList<>(List.of(
                 "echo cmp-kernel $(uname -r)",
                 "echo cmp-seccomp $(sed -n 's/^Seccomp:[[:space:]]*//p' /proc/self/status)",
                 "f=" + io.target(),
@@ -69,19 +80,28 @@ public final class Workload {
                 "echo cmp-time write >&2; time dd if=/dev/zero of=$f bs=1M count=" + ioMiB + " $o",
                 "echo cmp-time read >&2; time dd if=$f of=/dev/null bs=1M count=" + ioMiB + " $i",
                 io.loadProgram() + " $f randread" + random,
-                io.loadProgram() + " $f randwrite" + random,
-                "echo cmp-done");
+                io.loadProgram() + " $f randwrite" + random));
+        if (!io.netServer().isEmpty()) {
+            lines.addAll(List.of(
+                    "F='echo cmp-time failed >&2'; u=http://" + io.netServer() + "; n=" + io.netFile(),
+                    "dd if=/dev/zero of=$n bs=1M count=" + io.netMiB() + " 2>/dev/null",
+                    "echo cmp-time net-in >&2; time wget -q -O /dev/null $u/" + NetworkLinks.FILE + " || eval $F",
+                    "echo cmp-time net-out >&2; time wget -q -O /dev/null --post-file $n $u/" + NetworkLinks.SINK
+                            + " || eval $F",
+                    "rm -f $n"));
+        }
+        lines.add("echo cmp-done");
+        return String.join("\n", lines);
     }
 
     /** Parses the WORK script's output; missing figures are NaN, a missing seccomp line -1. */
-    public static Results.Workload parse(String output, int ioMiB) {
+    public static Results.Workload parse(String output, int ioMiB, int netMiB) {
         String kernel = "";
         int seccomp = -1;
         String ioMode = "";
         String timing = null;
-        double cpu = Double.NaN;
-        double write = Double.NaN;
-        double read = Double.NaN;
+        String lastTimed = null;
+        Map<String, Double> seconds = new HashMap<>();
         double randRead = Double.NaN;
         double randWrite = Double.NaN;
         for (String line : output.lines().map(String::strip).toList()) {
@@ -104,28 +124,33 @@ public final class Workload {
                     case "time" -> timing = tag.group(2).strip();
                     default -> { }
                 }
+                if ("failed".equals(timing)) {
+                    seconds.remove(lastTimed);
+                    timing = null;
+                }
                 continue;
             }
             Matcher real = REAL.matcher(line);
             if (real.find() && timing != null) {
-                double seconds = Long.parseLong(real.group(1)) * 60 + Double.parseDouble(real.group(2));
-                switch (timing) {
-                    case "cpu" -> cpu = seconds;
-                    case "write" -> write = rate(ioMiB, seconds);
-                    case "read" -> read = rate(ioMiB, seconds);
-                    default -> { }
-                }
+                seconds.put(timing, Long.parseLong(real.group(1)) * 60 + Double.parseDouble(real.group(2)));
+                lastTimed = timing;
                 timing = null;
             }
         }
-        return new Results.Workload(kernel, seccomp, ioMode, cpu, write, read, randRead, randWrite);
+        return new Results.Workload(kernel, seccomp, ioMode, seconds.getOrDefault("cpu", Double.NaN),
+                rate(ioMiB, seconds.get("write")), rate(ioMiB, seconds.get("read")), randRead, randWrite,
+                rate(netMiB, seconds.get("net-in")), rate(netMiB, seconds.get("net-out")));
     }
 
-    /** MiB/s; a transfer faster than the clock's 10 ms resolution counts as taking 10 ms. */
-    static double rate(int mib, double seconds) {
-        return mib / Math.max(seconds, 0.01);
+    /**
+     * MiB/s; a transfer faster than the clock's 10 ms resolution counts as taking 10 ms, one not timed (null) is
+     * NaN.
+     */
+    static double rate(int mib, Double seconds) {
+        return seconds == null ? Double.NaN : mib / Math.max(seconds, 0.01);
     }
 
     /** The busybox applets the host floor needs on its PATH (it runs the guest's busybox, not the host's tools). */
-    static final List<String> HOST_APPLETS = List.of("sh", "echo", "sleep", "dd", "time", "sed", "uname", "true");
+    static final List<String> HOST_APPLETS = List.of("sh", "echo", "sleep", "dd", "time", "sed", "uname", "true",
+            "wget", "rm");
 }

@@ -40,13 +40,14 @@ import java.util.stream.Stream;
 public final class AssetCache {
     /** Modules the L1 init loads; their dependencies are added from the modules' own depends= fields. */
     static final List<String> WANTED_MODULES = List.of("virtio_pci", "9pnet_virtio", "9p", "overlay", "kvm_amd",
-            "virtio_console", "tun");
+            "virtio_console", "tun", "veth");
     /**
      * Names the staging recipe in the cache folder's name: a kernel staged with another module list is another
      * folder, so labs of older and newer Panavisor versions can share one cache. Bump it with {@link #WANTED_MODULES}.
-     * (2: virtio_console, for the command's stdin. 3: tun, for TAP interfaces: run --net and its lab tests.)
+     * (2: virtio_console, for the command's stdin. 3: tun, for TAP interfaces: run --net and its lab tests. 4: veth,
+     * for the containers' link in {@code bench compare}'s network rows.)
      */
-    static final String STAGING = "s3";
+    static final String STAGING = "s4";
     static final String QEMU = "qemu-system-x86_64";
     static final String QEMU_PACKAGE = "qemu-system-x86";
     static final String BUSYBOX_PACKAGE = "busybox-static";

@@ -20,7 +20,7 @@ class OciBundleTest {
     void the_bundle_runs_the_command_on_a_read_only_root_with_its_own_namespaces() throws Exception {
         Path rootfs = dir.resolve("rootfs");
         Path config = OciBundle.write(dir.resolve("bundle"), rootfs, dir.resolve("scratch"),
-                List.of("/bin/sh", "-c", "echo cmp-ready"));
+                List.of("/bin/sh", "-c", "echo cmp-ready"), null);
         JsonNode json = new ObjectMapper().readTree(config.toFile());
         assertEquals("1.0.2", json.get("ociVersion").asText());
         assertEquals("/bin/sh", json.at("/process/args/0").asText());
@@ -32,11 +32,21 @@ class OciBundleTest {
         json.at("/linux/namespaces").forEach(n -> namespaces.add(n.get("type").asText()));
         assertEquals(List.of("pid", "ipc", "uts", "mount", "network"), namespaces);
         assertTrue(json.at("/process/noNewPrivileges").asBoolean());
+        assertTrue(json.at("/linux/namespaces/4/path").isMissingNode(), "a new network namespace");
+    }
+
+    @Test
+    void the_network_workload_joins_an_existing_namespace_by_its_path() {
+        var config = OciBundle.config(dir.resolve("rootfs"), dir.resolve("scratch"), List.of("true"),
+                "/run/netns/pvcmp-net");
+        assertEquals("network", config.at("/linux/namespaces/4/type").asText());
+        assertEquals("/run/netns/pvcmp-net", config.at("/linux/namespaces/4/path").asText());
+        assertEquals(5, config.at("/linux/namespaces").size(), "the other namespaces are still new");
     }
 
     @Test
     void scratch_is_the_only_writable_bind_mount_and_proc_is_fresh() {
-        var config = OciBundle.config(dir.resolve("rootfs"), dir.resolve("scratch"), List.of("true"));
+        var config = OciBundle.config(dir.resolve("rootfs"), dir.resolve("scratch"), List.of("true"), null);
         List<JsonNode> binds = new ArrayList<>();
         config.get("mounts").forEach(m -> {
             if (m.get("type").asText().equals("bind")) {

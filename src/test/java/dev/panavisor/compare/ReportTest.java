@@ -36,11 +36,13 @@ class ReportTest {
         assertEquals(List.of("CPU loop time vs host (x)", "1.00", "1.20", "1.10"), cells.get(12));
         assertEquals(List.of("4 KiB random read vs host (x)", "1.00", "0.25", "0.95"), cells.get(15));
         assertEquals(List.of("4 KiB random write vs host (x)", "1.00", "0.10", "0.95"), cells.get(16));
+        assertEquals(List.of("Network, host to instance (MiB/s)", "900", "40.0", "700"), cells.get(17));
+        assertEquals(List.of("Network, instance to host (MiB/s)", "800", "30.0", "600"), cells.get(18));
     }
 
     @Test
     void isolation_tells_an_own_kernel_from_a_shared_one() {
-        List<String> isolation = ComparisonTable.cells(SampleResults.create()).get(17);
+        List<String> isolation = ComparisonTable.cells(SampleResults.create()).get(19);
         assertTrue(isolation.get(2).startsWith("own kernel 6.1.119"), isolation.get(2));
         assertTrue(isolation.get(2).contains("exit kinds handled"), isolation.get(2));
         assertTrue(isolation.get(3).startsWith("shared kernel 6.1.0-test; seccomp off"), isolation.get(3));
@@ -55,6 +57,7 @@ class ReportTest {
         assertTrue(lines.contains("- package crun was not installed"));
         assertTrue(lines.contains("| Java Heap | 40.0 |"));
         assertTrue(lines.contains("![start-cdf.png](charts/start-cdf.png)"));
+        assertTrue(lines.stream().anyMatch(l -> l.contains("Network: HTTP over each instance's link (test).")));
     }
 
     @Test
@@ -77,9 +80,10 @@ class ReportTest {
         assertEquals(results, back);
         Results.PeerResult withNan = new Results.PeerResult("host", true, "", "r", results.peers().getFirst().size(),
                 results.peers().getFirst().start(), results.peers().getFirst().memory(),
-                results.peers().getFirst().density(), new Results.Workload("k", 0, "", Double.NaN, 1, 1, 1, 1));
-        ResultsJson.write(new Results("w", "k", "t", results.settings(), List.of(withNan)), json);
+                results.peers().getFirst().density(), new Results.Workload("k", 0, "", Double.NaN, 1, 1, 1, 1, Double.NaN, 1));
+        ResultsJson.write(new Results("w", "k", "t", results.settings(), "n", List.of(withNan)), json);
         assertTrue(Double.isNaN(ResultsJson.read(json).peers().getFirst().workload().cpuSeconds()));
+        assertTrue(Double.isNaN(ResultsJson.read(json).peers().getFirst().workload().netInMiBps()));
     }
 
     @Test
@@ -89,6 +93,7 @@ class ReportTest {
         assertTrue(lines.contains("panavisor,start_to_workload_ms,2,22000.000"));
         assertTrue(lines.contains("panavisor,jvm_committed_bytes:Java Heap,,41943040.000"));
         assertTrue(lines.contains("runc,rand_read_4k_iops,,7600.000"), lines.toString());
+        assertTrue(lines.contains("panavisor,net_out_mib_s,,30.000"), lines.toString());
         assertEquals("\"a,b\"", CsvExport.quote("a,b"));
         assertEquals("\"say \"\"hi\"\"\"", CsvExport.quote("say \"hi\""));
     }

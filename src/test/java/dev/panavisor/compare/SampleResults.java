@@ -9,12 +9,16 @@ final class SampleResults {
     }
 
     static Results create() {
-        Results.Settings settings = new Results.Settings(true, 3, 2, 2, 1L << 30, 180_000, 3, 32, 2, 50_000, 256);
-        return new Results("inside the nested lab (test)", "6.1.0-test", "2026-12-01T00:00:00Z", settings, List.of(
-                peer("host", 5, 2, new Results.Workload("6.1.0-test", 0, "buffered", 1.0, 100, 400, 8000, 4000), Map.of()),
-                peer("panavisor", 20_000, 120, new Results.Workload("6.1.119", -1, "direct", 1.2, 50, 80, 2000, 400),
-                        Map.of("Total", 90L << 20, "Java Heap", 40L << 20)),
-                peer("runc", 300, 8, new Results.Workload("6.1.0-test", 0, "buffered", 1.1, 90, 390, 7600, 3800), Map.of()),
+        Results.Settings settings = new Results.Settings(true, 3, 2, 2, 1L << 30, 180_000, 3, 32, 2, 50_000, 256,
+                16);
+        return new Results("inside the nested lab (test)", "6.1.0-test", "2026-12-01T00:00:00Z", settings,
+                "HTTP over each instance's link (test)", List.of(
+                peer("host", 5, 2, new Results.Workload("6.1.0-test", 0, "buffered", 1.0, 100, 400, 8000, 4000,
+                        900, 800), Map.of()),
+                peer("panavisor", 20_000, 120, new Results.Workload("6.1.119", -1, "direct", 1.2, 50, 80, 2000, 400,
+                        40, 30), Map.of("Total", 90L << 20, "Java Heap", 40L << 20)),
+                peer("runc", 300, 8, new Results.Workload("6.1.0-test", 0, "buffered", 1.1, 90, 390, 7600, 3800,
+                        700, 600), Map.of()),
                 Results.PeerResult.skipped(Peer.PODMAN, "podman is not installed (Debian package podman)")));
     }
 
