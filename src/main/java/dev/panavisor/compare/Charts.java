@@ -19,14 +19,16 @@ import org.jfree.data.xy.XYSeriesCollection;
 
 /**
  * The report's charts, drawn with JFreeChart as PNG: start-time CDFs (serial and parallel; a logarithmic time axis,
- * since the host floor and a VM boot are orders of magnitude apart), memory per instance, and density.
+ * since the host floor and a VM boot are orders of magnitude apart), memory per instance, density, and network
+ * throughput both ways.
  */
 public final class Charts {
     public static final String START_CDF = "start-cdf.png";
     public static final String START_CDF_PARALLEL = "start-cdf-parallel.png";
     public static final String MEMORY = "memory-per-instance.png";
     public static final String DENSITY = "density.png";
-    public static final List<String> FILES = List.of(START_CDF, START_CDF_PARALLEL, MEMORY, DENSITY);
+    public static final String NETWORK = "network.png";
+    public static final List<String> FILES = List.of(START_CDF, START_CDF_PARALLEL, MEMORY, DENSITY, NETWORK);
     private static final int WIDTH = 800;
     private static final int HEIGHT = 480;
 
@@ -44,9 +46,12 @@ public final class Charts {
         written.add(save(cdf("Start to workload, " + results.settings().parallel() + " in parallel" + where, ran,
                 s -> s.toWorkloadParallel()), dir.resolve(START_CDF_PARALLEL)));
         written.add(save(bars("Memory overhead per idle instance" + where, "MiB", ran,
-                p -> p.memory().overheadBytes() / 1048576), dir.resolve(MEMORY)));
+                List.of(new Series("MiB", p -> p.memory().overheadBytes() / 1048576))), dir.resolve(MEMORY)));
         written.add(save(bars("Idle instances started within budget" + where, "instances", ran,
-                p -> p.density().instances()), dir.resolve(DENSITY)));
+                List.of(new Series("instances", p -> p.density().instances()))), dir.resolve(DENSITY)));
+        written.add(save(bars("Network throughput over each peer's link" + where, "MiB/s", ran, List.of(
+                new Series("host to instance", p -> p.workload().netInMiBps()),
+                new Series("instance to host", p -> p.workload().netOutMiBps()))), dir.resolve(NETWORK)));
         return written;
     }
 
@@ -69,14 +74,21 @@ public final class Charts {
         return chart;
     }
 
-    private static JFreeChart bars(String title, String unit, List<Results.PeerResult> ran,
-            ToDoubleFunction<Results.PeerResult> value) {
+    /** One bar per peer in a bar chart; a figure not measured (NaN) is drawn as 0. */
+    private record Series(String name, ToDoubleFunction<Results.PeerResult> value) {
+    }
+
+    /** Bars per peer, one per series side by side, with a legend when there are several. */
+    private static JFreeChart bars(String title, String unit, List<Results.PeerResult> ran, List<Series> series) {
         DefaultCategoryDataset data = new DefaultCategoryDataset();
         for (Results.PeerResult p : ran) {
-            double v = value.applyAsDouble(p);
-            data.addValue(Double.isNaN(v) ? 0 : v, unit, ComparisonTable.peerOf(p).label);
+            for (Series one : series) {
+                double v = one.value().applyAsDouble(p);
+                data.addValue(Double.isNaN(v) ? 0 : v, one.name(), ComparisonTable.peerOf(p).label);
+            }
         }
-        return ChartFactory.createBarChart(title, "", unit, data, PlotOrientation.VERTICAL, false, false, false);
+        return ChartFactory.createBarChart(title, "", unit, data, PlotOrientation.VERTICAL, series.size() > 1, false,
+                false);
     }
 
     private static Path save(JFreeChart chart, Path file) throws IOException {
