@@ -28,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  * serves a file of {@code mib} MiB, which the workload downloads (host to instance), and a CGI program that reads
  * and discards a POST body, to which the workload uploads as much (instance to host). Both are timed inside the
  * instance with busybox {@code time}, like the disk rows ({@link Workload}). Nothing is addressed outside these two
- * links: the servers listen only on the links' host addresses.
+ * links: the servers listen only on the links' host addresses, which are in 198.18.0.0/15, the block RFC 2544 (and
+ * RFC 6890's registry) sets aside for benchmarking, so they do not collide with a LAN's or a container bridge's.
  *
  * <p>Needs root (a TAP, a namespace) and iproute2's {@code ip}; without them the rows are not measured and the
  * report says why. Everything made is removed by {@link #close()}.
@@ -37,10 +38,10 @@ final class NetworkLinks implements AutoCloseable {
     static final String TAP = "pvcmp-tap";
     static final String NAMESPACE = "pvcmp-net";
     static final String VETH = "pvcmp-veth";
-    static final String TAP_HOST = "172.30.1.1";
-    static final String TAP_GUEST = "172.30.1.2";
-    static final String VETH_HOST = "172.30.2.1";
-    static final String VETH_INSIDE = "172.30.2.2";
+    static final String TAP_HOST = "198.18.1.1";
+    static final String TAP_GUEST = "198.18.1.2";
+    static final String VETH_HOST = "198.18.2.1";
+    static final String VETH_INSIDE = "198.18.2.2";
     static final int PORT = 8080;
     /** The guest's address, from the kernel (client::gateway:netmask::device:autoconf). */
     static final String KERNEL_IP = "ip=" + TAP_GUEST + "::" + TAP_HOST + ":255.255.255.0::eth0:off";

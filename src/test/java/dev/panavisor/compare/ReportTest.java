@@ -80,7 +80,8 @@ class ReportTest {
         assertEquals(results, back);
         Results.PeerResult withNan = new Results.PeerResult("host", true, "", "r", results.peers().getFirst().size(),
                 results.peers().getFirst().start(), results.peers().getFirst().memory(),
-                results.peers().getFirst().density(), new Results.Workload("k", 0, "", Double.NaN, 1, 1, 1, 1, Double.NaN, 1));
+                results.peers().getFirst().density(),
+                new Results.Workload("k", 0, "", Double.NaN, 1, 1, 1, 1, Double.NaN, 1));
         ResultsJson.write(new Results("w", "k", "t", results.settings(), "n", List.of(withNan)), json);
         assertTrue(Double.isNaN(ResultsJson.read(json).peers().getFirst().workload().cpuSeconds()));
         assertTrue(Double.isNaN(ResultsJson.read(json).peers().getFirst().workload().netInMiBps()));

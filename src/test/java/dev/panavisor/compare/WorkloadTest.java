@@ -57,7 +57,7 @@ class WorkloadTest {
         assertTrue(encoded < 1500, "x86 COMMAND_LINE_SIZE is 2048 with the rest of the line: " + encoded);
         assertTrue(script.contains("/bench/io-load $f randread 256 5 1\n/bench/io-load $f randwrite 256 5 1\n"),
                 script);
-        assertTrue(script.contains("u=http://172.30.1.1:8080; n=/tmp/net.bin\n"), script);
+        assertTrue(script.contains("u=http://198.18.1.1:8080; n=/tmp/net.bin\n"), script);
         assertTrue(script.contains("time wget -q -O /dev/null $u/net.bin || eval $F\n"), script);
         assertTrue(script.contains("time wget -q -O /dev/null --post-file $n $u/cgi-bin/sink || eval $F\n"), script);
         Workload.Io none = new Workload.Io("", 1, 1, 1, "", "", 1, "");
