@@ -3,6 +3,7 @@ package dev.panavisor.cli;
 import dev.panavisor.cli.IoWorkload.ExitCounts;
 import dev.panavisor.cli.IoWorkload.Metric;
 import dev.panavisor.cli.IoWorkload.Result;
+import dev.panavisor.image.BenchDisk;
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
@@ -143,7 +144,7 @@ final class BenchIoCommand implements Callable<Integer> {
         Path diskDir = Files.createTempDirectory("panavisor-bench-io-disk-");
         try {
             Path disk = diskDir.resolve("disk.img");
-            IoBenchFiles.createDisk(disk, sizeMiB);
+            BenchDisk.create(disk, sizeMiB);
             out.printf("disk image %s: %d MiB; random reads for %d s each; %d round%s%n", disk, sizeMiB,
                     testSeconds, roundCount, roundCount == 1 ? "" : "s");
             out.println("panavisor: a boot running 'true' with the disk attached, for its exit count...");

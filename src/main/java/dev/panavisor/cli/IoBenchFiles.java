@@ -2,19 +2,15 @@ package dev.panavisor.cli;
 
 import dev.panavisor.image.InitramfsWithProgram;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
- * The files {@code panavisor bench io} gives both VMMs: the guest program io-load, an initramfs that carries it,
- * and the disk image it reads and writes.
+ * The files {@code panavisor bench io} gives both VMMs: the guest program io-load and an initramfs that carries
+ * it (the disk image is a {@link dev.panavisor.image.BenchDisk}).
  */
 final class IoBenchFiles {
     private IoBenchFiles() {
@@ -59,29 +55,6 @@ final class IoBenchFiles {
     /** The cpio archive holding only /bench/io-load. */
     static byte[] loadArchive(byte[] program) throws IOException {
         return InitramfsWithProgram.archive(IoWorkload.GUEST_PROGRAM, program);
-    }
-
-    /**
-     * A raw disk image of {@code sizeMiB} MiB, every byte written (no holes: a read of a hole costs a host less than
-     * a read of data). One random MiB is repeated with each 4 KiB block stamped with its number, which is quick
-     * to write even on the lab's emulated CPU and leaves no two blocks alike.
-     */
-    static void createDisk(Path image, long sizeMiB) throws IOException {
-        byte[] pattern = new byte[(int) IoWorkload.MIB];
-        new SplittableRandom(20261201L).nextBytes(pattern);
-        ByteBuffer block = ByteBuffer.wrap(pattern);
-        try (FileChannel channel = FileChannel.open(image, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            for (long mib = 0; mib < sizeMiB; mib++) {
-                for (int offset = 0; offset < pattern.length; offset += 4096) {
-                    block.putLong(offset, mib * 256 + offset / 4096);
-                }
-                block.clear();
-                while (block.hasRemaining()) {
-                    channel.write(block);
-                }
-            }
-            channel.force(true);
-        }
     }
 
     /** Deletes a directory this command made, with everything in it; quietly, it is only clean-up. */

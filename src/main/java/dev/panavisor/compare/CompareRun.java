@@ -1,5 +1,6 @@
 package dev.panavisor.compare;
 
+import dev.panavisor.image.BenchDisk;
 import dev.panavisor.image.InitramfsWithProgram;
 import dev.panavisor.lab.Lab;
 import java.io.IOException;
@@ -56,9 +57,7 @@ public final class CompareRun {
         Path rootfs = RootfsDirectory.extract(images.rootfsImage(), work.resolve("rootfs"));
         Path scratch = Files.createDirectories(work.resolve("scratch"));
         Path disk = work.resolve("disk.img");
-        try (var file = new java.io.RandomAccessFile(disk.toFile(), "rw")) {
-            file.setLength((settings.ioMiB() + 1) * 1024L * 1024);
-        }
+        BenchDisk.create(disk, settings.ioMiB() + 1); // no holes: the first VM to write would pay for each page
         // io-load: in the scratch directory for the containers and the host floor, in the VMs' initramfs for the
         // VMs. Neither is in what the size row measures (the guest's own initramfs and root file system).
         Path load = Files.copy(images.ioLoad(), scratch.resolve(Launcher.LOAD_PROGRAM));

@@ -2,7 +2,6 @@ package dev.panavisor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,7 +9,6 @@ import dev.panavisor.cli.IoWorkload.ExitCounts;
 import dev.panavisor.cli.IoWorkload.Metric;
 import dev.panavisor.cli.IoWorkload.Result;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -153,19 +151,6 @@ class BenchIoTest {
                 java.util.Arrays.copyOfRange(built, archive.length, built.length));
         assertThrows(BadArgumentException.class,
                 () -> IoBenchFiles.benchInitramfs(dir.resolve("missing"), program, dir));
-    }
-
-    @Test
-    void the_disk_image_has_no_holes_and_no_two_blocks_alike(@TempDir Path dir) throws IOException {
-        Path image = dir.resolve("disk.img");
-        IoBenchFiles.createDisk(image, 2);
-        byte[] bytes = Files.readAllBytes(image);
-        assertEquals(2 << 20, bytes.length);
-        ByteBuffer buffer = ByteBuffer.wrap(bytes);
-        assertEquals(0, buffer.getLong(0));
-        assertEquals(1, buffer.getLong(4096));
-        assertEquals(256, buffer.getLong(1 << 20));
-        assertFalse(java.util.Arrays.equals(bytes, 8, 4096, bytes, 4096 + 8, 8192), "random data, not zeros");
     }
 
     private static BenchIoCommand parse(String... args) {
