@@ -87,8 +87,11 @@ public final class Charts {
                 data.addValue(Double.isNaN(v) ? 0 : v, one.name(), ComparisonTable.peerOf(p).label);
             }
         }
-        return ChartFactory.createBarChart(title, "", unit, data, PlotOrientation.VERTICAL, series.size() > 1, false,
-                false);
+        JFreeChart chart = ChartFactory.createBarChart(title, "", unit, data, PlotOrientation.VERTICAL,
+                series.size() > 1, false, false);
+        // Two lines per peer's label: "Panavisor microVM" is wider than its share of the axis when bars are paired.
+        chart.getCategoryPlot().getDomainAxis().setMaximumCategoryLabelLines(2);
+        return chart;
     }
 
     private static Path save(JFreeChart chart, Path file) throws IOException {
