@@ -27,31 +27,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
-/** {@code panavisor run}: boot a Linux guest. */
-@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Boot a Linux guest in a KVM microVM.",
-                "Without --kernel, the default guest (a minimal kernel and busybox initramfs) is used, built on "
-                        + "first use.",
-                "The guest console is on this terminal; leave the guest shell with 'exit' or 'reboot'; Ctrl-A x "
-                        + "ends the VM from the host; SIGPWR (kill -PWR) presses Ctrl+Alt+Del in the guest, whose "
-                        + "init then ends the VM cleanly.",
-                "With --exec, stdout and stderr carry exactly the command's own, stdin reaches the command "
-                        + "and ends with end-of-file; Panavisor's messages are on stderr."},
-        exitCodeListHeading = "%nExit status:%n",
-        exitCodeList = {
-                "0:the guest rebooted or powered off (with --exec: the command's own status; 130 when "
-                        + "Ctrl+Alt+Del interrupted it)",
-                "1:Panavisor could not start or run the VM (the message says why)",
-                "2:bad command-line usage",
-                "121:the guest kernel panicked",
-                "122:the guest crashed (triple fault, failed VM entry, emulation failure)",
-                "123:the guest made no progress for --stall-limit (no VM exit, no console output)"})
+/**
+ * {@code panavisor run}: boot a Linux guest. Its options, their help text and exit statuses are declared in
+ * {@link RunCommandSpec}, which binds each option to a field here.
+ */
 final class RunCommand implements Callable<Integer> {
     static final int GUEST_PANIC = 121;
     static final int GUEST_CRASH = 122;
@@ -59,130 +40,40 @@ final class RunCommand implements Callable<Integer> {
     /** The --stall-limit default inside the nested lab, where guests have been seen to stall (docs/lab.md). */
     static final Duration LAB_STALL_LIMIT = Duration.ofMinutes(2);
 
-    @Spec
+    /** This command's model ({@link RunCommandSpec#run}) and the root command it runs under. */
     CommandSpec spec;
-
-    @ParentCommand
     PanavisorCommand root;
 
-    @Option(names = "--config", paramLabel = "FILE", description = {"A Firecracker configuration file (JSON: "
-            + "boot-source, drives, machine-config) in place of --kernel, --initrd, --disk, --cmdline, --memory and "
-            + "--cpus; fields Panavisor ignores get one warning line each (docs/api.md)."})
+    // The options' values, written by picocli through RunCommandSpec's bindings; the initial values are the defaults.
     Path configFile;
-
-    @Option(names = "--kernel", paramLabel = "FILE", description = "bzImage or ELF vmlinux (default: the default guest kernel).")
     Path kernel;
-
-    @Option(names = "--initrd", paramLabel = "FILE", description = "initramfs (default: the default guest's, unless --disk is given).")
     Path initrd;
-
-    @Option(names = "--disk", paramLabel = "FILE[,ro]", converter = DiskConverter.class,
-            description = "A virtio-blk disk; repeatable, the first is /dev/vda and, without --initrd, the root. ',ro' makes it read-only.")
     List<MachineConfig.Disk> disks = new ArrayList<>();
-
-    @Option(names = "--net", paramLabel = "tap=NAME|user[,mac=MAC]", converter = NetConverter.class,
-            description = {"A virtio-net card. tap=NAME: on the host's TAP interface NAME (an existing one, or "
-                    + "created when run as root); the guest configures itself from --cmdline "
-                    + "'ip=ADDR::GATEWAY:NETMASK::eth0:off'. user: through passt (Debian package passt), no root "
-                    + "needed; the guest is 10.0.2.15/24, the host 10.0.2.2 (docs/network.md).",
-                    "mac= sets the guest's MAC (default 02:70:76:00:00:01)."})
     MachineConfig.Net net;
-
-    @Option(names = "--publish", paramLabel = "HOST:GUEST", converter = PublishConverter.class,
-            description = "With --net user: connections to the host's TCP port HOST reach the guest's port GUEST; "
-                    + "repeatable.")
     List<MachineConfig.PortForward> publish = new ArrayList<>();
-
-    @Option(names = "--vsock", paramLabel = "CID,PATH", converter = VsockConverter.class,
-            description = {"A virtio-vsock device: the guest's CID (3 or more) and a UNIX socket PATH on the host. "
-                    + "The guest connecting to host port P reaches the socket PATH_P; a host program connecting to "
-                    + "PATH and sending 'CONNECT P\\n' reaches the guest's port P after an 'OK <port>\\n' line "
-                    + "(docs/network.md)."})
     MachineConfig.Vsock vsock;
-
-    @Option(names = "--cmdline", paramLabel = "TEXT", description = "Appended to the kernel command line Panavisor builds.")
     String cmdline = "";
-
-    @Option(names = "--memory", paramLabel = "SIZE", converter = SizeConverter.class,
-            description = "Guest memory: MiB, or with K/M/G (default: 256M).")
     long memory = MachineConfig.DEFAULT_MEMORY;
-
-    @Option(names = "--cpus", paramLabel = "N", description = "vCPUs (default: ${DEFAULT-VALUE}).")
     int cpus = 1;
-
-    @Option(names = "--console", paramLabel = "serial|virtio",
-            description = "Console device: serial (8250, ttyS0; the default) or virtio (hvc0).")
     MachineConfig.ConsoleKind console = MachineConfig.ConsoleKind.SERIAL;
-
-    @Option(names = "--exec", paramLabel = "COMMAND",
-            description = "Run COMMAND in the guest (sh -c) with this process's stdin, stdout and stderr, byte for "
-                    + "byte, and exit with its status.")
     String exec;
-
-    @Option(names = {"-t", "--tty"}, description = "With --exec: give COMMAND the guest console's terminal as its "
-            + "stdin, stdout and stderr (like docker run -t); this terminal is in raw mode meanwhile, Ctrl-A x "
-            + "ends the VM. Needs a terminal on stdin.")
     boolean tty;
-
-    @Option(names = "--show-console", description = "With --exec (without -t): also copy the guest console (the "
-            + "kernel's messages, the init's banner) to stderr, which otherwise carries only the command's stderr "
-            + "and Panavisor's messages.")
     boolean showConsole;
-
-    @Option(names = "--stall-limit", paramLabel = "DURATION", converter = StallLimitConverter.class,
-            description = {"End the VM (status 123) when no VM exit and no console output happen for this long, "
-                    + "e.g. 90s or 5m; 0 turns it off.",
-                    "Default: 2m inside the nested lab, where a guest can stall; off elsewhere. A guest that only "
-                            + "computes or sleeps makes no exits either: give such a command a longer limit."})
     Duration stallLimit;
-
-    @Option(names = "--boot-time", description = "Print the time from VMM start to the guest init's boot marker.")
     boolean bootTime;
-
-    @Option(names = "--exit-stats", description = "Print how many VM exits each port and MMIO page caused.")
     boolean exitStats;
-
-    @Option(names = "--stats", description = {"After the run, print the VMM's own memory: its resident set apart "
-            + "from guest memory (as Firecracker measures it), the JVM's heap, metaspace and code cache, and, when "
-            + "the JVM runs with -XX:NativeMemoryTracking=summary, its native memory by area (docs/performance.md)."})
     boolean stats;
-
-    @Option(names = "--timeline", description = {"After the run, print when each boot phase ended, in ms from the "
-            + "process's start: JVM up, command parsed, images located, VM and memory created, kernel loaded, first "
-            + "KVM_RUN, the guest kernel's first console line and its 'Run /init as init process' line (with the "
-            + "guest's own clock), the init's boot marker, VM ended (docs/boot.md).",
-            "Adds printk.time=1 loglevel=7 to the kernel command line so those lines reach the console; printing "
-                    + "them makes the boot slower (on the serial console each byte is a VM exit)."})
     boolean timeline;
-
-    @Option(names = {"-v", "--verbose"}, description = {"Say on stderr, one line each, what the VMM decides: where "
-            + "each device sits, the kernel command line, vCPUs starting and stopping, virtio devices activated and "
-            + "reset by the driver, DEVICE_NEEDS_RESET and why, block requests answered with an error, and the first "
-            + "port or MMIO access at each address no device claims (docs/boot.md, \"Watching a boot\")."})
     boolean verbose;
+    TraceKind trace;
+    Path jfr;
+    boolean noSeccomp;
 
     /** What {@code --trace} can show. */
     enum TraceKind {
         /** Every VM exit, decoded to the device register it reached. */
         EXITS
     }
-
-    @Option(names = "--trace", paramLabel = "exits", description = {"--trace exits: print every VM exit on stderr as "
-            + "it happens, decoded (out 0x3f8 = 0x48 'H' -> COM1 THR). For learning: every line slows the guest, so "
-            + "use it with a tiny guest or a short boot (docs/boot.md, \"Watching a boot\")."})
-    TraceKind trace;
-
-    @Option(names = "--jfr", paramLabel = "FILE", description = {"Record the run with JDK Flight Recorder into FILE "
-            + "(open it in JDK Mission Control or with 'jfr print'): an event per VM exit, per virtio-blk request "
-            + "and per boot phase, beside the JVM's own (docs/boot.md, \"Watching a boot\").",
-            "Implies --timeline's kernel parameters (its phases are events) and --no-seccomp (the recorder writes "
-                    + "its files while the VM runs)."})
-    Path jfr;
-
-    @Option(names = "--no-seccomp", description = {"Do not confine the VMM with its seccomp filter once the VM is "
-            + "set up (docs/security.md, \"Confinement\"): for debugging with strace or a profiler, or when a JDK or "
-            + "libc makes system calls the filter does not allow."})
-    boolean noSeccomp;
 
     /**
      * Asked, once the VM is built and before its first KVM_RUN, whether to run it: false abandons it (the VM is

@@ -1,6 +1,7 @@
 package dev.panavisor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -41,5 +42,26 @@ class StartupPathTest {
         CommandLine all = PanavisorCommand.newCommandLine(1L, "check");
         assertTrue(all.getSubcommands().keySet().containsAll(Set.of("run", "check", "bench", "image", "lab", "help")),
                 all.getSubcommands().keySet().toString());
+    }
+
+    @Test
+    void runsPathGeneratesNoAnnotationProxyClasses() throws Exception {
+        // Annotation proxies cannot live in the AOT cache: each would be generated at every start
+        // (RunCommandSpec). A JVM started as Panavisor starts its own, parsing run's options and printing its help.
+        List<String> command = new java.util.ArrayList<>(JavaCommand.of(false,
+                List.of("-Xlog:class+load=info:stdout")));
+        command.addAll(List.of("run", "--exec", "true", "--memory", "512M", "--help"));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, process.waitFor(), output);
+        assertTrue(output.contains("Usage: panavisor run"), output);
+        assertFalse(output.contains("source: __dynamic_proxy__"),
+                () -> output.lines().filter(l -> l.contains("__dynamic_proxy__")).toList().toString());
+        // The check above can fail: the other commands' annotated models do generate them.
+        Process check = new ProcessBuilder(JavaCommand.of(false, List.of("-Xlog:class+load=info:stdout")))
+                .redirectErrorStream(true).start();
+        String all = new String(check.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        check.waitFor();
+        assertTrue(all.contains("source: __dynamic_proxy__"), "the full command line builds annotated models");
     }
 }
