@@ -50,14 +50,22 @@ public final class ExitCodes {
                 err.flush();
                 return ERROR;
             }
-            err.println("panavisor: internal error: " + ex);
-            if (System.getenv("PANAVISOR_DEBUG") != null) {
-                ex.printStackTrace(err);
-            } else {
-                err.println("panavisor: rerun with PANAVISOR_DEBUG=1 for details, and please report it.");
-            }
-            err.flush();
-            return INTERNAL;
+            return internalError(ex, err);
         }
+    }
+
+    /**
+     * A bug in Panavisor or a failure of the JVM under it: one line and a hint, the stack trace only with
+     * PANAVISOR_DEBUG=1. Also for an {@link Error} thrown out of a command, which picocli's handler never sees.
+     */
+    static int internalError(Throwable ex, java.io.PrintWriter err) {
+        err.println("panavisor: internal error: " + ex);
+        if (System.getenv("PANAVISOR_DEBUG") != null) {
+            ex.printStackTrace(err);
+        } else {
+            err.println("panavisor: rerun with PANAVISOR_DEBUG=1 for details, and please report it.");
+        }
+        err.flush();
+        return INTERNAL;
     }
 }

@@ -8,6 +8,12 @@ public final class Main {
     public static void main(String[] args) {
         // The very first thing, before picocli and the commands load: "JVM up" on run --timeline's report.
         long mainNanos = System.nanoTime();
-        System.exit(PanavisorCommand.newCommandLine(mainNanos, args).execute(args));
+        int status;
+        try {
+            status = PanavisorCommand.newCommandLine(mainNanos, args).execute(args);
+        } catch (Error e) { // picocli hands only exceptions to ExitCodes; an Error would print a stack trace
+            status = ExitCodes.internalError(e, new java.io.PrintWriter(System.err, true));
+        }
+        System.exit(status);
     }
 }

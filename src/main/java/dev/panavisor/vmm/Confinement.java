@@ -54,6 +54,8 @@ public final class Confinement {
                     + "run --stats)"),
             new Allowed(Syscall.DUP, "a directory stream's descriptor (java.nio.file.Files.list)"),
             new Allowed(Syscall.GETCWD, "resolving a relative path (the JVM)"),
+            new Allowed(Syscall.READLINK, "resolving a path's links (realpath): the JVM loading a native library "
+                    + "late, e.g. libjimage for Runtime.exit's logger lookup, libmanagement for run --stats"),
             new Allowed(Syscall.CLOSE, "closing the VM, vCPU, eventfd and disk descriptors at the end"),
             new Allowed(Syscall.MUNMAP, "unmapping guest memory and kvm_run at the end; JVM memory"),
             new Allowed(Syscall.GETPID, "the vCPU kick: pthread_kill is tgkill(getpid(), tid)"),
