@@ -1,5 +1,7 @@
 package dev.panavisor.vmm;
 
+import static dev.panavisor.vmm.ChildSteps.step;
+
 import dev.panavisor.devices.virtio.block.FileDiskBackend;
 import dev.panavisor.devices.virtio.block.GuestSegments;
 import dev.panavisor.memory.MappedGuestMemory;
@@ -60,18 +62,5 @@ public final class ConfinedDiskMain {
             step("flush", disk::flush);
         }
         System.out.flush();
-    }
-
-    private interface Step {
-        void run() throws Exception;
-    }
-
-    private static void step(String name, Step step) {
-        try {
-            step.run();
-            System.out.println(name + " ok");
-        } catch (Exception e) {
-            System.out.println(name + " failed: " + e);
-        }
     }
 }

@@ -1,5 +1,7 @@
 package dev.panavisor.vmm;
 
+import static dev.panavisor.vmm.ChildSteps.step;
+
 import dev.panavisor.sys.Seccomp;
 import java.io.File;
 
@@ -28,18 +30,5 @@ public final class ConfinedJvmMain {
         step("mbean-server", () -> java.lang.management.ManagementFactory.getPlatformMBeanServer());
         System.out.flush();
         System.exit(0);
-    }
-
-    private interface Step {
-        void run() throws Exception;
-    }
-
-    private static void step(String name, Step step) {
-        try {
-            step.run();
-            System.out.println(name + " ok");
-        } catch (Exception | LinkageError e) {
-            System.out.println(name + " failed: " + e);
-        }
     }
 }
