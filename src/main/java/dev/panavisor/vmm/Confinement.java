@@ -86,9 +86,10 @@ public final class Confinement {
             new Allowed(Syscall.EXIT_GROUP, "the process ends"));
 
     /**
-     * Allowed in addition when the VM has a vsock device (run --vsock) or a passt network (run --net user, whose
-     * socket is connected before the filter; it needs only read and write, but shares this list), whose host side accepts and opens UNIX
-     * sockets while the VM runs ({@link VsockSockets}); measured with strace on {@code VsockConfinedMain}.
+     * Allowed in addition when the VM has a vsock device (run --vsock), whose host side accepts and opens UNIX
+     * sockets while the VM runs ({@link VsockSockets}), or a passt network (run --net user, whose socket is connected
+     * before the filter: it needs only read and write, but shares this list); measured with strace on
+     * {@code VsockConfinedMain}.
      */
     static final List<Allowed> VSOCK_ALLOWED = List.of(
             new Allowed(Syscall.CONNECT, "vsock: a guest connection to host port P connects PATH_P"),
