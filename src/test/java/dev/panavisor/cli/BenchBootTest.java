@@ -29,4 +29,35 @@ class BenchBootTest {
         WarmStartBench.Start start = new WarmStartBench.Start(2500, 1330);
         assertEquals(1170.0, start.beforeGuestMs(), 1e-9, "the VMM's share and the kernel's decompression");
     }
+
+    @Test
+    void the_report_gives_medians_and_the_fastest_round_of_each_vmm() {
+        // Two of three Panavisor rounds and one of three QEMU rounds stalled (the lab's ~0.8 s): the medians
+        // differ by the stalls, the fastest rounds by the VMMs.
+        BenchBootCommand.Samples panavisor = new BenchBootCommand.Samples();
+        BenchBootCommand.Samples qemu = new BenchBootCommand.Samples();
+        panavisor.boot.addAll(List.of(5000.0, 4200.0, 5100.0));
+        qemu.boot.addAll(List.of(2100.0, 2900.0, 2000.0));
+        panavisor.total.addAll(List.of(6000.0, 5200.0, 6100.0));
+        qemu.total.addAll(List.of(2800.0, 3600.0, 2700.0));
+        for (String banner : List.of("booted in 1.70 s", "booted in 0.85 s", "booted in 1.72 s")) {
+            panavisor.addUptime("panavisor-init: " + banner);
+        }
+        for (String banner : List.of("booted in 0.90 s", "booted in 1.70 s", "booted in 0.88 s")) {
+            qemu.addUptime("panavisor-init: " + banner);
+        }
+        for (BenchBootCommand.Samples vmm : List.of(panavisor, qemu)) { // the watched runs' phases and memory
+            for (List<Double> phase : List.of(vmm.firstLine, vmm.runsInit, vmm.booted, vmm.guestInit, vmm.overhead)) {
+                phase.addAll(List.of(1.0, 2.0, 3.0));
+            }
+        }
+        java.io.StringWriter text = new java.io.StringWriter();
+        BenchBootCommand.report(new java.io.PrintWriter(text), panavisor, qemu);
+        String report = text.toString();
+        assertTrue(report.contains("median boot (VMM start to /init): panavisor 5000 ms, qemu 2100 ms, ratio 2.38"),
+                report);
+        assertTrue(report.contains("panavisor 1700 ms, qemu 900 ms, ratio 1.89"), report);
+        assertTrue(report.contains("fastest of 3 rounds: boot panavisor 4200 ms, qemu 2000 ms, ratio 2.10; guest "
+                + "time to the banner (quiet boots) panavisor 850 ms, qemu 880 ms, ratio 0.97"), report);
+    }
 }
