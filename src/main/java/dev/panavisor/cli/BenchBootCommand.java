@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
  *   <li><b>boot</b>: VMM process start to the guest init's boot marker (port 0x440). Panavisor reports it itself
  *       ({@code --boot-time}); QEMU gets an {@code isa-debug-exit} device on that port, so QEMU exits at the marker
  *       and its wall time is the boot time.</li>
- *   <li><b>end to end</b>: wall time of a whole {@code --exec true} run: start, boot, run the command, reboot, exit.</li>
+ *   <li><b>end to end</b>: wall time of a whole {@code --exec true} run: start, boot, run the command, reboot,
+ *       exit.</li>
  * </ul>
  * Where /dev/kvm cannot boot Linux, the whole benchmark runs inside one nested lab session, so both VMMs see the
  * same (emulated) hardware.
@@ -167,8 +168,8 @@ final class BenchBootCommand implements Callable<Integer> {
             out.flush();
             panavisor.add(WatchedBoot.run(panavisorWatched(), 0, GUEST_BYTES, 3));
             qemu.add(WatchedBoot.run(qemu(false, VERBOSE, EXEC_SLEEP), 0, GUEST_BYTES, 3));
-            out.printf("       guest clock at /init: panavisor %.3f s, qemu %.3f s (quiet boots' banner: %.2f s, %.2f s);"
-                    + " VMM overhead: panavisor %.1f MiB, qemu %.1f MiB%n", panavisor.guestInit.getLast(),
+            out.printf("       guest clock at /init: panavisor %.3f s, qemu %.3f s (quiet boots' banner: %.2f s, "
+                    + "%.2f s); VMM overhead: panavisor %.1f MiB, qemu %.1f MiB%n", panavisor.guestInit.getLast(),
                     qemu.guestInit.getLast(), panavisor.uptime.getLast(), qemu.uptime.getLast(),
                     panavisor.overhead.getLast(), qemu.overhead.getLast());
             out.flush();
