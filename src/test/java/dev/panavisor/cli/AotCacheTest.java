@@ -14,7 +14,6 @@ import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.spi.ToolProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -75,7 +74,7 @@ class AotCacheTest {
      */
     @Test
     void theJvmLoadsPanavisorFromARecordedCache() throws Exception {
-        Path jar = buildJar();
+        Path jar = UserJvm.jar(dir);
         AotCache cache = AotCache.forJar(jar, false);
         AotCache.Recording recording = cache.optionsFor(true, new PrintWriter(new StringWriter()));
         Result training = java(jar, recording.options(), "--version");
@@ -102,9 +101,7 @@ class AotCacheTest {
     }
 
     private static Result java(Path jar, List<String> extra, String... args) throws Exception {
-        List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse("java"));
-        command.addAll(JavaCommand.sharedOptions());
+        List<String> command = new ArrayList<>(UserJvm.java(false));
         command.addAll(extra);
         command.add("-jar");
         command.add(jar.toString());
@@ -112,19 +109,5 @@ class AotCacheTest {
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         return new Result(process.waitFor(), output);
-    }
-
-    /** A jar of the compiled classes, with picocli on its manifest class path (the real jar is built after tests). */
-    private Path buildJar() throws IOException {
-        Path classes = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().getPath());
-        String picocli = Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-                .filter(entry -> entry.contains("picocli")).findFirst().orElseThrow();
-        Path manifest = Files.writeString(dir.resolve("MANIFEST.MF"),
-                "Main-Class: dev.panavisor.cli.Main\nClass-Path: " + Path.of(picocli).toUri() + "\n");
-        Path jar = dir.resolve("panavisor.jar");
-        int status = ToolProvider.findFirst("jar").orElseThrow().run(System.out, System.err, "--create",
-                "--file", jar.toString(), "--manifest", manifest.toString(), "-C", classes.toString(), ".");
-        assertEquals(0, status);
-        return jar;
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.cli.UserJvm;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.testing.ForeignInitramfs;
@@ -54,7 +55,9 @@ class LinuxBootLabTest {
                         "VSOCK_INITRD", VsockInitramfs.write(guest.rootfs().initramfs(),
                                 shared.resolve("vsock-initramfs.cpio")).toString(),
                         "PEER", java + " " + String.join(" ", Lab.JVM_OPTIONS) + " -cp " + System.getProperty("java.class.path") + " "
-                                + VsockPeer.class.getName()));
+                                + VsockPeer.class.getName(),
+                        "USER_JAVA", String.join(" ", UserJvm.java(true)),
+                        "USER_JAR", UserJvm.jar(shared).toString()));
     }
 
     /** The session's directory, or this test fails with the session's failure (see {@link LabSession}). */
@@ -91,6 +94,25 @@ class LinuxBootLabTest {
         assertArrayEquals("a\nb".getBytes(StandardCharsets.US_ASCII), Files.readAllBytes(work().resolve("exact.out")),
                 "three bytes, no banner, no carriage return: " + describe("exact"));
         assertTrue(err("exact").contains("to-stderr"), describe("exact"));
+    }
+
+    @Test
+    void from_a_jar_with_its_aot_cache_and_confined_the_streams_stay_exact_and_stats_work() throws IOException {
+        Path cache = work().resolve("user.aot");
+        assertTrue(Files.isRegularFile(cache) && Files.size(cache) > 0, "no AOT cache was recorded: "
+                + Files.readString(work().resolve("aot-recording.log")));
+        assertTrue(Files.readString(work().resolve("aot-classes.log"))
+                .contains("dev.panavisor.cli.Main source: shared objects file"), "the run did not use the cache");
+        assertEquals(0, rc("exact-aot"), describe("exact-aot"));
+        assertArrayEquals("a\nb".getBytes(StandardCharsets.US_ASCII),
+                Files.readAllBytes(work().resolve("exact-aot.out")), describe("exact-aot"));
+        List<String> err = err("exact-aot").lines().toList();
+        assertEquals("to-stderr", err.getFirst(), describe("exact-aot"));
+        // After the command's bytes only --stats' lines: no stray JVM line such as "Runtime.exit(0) logging failed".
+        assertTrue(err.stream().skip(1).allMatch(line -> line.startsWith("panavisor: memory: ")),
+                describe("exact-aot"));
+        assertTrue(err.stream().anyMatch(line -> line.startsWith("panavisor: memory: VMM overhead")),
+                describe("exact-aot"));
     }
 
     @Test
