@@ -257,10 +257,6 @@ public final class Machine implements AutoCloseable {
     }
 
     private void loop(Vcpu vcpu) {
-        // Once per thread, before the first entry, never per exit; the first vCPU thread here wins the mark.
-        if (timeline != null) {
-            timeline.mark(BootTimeline.Phase.FIRST_KVM_RUN);
-        }
         // Only with --verbose: building a line costs nothing to skip, and a vCPU thread runs confined (Confinement).
         boolean verbose = events != EventLog.OFF;
         if (verbose) {
@@ -269,6 +265,10 @@ public final class Machine implements AutoCloseable {
         try {
             vcpu.bindToCurrentThread();
             KvmInterruptLine.onVcpuThread();
+            // Once per thread, right before the first entry, never per exit; the first vCPU thread wins the mark.
+            if (timeline != null) {
+                timeline.mark(BootTimeline.Phase.FIRST_KVM_RUN);
+            }
             while (!outcome.isDone()) {
                 Outcome result = exitHandler.handle(vcpu.run());
                 if (result instanceof Outcome.GuestCrash crash) {
