@@ -2,6 +2,8 @@ package dev.panavisor.boot;
 
 import dev.panavisor.memory.GuestMemory;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -54,8 +56,11 @@ public record KernelImage(String name, ByteBuffer contents, Format format) {
                         "%s: %s is larger than any kernel Panavisor can load (2 GiB)", path,
                         DoesNotFitException.size(size)));
             }
-            ByteBuffer contents = channel.map(FileChannel.MapMode.READ_ONLY, 0, size);
-            return of(path.toString(), contents);
+            // Mapped as a memory segment and viewed as a buffer, not mapped as a MappedByteBuffer: that one is
+            // made by reflection (sun.nio.ch.Util), whose method handles the JVM generates at each start, which
+            // cost about 0.2 s inside the lab (docs/performance.md, "Classes generated at start").
+            MemorySegment mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, Arena.ofAuto());
+            return of(path.toString(), mapped.asByteBuffer());
         } catch (NoSuchFileException e) {
             throw new BootException("kernel file not found: " + path, e);
         } catch (IOException e) {

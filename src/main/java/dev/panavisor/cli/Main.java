@@ -8,6 +8,9 @@ public final class Main {
     public static void main(String[] args) {
         // The very first thing, before picocli and the commands load: "JVM up" on run --timeline's report.
         long mainNanos = System.nanoTime();
+        if (args.length > 0 && (args[0].equals("run") || args[0].equals("standby"))) {
+            linkNativeCallsAhead();
+        }
         int status;
         try {
             status = PanavisorCommand.newCommandLine(mainNanos, args).execute(args);
@@ -15,5 +18,20 @@ public final class Main {
             status = ExitCodes.internalError(e, new java.io.PrintWriter(System.err, true));
         }
         System.exit(status);
+    }
+
+    /**
+     * Starts linking the native calls that every VM makes, on a thread of its own, while this one parses the
+     * command line: a run that boots needs them a few hundred milliseconds later ({@code Libc.linkAhead}). A
+     * failure here is left for the run's own first call to report, with its message.
+     */
+    private static void linkNativeCallsAhead() {
+        Thread.ofPlatform().name("link-ahead").daemon().start(() -> {
+            try {
+                dev.panavisor.sys.Libc.linkAhead();
+            } catch (RuntimeException | LinkageError e) {
+                // the run's first call fails the same way, and says so
+            }
+        });
     }
 }

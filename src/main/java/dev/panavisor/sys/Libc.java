@@ -268,6 +268,20 @@ public final class Libc {
         return fd;
     }
 
+    /**
+     * Links the functions every VM calls (file descriptors, memory mappings, the vCPU kick) and makes one call
+     * through their shared shape that changes nothing: {@code read(-1, NULL, 0)}, which fails with EBADF. A JVM
+     * generates the classes behind a downcall at its first link and its first call, and the AOT cache holds none of
+     * them: about 30 ms on a host, 0.4 s on the lab's emulated CPU (docs/performance.md, "Classes generated at
+     * start"). {@code run} calls this on a thread of its own as the JVM comes up, so that this work overlaps the
+     * parsing of its command line; a later call of any function here then finds it done (or waits for it).
+     */
+    public static void linkAhead() {
+        readOrErrno(-1, MemorySegment.NULL);
+        java.util.Objects.requireNonNull(Mappings.MMAP);
+        java.util.Objects.requireNonNull(Signals.PTHREAD_SELF);
+    }
+
     /** {@code read(fd, buffer, buffer.byteSize())}; returns bytes read, or {@code -errno}. */
     public static long readOrErrno(int fd, MemorySegment buffer) {
         return transfer(Io.READ, fd, buffer);

@@ -1,6 +1,7 @@
 package dev.panavisor.boot;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,6 +54,32 @@ class KernelImageTest {
 
         var e = assertThrows(DoesNotFitException.class, () -> image.load(new HeapGuestMemory(20 << 20)));
         assertTrue(e.getMessage().startsWith(kernel + ": kernel does not fit in guest memory"), e.getMessage());
+    }
+
+    @Test
+    void reading_a_file_constructs_nothing_by_reflection() throws Exception {
+        // A MappedByteBuffer is constructed by reflection, whose method handles a JVM generates at every start (the
+        // AOT cache cannot hold them): 0.2 s in the lab. Reading a kernel must not take that path.
+        Path kernel = dir.resolve("bzImage");
+        try (FileChannel out = FileChannel.open(kernel, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            out.write(new SyntheticKernels.BzImage().build());
+        }
+        String read = classesLoadedWhileReading("read", kernel);
+        assertTrue(read.contains("format bzImage"), read);
+        assertFalse(read.contains("ConstructorHandleAccessor"), read);
+        // The check can fail: mapping the file as a buffer, as KernelImage did before, constructs one.
+        assertTrue(classesLoadedWhileReading("map-buffer", kernel).contains("ConstructorHandleAccessor"));
+    }
+
+    /** What a child JVM prints, class loads included, after it starts reading {@code kernel} ({@code how}). */
+    private static String classesLoadedWhileReading(String how, Path kernel) throws Exception {
+        Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
+                "-Xlog:class+load=info:stdout", "-cp", System.getProperty("java.class.path"),
+                KernelReadMain.class.getName(), how, kernel.toString()).redirectErrorStream(true).start();
+        String output = new String(child.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, child.waitFor(), output);
+        return output.substring(output.indexOf(KernelReadMain.MARKER));
     }
 
     @Test

@@ -61,6 +61,31 @@ class LibcTest {
     }
 
     @Test
+    void linking_ahead_on_another_thread_changes_nothing_a_run_can_see() throws Exception {
+        long descriptors;
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            descriptors = fds.count();
+        }
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        Thread ahead = Thread.ofPlatform().start(() -> {
+            try {
+                Libc.linkAhead();
+            } catch (Throwable e) {
+                failed.set(e);
+            }
+        });
+        // Meanwhile this thread's own failed call keeps its own errno (each thread has its capture segment).
+        NativeCallException missing = assertThrows(NativeCallException.class,
+                () -> Libc.open(dir.resolve("missing").toString(), Libc.O_RDONLY));
+        assertEquals(Errno.ENOENT, missing.errno());
+        ahead.join();
+        assertEquals(null, failed.get());
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            assertEquals(descriptors, fds.count(), "no descriptor opened or closed");
+        }
+    }
+
+    @Test
     void an_eventfd_counts_and_polls_and_answers_ioctls() {
         int fd = Libc.eventfd(0, Libc.EFD_NONBLOCK);
         try (Arena arena = Arena.ofConfined()) {
