@@ -152,6 +152,20 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * What the run does at its confinement point, once the VM's threads run: installs the seccomp filter, or, with
+     * --no-seccomp (or --jfr, whose recording writes files), only builds it and drops it, about a millisecond on a
+     * host. The AOT cache's training run is such an unconfined run (AotCache.Recording.runOptions), so building the
+     * filter there is what puts its classes in the cache; a confined run then does not load and verify them from the
+     * jar while its guest boots (docs/performance.md, "Classes generated at start").
+     */
+    private Runnable confinement(boolean sockets) {
+        if (noSeccomp || jfr != null) {
+            return () -> Confinement.filter(sockets).encode();
+        }
+        return () -> Confinement.install(sockets);
+    }
+
     private int runBuilt(Machine machine, MachineConfig config, CommandStreams streams, ConsoleTail consoleTail,
             HostTerminal terminal, long startNanos, BootTimeline phases, PrintWriter err) {
         CtrlAltDelSignal.install(machine, err);
@@ -161,8 +175,7 @@ final class RunCommand implements Callable<Integer> {
             StdinForwarder.start(new java.io.FileInputStream(FileDescriptor.in), streams, machine::isRunning);
         }
         boolean sockets = config.vsock().isPresent() || config.net().map(n -> n.tap() == null).orElse(false);
-        Outcome outcome = machine.run(effectiveStallLimit(),
-                noSeccomp || jfr != null ? null : () -> Confinement.install(sockets));
+        Outcome outcome = machine.run(effectiveStallLimit(), confinement(sockets));
         if (streams != null) {
             streams.drain();
         }

@@ -10,6 +10,7 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.ref.Reference;
 
@@ -280,6 +281,13 @@ public final class Libc {
         readOrErrno(-1, MemorySegment.NULL);
         java.util.Objects.requireNonNull(Mappings.MMAP);
         java.util.Objects.requireNonNull(Signals.PTHREAD_SELF);
+        // The memory accesses a vCPU thread makes first, as it binds itself before its first KVM_RUN (KickSignal's
+        // handler address, Vcpu.bindToCurrentThread's unaligned mask), on scratch memory: each kind of access makes
+        // the JVM generate its accessor classes once.
+        MemorySegment scratch = Arena.ofAuto().allocate(16, 8);
+        scratch.set(ValueLayout.ADDRESS, 0, harmlessFunction());
+        scratch.set(ValueLayout.JAVA_LONG_UNALIGNED, 4, 0L);
+        KickSignal.addTo(scratch);
     }
 
     /** {@code read(fd, buffer, buffer.byteSize())}; returns bytes read, or {@code -errno}. */

@@ -144,6 +144,11 @@ public final class Confinement {
         return builder.build();
     }
 
+    /** The filter {@link #install(boolean)} installs, built and not installed. */
+    public static SeccompFilter filter(boolean vsockSockets) {
+        return filter((int) ProcessHandle.current().pid(), vsockSockets);
+    }
+
     /** Installs {@link #filter()} on every thread of this process; from then on it cannot be lifted. */
     public static void install() {
         install(false);
@@ -152,7 +157,7 @@ public final class Confinement {
     /** As {@link #install()}; {@code vsockSockets}: the VM has a vsock device, whose UNIX sockets stay usable. */
     public static void install(boolean vsockSockets) {
         try {
-            Seccomp.install(filter((int) ProcessHandle.current().pid(), vsockSockets));
+            Seccomp.install(filter(vsockSockets));
         } catch (NativeCallException e) {
             throw new VmmException("cannot confine the VMM with seccomp (" + e.getMessage()
                     + "); run with --no-seccomp to run unconfined", e);
