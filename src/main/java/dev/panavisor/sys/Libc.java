@@ -279,6 +279,13 @@ public final class Libc {
      */
     public static void linkAhead() {
         readOrErrno(-1, MemorySegment.NULL);
+        // The JVM rewrites a method handle's code for that handle alone once it has been called about 127 times
+        // from a site where it is not a constant, as call() is (MethodHandle.customize): for ioctl, whose handle
+        // every KVM_RUN uses, that happened on the vCPU thread during the guest's first exits (two generated
+        // classes). Failing calls (EBADF) get it done here instead.
+        for (int i = 0; i < CUSTOMIZING_CALLS; i++) {
+            ioctlOrErrno(-1, 0, 0);
+        }
         java.util.Objects.requireNonNull(Mappings.MMAP);
         java.util.Objects.requireNonNull(Signals.PTHREAD_SELF);
         // The memory accesses a vCPU thread makes first, as it binds itself before its first KVM_RUN (KickSignal's
@@ -289,6 +296,9 @@ public final class Libc {
         scratch.set(ValueLayout.JAVA_LONG_UNALIGNED, 4, 0L);
         KickSignal.addTo(scratch);
     }
+
+    /** More calls than java.lang.invoke's customization threshold (127, MethodHandleStatics.CUSTOMIZE_THRESHOLD). */
+    private static final int CUSTOMIZING_CALLS = 130;
 
     /** {@code read(fd, buffer, buffer.byteSize())}; returns bytes read, or {@code -errno}. */
     public static long readOrErrno(int fd, MemorySegment buffer) {
