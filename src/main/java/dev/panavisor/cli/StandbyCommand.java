@@ -16,7 +16,9 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -136,7 +138,10 @@ final class StandbyCommand implements Callable<Integer> {
                 say(channel, StandbyHandOff.BUILT);
                 Message message = StandbyHandOff.read(channel);
                 if (message instanceof Message.Start start && start.arguments().equals(arguments)) {
-                    channel.close(); // before the run's seccomp filter, as for an unbuilt start
+                    // Closed on a thread of its own: even warmed up (warmUp), a close took this thread 90-180 ms
+                    // in the lab while serve answered the request beside it, and the vCPUs need not wait for it.
+                    // Should it come after the run's seccomp filter, close(2) is allowed there.
+                    Thread.ofPlatform().name("hand-off-close").daemon().start(() -> closeQuietly(channel));
                     started = true;
                     return true;
                 }
@@ -145,6 +150,14 @@ final class StandbyCommand implements Callable<Integer> {
                 next = new Message.End(); // serve is gone
             }
             return false;
+        }
+    }
+
+    private static void closeQuietly(ByteChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // serve has its own side closed already; nothing waits for this one.
         }
     }
 
@@ -164,13 +177,33 @@ final class StandbyCommand implements Callable<Integer> {
      *   <li>KVM, with the smallest VM there is, on a thread bound as a vCPU thread is (the kick signal's mask and
      *       KVM_SET_SIGNAL_MASK): 200-330 ms;</li>
      *   <li>the terminal's calls (isatty and the rest, linked together): 130 ms;</li>
-     *   <li>closing a socket, which loads a library of the JDK's (and which run's seccomp filter would refuse
-     *       later): 100 ms;</li>
+     *   <li>closing a connected socket after reading from it, as the hand-off's socket is closed once the Start
+     *       is read: 180-280 ms. The first close loads a library of the JDK's (which run's seccomp filter would
+     *       refuse later), and a connected socket's close takes a path of its own (a lambda's generated class and
+     *       its initialization): closing an unconnected socket, as this did before, left that part to the start.
+     *       </li>
      *   <li>inside the lab, the thread CPU clock of the stall watchdog (ThreadMXBean): 60-80 ms.</li>
      * </ul>
      * Where this host cannot run guests directly, the run will go to the lab and there is nothing to warm here
      * (false: nor to build).
      */
+    /** Connects a UNIX socket to a server socket of its own, reads a byte through it and closes it. */
+    private static void closeAConnectedSocket() throws IOException {
+        Path dir = Files.createTempDirectory("panavisor-standby-");
+        Path path = dir.resolve("warm-up.sock");
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(path));
+            try (SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(path));
+                    SocketChannel peer = server.accept()) {
+                peer.write(ByteBuffer.wrap(new byte[] {StandbyHandOff.READY}));
+                client.read(ByteBuffer.allocate(1));
+            }
+        } finally {
+            Files.deleteIfExists(path);
+            Files.deleteIfExists(dir);
+        }
+    }
+
     private static boolean warmUp() throws IOException {
         if (LinuxGuests.locate().route() != LinuxGuests.Route.DIRECT) {
             return false;
@@ -191,7 +224,7 @@ final class StandbyCommand implements Callable<Integer> {
             }
         });
         HostTerminal.stdinIsTerminal();
-        SocketChannel.open(StandardProtocolFamily.UNIX).close();
+        closeAConnectedSocket();
         if (Lab.insideLab()) {
             ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
         }
