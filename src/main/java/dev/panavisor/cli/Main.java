@@ -1,5 +1,7 @@
 package dev.panavisor.cli;
 
+import dev.panavisor.kvm.Kvm;
+
 /** Process entry point: runs the root command and exits with its code. The only place that calls System.exit. */
 public final class Main {
     private Main() {
@@ -22,15 +24,16 @@ public final class Main {
 
     /**
      * Starts linking the native calls that every VM makes, on a thread of its own, while this one parses the
-     * command line: a run that boots needs them a few hundred milliseconds later ({@code Libc.linkAhead}). A
-     * failure here is left for the run's own first call to report, with its message.
+     * command line: a run that boots needs them a few hundred milliseconds later ({@link Kvm#linkAhead}). Nothing
+     * is reported from this thread: should linking fail, the run's own first native call fails too (as a
+     * NoClassDefFoundError whose cause is this failure), and the run reports that as its one line.
      */
     private static void linkNativeCallsAhead() {
         Thread.ofPlatform().name("link-ahead").daemon().start(() -> {
             try {
-                dev.panavisor.sys.Libc.linkAhead();
-            } catch (RuntimeException | LinkageError e) {
-                // the run's first call fails the same way, and says so
+                Kvm.linkAhead();
+            } catch (Throwable e) {
+                // reported by the run, as above
             }
         });
     }

@@ -58,7 +58,7 @@ final class StandbyCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PanavisorCommand.newCommandLine(PanavisorCommand.NO_MAIN_NANOS, "run"); // run's model, built once to warm up
-        boolean direct = warmUp();
+        boolean direct = warmUp(socket.resolveSibling("warm-up.sock"));
         try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
             channel.write(ByteBuffer.wrap(new byte[] {StandbyHandOff.READY}));
             return serve(channel, direct, StandbyCommand::execute);
@@ -187,24 +187,7 @@ final class StandbyCommand implements Callable<Integer> {
      * Where this host cannot run guests directly, the run will go to the lab and there is nothing to warm here
      * (false: nor to build).
      */
-    /** Connects a UNIX socket to a server socket of its own, reads a byte through it and closes it. */
-    private static void closeAConnectedSocket() throws IOException {
-        Path dir = Files.createTempDirectory("panavisor-standby-");
-        Path path = dir.resolve("warm-up.sock");
-        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-            server.bind(UnixDomainSocketAddress.of(path));
-            try (SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(path));
-                    SocketChannel peer = server.accept()) {
-                peer.write(ByteBuffer.wrap(new byte[] {StandbyHandOff.READY}));
-                client.read(ByteBuffer.allocate(1));
-            }
-        } finally {
-            Files.deleteIfExists(path);
-            Files.deleteIfExists(dir);
-        }
-    }
-
-    private static boolean warmUp() throws IOException {
+    private static boolean warmUp(Path scratchSocket) {
         if (LinuxGuests.locate().route() != LinuxGuests.Route.DIRECT) {
             return false;
         }
@@ -224,7 +207,7 @@ final class StandbyCommand implements Callable<Integer> {
             }
         });
         HostTerminal.stdinIsTerminal();
-        closeAConnectedSocket();
+        closeAConnectedSocket(scratchSocket);
         if (Lab.insideLab()) {
             ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
         }
@@ -234,5 +217,28 @@ final class StandbyCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         return true;
+    }
+
+    /**
+     * Binds {@code path} (in serve's private directory, beside the hand-off socket), connects to it, reads a byte
+     * through the connection and closes it. A failure costs only the warm-up: the start pays for the close then.
+     */
+    private static void closeAConnectedSocket(Path path) {
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(path));
+            try (SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(path));
+                    SocketChannel peer = server.accept()) {
+                peer.write(ByteBuffer.wrap(new byte[] {StandbyHandOff.READY}));
+                client.read(ByteBuffer.allocate(1));
+            }
+        } catch (IOException e) {
+            // not fatal: see above
+        } finally {
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException e) {
+                // serve removes its directory, this file with it
+            }
+        }
     }
 }

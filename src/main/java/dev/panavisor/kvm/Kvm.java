@@ -29,6 +29,14 @@ public final class Kvm implements AutoCloseable {
         this.fd = fd;
     }
 
+    /**
+     * Links, on the calling thread, the native calls that opening KVM and running a VM make, without opening
+     * anything ({@link Libc#linkAhead}); {@code run} calls it on a thread of its own while it parses its options.
+     */
+    public static void linkAhead() {
+        Libc.linkAhead();
+    }
+
     /** Opens /dev/kvm. */
     public static Kvm open() {
         return open(KvmHost.DEFAULT_DEVICE);

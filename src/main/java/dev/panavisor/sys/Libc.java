@@ -270,12 +270,13 @@ public final class Libc {
     }
 
     /**
-     * Links the functions every VM calls (file descriptors, memory mappings, the vCPU kick) and makes one call
-     * through their shared shape that changes nothing: {@code read(-1, NULL, 0)}, which fails with EBADF. A JVM
-     * generates the classes behind a downcall at its first link and its first call, and the AOT cache holds none of
-     * them: about 30 ms on a host, 0.4 s on the lab's emulated CPU (docs/performance.md, "Classes generated at
-     * start"). {@code run} calls this on a thread of its own as the JVM comes up, so that this work overlaps the
-     * parsing of its command line; a later call of any function here then finds it done (or waits for it).
+     * Links the functions every VM calls (file descriptors, memory mappings, the vCPU kick) and calls through
+     * their shared shape in ways that change nothing: {@code read(-1, NULL, 0)} and {@code ioctl(-1, 0, 0)}, which
+     * fail with EBADF. A JVM generates the classes behind a downcall at its first link and its first call, and the
+     * AOT cache holds none of them: about 30 ms on a host, 0.4 s on the lab's emulated CPU (docs/performance.md,
+     * "Classes generated at start"). {@code run} and {@code standby} call this on a thread of their own as the JVM
+     * comes up, so that this work overlaps the parsing of the command line; a later call of one of those functions
+     * then finds it done (or waits for it). The terminal's, the filter's and strerror's are left to first use.
      */
     public static void linkAhead() {
         readOrErrno(-1, MemorySegment.NULL);

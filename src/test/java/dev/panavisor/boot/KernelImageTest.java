@@ -74,7 +74,7 @@ class KernelImageTest {
 
     /** What a child JVM prints, class loads included, after it starts reading {@code kernel} ({@code how}). */
     private static String classesLoadedWhileReading(String how, Path kernel) throws Exception {
-        Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
+        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xlog:class+load=info:stdout", "-cp", System.getProperty("java.class.path"),
                 KernelReadMain.class.getName(), how, kernel.toString()).redirectErrorStream(true).start();
         String output = new String(child.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);

@@ -138,6 +138,31 @@ class StandbyTest {
     }
 
     @Test
+    void a_built_start_closes_the_hand_off_while_its_run_goes_on() throws Exception {
+        // The standby closes its side on a thread of its own (the run does not wait for it): serve sees end of file
+        // while the run is still going, not only once it has ended.
+        java.util.concurrent.CountDownLatch runMayEnd = new java.util.concurrent.CountDownLatch(1);
+        StandbyCommand.Runner runner = (arguments, gate) -> {
+            if (gate == null || !gate.proceed()) {
+                return 1;
+            }
+            try {
+                return runMayEnd.await(30, TimeUnit.SECONDS) ? 7 : 2;
+            } catch (InterruptedException e) {
+                return 3;
+            }
+        };
+        try (Pair pair = new Pair(true, runner)) {
+            pair.send(new Message.Prepare(List.of("a")));
+            assertEquals(StandbyHandOff.BUILT, pair.said());
+            pair.send(new Message.Start(List.of("a")));
+            assertEquals(-1, pair.said(), "end of file");
+            runMayEnd.countDown();
+            assertEquals(7, pair.status(), "the run was still going when serve saw the end of file");
+        }
+    }
+
+    @Test
     void a_changed_configuration_closes_the_built_vm_and_a_different_start_runs_afresh() throws Exception {
         FakeRuns runs = new FakeRuns();
         try (Pair pair = new Pair(true, runs)) {

@@ -62,10 +62,7 @@ class LibcTest {
 
     @Test
     void linking_ahead_on_another_thread_changes_nothing_a_run_can_see() throws Exception {
-        long descriptors;
-        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
-            descriptors = fds.count();
-        }
+        java.util.Set<String> before = openDescriptors();
         AtomicReference<Throwable> failed = new AtomicReference<>();
         Thread ahead = Thread.ofPlatform().start(() -> {
             try {
@@ -80,9 +77,27 @@ class LibcTest {
         assertEquals(Errno.ENOENT, missing.errno());
         ahead.join();
         assertEquals(null, failed.get());
+        java.util.Set<String> opened = openDescriptors();
+        opened.removeAll(before);
+        assertEquals(java.util.Set.of(), opened, "descriptors opened");
+    }
+
+    /** "N -> target" for each of this process's descriptors, but the one of the listing itself. */
+    private static java.util.Set<String> openDescriptors() throws Exception {
+        java.util.Set<String> open = new java.util.HashSet<>();
         try (var fds = Files.list(Path.of("/proc/self/fd"))) {
-            assertEquals(descriptors, fds.count(), "no descriptor opened or closed");
+            for (Path fd : fds.toList()) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (!target.endsWith("/fd")) {
+                        open.add(fd.getFileName() + " -> " + target);
+                    }
+                } catch (java.io.IOException e) {
+                    // closed meanwhile
+                }
+            }
         }
+        return open;
     }
 
     @Test
