@@ -5,7 +5,8 @@
 # "kernel" at the first exit from the kernel proper (a rip in the kernel's text mapping, 0xffffffff8...).
 # Each is cut into time in the guest (KVM_RUN entered to the next exit), in L1's kernel (an exit to the next
 # entry, when KVM handled it itself) and in the VMM (an exit to user space to the next entry).
-# Output: one line "split ..." of numbers, then "exit REASON COUNT MS" and "user KIND COUNT MS" lines.
+# Output: one line "split ..." of numbers, then "exit REASON COUNT MS" and "user KIND COUNT MS" lines. With
+# -v each=1, first one line per exit to user space: "each N MS_FROM_FIRST_EVENT MICROSECONDS KIND".
 function stamp(    i) {
     for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { ev = $(i + 1); at = i + 1; return $i + 0 }
     return -1
@@ -19,7 +20,10 @@ ev == "kvm_pio:" { what = $(at + 1) "@" $(at + 3) }              # "pio_write at
 ev == "kvm_mmio:" { what = "mmio_" $(at + 2) "@" substr($(at + 6), 1, length($(at + 6)) - 2) "xx" }
 ev == "kvm_entry:" {
     if (state == "guest-exit") { l1 += t - since; l1_by[reason] += t - since }
-    if (state == "user") { user += t - since; user_by[kind] += t - since; user_n[kind]++ }
+    if (state == "user") {
+        user += t - since; user_by[kind] += t - since; user_n[kind]++
+        if (each) printf "each %d %.3f %.0f %s\n", nuser, (since - t0) * 1e3, (t - since) * 1e6, kind
+    }
     state = "in-guest"; since = t
 }
 ev == "kvm_exit:" {

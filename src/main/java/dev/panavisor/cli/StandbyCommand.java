@@ -6,6 +6,7 @@ import dev.panavisor.kvm.Kvm;
 import dev.panavisor.kvm.VcpuExit;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LinuxGuests;
+import dev.panavisor.vmm.ExitPathWarmUp;
 import dev.panavisor.vmm.HostTerminal;
 import dev.panavisor.vmm.TinyGuest;
 import dev.panavisor.vmm.TinyPrograms;
@@ -175,14 +176,18 @@ final class StandbyCommand implements Callable<Integer> {
      * now. Each step below was measured on that path in the lab (docs/performance.md, "Warm start"):
      * <ul>
      *   <li>KVM, with the smallest VM there is, on a thread bound as a vCPU thread is (the kick signal's mask and
-     *       KVM_SET_SIGNAL_MASK): 200-330 ms;</li>
+     *       KVM_SET_SIGNAL_MASK): 200-330 ms. Its program makes one exit of each kind a boot makes (a port read and
+     *       write, an MMIO read and write), whose first decoding from the kvm_run page cost a boot's first port read
+     *       6-10 ms and its first MMIO read 3-7 ms in the lab;</li>
      *   <li>the terminal's calls (isatty and the rest, linked together): 130 ms;</li>
      *   <li>closing a connected socket after reading from it, as the hand-off's socket is closed once the Start
      *       is read: 180-280 ms. The first close loads a library of the JDK's (which run's seccomp filter would
      *       refuse later), and a connected socket's close takes a path of its own (a lambda's generated class and
      *       its initialization): closing an unconnected socket, as this did before, left that part to the start.
      *       </li>
-     *   <li>inside the lab, the thread CPU clock of the stall watchdog (ThreadMXBean): 60-80 ms.</li>
+     *   <li>inside the lab, the thread CPU clock of the stall watchdog (ThreadMXBean): 60-80 ms;</li>
+     *   <li>the exits a boot makes, played through scratch devices ({@link ExitPathWarmUp}): the guest's exits then
+     *       find their paths run and compiled.</li>
      * </ul>
      * Where this host cannot run guests directly, the run will go to the lab and there is nothing to warm here
      * (false: nor to build).
@@ -192,13 +197,17 @@ final class StandbyCommand implements Callable<Integer> {
             return false;
         }
         Thread vcpuLike = Thread.ofPlatform().name("standby-warm-up").start(() -> {
-            try (Kvm kvm = Kvm.open(); TinyGuest guest = TinyGuest.realMode(kvm, TinyPrograms.powersOfTwo())) {
+            try (Kvm kvm = Kvm.open(); TinyGuest guest = TinyGuest.longMode(kvm, TinyPrograms.everyKindOfExit())) {
                 guest.vcpu().bindToCurrentThread();
                 try {
                     VcpuExit exit;
                     do {
                         exit = guest.run();
-                    } while (exit instanceof VcpuExit.IoOut);
+                        if (exit instanceof VcpuExit.MmioRead read) {
+                            read.reply(0);
+                        }
+                    } while (exit instanceof VcpuExit.IoIn || exit instanceof VcpuExit.IoOut
+                            || exit instanceof VcpuExit.MmioRead || exit instanceof VcpuExit.MmioWrite);
                 } finally {
                     guest.vcpu().unbindThread();
                 }
@@ -208,6 +217,7 @@ final class StandbyCommand implements Callable<Integer> {
         });
         HostTerminal.stdinIsTerminal();
         closeAConnectedSocket(scratchSocket);
+        ExitPathWarmUp.run();
         if (Lab.insideLab()) {
             ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
         }

@@ -54,6 +54,25 @@ public final class TinyPrograms {
     }
 
     /**
+     * 64-bit long mode: one exit of each kind a Linux guest's devices make, then halts: reads a byte from port 0x10
+     * and writes it back, reads 8 bytes from MMIO address 0xd0000000 and writes them to 0xd0000008.
+     * Exits: IoIn(0x10, 1), IoOut(0x10, 1, value), MmioRead(0xd0000000, 8), MmioWrite(0xd0000008, 8, value), Hlt.
+     * <pre>
+     *   66 ba 10 00              mov dx, 0x10
+     *   ec                       in al, dx
+     *   ee                       out dx, al
+     *   48 b8 00 00 00 d0 00 00 00 00   mov rax, 0xd0000000
+     *   48 8b 18                 mov rbx, [rax]
+     *   48 89 58 08              mov [rax+8], rbx
+     *   f4                       hlt
+     * </pre>
+     */
+    public static byte[] everyKindOfExit() {
+        return bytes(0x66, 0xba, 0x10, 0x00, 0xec, 0xee, 0x48, 0xb8, 0x00, 0x00, 0x00, 0xd0, 0x00, 0x00, 0x00, 0x00,
+                0x48, 0x8b, 0x18, 0x48, 0x89, 0x58, 0x08, 0xf4);
+    }
+
+    /**
      * 16-bit real mode: {@code count} one-byte writes to port 0x10, then halts; one exit per write. The exit
      * benchmark runs these same bytes from Java and from C (tools/bench/exit-loop.c).
      * <pre>

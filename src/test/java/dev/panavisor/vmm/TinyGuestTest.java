@@ -63,6 +63,28 @@ class TinyGuestTest {
     }
 
     @Test
+    void one_exit_of_each_kind_a_boot_makes_carries_its_values_both_ways() {
+        try (Kvm kvm = Kvm.open(); TinyGuest guest = TinyGuest.longMode(kvm, TinyPrograms.everyKindOfExit())) {
+            VcpuExit.IoIn in = assertInstanceOf(VcpuExit.IoIn.class, guest.run());
+            assertEquals(TinyPrograms.RESULT_PORT, in.port());
+            assertEquals(1, in.size());
+            in.data().set(0, 0x5a);
+
+            VcpuExit.IoOut out = assertInstanceOf(VcpuExit.IoOut.class, guest.run());
+            assertEquals(0x5a, out.value(), "the guest wrote back the byte it read");
+
+            VcpuExit.MmioRead read = assertInstanceOf(VcpuExit.MmioRead.class, guest.run());
+            assertEquals(TinyPrograms.MMIO_ADDRESS, read.address());
+            read.reply(0x0102_0304_0506_0708L);
+            VcpuExit.MmioWrite write = assertInstanceOf(VcpuExit.MmioWrite.class, guest.run());
+            assertEquals(TinyPrograms.MMIO_ADDRESS + 8, write.address());
+            assertEquals(0x0102_0304_0506_0708L, write.value());
+
+            assertInstanceOf(VcpuExit.Hlt.class, guest.run());
+        }
+    }
+
+    @Test
     void a_loop_of_port_writes_exits_once_per_write() {
         int count = 1000;
         try (Kvm kvm = Kvm.open(); TinyGuest guest = TinyGuest.realMode(kvm, TinyPrograms.portWrites(count))) {
