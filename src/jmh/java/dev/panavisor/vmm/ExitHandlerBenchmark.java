@@ -47,17 +47,7 @@ public class ExitHandlerBenchmark {
         });
         handler = new ExitHandler(pio, new Bus("MMIO"));
         long[] value = {0x48};
-        exit = new VcpuExit.IoOut(TinyPrograms.BENCHMARK_PORT, 1, 1, new ExitData() {
-            @Override
-            public long get(int index) {
-                return value[index];
-            }
-
-            @Override
-            public void set(int index, long v) {
-                value[index] = v;
-            }
-        });
+        exit = new VcpuExit.IoOut(TinyPrograms.BENCHMARK_PORT, 1, 1, ExitData.of(value));
     }
 
     /** Before: the decision alone, as the handler was before tracing and flight recording. */

@@ -97,17 +97,7 @@ public final class ExitPathWarmUp {
         private final ArrayDeque<Integer> forTheWorker = new ArrayDeque<>();
         private final List<DriverQueue> queues = new ArrayList<>();
         private final long[] slot = new long[1];
-        private final ExitData data = new ExitData() {
-            @Override
-            public long get(int index) {
-                return slot[index];
-            }
-
-            @Override
-            public void set(int index, long value) {
-                slot[index] = value;
-            }
-        };
+        private final ExitData data = ExitData.of(slot);
         /** The ports the device announced (DEVICE_ADD), in order. */
         final List<Integer> added = new ArrayList<>();
         private int nextBuffer;

@@ -15,24 +15,6 @@ import org.junit.jupiter.api.Test;
 
 /** The run loop's dispatch, driven with fake exits: no KVM needed. */
 class ExitHandlerTest {
-    static final class ArrayData implements ExitData {
-        final long[] values;
-
-        ArrayData(long... values) {
-            this.values = values;
-        }
-
-        @Override
-        public long get(int index) {
-            return values[index];
-        }
-
-        @Override
-        public void set(int index, long value) {
-            values[index] = value;
-        }
-    }
-
     static final class Recorder implements BusDevice {
         final List<String> log = new ArrayList<>();
 
@@ -61,22 +43,22 @@ class ExitHandlerTest {
 
     @Test
     void port_io_goes_to_the_bus_including_string_instructions() {
-        assertNull(handler.handle(new VcpuExit.IoOut(0x3f8, 1, 3, new ArrayData('a', 'b', 'c'))));
+        assertNull(handler.handle(new VcpuExit.IoOut(0x3f8, 1, 3, ExitData.of('a', 'b', 'c'))));
         assertEquals(List.of("w0/1=97", "w0/1=98", "w0/1=99"), serial.log);
-        ArrayData in = new ArrayData(0, 0);
-        assertNull(handler.handle(new VcpuExit.IoIn(0x3fd, 1, 2, in)));
-        assertEquals(0x45, in.values[0]);
-        assertEquals(0x45, in.values[1]);
-        ArrayData nobody = new ArrayData(0);
-        handler.handle(new VcpuExit.IoIn(0x80, 1, 1, nobody));
-        assertEquals(0xff, nobody.values[0], "an unclaimed port reads as all ones");
+        long[] read = {0, 0};
+        assertNull(handler.handle(new VcpuExit.IoIn(0x3fd, 1, 2, ExitData.of(read))));
+        assertEquals(0x45, read[0]);
+        assertEquals(0x45, read[1]);
+        long[] nobody = {0};
+        handler.handle(new VcpuExit.IoIn(0x80, 1, 1, ExitData.of(nobody)));
+        assertEquals(0xff, nobody[0], "an unclaimed port reads as all ones");
     }
 
     @Test
     void mmio_goes_to_the_bus_and_reads_reply_to_the_guest() {
-        ArrayData data = new ArrayData(0);
-        assertNull(handler.handle(new VcpuExit.MmioRead(0xd000_0070L, 4, data)));
-        assertEquals(0x40 + 0x70, data.values[0]);
+        long[] reply = {0};
+        assertNull(handler.handle(new VcpuExit.MmioRead(0xd000_0070L, 4, ExitData.of(reply))));
+        assertEquals(0x40 + 0x70, reply[0]);
         assertNull(handler.handle(new VcpuExit.MmioWrite(0xd000_0050L, 4, 1)));
         assertEquals(List.of("r112/4", "w80/4=1"), virtio.log);
     }

@@ -8,6 +8,7 @@ import dev.panavisor.devices.virtio.block.HeapDiskBackend;
 import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.mmio.MmioRegisters;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
+import dev.panavisor.kvm.ExitData;
 import dev.panavisor.kvm.VcpuExit;
 import dev.panavisor.kvm.abi.KvmExitReason;
 import dev.panavisor.memory.HeapGuestMemory;
@@ -32,12 +33,12 @@ class ExitTraceTest {
 
     @Test
     void port_and_mmio_exits_name_the_device_register_and_value() {
-        handler.handle(new VcpuExit.IoOut(0x3f8, 1, 1, new ExitHandlerTest.ArrayData('H')));
-        handler.handle(new VcpuExit.IoIn(0x3fd, 1, 1, new ExitHandlerTest.ArrayData(0)));
-        handler.handle(new VcpuExit.IoOut(0x3fb, 1, 1, new ExitHandlerTest.ArrayData(0x80))); // DLAB on
-        handler.handle(new VcpuExit.IoOut(0x3f8, 1, 1, new ExitHandlerTest.ArrayData(0x01)));
-        handler.handle(new VcpuExit.IoIn(0x61, 1, 1, new ExitHandlerTest.ArrayData(0)));
-        handler.handle(new VcpuExit.MmioRead(0xd000_0000L, 4, new ExitHandlerTest.ArrayData(0)));
+        handler.handle(new VcpuExit.IoOut(0x3f8, 1, 1, ExitData.of('H')));
+        handler.handle(new VcpuExit.IoIn(0x3fd, 1, 1, ExitData.of(0)));
+        handler.handle(new VcpuExit.IoOut(0x3fb, 1, 1, ExitData.of(0x80))); // DLAB on
+        handler.handle(new VcpuExit.IoOut(0x3f8, 1, 1, ExitData.of(0x01)));
+        handler.handle(new VcpuExit.IoIn(0x61, 1, 1, ExitData.of(0)));
+        handler.handle(new VcpuExit.MmioRead(0xd000_0000L, 4, ExitData.of(0)));
         handler.handle(new VcpuExit.MmioWrite(0xd000_0000L + MmioRegisters.STATUS, 4, 1));
         handler.handle(new VcpuExit.SystemEvent(KvmExitReason.SYSTEM_EVENT_SHUTDOWN, new long[0]));
         assertEquals(List.of(
@@ -56,7 +57,7 @@ class ExitTraceTest {
     @Test
     void without_a_trace_nothing_is_said_and_the_decision_is_the_same() {
         ExitHandler quiet = new ExitHandler(pio, mmio);
-        VcpuExit.IoOut out = new VcpuExit.IoOut(0x3f8, 1, 1, new ExitHandlerTest.ArrayData('x'));
+        VcpuExit.IoOut out = new VcpuExit.IoOut(0x3f8, 1, 1, ExitData.of('x'));
         assertEquals(quiet.dispatch(out), quiet.handle(out));
         assertEquals(List.of(), lines);
         assertEquals("xx", console.toString());

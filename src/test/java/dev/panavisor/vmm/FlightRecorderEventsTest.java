@@ -10,6 +10,7 @@ import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.mmio.MmioDriver;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
+import dev.panavisor.kvm.ExitData;
 import dev.panavisor.kvm.VcpuExit;
 import dev.panavisor.memory.HeapGuestMemory;
 import java.nio.file.Path;
@@ -54,7 +55,7 @@ class FlightRecorderEventsTest {
         BootTimeline timeline = new BootTimeline(System.nanoTime());
 
         List<RecordedEvent> events = record(() -> {
-            handler.handle(new VcpuExit.IoOut(0x3f8, 1, 1, new ExitHandlerTest.ArrayData('H')));
+            handler.handle(new VcpuExit.IoOut(0x3f8, 1, 1, ExitData.of('H')));
             handler.handle(new VcpuExit.MmioWrite(0xd000_0050L, 4, 0));
             driver.negotiate(VirtioFeatures.VERSION_1);
             DriverQueue queue = driver.setUpQueue(0, 0x1000);
@@ -96,7 +97,7 @@ class FlightRecorderEventsTest {
     void without_a_recording_nothing_is_recorded_and_the_exit_is_handled() throws Exception {
         Bus pio = new Bus("port I/O");
         ExitHandler handler = new ExitHandler(pio, new Bus("MMIO"));
-        handler.handle(new VcpuExit.IoOut(0x80, 1, 1, new ExitHandlerTest.ArrayData(0))); // before any recording
+        handler.handle(new VcpuExit.IoOut(0x80, 1, 1, ExitData.of(0))); // before any recording
         List<RecordedEvent> events = record(() -> { });
         assertEquals(List.of(), events);
         assertEquals(1, pio.unhandledWrites());
