@@ -6,7 +6,8 @@ usage: python3 tools/bench/dmesg-align.py DIR [--all]
 A message is its text with numbers and hex values masked (its first 50 characters), counted in order when it
 repeats. For each message that every boot of both VMMs logged, in the order of Panavisor's first boot, it prints
 the median time stamp under each VMM and the time since the message before (the stretch); only the stretches
-that differ by more than 4 ms, unless --all. Then the messages only one VMM logged.
+that differ by more than 4 ms, unless --all. Messages only Panavisor's first boot logged are listed where they
+come; those only QEMU's first boot logged, at the end.
 """
 import glob
 import re

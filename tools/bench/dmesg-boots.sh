@@ -28,7 +28,8 @@ while [ "$i" -le "$rounds" ]; do
         -no-user-config -kernel "$kernel" -initrd "$initrd" \
         -append "console=ttyS0 reboot=t panic=-1 quiet panavisor.exec=$(printf '%s' "$command" | base64 -w0)" \
         > "$out/Q$i.txt" 2>&1 < /dev/null
-    echo "round $i: panavisor $(grep -o 'booted in [0-9.]* s' "$out/P$i.txt"), qemu $(grep -o 'booted in [0-9.]* s' "$out/Q$i.txt")"
+    banner() { grep -o 'booted in [0-9.]* s' "$1"; }
+    echo "round $i: panavisor $(banner "$out/P$i.txt"), qemu $(banner "$out/Q$i.txt")"
     i=$((i + 1))
 done
 rm -rf "$w"

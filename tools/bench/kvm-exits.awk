@@ -6,7 +6,8 @@
 # Each is cut into time in the guest (KVM_RUN entered to the next exit), in L1's kernel (an exit to the next
 # entry, when KVM handled it itself) and in the VMM (an exit to user space to the next entry).
 # Output: one line "split ..." of numbers, then "exit REASON COUNT MS" and "user KIND COUNT MS" lines. With
-# -v each=1, first one line per exit to user space: "each N MS_FROM_FIRST_EVENT MICROSECONDS KIND".
+# -v each=1, first one line per exit to user space up to the boot marker (the marker's own exit, which ends the
+# stretch, is not listed): "each N MS_FROM_FIRST_EVENT MICROSECONDS KIND".
 function stamp(    i) {
     for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { ev = $(i + 1); at = i + 1; return $i + 0 }
     return -1

@@ -58,7 +58,7 @@ while [ "$i" -le "$rounds" ]; do
         trace 0
         cat $T/trace > "$w/$vmm.trace"
         # KEEP=DIR keeps each trace, for a closer look (kvm-exits.awk -v each=1 lists every exit to user space).
-        [ -n "${KEEP:-}" ] && cp "$w/$vmm.trace" "$KEEP/$vmm-$i.trace"
+        [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$w/$vmm.trace" "$KEEP/$vmm-$i.trace"
         awk -v to_end=$to_end -f "$here/kvm-exits.awk" "$w/$vmm.trace" > "$w/$vmm-$i.split"
         echo "round $i $vmm: rc=$rc whole run ${ms} ms; $(grep '^split' "$w/$vmm-$i.split" | cut -d' ' -f2-)"
         grep '^split' "$w/$vmm-$i.split" | sed "s/^split/$vmm/" >> "$w/splits"

@@ -5,8 +5,8 @@ import dev.panavisor.devices.InterruptLine;
 import dev.panavisor.devices.legacy.I8042;
 import dev.panavisor.devices.serial.Uart8250;
 import dev.panavisor.devices.virtio.DeviceStatus;
-import dev.panavisor.devices.virtio.VirtioDevice;
-import dev.panavisor.devices.virtio.console.VirtioConsolePorts;
+import dev.panavisor.devices.virtio.block.HeapDiskBackend;
+import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.mmio.MmioRegisters;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
@@ -17,8 +17,6 @@ import dev.panavisor.memory.GuestLayout;
 import dev.panavisor.memory.MappedGuestMemory;
 import java.io.OutputStream;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Plays the exits of a Linux boot through scratch devices before the guest makes them, so that the guest's first
@@ -28,17 +26,22 @@ import java.util.List;
  * path also resolves its calls, initializes its classes and links the exit handler's pattern switch (a class
  * generated at run time, which the AOT cache cannot hold). A guest's boot makes about 220 exits to user space, most
  * of them of a kind it makes only a few times, so nearly all of them ran cold: in the nested lab the first exit took
- * 15-20 ms, the first of each kind 1-9 ms, the whole boot's exits 124-192 ms, against 0.1-0.3 ms for an exit whose
- * path is compiled (KVM's tracepoints, docs/performance.md "The guest's exits, warmed up"). The guest waits for all
- * of it: while its vCPU is in an exit, it does not run.
+ * 15-26 ms, the first of each kind 1-9 ms, the whole boot's exits 124-192 ms, against 0.1-0.4 ms for an exit whose
+ * path has run before (KVM's tracepoints, docs/performance.md "The guest's exits, warmed up"). The guest waits for
+ * all of it: while its vCPU is in an exit, it does not run.
  *
- * <p>What: each round builds new instances of the devices a {@code run} puts on its buses — the 8250, the i8042,
- * the boot timer, and a virtio-mmio transport carrying the multiport console of {@code --exec}'s streams — on a
- * scratch {@link MappedGuestMemory}, and hands an {@link ExitHandler} the exits Linux's drivers make to them, as the
- * records {@code Vcpu} decodes: the 8250's probe and set-up, the i8042's, the virtio-mmio probe, feature
- * negotiation and queue set-up, the console's start-up conversation, a write on a port, an interrupt handled. Queue
- * work that a device worker would serve is served on this thread afterwards, as the worker does. Nothing is shared
- * with a machine: no KVM, no file descriptor but the scratch mapping's, no output.
+ * <p>What: each round builds new instances of the devices a VM started through the API has on its buses — the
+ * 8250, the i8042, the boot timer, and a virtio-mmio transport with a virtio-blk device (a drive; the net and vsock
+ * devices share the transport's code) on a scratch disk in memory — on a scratch {@link MappedGuestMemory}, and
+ * hands an {@link ExitHandler} the exits Linux's drivers make to them, as the records {@code Vcpu} decodes: the
+ * 8250's probe and set-up, the i8042's, the virtio-mmio probe, feature negotiation, queue set-up and DRIVER_OK, a
+ * read of the disk's first sectors and its interrupt handled. A request that a device worker would serve is served
+ * on this thread afterwards, as the worker does. Nothing is shared with a machine: no KVM, no file descriptor, no
+ * output.
+ *
+ * <p>The scratch objects are not all of the classes a VM uses (an array for the exit's data, not the kvm_run page;
+ * an interrupt line that does nothing; a disk in memory): where a real VM's first exit meets a second class at a
+ * call site, a compiler that assumed one may recompile it, once.
  *
  * <p>Where: in the standby ({@code serve}'s warm VMM), which has time to spare before InstanceStart. Not in a cold
  * {@code run}: there it can only run beside the VM's assembly and the guest's boot, and in the lab it made the boot
@@ -52,20 +55,16 @@ public final class ExitPathWarmUp {
      * (jvm.options).
      */
     static final int ROUNDS = 8;
-    /** The scratch guest memory: eight queues and the driver's buffers. */
+    /** The scratch guest memory: the queue, a request's header, data and status. */
     private static final long MEMORY = 256 << 10;
-    private static final long QUEUES = 0x1000;
-    private static final long QUEUE_STRIDE = 0x2000;
-    private static final long BUFFERS = 0x20000;
-    private static final int BUFFER_SIZE = 256;
-    private static final int BUFFER_COUNT = (int) ((MEMORY - BUFFERS) / BUFFER_SIZE);
+    private static final long QUEUE = 0x1000;
+    private static final long HEADER = 0x20000;
+    private static final long STATUS = 0x20100;
+    private static final long DATA = 0x21000;
+    private static final int SECTORS = 8;
     private static final long VIRTIO = GuestLayout.VIRTIO_MMIO_BASE;
-    /** struct virtio_console_control's events (virtio 1.2 §5.3.6.2). */
-    private static final int DEVICE_READY = 0;
-    private static final int DEVICE_ADD = 1;
-    private static final int PORT_READY = 3;
-    private static final int PORT_OPEN = 6;
-    private static final int NO_PORT = -1;
+    /** VIRTIO_BLK_T_IN (virtio 1.2 §5.2.6). */
+    private static final int READ = 0;
 
     private ExitPathWarmUp() {
     }
@@ -91,16 +90,12 @@ public final class ExitPathWarmUp {
         private final Bus pio = new Bus("port I/O");
         private final Bus mmio = new Bus("MMIO");
         private final ExitHandler handler = new ExitHandler(pio, mmio);
-        private final VirtioDevice ports;
         private final VirtioMmioTransport transport;
         /** Queues whose notification a device worker would serve, in order. */
         private final ArrayDeque<Integer> forTheWorker = new ArrayDeque<>();
-        private final List<DriverQueue> queues = new ArrayList<>();
         private final long[] slot = new long[1];
         private final ExitData data = ExitData.of(slot);
-        /** The ports the device announced (DEVICE_ADD), in order. */
-        final List<Integer> added = new ArrayList<>();
-        private int nextBuffer;
+        private DriverQueue queue;
         private long exits;
 
         Round(MappedGuestMemory memory) {
@@ -112,27 +107,32 @@ public final class ExitPathWarmUp {
             pio.register("i8042", I8042.DATA_PORT, 1, i8042.dataPort(), i8042);
             pio.register("i8042", I8042.COMMAND_PORT, 1, i8042.commandPort(), i8042);
             pio.register("boot timer", BootTimer.PORT, 1, new BootTimer(System.nanoTime()));
-            ports = new CommandStreams(OutputStream.nullOutputStream(), OutputStream.nullOutputStream()).device();
-            transport = new VirtioMmioTransport(ports, memory, none);
-            transport.routeNotifications(queue -> { // as DeviceWorker routes them
-                if (ports.servedInExit(queue)) {
-                    transport.notifyQueue(queue);
+            VirtioBlock disk = new VirtioBlock(new HeapDiskBackend(SECTORS * VirtioBlock.SECTOR_SIZE), "warm-up");
+            transport = new VirtioMmioTransport(disk, memory, none);
+            transport.routeNotifications(index -> { // as DeviceWorker routes them
+                if (disk.servedInExit(index)) {
+                    transport.notifyQueue(index);
                 } else {
-                    forTheWorker.add(queue);
+                    forTheWorker.add(index);
                 }
             });
-            mmio.register("virtio-console", VIRTIO, GuestLayout.VIRTIO_MMIO_SIZE, transport);
+            mmio.register("virtio-blk", VIRTIO, GuestLayout.VIRTIO_MMIO_SIZE, transport);
         }
 
         VirtioMmioTransport transport() {
             return transport;
         }
 
+        /** The scratch request's status byte: VIRTIO_BLK_S_OK (0) once the read was served. */
+        int lastStatus() {
+            return memory.readU8(STATUS);
+        }
+
         long play() {
             serial();
             keyboardController();
             virtioProbe();
-            consoleStartUp();
+            readFirstSectors();
             out(BootTimer.PORT, BootTimer.MARKER);
             return exits;
         }
@@ -193,13 +193,15 @@ public final class ExitPathWarmUp {
             write(MmioRegisters.DRIVER_FEATURES_SEL, 1);
             write(MmioRegisters.DRIVER_FEATURES, features >>> 32);
             addStatus(DeviceStatus.FEATURES_OK);
-            read(MmioRegisters.CONFIG + 4); // virtio_console_config.max_nr_ports
+            read(MmioRegisters.CONFIG);      // virtio_blk_config.capacity, low and high
+            read(MmioRegisters.CONFIG + 4);
+            read(MmioRegisters.CONFIG + 12); // seg_max
             for (int index = 0; index < transport.queueCount(); index++) {
                 write(MmioRegisters.QUEUE_SEL, index);
                 read(MmioRegisters.QUEUE_READY);
                 int size = (int) read(MmioRegisters.QUEUE_NUM_MAX);
-                QueueLayout layout = QueueLayout.contiguous(QUEUES + index * QUEUE_STRIDE, size);
-                queues.add(new DriverQueue(memory, layout));
+                QueueLayout layout = QueueLayout.contiguous(QUEUE, size);
+                queue = new DriverQueue(memory, layout);
                 write(MmioRegisters.QUEUE_NUM, size);
                 write(MmioRegisters.QUEUE_DESC_LOW, layout.descriptorTable());
                 write(MmioRegisters.QUEUE_DESC_HIGH, 0);
@@ -212,60 +214,21 @@ public final class ExitPathWarmUp {
             addStatus(DeviceStatus.DRIVER_OK);
         }
 
-        /**
-         * drivers/char/virtio_console.c's start-up (§5.3.6.1): control buffers, DEVICE_READY, PORT_READY for each
-         * port the device adds, the ports opened, and a few bytes written to each output port.
-         */
-        private void consoleStartUp() {
-            for (int i = 0; i < 16; i++) { // DEVICE_ADD, PORT_NAME and PORT_OPEN for each of three ports, and room
-                queues.get(VirtioConsolePorts.CONTROL_RECEIVE_QUEUE).add(DriverQueue.writable(buffer(), BUFFER_SIZE));
-            }
-            notify(VirtioConsolePorts.CONTROL_RECEIVE_QUEUE);
-            say(NO_PORT, DEVICE_READY, 1);
-            DriverQueue.Used used;
-            while ((used = queues.get(VirtioConsolePorts.CONTROL_RECEIVE_QUEUE).pollUsed()) != null) {
-                long message = memory.readU64(descriptorAddress(VirtioConsolePorts.CONTROL_RECEIVE_QUEUE, used));
-                if ((message >>> 32 & 0xffff) == DEVICE_ADD) {
-                    added.add((int) message);
-                }
-            }
-            for (int port : added) {
-                int receive = receiveQueue(port);
-                queues.get(receive).add(DriverQueue.writable(buffer(), BUFFER_SIZE));
-                notify(receive);
-                say(port, PORT_READY, 1);
-                say(port, PORT_OPEN, 1);
-            }
-            for (int port : added) {
-                long at = buffer();
-                memory.write(at, "ok\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                queues.get(receiveQueue(port) + 1).add(DriverQueue.readable(at, 3));
-                notify(receiveQueue(port) + 1);
-            }
-            read(MmioRegisters.STATUS);
+        /** drivers/block/virtio_blk.c: the partition scan's first read (§5.2.6: header, data, status byte). */
+        private void readFirstSectors() {
+            memory.writeU32(HEADER, READ);
+            memory.writeU32(HEADER + 4, 0);
+            memory.writeU64(HEADER + 8, 0); // sector 0
+            memory.writeU8(STATUS, 0xff);
+            long length = (long) SECTORS * VirtioBlock.SECTOR_SIZE;
+            queue.add(DriverQueue.readable(HEADER, 16), DriverQueue.writable(DATA, length),
+                    DriverQueue.writable(STATUS, 1));
+            notify(0);
+            queue.pollUsed();
         }
 
-        /** §5.3.2: port 0's queues are 0 and 1, port n's (n ≥ 1) 2(n+1) and 2(n+1)+1. */
-        private static int receiveQueue(int port) {
-            return port == 0 ? 0 : 2 * (port + 1);
-        }
-
-        private long descriptorAddress(int queue, DriverQueue.Used used) {
-            return memory.readU64(queues.get(queue).layout().descriptorTable() + 16L * used.head());
-        }
-
-        /** A control message on the control transmit queue (served in the exit), then the interrupt handled. */
-        private void say(int port, int event, int value) {
-            long at = buffer();
-            memory.writeU32(at, port);
-            memory.writeU16(at + 4, event);
-            memory.writeU16(at + 6, value);
-            queues.get(VirtioConsolePorts.CONTROL_TRANSMIT_QUEUE).add(DriverQueue.readable(at, 8));
-            notify(VirtioConsolePorts.CONTROL_TRANSMIT_QUEUE);
-        }
-
-        private void notify(int queue) {
-            write(MmioRegisters.QUEUE_NOTIFY, queue);
+        private void notify(int index) {
+            write(MmioRegisters.QUEUE_NOTIFY, index);
             while (!forTheWorker.isEmpty()) {
                 transport.serveQueue(forTheWorker.poll());
             }
@@ -273,10 +236,6 @@ public final class ExitPathWarmUp {
             if (cause != 0) {
                 write(MmioRegisters.INTERRUPT_ACK, cause);
             }
-        }
-
-        private long buffer() {
-            return BUFFERS + (long) BUFFER_SIZE * (nextBuffer++ % BUFFER_COUNT);
         }
 
         private void addStatus(int bit) {

@@ -8,7 +8,6 @@ import dev.panavisor.memory.MappedGuestMemory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -16,17 +15,17 @@ import org.junit.jupiter.api.Test;
 
 class ExitPathWarmUpTest {
     @Test
-    void a_round_takes_the_streams_device_through_a_guest_drivers_start_up() {
+    void a_round_takes_the_disk_through_a_guest_drivers_start_up_and_a_read() {
         try (MappedGuestMemory memory = MappedGuestMemory.allocate(256 << 10)) {
             ExitPathWarmUp.Round round = new ExitPathWarmUp.Round(memory);
             long exits = round.play();
-            // The device announced the three ports of --exec's streams, as it does to Linux's driver...
-            assertEquals(List.of(0, 1, 2), round.added);
-            // ...and the driver's accesses left it running, never needing a reset.
+            // The driver's accesses left the device running, never needing a reset...
             int status = round.transport().status();
             assertEquals(DeviceStatus.DRIVER_OK, status & DeviceStatus.DRIVER_OK, "status " + status);
             assertEquals(0, status & DeviceStatus.DEVICE_NEEDS_RESET, round.transport().lastError());
-            assertTrue(exits > 150, exits + " exits: about as many as a boot's");
+            // ...and the read was served as a worker serves it: VIRTIO_BLK_S_OK in its status byte.
+            assertEquals(0, round.lastStatus());
+            assertTrue(exits > 50, exits + " exits");
         }
     }
 
@@ -34,8 +33,8 @@ class ExitPathWarmUpTest {
     void rounds_reuse_the_scratch_memory_and_leave_no_descriptor_or_thread_behind() throws IOException {
         Set<String> fds = openDescriptors();
         Set<Thread> threads = Thread.getAllStackTraces().keySet();
-        long exits = ExitPathWarmUp.run(3);
-        assertEquals(0, exits % 3, "every round plays the same exits");
+        long one = ExitPathWarmUp.run(1);
+        assertEquals(3 * one, ExitPathWarmUp.run(3), "every round plays the same exits");
         assertEquals(fds, openDescriptors());
         Set<Thread> after = Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive)
                 .collect(Collectors.toSet());

@@ -10,8 +10,8 @@ import java.util.Arrays;
  * descriptors and publishes their heads (§2.7.13), and collects used entries (§2.7.14), returning their descriptors
  * to its free list. For hostile-driver tests it can also write raw descriptors and indices.
  *
- * <p>It lives in main rather than test so that JMH benchmarks (which only see main classes) can use it. It is not
- * used by the VMM itself.
+ * <p>It lives in main rather than test so that JMH benchmarks (which only see main classes) can use it. The VMM
+ * uses it only to warm up: {@code vmm.ExitPathWarmUp} plays a guest driver on scratch memory.
  */
 public final class DriverQueue {
     /** One buffer element: guest address, length, and whether the device may write it. */
