@@ -206,6 +206,8 @@ final class StandbyCommand implements Callable<Integer> {
                         exit = guest.run();
                         if (exit instanceof VcpuExit.MmioRead read) {
                             read.reply(0);
+                        } else if (exit instanceof VcpuExit.IoIn in) {
+                            in.data().set(0, 0); // as a device's reply: the port read's path on the kvm_run page
                         }
                     } while (exit instanceof VcpuExit.IoIn || exit instanceof VcpuExit.IoOut
                             || exit instanceof VcpuExit.MmioRead || exit instanceof VcpuExit.MmioWrite);
