@@ -1,6 +1,7 @@
 package dev.panavisor.cli;
 
 import dev.panavisor.kvm.Kvm;
+import dev.panavisor.vmm.ExitHandler;
 
 /** Process entry point: runs the root command and exits with its code. The only place that calls System.exit. */
 public final class Main {
@@ -24,14 +25,16 @@ public final class Main {
 
     /**
      * Starts linking the native calls that every VM makes, on a thread of its own, while this one parses the
-     * command line: a run that boots needs them a few hundred milliseconds later ({@link Kvm#linkAhead}). Nothing
-     * is reported from this thread: should linking fail, the run's own first native call fails too (as a
-     * NoClassDefFoundError whose cause is this failure), and the run reports that as its one line.
+     * command line: a run that boots needs them a few hundred milliseconds later ({@link Kvm#linkAhead}), and its
+     * guest's first exit then needs the exit handler's switch ({@link ExitHandler#linkAhead}). Nothing is reported
+     * from this thread: should linking fail, the run's own first use fails too (as a NoClassDefFoundError whose
+     * cause is this failure, or the same error again), and the run reports that as its one line.
      */
     private static void linkNativeCallsAhead() {
         Thread.ofPlatform().name("link-ahead").daemon().start(() -> {
             try {
                 Kvm.linkAhead();
+                ExitHandler.linkAhead(); // needed last: at the guest's first exit
             } catch (Throwable e) {
                 // reported by the run, as above
             }

@@ -21,10 +21,10 @@ public final class ExitHandler {
         this(pio, mmio, null);
     }
 
-    /** With {@code trace} (null for none), told of every exit after it was handled. */
     /** Whether JFR was up when this handler was made: exit events are then made, else never. */
     private final boolean recording;
 
+    /** With {@code trace} (null for none), told of every exit after it was handled. */
     public ExitHandler(Bus pio, Bus mmio, ExitTrace trace) {
         this.pio = pio;
         this.mmio = mmio;
@@ -37,6 +37,18 @@ public final class ExitHandler {
         if (recording) {
             new VmExitEvent();
         }
+    }
+
+    /**
+     * Links {@link #dispatch}'s pattern switch on the calling thread, on scratch buses, before any guest runs.
+     * A {@code switch} over record patterns is an invokedynamic call site: its first execution makes the JDK
+     * generate a class for it ({@code SwitchBootstraps}, through the class-file API), which no AOT cache can hold.
+     * On a vCPU thread that is the guest's first exit, which waits for it (about 10 ms on a host, more in the
+     * lab). {@code run} calls this on its {@code link-ahead} thread, beside the parsing of its options; the call
+     * site is shared by every handler, so the VM's first exit finds it linked.
+     */
+    public static void linkAhead() {
+        new ExitHandler(new Bus("scratch ports"), new Bus("scratch MMIO")).dispatch(new VcpuExit.Interrupted());
     }
 
     public ExitStats stats() {

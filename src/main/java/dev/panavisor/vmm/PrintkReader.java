@@ -87,9 +87,17 @@ public final class PrintkReader extends OutputStream {
         length = 0;
     }
 
-    /** Seconds and a decimal fraction as microseconds: "1" and "234567" are 1,234,567; "5" and "25" 5,250,000. */
+    /**
+     * Seconds and a decimal fraction (digits, as the pattern matched them) as microseconds: "1" and "234567" are
+     * 1,234,567; "5" and "25" 5,250,000. No string concatenation: this runs on a vCPU thread at the guest's first
+     * console line, and a concatenation's first run links its call site by generating a class (tens of
+     * milliseconds in the lab, the guest waiting; docs/performance.md).
+     */
     static long micros(String seconds, String fraction) {
-        String sixDigits = (fraction + "000000").substring(0, 6);
-        return Long.parseLong(seconds) * 1_000_000L + Long.parseLong(sixDigits);
+        long micros = 0;
+        for (int i = 0; i < 6; i++) {
+            micros = micros * 10 + (i < fraction.length() ? fraction.charAt(i) - '0' : 0);
+        }
+        return Long.parseLong(seconds) * 1_000_000L + micros;
     }
 }

@@ -1,0 +1,52 @@
+package dev.panavisor.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Nothing on a vCPU thread's first exits makes the JDK generate a class: {@link ExitHandler#linkAhead} makes the exit
+ * handler's pattern-switch class before the first exit, and reading the guest's first console line needs none.
+ * Each case is a new JVM, since a JVM makes such a class once.
+ */
+class ExitHandlerLinkAheadTest {
+    private static final String SWITCH_CLASS = "ExitHandler$$TypeSwitch";
+
+    /** A class the JVM defined from bytes made at run time, as -Xlog:class+load names its source. */
+    private static final String GENERATED = "__JVM_LookupDefineClass__";
+
+    /** The class loads the child JVM logged after its marker, while it did what {@code what} says. */
+    private static String loadsAfterMarker(String what) throws Exception {
+        String output = ChildJvm.run(List.of("-Xlog:class+load=info:stdout"), FirstExitMain.class, what);
+        int marker = output.indexOf(FirstExitMain.MARKER);
+        assertTrue(marker >= 0 && output.contains("done"), output);
+        return output.substring(marker);
+    }
+
+    @Test
+    void a_cold_handler_makes_its_switch_class_at_the_first_exit() throws Exception {
+        assertTrue(loadsAfterMarker("cold").contains(SWITCH_CLASS), "the check below could not fail otherwise");
+    }
+
+    @Test
+    void linked_ahead_the_first_exit_makes_no_switch_class() throws Exception {
+        String during = loadsAfterMarker("ahead");
+        assertFalse(during.contains(SWITCH_CLASS), during);
+        assertFalse(during.contains("SwitchBootstraps"), during);
+    }
+
+    @Test
+    void a_string_concatenation_generates_a_class_at_its_first_run() throws Exception {
+        assertTrue(loadsAfterMarker("concat").contains(GENERATED), "the check below could not fail otherwise");
+    }
+
+    @Test
+    void the_guests_first_console_line_generates_no_class() throws Exception {
+        String during = loadsAfterMarker("printk");
+        assertTrue(during.contains("done, lines read: 1"), during);
+        assertFalse(during.contains(GENERATED), during);
+        assertFalse(during.contains("StringConcatFactory"), during);
+    }
+}

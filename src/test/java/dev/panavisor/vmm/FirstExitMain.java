@@ -1,0 +1,48 @@
+package dev.panavisor.vmm;
+
+import dev.panavisor.bus.Bus;
+import dev.panavisor.kvm.ExitData;
+import dev.panavisor.kvm.VcpuExit;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A child JVM for {@link ExitHandlerLinkAheadTest}. Its argument says what it does after its marker, i.e. what is
+ * watched for classes generated on the spot:
+ * <ul>
+ *   <li>{@code cold}: handles a VM's first exit;</li>
+ *   <li>{@code ahead}: the same, after linking the exit handler's switch first, as {@code run}'s link-ahead thread
+ *       does;</li>
+ *   <li>{@code printk}: reads the guest's first timestamped console line, as a vCPU thread does in the 8250's
+ *       exit;</li>
+ *   <li>{@code concat}: a string concatenation, which generates a class at its first run (so the check can
+ *       fail).</li>
+ * </ul>
+ */
+public final class FirstExitMain {
+    static final String MARKER = "watched from here";
+
+    private FirstExitMain() {
+    }
+
+    public static void main(String[] args) {
+        String what = args[0];
+        if (what.equals("ahead")) {
+            ExitHandler.linkAhead();
+        }
+        ExitHandler handler = new ExitHandler(new Bus("port I/O"), new Bus("MMIO"));
+        List<PrintkReader.Line> lines = new ArrayList<>();
+        PrintkReader printk = new PrintkReader(System::nanoTime, lines::add);
+        byte[] line = "[    0.123456] Linux version 6.1\r\n".getBytes(StandardCharsets.US_ASCII);
+        System.out.println(MARKER);
+        switch (what) {
+            case "cold", "ahead" -> handler.handle(new VcpuExit.IoOut(0x80, 1, 1, ExitData.of(0)));
+            case "printk" -> printk.write(line, 0, line.length);
+            case "concat" -> System.out.println(what + lines.size());
+            default -> throw new IllegalArgumentException(what);
+        }
+        System.out.print("done, lines read: "); // no concatenation here: it would be watched too
+        System.out.println(lines.size());
+    }
+}
