@@ -5,7 +5,8 @@
 # "kernel" at the first exit from the kernel proper (a rip in the kernel's text mapping, 0xffffffff8...).
 # Each is cut into time in the guest (KVM_RUN entered to the next exit), in L1's kernel (an exit to the next
 # entry, when KVM handled it itself) and in the VMM (an exit to user space to the next entry).
-# npf is L1's time in nested page faults (the guest's first touches of its memory), npf_max the longest single one.
+# npf is L1's time in nested page faults that KVM handled itself (mostly the guest's first touches of its memory;
+# also MMIO that KVM emulates), npf_max the longest single one.
 # Output: one line "split ..." of numbers, then "exit REASON COUNT MS" and "user KIND COUNT MS" lines. With
 # -v each=1, first one line per exit to user space up to the boot marker (the marker's own exit, which ends the
 # stretch, is not listed): "each N MS_FROM_FIRST_EVENT MICROSECONDS KIND".

@@ -12,7 +12,7 @@ public final class Main {
         // The very first thing, before picocli and the commands load: "JVM up" on run --timeline's report.
         long mainNanos = System.nanoTime();
         if (args.length > 0 && (args[0].equals("run") || args[0].equals("standby"))) {
-            linkNativeCallsAhead();
+            linkAhead();
         }
         int status;
         try {
@@ -24,13 +24,13 @@ public final class Main {
     }
 
     /**
-     * Starts linking the native calls that every VM makes, on a thread of its own, while this one parses the
-     * command line: a run that boots needs them a few hundred milliseconds later ({@link Kvm#linkAhead}), and its
-     * guest's first exit then needs the exit handler's switch ({@link ExitHandler#linkAhead}). Nothing is reported
+     * Starts linking what every VM needs first, on a thread of its own, while this one parses the command line: the
+     * native calls, which a run that boots makes a few hundred milliseconds later ({@link Kvm#linkAhead}), then the
+     * exit handler's switch, which its guest's first exit needs ({@link ExitHandler#linkAhead}). Nothing is reported
      * from this thread: should linking fail, the run's own first use fails too (as a NoClassDefFoundError whose
      * cause is this failure, or the same error again), and the run reports that as its one line.
      */
-    private static void linkNativeCallsAhead() {
+    private static void linkAhead() {
         Thread.ofPlatform().name("link-ahead").daemon().start(() -> {
             try {
                 Kvm.linkAhead();

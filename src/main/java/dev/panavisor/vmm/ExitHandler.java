@@ -43,9 +43,10 @@ public final class ExitHandler {
      * Links {@link #dispatch}'s pattern switch on the calling thread, on scratch buses, before any guest runs.
      * A {@code switch} over record patterns is an invokedynamic call site: its first execution makes the JDK
      * generate a class for it ({@code SwitchBootstraps}, through the class-file API), which no AOT cache can hold.
-     * On a vCPU thread that is the guest's first exit, which waits for it (about 10 ms on a host, more in the
-     * lab). {@code run} calls this on its {@code link-ahead} thread, beside the parsing of its options; the call
-     * site is shared by every handler, so the VM's first exit finds it linked.
+     * On a vCPU thread that is the guest's first exit, which waits for it (about 10 ms on a host without an AOT
+     * cache; in the lab the first exit took 9 ms less in the median with this). {@code run} and {@code standby}
+     * call this on their {@code link-ahead} thread, beside the parsing of their options; the call site is shared by
+     * every handler, so the VM's first exit finds it linked.
      */
     public static void linkAhead() {
         new ExitHandler(new Bus("scratch ports"), new Bus("scratch MMIO")).dispatch(new VcpuExit.Interrupted());

@@ -89,9 +89,9 @@ public final class PrintkReader extends OutputStream {
 
     /**
      * Seconds and a decimal fraction (digits, as the pattern matched them) as microseconds: "1" and "234567" are
-     * 1,234,567; "5" and "25" 5,250,000. No string concatenation: this runs on a vCPU thread at the guest's first
-     * console line, and a concatenation's first run links its call site by generating a class (tens of
-     * milliseconds in the lab, the guest waiting; docs/performance.md).
+     * 1,234,567; "5" and "25" 5,250,000. No string concatenation: in a run that keeps a timeline this runs on a
+     * vCPU thread at the guest's first console line, and a concatenation's first run links its call site by
+     * generating a class, the guest waiting (docs/performance.md, "Nothing generated on the vCPU thread").
      */
     static long micros(String seconds, String fraction) {
         long micros = 0;

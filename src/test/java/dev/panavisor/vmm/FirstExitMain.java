@@ -8,16 +8,16 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A child JVM for {@link ExitHandlerLinkAheadTest}. Its argument says what it does after its marker, i.e. what is
+ * A child JVM for {@link NoClassGeneratedOnVcpuTest}. Its argument says what it does after its marker, i.e. what is
  * watched for classes generated on the spot:
  * <ul>
  *   <li>{@code cold}: handles a VM's first exit;</li>
  *   <li>{@code ahead}: the same, after linking the exit handler's switch first, as {@code run}'s link-ahead thread
  *       does;</li>
  *   <li>{@code printk}: reads the guest's first timestamped console line, as a vCPU thread does in the 8250's
- *       exit;</li>
- *   <li>{@code concat}: a string concatenation, which generates a class at its first run (so the check can
- *       fail).</li>
+ *       exit when the run keeps a timeline ({@code --timeline}, {@code --jfr});</li>
+ *   <li>{@code concat}: the string concatenation {@code PrintkReader.micros} made before it computed the digits,
+ *       which generates a class at its first run (so the check can fail).</li>
  * </ul>
  */
 public final class FirstExitMain {
@@ -35,11 +35,12 @@ public final class FirstExitMain {
         List<PrintkReader.Line> lines = new ArrayList<>();
         PrintkReader printk = new PrintkReader(System::nanoTime, lines::add);
         byte[] line = "[    0.123456] Linux version 6.1\r\n".getBytes(StandardCharsets.US_ASCII);
+        String fraction = args.length > 1 ? args[1] : "25"; // not a constant, as a timestamp's digits are not
         System.out.println(MARKER);
         switch (what) {
             case "cold", "ahead" -> handler.handle(new VcpuExit.IoOut(0x80, 1, 1, ExitData.of(0)));
             case "printk" -> printk.write(line, 0, line.length);
-            case "concat" -> System.out.println(what + lines.size());
+            case "concat" -> System.out.println(fraction + "000000"); // PrintkReader.micros's before the change
             default -> throw new IllegalArgumentException(what);
         }
         System.out.print("done, lines read: "); // no concatenation here: it would be watched too
