@@ -24,7 +24,7 @@ ev == "kvm_mmio:" { what = "mmio_" $(at + 2) "@" substr($(at + 6), 1, length($(a
 ev == "kvm_entry:" {
     if (state == "guest-exit") {
         l1 += t - since; l1_by[reason] += t - since
-        if (reason == "npf" && t - since > npf_max) npf_max = t - since # the lab's stalls (docs/performance.md)
+        if (reason == "npf" && t - since > npf_max) npf_max = t - since # the lab's stalls (docs/kvm-traces.md)
     }
     if (state == "user") {
         user += t - since; user_by[kind] += t - since; user_n[kind]++
