@@ -20,7 +20,8 @@ side() { # A|B: sets dir and extra
 for s in A B; do
     side $s
     # A recording run writes the cache as it exits, starting a JVM, which the system-call filter forbids.
-    $J $JOPTS $extra -XX:AOTCacheOutput="$w/$s.aot" -Xlog:aot*=error -jar "$dir/target/panavisor.jar" run \
+    $J $JOPTS $extra $(aot_recording "$dir") -XX:AOTCacheOutput="$w/$s.aot" -Xlog:aot*=error \
+        -jar "$dir/target/panavisor.jar" run \
         --no-seccomp --kernel "$kernel" --initrd "$initrd" --exec true > /dev/null 2>&1 < /dev/null
     [ -s "$w/$s.aot" ] || { echo "ab-timeline: recording the AOT cache for $s failed" >&2; exit 1; }
 done

@@ -8,6 +8,14 @@ jvm_options() {
         tr '\n' ' ')-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1"
 }
 
+# aot_recording DIR: the options, besides -XX:AOTCacheOutput, that DIR's build records the lab's AOT cache with
+# (Lab.AOT_RECORDING_OPTIONS: the method profiles left out), read from its source so an older build gets its own.
+aot_recording() {
+    if grep -q 'AOT_RECORDING_OPTIONS' "$1/src/main/java/dev/panavisor/lab/Lab.java" 2>/dev/null; then
+        echo "-XX:+UnlockDiagnosticVMOptions -XX:-AOTRecordTraining"
+    fi
+}
+
 # io_setup DIR SIZE_MIB: sets J and JOPTS (the JDK and DIR's JVM options, jvm_options), w (a fresh work
 # directory), kernel and initrd (DIR's default guest), and makes $w/initrd (bench io's guest program,
 # tools/bench/io-load.c, in front of the default initramfs) and $w/disk.img (SIZE_MIB of zeros).

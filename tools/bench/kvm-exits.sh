@@ -54,8 +54,9 @@ vmms="panavisor qemu"
 for build in "pv $dir" "other $other"; do
     set -- $build
     [ $# -eq 2 ] || continue
-    $J $JOPTS -XX:AOTCacheOutput="$w/$1.aot" -Xlog:aot*=error -jar "$2/target/panavisor.jar" run --no-seccomp \
-        --kernel "$kernel" --initrd "$initrd" --exec true > /dev/null 2>&1 < /dev/null
+    $J $JOPTS $(aot_recording "$2") -XX:AOTCacheOutput="$w/$1.aot" -Xlog:aot*=error \
+        -jar "$2/target/panavisor.jar" run --no-seccomp --kernel "$kernel" --initrd "$initrd" --exec true \
+        > /dev/null 2>&1 < /dev/null
     [ -s "$w/$1.aot" ] || { echo "kvm-exits: recording the AOT cache for $2 failed" >&2; exit 1; }
 done
 i=1

@@ -1,11 +1,13 @@
 package dev.panavisor.cli;
 
+import dev.panavisor.lab.Lab;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -21,10 +23,13 @@ import java.util.List;
  * {@link JavaCommand}). It lives beside the jar, named after the JDK's version; a cache older than the jar is stale
  * and is ignored with one line (the JVM's own complaint would be five lines of {@code [error][aot]}).
  *
+ * <p>The lab's cache is recorded without the method profiles ({@link Lab#AOT_RECORDING_OPTIONS}): the lab's JVMs
+ * stop at C1, which does not use them, and mapping them costs start-up work.
+ *
  * <p>A recording is written under a temporary name and renamed when its run has ended, so a JVM starting meanwhile
  * never maps a half-written file.
  */
-record AotCache(Path file, Path jar) {
+record AotCache(Path file, Path jar, boolean lab) {
     enum State { FRESH, STALE, MISSING }
 
     /**
@@ -33,7 +38,7 @@ record AotCache(Path file, Path jar) {
      */
     static AotCache forJar(Path jar, boolean lab) {
         String name = "panavisor" + (lab ? "-lab" : "") + "-jdk" + Runtime.version() + ".aot";
-        return new AotCache(jar.resolveSibling(name), jar);
+        return new AotCache(jar.resolveSibling(name), jar, lab);
     }
 
     State state() {
@@ -84,8 +89,12 @@ record AotCache(Path file, Path jar) {
         err.flush();
         Path temporary = file.resolveSibling(file.getFileName() + "." + ProcessHandle.current().pid() + ".recording");
         // The recording JVM says why it leaves each class out ("Skipping picocli/...: Old class has been linked"),
-        // about 200 warnings: only its errors reach the user.
-        return new Recording(this, List.of("-XX:AOTCacheOutput=" + temporary, "-Xlog:aot*=error:stderr"), temporary);
+        // about 200 warnings: only its errors reach the user. The lab's cache leaves the method profiles out.
+        List<String> options = new ArrayList<>(List.of("-XX:AOTCacheOutput=" + temporary, "-Xlog:aot*=error:stderr"));
+        if (lab) {
+            options.addAll(Lab.AOT_RECORDING_OPTIONS);
+        }
+        return new Recording(this, List.copyOf(options), temporary);
     }
 
     /** The JVM options chosen for one run; when recording, where the JVM writes the new cache. */

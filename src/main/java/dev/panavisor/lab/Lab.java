@@ -52,6 +52,18 @@ public final class Lab {
     public static final java.util.List<String> JVM_OPTIONS = java.util.List.of("-XX:TieredStopAtLevel=1",
             "-XX:CICompilerCount=1");
 
+    /**
+     * Options for the JVM that records the lab's AOT cache, on top of {@link #JVM_OPTIONS}: the cache keeps the
+     * classes, not the training run's method profiles and compilations (JEP 515). With them in the cache, every
+     * JVM that maps it counts down, at each class initialization, the dependencies of the compilations the training
+     * run made ({@code -Xlog:training*=trace}: about 12,500 such steps in a {@code --help} on this host, none
+     * without), work done on the emulated CPU during start-up for profiles that C1, the lab's only compiler, does
+     * not use. Measured in the lab (docs/performance.md, "Method profiles left out of the lab's cache"): the first
+     * KVM_RUN came about 0.5 s earlier without them. The switch is a diagnostic option of JDK 25, hence the unlock.
+     */
+    public static final java.util.List<String> AOT_RECORDING_OPTIONS = java.util.List.of(
+            "-XX:+UnlockDiagnosticVMOptions", "-XX:-AOTRecordTraining");
+
     /** True in a process that runs inside the nested lab (there, /dev/kvm is kvm_amd). */
     public static boolean insideLab() {
         return "1".equals(System.getenv(IN_LAB_VARIABLE));

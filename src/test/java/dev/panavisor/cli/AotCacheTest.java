@@ -97,6 +97,34 @@ class AotCacheTest {
         assertEquals(1, err.toString().lines().count(), err.toString());
     }
 
+    /**
+     * The lab's cache leaves the training run's method profiles out (Lab.AOT_RECORDING_OPTIONS): a JVM that maps
+     * it still loads Panavisor's classes from it, but has no recorded compilation whose dependencies it must count
+     * down as classes initialize ("init_deps_left" in -Xlog:training*=trace), while a JVM mapping a cache recorded
+     * with the JDK's defaults (this host's) has thousands of such steps.
+     */
+    @Test
+    void theLabsCacheHoldsTheClassesButNoMethodProfiles() throws Exception {
+        Path jar = UserJvm.jar(dir);
+        for (boolean lab : new boolean[] {true, false}) {
+            AotCache cache = AotCache.forJar(jar, lab);
+            AotCache.Recording recording = cache.optionsFor(true, new PrintWriter(new StringWriter()));
+            assertEquals(lab, recording.options().contains("-XX:-AOTRecordTraining"), recording.options().toString());
+            Result training = java(jar, recording.options(), "--version");
+            assertEquals(0, training.status(), training.output());
+            assertTrue(recording.finish(), training.output());
+
+            List<String> options = new ArrayList<>(cache.useOptions());
+            options.add("-Xlog:class+load=info,training*=trace");
+            Result used = java(jar, options, "--version");
+            assertEquals(0, used.status(), used.output());
+            assertTrue(used.output().contains("dev.panavisor.cli.Main source: shared objects file"), used.output());
+            long countdowns = used.output().lines().filter(line -> line.contains("init_deps_left")).count();
+            assertEquals(!lab, countdowns > 100, (lab ? "lab" : "host") + " cache: " + countdowns + " countdowns; "
+                    + used.output().lines().filter(line -> line.contains("training")).limit(5).toList());
+        }
+    }
+
     record Result(int status, String output) {
     }
 

@@ -57,6 +57,7 @@ class LinuxBootLabTest {
                         "PEER", java + " " + String.join(" ", Lab.JVM_OPTIONS) + " -cp " + System.getProperty("java.class.path") + " "
                                 + VsockPeer.class.getName(),
                         "USER_JAVA", String.join(" ", UserJvm.java(true)),
+                        "USER_AOT_RECORDING", String.join(" ", Lab.AOT_RECORDING_OPTIONS),
                         "USER_JAR", UserJvm.jar(shared).toString()));
     }
 

@@ -3,7 +3,8 @@
 # $WORK/NAME.out, NAME.err and NAME.rc for the test to check. Environment: PANAVISOR (the command to run
 # Panavisor), WORK, BZIMAGE, VMLINUX, INITRD, ROOTFS, FOREIGN (an initramfs whose /init is not Panavisor's),
 # VSOCK_INITRD (the default initramfs with /bin/vsock-pipe), PEER (the command to run the host's VsockPeer),
-# USER_JAVA and USER_JAR (Panavisor's JVM command and a jar of its classes, as users run it).
+# USER_JAVA and USER_JAR (Panavisor's JVM command and a jar of its classes, as users run it), USER_AOT_RECORDING
+# (the options the lab's AOT cache is recorded with, besides -XX:AOTCacheOutput).
 set -u
 SCRIPTS=$(cd "$(dirname "$0")" && pwd)
 cd "$WORK"
@@ -43,7 +44,7 @@ scenario exact $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --exec "pri
 # The same as users run it: from a jar, with an AOT cache recorded first (a recording run goes without the filter,
 # as AotTraining's does), confined. With the cache the JVM takes some paths only after the filter is in place; a
 # gap there once showed only this way (docs/security.md, readlink). --stats takes one more such path.
-$USER_JAVA -XX:AOTCacheOutput="$WORK/user.aot" -Xlog:aot*=error -jar "$USER_JAR" run --no-seccomp \
+$USER_JAVA -XX:AOTCacheOutput="$WORK/user.aot" $USER_AOT_RECORDING -Xlog:aot*=error -jar "$USER_JAR" run --no-seccomp \
     --kernel "$BZIMAGE" --initrd "$INITRD" --exec true > aot-recording.log 2>&1 < /dev/null
 scenario exact-aot $USER_JAVA -XX:AOTCache="$WORK/user.aot" -Xlog:class+load=info:file="$WORK/aot-classes.log" \
     -jar "$USER_JAR" run --kernel "$BZIMAGE" --initrd "$INITRD" --stats --exec "printf 'a\nb'; printf 'to-stderr\n' >&2"
