@@ -164,8 +164,10 @@ final class MachineAssembly {
             VirtioDevice device = virtioDevices.get(i);
             VirtioMmioTransport transport = new VirtioMmioTransport(device, memory, interruptLine(irq));
             transport.onNeedsReset(new NeedsResetReporter(System.err)); // one line when the guest breaks it
-            transport.onLifecycle(events::event);
-            events.event(String.format("%s: virtio-mmio at 0x%x, IRQ %d", device.name(), base, irq));
+            if (events != EventLog.OFF) { // no formatting for a log nobody reads (the vCPU runs the lifecycle's)
+                transport.onLifecycle(events::event);
+                events.event(String.format("%s: virtio-mmio at 0x%x, IRQ %d", device.name(), base, irq));
+            }
             mmio.register(device.name(), base, GuestLayout.VIRTIO_MMIO_SIZE, transport);
             if (device == virtioConsole) {
                 virtioConsoleTransport = transport;
@@ -209,8 +211,10 @@ final class MachineAssembly {
         MpTable.write(memory, config.cpus());
         BootParams.write(memory, kernel, E820Map.forMemorySize(config.memoryBytes()), cmdlineAddress, initrd);
         mark(BootTimeline.Phase.KERNEL_LOADED);
-        events.event(String.format("kernel %s loaded (%s entry at 0x%x); command line: %s", config.kernel(),
-                kernel.mode(), kernel.entryPoint(), commandLine));
+        if (events != EventLog.OFF) {
+            events.event(String.format("kernel %s loaded (%s entry at 0x%x); command line: %s", config.kernel(),
+                    kernel.mode(), kernel.entryPoint(), commandLine));
+        }
 
         // 5. vCPUs: all get CPUID, MSRs, FPU, LAPIC; the boot CPU also gets the 64-bit entry state.
         var cpuid = CpuidFixups.supported(kvm);

@@ -19,6 +19,9 @@ public final class MmioKernelParameter {
             throw new IllegalArgumentException(String.format("bad virtio-mmio device: base 0x%x size 0x%x irq %d",
                     base, size, irq));
         }
-        return String.format("virtio_mmio.device=0x%x@0x%x:%d", size, base, irq);
+        // Not String.format: on every boot's path, and a Formatter's first use costs tens of milliseconds on the
+        // lab's emulated CPU (docs/performance.md, "No Formatter on a boot's path").
+        return new StringBuilder("virtio_mmio.device=0x").append(Long.toHexString(size)).append("@0x")
+                .append(Long.toHexString(base)).append(':').append(irq).toString();
     }
 }
