@@ -21,8 +21,7 @@ for s in A B; do
     side $s
     # A recording run writes the cache as it exits, starting a JVM, which the system-call filter forbids.
     $J $JOPTS $extra $(aot_recording "$dir") -XX:AOTCacheOutput="$w/$s.aot" -Xlog:aot*=error \
-        -jar "$dir/target/panavisor.jar" run \
-        --no-seccomp --kernel "$kernel" --initrd "$initrd" --exec true > /dev/null 2>&1 < /dev/null
+        -jar "$dir/target/panavisor.jar" run --no-seccomp --kernel "$kernel" --initrd "$initrd" --exec true > /dev/null 2>&1 < /dev/null
     [ -s "$w/$s.aot" ] || { echo "ab-timeline: recording the AOT cache for $s failed" >&2; exit 1; }
 done
 i=1

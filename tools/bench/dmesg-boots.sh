@@ -18,7 +18,8 @@ initrd=$(echo "$paths" | awk '$1 == "initramfs:" {print $2}')
 command='dmesg; cat /proc/interrupts'
 # A recording run writes the cache as it exits, starting a JVM, which the system-call filter forbids.
 $J $JOPTS $(aot_recording "$dir") -XX:AOTCacheOutput="$w/pv.aot" -Xlog:aot*=error \
-    -jar "$dir/target/panavisor.jar" run --no-seccomp --kernel "$kernel" --initrd "$initrd" --exec true > /dev/null 2>&1 < /dev/null
+    -jar "$dir/target/panavisor.jar" run --no-seccomp --kernel "$kernel" --initrd "$initrd" --exec true \
+    > /dev/null 2>&1 < /dev/null
 mkdir -p "$out"
 i=1
 while [ "$i" -le "$rounds" ]; do

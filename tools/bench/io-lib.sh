@@ -1,5 +1,6 @@
-# Shared by tools/bench/ab-builds.sh and tools/bench/blk-helpers.sh (sourced, inside the nested lab or on a
-# hardware-KVM host). Needs gcc and cpio on the host.
+# Shared by the scripts in tools/bench that start Panavisor's JVMs themselves (sourced, inside the nested lab or on a
+# hardware-KVM host): ab-builds.sh, ab-timeline.sh, blk-helpers.sh, blk-trace.sh, dmesg-boots.sh, kvm-exits.sh.
+# io_setup needs gcc and cpio on the host.
 #
 # jvm_options DIR: the options a JVM of DIR's build runs with inside the lab, as JavaCommand starts them: DIR's
 # jvm.options and the lab's JIT (C1 only, docs/lab.md).
@@ -8,12 +9,11 @@ jvm_options() {
         tr '\n' ' ')-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1"
 }
 
-# aot_recording DIR: the options, besides -XX:AOTCacheOutput, that DIR's build records the lab's AOT cache with
-# (Lab.AOT_RECORDING_OPTIONS: the method profiles left out), read from its source so an older build gets its own.
+# aot_recording DIR: the options, besides -XX:AOTCacheOutput, that DIR's build records the lab's AOT cache with:
+# the strings of Lab.AOT_RECORDING_OPTIONS in DIR's source (nothing for a build from before it existed).
 aot_recording() {
-    if grep -q 'AOT_RECORDING_OPTIONS' "$1/src/main/java/dev/panavisor/lab/Lab.java" 2>/dev/null; then
-        echo "-XX:+UnlockDiagnosticVMOptions -XX:-AOTRecordTraining"
-    fi
+    sed -n '/AOT_RECORDING_OPTIONS = /,/);/p' "$1/src/main/java/dev/panavisor/lab/Lab.java" 2>/dev/null |
+        grep -o '"-XX:[^"]*"' | tr -d '"' | tr '\n' ' '
 }
 
 # io_setup DIR SIZE_MIB: sets J and JOPTS (the JDK and DIR's JVM options, jvm_options), w (a fresh work

@@ -23,8 +23,8 @@ import java.util.List;
  * {@link JavaCommand}). It lives beside the jar, named after the JDK's version; a cache older than the jar is stale
  * and is ignored with one line (the JVM's own complaint would be five lines of {@code [error][aot]}).
  *
- * <p>The lab's cache is recorded without the method profiles ({@link Lab#AOT_RECORDING_OPTIONS}): the lab's JVMs
- * stop at C1, which does not use them, and mapping them costs start-up work.
+ * <p>The lab's cache is recorded without the method profiles and the record of the training run's compilations
+ * ({@link Lab#AOT_RECORDING_OPTIONS}): the lab's JVMs stop at C1, and following them costs start-up work there.
  *
  * <p>A recording is written under a temporary name and renamed when its run has ended, so a JVM starting meanwhile
  * never maps a half-written file.

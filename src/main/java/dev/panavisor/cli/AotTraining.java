@@ -14,9 +14,9 @@ import java.util.Optional;
 
 /**
  * Records an {@link AotCache} with a training run that boots the default guest with {@code --exec true}: the run
- * whose start-up the cache is for, so it records the classes and method profiles of exactly that path (command
- * parsing, image checks, VM creation, loaders, devices, the run loop). It runs where guests boot: directly on a
- * host with hardware KVM, inside the nested lab elsewhere (that records the lab's cache).
+ * whose start-up the cache is for, so it records the classes (and, for the host's cache, the method profiles) of
+ * exactly that path (command parsing, image checks, VM creation, loaders, devices, the run loop). It runs where
+ * guests boot: directly on a host with hardware KVM, inside the nested lab elsewhere (that records the lab's cache).
  */
 final class AotTraining {
     private AotTraining() {

@@ -54,12 +54,14 @@ public final class Lab {
 
     /**
      * Options for the JVM that records the lab's AOT cache, on top of {@link #JVM_OPTIONS}: the cache keeps the
-     * classes, not the training run's method profiles and compilations (JEP 515). With them in the cache, every
-     * JVM that maps it counts down, at each class initialization, the dependencies of the compilations the training
-     * run made ({@code -Xlog:training*=trace}: about 12,500 such steps in a {@code --help} on this host, none
-     * without), work done on the emulated CPU during start-up for profiles that C1, the lab's only compiler, does
-     * not use. Measured in the lab (docs/performance.md, "Method profiles left out of the lab's cache"): the first
-     * KVM_RUN came about 0.5 s earlier without them. The switch is a diagnostic option of JDK 25, hence the unlock.
+     * classes, not the training run's method profiles and the record of its compilations (JEP 515). With them in
+     * the cache, every JVM that maps it counts down, at each class initialization, the dependencies of the
+     * compilations the training run made ({@code -Xlog:training*=trace}: about 12,500 such steps in a {@code --help}
+     * on this host, none without): start-up work on the emulated CPU. The profiles serve C2, which is off here; the
+     * recorded compilations would let C1 compile a trained method at its first call instead of at its thresholds.
+     * Measured in the lab (docs/performance.md, "Method profiles left out of the lab's cache"): the first KVM_RUN
+     * came earlier without them in 17 of 22 pairs, by a median of 0.4-0.5 s where it did. The switch is a
+     * diagnostic option of JDK 25, hence the unlock.
      */
     public static final java.util.List<String> AOT_RECORDING_OPTIONS = java.util.List.of(
             "-XX:+UnlockDiagnosticVMOptions", "-XX:-AOTRecordTraining");

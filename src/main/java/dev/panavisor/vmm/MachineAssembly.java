@@ -164,7 +164,7 @@ final class MachineAssembly {
             VirtioDevice device = virtioDevices.get(i);
             VirtioMmioTransport transport = new VirtioMmioTransport(device, memory, interruptLine(irq));
             transport.onNeedsReset(new NeedsResetReporter(System.err)); // one line when the guest breaks it
-            if (events != EventLog.OFF) { // no formatting for a log nobody reads (the vCPU runs the lifecycle's)
+            if (events != EventLog.OFF) { // no line is formatted for a log nobody reads
                 transport.onLifecycle(events::event);
                 events.event(String.format("%s: virtio-mmio at 0x%x, IRQ %d", device.name(), base, irq));
             }

@@ -3,6 +3,7 @@ package dev.panavisor.vmm;
 import dev.panavisor.bus.Bus;
 import dev.panavisor.kvm.ExitData;
 import dev.panavisor.kvm.VcpuExit;
+import dev.panavisor.memory.MappedGuestMemory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +18,11 @@ import java.util.List;
  *   <li>{@code printk}: reads the guest's first timestamped console line, as a vCPU thread does in the 8250's
  *       exit when the run keeps a timeline ({@code --timeline}, {@code --jfr});</li>
  *   <li>{@code concat}: the string concatenation {@code PrintkReader.micros} made before it computed the digits,
- *       which generates a class at its first run (so the check can fail).</li>
+ *       which generates a class at its first run (so the check can fail);</li>
+ *   <li>{@code boot}: a boot's worth of exits through fresh devices ({@link ExitPathWarmUp.Round}), a virtio
+ *       device's DRIVER_OK among them, with no {@code --verbose} listener on its transport;</li>
+ *   <li>{@code boot-listened}: the same with a lifecycle listener, which gets lines built with
+ *       {@code String.format} (so the check that the first case uses no {@code java.util.Formatter} can fail).</li>
  * </ul>
  */
 public final class FirstExitMain {
@@ -41,9 +46,20 @@ public final class FirstExitMain {
             case "cold", "ahead" -> handler.handle(new VcpuExit.IoOut(0x80, 1, 1, ExitData.of(0)));
             case "printk" -> printk.write(line, 0, line.length);
             case "concat" -> System.out.println(fraction + "000000"); // PrintkReader.micros's before the change
+            case "boot", "boot-listened" -> playBoot(what.equals("boot-listened"));
             default -> throw new IllegalArgumentException(what);
         }
         System.out.print("done, lines read: "); // no concatenation here: it would be watched too
         System.out.println(lines.size());
+    }
+
+    private static void playBoot(boolean listened) {
+        try (MappedGuestMemory memory = MappedGuestMemory.allocate(256 << 10)) {
+            ExitPathWarmUp.Round round = new ExitPathWarmUp.Round(memory);
+            if (listened) {
+                round.transport().onLifecycle(line -> { });
+            }
+            round.play();
+        }
     }
 }

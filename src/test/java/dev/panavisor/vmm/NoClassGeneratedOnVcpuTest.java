@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Nothing on a vCPU thread's first exits makes the JDK generate a class: {@link ExitHandler#linkAhead} makes the exit
  * handler's pattern-switch class before the first exit, and reading the guest's first console line needs none.
- * Each case is a new JVM, since a JVM makes such a class once.
+ * Each case is a new JVM, since a JVM makes such a class once. Nor does a boot's exits format a line nobody reads.
  */
 class NoClassGeneratedOnVcpuTest {
     private static final String SWITCH_CLASS = "ExitHandler$$TypeSwitch";
@@ -49,5 +49,18 @@ class NoClassGeneratedOnVcpuTest {
         assertTrue(during.contains("done, lines read: 1"), during);
         assertFalse(during.contains(GENERATED), during);
         assertFalse(during.contains("StringConcatFactory"), during);
+    }
+
+    @Test
+    void a_listened_devices_activation_formats_its_line() throws Exception {
+        assertTrue(loadsAfterMarker("boot-listened").contains("java.util.Formatter "),
+                "the check below could not fail otherwise");
+    }
+
+    /** A boot's exits, DRIVER_OK included, without --verbose: no line formatted on the vCPU thread. */
+    @Test
+    void a_boots_exits_without_a_listener_use_no_formatter() throws Exception {
+        String during = loadsAfterMarker("boot");
+        assertFalse(during.contains("java.util.Formatter "), during);
     }
 }

@@ -80,7 +80,8 @@ public final class VirtioMmioTransport implements BusDevice {
     private final WorkInFlight inFlight = new WorkInFlight(this);
     private IntConsumer notificationSink = this::notifyQueue;
     private Consumer<String> needsResetListener = reason -> { };
-    private Consumer<String> lifecycleListener = event -> { };
+    /** Null while nobody listens: then no line is built (its formatting would cost the guest's exit). */
+    private Consumer<String> lifecycleListener;
 
     public VirtioMmioTransport(VirtioDevice device, GuestMemory memory, InterruptLine line) {
         if ((device.offeredFeatures() & VirtioFeatures.VERSION_1) == 0) {
@@ -251,7 +252,8 @@ public final class VirtioMmioTransport implements BusDevice {
     /**
      * Who hears of the device's life as the driver drives it (run --verbose): activated at DRIVER_OK with the
      * features agreed, FEATURES_OK refused and why, FAILED set by the driver, reset by a write of 0. Called with one
-     * line that names the device, on the vCPU thread that wrote Status, under this transport's monitor.
+     * line that names the device, on the vCPU thread that wrote Status, under this transport's monitor. Without a
+     * listener no line is built.
      */
     public void onLifecycle(Consumer<String> listener) {
         this.lifecycleListener = listener;
@@ -326,7 +328,7 @@ public final class VirtioMmioTransport implements BusDevice {
     private void writeStatus(int value) {
         if (value == 0) {
             awaitDrained();
-            if (status != 0) {
+            if (status != 0 && lifecycleListener != null) {
                 lifecycleListener.accept(device.name() + ": reset by the driver (status 0x"
                         + Integer.toHexString(status) + " -> 0)");
             }
@@ -347,7 +349,7 @@ public final class VirtioMmioTransport implements BusDevice {
         if ((added & DeviceStatus.FEATURES_OK) != 0 && (status & DeviceStatus.DRIVER) != 0) {
             if (featuresAcceptable()) {
                 status |= DeviceStatus.FEATURES_OK;
-            } else {
+            } else if (lifecycleListener != null) {
                 lifecycleListener.accept(lastError + "; FEATURES_OK refused");
             }
         }
@@ -357,7 +359,9 @@ public final class VirtioMmioTransport implements BusDevice {
         }
         if ((added & DeviceStatus.FAILED) != 0) {
             status |= DeviceStatus.FAILED;
-            lifecycleListener.accept(device.name() + ": the driver gave up on the device (FAILED)");
+            if (lifecycleListener != null) {
+                lifecycleListener.accept(device.name() + ": the driver gave up on the device (FAILED)");
+            }
         }
     }
 
@@ -395,8 +399,10 @@ public final class VirtioMmioTransport implements BusDevice {
             activeQueues = List.copyOf(live);
             active = true;
             device.activate(driverFeatures, activeQueues, memory, interrupts);
-            lifecycleListener.accept(String.format("%s: activated (DRIVER_OK), features 0x%x, %d queue(s)",
-                    device.name(), driverFeatures, queues.length));
+            if (lifecycleListener != null) {
+                lifecycleListener.accept(String.format("%s: activated (DRIVER_OK), features 0x%x, %d queue(s)",
+                        device.name(), driverFeatures, queues.length));
+            }
         } catch (VirtioException | GuestMemoryException e) {
             active = false;
             interrupts.deviceFailed(e.getMessage());
