@@ -23,8 +23,7 @@ import java.util.function.IntConsumer;
  * The virtio-mmio transport, version 2 (virtio 1.2 §4.2): a page of registers that lets a guest driver find one
  * {@link VirtioDevice}, negotiate features, hand over its virtqueues and exchange notifications.
  *
- * <p>Two parts: a register decoder ({@link #read}, {@link #write}) and the device status state machine of
- * §2.1 / §3.1.1:
+ * <p>Two parts: a register decoder ({@link #read}, {@link #write}) and the status state machine of §2.1 / §3.1.1:
  * <pre>
  *   0 --ACKNOWLEDGE--> --DRIVER--> --FEATURES_OK--> --DRIVER_OK--> device active
  *                                   (refused if the driver accepted a feature that was not offered, or did not
@@ -80,8 +79,7 @@ public final class VirtioMmioTransport implements BusDevice {
     private final WorkInFlight inFlight = new WorkInFlight(this);
     private IntConsumer notificationSink = this::notifyQueue;
     private Consumer<String> needsResetListener = reason -> { };
-    /** Null while nobody listens: then no line is built (its formatting would cost the guest's exit). */
-    private Consumer<String> lifecycleListener;
+    private Consumer<String> lifecycleListener; // null while nobody listens: then no line is built
 
     public VirtioMmioTransport(VirtioDevice device, GuestMemory memory, InterruptLine line) {
         if ((device.offeredFeatures() & VirtioFeatures.VERSION_1) == 0) {
@@ -156,9 +154,8 @@ public final class VirtioMmioTransport implements BusDevice {
     }
 
     /**
-     * An available buffer notification for queue {@code index}: what a write of {@code index} to QueueNotify does.
-     * Public so the VMM can call it from an ioeventfd registered on base + {@link MmioRegisters#QUEUE_NOTIFY} with
-     * datamatch {@code index}, skipping the MMIO exit.
+     * An available buffer notification for queue {@code index}, as a write of it to QueueNotify makes. Public for the
+     * VMM's ioeventfd on base + {@link MmioRegisters#QUEUE_NOTIFY} with datamatch {@code index} (no MMIO exit).
      */
     public void notifyQueue(int index) {
         if (!serviceable(index)) {
@@ -250,10 +247,9 @@ public final class VirtioMmioTransport implements BusDevice {
     }
 
     /**
-     * Who hears of the device's life as the driver drives it (run --verbose): activated at DRIVER_OK with the
-     * features agreed, FEATURES_OK refused and why, FAILED set by the driver, reset by a write of 0. Called with one
-     * line that names the device, on the vCPU thread that wrote Status, under this transport's monitor. Without a
-     * listener no line is built.
+     * Who hears of the device's life as the driver drives it (run --verbose): activated at DRIVER_OK, FEATURES_OK
+     * refused and why, FAILED set by the driver, reset by a write of 0. Called with one line naming the device, on
+     * the vCPU thread that wrote Status, under this transport's monitor. Without a listener no line is built.
      */
     public void onLifecycle(Consumer<String> listener) {
         this.lifecycleListener = listener;
