@@ -20,8 +20,10 @@ import java.util.List;
  *
  * <p>The cache is valid for one jar (the JVM checks the jar's size and time stamp) and one JDK build, and the JVM
  * options that matter must match (the native-access grant among them, so Panavisor's JVMs share one option set,
- * {@link JavaCommand}). It lives beside the jar, named after the JDK's version; a cache older than the jar is stale
- * and is ignored with one line (the JVM's own complaint would be five lines of {@code [error][aot]}).
+ * {@link JavaCommand}). It lives beside the jar, named after the JDK's version, and after the runtime when the JVM
+ * runs from the one {@code ./panavisor} links ({@link #LINKED_RUNTIME_STAMP}): a cache maps only into the runtime
+ * whose module image recorded it. A cache older than the jar is stale and is ignored with one line (the JVM's own
+ * complaint would be five lines of {@code [error][aot]}).
  *
  * <p>The lab's cache is recorded without the method profiles and the record of the training run's compilations
  * ({@link Lab#AOT_RECORDING_OPTIONS}): the lab's JVMs stop at C1, and following them costs start-up work there.
@@ -32,12 +34,22 @@ import java.util.List;
 record AotCache(Path file, Path jar, boolean lab) {
     enum State { FRESH, STALE, MISSING }
 
+    /** The file tools/lib/runtime.sh leaves in the home of the Java runtime it links (what it was linked from). */
+    static final String LINKED_RUNTIME_STAMP = "panavisor-runtime";
+
     /**
      * The cache for JVMs started inside the nested lab, or for JVMs started on this host. Two files, because each is
      * recorded where it is used: the lab's emulated CPU and the host's differ, and so do the runs that train them.
      */
     static AotCache forJar(Path jar, boolean lab) {
-        String name = "panavisor" + (lab ? "-lab" : "") + "-jdk" + Runtime.version() + ".aot";
+        return forJar(jar, lab, Path.of(System.getProperty("java.home")));
+    }
+
+    /** The same for a JVM whose home is {@code javaHome}; the launcher names it the same way (./panavisor). */
+    static AotCache forJar(Path jar, boolean lab, Path javaHome) {
+        boolean linked = Files.isRegularFile(javaHome.resolve(LINKED_RUNTIME_STAMP));
+        String name = "panavisor" + (lab ? "-lab" : "") + "-jdk" + Runtime.version() + (linked ? "-linked" : "")
+                + ".aot";
         return new AotCache(jar.resolveSibling(name), jar, lab);
     }
 

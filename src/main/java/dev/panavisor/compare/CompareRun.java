@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -179,13 +180,30 @@ public final class CompareRun {
         long vmImage = Sizes.bytes(images.kernel()) + Sizes.bytes(images.initrd());
         return switch (peer) {
             case HOST -> new Results.Size(Sizes.bytes(RootfsDirectory.busybox(rootfs)), 0, "busybox", "none");
-            case PANAVISOR -> new Results.Size(vmImage, Sizes.bytes(jar()) + Sizes.bytes(Path.of(
-                    System.getProperty("java.home"))), "bzImage + initramfs", "Panavisor jar + JDK");
+            case PANAVISOR -> new Results.Size(vmImage, Sizes.bytes(jar()) + Sizes.bytes(javaHome())
+                    + aotCache().map(Sizes::bytes).orElse(0L), "bzImage + initramfs",
+                    "Panavisor jar + Java runtime + AOT cache");
             case QEMU -> new Results.Size(vmImage, Sizes.programs(peer.programs), "bzImage + initramfs",
                     "qemu-system-x86_64 + libraries");
             default -> new Results.Size(Sizes.bytes(rootfs), Sizes.programs(peer.programs), "busybox rootfs",
                     String.join(" + ", peer.programs) + " + libraries");
         };
+    }
+
+    /**
+     * The home of the Java runtime that runs Panavisor's instances: the one {@code ./panavisor} links (a jlink image
+     * of the modules it needs), or a whole JDK.
+     */
+    private Path javaHome() {
+        Path java = Path.of(javaCommand.getFirst()); // HOME/bin/java, or "java" when the JVM's path was not known
+        return java.isAbsolute() && java.getNameCount() > 2 ? java.getParent().getParent()
+                : Path.of(System.getProperty("java.home"));
+    }
+
+    /** The AOT cache the instances map (part of what Panavisor needs on disk), if they use one. */
+    private Optional<Path> aotCache() {
+        return javaCommand.stream().filter(word -> word.startsWith("-XX:AOTCache="))
+                .map(word -> Path.of(word.substring("-XX:AOTCache=".length()))).findFirst();
     }
 
     private Path jar() {
