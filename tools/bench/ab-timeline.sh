@@ -4,7 +4,8 @@
 # Start-up phases of two builds (two checkouts, each with target/panavisor.jar built), or of one build under two
 # sets of extra JVM options (DIR_A = DIR_B): `run --exec true --timeline` boots, alternating run by run in one
 # session, each side with an AOT cache recorded first with its own jar and options, as users run. Prints every
-# run's timeline lines, then the median ms from process start of each phase for A and B.
+# run's timeline lines, then the median ms from process start of each phase for A and B. JAVA_A and JAVA_B, when
+# set, are the java binaries of the two sides (two runtimes, one build); both default to $JAVA_HOME/bin/java.
 set -u
 a=$1; b=$2; rounds=${3:-5}; xa=${4:-}; xb=${5:-}
 J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
@@ -14,13 +15,13 @@ w=$(mktemp -d /tmp/ab-timeline.XXXXXX)
 paths=$($J $JOPTS -jar "$a/target/panavisor.jar" image path)
 kernel=$(echo "$paths" | awk '$1 == "bzImage:" {print $2}')
 initrd=$(echo "$paths" | awk '$1 == "initramfs:" {print $2}')
-side() { # A|B: sets dir and extra
-    if [ "$1" = A ]; then dir=$a; extra=$xa; else dir=$b; extra=$xb; fi
+side() { # A|B: sets dir, extra and java
+    if [ "$1" = A ]; then dir=$a; extra=$xa; java=${JAVA_A:-$J}; else dir=$b; extra=$xb; java=${JAVA_B:-$J}; fi
 }
 for s in A B; do
     side $s
     # A recording run writes the cache as it exits, starting a JVM, which the system-call filter forbids.
-    $J $JOPTS $extra $(aot_recording "$dir") -XX:AOTCacheOutput="$w/$s.aot" -Xlog:aot*=error \
+    $java $JOPTS $extra $(aot_recording "$dir") -XX:AOTCacheOutput="$w/$s.aot" -Xlog:aot*=error \
         -jar "$dir/target/panavisor.jar" run --no-seccomp --kernel "$kernel" --initrd "$initrd" --exec true > /dev/null 2>&1 < /dev/null
     [ -s "$w/$s.aot" ] || { echo "ab-timeline: recording the AOT cache for $s failed" >&2; exit 1; }
 done
@@ -29,7 +30,7 @@ while [ "$i" -le "$rounds" ]; do
     for s in A B; do
         side $s
         start=$(date +%s%3N)
-        $J $JOPTS $extra -XX:AOTCache="$w/$s.aot" -jar "$dir/target/panavisor.jar" run --kernel "$kernel" \
+        $java $JOPTS $extra -XX:AOTCache="$w/$s.aot" -jar "$dir/target/panavisor.jar" run --kernel "$kernel" \
             --initrd "$initrd" --exec true --timeline > "$w/run.out" 2>&1 < /dev/null
         echo "round $i $s whole run $(( $(date +%s%3N) - start )) ms"
         grep 'timeline' "$w/run.out" | sed "s/^/round $i $s /" | tee -a "$w/$s.lines"
