@@ -1,49 +1,69 @@
 # shellcheck shell=bash
 # The Java runtime Panavisor runs on: a jlink image of the JDK modules the jar needs (runtime.modules), linked once
-# per JDK into target/runtime, about a fifth of a whole JDK on disk (docs/benchmarks.md, "Size"). Sourced by
-# ./panavisor after tools/lib/jdk.sh has set JAVA_HOME.
+# per JDK into target/runtime, a quarter of a whole JDK on disk (docs/performance.md, "The Java runtime Panavisor
+# runs on"). Sourced by ./panavisor after tools/lib/jdk.sh has set JAVA_HOME.
 
 # Prints the runtime's home: target/runtime, linked from $JAVA_HOME first when it is missing or was linked from
-# another JDK or module list. When it cannot be linked (a JDK without jlink or its modules), says so in one line and
-# prints $JAVA_HOME instead: Panavisor runs on a whole JDK as well.
+# another JDK or module list. Where it cannot be linked (a JDK without jlink or its modules, a read-only project),
+# says so in one line, once per JDK, and prints $JAVA_HOME instead: Panavisor runs on a whole JDK as well.
 panavisor_runtime() { # $1 = the project's root
-  local root="$1" runtime="$1/target/runtime" modules_file="$1/src/main/resources/dev/panavisor/cli/runtime.modules"
-  local modules stamp tmp
-  modules=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$modules_file" | paste -sd, -)
-  # What the runtime was linked from: the JDK (its path and its release file) and the module list.
+  local root="$1" runtime="$1/target/runtime" modules stamp tmp lock
+  modules=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$root/src/main/resources/dev/panavisor/cli/runtime.modules" |
+    paste -sd, -)
+  # What the runtime is linked from: the JDK (its path and its release file) and the module list.
   stamp="$JAVA_HOME $(cksum < "$JAVA_HOME/release") $modules"
   if [ -x "$runtime/bin/java" ] && [ "$(cat "$runtime/panavisor-runtime" 2>/dev/null)" = "$stamp" ]; then
     printf '%s' "$runtime"
     return 0
   fi
-  echo "panavisor: linking the Java runtime for Panavisor into $runtime (jlink, once per JDK)..." >&2
-  if ! tmp=$(mkdir -p "$root/target" 2>/dev/null && mktemp -d "$root/target/runtime.XXXXXX" 2>/dev/null); then
-    echo "panavisor: cannot write to $root/target; running on the whole JDK in $JAVA_HOME" >&2
+  if [ "$(cat "$root/target/runtime.failed" 2>/dev/null)" = "$stamp" ]; then
+    printf '%s' "$JAVA_HOME" # said once already, when linking failed
+    return 0
+  fi
+  mkdir -p "$root/target" 2>/dev/null || true
+  if [ ! -x "$JAVA_HOME/bin/jlink" ] || [ ! -w "$root/target" ]; then
+    echo "panavisor: cannot link a Java runtime (no jlink in $JAVA_HOME, or $root/target is not writable);" \
+      "running on the whole JDK" >&2
+    { printf '%s\n' "$stamp" > "$root/target/runtime.failed"; } 2>/dev/null || true
     printf '%s' "$JAVA_HOME"
     return 0
   fi
-  rmdir "$tmp" # jlink makes its output directory itself
-  # --compress zip-6: the module image holds the classes compressed (27 against 57 MiB); a JVM with Panavisor's AOT
-  # cache loads nearly all of its classes from the cache, and `--version` starts as fast either way.
+  # One launcher links at a time; one that waited finds the runtime linked.
+  exec {lock}>"$root/target/runtime.lock"
+  flock "$lock"
+  if [ -x "$runtime/bin/java" ] && [ "$(cat "$runtime/panavisor-runtime" 2>/dev/null)" = "$stamp" ]; then
+    printf '%s' "$runtime"
+    return 0
+  fi
+  echo "panavisor: linking the Java runtime for Panavisor into $runtime (jlink, once per JDK)..." >&2
+  tmp="$root/target/runtime.linking"
+  rm -rf "$tmp"
+  # --compress zip-6: the module image holds the classes compressed (26 against 57 MiB); a JVM with Panavisor's AOT
+  # cache loads nearly all of its classes from the cache. --generate-cds-archive: the JDK's default class-data
+  # archive, for the JVMs that start without an AOT cache (a first run, one after the jar is rebuilt, jcmd).
   if "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
-      --compress zip-6 --output "$tmp" >"$root/target/jlink.log" 2>&1; then
+      --compress zip-6 --generate-cds-archive --output "$tmp" >"$root/target/jlink.log" 2>&1; then
+    # Panavisor's JVMs use compressed object pointers (a heap of at most 256 MiB): the archive without them stays out.
+    rm -f "$tmp/lib/server/classes_nocoops.jsa"
     printf '%s\n' "$stamp" > "$tmp/panavisor-runtime"
-    rm -rf "$runtime"
-    # AOT caches map only into the runtime that recorded them: the old runtime's go with it.
+    # A runtime linked from another JDK is moved aside, not deleted: a JVM still running on it may start others.
+    # Its AOT caches go: they map only into the runtime that recorded them.
+    rm -rf "$root/target/runtime.old"
+    [ ! -e "$runtime" ] || mv -T "$runtime" "$root/target/runtime.old"
     rm -f "$root"/target/panavisor*-linked.aot
-    # A rename, so that no JVM ever starts from a half-linked runtime; a concurrent launcher may have won the race.
-    mv -T "$tmp" "$runtime" 2>/dev/null || rm -rf "$tmp"
-    rm -f "$root/target/jlink.log"
+    mv -T "$tmp" "$runtime"
+    rm -f "$root/target/jlink.log" "$root/target/runtime.failed"
     printf '%s' "$runtime"
   else
     echo "panavisor: jlink failed (see $root/target/jlink.log); running on the whole JDK in $JAVA_HOME" >&2
     rm -rf "$tmp"
+    printf '%s\n' "$stamp" > "$root/target/runtime.failed"
     printf '%s' "$JAVA_HOME"
   fi
 }
 
 # Prints the AOT cache a JVM on runtime $2 uses for the jar target/panavisor.jar of project $1, inside the nested lab
-# when $3 is 1: the same name AotCache.forJar gives it (AotCacheTest checks that they agree). Nothing when
+# when $3 is 1: the name AotCache.forJar gives it (LinkedRuntimeTest checks that they agree). Nothing when
 # $JAVA_HOME's release file does not give the JDK's version.
 panavisor_aot_cache() { # $1 = the project's root, $2 = the runtime's home, $3 = 1 inside the lab
   local jdk lab=""

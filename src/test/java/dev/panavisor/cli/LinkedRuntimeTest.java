@@ -34,8 +34,8 @@ class LinkedRuntimeTest {
 
     /** jdeps, from Panavisor's classes through every class of its dependencies they reach ({@code -R}). */
     @Test
-    void theRuntimeHoldsEveryModuleThatPanavisorAndItsLibrariesUse() throws IOException {
-        Path classes = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().getPath());
+    void theRuntimeHoldsEveryModuleThatPanavisorAndItsLibrariesUse() throws Exception {
+        Path classes = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int status = ToolProvider.findFirst("jdeps").orElseThrow().run(new PrintStream(out, true), System.err,
                 "--print-module-deps", "--ignore-missing-deps", "--multi-release", "25", "-R",
@@ -75,9 +75,53 @@ class LinkedRuntimeTest {
         assertEquals(0, java.waitFor(), version);
         assertTrue(version.contains("JVM: " + Runtime.version()), version);
 
+        List<String> probe = new ArrayList<>(List.of(runtime.resolve("bin/java").toString(),
+                "-XX:NativeMemoryTracking=summary", "-cp", System.getProperty("java.class.path"),
+                LinkedRuntimeProbe.class.getName(), PROJECT.resolve("docs/benchmarks/results.json").toString(),
+                dir.toString()));
+        Process probed = new ProcessBuilder(probe).redirectErrorStream(true).start();
+        String probeOutput = new String(probed.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, probed.waitFor(), probeOutput);
+        assertTrue(probeOutput.contains("charts: " + dev.panavisor.compare.Charts.FILES.size()), probeOutput);
+        assertTrue(probeOutput.matches("(?s).*jfr: [1-9][0-9]* bytes.*"), probeOutput);
+        assertTrue(probeOutput.contains("JVM native memory tracking"), probeOutput);
+
+        Process jcmd = new ProcessBuilder(runtime.resolve("bin/jcmd").toString(), "-h").redirectErrorStream(true)
+                .start(); // bench compare reads its idle JVMs' memory with it
+        String jcmdOutput = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, jcmd.waitFor(), jcmdOutput);
+
         Result again = bash("panavisor_runtime \"$1\"", root.toString());
         assertEquals(runtime.toString(), again.out());
         assertEquals("", again.err(), "linked again");
+
+        // Another module list: linked again; the old runtime's AOT caches go, as they would not map.
+        Path cache = Files.writeString(root.resolve("target/panavisor-lab-jdk" + Runtime.version() + "-linked.aot"),
+                "cache");
+        Files.writeString(modules, Files.readString(modules).replace("\njava.sql\n", "\n"));
+        Result relinked = bash("panavisor_runtime \"$1\"", root.toString());
+        assertEquals(runtime.toString(), relinked.out(), relinked.err());
+        assertTrue(relinked.err().contains("linking the Java runtime"), relinked.err());
+        assertFalse(Files.exists(cache));
+        assertFalse(Files.readString(runtime.resolve("release")).contains("java.sql"));
+    }
+
+    /** A JDK without jlink: one line, once; the launcher runs on the JDK itself. */
+    @Test
+    void withoutJlinkPanavisorRunsOnTheJdkAndSaysSoOnce() throws Exception {
+        Path jdk = Files.createDirectories(dir.resolve("jdk/bin"));
+        Files.copy(JAVA_HOME.resolve("release"), jdk.resolveSibling("release"));
+        Path root = dir.resolve("project");
+        Files.createDirectories(root.resolve(PROJECT.relativize(MODULES)).getParent());
+        Files.copy(MODULES, root.resolve(PROJECT.relativize(MODULES)));
+        String script = "JAVA_HOME=" + jdk.getParent() + "; panavisor_runtime \"$1\"";
+        Result first = bash(script, root.toString());
+        assertEquals(jdk.getParent().toString(), first.out(), first.err());
+        assertEquals(1, first.err().lines().count(), first.err());
+        assertTrue(first.err().contains("cannot link a Java runtime"), first.err());
+        Result second = bash(script, root.toString());
+        assertEquals(jdk.getParent().toString(), second.out());
+        assertEquals("", second.err());
     }
 
     @Test
