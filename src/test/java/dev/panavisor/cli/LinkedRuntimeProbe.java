@@ -1,7 +1,7 @@
 package dev.panavisor.cli;
 
 import dev.panavisor.compare.Charts;
-import dev.panavisor.compare.ResultsJson;
+import dev.panavisor.compare.SampleResults;
 import dev.panavisor.measure.Smaps;
 import dev.panavisor.vmm.MemoryReport;
 import java.io.PrintWriter;
@@ -13,16 +13,16 @@ import java.nio.file.Path;
  * because the JDK finds them at run time (service loaders, MBeans, native libraries). Each prints one line; any
  * failure ends the JVM with an exception and a non-zero status.
  *
- * <p>Arguments: a results.json to chart, a scratch directory.
+ * <p>Argument: a scratch directory.
  */
 final class LinkedRuntimeProbe {
     private LinkedRuntimeProbe() {
     }
 
     public static void main(String[] args) throws Exception {
-        Path scratch = Path.of(args[1]);
+        Path scratch = Path.of(args[0]);
         // java.desktop: Java2D, fonts and ImageIO, through JFreeChart (bench compare's charts).
-        int charts = Charts.write(ResultsJson.read(Path.of(args[0])), scratch.resolve("charts")).size();
+        int charts = Charts.write(SampleResults.create(), scratch.resolve("charts")).size();
         System.out.println("charts: " + charts);
         // jdk.jfr: run --jfr's recording, written when it ends.
         Path recording = scratch.resolve("probe.jfr");

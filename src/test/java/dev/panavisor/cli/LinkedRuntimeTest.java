@@ -77,8 +77,7 @@ class LinkedRuntimeTest {
 
         List<String> probe = new ArrayList<>(List.of(runtime.resolve("bin/java").toString(),
                 "-XX:NativeMemoryTracking=summary", "-cp", System.getProperty("java.class.path"),
-                LinkedRuntimeProbe.class.getName(), PROJECT.resolve("docs/benchmarks/results.json").toString(),
-                dir.toString()));
+                LinkedRuntimeProbe.class.getName(), dir.toString()));
         Process probed = new ProcessBuilder(probe).redirectErrorStream(true).start();
         String probeOutput = new String(probed.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, probed.waitFor(), probeOutput);

@@ -4,11 +4,11 @@ import java.util.List;
 import java.util.Map;
 
 /** Synthetic results of a run where the host, Panavisor and runc ran and podman did not. */
-final class SampleResults {
+public final class SampleResults {
     private SampleResults() {
     }
 
-    static Results create() {
+    public static Results create() {
         Results.Settings settings = new Results.Settings(true, 3, 2, 2, 1L << 30, 180_000, 3, 32, 2, 50_000, 256,
                 16);
         return new Results("inside the nested lab (test)", "6.1.0-test", "2026-12-01T00:00:00Z", settings,
