@@ -12,7 +12,7 @@ panavisor_runtime() { # $1 = the project's root
     paste -sd, -)
   # What the runtime is linked from: the JDK (its path and its release file) and the module list.
   stamp="$JAVA_HOME $(cksum < "$JAVA_HOME/release") $modules"
-  if [ -x "$runtime/bin/java" ] && [ "$(cat "$runtime/panavisor-runtime" 2>/dev/null)" = "$stamp" ]; then
+  if panavisor_runtime_is "$runtime" "$stamp"; then
     printf '%s' "$runtime"
     return 0
   fi
@@ -31,7 +31,7 @@ panavisor_runtime() { # $1 = the project's root
   # One launcher links at a time; one that waited finds the runtime linked.
   exec {lock}>"$root/target/runtime.lock"
   flock "$lock"
-  if [ -x "$runtime/bin/java" ] && [ "$(cat "$runtime/panavisor-runtime" 2>/dev/null)" = "$stamp" ]; then
+  if panavisor_runtime_is "$runtime" "$stamp"; then
     printf '%s' "$runtime"
     return 0
   fi
@@ -60,6 +60,11 @@ panavisor_runtime() { # $1 = the project's root
     printf '%s\n' "$stamp" > "$root/target/runtime.failed"
     printf '%s' "$JAVA_HOME"
   fi
+}
+
+# True when $1 is a runtime linked from what $2 (a stamp) says.
+panavisor_runtime_is() {
+  [ -x "$1/bin/java" ] && [ "$(cat "$1/panavisor-runtime" 2>/dev/null)" = "$2" ]
 }
 
 # Prints the AOT cache a JVM on runtime $2 uses for the jar target/panavisor.jar of project $1, inside the nested lab
