@@ -133,6 +133,7 @@ final class RunCommand implements Callable<Integer> {
                 new java.io.BufferedOutputStream(out, 1 << 16),
                 new java.io.BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 1 << 16)) : null;
         ConsoleTail consoleTail = streams != null && !showConsole ? new ConsoleTail(20) : null;
+        Thread signalHook = null;
         try (FlightRecording recording = jfr == null ? null : FlightRecording.start(jfr, err, phases);
                 Kvm kvm = Kvm.open();
                 Machine machine = Machine.create(kvm, config, streams == null ? out
@@ -142,13 +143,28 @@ final class RunCommand implements Callable<Integer> {
             if (startGate != null && !startGate.proceed()) {
                 return ExitCodes.OK; // a standby's VM built for a configuration that has since changed
             }
-            stopOnTermination(machine, closed);
+            signalHook = stopOnTermination(machine, closed);
             try (HostTerminal terminal = streams == null ? HostTerminal.rawIfInteractive() : null) {
                 return runBuilt(machine, config, streams, consoleTail, terminal, startNanos, phases, err);
             }
         } finally {
             err.flush(); // a termination signal's hook lets the JVM end as soon as this latch opens
             closed.countDown();
+            if (signalHook != null) {
+                dropHook(signalHook);
+            }
+        }
+    }
+
+    /**
+     * The VM is closed: a signal from now on has nothing to stop, and the JVM's exit need not start the hook's thread
+     * (a thread started on L1's emulated CPU as the process ends: docs/performance.md, "After the command").
+     */
+    private static void dropHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // A signal came: the JVM is shutting down and runs the hook, which the latch has just released.
         }
     }
 
@@ -220,7 +236,7 @@ final class RunCommand implements Callable<Integer> {
      * kicked out of KVM_RUN, and the hook waits for {@code Machine.close()} to flush the disks, so a VMM told to stop
      * loses no data the guest had written. The process then ends with the JVM's status for the signal (143, 130).
      */
-    private static void stopOnTermination(Machine machine, java.util.concurrent.CountDownLatch closed) {
+    private static Thread stopOnTermination(Machine machine, java.util.concurrent.CountDownLatch closed) {
         Thread hook = Thread.ofPlatform().name("stop-on-signal").unstarted(() -> {
             if (machine.isRunning()) {
                 System.err.println("panavisor: stopping the VM (termination signal)");
@@ -233,6 +249,7 @@ final class RunCommand implements Callable<Integer> {
             }
         });
         Runtime.getRuntime().addShutdownHook(hook);
+        return hook;
     }
 
     /** The stall limit to use: the option's, else 2 min inside the lab, else none; 0 means none. */

@@ -30,6 +30,7 @@ public final class BootTimeline {
         GUEST_FIRST_LINE("guest kernel's first console line"),
         GUEST_RUNS_INIT("guest kernel runs init"),
         BOOT_MARKER("init's boot marker (port 0x440)"),
+        EXIT_STATUS("init's report of the command's exit status"),
         VM_ENDED("VM ended"),
         VCPUS_STOPPED("every vCPU kicked out of KVM_RUN and its thread ended");
 

@@ -33,6 +33,7 @@ public final class ConsoleWatcher extends OutputStream {
     private final OutputStream out;
     private final boolean commandMode;
     private final OutputStream tap;
+    private final Runnable statusListener;
     private final byte[] line = new byte[MAX_LINE];
     private int length;
     private int shown;
@@ -42,14 +43,18 @@ public final class ConsoleWatcher extends OutputStream {
     private boolean dirty;
 
     public ConsoleWatcher(OutputStream out, boolean commandMode) {
-        this(out, commandMode, null);
+        this(out, commandMode, null, null);
     }
 
-    /** As above, also copying every byte to {@code tap} (null for none), under this watcher's lock. */
-    public ConsoleWatcher(OutputStream out, boolean commandMode, OutputStream tap) {
+    /**
+     * As above, also copying every byte to {@code tap} (null for none), under this watcher's lock, and calling
+     * {@code statusListener} (null for none) on the thread that delivered it, each time a status line ends.
+     */
+    public ConsoleWatcher(OutputStream out, boolean commandMode, OutputStream tap, Runnable statusListener) {
         this.out = new BufferedOutputStream(out, 8192);
         this.commandMode = commandMode;
         this.tap = tap;
+        this.statusListener = statusListener;
     }
 
     /**
@@ -173,6 +178,9 @@ public final class ConsoleWatcher extends OutputStream {
         }
         length = 0;
         shown = 0;
+        if (isStatus && statusListener != null) {
+            statusListener.run();
+        }
     }
 
     private static final byte[] STATUS_BYTES = STATUS_PREFIX.getBytes(StandardCharsets.US_ASCII);

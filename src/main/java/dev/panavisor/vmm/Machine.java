@@ -135,6 +135,7 @@ public final class Machine implements AutoCloseable {
             b.build(kvm, output, startNanos);
             Machine machine = new Machine(b);
             b.reset = machine::resetRequested;
+            b.commandEnded = machine::commandEnded;
             b.workerFailed = machine::workerFailed;
             return machine;
         } catch (RuntimeException e) {
@@ -145,6 +146,18 @@ public final class Machine implements AutoCloseable {
 
     private void resetRequested() {
         finish(new Outcome.Stopped("the guest reset the machine"));
+    }
+
+    /** The --verbose line that says the VM ended at the command's exit status. */
+    public static final String COMMAND_ENDED = "the command's exit status is in and no disk is writable: "
+            + "the VM ends without waiting for the guest to reboot";
+
+    /** The guest's command ended and nothing is left to wait for ({@link MachineConfig#endsAtExitStatus}). */
+    private void commandEnded() {
+        if (events != EventLog.OFF) {
+            events.event(COMMAND_ENDED);
+        }
+        finish(new Outcome.Stopped("the guest's init reported the command's exit status"));
     }
 
     /** A device worker failed with something the device model did not turn into DEVICE_NEEDS_RESET: a VMM bug. */

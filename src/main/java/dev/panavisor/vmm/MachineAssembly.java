@@ -68,6 +68,8 @@ final class MachineAssembly {
     /** What the run reports as it goes (run --verbose, --trace exits). */
     Watch watch = Watch.QUIET;
     volatile Runnable reset = () -> { };
+    /** Ends the run once the command's status is known, where the configuration allows it. */
+    volatile Runnable commandEnded = () -> { };
     volatile java.util.function.Consumer<Throwable> workerFailed = e -> { };
 
     MachineAssembly(MachineConfig config, BootTimeline timeline) {
@@ -113,7 +115,8 @@ final class MachineAssembly {
             mmio.onMiss(unclaimed);
         }
         console = new ConsoleWatcher(output, config.exec().isPresent(),
-                timeline == null ? null : new PrintkReader(System::nanoTime, timeline::kernelLine));
+                timeline == null ? null : new PrintkReader(System::nanoTime, timeline::kernelLine),
+                this::exitStatusReported);
         boolean serialConsole = config.console() == MachineConfig.ConsoleKind.SERIAL;
         uart = new Uart8250(serialConsole ? console : OutputStream.nullOutputStream(),
                 interruptLine(Uart8250.COM1_IRQ));
@@ -224,6 +227,14 @@ final class MachineAssembly {
             VcpuSetup.configure(vcpu, cpuid, id, config.cpus());
         }
         VcpuSetup.enterLinux64(vcpus.getFirst(), memory, kernel.entryPoint());
+    }
+
+    /** The init printed the command's exit status (on the thread that delivered the console line). */
+    private void exitStatusReported() {
+        mark(BootTimeline.Phase.EXIT_STATUS);
+        if (config.endsAtExitStatus()) {
+            commandEnded.run();
+        }
     }
 
     /** A line to {@code gsi} through an irqfd, closed with the machine. */

@@ -46,7 +46,7 @@ class BootTimelineTest {
         assertEquals("panavisor: timeline     40.0 ms  JVM up (main entered)", report.get(0));
         assertEquals("panavisor: timeline not reached  command parsed", report.get(1));
         assertEquals("panavisor: timeline    300.0 ms  first KVM_RUN", report.get(5));
-        assertEquals("panavisor: timeline   3000.0 ms  VM ended", report.get(9));
+        assertEquals("panavisor: timeline   3000.0 ms  VM ended", report.get(10));
         assertEquals(List.of(Phase.values()), timeline.entries().stream().map(BootTimeline.Entry::phase).toList());
     }
 

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ConsoleWatcherTest {
@@ -130,13 +132,26 @@ class ConsoleWatcherTest {
     void the_tap_sees_every_byte_the_guest_wrote_including_hidden_lines() throws IOException {
         ByteArrayOutputStream shown = new ByteArrayOutputStream();
         ByteArrayOutputStream tapped = new ByteArrayOutputStream();
-        ConsoleWatcher watcher = new ConsoleWatcher(shown, true, tapped);
+        ConsoleWatcher watcher = new ConsoleWatcher(shown, true, tapped, null);
         String text = "[    0.100000] Run /init as init process\r\nhi\npanavisor-exit-status: 0\n";
         type(watcher, text.substring(0, 20));
         byte[] rest = text.substring(20).getBytes(StandardCharsets.UTF_8);
         watcher.write(rest, 0, rest.length);
         assertEquals(text, tapped.toString(StandardCharsets.UTF_8));
         assertEquals("[    0.100000] Run /init as init process\r\nhi\n", flushed(watcher, shown));
+    }
+
+    @Test
+    void the_status_listener_runs_once_per_status_line_after_the_status_is_known() throws IOException {
+        List<Integer> seen = new ArrayList<>();
+        ConsoleWatcher[] watcher = new ConsoleWatcher[1];
+        watcher[0] = new ConsoleWatcher(new ByteArrayOutputStream(), true, null, () -> seen.add(watcher[0].exitStatus()));
+        type(watcher[0], "hi\npanavisor-exit-status: 7");
+        assertEquals(List.of(), seen, "not before the line ends");
+        type(watcher[0], "\r\n[    1.000000] reboot: Restarting system\npanavisor-exit-status: x\n");
+        assertEquals(List.of(7), seen, "a line that is not a status does not call it");
+        type(watcher[0], "panavisor-exit-status: 0\n");
+        assertEquals(List.of(7, 0), seen);
     }
 
     @Test

@@ -61,7 +61,7 @@ scenario vmlinux $PANAVISOR run --kernel "$VMLINUX" --initrd "$INITRD" --exec 'e
 scenario smp $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --cpus 2 --exec 'grep -c ^processor /proc/cpuinfo'
 
 cp "$ROOTFS" disk.img
-scenario write $PANAVISOR run --kernel "$BZIMAGE" --disk disk.img --exec 'echo persisted-$((40 + 2)) > /root/note && sync'
+scenario write $PANAVISOR run --kernel "$BZIMAGE" --disk disk.img --verbose --exec 'echo persisted-$((40 + 2)) > /root/note && sync'
 scenario read $PANAVISOR run --kernel "$BZIMAGE" --disk disk.img --exec 'cat /root/note'
 sha256sum disk.img > before.sha
 scenario ro $PANAVISOR run --kernel "$BZIMAGE" --disk disk.img,ro --exec 'echo x > /root/other; echo write-status=$?'
@@ -129,7 +129,7 @@ wait $serve
 echo $? > serve.rc
 [ -S /tmp/api.sock ] && echo "socket left behind" >> serve.api
 
-scenario timeline $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --timeline --exec true
+scenario timeline $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --timeline --verbose --exec true
 # A guest that does nothing (no exit, no output) for longer than the stall limit is ended, not waited for.
 scenario stall $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --stall-limit 10s --exec 'sleep 600'
 
