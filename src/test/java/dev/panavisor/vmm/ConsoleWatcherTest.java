@@ -145,7 +145,8 @@ class ConsoleWatcherTest {
     void the_status_listener_runs_once_per_status_line_after_the_status_is_known() throws IOException {
         List<Integer> seen = new ArrayList<>();
         ConsoleWatcher[] watcher = new ConsoleWatcher[1];
-        watcher[0] = new ConsoleWatcher(new ByteArrayOutputStream(), true, null, () -> seen.add(watcher[0].exitStatus()));
+        watcher[0] = new ConsoleWatcher(new ByteArrayOutputStream(), true, null,
+                () -> seen.add(watcher[0].exitStatus()));
         type(watcher[0], "hi\npanavisor-exit-status: 7");
         assertEquals(List.of(), seen, "not before the line ends");
         type(watcher[0], "\r\n[    1.000000] reboot: Restarting system\npanavisor-exit-status: x\n");
