@@ -140,8 +140,12 @@ final class RunCommand implements Callable<Integer> {
                         : consoleTail == null ? new FileOutputStream(FileDescriptor.err) : consoleTail,
                         startNanos, timeline || jfr != null ? phases : null, streams, watch());
                 CommandStreams closedFirst = streams) {
-            if (startGate != null && !startGate.proceed()) {
-                return ExitCodes.OK; // a standby's VM built for a configuration that has since changed
+            if (startGate != null) {
+                // A standby's VM: its wait for InstanceStart has time for what the guest's boot would wait for.
+                machine.faultInBootMemory();
+                if (!startGate.proceed()) {
+                    return ExitCodes.OK; // built for a configuration that has since changed
+                }
             }
             signalHook = stopOnTermination(machine, closed);
             try (HostTerminal terminal = streams == null ? HostTerminal.rawIfInteractive() : null) {
@@ -206,6 +210,10 @@ final class RunCommand implements Callable<Integer> {
         if (exitStats) {
             err.println("panavisor: " + machine.exitStats().total() + " exits; busiest: "
                     + String.join(", ", machine.exitStats().top(8)));
+            if (machine.exitStats().coalescedWrites() > 0) {
+                err.println("panavisor: " + machine.exitStats().coalescedWrites()
+                        + " writes reached their device without an exit (KVM's coalesced ring)");
+            }
         }
         if (stats) {
             MemoryReport.lines(machine.memoryOverhead()).forEach(line -> err.println("panavisor: " + line));

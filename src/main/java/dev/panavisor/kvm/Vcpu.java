@@ -47,6 +47,12 @@ public final class Vcpu implements AutoCloseable {
         return id;
     }
 
+    /** Page {@code pageOffset} of this vCPU's mmap area (0 is kvm_run), or null when the area is shorter. */
+    MemorySegment mmapPage(int pageOffset) {
+        long start = pageOffset * CoalescedRing.PAGE_SIZE;
+        return start + CoalescedRing.PAGE_SIZE <= run.byteSize() ? run.asSlice(start, CoalescedRing.PAGE_SIZE) : null;
+    }
+
     /**
      * Runs the vCPU until it exits to user space and returns why. Returns {@link VcpuExit.Interrupted} when a
      * signal or {@link #requestExit()} stopped it.

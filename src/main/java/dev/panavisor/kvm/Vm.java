@@ -1,5 +1,6 @@
 package dev.panavisor.kvm;
 
+import dev.panavisor.kvm.abi.KvmCap;
 import dev.panavisor.kvm.abi.KvmIoctls;
 import dev.panavisor.kvm.abi.KvmStructs;
 import dev.panavisor.sys.Libc;
@@ -98,6 +99,33 @@ public final class Vm implements AutoCloseable {
             irqfd.set(ValueLayout.JAVA_INT, 4, gsi);
             Libc.ioctl(fd, KvmIoctls.KVM_IRQFD, irqfd, "KVM_IRQFD");
         }
+    }
+
+    /**
+     * KVM_REGISTER_COALESCED_MMIO with {@code pio} set (api.rst, KVM_(UN)REGISTER_COALESCED_MMIO): the guest's writes
+     * to ports [{@code port}, {@code port + size}) are recorded in the VM's coalesced ring instead of exiting to
+     * user space; reads still exit. Returns the ring, which the caller must drain before handling each exit
+     * ({@link CoalescedRing}), or null when this KVM cannot coalesce port writes (KVM_CAP_COALESCED_PIO): they then
+     * exit as before. Needs a vCPU already created: the ring is mapped in each vCPU's mmap area. The registration
+     * ends with the VM.
+     */
+    public CoalescedRing coalescePortWrites(int port, int size) {
+        int pageOffset = kvm.checkExtension(KvmCap.COALESCED_MMIO);
+        if (!kvm.has(KvmCap.COALESCED_PIO) || pageOffset <= 0 || vcpus.isEmpty()) {
+            return null;
+        }
+        MemorySegment page = vcpus.getFirst().mmapPage(pageOffset);
+        if (page == null) {
+            return null;
+        }
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment zone = call.allocate(KvmStructs.COALESCED_MMIO_ZONE);
+            zone.set(ValueLayout.JAVA_LONG, 0, port);
+            zone.set(ValueLayout.JAVA_INT, 8, size);
+            zone.set(ValueLayout.JAVA_INT, 12, 1); // pio
+            Libc.ioctl(fd, KvmIoctls.KVM_REGISTER_COALESCED_MMIO, zone, "KVM_REGISTER_COALESCED_MMIO");
+        }
+        return new CoalescedRing(page);
     }
 
     /** kvm_ioeventfd.flags: only a write of exactly {@code datamatch} signals the eventfd. */

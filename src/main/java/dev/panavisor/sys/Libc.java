@@ -248,6 +248,11 @@ public final class Libc {
 
     /** madvise(2) MADV_HUGEPAGE: back this range with transparent huge pages where the kernel can. */
     public static final int MADV_HUGEPAGE = 14;
+    /**
+     * madvise(2) MADV_POPULATE_WRITE (Linux 5.14): fault the range in now, writable, as writes would, without writing
+     * (pages already there keep their contents). EINVAL from an older kernel.
+     */
+    public static final int MADV_POPULATE_WRITE = 23;
 
     /**
      * Gives the kernel advice about a mapping (madvise(2)). Advice is not a promise: returns 0 or {@code -errno}

@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
  *
  * <p>In command mode ({@code commandMode}) the status lines are consumed rather than shown, so {@code --exec}
  * prints only the command's own output; the last one seen counts (the init prints it last, after everything the
- * command printed, so a status-like line in the command's output cannot stand in for it). The kernel's own
+ * command printed, so a status-like line in the command's output cannot stand in for it), unless the machine ended
+ * the run at one already ({@link MachineConfig#endsAtExitStatus}: then that one counts). The kernel's own
  * "reboot:" lines that follow are hidden too. Lines that might turn out to be hidden are held back until they end;
  * everything else is shown as it arrives, so prompts appear at once.
  *
@@ -47,8 +48,9 @@ public final class ConsoleWatcher extends OutputStream {
     }
 
     /**
-     * As above, also copying every byte to {@code tap} (null for none), under this watcher's lock, and calling
-     * {@code statusListener} (null for none) on the thread that delivered it, each time a status line ends.
+     * As above, also copying every byte to {@code tap} (null for none), under this watcher's lock, and, in command
+     * mode, calling {@code statusListener} (null for none) each time a status line ends, on the thread that
+     * delivered it, under this watcher's lock, with {@link #exitStatus()} already that line's.
      */
     public ConsoleWatcher(OutputStream out, boolean commandMode, OutputStream tap, Runnable statusListener) {
         this.out = new BufferedOutputStream(out, 8192);
@@ -178,7 +180,7 @@ public final class ConsoleWatcher extends OutputStream {
         }
         length = 0;
         shown = 0;
-        if (isStatus && statusListener != null) {
+        if (isStatus && commandMode && statusListener != null) {
             statusListener.run();
         }
     }

@@ -80,6 +80,16 @@ public final class ExitHandler {
         return result;
     }
 
+    /**
+     * A write KVM recorded in its coalesced ring instead of exiting (kvm/CoalescedRing), handed to its device now,
+     * before the exit that found it in the ring is handled. Not an exit: counted apart ({@link
+     * ExitStats#coalescedWrites}).
+     */
+    public void coalesced(boolean port, long address, int size, long value) {
+        stats.coalesced();
+        (port ? pio : mmio).write(address, size, value);
+    }
+
     /** The decision itself, without the trace: what {@link #handle} did before tracing existed. */
     Outcome dispatch(VcpuExit exit) {
         if (!(exit instanceof VcpuExit.IoIn || exit instanceof VcpuExit.IoOut || exit instanceof VcpuExit.MmioRead

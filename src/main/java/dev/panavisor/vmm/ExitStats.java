@@ -28,6 +28,17 @@ public final class ExitStats {
         other.increment();
     }
 
+    private final java.util.concurrent.atomic.LongAdder coalesced = new java.util.concurrent.atomic.LongAdder();
+
+    void coalesced() {
+        coalesced.increment();
+    }
+
+    /** Writes KVM recorded in its coalesced ring, which reached their device without an exit (not in {@link #total}). */
+    public long coalescedWrites() {
+        return coalesced.sum();
+    }
+
     /** Total exits counted. */
     public long total() {
         long total = other.sum();

@@ -7,9 +7,11 @@ import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.console.VirtioConsole;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
 import dev.panavisor.devices.virtio.net.VirtioNet;
+import dev.panavisor.kvm.CoalescedRing;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.kvm.Reg;
 import dev.panavisor.kvm.Vcpu;
+import dev.panavisor.kvm.VcpuExit;
 import dev.panavisor.kvm.Vm;
 import dev.panavisor.measure.Smaps;
 import dev.panavisor.memory.MappedGuestMemory;
@@ -59,6 +61,11 @@ public final class Machine implements AutoCloseable {
     private final BootTimer bootTimer;
     private final String commandLine;
     private final LoadedKernel kernel;
+    /** KVM's coalesced write ring (the 8250's transmit register), drained before each exit; null without one. */
+    private final CoalescedRing coalesced;
+    private final CoalescedRing.Sink coalescedSink;
+    /** Where the guest kernel's first allocations end: the initrd's start, else the end of RAM. */
+    private final long earlyAllocationsEnd;
     /** Null unless the run reports its boot timeline (run --timeline). */
     private final BootTimeline timeline;
     /** The VMM's decisions (run --verbose). */
@@ -69,6 +76,8 @@ public final class Machine implements AutoCloseable {
     private final Map<Integer, String> stallPlaces = new ConcurrentSkipListMap<>();
     /** Shows buffered console output; null until run(). */
     private ConsoleFlusher consoleFlusher;
+    /** The status whose line ended the run ({@link #commandEnded}); null until then. */
+    private volatile Integer statusAtEnd;
     /** Set by close(): no more input reaches the devices (their interrupt lines are gone). */
     private volatile boolean closed;
 
@@ -93,6 +102,9 @@ public final class Machine implements AutoCloseable {
         this.bootTimer = b.bootTimer;
         this.commandLine = b.commandLine;
         this.kernel = b.kernel;
+        this.coalesced = b.coalesced;
+        this.coalescedSink = exitHandler::coalesced;
+        this.earlyAllocationsEnd = b.earlyAllocationsEnd;
         this.timeline = b.timeline;
         this.events = b.watch.events();
     }
@@ -102,27 +114,16 @@ public final class Machine implements AutoCloseable {
      * the boot time). Everything opened so far is closed again if a step fails.
      */
     public static Machine create(Kvm kvm, MachineConfig config, OutputStream output, long startNanos) {
-        return create(kvm, config, output, startNanos, null);
+        return create(kvm, config, output, startNanos, null, null, Watch.QUIET);
     }
 
     /**
-     * As above, recording the boot's phases in {@code timeline} unless it is null: VM and memory created, kernel
-     * loaded, first KVM_RUN, the guest kernel's timestamped lines, the VM's end. With a timeline the guest kernel
-     * is also asked for timestamped informational messages ({@link KernelCommandLine}); without one, nothing
-     * changes.
+     * As above, recording the boot's phases in {@code timeline} unless it is null (VM and memory created, kernel
+     * loaded, first KVM_RUN, the guest kernel's timestamped lines, the VM's end; with a timeline the guest kernel is
+     * also asked for timestamped informational messages: {@link KernelCommandLine}), with the command's streams on
+     * their own device when {@code config.hasStreamPorts()}, and reporting what {@code watch} asks for while the VM
+     * is built and runs.
      */
-    public static Machine create(Kvm kvm, MachineConfig config, OutputStream output, long startNanos,
-            BootTimeline timeline) {
-        return create(kvm, config, output, startNanos, timeline, null);
-    }
-
-    /** As above, with the command's streams on their own device when {@code config.hasStreamPorts()}. */
-    public static Machine create(Kvm kvm, MachineConfig config, OutputStream output, long startNanos,
-            BootTimeline timeline, CommandStreams streams) {
-        return create(kvm, config, output, startNanos, timeline, streams, Watch.QUIET);
-    }
-
-    /** As above, reporting what {@code watch} asks for while the VM is built and runs. */
     public static Machine create(Kvm kvm, MachineConfig config, OutputStream output, long startNanos,
             BootTimeline timeline, CommandStreams streams, Watch watch) {
         if (config.hasStreamPorts() != (streams != null)) {
@@ -145,15 +146,32 @@ public final class Machine implements AutoCloseable {
     }
 
     private void resetRequested() {
+        if (events != EventLog.OFF) {
+            events.event(GUEST_RESET);
+        }
         finish(new Outcome.Stopped("the guest reset the machine"));
     }
 
+    /**
+     * Faults in the guest memory a booting Linux writes first ({@link EarlyBootMemory}), before the guest runs: for
+     * a VM built ahead of its start (serve's standby), whose wait for InstanceStart has time for it. Returns whether
+     * it was faulted in.
+     */
+    public boolean faultInBootMemory() {
+        return EarlyBootMemory.faultIn(memory, kernel, earlyAllocationsEnd);
+    }
+
+    /** The --verbose line that says the guest reset the machine (its reboot). */
+    public static final String GUEST_RESET = "the guest reset the machine: the VM ends";
     /** The --verbose line that says the VM ended at the command's exit status. */
-    public static final String COMMAND_ENDED = "the command's exit status is in and no disk is writable: "
-            + "the VM ends without waiting for the guest to reboot";
+    public static final String COMMAND_ENDED = "the command's exit status is in, and no writable disk, network card "
+            + "or vsock device waits for the guest: the VM ends without waiting for its reboot";
 
     /** The guest's command ended and nothing is left to wait for ({@link MachineConfig#endsAtExitStatus}). */
     private void commandEnded() {
+        if (statusAtEnd == null) {
+            statusAtEnd = console.exitStatus(); // a later status line (Ctrl+Alt+Del's 130) does not change it
+        }
         if (events != EventLog.OFF) {
             events.event(COMMAND_ENDED);
         }
@@ -223,6 +241,7 @@ public final class Machine implements AutoCloseable {
             }
             Outcome result = outcome.join();
             joinVcpuThreads(); // kicked when the outcome was set: this is the stop latency the timeline shows
+            drainCoalesced(); // the last bytes written before the end, should no exit have followed them
             ConsoleFlusher.flushOnce(console);
             if (result instanceof Outcome.Stalled stalled && !stallPlaces.isEmpty()) {
                 // Where the guest spun: a reader resolves the addresses with `nm vmlinux` (docs/lab.md, "Stalls").
@@ -283,7 +302,9 @@ public final class Machine implements AutoCloseable {
                 timeline.mark(BootTimeline.Phase.FIRST_KVM_RUN);
             }
             while (!outcome.isDone()) {
-                Outcome result = exitHandler.handle(vcpu.run());
+                VcpuExit exit = vcpu.run();
+                drainCoalesced(); // the guest's recorded writes reach their devices before this exit's access
+                Outcome result = exitHandler.handle(exit);
                 if (result instanceof Outcome.GuestCrash crash) {
                     result = new Outcome.GuestCrash(crash.reason() + "; " + place(vcpu));
                 }
@@ -311,6 +332,12 @@ public final class Machine implements AutoCloseable {
                 noteStallPlace(vcpu);
             }
             vcpu.unbindThread();
+        }
+    }
+
+    private void drainCoalesced() {
+        if (coalesced != null && !coalesced.isEmpty()) {
+            coalesced.drain(coalescedSink);
         }
     }
 
@@ -370,7 +397,8 @@ public final class Machine implements AutoCloseable {
 
     /** The guest command's exit status in command mode, or null if the guest did not report one. */
     public Integer guestExitStatus() {
-        return console.exitStatus();
+        Integer atEnd = statusAtEnd;
+        return atEnd != null ? atEnd : console.exitStatus();
     }
 
     /** Nanoseconds from VMM start to the guest init's boot marker, or -1. */

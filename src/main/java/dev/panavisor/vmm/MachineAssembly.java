@@ -21,6 +21,7 @@ import dev.panavisor.devices.virtio.mmio.MmioRegisters;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
 import dev.panavisor.devices.virtio.net.VirtioNet;
 import dev.panavisor.devices.virtio.vsock.VirtioVsock;
+import dev.panavisor.kvm.CoalescedRing;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.kvm.Vcpu;
 import dev.panavisor.kvm.Vm;
@@ -55,6 +56,10 @@ final class MachineAssembly {
     BootTimer bootTimer;
     String commandLine;
     LoadedKernel kernel;
+    /** KVM's coalesced write ring, null where KVM cannot coalesce port writes. */
+    CoalescedRing coalesced;
+    /** The initrd's start, else the end of RAM: where the guest kernel's first allocations end (EarlyBootMemory). */
+    long earlyAllocationsEnd;
     ExitHandler exitHandler;
     /** The network card's host side, device and transport (whose monitor guards the device); null without --net. */
     HostNetwork network;
@@ -209,6 +214,7 @@ final class MachineAssembly {
         kernel = image.load(memory);
         MachineConfig.requireLongModeEntry(kernel, config.kernel());
         Optional<LoadedInitrd> initrd = config.initrd().map(path -> InitrdLoader.load(memory, kernel, path));
+        earlyAllocationsEnd = initrd.map(LoadedInitrd::address).orElse(memory.size());
         commandLine = KernelCommandLine.build(config, declared, timeline != null);
         long cmdlineAddress = new CommandLine(commandLine).writeTo(memory, kernel);
         MpTable.write(memory, config.cpus());
@@ -227,6 +233,14 @@ final class MachineAssembly {
             VcpuSetup.configure(vcpu, cpuid, id, config.cpus());
         }
         VcpuSetup.enterLinux64(vcpus.getFirst(), memory, kernel.entryPoint());
+
+        // 6. The 8250's transmit register, written once per byte: recorded in KVM's coalesced ring, no exit; each
+        //    exit drains the ring first (Machine.loop), and the driver reads a status register after every byte or
+        //    burst of 16, so the UART sees every byte before the guest can tell (docs/devices.md, "Coalesced writes").
+        coalesced = vm.coalescePortWrites((int) Uart8250.COM1_BASE, 1);
+        if (coalesced != null && events != EventLog.OFF) {
+            events.event("COM1: writes to its transmit register coalesced (KVM_CAP_COALESCED_PIO)");
+        }
     }
 
     /** The init printed the command's exit status (on the thread that delivered the console line). */

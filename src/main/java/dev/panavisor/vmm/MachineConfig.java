@@ -182,13 +182,16 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
 
     /**
      * Whether the run may end as soon as the guest's init reports the command's exit status, without waiting for
-     * the init's {@code sync}, remount and reboot (60-80 ms in the nested lab): only when nothing the guest could
-     * still write would outlive the VM (no writable disk) and the console carries no output of the command (it
-     * has its stream ports), so a status-like line the command prints cannot end it early by accident. A command
-     * that writes such a line to /dev/console on purpose can end its VM, as it could by rebooting.
+     * the init's {@code sync}, remount and reboot (60-80 ms in the nested lab): only when nothing the guest still
+     * holds could matter once the status is known. No writable disk (nothing for the sync to write), no network
+     * card or vsock device (a command's last packets may still sit in the guest's socket buffers), and the
+     * command's output on its stream ports, not on the console, so a status-like line the command prints cannot end
+     * it early by accident. What the command wrote before the status line is in the ports' queues, which the VMM
+     * drains after the vCPUs stop ({@link CommandStreams#drain}). A command that writes such a line to /dev/console
+     * on purpose can end its VM, as it could by rebooting.
      */
     public boolean endsAtExitStatus() {
-        return hasStreamPorts() && disks.stream().allMatch(Disk::readOnly);
+        return hasStreamPorts() && disks.stream().allMatch(Disk::readOnly) && net.isEmpty() && vsock.isEmpty();
     }
 
     public MachineConfig {

@@ -27,6 +27,7 @@ class KvmAbiTest {
         assertEquals(0x4008ae48L, KvmIoctls.KVM_SET_IDENTITY_MAP_ADDR);
         assertEquals(0xae60L, KvmIoctls.KVM_CREATE_IRQCHIP);
         assertEquals(0x4008ae61L, KvmIoctls.KVM_IRQ_LINE);
+        assertEquals(0x4010ae67L, KvmIoctls.KVM_REGISTER_COALESCED_MMIO);
         assertEquals(0x4020ae76L, KvmIoctls.KVM_IRQFD);
         assertEquals(0x4040ae77L, KvmIoctls.KVM_CREATE_PIT2);
         assertEquals(0x4040ae79L, KvmIoctls.KVM_IOEVENTFD);
@@ -57,6 +58,10 @@ class KvmAbiTest {
         assertEquals(0x20, KvmStructs.IRQFD.byteSize());
         assertEquals(0x40, KvmStructs.IOEVENTFD.byteSize());
         assertEquals(0x40, KvmStructs.PIT_CONFIG.byteSize());
+        assertEquals(0x10, KvmStructs.COALESCED_MMIO_ZONE.byteSize());
+        assertEquals(0x18, KvmStructs.COALESCED_MMIO.byteSize());
+        assertEquals(12, offset(KvmStructs.COALESCED_MMIO, "pio"));
+        assertEquals(16, offset(KvmStructs.COALESCED_MMIO, "data"));
         assertEquals(0x10, KvmStructs.MSR_ENTRY.byteSize());
     }
 

@@ -156,6 +156,26 @@ class ConsoleWatcherTest {
     }
 
     @Test
+    void a_status_line_inside_a_buffer_calls_the_listener_with_its_own_status() throws IOException {
+        List<Integer> seen = new ArrayList<>();
+        ConsoleWatcher[] watcher = new ConsoleWatcher[1];
+        watcher[0] = new ConsoleWatcher(new ByteArrayOutputStream(), true, null,
+                () -> seen.add(watcher[0].exitStatus()));
+        byte[] buffer = "out\npanavisor-exit-status: 3\npanavisor-exit-status: 130\nafter".getBytes(
+                StandardCharsets.UTF_8); // as the virtio console hands over a whole buffer
+        watcher[0].write(buffer, 0, buffer.length);
+        assertEquals(List.of(3, 130), seen);
+    }
+
+    @Test
+    void outside_command_mode_a_status_line_calls_no_listener() throws IOException {
+        List<Integer> seen = new ArrayList<>();
+        ConsoleWatcher watcher = new ConsoleWatcher(new ByteArrayOutputStream(), false, null, () -> seen.add(1));
+        type(watcher, "panavisor-exit-status: 0\n"); // a shell user echoing it
+        assertEquals(List.of(), seen);
+    }
+
+    @Test
     void very_long_lines_lose_no_bytes() throws IOException {
         ByteArrayOutputStream shown = new ByteArrayOutputStream();
         ConsoleWatcher watcher = new ConsoleWatcher(shown, true);

@@ -175,6 +175,7 @@ class LinuxBootLabTest {
         assertEquals(0, rc("write"), describe("write"));
         // A writable disk: the VM waited for the guest's sync and reboot, not only for the command's status.
         assertFalse(err("write").contains(Machine.COMMAND_ENDED), describe("write"));
+        assertTrue(err("write").contains(Machine.GUEST_RESET), describe("write"));
         assertEquals(0, rc("read"), describe("read"));
         assertTrue(out("read").contains("persisted-42"), describe("read"));
         // The host reads the guest's file straight out of the ext4 image.
@@ -209,6 +210,7 @@ class LinuxBootLabTest {
         assertTrue(err.matches("(?s).*guest kernel runs init \\(guest clock [0-9]+\\.[0-9]{3} s\\).*"), err);
         // No disk: the VM ended at the status line (the init's sync and reboot would only have cost time).
         assertTrue(err.contains(Machine.COMMAND_ENDED), describe("timeline"));
+        assertFalse(err.contains(Machine.GUEST_RESET), describe("timeline"));
     }
 
     @Test

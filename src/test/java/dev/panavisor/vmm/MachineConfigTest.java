@@ -9,6 +9,9 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class MachineConfigTest {
+    private static final dev.panavisor.devices.virtio.net.MacAddress NET_MAC =
+            dev.panavisor.devices.virtio.net.MacAddress.parse("06:00:ac:10:00:02");
+
     private static MachineConfig command(List<MachineConfig.Disk> disks, MachineConfig.CommandStdio stdio) {
         return new MachineConfig(Path.of("/k"), Optional.of(Path.of("/i")), disks, "", MachineConfig.DEFAULT_MEMORY,
                 1, MachineConfig.ConsoleKind.SERIAL, Optional.of("true")).withStdio(stdio);
@@ -25,6 +28,15 @@ class MachineConfigTest {
     void a_writable_disk_waits_for_the_guests_sync_and_reboot() {
         assertFalse(command(List.of(new MachineConfig.Disk(Path.of("/ro.img"), true),
                 new MachineConfig.Disk(Path.of("/rw.img"), false)), MachineConfig.CommandStdio.STREAMS)
+                .endsAtExitStatus());
+    }
+
+    @Test
+    void a_network_card_or_vsock_device_waits_for_the_guests_end_too() {
+        // The command's last packets may still be in the guest's socket buffers when its status is printed.
+        MachineConfig streams = command(List.of(), MachineConfig.CommandStdio.STREAMS);
+        assertFalse(streams.withNet(Optional.of(new MachineConfig.Net("tap0", NET_MAC))).endsAtExitStatus());
+        assertFalse(streams.withVsock(Optional.of(new MachineConfig.Vsock(3, Path.of("/tmp/v.sock"))))
                 .endsAtExitStatus());
     }
 

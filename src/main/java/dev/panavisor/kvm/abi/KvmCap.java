@@ -6,6 +6,7 @@ package dev.panavisor.kvm.abi;
  */
 public enum KvmCap {
     IRQCHIP(0, true, "in-kernel PIC, IOAPIC and local APICs"),
+    COALESCED_MMIO(15, false, "writes recorded in a ring instead of exiting; the answer is the ring's page offset"),
     HLT(1, false, "HLT exits to user space"),
     USER_MEMORY(3, true, "guest memory from user-space mappings (KVM_SET_USER_MEMORY_REGION)"),
     SET_TSS_ADDR(4, true, "TSS placement (needed by Intel VT-x)"),
@@ -20,7 +21,8 @@ public enum KvmCap {
     MAX_VCPUS(66, false, "maximum number of vCPUs"),
     TSC_DEADLINE_TIMER(72, false, "the local APIC's TSC-deadline timer (its CPUID bit is the VMM's to set)"),
     SPLIT_IRQCHIP(121, false, "IOAPIC in user space, LAPIC in kernel"),
-    IMMEDIATE_EXIT(136, true, "kvm_run.immediate_exit, to stop a vCPU without a race");
+    IMMEDIATE_EXIT(136, true, "kvm_run.immediate_exit, to stop a vCPU without a race"),
+    COALESCED_PIO(162, false, "port writes recorded in the coalesced ring too (the 8250's transmit register)");
 
     private final int number;
     private final boolean required;

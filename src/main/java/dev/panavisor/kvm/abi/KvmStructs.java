@@ -96,6 +96,16 @@ public final class KvmStructs {
     public static final StructLayout IOEVENTFD = structLayout(
             u64("datamatch"), u64("addr"), u32("len"), u32("fd"), u32("flags"), paddingLayout(36));
 
+    /** struct kvm_coalesced_mmio_zone: a range whose writes KVM records in the coalesced ring; pio 1 for ports. */
+    public static final StructLayout COALESCED_MMIO_ZONE = structLayout(u64("addr"), u32("size"), u32("pio"));
+
+    /**
+     * struct kvm_coalesced_mmio: one recorded write (the ring, struct kvm_coalesced_mmio_ring, is a u32 first, a u32
+     * last, then KVM_COALESCED_MMIO_MAX of these in one page).
+     */
+    public static final StructLayout COALESCED_MMIO = structLayout(
+            u64("phys_addr"), u32("len"), u32("pio"), sequenceLayout(8, JAVA_BYTE).withName("data"));
+
     /** struct kvm_pit_config. */
     public static final StructLayout PIT_CONFIG = structLayout(u32("flags"), paddingLayout(60));
 
