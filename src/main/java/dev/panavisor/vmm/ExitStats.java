@@ -34,7 +34,7 @@ public final class ExitStats {
         coalesced.increment();
     }
 
-    /** Writes KVM recorded in its coalesced ring, which reached their device without an exit (not in {@link #total}). */
+    /** Writes KVM recorded in its coalesced ring: they reached their device without an exit (not in {@link #total}). */
     public long coalescedWrites() {
         return coalesced.sum();
     }

@@ -12,8 +12,8 @@ class EarlyBootMemoryTest {
     private static final long MIB = 1 << 20;
 
     private static LoadedKernel kernel(long loadAddress, long reservedEnd) {
-        return new LoadedKernel("test kernel", LoadedKernel.Mode.LONG_MODE_64, loadAddress, loadAddress, loadAddress + MIB,
-                reservedEnd, new byte[0], 2048, 0x7fff_ffffL, OptionalLong.empty());
+        return new LoadedKernel("test kernel", LoadedKernel.Mode.LONG_MODE_64, loadAddress, loadAddress,
+                loadAddress + MIB, reservedEnd, new byte[0], 2048, 0x7fff_ffffL, OptionalLong.empty());
     }
 
     @Test
@@ -23,7 +23,8 @@ class EarlyBootMemoryTest {
             boolean done = EarlyBootMemory.faultIn(memory, kernel(2 * MIB, 12 * MIB), 120 * MIB);
             assertEquals(Pagemap.kernelCanPopulate(), done, "MADV_POPULATE_WRITE: Linux 5.14 and later");
             assertEquals(done, Pagemap.allResident(base + 2 * MIB, 10 * MIB), "the kernel's range, [2, 12) MiB");
-            assertEquals(done, Pagemap.allResident(base + 88 * MIB, 32 * MIB), "32 MiB below the initrd, [88, 120) MiB");
+            assertEquals(done, Pagemap.allResident(base + 88 * MIB, 32 * MIB),
+                    "32 MiB below the initrd, [88, 120) MiB");
             // Away from the ranges' edges by a huge page, which a fault at an edge may bring in whole.
             assertEquals(0, Pagemap.residentPages(base + 14 * MIB, 72 * MIB), "[14, 86) MiB untouched");
             assertEquals(0, Pagemap.residentPages(base + 122 * MIB, 6 * MIB), "the initrd's place: the loader's job");
