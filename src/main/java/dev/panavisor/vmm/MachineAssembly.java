@@ -236,7 +236,8 @@ final class MachineAssembly {
 
         // 6. The 8250's transmit register, written once per byte: recorded in KVM's coalesced ring, no exit; each
         //    exit drains the ring first (Machine.loop), and the driver reads a status register after every byte or
-        //    burst of 16, so the UART sees every byte before the guest can tell (docs/devices.md, "Coalesced writes").
+        //    burst of 16, so the UART sees every byte before the guest can tell (docs/boot.md, "Writes that do not
+        //    exit").
         coalesced = vm.coalescePortWrites((int) Uart8250.COM1_BASE, 1);
         if (coalesced != null && events != EventLog.OFF) {
             events.event("COM1: writes to its transmit register coalesced (KVM_CAP_COALESCED_PIO)");
