@@ -2,12 +2,18 @@ package dev.panavisor.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.kvm.CoalescedRing;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.kvm.Reg;
 import dev.panavisor.kvm.VcpuExit;
+import dev.panavisor.kvm.abi.KvmCap;
 import dev.panavisor.testing.Requires;
 import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -36,6 +42,25 @@ class TinyGuestTest {
             // HLT is one byte after the program's start + its length - 1: RIP points past it.
             assertEquals(TinyGuest.LOAD_ADDRESS + TinyPrograms.powersOfTwo().length,
                     guest.vcpu().regs().get(Reg.RIP));
+        }
+    }
+
+    @Test
+    void port_writes_registered_as_coalesced_wait_in_the_ring_instead_of_exiting() {
+        try (Kvm kvm = Kvm.open(); TinyGuest guest = TinyGuest.realMode(kvm, TinyPrograms.powersOfTwo())) {
+            CoalescedRing ring = guest.vm().coalescePortWrites(TinyPrograms.RESULT_PORT, 1);
+            if (!kvm.has(KvmCap.COALESCED_PIO)) { // then nothing changes: every write still exits
+                assertNull(ring);
+                assertInstanceOf(VcpuExit.IoOut.class, guest.run());
+                return;
+            }
+            assertInstanceOf(VcpuExit.Hlt.class, guest.run(), "eight writes to the port, and not one exit");
+            List<String> writes = new ArrayList<>();
+            assertEquals(8, ring.drain((pio, address, size, value) ->
+                    writes.add((pio ? "port " : "mmio ") + address + "/" + size + "=" + value)));
+            assertEquals(List.of("port 16/1=1", "port 16/1=2", "port 16/1=4", "port 16/1=8", "port 16/1=16",
+                    "port 16/1=32", "port 16/1=64", "port 16/1=128"), writes, "in the guest's order");
+            assertTrue(ring.isEmpty());
         }
     }
 
