@@ -87,6 +87,9 @@ public final class ExitHandler {
      */
     public void coalesced(boolean port, long address, int size, long value) {
         stats.coalesced();
+        if (trace != null) {
+            trace.coalesced(port, address, size, value);
+        }
         (port ? pio : mmio).write(address, size, value);
     }
 

@@ -1,6 +1,7 @@
 package dev.panavisor.vmm;
 
 import dev.panavisor.bus.Bus;
+import dev.panavisor.kvm.ExitData;
 import dev.panavisor.kvm.VcpuExit;
 
 /**
@@ -35,6 +36,16 @@ public final class ExitTrace {
             line += " => " + result.describe();
         }
         sink.event("exit: " + line);
+    }
+
+    /**
+     * A write that reached its device from KVM's coalesced ring, not through an exit of its own (docs/boot.md, "Writes
+     * that do not exit"): traced like the exit it would have been, marked as such, as it is handed over.
+     */
+    void coalesced(boolean port, long address, int size, long value) {
+        VcpuExit write = port ? new VcpuExit.IoOut((int) address, size, 1, ExitData.of(value))
+                : new VcpuExit.MmioWrite(address, size, value);
+        sink.event("coalesced: " + describe(write));
     }
 
     /** The exit as one line, without the "exit: " prefix. */

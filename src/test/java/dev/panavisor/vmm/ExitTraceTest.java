@@ -55,6 +55,17 @@ class ExitTraceTest {
     }
 
     @Test
+    void a_write_from_the_coalesced_ring_is_traced_as_such_reaches_its_device_and_is_no_exit() {
+        handler.coalesced(true, 0x3f8, 1, 'o');
+        handler.coalesced(true, 0x3f8, 1, 'k');
+        assertEquals(List.of("coalesced: out 0x3f8 = 0x6f 'o' -> COM1 THR",
+                "coalesced: out 0x3f8 = 0x6b 'k' -> COM1 THR"), lines);
+        assertEquals("ok", console.toString());
+        assertEquals(2, handler.stats().coalescedWrites());
+        assertEquals(0, handler.stats().total(), "no exit was counted");
+    }
+
+    @Test
     void without_a_trace_nothing_is_said_and_the_decision_is_the_same() {
         ExitHandler quiet = new ExitHandler(pio, mmio);
         VcpuExit.IoOut out = new VcpuExit.IoOut(0x3f8, 1, 1, ExitData.of('x'));
