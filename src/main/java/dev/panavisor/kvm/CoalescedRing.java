@@ -1,9 +1,11 @@
 package dev.panavisor.kvm;
 
 import dev.panavisor.kvm.abi.KvmStructs;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * KVM's coalesced I/O ring: guest writes to a registered range ({@link Vm#registerCoalescedPio}) that KVM records
@@ -19,15 +21,16 @@ import java.lang.invoke.VarHandle;
  * before it publishes {@code last}, so {@code last} is read with acquire semantics and {@code first} written with
  * release semantics. When the ring is full KVM exits to user space as if the range were not registered.
  *
- * <p>The rule that keeps the device model right: the ring must be drained, oldest first, before every exit is
- * handled, so each device sees the guest's accesses in the guest's order ({@code Machine} does it on each vCPU
- * thread; {@link #drain} is serialized). The page is the kernel's, not the guest's; its two indexes are still
- * checked, so a bad value is an error, never an access outside the page.
+ * <p>The rule that keeps the device model right: the ring must be drained, oldest first, before an exit that
+ * touches a device whose writes it holds is handled, so the device sees the guest's accesses in the guest's order
+ * ({@code Machine} drains on each vCPU thread). One thread drains at a time; {@link #drain} either waits for another
+ * thread's drain to end or leaves the ring to it. KVM always leaves one slot free, so at most {@code CAPACITY - 1}
+ * writes wait at once. The page is the kernel's, not the guest's; its two indexes are still checked, so a bad value
+ * is an error, never an access outside the page.
  */
 public final class CoalescedRing {
-    /** KVM_COALESCED_MMIO_MAX on x86-64: (4096 - 8) / 24. */
-    public static final int CAPACITY = 170;
-    static final long PAGE_SIZE = 4096;
+    /** KVM_COALESCED_MMIO_MAX on x86-64: (page - header) / entry = (4096 - 8) / 24. */
+    public static final int CAPACITY = (int) ((KvmStructs.PAGE_SIZE - 8) / KvmStructs.COALESCED_MMIO.byteSize());
     private static final long FIRST = 0;
     private static final long LAST = 4;
     private static final long ENTRIES = 8;
@@ -45,23 +48,57 @@ public final class CoalescedRing {
     }
 
     private final MemorySegment page;
+    private final ReentrantLock draining = new ReentrantLock();
 
     /** The ring in {@code page}, one page of a vCPU's mmap area (or of any memory, for tests). */
     public CoalescedRing(MemorySegment page) {
-        if (page.byteSize() < PAGE_SIZE) {
+        if (page.byteSize() < KvmStructs.PAGE_SIZE) {
             throw new IllegalArgumentException("the coalesced ring needs a whole page, got " + page.byteSize());
         }
         this.page = page;
     }
 
-    /** Whether KVM recorded any write since the last drain: two loads, cheap enough for every exit. */
-    public boolean isEmpty() {
-        return (int) INDEX.getAcquire(page, LAST) == (int) INDEX.get(page, FIRST);
+    /**
+     * Runs the ring's memory accesses once on a scratch page, so that a VM's first drain, on a vCPU thread while the
+     * guest waits, finds their code linked (the first use of an access mode of a memory segment's VarHandle makes
+     * the JDK generate classes: docs/performance.md, "Classes generated at start"). For {@code run}'s link-ahead.
+     */
+    public static void linkAhead() {
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment page = scratch.allocate(KvmStructs.PAGE_SIZE);
+            page.set(ValueLayout.JAVA_INT, LAST, 1); // one recorded write, as KVM leaves it
+            CoalescedRing ring = new CoalescedRing(page);
+            if (!ring.isEmpty()) {
+                ring.drain((pio, address, size, value) -> { }, false);
+            }
+        }
     }
 
-    /** Hands every recorded write to {@code sink}, oldest first, and frees its slot; returns how many there were. */
-    public synchronized int drain(Sink sink) {
-        int first = checked((int) INDEX.get(page, FIRST), "first");
+    /** Whether KVM recorded any write since the last drain: two loads, cheap enough for every exit. */
+    public boolean isEmpty() {
+        return (int) INDEX.getAcquire(page, LAST) == (int) INDEX.getOpaque(page, FIRST);
+    }
+
+    /**
+     * Hands every recorded write to {@code sink}, oldest first, freeing each slot once the sink has taken it (an
+     * entry the sink throws on stays, for the next drain); returns how many it handed over. When another thread is
+     * draining, waits for it to finish if {@code wait}, else returns 0 at once and leaves the ring to that thread.
+     */
+    public int drain(Sink sink, boolean wait) {
+        if (wait) {
+            draining.lock();
+        } else if (!draining.tryLock()) {
+            return 0;
+        }
+        try {
+            return drainLocked(sink);
+        } finally {
+            draining.unlock();
+        }
+    }
+
+    private int drainLocked(Sink sink) {
+        int first = checked((int) INDEX.getOpaque(page, FIRST), "first");
         int last = checked((int) INDEX.getAcquire(page, LAST), "last");
         int drained = 0;
         while (first != last) {

@@ -35,6 +35,7 @@ public final class Kvm implements AutoCloseable {
      */
     public static void linkAhead() {
         Libc.linkAhead();
+        CoalescedRing.linkAhead();
     }
 
     /** Opens /dev/kvm. */

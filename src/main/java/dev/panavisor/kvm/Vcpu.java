@@ -49,8 +49,8 @@ public final class Vcpu implements AutoCloseable {
 
     /** Page {@code pageOffset} of this vCPU's mmap area (0 is kvm_run), or null when the area is shorter. */
     MemorySegment mmapPage(int pageOffset) {
-        long start = pageOffset * CoalescedRing.PAGE_SIZE;
-        return start + CoalescedRing.PAGE_SIZE <= run.byteSize() ? run.asSlice(start, CoalescedRing.PAGE_SIZE) : null;
+        long start = pageOffset * KvmStructs.PAGE_SIZE;
+        return start + KvmStructs.PAGE_SIZE <= run.byteSize() ? run.asSlice(start, KvmStructs.PAGE_SIZE) : null;
     }
 
     /**

@@ -105,9 +105,9 @@ public final class Vm implements AutoCloseable {
      * KVM_REGISTER_COALESCED_MMIO with {@code pio} set (api.rst, KVM_(UN)REGISTER_COALESCED_MMIO): the guest's writes
      * to ports [{@code port}, {@code port + size}) are recorded in the VM's coalesced ring instead of exiting to
      * user space; reads still exit. Returns the ring, which the caller must drain before handling each exit
-     * ({@link CoalescedRing}), or null when this KVM cannot coalesce port writes (KVM_CAP_COALESCED_PIO): they then
-     * exit as before. Needs a vCPU already created: the ring is mapped in each vCPU's mmap area. The registration
-     * ends with the VM.
+     * ({@link CoalescedRing}), or null when this KVM cannot coalesce port writes (no KVM_CAP_COALESCED_PIO, or it
+     * refuses the range): they then exit as before. Needs a vCPU already created: the ring is mapped in each vCPU's
+     * mmap area, and stays valid until the VM is closed. The registration ends with the VM.
      */
     public CoalescedRing coalescePortWrites(int port, int size) {
         int pageOffset = kvm.checkExtension(KvmCap.COALESCED_MMIO);
@@ -123,7 +123,9 @@ public final class Vm implements AutoCloseable {
             zone.set(ValueLayout.JAVA_LONG, 0, port);
             zone.set(ValueLayout.JAVA_INT, 8, size);
             zone.set(ValueLayout.JAVA_INT, 12, 1); // pio
-            Libc.ioctl(fd, KvmIoctls.KVM_REGISTER_COALESCED_MMIO, zone, "KVM_REGISTER_COALESCED_MMIO");
+            if (Libc.ioctlOrErrno(fd, KvmIoctls.KVM_REGISTER_COALESCED_MMIO, zone) < 0) {
+                return null; // an optimization only: without it the writes exit
+            }
         }
         return new CoalescedRing(page);
     }

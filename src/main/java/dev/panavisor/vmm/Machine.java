@@ -7,7 +7,6 @@ import dev.panavisor.devices.virtio.block.VirtioBlock;
 import dev.panavisor.devices.virtio.console.VirtioConsole;
 import dev.panavisor.devices.virtio.mmio.VirtioMmioTransport;
 import dev.panavisor.devices.virtio.net.VirtioNet;
-import dev.panavisor.kvm.CoalescedRing;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.kvm.Reg;
 import dev.panavisor.kvm.Vcpu;
@@ -61,9 +60,8 @@ public final class Machine implements AutoCloseable {
     private final BootTimer bootTimer;
     private final String commandLine;
     private final LoadedKernel kernel;
-    /** KVM's coalesced write ring (the 8250's transmit register), drained before each exit; null without one. */
-    private final CoalescedRing coalesced;
-    private final CoalescedRing.Sink coalescedSink;
+    /** The writes KVM holds back (the 8250's transmit register), handed over before each exit; null without. */
+    private final CoalescedWrites coalesced;
     /** Where the guest kernel's first allocations end: the initrd's start, else the end of RAM. */
     private final long earlyAllocationsEnd;
     /** Null unless the run reports its boot timeline (run --timeline). */
@@ -102,8 +100,7 @@ public final class Machine implements AutoCloseable {
         this.bootTimer = b.bootTimer;
         this.commandLine = b.commandLine;
         this.kernel = b.kernel;
-        this.coalesced = b.coalesced;
-        this.coalescedSink = exitHandler::coalesced;
+        this.coalesced = b.coalesced == null ? null : new CoalescedWrites(b.coalesced, exitHandler);
         this.earlyAllocationsEnd = b.earlyAllocationsEnd;
         this.timeline = b.timeline;
         this.events = b.watch.events();
@@ -240,8 +237,9 @@ public final class Machine implements AutoCloseable {
                 }
             }
             Outcome result = outcome.join();
-            joinVcpuThreads(); // kicked when the outcome was set: this is the stop latency the timeline shows
-            drainCoalesced(); // the last bytes written before the end, should no exit have followed them
+            if (joinVcpuThreads()) { // kicked when the outcome was set: this is the stop latency the timeline shows
+                drainCoalesced(); // the last bytes written before the end, should no exit have followed them
+            }
             ConsoleFlusher.flushOnce(console);
             if (result instanceof Outcome.Stalled stalled && !stallPlaces.isEmpty()) {
                 // Where the guest spun: a reader resolves the addresses with `nm vmlinux` (docs/lab.md, "Stalls").
@@ -303,7 +301,9 @@ public final class Machine implements AutoCloseable {
             }
             while (!outcome.isDone()) {
                 VcpuExit exit = vcpu.run();
-                drainCoalesced(); // the guest's recorded writes reach their devices before this exit's access
+                if (coalesced != null) {
+                    coalesced.beforeHandling(exit); // the guest's earlier writes reach their device first
+                }
                 Outcome result = exitHandler.handle(exit);
                 if (result instanceof Outcome.GuestCrash crash) {
                     result = new Outcome.GuestCrash(crash.reason() + "; " + place(vcpu));
@@ -336,8 +336,8 @@ public final class Machine implements AutoCloseable {
     }
 
     private void drainCoalesced() {
-        if (coalesced != null && !coalesced.isEmpty()) {
-            coalesced.drain(coalescedSink);
+        if (coalesced != null) {
+            coalesced.drainAll();
         }
     }
 
@@ -437,6 +437,9 @@ public final class Machine implements AutoCloseable {
             if (!joinQuietly(thread, VCPU_JOIN_LIMIT_MILLIS)) {
                 stuck.add(thread.getName());
             }
+        }
+        if (stuck.isEmpty()) {
+            drainCoalesced(); // when run() failed before its own last drain
         }
         workers.forEach(DeviceWorker::close);
         if (network != null) {

@@ -34,7 +34,7 @@ class CoalescedRingTest {
     }
 
     private int drain() {
-        return ring.drain((pio, address, size, value) -> seen.add(new Write(pio, address, size, value)));
+        return ring.drain((pio, address, size, value) -> seen.add(new Write(pio, address, size, value)), true);
     }
 
     @Test
@@ -76,6 +76,45 @@ class CoalescedRingTest {
         page.set(ValueLayout.JAVA_INT, 0, -1);
         assertThrows(KvmException.class, this::drain);
         assertEquals(List.of(), seen);
+    }
+
+    @Test
+    void a_write_the_sink_fails_on_stays_for_the_next_drain() {
+        record(0x3f8, 1, true, 'a');
+        record(0x3f8, 1, true, 'b');
+        RuntimeException failure = new RuntimeException("the console is gone");
+        assertThrows(RuntimeException.class, () -> ring.drain((pio, address, size, value) -> {
+            if (value == 'b') {
+                throw failure;
+            }
+        }, true));
+        assertFalse(ring.isEmpty());
+        assertEquals(1, drain());
+        assertEquals(List.of(new Write(true, 0x3f8, 1, 'b')), seen, "'a' was taken, 'b' was not");
+    }
+
+    @Test
+    void a_length_outside_one_to_eight_is_clamped() {
+        record(0x3f8, 0, true, 0x1234);
+        record(0x3f8, 200, true, -1L);
+        drain();
+        assertEquals(List.of(new Write(true, 0x3f8, 1, 0x34), new Write(true, 0x3f8, 8, -1L)), seen);
+    }
+
+    @Test
+    void a_drain_that_need_not_wait_leaves_the_ring_to_the_thread_draining_it() throws Exception {
+        record(0x3f8, 1, true, 'x');
+        int[] other = new int[1];
+        ring.drain((pio, address, size, value) -> {
+            Thread elsewhere = Thread.ofPlatform().start(() -> other[0] = ring.drain((p, a, s, v) -> { }, false));
+            try {
+                elsewhere.join();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        }, true);
+        assertEquals(0, other[0], "returned at once, handed over nothing");
+        assertTrue(ring.isEmpty());
     }
 
     @Test

@@ -62,6 +62,10 @@ class KvmAbiTest {
         assertEquals(0x18, KvmStructs.COALESCED_MMIO.byteSize());
         assertEquals(12, offset(KvmStructs.COALESCED_MMIO, "pio"));
         assertEquals(16, offset(KvmStructs.COALESCED_MMIO, "data"));
+        assertEquals(8, offset(KvmStructs.COALESCED_MMIO, "len"));
+        assertEquals(170, CoalescedRing.CAPACITY, "KVM_COALESCED_MMIO_MAX");
+        assertEquals(15, dev.panavisor.kvm.abi.KvmCap.COALESCED_MMIO.number());
+        assertEquals(162, dev.panavisor.kvm.abi.KvmCap.COALESCED_PIO.number());
         assertEquals(0x10, KvmStructs.MSR_ENTRY.byteSize());
     }
 

@@ -22,7 +22,9 @@ import java.util.List;
  *   <li>{@code boot}: a boot's worth of exits through fresh devices ({@link ExitPathWarmUp.Round}), a virtio
  *       device's DRIVER_OK among them, with no {@code --verbose} listener on its transport;</li>
  *   <li>{@code boot-listened}: the same with a lifecycle listener, which gets lines built with
- *       {@code String.format} (so the check that the first case uses no {@code java.util.Formatter} can fail).</li>
+ *       {@code String.format} (so the check that the first case uses no {@code java.util.Formatter} can fail);</li>
+ *   <li>{@code ring-cold}, {@code ring-ahead}: a drain of KVM's coalesced ring, without and after
+ *       {@code CoalescedRing.linkAhead}, as {@code run}'s link-ahead thread calls it.</li>
  * </ul>
  */
 public final class FirstExitMain {
@@ -36,6 +38,9 @@ public final class FirstExitMain {
         if (what.equals("ahead")) {
             ExitHandler.linkAhead();
         }
+        if (what.equals("ring-ahead")) {
+            dev.panavisor.kvm.CoalescedRing.linkAhead();
+        }
         ExitHandler handler = new ExitHandler(new Bus("port I/O"), new Bus("MMIO"));
         List<PrintkReader.Line> lines = new ArrayList<>();
         PrintkReader printk = new PrintkReader(System::nanoTime, lines::add);
@@ -47,10 +52,23 @@ public final class FirstExitMain {
             case "printk" -> printk.write(line, 0, line.length);
             case "concat" -> System.out.println(fraction + "000000"); // PrintkReader.micros's before the change
             case "boot", "boot-listened" -> playBoot(what.equals("boot-listened"));
+            case "ring-cold", "ring-ahead" -> drainOneWrite();
             default -> throw new IllegalArgumentException(what);
         }
         System.out.print("done, lines read: "); // no concatenation here: it would be watched too
         System.out.println(lines.size());
+    }
+
+    /** A drain of KVM's coalesced ring holding one byte for the UART, as a vCPU thread makes before an exit. */
+    private static void drainOneWrite() {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment page = arena.allocate(4096);
+            page.set(java.lang.foreign.ValueLayout.JAVA_INT, 4, 1);
+            dev.panavisor.kvm.CoalescedRing ring = new dev.panavisor.kvm.CoalescedRing(page);
+            if (!ring.isEmpty()) {
+                ring.drain((pio, address, size, value) -> { }, true);
+            }
+        }
     }
 
     private static void playBoot(boolean listened) {

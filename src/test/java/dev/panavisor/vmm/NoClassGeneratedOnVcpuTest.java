@@ -57,6 +57,17 @@ class NoClassGeneratedOnVcpuTest {
                 "the check below could not fail otherwise");
     }
 
+    @Test
+    void a_cold_coalesced_ring_makes_classes_at_its_first_drain() throws Exception {
+        assertTrue(loadsAfterMarker("ring-cold").contains(GENERATED), "the check below could not fail otherwise");
+    }
+
+    @Test
+    void linked_ahead_the_first_drain_of_the_coalesced_ring_makes_none() throws Exception {
+        String during = loadsAfterMarker("ring-ahead");
+        assertFalse(during.contains(GENERATED), during);
+    }
+
     /** A boot's exits, DRIVER_OK included, without --verbose: no line formatted on the vCPU thread. */
     @Test
     void a_boots_exits_without_a_listener_use_no_formatter() throws Exception {

@@ -57,7 +57,7 @@ class TinyGuestTest {
             assertInstanceOf(VcpuExit.Hlt.class, guest.run(), "eight writes to the port, and not one exit");
             List<String> writes = new ArrayList<>();
             assertEquals(8, ring.drain((pio, address, size, value) ->
-                    writes.add((pio ? "port " : "mmio ") + address + "/" + size + "=" + value)));
+                    writes.add((pio ? "port " : "mmio ") + address + "/" + size + "=" + value), true));
             assertEquals(List.of("port 16/1=1", "port 16/1=2", "port 16/1=4", "port 16/1=8", "port 16/1=16",
                     "port 16/1=32", "port 16/1=64", "port 16/1=128"), writes, "in the guest's order");
             assertTrue(ring.isEmpty());

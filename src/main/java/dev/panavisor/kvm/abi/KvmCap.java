@@ -6,12 +6,12 @@ package dev.panavisor.kvm.abi;
  */
 public enum KvmCap {
     IRQCHIP(0, true, "in-kernel PIC, IOAPIC and local APICs"),
-    COALESCED_MMIO(15, false, "writes recorded in a ring instead of exiting; the answer is the ring's page offset"),
     HLT(1, false, "HLT exits to user space"),
     USER_MEMORY(3, true, "guest memory from user-space mappings (KVM_SET_USER_MEMORY_REGION)"),
     SET_TSS_ADDR(4, true, "TSS placement (needed by Intel VT-x)"),
     EXT_CPUID(7, true, "KVM_GET_SUPPORTED_CPUID / KVM_SET_CPUID2"),
     NR_VCPUS(9, false, "recommended number of vCPUs"),
+    COALESCED_MMIO(15, false, "writes recorded in a ring instead of exiting; the answer is the ring's page offset"),
     IRQ_ROUTING(25, false, "GSI routing"),
     IRQFD(32, true, "interrupts injected from an eventfd"),
     PIT2(33, true, "in-kernel i8254 timer (KVM_CREATE_PIT2)"),

@@ -96,6 +96,9 @@ public final class KvmStructs {
     public static final StructLayout IOEVENTFD = structLayout(
             u64("datamatch"), u64("addr"), u32("len"), u32("fd"), u32("flags"), paddingLayout(36));
 
+    /** The page size of the vCPU's mmap area (kvm_run is page 0; the coalesced ring is a page of its own). */
+    public static final long PAGE_SIZE = 4096;
+
     /** struct kvm_coalesced_mmio_zone: a range whose writes KVM records in the coalesced ring; pio 1 for ports. */
     public static final StructLayout COALESCED_MMIO_ZONE = structLayout(u64("addr"), u32("size"), u32("pio"));
 
