@@ -7,6 +7,7 @@ import dev.panavisor.kvm.Kvm;
 import dev.panavisor.lab.ConsoleTail;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LinuxGuests;
+import dev.panavisor.measure.Decimal;
 import dev.panavisor.vmm.BootTimeline;
 import dev.panavisor.vmm.CommandStreams;
 import dev.panavisor.vmm.Confinement;
@@ -205,7 +206,7 @@ final class RunCommand implements Callable<Integer> {
         if (bootTime) {
             long nanos = machine.bootNanos();
             err.println(nanos < 0 ? "panavisor: the guest never reached its boot marker"
-                    : String.format("panavisor: boot time %.1f ms (VMM start to /init)", nanos / 1e6));
+                    : "panavisor: boot time " + Decimal.of(nanos, 1_000_000, 1) + " ms (VMM start to /init)");
         }
         if (exitStats) {
             err.println("panavisor: " + machine.exitStats().total() + " exits; busiest: "

@@ -1,9 +1,9 @@
 package dev.panavisor.vmm;
 
+import dev.panavisor.measure.Decimal;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
@@ -158,9 +158,9 @@ public final class BootTimeline {
     static String format(Entry entry) {
         // Both forms are 11 characters wide, so the labels line up up to 99999.9 ms (a slow boot in the lab).
         String time = entry.reached()
-                ? String.format(Locale.ROOT, "%8.1f ms", entry.sinceStartNanos() / 1e6) : "not reached";
+                ? Decimal.padded(entry.sinceStartNanos(), 1_000_000, 1, 8) + " ms" : "not reached";
         String guest = entry.hasGuestClock()
-                ? String.format(Locale.ROOT, " (guest clock %.3f s)", entry.guestMicros() / 1e6) : "";
+                ? " (guest clock " + Decimal.of(entry.guestMicros(), 1_000_000, 3) + " s)" : "";
         return "panavisor: timeline " + time + "  " + entry.phase().label() + guest;
     }
 }
