@@ -18,7 +18,7 @@ a=$1; b=$2; rounds=${3:-3}; size=${4:-64}; tests=${5:-seqread seqwrite randread1
 io_setup "$a" "$size"
 pv() { # DIR ARGS...: runs DIR's build with its own JVM options
     d=$1; shift
-    $J $(jvm_options "$d") -jar "$d/target/panavisor.jar" "$@"
+    $J $(jvm_options "$d") $(launch "$d") "$@"
 }
 io() { # DIR GUEST-COMMAND: prints io-load's result line
     pv "$1" run --kernel "$kernel" --initrd "$w/initrd" --disk "$w/disk.img" \

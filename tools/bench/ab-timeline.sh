@@ -12,7 +12,7 @@ J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
 . "$(dirname "$0")/io-lib.sh"
 JOPTS=$(jvm_options "$a") # as JavaCommand starts Panavisor's JVMs inside the lab
 w=$(mktemp -d /tmp/ab-timeline.XXXXXX)
-paths=$($J $JOPTS -jar "$a/target/panavisor.jar" image path)
+paths=$($J $JOPTS $(launch "$a") image path)
 kernel=$(echo "$paths" | awk '$1 == "bzImage:" {print $2}')
 initrd=$(echo "$paths" | awk '$1 == "initramfs:" {print $2}')
 side() { # A|B: sets dir, extra and java
@@ -22,7 +22,7 @@ for s in A B; do
     side $s
     # A recording run writes the cache as it exits, starting a JVM, which the system-call filter forbids.
     $java $JOPTS $extra $(aot_recording "$dir") -XX:AOTCacheOutput="$w/$s.aot" -Xlog:aot*=error \
-        -jar "$dir/target/panavisor.jar" run --no-seccomp --kernel "$kernel" --initrd "$initrd" --exec true > /dev/null 2>&1 < /dev/null
+        $(launch "$dir") run --no-seccomp --kernel "$kernel" --initrd "$initrd" --exec true > /dev/null 2>&1 < /dev/null
     [ -s "$w/$s.aot" ] || { echo "ab-timeline: recording the AOT cache for $s failed" >&2; exit 1; }
 done
 i=1
@@ -30,7 +30,7 @@ while [ "$i" -le "$rounds" ]; do
     for s in A B; do
         side $s
         start=$(date +%s%3N)
-        $java $JOPTS $extra -XX:AOTCache="$w/$s.aot" -jar "$dir/target/panavisor.jar" run --kernel "$kernel" \
+        $java $JOPTS $extra -XX:AOTCache="$w/$s.aot" $(launch "$dir") run --kernel "$kernel" \
             --initrd "$initrd" --exec true --timeline > "$w/run.out" 2>&1 < /dev/null
         echo "round $i $s whole run $(( $(date +%s%3N) - start )) ms"
         grep 'timeline' "$w/run.out" | sed "s/^/round $i $s /" | tee -a "$w/$s.lines"

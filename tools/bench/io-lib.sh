@@ -9,6 +9,16 @@ jvm_options() {
         tr '\n' ' ')-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1"
 }
 
+# launch DIR: the java arguments that start DIR's build as its ./panavisor launcher does: "-cp JAR MAIN" since the
+# launcher does so (docs/performance.md, "A jar of Panavisor's own classes"), "-jar JAR" for a build from before.
+launch() {
+    if grep -q -- '-cp "$jar" dev.panavisor.cli.Main' "$1/panavisor" 2>/dev/null; then
+        echo "-cp $1/target/panavisor.jar dev.panavisor.cli.Main"
+    else
+        echo "-jar $1/target/panavisor.jar"
+    fi
+}
+
 # aot_recording DIR: the options, besides -XX:AOTCacheOutput, that DIR's build records the lab's AOT cache with:
 # the strings of Lab.AOT_RECORDING_OPTIONS in DIR's source (nothing for a build from before it existed).
 aot_recording() {

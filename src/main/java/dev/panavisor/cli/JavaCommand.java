@@ -54,13 +54,11 @@ final class JavaCommand {
         }
         command.addAll(extra);
         Path jar = jar();
-        if (Files.isDirectory(jar)) {
-            // Run from a classes directory (tests): the same class path and main class, as no jar exists.
-            command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        } else {
-            command.add("-jar");
-            command.add(jar.toString());
-        }
+        // Run from a classes directory (tests): the same class path, as no jar exists. From the jar: -cp and the main
+        // class, as ./panavisor starts it, not -jar, whose JVM opens the jar before main to read its Main-Class
+        // (docs/performance.md, "A jar of Panavisor's own classes").
+        command.addAll(List.of("-cp", Files.isDirectory(jar) ? System.getProperty("java.class.path") : jar.toString(),
+                Main.class.getName()));
         return command;
     }
 

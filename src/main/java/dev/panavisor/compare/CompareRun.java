@@ -180,9 +180,10 @@ public final class CompareRun {
         long vmImage = Sizes.bytes(images.kernel()) + Sizes.bytes(images.initrd());
         return switch (peer) {
             case HOST -> new Results.Size(Sizes.bytes(RootfsDirectory.busybox(rootfs)), 0, "busybox", "none");
-            case PANAVISOR -> new Results.Size(vmImage, Sizes.bytes(jar()) + Sizes.bytes(javaHome())
-                    + aotCache().map(Sizes::bytes).orElse(0L), "bzImage + initramfs",
-                    "Panavisor jar + Java runtime + AOT cache");
+            // The libraries on the jar's Class-Path sit beside it in lib/ (pom.xml).
+            case PANAVISOR -> new Results.Size(vmImage, Sizes.bytes(jar()) + Sizes.bytes(jar().resolveSibling("lib"))
+                    + Sizes.bytes(javaHome()) + aotCache().map(Sizes::bytes).orElse(0L), "bzImage + initramfs",
+                    "Panavisor jar and its libraries + Java runtime + AOT cache");
             case QEMU -> new Results.Size(vmImage, Sizes.programs(peer.programs), "bzImage + initramfs",
                     "qemu-system-x86_64 + libraries");
             default -> new Results.Size(Sizes.bytes(rootfs), Sizes.programs(peer.programs), "busybox rootfs",

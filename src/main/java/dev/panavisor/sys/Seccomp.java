@@ -30,6 +30,18 @@ public final class Seccomp {
     private Seccomp() {
     }
 
+    /**
+     * Everything {@link #install} does but its two system calls: encodes {@code filter} and links the calls. An
+     * unconfined run calls this where a confined one installs, so that the classes of this step are loaded in
+     * both; the AOT cache's training run is unconfined (its JVM starts a child as it exits), and a class it never
+     * loaded comes from the jar in every run after it, whose first such load reads the jar's whole directory of
+     * entries (docs/performance.md, "No class from the jar").
+     */
+    public static void prepare(SeccompFilter filter) {
+        filter.encode();
+        Libc.linkConfinement();
+    }
+
     /** Installs {@code filter} on all threads; throws if the kernel refuses it. */
     public static void install(SeccompFilter filter) {
         byte[] code = filter.encode();

@@ -149,6 +149,14 @@ public final class Confinement {
         return filter((int) ProcessHandle.current().pid(), vsockSockets);
     }
 
+    /**
+     * What {@link #install(boolean)} does, except installing: the filter built and encoded, the calls linked
+     * ({@link Seccomp#prepare}). For an unconfined run (--no-seccomp, --jfr, the AOT cache's training run).
+     */
+    public static void prepare(boolean vsockSockets) {
+        Seccomp.prepare(filter(vsockSockets));
+    }
+
     /** Installs {@link #filter()} on every thread of this process; from then on it cannot be lifted. */
     public static void install() {
         install(false);
