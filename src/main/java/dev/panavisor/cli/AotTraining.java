@@ -17,8 +17,8 @@ import java.util.Optional;
  * whose start-up the cache is for, so it records the classes (and, for the host's cache, the method profiles) of
  * exactly that path (command parsing, image checks, VM creation, loaders, devices, the run loop). With
  * {@code --boot-time} too, whose line {@code bench boot} reads after every run: a class the training never loaded
- * comes from the jar, and the first such load of a run reads the jar's whole directory (docs/performance.md, "No
- * class from the jar"). It runs where guests boot: directly on a host with hardware KVM, inside the nested lab
+ * comes from the jar, and the first such load of a run reads the jar's whole directory (docs/performance.md, "A jar
+ * of Panavisor's own classes"). It runs where guests boot: directly on a host with hardware KVM, inside the nested lab
  * elsewhere (that records the lab's cache).
  */
 final class AotTraining {

@@ -2,6 +2,7 @@ package dev.panavisor.cli;
 
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.vmm.ExitHandler;
+import picocli.CommandLine;
 
 /** Process entry point: runs the root command and exits with its code. The only place that calls System.exit. */
 public final class Main {
@@ -11,16 +12,43 @@ public final class Main {
     public static void main(String[] args) {
         // The very first thing, before picocli and the commands load: "JVM up" on run --timeline's report.
         long mainNanos = System.nanoTime();
-        if (args.length > 0 && (args[0].equals("run") || args[0].equals("standby"))) {
+        // picocli's default factory looks for Groovy's Closure class as it loads, a search of every jar on the class
+        // path for a class none has (see below); Panavisor's commands are not Groovy closures.
+        System.setProperty("picocli.disable.closures", "true");
+        boolean run = args.length > 0 && args[0].equals("run");
+        if (run || (args.length > 0 && args[0].equals("standby"))) {
             linkAhead();
         }
         int status;
+        CommandLine commandLine = null;
         try {
-            status = PanavisorCommand.newCommandLine(mainNanos, args).execute(args);
+            commandLine = PanavisorCommand.newCommandLine(mainNanos, args);
+            status = commandLine.execute(args);
         } catch (Error e) { // picocli hands only exceptions to ExitCodes; an Error would print a stack trace
             status = ExitCodes.internalError(e, new java.io.PrintWriter(System.err, true));
         }
+        if (run) {
+            end(status, commandLine);
+        }
         System.exit(status);
+    }
+
+    /**
+     * Ends a {@code run} with {@code Runtime.halt} once its output is flushed, not through {@code System.exit}:
+     * since JDK 21 that logs the exit through a {@code System.Logger}, whose first use looks for a logging backend on
+     * the class path, which opens every jar on it and reads each one's whole directory of entries, in Java code not
+     * yet compiled (about a third of a second in the nested lab, docs/performance.md, "A jar of Panavisor's own
+     * classes"). A run has nothing left for the JVM's shutdown to do: it removes its termination-signal hook, and
+     * the terminal's and the lab's hooks, when it closes them.
+     */
+    private static void end(int status, CommandLine commandLine) {
+        if (commandLine != null) {
+            commandLine.getOut().flush();
+            commandLine.getErr().flush();
+        }
+        System.out.flush();
+        System.err.flush();
+        Runtime.getRuntime().halt(status);
     }
 
     /**

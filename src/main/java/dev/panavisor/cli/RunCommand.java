@@ -179,7 +179,7 @@ final class RunCommand implements Callable<Integer> {
      * drops it, about a millisecond on a host. The AOT cache's training run is such an unconfined run
      * (AotCache.Recording.runOptions), so preparing the filter there is what puts its classes in the cache; a
      * confined run then loads none of them from the jar while its guest boots (docs/performance.md, "Classes
-     * generated at start" and "No class from the jar").
+     * generated at start" and "A jar of Panavisor's own classes").
      */
     private Runnable confinement(boolean sockets) {
         if (noSeccomp || jfr != null) {

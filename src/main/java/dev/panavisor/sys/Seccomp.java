@@ -35,7 +35,7 @@ public final class Seccomp {
      * unconfined run calls this where a confined one installs, so that the classes of this step are loaded in
      * both; the AOT cache's training run is unconfined (its JVM starts a child as it exits), and a class it never
      * loaded comes from the jar in every run after it, whose first such load reads the jar's whole directory of
-     * entries (docs/performance.md, "No class from the jar").
+     * entries (docs/performance.md, "A jar of Panavisor's own classes").
      */
     public static void prepare(SeccompFilter filter) {
         filter.encode();

@@ -45,6 +45,26 @@ class StartupPathTest {
     }
 
     @Test
+    void aRunSearchesTheClassPathForNothingItLacks(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        // A search for a class or resource that no jar has opens every jar on the class path and reads its whole
+        // directory of entries (docs/performance.md, "A jar of Panavisor's own classes"). Two did it on every run:
+        // picocli's probe for Groovy's Closure class, and System.exit's logger, looking for a logging backend. The
+        // JDK's URLClassPath prints each lookup and each jar it opens (with the stack) under this property.
+        java.nio.file.Path initrd = java.nio.file.Files.write(dir.resolve("initrd"), new byte[512]);
+        List<String> command = new java.util.ArrayList<>(JavaCommand.of(false,
+                List.of("-Dsun.misc.URLClassPath.debug=true")));
+        command.addAll(List.of("run", "--kernel", dir.resolve("no-such-kernel").toString(), "--initrd",
+                initrd.toString(), "--exec", "true"));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(1, process.waitFor(), output);
+        assertTrue(output.contains("panavisor: kernel file not found: "), output);
+        assertFalse(output.contains("groovy/lang/Closure"), "picocli looked for Groovy:\n" + output);
+        assertFalse(output.contains("java.lang.Shutdown"), "the exit searched the class path:\n" + output);
+    }
+
+    @Test
     void runsPathGeneratesNoAnnotationProxyClasses() throws Exception {
         // Annotation proxies cannot live in the AOT cache: each would be generated at every start
         // (RunCommandSpec). A JVM started as Panavisor starts its own, parsing run's options and printing its help.

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
  * An unconfined run's confinement step ({@link Confinement#prepare}) loads every class of Panavisor's that a confined
  * run's ({@link Confinement#install}) does. The AOT cache's training run is unconfined, so a class that only
  * installing loads would be missing from the cache, and every confined run would load it from the jar, reading the
- * jar's whole directory of entries while its guest boots (docs/performance.md, "No class from the jar").
+ * jar's whole directory of entries while its guest boots (docs/performance.md, "A jar of Panavisor's own classes").
  */
 class PreparedConfinementTest {
     @Test
