@@ -412,11 +412,6 @@ public final class Libc {
         }
     }
 
-    /** Links prctl and syscall ({@link #prctl}, {@link #syscallOrErrno}) without calling them. */
-    public static void linkConfinement() {
-        java.util.Objects.requireNonNull(Confinement.PRCTL);
-    }
-
     /** prctl(option, arg2, 0, 0, 0) (man prctl(2)); returns the result, throws on -1. */
     public static int prctl(int option, long arg2) {
         MemorySegment state = CALL_STATE_SEGMENT.get();

@@ -31,15 +31,16 @@ public final class Seccomp {
     }
 
     /**
-     * Everything {@link #install} does but its two system calls: encodes {@code filter} and links the calls. An
-     * unconfined run calls this where a confined one installs, so that the classes of this step are loaded in
-     * both; the AOT cache's training run is unconfined (its JVM starts a child as it exits), and a class it never
-     * loaded comes from the jar in every run after it, whose first such load reads the jar's whole directory of
-     * entries (docs/performance.md, "A jar of Panavisor's own classes").
+     * Everything {@link #install} does but its two system calls: encodes {@code filter} and links the calls (by
+     * making the one that changes nothing, {@link #mode}). An unconfined run calls this where a confined one
+     * installs, so that the classes of this step are loaded in both; the AOT cache's training run is unconfined (its
+     * JVM starts a child as it exits), and a class it never loaded comes from the jar in every run after it, whose
+     * first such load reads the jar's whole directory of entries (docs/performance.md, "A jar of Panavisor's own
+     * classes").
      */
     public static void prepare(SeccompFilter filter) {
         filter.encode();
-        Libc.linkConfinement();
+        mode();
     }
 
     /** Installs {@code filter} on all threads; throws if the kernel refuses it. */
