@@ -38,8 +38,11 @@ public final class Main {
      * since JDK 21 that logs the exit through a {@code System.Logger}, whose first use looks for a logging backend on
      * the class path, which opens every jar on it and reads each one's whole directory of entries, in Java code not
      * yet compiled (about a third of a second in the nested lab, docs/performance.md, "A jar of Panavisor's own
-     * classes"). A run has nothing left for the JVM's shutdown to do: it removes its termination-signal hook, and
-     * the terminal's and the lab's hooks, when it closes them.
+     * classes"). A run leaves nothing for the JVM's shutdown to do: it removes its termination-signal hook, and the
+     * terminal's and the lab's hooks, when it closes them. Two cases return instead, to {@code System.exit}: a
+     * shutdown already under way (a termination signal's: its status, 143 or 130, is the process's, and
+     * {@code System.exit} waits for it), and a JVM with Flight Recorder running (a recording started with
+     * {@code -XX:StartFlightRecording} is written by JFR's shutdown hook).
      */
     private static void end(int status, CommandLine commandLine) {
         if (commandLine != null) {
@@ -48,8 +51,22 @@ public final class Main {
         }
         System.out.flush();
         System.err.flush();
-        Runtime.getRuntime().halt(status);
+        if (!shutdownUnderWay() && !jdk.jfr.FlightRecorder.isInitialized()) {
+            Runtime.getRuntime().halt(status);
+        }
     }
+
+    /** Whether the JVM's shutdown has begun: it refuses any change to its hooks from then on. */
+    private static boolean shutdownUnderWay() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(NOT_A_HOOK); // never registered: false, unless shut down
+            return false;
+        } catch (IllegalStateException e) {
+            return true;
+        }
+    }
+
+    private static final Thread NOT_A_HOOK = Thread.ofPlatform().unstarted(() -> { });
 
     /**
      * Starts linking what every VM needs first, on a thread of its own, while this one parses the command line: the

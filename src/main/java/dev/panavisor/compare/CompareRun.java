@@ -180,9 +180,8 @@ public final class CompareRun {
         long vmImage = Sizes.bytes(images.kernel()) + Sizes.bytes(images.initrd());
         return switch (peer) {
             case HOST -> new Results.Size(Sizes.bytes(RootfsDirectory.busybox(rootfs)), 0, "busybox", "none");
-            // The libraries on the jar's Class-Path sit beside it in lib/ (pom.xml).
-            case PANAVISOR -> new Results.Size(vmImage, Sizes.bytes(jar()) + Sizes.bytes(jar().resolveSibling("lib"))
-                    + Sizes.bytes(javaHome()) + aotCache().map(Sizes::bytes).orElse(0L), "bzImage + initramfs",
+            case PANAVISOR -> new Results.Size(vmImage, jarAndLibraries(jar()) + Sizes.bytes(javaHome())
+                    + aotCache().map(Sizes::bytes).orElse(0L), "bzImage + initramfs",
                     "Panavisor jar and its libraries + Java runtime + AOT cache");
             case QEMU -> new Results.Size(vmImage, Sizes.programs(peer.programs), "bzImage + initramfs",
                     "qemu-system-x86_64 + libraries");
@@ -205,6 +204,23 @@ public final class CompareRun {
     private Optional<Path> aotCache() {
         return javaCommand.stream().filter(word -> word.startsWith("-XX:AOTCache="))
                 .map(word -> Path.of(word.substring("-XX:AOTCache=".length()))).findFirst();
+    }
+
+    /** The jar and the libraries its manifest's Class-Path names (pom.xml copies them to lib/ beside it). */
+    static long jarAndLibraries(Path jar) {
+        long bytes = Sizes.bytes(jar);
+        try (java.util.jar.JarFile file = new java.util.jar.JarFile(jar.toFile())) {
+            java.util.jar.Manifest manifest = file.getManifest();
+            String classPath = manifest == null ? null : manifest.getMainAttributes().getValue("Class-Path");
+            if (classPath != null && !classPath.isBlank()) {
+                for (String library : classPath.trim().split("\\s+")) {
+                    bytes += Sizes.bytes(jar.resolveSibling(library));
+                }
+            }
+        } catch (java.io.IOException e) {
+            // Not a jar that can be read: its own size is all there is to count.
+        }
+        return bytes;
     }
 
     private Path jar() {

@@ -15,7 +15,8 @@ public final class Decimal {
 
     /**
      * {@code value / unit} rounded half away from zero to {@code decimals} places (0-9), e.g.
-     * {@code of(1_234_567, 1_000_000, 1)} is {@code "1.2"}; a dot, never a locale's comma.
+     * {@code of(1_234_567, 1_000_000, 1)} is {@code "1.2"}; a dot, never a locale's comma, and no minus sign on a
+     * value that rounds to zero (where {@code %.1f} writes {@code -0.0}).
      */
     public static String of(long value, long unit, int decimals) {
         if (unit <= 0 || decimals < 0 || decimals > 9) {
@@ -25,15 +26,14 @@ public final class Decimal {
         for (int i = 0; i < decimals; i++) {
             scale *= 10;
         }
-        // Exact in integers while magnitude * scale + unit fits in a long (nanoseconds to 3 places: up to about 106
-        // days); beyond that in doubles, which is plenty for a report.
-        long magnitude = Math.abs(value);
-        long scaled;
-        if (magnitude <= Long.MAX_VALUE / scale - unit) {
-            scaled = (magnitude * scale + unit / 2) / unit;
-        } else {
-            scaled = Math.round(magnitude / (double) unit * scale);
+        // In integers while magnitude * scale + unit fits in a long (nanoseconds to 3 places: up to about 106 days);
+        // beyond that (never a duration in a report) in BigDecimal, as exactly.
+        long magnitude = Math.abs(value); // Long.MIN_VALUE stays negative: BigDecimal's case
+        if (magnitude < 0 || magnitude > Long.MAX_VALUE / scale - unit) {
+            return new java.math.BigDecimal(value).divide(java.math.BigDecimal.valueOf(unit), decimals,
+                    java.math.RoundingMode.HALF_UP).toPlainString();
         }
+        long scaled = (magnitude * scale + unit / 2) / unit;
         StringBuilder text = new StringBuilder(24);
         if (value < 0 && scaled != 0) {
             text.append('-');

@@ -54,9 +54,12 @@ class DecimalTest {
     }
 
     @Test
-    void large_values_still_come_out() {
+    void large_values_come_out_exactly() {
         assertEquals("9223372036.855", Decimal.of(Long.MAX_VALUE, 1_000_000_000, 3));
         assertEquals("-9223372036.855", Decimal.of(Long.MIN_VALUE + 1, 1_000_000_000, 3));
+        assertEquals("-9223372036854775808.000000000", Decimal.of(Long.MIN_VALUE, 1, 9));
+        assertEquals("9223372036854775807.0", Decimal.of(Long.MAX_VALUE, 1, 1));
+        assertEquals("92233720368547758.07", Decimal.of(Long.MAX_VALUE, 100, 2));
     }
 
     @Test
