@@ -13,6 +13,8 @@ final class BootTimer implements BusDevice {
 
     private final long startNanos;
     private volatile long bootNanos = -1;
+    /** Run once, on the vCPU thread, when the marker first arrives. */
+    private final java.util.List<Runnable> markerListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     BootTimer(long startNanos) {
         this.startNanos = startNanos;
@@ -27,7 +29,13 @@ final class BootTimer implements BusDevice {
     public void write(long offset, int size, long value) {
         if (value == MARKER && bootNanos < 0) {
             bootNanos = System.nanoTime() - startNanos;
+            markerListeners.forEach(Runnable::run);
         }
+    }
+
+    /** Runs {@code listener} when the guest's init writes the marker (on that vCPU thread: it must be quick). */
+    void onMarker(Runnable listener) {
+        markerListeners.add(listener);
     }
 
     /** Nanoseconds from VMM start to the marker, or -1 if the guest has not written it. */

@@ -32,6 +32,8 @@ final class DeviceWorker implements AutoCloseable {
     private final java.util.concurrent.atomic.LongAdder served = new java.util.concurrent.atomic.LongAdder();
     /** Threads that run a batch's requests beside this one (virtio-blk), closed with the worker; null if none. */
     private IoHelpers helpers;
+    /** A disk's request path run ahead of the guest's transfers, started and closed with the worker; or null. */
+    private BlockPathWarmUp warmUp;
     private final String name;
 
     /**
@@ -84,8 +86,19 @@ final class DeviceWorker implements AutoCloseable {
         return helpers;
     }
 
+    /**
+     * Starts {@code warmUp}'s thread with the worker's (before the VMM confines itself) and stops it in
+     * {@link #close()}, before the disk it reads is closed. What begins it is the caller's: the guest's boot marker.
+     */
+    void startAndCloseWith(BlockPathWarmUp warmUp) {
+        this.warmUp = warmUp;
+    }
+
     void start() {
         thread.start();
+        if (warmUp != null) {
+            warmUp.start();
+        }
     }
 
     private void serve() {
@@ -110,6 +123,9 @@ final class DeviceWorker implements AutoCloseable {
         if (thread.isAlive()) {
             notifications.signal();
             Joins.joinUninterruptibly(thread);
+        }
+        if (warmUp != null) {
+            warmUp.close();
         }
         if (helpers != null) {
             helpers.close(); // idle: the worker waited for its last batch before it ended

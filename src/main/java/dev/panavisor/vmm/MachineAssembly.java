@@ -189,8 +189,15 @@ final class MachineAssembly {
             DeviceWorker worker = new DeviceWorker("virtio" + i, transport, e -> workerFailed.accept(e));
             workers.add(worker);
             int helpers = IoHelpers.count();
-            if (device instanceof VirtioBlock block && helpers > 0) {
-                block.serveConcurrently(worker.helpers(helpers));
+            if (device instanceof VirtioBlock block) {
+                if (helpers > 0) {
+                    block.serveConcurrently(worker.helpers(helpers));
+                }
+                BlockPathWarmUp warmUp = BlockPathWarmUp.forDisk(block.disk(), "device-virtio" + i);
+                if (warmUp != null) {
+                    bootTimer.onMarker(warmUp::begin); // the guest's init runs: its boot is over, its work to come
+                    worker.startAndCloseWith(warmUp);
+                }
             }
             if (kvm.has(KvmCap.IOEVENTFD)) {
                 int receiveWakeup = device == netDevice ? network.receiveNotificationFd() : -1;

@@ -13,7 +13,7 @@ import java.util.Arrays;
 /**
  * A child JVM for {@link ConfinedDiskTest}: opens a disk image as {@code panavisor run} does, confines itself with
  * the VMM's filter, then moves data the way virtio-blk does (a scattered read into several buffers of mmap'd
- * memory, a gathered write, a single-buffer read, a flush) and prints one line per step: {@code NAME ok} or
+ * memory, a gathered write, a single-buffer read, a flush, the warm-up's scratch reads) and prints one line per step: {@code NAME ok} or
  * {@code NAME failed: message}. Argument: the image's path (the image holds bytes {@code i & 0xff}).
  */
 public final class ConfinedDiskMain {
@@ -23,6 +23,9 @@ public final class ConfinedDiskMain {
     public static void main(String[] args) throws Exception {
         try (FileDiskBackend disk = FileDiskBackend.open(Path.of(args[0]), false);
                 MappedGuestMemory memory = MappedGuestMemory.allocate(1 << 20)) {
+            // The disk's warm-up thread starts before the filter, as a run's does, and plays its requests under it.
+            BlockPathWarmUp warmUp = new BlockPathWarmUp(disk, "confined", 3);
+            warmUp.start();
             Confinement.install();
             System.out.println("seccomp-mode " + Seccomp.mode());
             ByteBuffer[] scattered = {memory.buffer(0x8000, 4096), memory.buffer(0x1000, 512),
@@ -60,6 +63,16 @@ public final class ConfinedDiskMain {
             });
             step("read", () -> disk.read(0, memory.buffer(0x60000, 512)));
             step("flush", disk::flush);
+            step("warm-up", () -> {
+                warmUp.begin();
+                long deadline = System.nanoTime() + 60_000_000_000L;
+                while (warmUp.isAlive() && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                if (warmUp.served() != 3) {
+                    throw new IllegalStateException(warmUp.served() + " of 3 scratch reads answered OK");
+                }
+            });
         }
         System.out.flush();
     }

@@ -197,6 +197,53 @@ class DeviceWorkerTest {
         assertEquals(2, countUsed(queue));
     }
 
+    @Test
+    void a_disk_warm_up_starts_with_the_worker_waits_through_the_guest_s_requests_and_is_joined_by_close()
+            throws Exception {
+        RecordingDisk disk = new RecordingDisk();
+        VirtioMmioTransport transport = new VirtioMmioTransport(new VirtioBlock(disk, "vda"), memory, line);
+        worker = new DeviceWorker("test", transport, e -> events.add("worker failed: " + e));
+        BlockPathWarmUp warmUp = new BlockPathWarmUp(disk, "device-test", 2);
+        worker.startAndCloseWith(warmUp);
+        worker.start();
+        assertTrue(warmUp.isAlive(), "started with the worker");
+        MmioDriver driver = MmioDriver.onBus(transport, memory);
+        assertTrue(driver.negotiate(VirtioFeatures.VERSION_1));
+        DriverQueue queue = driver.setUpQueue(0, 0x1000);
+        driver.driverOk();
+        memory.writeU32(0x8000, 0); // VIRTIO_BLK_T_IN of sector 0
+        memory.writeU64(0x8008, 0);
+        memory.writeU8(0x8100, 0xff);
+        queue.add(readable(0x8000, 16), writable(0x9000, 512), writable(0x8100, 1));
+        driver.notify(0);
+        assertTrue(interrupts.tryAcquire(10, TimeUnit.SECONDS));
+        assertEquals(new DriverQueue.Used(0, 513), queue.pollUsed());
+        assertEquals(List.of("read on device-test"), events, "the guest's request does not begin the warm-up");
+
+        worker.close();
+        assertFalse(warmUp.isAlive(), "close() joins the warm-up too");
+        assertEquals(0, warmUp.served());
+        assertEquals(List.of("read on device-test"), events);
+    }
+
+    @Test
+    void a_begun_warm_up_reads_on_its_own_thread_and_never_writes() throws Exception {
+        RecordingDisk disk = new RecordingDisk();
+        VirtioMmioTransport transport = new VirtioMmioTransport(new VirtioBlock(disk, "vda"), memory, line);
+        worker = new DeviceWorker("test", transport, e -> events.add("worker failed: " + e));
+        BlockPathWarmUp warmUp = new BlockPathWarmUp(disk, "device-test", 2);
+        worker.startAndCloseWith(warmUp);
+        worker.start();
+        warmUp.begin();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (warmUp.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals(2, warmUp.served(), "both scratch reads answered OK");
+        assertTrue(events.stream().allMatch("read on device-test-warm-up"::equals), String.valueOf(events));
+        assertFalse(events.isEmpty());
+    }
+
     private static int countUsed(DriverQueue queue) {
         int n = 0;
         while (queue.pollUsed() != null) {
