@@ -117,6 +117,11 @@ final class BlockPathWarmUp implements AutoCloseable {
         return thread.isAlive();
     }
 
+    /** For tests: waits up to {@code timeout} for the thread to end; returns whether it has. */
+    boolean awaitEnd(java.time.Duration timeout) throws InterruptedException {
+        return thread.join(timeout);
+    }
+
     /** Stops the warm-up between two requests, and joins it. */
     @Override
     public void close() {

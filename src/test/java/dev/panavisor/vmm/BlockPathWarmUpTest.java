@@ -10,8 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panavisor.devices.virtio.block.FileDiskBackend;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -61,11 +61,7 @@ class BlockPathWarmUpTest {
             assertTrue(warmUp.isAlive(), "it waits for begin()");
             assertEquals(0, warmUp.served());
             warmUp.begin();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (warmUp.isAlive() && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
-            assertFalse(warmUp.isAlive(), "it ends after its requests");
+            assertTrue(warmUp.awaitEnd(Duration.ofSeconds(30)), "it ends after its requests");
             assertEquals(5, warmUp.served());
             warmUp.close();
         }

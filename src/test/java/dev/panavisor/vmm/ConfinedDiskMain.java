@@ -65,10 +65,7 @@ public final class ConfinedDiskMain {
             step("flush", disk::flush);
             step("warm-up", () -> {
                 warmUp.begin();
-                long deadline = System.nanoTime() + 60_000_000_000L;
-                while (warmUp.isAlive() && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                }
+                warmUp.awaitEnd(java.time.Duration.ofSeconds(60));
                 if (warmUp.served() != 3) {
                     throw new IllegalStateException(warmUp.served() + " of 3 scratch reads answered OK");
                 }

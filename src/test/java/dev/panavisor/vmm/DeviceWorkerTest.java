@@ -201,11 +201,8 @@ class DeviceWorkerTest {
     void a_disk_warm_up_starts_with_the_worker_waits_through_the_guest_s_requests_and_is_joined_by_close()
             throws Exception {
         RecordingDisk disk = new RecordingDisk();
-        VirtioMmioTransport transport = new VirtioMmioTransport(new VirtioBlock(disk, "vda"), memory, line);
-        worker = new DeviceWorker("test", transport, e -> events.add("worker failed: " + e));
         BlockPathWarmUp warmUp = new BlockPathWarmUp(disk, "device-test", 2);
-        worker.startAndCloseWith(warmUp);
-        worker.start();
+        VirtioMmioTransport transport = startWith(disk, warmUp);
         assertTrue(warmUp.isAlive(), "started with the worker");
         MmioDriver driver = MmioDriver.onBus(transport, memory);
         assertTrue(driver.negotiate(VirtioFeatures.VERSION_1));
@@ -229,19 +226,22 @@ class DeviceWorkerTest {
     @Test
     void a_begun_warm_up_reads_on_its_own_thread_and_never_writes() throws Exception {
         RecordingDisk disk = new RecordingDisk();
-        VirtioMmioTransport transport = new VirtioMmioTransport(new VirtioBlock(disk, "vda"), memory, line);
-        worker = new DeviceWorker("test", transport, e -> events.add("worker failed: " + e));
         BlockPathWarmUp warmUp = new BlockPathWarmUp(disk, "device-test", 2);
-        worker.startAndCloseWith(warmUp);
-        worker.start();
+        startWith(disk, warmUp);
         warmUp.begin();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (warmUp.isAlive() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        assertTrue(warmUp.awaitEnd(java.time.Duration.ofSeconds(30)));
         assertEquals(2, warmUp.served(), "both scratch reads answered OK");
         assertTrue(events.stream().allMatch("read on device-test-warm-up"::equals), String.valueOf(events));
         assertFalse(events.isEmpty());
+    }
+
+    /** Starts a worker for a virtio-blk device on {@code disk}, with {@code warmUp} started and closed with it. */
+    private VirtioMmioTransport startWith(DiskBackend disk, BlockPathWarmUp warmUp) {
+        VirtioMmioTransport transport = new VirtioMmioTransport(new VirtioBlock(disk, "vda"), memory, line);
+        worker = new DeviceWorker("test", transport, e -> events.add("worker failed: " + e));
+        worker.startAndCloseWith(warmUp);
+        worker.start();
+        return transport;
     }
 
     private static int countUsed(DriverQueue queue) {
