@@ -187,7 +187,13 @@ class DeviceWorkerTest {
         queue.add(readable(0x8200, 16), writable(0x8300, 1));
         driver[0].notify(0);
 
+        // Two small requests: each is answered on its own (VirtioBlock); the line, raised at the first answer, stays
+        // up until the driver acknowledges it, so the test waits for the second answer in the used ring.
         assertTrue(interrupts.tryAcquire(10, TimeUnit.SECONDS));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (queue.usedIdx() < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
         assertEquals(List.of("write", "flush, status byte then 255"), events);
         assertEquals(0, memory.readU8(0x8100));
         assertEquals(0, memory.readU8(0x8300), "OK once flush() returned");

@@ -35,12 +35,17 @@ final class BlockDriver {
 
     /** On other memory, such as mmap'd memory (native, as a VM's), 1 MiB or more. */
     BlockDriver(VirtioBlock device, GuestMemory memory) {
+        this(device, memory, false);
+    }
+
+    /** As above; {@code eventIdx}: the queue runs with VIRTIO_F_EVENT_IDX negotiated (the driver's used_event 0). */
+    BlockDriver(VirtioBlock device, GuestMemory memory, boolean eventIdx) {
         this.memory = memory;
         this.device = device;
         QueueLayout layout = QueueLayout.contiguous(0x1000, VirtioBlock.QUEUE_SIZE);
         this.queue = new DriverQueue(memory, layout);
         device.activate(device.offeredFeatures(),
-                List.of(new SplitVirtqueue(memory, layout, VirtioBlock.QUEUE_SIZE, false, true)), memory, interrupt);
+                List.of(new SplitVirtqueue(memory, layout, VirtioBlock.QUEUE_SIZE, eventIdx, true)), memory, interrupt);
     }
 
     void header(long at, int type, long sector) {

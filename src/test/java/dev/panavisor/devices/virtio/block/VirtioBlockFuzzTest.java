@@ -70,7 +70,8 @@ class VirtioBlockFuzzTest {
             requests.add(build(data, memory, queue, next, capacity, readOnly));
         }
         device.queueNotify(0);
-        assertEquals(List.of("used"), interrupt.events);
+        // Every request here is small, so each is answered on its own, with its own interrupt (no EVENT_IDX).
+        assertEquals(java.util.Collections.nCopies(requests.size(), "used"), interrupt.events);
         for (Request request : requests) {
             DriverQueue.Used used = queue.pollUsed();
             assertNotNull(used, "request " + request + " not answered");
