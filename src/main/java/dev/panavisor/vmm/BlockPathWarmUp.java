@@ -14,8 +14,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
 
 /**
- * Runs a disk's request path a few times on scratch memory as soon as the guest starts using the disk, so that the
- * JIT has compiled it before the guest's first large transfer.
+ * Runs a disk's request path a few times on scratch memory once the guest has booted, so that the JIT has compiled
+ * it before the guest's first large transfer.
  *
  * <p>Why: the JIT compiles a method after it has been called often enough (about 10 calls for Panavisor's code,
  * jvm.options), and a guest's boot makes one or two requests to a disk (the partition scan). So the first megabytes
