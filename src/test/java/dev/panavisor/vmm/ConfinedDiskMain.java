@@ -13,8 +13,8 @@ import java.util.Arrays;
 /**
  * A child JVM for {@link ConfinedDiskTest}: opens a disk image as {@code panavisor run} does, confines itself with
  * the VMM's filter, then moves data the way virtio-blk does (a scattered read into several buffers of mmap'd
- * memory, a gathered write, a single-buffer read, a flush, the warm-up's scratch reads) and prints one line per step: {@code NAME ok} or
- * {@code NAME failed: message}. Argument: the image's path (the image holds bytes {@code i & 0xff}).
+ * memory, a gathered write, a single-buffer read, a flush, the warm-up's scratch reads) and prints one line per
+ * step: {@code NAME ok} or {@code NAME failed: message}. Argument: the image's path (the image holds bytes {@code i & 0xff}).
  */
 public final class ConfinedDiskMain {
     private ConfinedDiskMain() {

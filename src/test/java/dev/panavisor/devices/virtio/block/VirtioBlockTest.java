@@ -212,6 +212,7 @@ class VirtioBlockTest {
         assertEquals(List.of("used"), on.interrupts);
         assertEquals(large + 1, on.queue.pollUsed().writtenBytes());
         assertEquals(large + 1, on.queue.pollUsed().writtenBytes());
-        assertArrayEquals(Arrays.copyOf(bigDisk.contents(), 2 * large), on.memory.readBytes(BlockDriver.DATA, 2 * large));
+        assertArrayEquals(Arrays.copyOf(bigDisk.contents(), 2 * large),
+                on.memory.readBytes(BlockDriver.DATA, 2 * large));
     }
 }
