@@ -12,12 +12,21 @@ import java.nio.ByteBuffer;
  */
 public interface GuestMemory {
 
-    /** Number of bytes; valid addresses are 0 .. size()-1. */
+    /** Number of bytes; valid addresses are 0 .. size()-1. Fixed for the memory's life. */
     long size();
 
     /** True when [address, address+length) lies entirely inside guest memory (overflow-safe). */
     default boolean contains(long address, long length) {
-        return address >= 0 && length >= 0 && address <= size() && length <= size() - address;
+        return within(address, length, size());
+    }
+
+    /**
+     * {@link #contains} for a memory of {@code size} bytes, for a loop that checks many ranges of one memory and
+     * asks its size once: a plain static call that even the lab's C1-only JIT compiles inline, where each
+     * {@code contains} is an interface call.
+     */
+    static boolean within(long address, long length, long size) {
+        return address >= 0 && length >= 0 && address <= size && length <= size - address;
     }
 
     /** Throws {@link GuestMemoryException} unless {@link #contains(long, long)}. */
@@ -35,6 +44,17 @@ public interface GuestMemory {
     long readU32(long address);
 
     long readU64(long address);
+
+    /**
+     * Reads {@code count} consecutive little-endian u64 values from {@code address} into {@code dst[0..count)}:
+     * one range check and one copy, where a loop of {@link #readU64} checks and reads each.
+     */
+    default void readU64s(long address, long[] dst, int count) {
+        checkRange(address, count * 8L);
+        for (int i = 0; i < count; i++) {
+            dst[i] = readU64(address + 8L * i);
+        }
+    }
 
     void writeU8(long address, int value);
 

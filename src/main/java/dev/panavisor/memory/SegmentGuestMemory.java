@@ -80,6 +80,12 @@ public abstract class SegmentGuestMemory implements GuestMemory {
     }
 
     @Override
+    public void readU64s(long address, long[] dst, int count) {
+        checkRange(address, count * 8L);
+        MemorySegment.copy(segment, U64, address, dst, 0, count);
+    }
+
+    @Override
     public void read(long address, byte[] dst, int offset, int length) {
         checkRange(address, length);
         MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, address, dst, offset, length);

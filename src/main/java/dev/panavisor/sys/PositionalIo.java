@@ -2,6 +2,7 @@ package dev.panavisor.sys;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.lang.ref.Reference;
@@ -48,17 +49,34 @@ public final class PositionalIo {
     }
 
     /**
-     * Reads ({@code write} false) or writes every byte the {@code count} iovecs describe, from {@code offset} on:
-     * the call is repeated after a short transfer (a signal, a pipe-sized chunk) with the iovecs advanced past what
-     * moved (which changes them), and after EINTR. Returns the bytes moved: all of them, or fewer when a read
-     * reached the end of the file.
+     * Each thread's own iovec array, {@link #IOV_MAX} entries (16 KiB), made at its first transfer and freed once the
+     * thread is gone: a request's iovecs then cost no allocation (an arena per request was a tenth of the device
+     * model's time for a 1 MiB read with the lab's C1-only JIT; docs/performance.md, "The request path in Java").
+     */
+    private static final ThreadLocal<MemorySegment> SCRATCH =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(IOV_MAX * IOVEC_BYTES, 8));
+
+    /**
+     * Room for {@code count} iovecs: the calling thread's own array, valid until its next call here, or for more
+     * than {@link #IOV_MAX} a new one that the garbage collector frees.
+     */
+    public static MemorySegment iovecs(int count) {
+        return count <= IOV_MAX ? SCRATCH.get() : Arena.ofAuto().allocate(count * IOVEC_BYTES, 8);
+    }
+
+    /**
+     * Reads ({@code write} false) or writes the {@code bytes} bytes that the {@code count} iovecs describe, from
+     * {@code offset} on: the call is repeated after a short transfer (a signal, a pipe-sized chunk, more than
+     * {@link #IOV_MAX} iovecs) with the iovecs advanced past what moved (which changes them), and after EINTR. A
+     * transfer that moves everything at once leaves the iovecs as they were. Returns the bytes moved: all of them,
+     * or fewer when a read reached the end of the file.
      *
      * @throws NativeCallException when a call fails
      */
-    public static long transferFully(int fd, MemorySegment iovecs, int count, long offset, boolean write) {
+    public static long transferFully(int fd, MemorySegment iovecs, int count, long bytes, long offset, boolean write) {
         long total = 0;
         int first = 0;
-        while (first < count) {
+        while (total < bytes && first < count) {
             if (iovecs.get(JAVA_LONG, first * IOVEC_BYTES + 8) == 0) {
                 first++;
                 continue;
@@ -76,7 +94,9 @@ public final class PositionalIo {
                 return total; // end of file (a read), or a write that cannot make progress
             }
             total += moved;
-            first = advance(iovecs, first, count, moved);
+            if (total < bytes) {
+                first = advance(iovecs, first, count, moved);
+            }
         }
         return total;
     }

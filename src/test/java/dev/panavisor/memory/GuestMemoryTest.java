@@ -62,6 +62,29 @@ class GuestMemoryTest {
         assertFalse(memory.contains(Long.MAX_VALUE, Long.MAX_VALUE));
         assertTrue(memory.contains(4096, 0));
         assertTrue(memory.contains(0, 4096));
+        assertTrue(GuestMemory.within(4088, 8, 4096));
+        assertFalse(GuestMemory.within(4089, 8, 4096));
+        assertFalse(GuestMemory.within(-1, 1, 4096));
+        assertFalse(GuestMemory.within(8, Long.MAX_VALUE, 4096));
+    }
+
+    @ParameterizedTest
+    @MethodSource("memories")
+    void u64s_read_at_once_are_the_values_read_one_by_one(LongFunction<GuestMemory> factory) {
+        GuestMemory memory = factory.apply(4096);
+        for (int i = 0; i < 8; i++) {
+            memory.writeU64(4032 + 8L * i, 0x0102_0304_0506_0708L * (i + 1));
+        }
+        memory.writeU64(4093 - 8, -1L); // an unaligned one too
+        long[] values = new long[9];
+        memory.readU64s(4032, values, 8);
+        for (int i = 0; i < 8; i++) {
+            assertEquals(memory.readU64(4032 + 8L * i), values[i], "value " + i);
+        }
+        memory.readU64s(4093 - 8, values, 1);
+        assertEquals(-1L, values[0]);
+        assertThrows(GuestMemoryException.class, () -> memory.readU64s(4040, values, 8), "past the end");
+        assertThrows(GuestMemoryException.class, () -> memory.readU64s(-8, values, 1));
     }
 
     @ParameterizedTest

@@ -3,6 +3,7 @@ package dev.panavisor.sys;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -179,6 +180,62 @@ class LibcTest {
         assertEquals(3, noProcess.errno()); // ESRCH
         assertFalse(Libc.isatty(-1));
         assertEquals("No such file or directory", Libc.strerror(Errno.ENOENT));
+    }
+
+    /**
+     * Each thread gets its own iovec array, the same one at every call, so a request's iovecs cost no allocation;
+     * more than IOV_MAX of them get an array of their own.
+     */
+    @Test
+    void each_thread_has_its_own_iovec_array_and_more_than_iov_max_get_a_larger_one() throws Exception {
+        MemorySegment mine = PositionalIo.iovecs(1);
+        assertEquals(mine.address(), PositionalIo.iovecs(PositionalIo.IOV_MAX).address(), "reused on this thread");
+        assertEquals(PositionalIo.IOV_MAX * PositionalIo.IOVEC_BYTES, mine.byteSize());
+        MemorySegment[] other = new MemorySegment[1];
+        Thread thread = Thread.ofPlatform().start(() -> other[0] = PositionalIo.iovecs(1));
+        thread.join();
+        assertNotEquals(mine.address(), other[0].address(), "another thread's array");
+        MemorySegment large = PositionalIo.iovecs(PositionalIo.IOV_MAX + 1);
+        assertEquals((PositionalIo.IOV_MAX + 1) * PositionalIo.IOVEC_BYTES, large.byteSize());
+        assertNotEquals(mine.address(), large.address());
+    }
+
+    /**
+     * transferFully moves every byte it is told of: all at once leaves the iovecs as they were; a file that ends
+     * first gives what it had; more than IOV_MAX iovecs take several calls, the iovecs advanced between them.
+     */
+    @Test
+    void transfer_fully_reads_everything_even_over_several_calls_and_stops_at_the_end_of_the_file()
+            throws Exception {
+        byte[] content = new byte[PositionalIo.IOV_MAX + 100];
+        for (int i = 0; i < content.length; i++) {
+            content[i] = (byte) (i * 7);
+        }
+        Path file = dir.resolve("many");
+        Files.write(file, content);
+        int fd = Libc.open(file.toString(), Libc.O_RDONLY);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate(3);
+            MemorySegment b = arena.allocate(4);
+            MemorySegment iovecs = PositionalIo.iovecs(2);
+            PositionalIo.setIovec(iovecs, 0, a.address(), 3);
+            PositionalIo.setIovec(iovecs, 1, b.address(), 4);
+            assertEquals(7, PositionalIo.transferFully(fd, iovecs, 2, 7, 10, false));
+            assertEquals(4, iovecs.get(ValueLayout.JAVA_LONG, PositionalIo.IOVEC_BYTES + 8), "left as it was");
+            assertEquals(content[13], b.get(ValueLayout.JAVA_BYTE, 0));
+            assertEquals(5, PositionalIo.transferFully(fd, iovecs, 2, 7, content.length - 5, false), "at the end");
+
+            int count = content.length; // one byte per iovec: more than one call can take
+            MemorySegment bytes = arena.allocate(count);
+            MemorySegment many = PositionalIo.iovecs(count);
+            for (int i = 0; i < count; i++) {
+                PositionalIo.setIovec(many, i, bytes.address() + i, 1);
+            }
+            assertEquals(count, PositionalIo.transferFully(fd, many, count, count, 0, false));
+            assertArrayEquals(content, bytes.toArray(ValueLayout.JAVA_BYTE));
+        } finally {
+            Libc.close(fd);
+        }
     }
 
     @Test

@@ -8,7 +8,11 @@ import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
 import dev.panavisor.memory.MappedGuestMemory;
+import dev.panavisor.sys.Libc;
+import dev.panavisor.sys.PositionalIo;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -40,6 +44,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@link #vectored}: the device as it is, one {@code readv} for all 254 buffers;
  *   <li>{@link #perSegment}: the same device over a backend that reads each buffer with its own {@code pread} (the
  *       {@link DiskBackend} default, which {@link FileDiskBackend} overrode to get {@link #vectored});
+ *   <li>{@link #scatteredFloor}: the kernel's part, one {@code preadv} into the same scattered pages;
  *   <li>{@link #plainRead}: the floor, the same bytes read into one direct buffer, with no device model at all;
  *   <li>{@link #twoRequestsOneThread} and {@link #twoRequestsWithHelper}: two such requests in one notification (a
  *       1 MiB read is two), served one after the other on the calling thread, or side by side with one helper
@@ -86,6 +91,9 @@ public class VirtioBlockScatteredReadBenchmark {
     ExecutorService helper;
     FileChannel channel;
     ByteBuffer direct;
+    MappedGuestMemory floorMemory;
+    int floorFd;
+    MemorySegment floorIovecs;
     long offset;
 
     @Setup(Level.Trial)
@@ -149,6 +157,12 @@ public class VirtioBlockScatteredReadBenchmark {
         perSegmentQueue = activate(perSegmentDevice, perSegmentMemory);
         channel = FileChannel.open(image, StandardOpenOption.READ);
         direct = ByteBuffer.allocateDirect(REQUEST);
+        floorMemory = MappedGuestMemory.allocate(4 << 20);
+        floorFd = Libc.open(image.toString(), Libc.O_RDONLY);
+        floorIovecs = Arena.global().allocate(SEGMENTS * PositionalIo.IOVEC_BYTES, 8);
+        for (int i = 0; i < SEGMENTS; i++) {
+            PositionalIo.setIovec(floorIovecs, i, floorMemory.hostAddress(DATA + 2L * i * PAGE, PAGE), PAGE);
+        }
     }
 
     private DriverQueue activate(VirtioBlock device, MappedGuestMemory memory) {
@@ -168,6 +182,8 @@ public class VirtioBlockScatteredReadBenchmark {
         helper.shutdown();
         pairMemory.close();
         helperPairMemory.close();
+        Libc.close(floorFd);
+        floorMemory.close();
         Files.deleteIfExists(image);
     }
 
@@ -219,6 +235,19 @@ public class VirtioBlockScatteredReadBenchmark {
     @Benchmark
     public int twoRequestsWithHelper() {
         return servePair(helperPairDevice, helperPairMemory, helperPairQueue);
+    }
+
+    /**
+     * The kernel's share of {@link #vectored}: the same scattered read into the same guest pages with one
+     * {@code preadv} over iovecs built once, no device model. {@link #vectored} minus this is the Java per request.
+     */
+    @Benchmark
+    public int scatteredFloor() {
+        long moved = PositionalIo.preadvOrErrno(floorFd, floorIovecs, SEGMENTS, nextOffset());
+        if (moved != REQUEST) {
+            throw new IllegalStateException("short read: " + moved);
+        }
+        return floorMemory.readU8(DATA + 7);
     }
 
     @Benchmark

@@ -1,11 +1,12 @@
 package dev.panavisor.devices.virtio.block;
 
+import dev.panavisor.memory.GuestMemory;
+import dev.panavisor.memory.GuestMemoryException;
 import dev.panavisor.sys.Libc;
 import dev.panavisor.sys.NativeCallException;
 import dev.panavisor.sys.PositionalIo;
 import java.io.EOFException;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -196,29 +197,46 @@ public final class FileDiskBackend implements DiskBackend {
         }
     }
 
-    /** One preadv or pwritev over the segments' host addresses; false (nothing done) when the memory is not native. */
+    /**
+     * One preadv or pwritev over the segments' host addresses, in the thread's own iovec array
+     * ({@link PositionalIo#iovecs}); false (nothing done) when the memory is not native.
+     */
     private boolean transferNative(long offset, GuestSegments segments, boolean read) throws IOException {
         int count = segments.count();
-        if (count == 0 || segments.memory().hostAddress(segments.addresses()[0], segments.lengths()[0]) < 0) {
+        GuestMemory memory = segments.memory();
+        long[] addresses = segments.addresses();
+        int[] lengths = segments.lengths();
+        long size = memory.size();
+        long base = count == 0 ? -1 : memory.hostAddress(0, size);
+        if (base < 0) {
             return false;
         }
+        MemorySegment iovecs = PositionalIo.iovecs(count);
         long expected = 0;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment iovecs = arena.allocate(count * PositionalIo.IOVEC_BYTES, 8);
-            for (int i = 0; i < count; i++) {
-                int length = segments.lengths()[i];
-                PositionalIo.setIovec(iovecs, i, segments.memory().hostAddress(segments.addresses()[i], length),
-                        length);
-                expected += length;
+        for (int i = 0; i < count; i++) {
+            long address = addresses[i];
+            int length = lengths[i];
+            if (!GuestMemory.within(address, length, size)) { // checked with the chain; again where it is used
+                throw GuestMemoryException.outOfRange(address, length, size);
             }
-            long moved = PositionalIo.transferFully(fd, iovecs, count, offset, !read);
+            PositionalIo.setIovec(iovecs, i, base + address, length);
+            expected += length;
+        }
+        finishTransfer(offset, iovecs, count, expected, read);
+        return true;
+    }
+
+    /** Moves the {@code expected} bytes that the iovecs describe; a file that ends first fails as truncated. */
+    private void finishTransfer(long offset, MemorySegment iovecs, int count, long expected, boolean read)
+            throws IOException {
+        try {
+            long moved = PositionalIo.transferFully(fd, iovecs, count, expected, offset, !read);
             if (moved < expected) {
                 throw new EOFException("disk image " + path + " ends at " + (offset + moved) + "; was it truncated?");
             }
         } catch (NativeCallException e) {
             throw new IOException("disk image " + path + " at " + offset + ": " + e.getMessage(), e);
         }
-        return true;
     }
 
     /** Whether the buffers can go to preadv/pwritev: native memory (guest memory is), and at least one of them. */
@@ -240,21 +258,14 @@ public final class FileDiskBackend implements DiskBackend {
      * one-buffer methods.
      */
     private void transfer(long offset, ByteBuffer[] buffers, boolean read) throws IOException {
+        MemorySegment iovecs = PositionalIo.iovecs(buffers.length);
         long expected = 0;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment iovecs = arena.allocate(buffers.length * PositionalIo.IOVEC_BYTES, 8);
-            for (int i = 0; i < buffers.length; i++) {
-                MemorySegment buffer = MemorySegment.ofBuffer(buffers[i]);
-                PositionalIo.setIovec(iovecs, i, buffer.address(), buffer.byteSize());
-                expected += buffer.byteSize();
-            }
-            long moved = PositionalIo.transferFully(fd, iovecs, buffers.length, offset, !read);
-            if (moved < expected) {
-                throw new EOFException("disk image " + path + " ends at " + (offset + moved) + "; was it truncated?");
-            }
-        } catch (NativeCallException e) {
-            throw new IOException("disk image " + path + " at " + offset + ": " + e.getMessage(), e);
+        for (int i = 0; i < buffers.length; i++) {
+            MemorySegment buffer = MemorySegment.ofBuffer(buffers[i]);
+            PositionalIo.setIovec(iovecs, i, buffer.address(), buffer.byteSize());
+            expected += buffer.byteSize();
         }
+        finishTransfer(offset, iovecs, buffers.length, expected, read);
         for (ByteBuffer buffer : buffers) {
             buffer.position(buffer.limit());
         }

@@ -10,7 +10,8 @@ import java.util.Arrays;
  * contiguous on the disk. Kept as addresses and lengths rather than {@link ByteBuffer} views so that a backend that
  * can do native vectored I/O ({@link FileDiskBackend}: one preadv) writes the host addresses straight into its iovec
  * array, with no object per segment; {@link #views()} gives the buffers for any other backend. Every stretch was
- * checked against guest memory when the descriptor chain was loaded, and is checked again here.
+ * checked against guest memory when the descriptor chain was loaded, and is checked again where it is used (a host
+ * address in the backend, a view here).
  */
 public record GuestSegments(GuestMemory memory, long[] addresses, int[] lengths, int count) {
     /** Largest piece handed to the backend at once; ByteBuffer views are int-sized. */
@@ -47,7 +48,6 @@ public record GuestSegments(GuestMemory memory, long[] addresses, int[] lengths,
                     addresses = Arrays.copyOf(addresses, count * 2);
                     lengths = Arrays.copyOf(lengths, count * 2);
                 }
-                memory.checkRange(address, piece);
                 addresses[count] = address;
                 lengths[count] = piece;
                 count++;

@@ -256,4 +256,25 @@ class FileDiskBackendTest {
             assertTrue(device.lastRequestError().contains("was it truncated?"), device.lastRequestError());
         }
     }
+
+    /**
+     * The backend checks each segment against guest memory again where it turns it into a host address (the chain
+     * checked it first): a segment reaching past the end fails before any byte moves, and no other memory is read
+     * or written.
+     */
+    @Test
+    void a_segment_past_the_end_of_guest_memory_fails_before_any_byte_moves() throws IOException {
+        Path path = image("bounds.img", VirtioBlockTest.pattern(SECTORS * 512));
+        try (FileDiskBackend disk = FileDiskBackend.open(path, false);
+                dev.panavisor.memory.MappedGuestMemory memory = dev.panavisor.memory.MappedGuestMemory.allocate(
+                        1 << 20)) {
+            GuestSegments segments = new GuestSegments(memory, new long[] {0, (1 << 20) - 512},
+                    new int[] {512, 1024}, 2);
+            assertThrows(dev.panavisor.memory.GuestMemoryException.class, () -> disk.read(0, segments));
+            assertEquals(0, memory.readU64(0), "the segment inside was not read either");
+            byte[] before = Files.readAllBytes(path);
+            assertThrows(dev.panavisor.memory.GuestMemoryException.class, () -> disk.write(0, segments));
+            assertArrayEquals(before, Files.readAllBytes(path), "nothing written");
+        }
+    }
 }

@@ -191,6 +191,86 @@ class SplitVirtqueueTest {
         assertTrue(e.getMessage().contains("VIRTIO_F_INDIRECT_DESC"), e.getMessage());
     }
 
+    /**
+     * An indirect table is copied out of guest memory in one read and walked from the copy: a driver that rewrites
+     * the table meanwhile (here, as soon as it has been read) changes nothing in the chain the device got.
+     */
+    @Test
+    void an_indirect_table_is_read_at_once_and_a_driver_rewriting_it_meanwhile_changes_nothing() {
+        long table = 0x4000;
+        RewritesAfterRead racing = new RewritesAfterRead(0x10000, table);
+        SplitVirtqueue queue = new SplitVirtqueue(racing, layout, SIZE, false, true);
+        DriverQueue racingDriver = new DriverQueue(racing, layout);
+        racingDriver.addIndirect(table, readable(DATA, 16), writable(DATA + 16, 512), writable(DATA + 600, 1));
+        DescriptorChain chain = queue.pop();
+        assertTrue(racing.rewritten);
+        assertEquals(3, chain.segmentCount());
+        assertEquals(DATA + 16, chain.address(1));
+        assertEquals(512, chain.length(1));
+        assertEquals(DATA + 600, chain.writableAddress(512));
+        assertEquals(0xdead_0000L, racing.readU64(table + 16), "the driver did rewrite it");
+    }
+
+    /**
+     * No correct driver makes an indirect table with more entries than the queue, but the format allows one; the
+     * device then reads it descriptor by descriptor instead of copying it, and follows it all the same.
+     */
+    @Test
+    void an_indirect_table_longer_than_the_queue_is_still_followed() {
+        long table = 0x4000;
+        SplitVirtqueue queue = device(false, true);
+        int entries = SIZE + 1;
+        memory.writeU64(table, DATA); // entry 0: the readable header, linked to the table's last entry
+        memory.writeU32(table + 8, 16);
+        memory.writeU16(table + 12, DescriptorChain.F_NEXT);
+        memory.writeU16(table + 14, entries - 1);
+        long last = table + 16L * (entries - 1);
+        memory.writeU64(last, DATA + 64);
+        memory.writeU32(last + 8, 8);
+        memory.writeU16(last + 12, DescriptorChain.F_WRITE);
+        driver.writeDescriptor(0, table, 16 * entries, DescriptorChain.F_INDIRECT, 0);
+        driver.publish(0);
+        DescriptorChain chain = queue.pop();
+        assertEquals(2, chain.segmentCount());
+        assertEquals(DATA + 64, chain.address(1));
+        assertEquals(8, chain.writableBytes());
+    }
+
+    /**
+     * Guest memory that, at the device's first read of the indirect table at {@code table} (of the whole table, or
+     * of its first entry), overwrites the table's second entry with one pointing outside memory.
+     */
+    static final class RewritesAfterRead extends dev.panavisor.memory.SegmentGuestMemory {
+        final long table;
+        boolean rewritten;
+
+        RewritesAfterRead(long size, long table) {
+            super(java.lang.foreign.Arena.ofAuto().allocate(size, 4096));
+            this.table = table;
+        }
+
+        @Override
+        public void readU64s(long address, long[] dst, int count) {
+            super.readU64s(address, dst, count);
+            rewriteOnce(address);
+        }
+
+        @Override
+        public long readU64(long address) {
+            long value = super.readU64(address);
+            rewriteOnce(address);
+            return value;
+        }
+
+        private void rewriteOnce(long address) {
+            if (address == table && !rewritten) {
+                rewritten = true;
+                writeU64(table + 16, 0xdead_0000L);
+                writeU32(table + 24, 4096);
+            }
+        }
+    }
+
     @Test
     void malformed_indirect_tables_are_rejected() {
         long table = 0x4000;
