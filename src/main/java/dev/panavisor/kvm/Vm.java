@@ -19,6 +19,8 @@ public final class Vm implements AutoCloseable {
     private final int fd;
     private final int vcpuMmapSize;
     private final List<Vcpu> vcpus = new ArrayList<>();
+    /** KVM's coalesced ring, mapped at the first coalesced registration; one per VM, shared by its zones. */
+    private CoalescedRing coalescedRing;
     private final Arena arena = Arena.ofShared();
     /** Reused for KVM_IRQ_LINE; guarded by {@code this}. */
     private final MemorySegment irqLevel = arena.allocate(KvmStructs.IRQ_LEVEL);
@@ -110,24 +112,40 @@ public final class Vm implements AutoCloseable {
      * mmap area, and stays valid until the VM is closed. The registration ends with the VM.
      */
     public CoalescedRing coalescePortWrites(int port, int size) {
+        return kvm.has(KvmCap.COALESCED_PIO) ? coalesce(port, size, true) : null;
+    }
+
+    /**
+     * As {@link #coalescePortWrites}, for guest-physical MMIO [{@code address}, {@code address + size}) (the zone
+     * without {@code pio}; KVM_CAP_COALESCED_MMIO). Every registration of a VM shares its one ring, the object
+     * returned here and there.
+     */
+    public CoalescedRing coalesceMmioWrites(long address, int size) {
+        return coalesce(address, size, false);
+    }
+
+    private CoalescedRing coalesce(long address, int size, boolean pio) {
         int pageOffset = kvm.checkExtension(KvmCap.COALESCED_MMIO);
-        if (!kvm.has(KvmCap.COALESCED_PIO) || pageOffset <= 0 || vcpus.isEmpty()) {
+        if (pageOffset <= 0 || vcpus.isEmpty()) {
             return null;
         }
-        MemorySegment page = vcpus.getFirst().mmapPage(pageOffset);
-        if (page == null) {
-            return null;
+        if (coalescedRing == null) {
+            MemorySegment page = vcpus.getFirst().mmapPage(pageOffset);
+            if (page == null) {
+                return null;
+            }
+            coalescedRing = new CoalescedRing(page);
         }
         try (Arena call = Arena.ofConfined()) {
             MemorySegment zone = call.allocate(KvmStructs.COALESCED_MMIO_ZONE);
-            zone.set(ValueLayout.JAVA_LONG, 0, port);
+            zone.set(ValueLayout.JAVA_LONG, 0, address);
             zone.set(ValueLayout.JAVA_INT, 8, size);
-            zone.set(ValueLayout.JAVA_INT, 12, 1); // pio
+            zone.set(ValueLayout.JAVA_INT, 12, pio ? 1 : 0);
             if (Libc.ioctlOrErrno(fd, KvmIoctls.KVM_REGISTER_COALESCED_MMIO, zone) < 0) {
                 return null; // an optimization only: without it the writes exit
             }
         }
-        return new CoalescedRing(page);
+        return coalescedRing;
     }
 
     /** kvm_ioeventfd.flags: only a write of exactly {@code datamatch} signals the eventfd. */

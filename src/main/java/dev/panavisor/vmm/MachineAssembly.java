@@ -56,8 +56,14 @@ final class MachineAssembly {
     BootTimer bootTimer;
     String commandLine;
     LoadedKernel kernel;
-    /** KVM's coalesced write ring, null where KVM cannot coalesce port writes. */
+    /** KVM's coalesced write ring, null where KVM coalesces none of the writes asked for. */
     CoalescedRing coalesced;
+    /**
+     * {@code -Dpanavisor.mmio.coalesceAck=false} lets InterruptACK writes exit as before: for measurements
+     * (docs/performance.md, "One exit per interrupt").
+     */
+    static final String COALESCE_ACK_PROPERTY = "panavisor.mmio.coalesceAck";
+    int virtioDeviceCount;
     /** The initrd's start, else the end of RAM: where the guest kernel's first allocations end (EarlyBootMemory). */
     long earlyAllocationsEnd;
     ExitHandler exitHandler;
@@ -210,6 +216,7 @@ final class MachineAssembly {
                 }
             }
         }
+        virtioDeviceCount = virtioDevices.size();
         if (Machine.FIRST_VIRTIO_IRQ + virtioDevices.size() > MpTable.IOAPIC_PINS) {
             throw new VmmException("too many devices: " + virtioDevices.size() + " virtio devices need IRQs "
                     + "beyond the IOAPIC's " + MpTable.IOAPIC_PINS + " pins");
@@ -248,6 +255,19 @@ final class MachineAssembly {
         coalesced = vm.coalescePortWrites((int) Uart8250.COM1_BASE, 1);
         if (coalesced != null && events != EventLog.OFF) {
             events.event("COM1: writes to its transmit register coalesced (KVM_CAP_COALESCED_PIO)");
+        }
+        //    And each virtio-mmio device's InterruptACK: the guest's interrupt handler then makes one exit (its read
+        //    of InterruptStatus), not two; the acknowledgement reaches the device at the next exit, which its rules
+        //    allow (devices/virtio/mmio/InterruptStatusRegister; docs/devices.md, "The journey of an interrupt").
+        if (!"false".equals(System.getProperty(COALESCE_ACK_PROPERTY))) {
+            for (int i = 0; i < virtioDeviceCount; i++) {
+                long base = GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE;
+                CoalescedRing ring = vm.coalesceMmioWrites(base + MmioRegisters.INTERRUPT_ACK, 4);
+                coalesced = coalesced == null ? ring : coalesced;
+                if (ring != null && events != EventLog.OFF) {
+                    events.event(String.format("virtio-mmio at 0x%x: InterruptACK writes coalesced", base));
+                }
+            }
         }
     }
 

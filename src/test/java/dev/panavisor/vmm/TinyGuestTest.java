@@ -3,6 +3,7 @@ package dev.panavisor.vmm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panavisor.kvm.CoalescedRing;
@@ -61,6 +62,33 @@ class TinyGuestTest {
             assertEquals(List.of("port 16/1=1", "port 16/1=2", "port 16/1=4", "port 16/1=8", "port 16/1=16",
                     "port 16/1=32", "port 16/1=64", "port 16/1=128"), writes, "in the guest's order");
             assertTrue(ring.isEmpty());
+        }
+    }
+
+    /**
+     * An MMIO range registered as coalesced (as each virtio device's InterruptACK is): the guest's write to it waits
+     * in the ring, which is the same one the port zones use, and the guest runs on to its halt.
+     */
+    @Test
+    void mmio_writes_registered_as_coalesced_wait_in_the_same_ring() {
+        try (Kvm kvm = Kvm.open(); TinyGuest guest = TinyGuest.longMode(kvm, TinyPrograms.sumAndEcho())) {
+            CoalescedRing ring = guest.vm().coalesceMmioWrites(TinyPrograms.MMIO_ADDRESS + 8, 8);
+            assertInstanceOf(VcpuExit.IoOut.class, guest.run());
+            VcpuExit.MmioRead read = assertInstanceOf(VcpuExit.MmioRead.class, guest.run());
+            read.reply(0x1122_3344_5566_7788L);
+            if (ring == null) { // a KVM without coalesced MMIO: the write exits as before
+                assertInstanceOf(VcpuExit.MmioWrite.class, guest.run());
+                return;
+            }
+            assertInstanceOf(VcpuExit.Hlt.class, guest.run(), "the write did not exit");
+            List<String> writes = new ArrayList<>();
+            assertEquals(1, ring.drain((pio, address, size, value) ->
+                    writes.add((pio ? "port " : "mmio ") + Long.toHexString(address) + "/" + size + "="
+                            + Long.toHexString(value)), true));
+            assertEquals(List.of("mmio d0000008/8=1122334455667788"), writes);
+            if (kvm.has(KvmCap.COALESCED_PIO)) {
+                assertSame(ring, guest.vm().coalescePortWrites(TinyPrograms.RESULT_PORT, 1), "one ring per VM");
+            }
         }
     }
 

@@ -34,12 +34,11 @@ import java.util.function.IntConsumer;
  * A status write may only add bits, in that order; writes that clear bits or skip a step are ignored, since a driver
  * must not clear bits and must follow the order (§2.1.1, §3.1.1).
  *
- * <p>Interrupt: one line per device, level-triggered. The line is asserted while InterruptStatus is non-zero and
- * deasserted when the driver's InterruptACK clears the last bit (§4.2.3.4). {@link InterruptLine#set} is called
- * only on those transitions, so the VMM issues one KVM_IRQ_LINE per edge, not per completed request. Holding the
- * level also works when the guest programs the IOAPIC pin as edge-triggered: each 0-to-non-zero transition is a
- * rising edge, and Linux's handler ACKs before it looks at the used rings, so nothing set while the line is already
- * high is lost.
+ * <p>Interrupt: one line per device, on an edge-triggered pin. InterruptStatus and InterruptACK are
+ * {@link InterruptStatusRegister}: the line rises at the first event the driver has not read and falls when it reads
+ * InterruptStatus, so {@link InterruptLine#set} is called on those transitions only (one irqfd write per interrupt,
+ * not per completed request), and an InterruptACK that arrives late (KVM's coalesced ring) never clears an event the
+ * driver has not seen.
  *
  * <p>Not thread-safe by itself: the VMM makes every call into a transport and its device hold the transport's own
  * monitor (bus accesses from vCPU threads, host input into the device). The device's worker calls
@@ -58,7 +57,6 @@ public final class VirtioMmioTransport implements BusDevice {
 
     private final VirtioDevice device;
     private final GuestMemory memory;
-    private final InterruptLine line;
     private final QueueRegisters[] queues;
     private final Interrupts interrupts = new Interrupts();
 
@@ -69,7 +67,7 @@ public final class VirtioMmioTransport implements BusDevice {
     /** The driver wrote non-zero bits into a feature word beyond 63, which no device offers. */
     private boolean driverFeaturesBeyond64;
     private int queueSel;
-    private int interruptStatus;
+    private final InterruptStatusRegister interruptStatus;
     private int configGeneration;
     /** Set at DRIVER_OK: the device has been activated with these queues. */
     private boolean active;
@@ -87,7 +85,7 @@ public final class VirtioMmioTransport implements BusDevice {
         }
         this.device = device;
         this.memory = memory;
-        this.line = line;
+        this.interruptStatus = new InterruptStatusRegister(line);
         this.queues = new QueueRegisters[device.queueCount()];
         for (int i = 0; i < queues.length; i++) {
             queues[i] = new QueueRegisters(device.maxQueueSize(i));
@@ -112,7 +110,7 @@ public final class VirtioMmioTransport implements BusDevice {
                     : 0;
             case QUEUE_NUM_MAX -> selectedQueue() == null ? 0 : selectedQueue().maxSize;
             case QUEUE_READY -> selectedQueue() != null && selectedQueue().ready ? 1 : 0;
-            case INTERRUPT_STATUS -> interruptStatus;
+            case INTERRUPT_STATUS -> interruptStatus.read();
             case STATUS -> status;
             case SHM_LEN_LOW, SHM_LEN_HIGH, SHM_BASE_LOW, SHM_BASE_HIGH -> 0xffff_ffffL; // no such region: -1
             case CONFIG_GENERATION -> configGeneration;
@@ -143,7 +141,7 @@ public final class VirtioMmioTransport implements BusDevice {
             }
             case QUEUE_READY -> writeQueueReady(v);
             case QUEUE_NOTIFY -> notificationSink.accept(v & 0xffff);
-            case INTERRUPT_ACK -> acknowledge(v);
+            case INTERRUPT_ACK -> interruptStatus.acknowledge(v);
             case STATUS -> writeStatus(v & 0xff);
             case QUEUE_DESC_LOW, QUEUE_DESC_HIGH, QUEUE_DRIVER_LOW, QUEUE_DRIVER_HIGH, QUEUE_DEVICE_LOW,
                  QUEUE_DEVICE_HIGH -> writeQueueAddress((int) offset, value);
@@ -421,28 +419,11 @@ public final class VirtioMmioTransport implements BusDevice {
         for (QueueRegisters q : queues) {
             q.reset();
         }
-        if (interruptStatus != 0) {
-            interruptStatus = 0;
-            line.set(false);
-        }
+        interruptStatus.reset();
     }
 
     private void raise(int bits) {
-        boolean wasIdle = interruptStatus == 0;
-        interruptStatus |= bits;
-        if (wasIdle) {
-            line.set(true);
-        }
-    }
-
-    private void acknowledge(int bits) {
-        if (interruptStatus == 0) {
-            return;
-        }
-        interruptStatus &= ~bits;
-        if (interruptStatus == 0) {
-            line.set(false);
-        }
+        interruptStatus.raise(bits);
     }
 
     /** The device's side of notifications: used buffers, configuration changes, failures. */
@@ -480,8 +461,14 @@ public final class VirtioMmioTransport implements BusDevice {
         return status;
     }
 
+    /** InterruptStatus as the driver would read it, without the read's effect on the line. */
     public int interruptStatus() {
-        return interruptStatus;
+        return interruptStatus.status();
+    }
+
+    /** Whether the interrupt line is high: events the driver has not read yet (see InterruptStatusRegister). */
+    public boolean interruptLineHigh() {
+        return interruptStatus.lineHigh();
     }
 
     /** The features the driver accepted (meaningful once FEATURES_OK is set). */
