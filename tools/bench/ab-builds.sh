@@ -10,7 +10,8 @@
 #   console           the 8250 console as the command's terminal, `seq 1 5000` (34 KB, an exit per byte): ms
 #   boot              `run --exec true --timeline`: the whole run (boot-ms) and the guest's own part, from the first
 #                     KVM_RUN to the init's boot marker (guest-ms)
-# Both builds boot DIR_A's default kernel and initramfs. One line per run, then the medians for A and B.
+# Both builds boot DIR_A's default kernel and initramfs. One line per run (an I/O run with its exit count, or, if
+# it failed, its status and last lines), then the medians for A and B.
 # Needs gcc and cpio on the host (for io-load and its initramfs).
 set -u
 a=$1; b=$2; rounds=${3:-3}; size=${4:-64}; tests=${5:-seqread seqwrite randread1 randread8 console}
@@ -20,9 +21,16 @@ pv() { # DIR ARGS...: runs DIR's build with its own JVM options
     d=$1; shift
     $J $(jvm_options "$d") $(launch "$d") "$@"
 }
-io() { # DIR GUEST-COMMAND: prints io-load's result line
-    pv "$1" run --kernel "$kernel" --initrd "$w/initrd" --disk "$w/disk.img" \
-        --exec "sync; echo 3 > /proc/sys/vm/drop_caches; $2" 2>&1 < /dev/null | grep -o 'io-load: .*'
+io() { # DIR GUEST-COMMAND: prints io-load's result line and the run's exits, or why there is none
+    out=$(pv "$1" run --exit-stats --kernel "$kernel" --initrd "$w/initrd" --disk "$w/disk.img" \
+        --exec "sync; echo 3 > /proc/sys/vm/drop_caches; $2" 2>&1 < /dev/null)
+    rc=$?
+    line=$(echo "$out" | grep -o 'io-load: .*')
+    if [ -n "$line" ]; then
+        echo "$line [$(echo "$out" | grep -m1 'exits;' | cut -d';' -f1)]"
+    else # a run that failed shows its status and last lines, so it explains itself
+        echo "FAILED status=$rc: $(echo "$out" | tail -n 8 | tr '\n' '|')"
+    fi
 }
 console() { # DIR: prints the milliseconds of a run that prints 5,000 lines on the 8250
     s=$(date +%s%3N)

@@ -49,6 +49,7 @@ io_setup() {
 io_record() {
     echo "$2" | awk -v k="$1" '{
         for (n = 1; n <= NF; n++) { split($n, kv, "="); v[kv[1]] = kv[2] }
+        if (!("ms" in v) && !(v["seconds"] > 0)) exit # a failed run: nothing to record
         if ("ms" in v) r = v["ms"]
         else if (k ~ /^randread/) r = v["ops"] / v["seconds"]; else r = v["bytes"] / 1048576 / v["seconds"]
         printf "%s %.1f\n", k, r }' >> "$w/times"

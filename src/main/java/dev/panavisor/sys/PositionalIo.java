@@ -83,7 +83,8 @@ public final class PositionalIo {
             }
             MemorySegment rest = iovecs.asSlice(first * IOVEC_BYTES);
             int n = Math.min(count - first, IOV_MAX);
-            long moved = write ? pwritevOrErrno(fd, rest, n, offset + total) : preadvOrErrno(fd, rest, n, offset + total);
+            long at = offset + total;
+            long moved = write ? pwritevOrErrno(fd, rest, n, at) : preadvOrErrno(fd, rest, n, at);
             if (moved == -Errno.EINTR) {
                 continue;
             }

@@ -44,7 +44,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@link #vectored}: the device as it is, one {@code readv} for all 254 buffers;
  *   <li>{@link #perSegment}: the same device over a backend that reads each buffer with its own {@code pread} (the
  *       {@link DiskBackend} default, which {@link FileDiskBackend} overrode to get {@link #vectored});
- *   <li>{@link #scatteredFloor}: the kernel's part, one {@code preadv} into the same scattered pages;
+ *   <li>{@link #indirectDeviceOnly}: a 1 MiB read of 256 segments in an indirect table, as Linux sends it now, the
+ *       device's time alone; {@link #scatteredFloor}: the kernel's part of it, one {@code preadv} into the same
+ *       scattered pages. The difference is the request path's Java (docs/performance.md, "The request path in
+ *       Java");
  *   <li>{@link #plainRead}: the floor, the same bytes read into one direct buffer, with no device model at all;
  *   <li>{@link #twoRequestsOneThread} and {@link #twoRequestsWithHelper}: two such requests in one notification (a
  *       1 MiB read is two), served one after the other on the calling thread, or side by side with one helper
@@ -94,6 +97,7 @@ public class VirtioBlockScatteredReadBenchmark {
     MappedGuestMemory floorMemory;
     int floorFd;
     MemorySegment floorIovecs;
+    long floorOffset;
     long offset;
 
     @Setup(Level.Trial)
@@ -159,8 +163,8 @@ public class VirtioBlockScatteredReadBenchmark {
         direct = ByteBuffer.allocateDirect(REQUEST);
         floorMemory = MappedGuestMemory.allocate(4 << 20);
         floorFd = Libc.open(image.toString(), Libc.O_RDONLY);
-        floorIovecs = Arena.global().allocate(SEGMENTS * PositionalIo.IOVEC_BYTES, 8);
-        for (int i = 0; i < SEGMENTS; i++) {
+        floorIovecs = Arena.global().allocate(FULL_SEGMENTS * PositionalIo.IOVEC_BYTES, 8);
+        for (int i = 0; i < FULL_SEGMENTS; i++) {
             PositionalIo.setIovec(floorIovecs, i, floorMemory.hostAddress(DATA + 2L * i * PAGE, PAGE), PAGE);
         }
     }
@@ -238,13 +242,69 @@ public class VirtioBlockScatteredReadBenchmark {
     }
 
     /**
-     * The kernel's share of {@link #vectored}: the same scattered read into the same guest pages with one
-     * {@code preadv} over iovecs built once, no device model. {@link #vectored} minus this is the Java per request.
+     * One 1 MiB read as Linux sends it (256 page-sized segments in an indirect table), the device's work only: the
+     * driver's side is set up before each call ({@link Level#Invocation}), so this is what the worker spends on the
+     * request, the {@code preadv} included. Less {@link #scatteredFloor}, it is the request path's Java.
+     */
+    @State(Scope.Thread)
+    public static class IndirectRequest {
+        MappedGuestMemory memory;
+        VirtioBlock device;
+        DriverQueue queue;
+        DriverQueue.Segment[] request;
+        long offset;
+
+        @Setup(Level.Trial)
+        public void setUp(VirtioBlockScatteredReadBenchmark outer) {
+            memory = MappedGuestMemory.allocate(4 << 20);
+            device = new VirtioBlock(outer.disk, "indirect");
+            queue = outer.activate(device, memory);
+            request = new DriverQueue.Segment[FULL_SEGMENTS + 2];
+            request[0] = readable(HEADER, 16);
+            for (int i = 0; i < FULL_SEGMENTS; i++) {
+                request[i + 1] = writable(DATA + 2L * i * PAGE, PAGE);
+            }
+            request[FULL_SEGMENTS + 1] = writable(STATUS, 1);
+        }
+
+        @Setup(Level.Invocation)
+        public void publish() {
+            offset = (offset + FULL_REQUEST) % (DISK_BYTES - FULL_REQUEST);
+            memory.writeU64(HEADER + 8, offset / VirtioBlock.SECTOR_SIZE);
+            queue.addIndirect(0x20000, request);
+        }
+
+        @TearDown(Level.Invocation)
+        public void collect() {
+            if (queue.pollUsed() == null || memory.readU8(STATUS) != 0) {
+                throw new IllegalStateException("request failed: " + device.lastRequestError());
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            memory.close();
+        }
+    }
+
+    /** 256 segments: a 1 MiB read, as Linux sends it since the queue has room for it (VirtioBlock.SEG_MAX). */
+    static final int FULL_SEGMENTS = 256;
+    static final int FULL_REQUEST = FULL_SEGMENTS * PAGE;
+
+    @Benchmark
+    public void indirectDeviceOnly(IndirectRequest state) {
+        state.device.queueNotify(0);
+    }
+
+    /**
+     * The kernel's share of {@link #indirectDeviceOnly}: the same 1 MiB scattered read into the same guest pages
+     * with one {@code preadv} over iovecs built once, no device model.
      */
     @Benchmark
     public int scatteredFloor() {
-        long moved = PositionalIo.preadvOrErrno(floorFd, floorIovecs, SEGMENTS, nextOffset());
-        if (moved != REQUEST) {
+        floorOffset = (floorOffset + FULL_REQUEST) % (DISK_BYTES - FULL_REQUEST);
+        long moved = PositionalIo.preadvOrErrno(floorFd, floorIovecs, FULL_SEGMENTS, floorOffset);
+        if (moved != FULL_REQUEST) {
             throw new IllegalStateException("short read: " + moved);
         }
         return floorMemory.readU8(DATA + 7);
