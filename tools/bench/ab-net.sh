@@ -8,9 +8,10 @@
 set -u
 a=$(cd "$1" && pwd); b=$(cd "$2" && pwd); ROUNDS=${3:-5}; NET_MIB=${4:-16}
 J=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
-# The lab's JVM options (docs/lab.md, "JVM crashes inside L1"), as tools/bench-lib.sh gives them.
-JOPTS="--enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1"
-images=$($J $JOPTS -jar "$a/target/panavisor.jar" image path)
+. "$a/tools/bench/io-lib.sh"
+set -f # jvm.options has '*' in its CompileCommand patterns, and the options are expanded unquoted
+# Each build runs with its own jvm.options and the lab's JIT, as JavaCommand starts it inside the lab (jvm_options).
+images=$($J $(jvm_options "$a") $(launch "$a") image path)
 BZIMAGE=$(printf '%s\n' "$images" | sed -n 's/^bzImage: *\([^ ]*\).*/\1/p')
 INITRD=$(printf '%s\n' "$images" | sed -n 's/^initramfs: *\([^ ]*\).*/\1/p')
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ab-net.XXXXXX")
@@ -23,7 +24,7 @@ while [ "$i" -le "$ROUNDS" ]; do
     for build in A B; do
         dir=$a; [ "$build" = B ] && dir=$b
         name=r$i$build
-        $J $JOPTS -jar "$dir/target/panavisor.jar" run --kernel "$BZIMAGE" --initrd "$INITRD" --net tap=$TAP \
+        $J $(jvm_options "$dir") $(launch "$dir") run --kernel "$BZIMAGE" --initrd "$INITRD" --net tap=$TAP \
             --cmdline "$GUEST_IP" --exec "$GUEST_COMMAND" > "$name.out" 2> "$name.err" < /dev/null &
         net_timed_run "$name" $!
         echo "round $i $build h2g_s=$H2G g2h_s=$G2H" | tee -a results.txt

@@ -9,16 +9,18 @@
 set -u
 dir=$1; rounds=${2:-3}
 J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
-jar=$dir/target/panavisor.jar
-paths=$($J --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -jar "$jar" image path)
+. "$(dirname "$0")/io-lib.sh"
+set -f # jvm.options has '*' in its CompileCommand patterns, and the options are expanded unquoted
+# Panavisor runs as JavaCommand starts it inside the lab: its jvm.options and the lab's JIT (jvm_options).
+JOPTS="$(jvm_options "$dir") $(launch "$dir")"
+paths=$($J $JOPTS image path)
 kernel=$(echo "$paths" | awk '$1 == "bzImage:" {print $2}')
 initrd=$(echo "$paths" | awk '$1 == "initramfs:" {print $2}')
 SEQ='seq 1 20000'
 b64() { printf '%s' "$1" | base64 -w0; }
 ms() { date +%s%3N; }
 pv() { # CONSOLE TTY(--tty or "") COMMAND
-    $J --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -jar "$jar" run \
-        --kernel "$kernel" --initrd "$initrd" --console "$1" $2 --exec "$3" > /tmp/cs.out 2>&1 < /dev/null
+    $J $JOPTS run --kernel "$kernel" --initrd "$initrd" --console "$1" $2 --exec "$3" > /tmp/cs.out 2>&1 < /dev/null
 }
 qemu() { # COMMAND
     qemu-system-x86_64 -M microvm,acpi=off -accel kvm -cpu max -m 256 -smp 1 -nographic -no-reboot \
