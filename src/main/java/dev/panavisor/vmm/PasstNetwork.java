@@ -3,6 +3,7 @@ package dev.panavisor.vmm;
 import dev.panavisor.devices.virtio.net.VirtioNet;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.MemorySegment;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -240,7 +241,7 @@ final class PasstNetwork implements HostNetwork {
             @Override
             public boolean receive(byte[] frame, int length) {
                 synchronized (lock) {
-                    return device.receiveInBurst(frame, length);
+                    return device.receiveInBurst(MemorySegment.ofArray(frame), length);
                 }
             }
 
