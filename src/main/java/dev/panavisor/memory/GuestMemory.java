@@ -1,6 +1,5 @@
 package dev.panavisor.memory;
 
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 
 /**
@@ -70,12 +69,6 @@ public interface GuestMemory {
 
     /** Copies {@code src[offset..offset+length)} into guest memory at {@code address}. */
     void write(long address, byte[] src, int offset, int length);
-
-    /**
-     * Copies {@code length} bytes of {@code src} (native or heap memory) from {@code offset} into guest memory at
-     * {@code address}: a frame read from the host into native memory goes to the guest in one copy.
-     */
-    void write(long address, MemorySegment src, long offset, int length);
 
     default byte[] readBytes(long address, int length) {
         byte[] bytes = new byte[length];

@@ -98,12 +98,6 @@ public abstract class SegmentGuestMemory implements GuestMemory {
     }
 
     @Override
-    public void write(long address, MemorySegment src, long offset, int length) {
-        checkRange(address, length);
-        MemorySegment.copy(src, offset, segment, address, length);
-    }
-
-    @Override
     public void fill(long address, long length, byte value) {
         checkRange(address, length);
         segment.asSlice(address, length).fill(value);

@@ -3,8 +3,6 @@ package dev.panavisor.sys;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -138,34 +136,6 @@ public final class TapDevice implements AutoCloseable {
     /** Writes {@code frame} as one Ethernet frame; returns the bytes written, or {@code -errno}. */
     public long write(MemorySegment frame) {
         return Libc.writeOrErrno(fd, frame);
-    }
-
-    /** Linked at the first frame written from several buffers. */
-    private static final class Calls {
-        static final MethodHandle WRITEV = Libc.link("writev");
-    }
-
-    /**
-     * Writes the bytes the {@code count} iovecs describe ({@link PositionalIo#setIovec}) as one Ethernet frame, in one
-     * {@code writev(2)}: a frame that lies in several buffers (the guest's) needs no copy into one first. A TAP takes
-     * a frame whole or not at all. Returns the bytes written, or {@code -errno}.
-     */
-    public long write(MemorySegment iovecs, int count) {
-        return writevOrErrno(fd, iovecs, count);
-    }
-
-    /** {@code writev(fd, iovecs, count)}: the bytes written, or {@code -errno}. */
-    static long writevOrErrno(int fd, MemorySegment iovecs, int count) {
-        if (count < 0 || iovecs.byteSize() < count * PositionalIo.IOVEC_BYTES) {
-            throw new IllegalArgumentException(count + " iovecs in " + iovecs.byteSize() + " bytes");
-        }
-        MemorySegment state = Libc.CALL_STATE_SEGMENT.get();
-        try {
-            long result = Libc.call(Calls.WRITEV, state, fd, Libc.nativeAddress(iovecs), count);
-            return result < 0 ? -Libc.errno(state) : result;
-        } finally {
-            Reference.reachabilityFence(iovecs);
-        }
     }
 
     /** Detaches from the TAP (a TAP this process created goes away with it). */

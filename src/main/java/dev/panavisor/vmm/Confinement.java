@@ -36,7 +36,6 @@ public final class Confinement {
             new Allowed(Syscall.IOCTL, "KVM_RUN and every other KVM ioctl; the terminal's tcsetattr"),
             new Allowed(Syscall.READ, "eventfds (ioeventfd kicks), stdin, the JVM reading its jar, frames from a TAP"),
             new Allowed(Syscall.WRITE, "irqfds, console output, stdout and stderr, frames to a TAP"),
-            new Allowed(Syscall.WRITEV, "frames to a TAP, straight from the guest's transmit buffers"),
             new Allowed(Syscall.POLL, "the network receive thread waiting on its TAP and its wake-up eventfd"),
             new Allowed(Syscall.PREAD64, "virtio-blk reads; the JVM loading classes from its jar"),
             new Allowed(Syscall.PWRITE64, "virtio-blk writes"),

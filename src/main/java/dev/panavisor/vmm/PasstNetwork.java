@@ -3,7 +3,6 @@ package dev.panavisor.vmm;
 import dev.panavisor.devices.virtio.net.VirtioNet;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.foreign.MemorySegment;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -241,7 +240,7 @@ final class PasstNetwork implements HostNetwork {
             @Override
             public boolean receive(byte[] frame, int length) {
                 synchronized (lock) {
-                    return device.receiveInBurst(MemorySegment.ofArray(frame), length);
+                    return device.receiveInBurst(frame, length);
                 }
             }
 

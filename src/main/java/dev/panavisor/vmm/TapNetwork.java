@@ -1,12 +1,10 @@
 package dev.panavisor.vmm;
 
 import dev.panavisor.devices.virtio.net.VirtioNet;
-import dev.panavisor.memory.GuestMemory;
 import dev.panavisor.sys.Errno;
 import dev.panavisor.sys.EventFd;
 import dev.panavisor.sys.Libc;
 import dev.panavisor.sys.NativeCallException;
-import dev.panavisor.sys.PositionalIo;
 import dev.panavisor.sys.TapDevice;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -21,9 +19,7 @@ import java.util.function.Consumer;
  * the host's) header and with it the checksum and segmentation offloads ({@link #offloads()}).
  *
  * <p>Transmit runs on the device's worker ({@link DeviceWorker}), which calls {@link #transmit}: a TAP write never
- * blocks (the kernel queues the frame or drops it), so a slow host network cannot stall the worker. A frame goes
- * from the guest's own buffers, one {@code writev(2)} over their host addresses, with no copy in between
- * ({@link #sendsFromGuestMemory}).
+ * blocks (the kernel queues the frame or drops it), so a slow host network cannot stall the worker.
  *
  * <p>Receive: one thread, blocked in poll(2) on two descriptors, the TAP and a wake-up eventfd. It polls the TAP
  * only while the guest has a receive buffer ({@link VirtioNet#canReceive}, under the transport's lock); without one
@@ -31,11 +27,11 @@ import java.util.function.Consumer;
  * rather than being read and dropped, and nothing spins. The guest's next buffer brings a notification, which KVM
  * signals on that same eventfd (an ioeventfd on the receive queue, {@link #receiveNotificationFd()}; without
  * ioeventfds the device calls {@link #wake()} from the notification), and the thread looks again.
- * {@link #close()} wakes it the same way with a stop flag. A frame is read only when a buffer is known to be there,
- * and the receive thread is the only one that consumes receive buffers, so a frame read is a frame delivered (or
- * dropped by the device with a counted reason, too big for the buffer; or lost to a guest reset in between, which
- * discards the queues). With mergeable buffers a frame may need more buffers than are there: the device does not
- * take it, and the thread holds it, polls the eventfd alone, and offers it again when the guest has posted more.
+ * {@link #close()} wakes it the same way with a stop flag. A frame is read only when a buffer is known to be there, and the receive thread
+ * is the only one that consumes receive buffers, so a frame read is a frame delivered (or dropped by the device with
+ * a counted reason, too big for the buffer; or lost to a guest reset in between, which discards the queues). With
+ * mergeable buffers a frame may need more buffers than are there: the device does not take it, and the thread
+ * holds it, polls the eventfd alone, and offers it again when the guest has posted more.
  */
 final class TapNetwork implements HostNetwork {
     /** struct pollfd (poll(2)): int fd, short events, short revents; the event bits of asm-generic/poll.h. */
@@ -55,8 +51,8 @@ final class TapNetwork implements HostNetwork {
      * have been cut short by the kernel (a VLAN-tagged 64 KiB segment), and is dropped rather than delivered.
      */
     static final int RECEIVE_CAPACITY = VirtioNet.HEADER_SIZE + VirtioNet.MAX_FRAME + 64;
-    /** A frame read from the TAP, delivered from here into the guest's buffers (one copy), or held until it can be. */
     private final MemorySegment receiveBuffer = arena.allocate(RECEIVE_CAPACITY);
+    private final byte[] receiveBytes = new byte[RECEIVE_CAPACITY];
     private final java.util.concurrent.atomic.LongAdder wakeupCount = new java.util.concurrent.atomic.LongAdder();
     /** struct pollfd[2]: the TAP, then the wake-up eventfd. */
     private final MemorySegment pollFds = arena.allocate(2 * POLLFD_SIZE, 4);
@@ -145,38 +141,6 @@ final class TapNetwork implements HostNetwork {
         }
     }
 
-    /** Guest memory mapped into this process (not a test's heap memory): frames go from it in one writev. */
-    @Override
-    public boolean sendsFromGuestMemory(GuestMemory memory) {
-        return memory.hostAddress(0, memory.size()) >= 0;
-    }
-
-    /**
-     * One {@code writev(2)} over the frame's stretches of guest memory, at their host addresses, in the calling
-     * thread's iovec array ({@link PositionalIo#iovecs}). Each stretch is checked against guest memory once more
-     * where it becomes a host address.
-     */
-    @Override
-    public void transmit(GuestMemory memory, long[] addresses, int[] lengths, int first, int count)
-            throws IOException {
-        long size = memory.size();
-        long base = memory.hostAddress(0, size);
-        MemorySegment iovecs = PositionalIo.iovecs(count);
-        for (int i = 0; i < count; i++) {
-            long address = addresses[first + i];
-            int length = lengths[first + i];
-            if (base < 0 || !GuestMemory.within(address, length, size)) {
-                throw new IOException("a frame's buffer at 0x" + Long.toHexString(address) + " (" + length
-                        + " bytes) is outside guest memory");
-            }
-            PositionalIo.setIovec(iovecs, i, base + address, length);
-        }
-        long written = tap.write(iovecs, count);
-        if (written < 0) {
-            throw new IOException("writev: " + Libc.strerror((int) -written) + " (errno " + -written + ")");
-        }
-    }
-
     @Override
     public String name() {
         return "tap " + tap.name();
@@ -208,7 +172,7 @@ final class TapNetwork implements HostNetwork {
         }
     }
 
-    /** The length of a frame read from the TAP and not taken yet (it waits in receiveBuffer), or -1. */
+    /** The length of a frame read from the TAP and not taken yet (it waits in receiveBytes), or -1. */
     private int heldLength = -1;
 
     private void receiveLoop(VirtioNet device, Object lock) {
@@ -219,7 +183,7 @@ final class TapNetwork implements HostNetwork {
             boolean ready;
             synchronized (lock) {
                 // A frame the guest had too few buffers for (mergeable buffers) goes first, once it has more.
-                if (heldLength >= 0 && device.receiveInBurst(receiveBuffer, heldLength)) {
+                if (heldLength >= 0 && device.receiveInBurst(receiveBytes, heldLength)) {
                     heldLength = -1;
                     device.endBurst();
                 }
@@ -277,8 +241,9 @@ final class TapNetwork implements HostNetwork {
                 if (length >= RECEIVE_CAPACITY) {
                     continue; // cut short by the kernel: not a frame the guest can use, so it is dropped
                 }
+                MemorySegment.copy(receiveBuffer, ValueLayout.JAVA_BYTE, 0, receiveBytes, 0, (int) length);
                 synchronized (lock) {
-                    if (!device.receiveInBurst(receiveBuffer, (int) length)) {
+                    if (!device.receiveInBurst(receiveBytes, (int) length)) {
                         heldLength = (int) length; // the receive queue's notification wakes this thread for it
                         return;
                     }

@@ -1,6 +1,5 @@
 package dev.panavisor.devices.virtio.net;
 
-import dev.panavisor.memory.GuestMemory;
 import java.io.IOException;
 
 /**
@@ -17,30 +16,6 @@ public interface NetBackend {
      * @throws IOException when the host side refuses it; the device counts the frame as dropped
      */
     void transmit(byte[] frame, int offset, int length) throws IOException;
-
-    /**
-     * Whether this backend sends frames straight from guest memory ({@link #transmit(GuestMemory, long[], int[], int,
-     * int)}) when the guest's memory is {@code memory}: then the device hands it each frame where the driver put it,
-     * instead of a copy. No (the default): frames come as copies, through {@link #transmit(byte[], int, int)}.
-     */
-    default boolean sendsFromGuestMemory(GuestMemory memory) {
-        return false;
-    }
-
-    /**
-     * Sends one frame (header and frame as in {@link #transmit(byte[], int, int)}) that lies in guest memory in
-     * {@code count} stretches, from index {@code first} of {@code addresses} (guest-physical) and {@code lengths}.
-     * Each stretch was checked against guest memory when its descriptor was read. Called, without the transport's
-     * lock, only by a device that {@link #sendsFromGuestMemory} was answered yes for. The driver may still change
-     * the bytes while they are sent: the frame that goes out is then its own doing, and nothing the VMM decides
-     * depends on them.
-     *
-     * @throws IOException when the host side refuses it; the device counts the frame as dropped
-     */
-    default void transmit(GuestMemory memory, long[] addresses, int[] lengths, int first, int count)
-            throws IOException {
-        throw new UnsupportedOperationException(name() + " sends copies of frames only");
-    }
 
     /** A short name for messages, such as {@code tap0}. */
     String name();

@@ -11,8 +11,6 @@ import dev.panavisor.devices.virtio.queue.VirtqueueException;
 import dev.panavisor.memory.GuestMemory;
 import dev.panavisor.memory.GuestMemoryException;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 /**
@@ -74,10 +72,8 @@ public final class VirtioNet implements VirtioDevice {
             | F_HOST_TSO6;
     /** §5.1.6: struct virtio_net_hdr with num_buffers; always 12 bytes with VERSION_1. */
     public static final int HEADER_SIZE = 12;
-    /** Offset of num_buffers in the header, a little-endian 16-bit field (§5.1.6, le16). */
+    /** Offset of num_buffers in the header. */
     static final int NUM_BUFFERS = 10;
-    private static final ValueLayout.OfShort NUM_BUFFERS_FIELD =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
     /**
      * Largest frame either way: an Ethernet header and the largest IPv4 packet (65535 bytes). Without offloads a
      * frame is at most MTU + 14, and Linux's virtio-net allows MTUs up to 65535 without VIRTIO_NET_F_MTU.
@@ -96,11 +92,10 @@ public final class VirtioNet implements VirtioDevice {
     private boolean mergeable;
     private final byte[] header = new byte[HEADER_SIZE];
     /** Header and frame in one piece, for mergeable buffers without offloads (the backend's frame has no header). */
-    private MemorySegment staging;
+    private byte[] staging;
 
     private SplitVirtqueue receiveQueue;
     private SplitVirtqueue transmitQueue;
-    private GuestMemory memory;
     private VirtioInterrupt interrupt;
     /** A receive-queue error found off a notification; cleared by reset. */
     private boolean failed;
@@ -167,7 +162,6 @@ public final class VirtioNet implements VirtioDevice {
     public void activate(long features, List<SplitVirtqueue> queues, GuestMemory memory, VirtioInterrupt interrupt) {
         this.receiveQueue = queues.get(RECEIVE_QUEUE);
         this.transmitQueue = queues.get(TRANSMIT_QUEUE);
-        this.memory = memory;
         this.interrupt = interrupt;
         this.failed = false;
         this.acceptedOffloads = features & OFFLOADS;
@@ -229,8 +223,7 @@ public final class VirtioNet implements VirtioDevice {
             queueNotify(index);
             return null;
         }
-        return transmitQueue == null ? null
-                : transmitBatch.take(transmitQueue, memory, headersPassThrough ? 0 : HEADER_SIZE);
+        return transmitQueue == null ? null : transmitBatch.take(transmitQueue, headersPassThrough ? 0 : HEADER_SIZE);
     }
 
     /** A frame went to the backend ({@link TransmitBatch#complete}). */
@@ -274,7 +267,7 @@ public final class VirtioNet implements VirtioDevice {
      *         comment)
      */
     public boolean receive(byte[] frame, int length) {
-        boolean taken = receiveInBurst(MemorySegment.ofArray(frame), length);
+        boolean taken = receiveInBurst(frame, length);
         endBurst();
         return taken;
     }
@@ -282,11 +275,9 @@ public final class VirtioNet implements VirtioDevice {
     /**
      * As {@link #receive}, without the used buffer notification: a host side that has several frames waiting
      * delivers them all and then calls {@link #endBurst()} once, so the driver gets one interrupt per burst
-     * (§2.7.7 lets the device batch: it notifies after adding buffers, not necessarily after each). The frame may
-     * lie in native memory (a TAP's read buffer): it goes into the guest's buffers in one copy. With offloads the
-     * device writes {@code num_buffers} into the frame's header before the copy.
+     * (§2.7.7 lets the device batch: it notifies after adding buffers, not necessarily after each).
      */
-    public boolean receiveInBurst(MemorySegment frame, int length) {
+    public boolean receiveInBurst(byte[] frame, int length) {
         if (receiveQueue == null || failed) {
             return false;
         }
@@ -312,7 +303,7 @@ public final class VirtioNet implements VirtioDevice {
         }
     }
 
-    private boolean deliver(MemorySegment frame, int length) {
+    private boolean deliver(byte[] frame, int length) {
         if (headersPassThrough && length < HEADER_SIZE) {
             drop("received frame of " + length + " bytes is shorter than its 12-byte header");
             return true;
@@ -322,10 +313,10 @@ public final class VirtioNet implements VirtioDevice {
                 return !fitsDriver(frame) || deliverMerged(frame, length);
             }
             if (staging == null) {
-                staging = MemorySegment.ofArray(new byte[HEADER_SIZE + MAX_FRAME]);
+                staging = new byte[HEADER_SIZE + MAX_FRAME];
             }
-            MemorySegment.copy(header, 0, staging, ValueLayout.JAVA_BYTE, 0, HEADER_SIZE);
-            MemorySegment.copy(frame, 0, staging, HEADER_SIZE, length);
+            System.arraycopy(header, 0, staging, 0, HEADER_SIZE);
+            System.arraycopy(frame, 0, staging, HEADER_SIZE, length);
             return deliverMerged(staging, HEADER_SIZE + length);
         }
         DescriptorChain chain = receiveQueue.pop();
@@ -343,7 +334,8 @@ public final class VirtioNet implements VirtioDevice {
         } else if (headersPassThrough) {
             // The backend's header, as its host side wrote it (flags, GSO type and sizes); num_buffers is the
             // device's to say (§5.1.6.3.1: 1 without MRG_RXBUF), and the TAP leaves those two bytes alone.
-            frame.set(NUM_BUFFERS_FIELD, NUM_BUFFERS, (short) 1);
+            frame[NUM_BUFFERS] = 1;
+            frame[NUM_BUFFERS + 1] = 0;
             chain.writeToWritable(0, frame, 0, length);
             written = length;
             framesReceived++;
@@ -363,7 +355,7 @@ public final class VirtioNet implements VirtioDevice {
      * driver is asked to notify at its next one, and the host side waits. A frame larger than a whole queue of the
      * driver's buffers could never be taken: it is dropped and counted.
      */
-    private boolean deliverMerged(MemorySegment packet, int length) {
+    private boolean deliverMerged(byte[] packet, int length) {
         int count = buffersFor(length);
         if (count < 0) {
             return true; // dropped
@@ -372,7 +364,8 @@ public final class VirtioNet implements VirtioDevice {
             receiverWaiting = true;
             return false;
         }
-        packet.set(NUM_BUFFERS_FIELD, NUM_BUFFERS, (short) count);
+        packet[NUM_BUFFERS] = (byte) count;
+        packet[NUM_BUFFERS + 1] = (byte) (count >> 8);
         int offset = 0;
         for (int i = 0; i < count; i++) {
             // The same chains again; a driver that changed them meanwhile gets its frame cut short, nothing worse.
@@ -437,9 +430,9 @@ public final class VirtioNet implements VirtioDevice {
      * should never hand over more, but a frame queued before the driver's features took effect (after a reset)
      * could; it is dropped and counted. Without GUEST_CSUM the DATA_VALID hint is cleared: flags must then be 0.
      */
-    private boolean fitsDriver(MemorySegment frame) {
-        int flags = frame.get(ValueLayout.JAVA_BYTE, 0) & 0xff;
-        int gsoType = frame.get(ValueLayout.JAVA_BYTE, 1) & 0xff;
+    private boolean fitsDriver(byte[] frame) {
+        int flags = frame[0] & 0xff;
+        int gsoType = frame[1] & 0xff;
         boolean csum = (acceptedOffloads & F_GUEST_CSUM) != 0;
         if ((flags & HDR_F_NEEDS_CSUM) != 0 && !csum) {
             drop("received frame has a partial checksum and the driver did not accept GUEST_CSUM");
@@ -456,7 +449,7 @@ public final class VirtioNet implements VirtioDevice {
             return false;
         }
         if (!csum) {
-            frame.set(ValueLayout.JAVA_BYTE, 0, (byte) 0);
+            frame[0] = 0;
         }
         return true;
     }

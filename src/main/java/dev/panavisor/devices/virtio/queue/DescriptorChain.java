@@ -1,7 +1,6 @@
 package dev.panavisor.devices.virtio.queue;
 
 import dev.panavisor.memory.GuestMemory;
-import java.lang.foreign.MemorySegment;
 
 /**
  * One buffer the driver made available: the descriptor chain that starts at a head index, flattened into a list
@@ -240,11 +239,6 @@ public final class DescriptorChain {
      * @return bytes copied: fewer than {@code length} when the writable part ends first
      */
     public int writeToWritable(long offset, byte[] src, int srcOffset, int length) {
-        return writeToWritable(offset, MemorySegment.ofArray(src), srcOffset, length);
-    }
-
-    /** As {@link #writeToWritable(long, byte[], int, int)}, from native or heap memory. */
-    public int writeToWritable(long offset, MemorySegment src, long srcOffset, int length) {
         int copied = 0;
         long skip = offset;
         for (int i = readableCount; i < count && copied < length; i++) {
