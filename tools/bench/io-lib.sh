@@ -27,6 +27,33 @@ aot_recording() {
         grep -o '"-XX:[^"]*"' | tr -d '"' | tr '\n' ' '
 }
 
+# default_guest DIR: sets kernel and initrd to DIR's default guest (its `image path`), with J and DIR's JVM options.
+default_guest() {
+    paths=$($J $(jvm_options "$1") $(launch "$1") image path)
+    kernel=$(echo "$paths" | awk '$1 == "bzImage:" {print $2}')
+    initrd=$(echo "$paths" | awk '$1 == "initramfs:" {print $2}')
+}
+
+# tracefs NAME GROUP: sets T to L1's tracefs, mounted if it was not, with GROUP's tracepoints (kvm, sched: root
+# only) and a 64 MiB buffer per CPU; exits the script with a message naming NAME when there are none.
+tracefs() {
+    T=/sys/kernel/tracing
+    [ -d "$T/events/$2" ] || mount -t tracefs none $T 2>/dev/null || true
+    [ -d "$T/events/$2" ] || { echo "$1: no $2 tracepoints in $T (needs root and tracefs)" >&2; exit 1; }
+    echo 65536 > $T/buffer_size_kb
+}
+
+# net_bench_setup DIR NAME: changes into a fresh work directory (WORK, /tmp/NAME.XXXXXX) and sets up there the TAP
+# link of DIR's network scenarios (net-lib.sh: TAP, GUEST_IP, GUEST_COMMAND, busybox httpd in L1; net_teardown
+# takes it down). NET_MIB, when set, is the size of the large files.
+net_bench_setup() {
+    WORK=$(mktemp -d "/tmp/$2.XXXXXX")
+    cd "$WORK" || exit 1
+    SCRIPTS=$1/src/test/resources/dev/panavisor/vmm
+    . "$SCRIPTS/net-lib.sh"
+    net_setup
+}
+
 # io_setup DIR SIZE_MIB: sets J and JOPTS (the JDK and DIR's JVM options, jvm_options), w (a fresh work
 # directory), kernel and initrd (DIR's default guest), and makes $w/initrd (bench io's guest program,
 # tools/bench/io-load.c, in front of the default initramfs) and $w/disk.img (SIZE_MIB of zeros).

@@ -17,18 +17,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/io-lib.sh"
 J=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
 set -f # jvm.options has '*' in its CompileCommand patterns, and the options are expanded unquoted
-paths=$($J $(jvm_options "$a") $(launch "$a") image path)
-kernel=$(echo "$paths" | awk '$1 == "bzImage:" {print $2}')
-initrd=$(echo "$paths" | awk '$1 == "initramfs:" {print $2}')
-WORK=$(mktemp -d /tmp/net-cpu.XXXXXX)
-cd "$WORK" || exit 1
-SCRIPTS=$a/src/test/resources/dev/panavisor/vmm
-. "$SCRIPTS/net-lib.sh"
-net_setup
-T=/sys/kernel/tracing
-[ -d $T/events/sched ] || mount -t tracefs none $T 2>/dev/null || true
-[ -d $T/events/sched ] || { echo "net-cpu: no tracepoints in $T (needs root and tracefs)" >&2; exit 1; }
-echo 65536 > $T/buffer_size_kb
+default_guest "$a"
+tracefs net-cpu sched
+net_bench_setup "$a" net-cpu
 run_panavisor() { # DIR NAME
     $J $(jvm_options "$1") $(launch "$1") run --kernel "$kernel" --initrd "$initrd" --net tap=$TAP \
         --cmdline "$GUEST_IP" --exec "$GUEST_COMMAND" > "$2.out" 2> "$2.err" < /dev/null

@@ -19,18 +19,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 J=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
 set -f # jvm.options has '*' in its CompileCommand patterns
 JOPTS=$(jvm_options "$dir")
-paths=$($J $JOPTS $(launch "$dir") image path)
-kernel=$(echo "$paths" | awk '$1 == "bzImage:" {print $2}')
-initrd=$(echo "$paths" | awk '$1 == "initramfs:" {print $2}')
-WORK=$(mktemp -d /tmp/net-trace.XXXXXX)
-cd "$WORK" || exit 1
-SCRIPTS=$dir/src/test/resources/dev/panavisor/vmm
-. "$SCRIPTS/net-lib.sh"
-net_setup
-T=/sys/kernel/tracing
-[ -d $T/events/kvm ] || mount -t tracefs none $T 2>/dev/null || true
-[ -d $T/events/kvm ] || { echo "net-trace: no KVM tracepoints in $T (needs root and tracefs)" >&2; exit 1; }
-echo 65536 > $T/buffer_size_kb
+default_guest "$dir"
+tracefs net-trace kvm
+net_bench_setup "$dir" net-trace
 EVENTS="net/net_dev_queue net/netif_receive_skb syscalls/sys_exit_read kvm/kvm_set_irq kvm/kvm_mmio"
 trace() { # 1|0
     for e in $EVENTS; do echo "$1" > $T/events/$e/enable; done

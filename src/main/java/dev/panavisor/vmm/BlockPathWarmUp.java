@@ -1,7 +1,6 @@
 package dev.panavisor.vmm;
 
 import dev.panavisor.devices.virtio.VirtioFeatures;
-import dev.panavisor.devices.virtio.VirtioInterrupt;
 import dev.panavisor.devices.virtio.block.BlockStatus;
 import dev.panavisor.devices.virtio.block.DiskBackend;
 import dev.panavisor.devices.virtio.block.VirtioBlock;
@@ -10,12 +9,11 @@ import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
 import dev.panavisor.memory.MappedGuestMemory;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
 
 /**
- * Runs a disk's request path a few times on scratch memory once the guest has booted, so that the JIT has compiled
- * it before the guest's first large transfer.
+ * Runs a disk's request path a few times on scratch memory once the guest has booted ({@link PathWarmUp}), so that
+ * the JIT has compiled it before the guest's first large transfer.
  *
  * <p>Why: the JIT compiles a method after it has been called often enough (about 10 calls for Panavisor's code,
  * jvm.options), and a guest's boot makes one or two requests to a disk (the partition scan). So the first megabytes
@@ -32,17 +30,14 @@ import java.util.function.BooleanSupplier;
  * so it is in the host's page cache): the disk's contents and the host's I/O are left as they are. Writes share
  * all of it but the system call.
  *
- * <p>When: the thread is started with the device's worker (a confined VMM makes no new thread later) and waits
- * until {@link #begin()}, which the VMM calls when the guest's init writes its boot marker (port 0x440,
- * {@link BootTimer}): the guest's boot is over and its work is to come. Begun at the disk's first request instead
- * (the partition scan, in the middle of the boot), it made the guest's boot slower: in one lab session the guest's
- * banner came at a median 1.82 s against 1.53 s without it, 8 boots each. A guest whose init writes no marker gets
- * no warm-up. {@link #close()} stops it between two requests and joins it.
+ * <p>When: at the guest's boot marker ({@link PathWarmUp}). Begun at the disk's first request instead (the partition
+ * scan, in the middle of the boot), it made the guest's boot slower: in one lab session the guest's banner came at a
+ * median 1.82 s against 1.53 s without it, 8 boots each.
  *
  * <p>Not under {@code run --jfr}: the scratch requests would be recorded as the disk's. {@value #REQUESTS_PROPERTY}
  * sets the number of requests; 0 leaves the thread out (for measurements).
  */
-final class BlockPathWarmUp implements AutoCloseable {
+final class BlockPathWarmUp {
     static final String REQUESTS_PROPERTY = "panavisor.blk.warmup";
     /** Enough for every method of the path to pass its compile threshold, with the loops' backedges counted. */
     static final int REQUESTS = 24;
@@ -60,76 +55,22 @@ final class BlockPathWarmUp implements AutoCloseable {
     /** VIRTIO_BLK_T_IN (virtio 1.2 §5.2.6). */
     private static final int READ = 0;
 
-    private final DiskBackend disk;
-    private final int requests;
-    private final CountDownLatch begin = new CountDownLatch(1);
-    private final Thread thread;
-    private volatile boolean stopping;
-    private volatile int served;
-
-    BlockPathWarmUp(DiskBackend disk, String name, int requests) {
-        this.disk = disk;
-        this.requests = requests;
-        this.thread = Thread.ofPlatform().name(name + "-warm-up").daemon().unstarted(this::waitAndPlay);
+    private BlockPathWarmUp() {
     }
 
     /** A warm-up for {@code disk}, or null when {@value #REQUESTS_PROPERTY} is 0 or a flight recording is on. */
-    static BlockPathWarmUp forDisk(DiskBackend disk, String name) {
+    static PathWarmUp forDisk(DiskBackend disk, String name) {
         return forDisk(disk, name, Integer.getInteger(REQUESTS_PROPERTY, REQUESTS),
                 jdk.jfr.FlightRecorder.isInitialized());
     }
 
-    static BlockPathWarmUp forDisk(DiskBackend disk, String name, int requests, boolean recording) {
-        return requests <= 0 || recording ? null : new BlockPathWarmUp(disk, name, requests);
+    static PathWarmUp forDisk(DiskBackend disk, String name, int requests, boolean recording) {
+        return PathWarmUp.wanted(requests, recording) ? thread(disk, name, requests) : null;
     }
 
-    void start() {
-        thread.start();
-    }
-
-    /** Lets the thread play its requests; any call after the first does nothing. */
-    void begin() {
-        begin.countDown();
-    }
-
-    private void waitAndPlay() {
-        try {
-            begin.await();
-        } catch (InterruptedException e) {
-            return;
-        }
-        if (!stopping) {
-            try {
-                served = play(disk, requests, () -> stopping);
-            } catch (RuntimeException e) {
-                // A scratch request the disk could not serve: the guest's own requests report their errors.
-            }
-        }
-    }
-
-    /** Requests the warm-up had answered VIRTIO_BLK_S_OK when it ended (for tests). */
-    int served() {
-        return served;
-    }
-
-    /** For tests: whether the thread has ended. */
-    boolean isAlive() {
-        return thread.isAlive();
-    }
-
-    /** For tests: waits up to {@code timeout} for the thread to end; returns whether it has. */
-    boolean awaitEnd(java.time.Duration timeout) throws InterruptedException {
-        return thread.join(timeout);
-    }
-
-    /** Stops the warm-up between two requests, and joins it. */
-    @Override
-    public void close() {
-        stopping = true;
-        begin.countDown();
-        if (thread.isAlive()) {
-            Joins.joinUninterruptibly(thread);
-        }
+    /** The warm-up's thread for {@code disk}: {@code requests} reads when begun. */
+    static PathWarmUp thread(DiskBackend disk, String name, int requests) {
+        return new PathWarmUp(name, stop -> play(disk, requests, stop));
     }
 
     /**
@@ -148,7 +89,7 @@ final class BlockPathWarmUp implements AutoCloseable {
             long features = device.offeredFeatures() & (VirtioFeatures.VERSION_1 | VirtioFeatures.EVENT_IDX
                     | VirtioFeatures.INDIRECT_DESC);
             device.activate(features, List.of(new SplitVirtqueue(memory, layout, VirtioBlock.QUEUE_SIZE, true, true)),
-                    memory, NO_INTERRUPT);
+                    memory, PathWarmUp.NO_INTERRUPT);
             memory.writeU32(HEADER, READ);
             memory.writeU32(HEADER + 4, 0);
             memory.writeU64(HEADER + 8, 0); // sector 0
@@ -177,18 +118,4 @@ final class BlockPathWarmUp implements AutoCloseable {
         chain[segments + 1] = DriverQueue.writable(STATUS, 1);
         return chain;
     }
-
-    private static final VirtioInterrupt NO_INTERRUPT = new VirtioInterrupt() {
-        @Override
-        public void usedBuffers() {
-        }
-
-        @Override
-        public void configChanged() {
-        }
-
-        @Override
-        public void deviceFailed(String reason) {
-        }
-    };
 }

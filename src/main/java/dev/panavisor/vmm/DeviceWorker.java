@@ -32,8 +32,8 @@ final class DeviceWorker implements AutoCloseable {
     private final java.util.concurrent.atomic.LongAdder served = new java.util.concurrent.atomic.LongAdder();
     /** Threads that run a batch's requests beside this one (virtio-blk), closed with the worker; null if none. */
     private IoHelpers helpers;
-    /** A disk's request path run ahead of the guest's transfers, started and closed with the worker; or null. */
-    private BlockPathWarmUp warmUp;
+    /** The device's data path run ahead of the guest's transfers, started and closed with the worker; or null. */
+    private PathWarmUp warmUp;
     private final String name;
 
     /**
@@ -90,7 +90,7 @@ final class DeviceWorker implements AutoCloseable {
      * Starts {@code warmUp}'s thread with the worker's (before the VMM confines itself) and stops it in
      * {@link #close()}, before the disk it reads is closed. What begins it is the caller's: the guest's boot marker.
      */
-    void startAndCloseWith(BlockPathWarmUp warmUp) {
+    void startAndCloseWith(PathWarmUp warmUp) {
         this.warmUp = warmUp;
     }
 

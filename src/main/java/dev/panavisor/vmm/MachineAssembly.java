@@ -94,6 +94,17 @@ final class MachineAssembly {
         }
     }
 
+    /**
+     * Starts and closes {@code warmUp} (or nothing, if null) with {@code worker}, and begins it at the guest's boot
+     * marker: the guest's init runs, its boot is over and its work is to come.
+     */
+    private void warmUp(DeviceWorker worker, PathWarmUp warmUp) {
+        if (warmUp != null) {
+            bootTimer.onMarker(warmUp::begin);
+            worker.startAndCloseWith(warmUp);
+        }
+    }
+
     void build(Kvm kvm, OutputStream output, long startNanos) {
         requireCapabilities(kvm);
         E820Map.requireBootable(config.memoryBytes());
@@ -199,11 +210,9 @@ final class MachineAssembly {
                 if (helpers > 0) {
                     block.serveConcurrently(worker.helpers(helpers));
                 }
-                BlockPathWarmUp warmUp = BlockPathWarmUp.forDisk(block.disk(), "device-virtio" + i);
-                if (warmUp != null) {
-                    bootTimer.onMarker(warmUp::begin); // the guest's init runs: its boot is over, its work to come
-                    worker.startAndCloseWith(warmUp);
-                }
+                warmUp(worker, BlockPathWarmUp.forDisk(block.disk(), "device-virtio" + i));
+            } else if (device == netDevice) {
+                warmUp(worker, NetPathWarmUp.forNetwork("device-virtio" + i));
             }
             if (kvm.has(KvmCap.IOEVENTFD)) {
                 int receiveWakeup = device == netDevice ? network.receiveNotificationFd() : -1;

@@ -55,7 +55,7 @@ class BlockPathWarmUpTest {
     @Test
     void the_thread_waits_for_begin_then_plays_every_request() throws Exception {
         try (FileDiskBackend disk = FileDiskBackend.open(image(1 << 20), true)) {
-            BlockPathWarmUp warmUp = new BlockPathWarmUp(disk, "test", 5);
+            PathWarmUp warmUp = BlockPathWarmUp.thread(disk, "test", 5);
             warmUp.start();
             Thread.sleep(50);
             assertTrue(warmUp.isAlive(), "it waits for begin()");
@@ -70,7 +70,7 @@ class BlockPathWarmUpTest {
     @Test
     void close_without_begin_ends_the_thread_without_a_request() throws Exception {
         try (FileDiskBackend disk = FileDiskBackend.open(image(1 << 20), true)) {
-            BlockPathWarmUp warmUp = new BlockPathWarmUp(disk, "test", 5);
+            PathWarmUp warmUp = BlockPathWarmUp.thread(disk, "test", 5);
             warmUp.start();
             warmUp.close();
             assertFalse(warmUp.isAlive());

@@ -24,7 +24,7 @@ public final class ConfinedDiskMain {
         try (FileDiskBackend disk = FileDiskBackend.open(Path.of(args[0]), false);
                 MappedGuestMemory memory = MappedGuestMemory.allocate(1 << 20)) {
             // The disk's warm-up thread starts before the filter, as a run's does, and plays its requests under it.
-            BlockPathWarmUp warmUp = new BlockPathWarmUp(disk, "confined", 3);
+            PathWarmUp warmUp = BlockPathWarmUp.thread(disk, "confined", 3);
             warmUp.start();
             Confinement.install();
             System.out.println("seccomp-mode " + Seccomp.mode());

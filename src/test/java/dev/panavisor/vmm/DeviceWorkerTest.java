@@ -207,7 +207,7 @@ class DeviceWorkerTest {
     void a_disk_warm_up_starts_with_the_worker_waits_through_the_guest_s_requests_and_is_joined_by_close()
             throws Exception {
         RecordingDisk disk = new RecordingDisk();
-        BlockPathWarmUp warmUp = new BlockPathWarmUp(disk, "device-test", 2);
+        PathWarmUp warmUp = BlockPathWarmUp.thread(disk, "device-test", 2);
         VirtioMmioTransport transport = startWith(disk, warmUp);
         assertTrue(warmUp.isAlive(), "started with the worker");
         MmioDriver driver = MmioDriver.onBus(transport, memory);
@@ -232,7 +232,7 @@ class DeviceWorkerTest {
     @Test
     void a_begun_warm_up_reads_on_its_own_thread_and_never_writes() throws Exception {
         RecordingDisk disk = new RecordingDisk();
-        BlockPathWarmUp warmUp = new BlockPathWarmUp(disk, "device-test", 2);
+        PathWarmUp warmUp = BlockPathWarmUp.thread(disk, "device-test", 2);
         startWith(disk, warmUp);
         warmUp.begin();
         assertTrue(warmUp.awaitEnd(java.time.Duration.ofSeconds(30)));
@@ -242,7 +242,7 @@ class DeviceWorkerTest {
     }
 
     /** Starts a worker for a virtio-blk device on {@code disk}, with {@code warmUp} started and closed with it. */
-    private VirtioMmioTransport startWith(DiskBackend disk, BlockPathWarmUp warmUp) {
+    private VirtioMmioTransport startWith(DiskBackend disk, PathWarmUp warmUp) {
         VirtioMmioTransport transport = new VirtioMmioTransport(new VirtioBlock(disk, "vda"), memory, line);
         worker = new DeviceWorker("test", transport, e -> events.add("worker failed: " + e));
         worker.startAndCloseWith(warmUp);
