@@ -6,9 +6,10 @@
 # round runs each VMM once (the order alternates from round to round) with bench-net.sh's guest command: the guest
 # fetches L1's file (host -> guest), then L1 fetches the guest's (guest -> host). For each direction the window
 # runs over the large file's large frames (over 30,000 bytes, TCP segments of the offloads) crossing the TAP, and
-# cpu-by-thread.awk gives the CPU time of the busiest threads in it. QEMU runs with debug-threads=on, so that its
-# threads have names too ("CPU 0/KVM" is its vCPU; its main loop keeps the process's name). The guest's own work
-# is inside its VMM's vCPU thread. Panavisor runs as users run it (jvm.options, the lab's JIT).
+# cpu-by-thread.awk gives the CPU time of the busiest threads in it, net-cpu.awk the guest's queue notifications,
+# its interrupts and its exits to the VMM. QEMU runs with debug-threads=on, so that its threads have names too
+# ("CPU 0/KVM" is its vCPU; its main loop keeps the process's name). The guest's own work is inside its VMM's vCPU
+# thread. Panavisor runs as users run it (jvm.options, the lab's JIT).
 set -u
 a=$(cd "$1" && pwd); rounds=${2:-3}; b=${3:-}
 [ -n "$b" ] && b=$(cd "$b" && pwd)
@@ -38,6 +39,8 @@ vmm() { # panavisor|other|qemu NAME
         qemu) run_qemu "$2" ;;
     esac
 }
+EVENTS="sched/sched_switch net/net_dev_queue net/netif_receive_skb
+    kvm/kvm_mmio kvm/kvm_set_irq kvm/kvm_userspace_exit"
 second=qemu; [ -n "$b" ] && second=other
 i=1
 while [ "$i" -le "$rounds" ]; do
@@ -45,7 +48,7 @@ while [ "$i" -le "$rounds" ]; do
     for v in $order; do
         name=$v$i
         echo > $T/trace
-        for e in sched/sched_switch net/net_dev_queue net/netif_receive_skb; do echo 1 > $T/events/$e/enable; done
+        for e in $EVENTS; do echo 1 > $T/events/$e/enable; done
         echo 1 > $T/tracing_on
         vmm $v $name &
         net_timed_run $name $!
@@ -67,6 +70,7 @@ while [ "$i" -le "$rounds" ]; do
                 "$(awk -v f="$from" -v t="$to" 'BEGIN { printf "%.0f", (t - f) * 1000 }') ms; CPU ms by thread:" \
                 "$(awk -v from="$from" -v to="$to" -f "$here/cpu-by-thread.awk" $name.trace | sort -rn | head -6 |
                     tr '\n' ';')"
+            awk -v from="$from" -v to="$to" -f "$here/net-cpu.awk" $name.trace
         done
         echo "round $i $v h2g_s=$H2G g2h_s=$G2H"
         if [ "$H2G" = "?" ] || [ "$G2H" = "?" ]; then # a run that gave no result shows why

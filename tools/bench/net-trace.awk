@@ -13,6 +13,7 @@ step == 2 && /kvm_set_irq: gsi [0-9]+ level 1|kvm_ioapic_set_irq:/ { t2 = stamp(
 step == 3 && /kvm_mmio: mmio write len 4 gpa 0x[0-9a-f]*50 val 0x1$/ { t3 = stamp(); step = 4; next }
 step == 4 && /netif_receive_skb: dev=pvtap0/ {
     t4 = stamp()
-    printf "tap2read=%.0f read2irq=%.0f irq2kick=%.0f kick2host=%.0f total=%.0f\n", t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0
+    printf "tap2read=%.0f read2irq=%.0f irq2kick=%.0f kick2host=%.0f total=%.0f\n",
+        t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0
     step = 0
 }
