@@ -88,7 +88,8 @@ final class DeviceWorker implements AutoCloseable {
 
     /**
      * Starts {@code warmUp}'s thread with the worker's (before the VMM confines itself) and stops it in
-     * {@link #close()}, before the disk it reads is closed. What begins it is the caller's: the guest's boot marker.
+     * {@link #close()}, before the device's backend (a disk the warm-up reads) is closed. What begins it is the
+     * caller's: the guest's boot marker.
      */
     void startAndCloseWith(PathWarmUp warmUp) {
         this.warmUp = warmUp;
