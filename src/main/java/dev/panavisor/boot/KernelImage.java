@@ -19,11 +19,11 @@ import java.nio.file.StandardOpenOption;
  * "\x7fELF". Anything else (an initrd given as the kernel, a gzip'd vmlinux, an arm64 Image) is rejected with one
  * line that says so.
  *
- * @param name     where the bytes came from, for messages
- * @param contents the whole file, index 0 = first byte, read-only
- * @param format   what {@link #detect(ByteBuffer)} found
+ * <p>A kernel read from a file is a read-only mapping of it, which {@link #close()} unmaps: once the kernel is in
+ * guest memory nothing reads the file again, and a mapping left for the garbage collector to release stayed
+ * resident for the VM's whole life (the bzImage's 2 MiB counted in the VMM's overhead, docs/performance.md).
  */
-public record KernelImage(String name, ByteBuffer contents, Format format) {
+public final class KernelImage implements AutoCloseable {
 
     public enum Format {
         BZIMAGE("bzImage"), ELF_VMLINUX("ELF vmlinux");
@@ -40,11 +40,42 @@ public record KernelImage(String name, ByteBuffer contents, Format format) {
         }
     }
 
-    public KernelImage {
-        contents = contents.asReadOnlyBuffer();
+    private final String name;
+    private final ByteBuffer contents;
+    private final Format format;
+    /** The file's mapping, or null for an image of bytes already in memory. */
+    private final Arena mapping;
+
+    private KernelImage(String name, ByteBuffer contents, Arena mapping) {
+        this.name = name;
+        this.contents = contents.asReadOnlyBuffer();
+        this.mapping = mapping;
+        try {
+            this.format = detect(contents);
+        } catch (KernelFormatException e) {
+            throw new KernelFormatException(name + ": " + e.getMessage());
+        }
     }
 
-    /** Maps {@code path} read-only (no copy: the page cache backs it) and detects its format. */
+    /** Where the bytes came from, for messages. */
+    public String name() {
+        return name;
+    }
+
+    /** The whole file, index 0 = first byte, read-only; valid until {@link #close()}. */
+    public ByteBuffer contents() {
+        return contents;
+    }
+
+    /** What {@link #detect(ByteBuffer)} found. */
+    public Format format() {
+        return format;
+    }
+
+    /**
+     * Maps {@code path} read-only (no copy: the page cache backs it) and detects its format. The mapping belongs to
+     * the calling thread, which loads the kernel and then closes the image.
+     */
     public static KernelImage read(Path path) {
         if (Files.isDirectory(path)) {
             throw new BootException("kernel " + path + " is a directory, not a file");
@@ -59,8 +90,14 @@ public record KernelImage(String name, ByteBuffer contents, Format format) {
             // Mapped as a memory segment and viewed as a buffer, not mapped as a MappedByteBuffer: that one is
             // made by reflection (sun.nio.ch.Util), whose method handles the JVM generates at each start, which
             // cost about 0.2 s inside the lab (docs/performance.md, "Classes generated at start").
-            MemorySegment mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, Arena.ofAuto());
-            return of(path.toString(), mapped.asByteBuffer());
+            Arena mapping = Arena.ofConfined();
+            try {
+                MemorySegment mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, mapping);
+                return new KernelImage(path.toString(), mapped.asByteBuffer(), mapping);
+            } catch (RuntimeException | IOException e) {
+                mapping.close();
+                throw e;
+            }
         } catch (NoSuchFileException e) {
             throw new BootException("kernel file not found: " + path, e);
         } catch (IOException e) {
@@ -70,11 +107,7 @@ public record KernelImage(String name, ByteBuffer contents, Format format) {
 
     /** An image from bytes already in memory (tests, or a kernel embedded in a resource). */
     public static KernelImage of(String name, ByteBuffer contents) {
-        try {
-            return new KernelImage(name, contents, detect(contents));
-        } catch (KernelFormatException e) {
-            throw new KernelFormatException(name + ": " + e.getMessage());
-        }
+        return new KernelImage(name, contents, null);
     }
 
     /** Recognises the format from the first bytes; throws {@link KernelFormatException} for anything else. */
@@ -99,6 +132,14 @@ public record KernelImage(String name, ByteBuffer contents, Format format) {
             throw new DoesNotFitException(name + ": " + e.getMessage());
         } catch (KernelFormatException e) {
             throw new KernelFormatException(name + ": " + e.getMessage());
+        }
+    }
+
+    /** Unmaps the file (nothing for an image of bytes in memory); {@link #contents()} is then unusable. */
+    @Override
+    public void close() {
+        if (mapping != null) {
+            mapping.close();
         }
     }
 }

@@ -112,9 +112,14 @@ final class MachineAssembly {
             throw new VmmException(String.format("memory size %d MiB is more than the %d MiB Panavisor can "
                     + "place below its MMIO hole", config.memoryBytes() >> 20, GuestLayout.RAM_LIMIT >> 20));
         }
-        // Read the kernel before touching KVM, so a bad file fails fast and cheaply.
-        KernelImage image = KernelImage.read(config.kernel());
+        // Read the kernel before touching KVM, so a bad file fails fast and cheaply; its mapping goes once the
+        // machine is built, the kernel copied into guest memory.
+        try (KernelImage image = KernelImage.read(config.kernel())) {
+            buildWith(kvm, output, startNanos, image);
+        }
+    }
 
+    private void buildWith(Kvm kvm, OutputStream output, long startNanos, KernelImage image) {
         // 1. The VM and its in-kernel platform: PIC + IOAPIC + LAPICs, PIT. (TSS/identity map: Intel only.)
         vm = kvm.createVm();
         vm.setTssAddress(GuestLayout.KVM_TSS_ADDRESS);

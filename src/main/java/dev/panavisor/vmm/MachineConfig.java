@@ -219,8 +219,8 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
             throw new VmmException(String.format("--memory %d MiB is more than the %d MiB below the MMIO hole",
                     config.memoryBytes() >> 20, GuestLayout.RAM_LIMIT >> 20));
         }
-        KernelImage image = KernelImage.read(config.kernel());
-        try (MappedGuestMemory scratch = MappedGuestMemory.allocate(config.memoryBytes())) {
+        try (KernelImage image = KernelImage.read(config.kernel());
+                MappedGuestMemory scratch = MappedGuestMemory.allocate(config.memoryBytes())) {
             LoadedKernel kernel = image.load(scratch);
             requireLongModeEntry(kernel, config.kernel());
             // The line as Machine will build it (the device list only changes its length), against the kernel's limit.
