@@ -70,7 +70,7 @@ while [ "$i" -le "$rounds" ]; do
                 "$(awk -v f="$from" -v t="$to" 'BEGIN { printf "%.0f", (t - f) * 1000 }') ms; CPU ms by thread:" \
                 "$(awk -v from="$from" -v to="$to" -f "$here/cpu-by-thread.awk" $name.trace | sort -rn | head -6 |
                     tr '\n' ';')"
-            awk -v from="$from" -v to="$to" -f "$here/net-cpu.awk" $name.trace
+            awk -v from="$from" -v to="$to" -v tap="$TAP" -f "$here/net-cpu.awk" $name.trace
         done
         echo "round $i $v h2g_s=$H2G g2h_s=$G2H"
         if [ "$H2G" = "?" ] || [ "$G2H" = "?" ]; then # a run that gave no result shows why

@@ -273,15 +273,26 @@ final class MachineAssembly {
         //    And each virtio-mmio device's InterruptACK: the guest's interrupt handler then makes one exit (its read
         //    of InterruptStatus), not two; the acknowledgement reaches the device at the next exit, which its rules
         //    allow (devices/virtio/mmio/InterruptStatusRegister; docs/devices.md, "The journey of an interrupt").
-        if (!"false".equals(System.getProperty(COALESCE_ACK_PROPERTY))) {
-            for (int i = 0; i < virtioDeviceCount; i++) {
-                long base = GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE;
-                CoalescedRing ring = vm.coalesceMmioWrites(base + MmioRegisters.INTERRUPT_ACK, 4);
-                coalesced = coalesced == null ? ring : coalesced;
-                if (ring != null && events != EventLog.OFF) {
-                    events.event(String.format("virtio-mmio at 0x%x: InterruptACK writes coalesced", base));
-                }
+        //    And its set-up registers, whose writes the transport only stores until an access that exits acts on
+        //    them (MmioRegisters.STORED_WRITES): the driver's probe makes about eight exits fewer per queue.
+        for (int i = 0; i < virtioDeviceCount; i++) {
+            long base = GuestLayout.VIRTIO_MMIO_BASE + i * GuestLayout.VIRTIO_MMIO_SIZE;
+            if (!"false".equals(System.getProperty(COALESCE_ACK_PROPERTY))) {
+                coalesceMmio(base + MmioRegisters.INTERRUPT_ACK, 4, events,
+                        String.format("virtio-mmio at 0x%x: InterruptACK writes coalesced", base));
             }
+            for (MmioRegisters.Range range : MmioRegisters.STORED_WRITES) {
+                coalesceMmio(base + range.offset(), range.size(), events, null);
+            }
+        }
+    }
+
+    /** Lets KVM hold back the guest's writes to [address, address + size), saying so with {@code event} if any. */
+    private void coalesceMmio(long address, int size, EventLog events, String event) {
+        CoalescedRing ring = vm.coalesceMmioWrites(address, size);
+        coalesced = coalesced == null ? ring : coalesced;
+        if (ring != null && event != null && events != EventLog.OFF) {
+            events.event(event);
         }
     }
 

@@ -73,6 +73,26 @@ public final class MmioRegisters {
     /** InterruptStatus bit: the device configuration changed. */
     public static final int INTERRUPT_CONFIG_CHANGE = 2;
 
+    /** A range of registers: {@code size} bytes from {@code offset}. */
+    public record Range(int offset, int size) {
+    }
+
+    /**
+     * The registers whose writes the transport only stores, for a later access to act on: the feature selectors and
+     * the driver's feature words (acted on by Status FEATURES_OK), the queue selector and the selected queue's size
+     * and ring addresses (acted on by QueueReady and DRIVER_OK), with the reserved offsets between them. Every access
+     * that acts on them, or shows them (DeviceFeatures, QueueNumMax and QueueReady are read), is one the VMM sees as an
+     * exit of its own, so it may let KVM hold these writes back and hand them over before that exit (docs/boot.md,
+     * "Writes that do not exit"): about eight exits fewer for each queue a driver sets up (§4.2.3.2). Reads in the
+     * ranges are never held back. Not here: Status, QueueReady, QueueReset, QueueNotify, InterruptACK (whose late
+     * arrival has rules of its own, {@link InterruptStatusRegister}) and the configuration space, whose writes
+     * devices act on at once.
+     */
+    public static final java.util.List<Range> STORED_WRITES = java.util.List.of(
+            new Range(DEVICE_FEATURES_SEL, DRIVER_FEATURES_SEL + 4 - DEVICE_FEATURES_SEL),
+            new Range(QUEUE_SEL, QUEUE_NUM + 4 - QUEUE_SEL),
+            new Range(QUEUE_DESC_LOW, QUEUE_DEVICE_HIGH + 4 - QUEUE_DESC_LOW));
+
     /** The register's name in virtio 1.2 §4.2.2 ("QueueNotify"), "config+0x4" in the configuration space, else null. */
     public static String name(long offset) {
         if (offset >= CONFIG) {

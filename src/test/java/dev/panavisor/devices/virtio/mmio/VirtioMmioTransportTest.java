@@ -221,6 +221,69 @@ class VirtioMmioTransportTest {
         assertEquals("notify 0", device.calls.getLast());
     }
 
+    /** Whether a write to {@code register} is one the VMM lets KVM hold back ({@link MmioRegisters#STORED_WRITES}). */
+    static boolean stored(int register) {
+        return MmioRegisters.STORED_WRITES.stream()
+                .anyMatch(r -> register >= r.offset() && register < r.offset() + r.size());
+    }
+
+    /**
+     * KVM holds back the guest's writes to the stored registers until its next exit (docs/boot.md, "Writes that do
+     * not exit"): a driver whose writes there arrive only just before its next read, or its next write elsewhere,
+     * must set the device up exactly as one whose writes arrive at once.
+     */
+    @Test
+    void writes_to_the_stored_registers_may_arrive_at_the_next_exit() {
+        List<long[]> held = new ArrayList<>();
+        int[] heldInAll = new int[1];
+        MmioDriver late = new MmioDriver(transport, memory) {
+            private void exit() {
+                held.forEach(w -> transport.write(w[0], 4, w[1]));
+                held.clear();
+            }
+
+            @Override
+            public int read(int register) {
+                exit();
+                return super.read(register);
+            }
+
+            @Override
+            public void write(int register, long value) {
+                if (stored(register)) {
+                    held.add(new long[] {register, value & 0xffff_ffffL});
+                    heldInAll[0]++;
+                    return;
+                }
+                exit();
+                super.write(register, value);
+            }
+        };
+        assertTrue(late.negotiate(VirtioFeatures.VERSION_1 | VirtioFeatures.EVENT_IDX));
+        late.setUpQueue(0, 0x1000);
+        late.setUpQueue(1, 0x3000);
+        late.driverOk();
+
+        assertEquals(4 + 2 * 8, heldInAll[0], "feature words and selectors; each queue's selector, size, addresses");
+        assertEquals(List.of("activate"), device.calls);
+        assertEquals(VirtioFeatures.VERSION_1 | VirtioFeatures.EVENT_IDX, device.features);
+        assertEquals(QueueLayout.contiguous(0x1000, 16), device.queues.get(0).layout());
+        assertEquals(QueueLayout.contiguous(0x3000, 8), device.queues.get(1).layout());
+    }
+
+    @Test
+    void no_register_whose_write_acts_at_once_is_held_back() {
+        for (int register : new int[] {STATUS, QUEUE_READY, QUEUE_NOTIFY, INTERRUPT_ACK, QUEUE_RESET, SHM_SEL,
+                CONFIG, CONFIG + 4}) {
+            assertFalse(stored(register), MmioRegisters.name(register));
+        }
+        for (int register : new int[] {DEVICE_FEATURES_SEL, DRIVER_FEATURES, DRIVER_FEATURES_SEL, QUEUE_SEL,
+                QUEUE_NUM, QUEUE_DESC_LOW, QUEUE_DESC_HIGH, QUEUE_DRIVER_LOW, QUEUE_DRIVER_HIGH, QUEUE_DEVICE_LOW,
+                QUEUE_DEVICE_HIGH}) {
+            assertTrue(stored(register), MmioRegisters.name(register));
+        }
+    }
+
     @Test
     void notifications_before_driver_ok_are_ignored() {
         assertTrue(driver.negotiate(VirtioFeatures.VERSION_1));
