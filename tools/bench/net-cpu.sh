@@ -6,8 +6,9 @@
 # round runs each VMM once (the order alternates from round to round) with bench-net.sh's guest command: the guest
 # fetches L1's file (host -> guest), then L1 fetches the guest's (guest -> host). For each direction the window
 # runs over the large file's large frames (over 30,000 bytes, TCP segments of the offloads) crossing the TAP, and
-# cpu-by-thread.awk gives the CPU time of the busiest threads in it, net-cpu.awk the guest's queue notifications,
-# its interrupts and its exits to the VMM. QEMU runs with debug-threads=on, so that its threads have names too
+# cpu-by-thread.awk gives the CPU time of the busiest threads in it and how often each went to sleep (a wake-up
+# each), net-cpu.awk the guest's queue notifications, its interrupts, its exits to the VMM and the frames that
+# crossed the TAP each way. QEMU runs with debug-threads=on, so that its threads have names too
 # ("CPU 0/KVM" is its vCPU; its main loop keeps the process's name). The guest's own work is inside its VMM's vCPU
 # thread. Panavisor runs as users run it (jvm.options, the lab's JIT).
 set -u
