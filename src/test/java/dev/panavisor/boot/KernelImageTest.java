@@ -42,12 +42,7 @@ class KernelImageTest {
 
     @Test
     void reads_a_file_and_loads_it_naming_the_file_in_errors() throws IOException {
-        Path kernel = dir.resolve("bzImage");
-        ByteBuffer contents = new SyntheticKernels.BzImage().build();
-        try (FileChannel out = FileChannel.open(kernel, java.nio.file.StandardOpenOption.CREATE_NEW,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            out.write(contents);
-        }
+        Path kernel = syntheticKernelFile("bzImage");
         KernelImage image = KernelImage.read(kernel);
         assertEquals(KernelImage.Format.BZIMAGE, image.format());
         assertEquals(0x100200, image.load(new HeapGuestMemory(64 << 20)).entryPoint());
@@ -58,11 +53,7 @@ class KernelImageTest {
 
     @Test
     void closing_an_image_unmaps_its_file() throws IOException {
-        Path kernel = dir.resolve("bzImage-mapped");
-        try (FileChannel out = FileChannel.open(kernel, java.nio.file.StandardOpenOption.CREATE_NEW,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            out.write(new SyntheticKernels.BzImage().build());
-        }
+        Path kernel = syntheticKernelFile("bzImage");
         KernelImage image = KernelImage.read(kernel);
         assertTrue(Files.readString(Path.of("/proc/self/maps")).contains(kernel.toString()), "mapped while open");
         image.load(new HeapGuestMemory(64 << 20));
@@ -76,16 +67,22 @@ class KernelImageTest {
     void reading_a_file_constructs_nothing_by_reflection() throws Exception {
         // A MappedByteBuffer is constructed by reflection, whose method handles a JVM generates at every start (the
         // AOT cache cannot hold them): 0.2 s in the lab. Reading a kernel must not take that path.
-        Path kernel = dir.resolve("bzImage");
-        try (FileChannel out = FileChannel.open(kernel, java.nio.file.StandardOpenOption.CREATE_NEW,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            out.write(new SyntheticKernels.BzImage().build());
-        }
+        Path kernel = syntheticKernelFile("bzImage");
         String read = classesLoadedWhileReading("read", kernel);
         assertTrue(read.contains("format bzImage"), read);
         assertFalse(read.contains("ConstructorHandleAccessor"), read);
         // The check can fail: mapping the file as a buffer, as KernelImage did before, constructs one.
         assertTrue(classesLoadedWhileReading("map-buffer", kernel).contains("ConstructorHandleAccessor"));
+    }
+
+    /** A file in the test's directory holding a synthetic bzImage. */
+    private Path syntheticKernelFile(String name) throws IOException {
+        Path kernel = dir.resolve(name);
+        try (FileChannel out = FileChannel.open(kernel, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            out.write(new SyntheticKernels.BzImage().build());
+        }
+        return kernel;
     }
 
     /** What a child JVM prints, class loads included, after it starts reading {@code kernel} ({@code how}). */
