@@ -1,5 +1,7 @@
 package dev.panavisor.devices.virtio.mmio;
 
+import java.util.List;
+
 /**
  * Register offsets of a virtio-mmio device, version 2 (virtio 1.2 §4.2.2, table "MMIO Device Register Layout").
  *
@@ -88,7 +90,7 @@ public final class MmioRegisters {
      * arrival has rules of its own, {@link InterruptStatusRegister}) and the configuration space, whose writes
      * devices act on at once.
      */
-    public static final java.util.List<Range> STORED_WRITES = java.util.List.of(
+    public static final List<Range> STORED_WRITES = List.of(
             new Range(DEVICE_FEATURES_SEL, DRIVER_FEATURES_SEL + 4 - DEVICE_FEATURES_SEL),
             new Range(QUEUE_SEL, QUEUE_NUM + 4 - QUEUE_SEL),
             new Range(QUEUE_DESC_LOW, QUEUE_DEVICE_HIGH + 4 - QUEUE_DESC_LOW));
