@@ -4,11 +4,12 @@
 # bench-passt.sh).
 # io_setup needs gcc and cpio on the host.
 #
-# jvm_options DIR: the options a JVM of DIR's build runs with inside the lab, as JavaCommand starts them: DIR's
-# jvm.options and the lab's JIT (C1 only, docs/lab.md).
+# jvm_options DIR: the options a JVM of DIR's build runs with inside the lab, as JavaCommand starts them: the lab's
+# (Lab.JVM_OPTIONS: C1 only, docs/lab.md; a disk's polling ceiling, docs/devices.md) and DIR's jvm.options, which
+# come last, so that an A/B arm's own -D setting wins.
 jvm_options() {
-    echo "$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$1/src/main/resources/dev/panavisor/cli/jvm.options" |
-        tr '\n' ' ')-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1"
+    echo "-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -Dpanavisor.blk.pollMaxMicros=2000 $(grep -v \
+        -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$1/src/main/resources/dev/panavisor/cli/jvm.options" | tr '\n' ' ')"
 }
 
 # launch DIR: the java arguments that start DIR's build as its ./panavisor launcher does: "-cp JAR MAIN" since the

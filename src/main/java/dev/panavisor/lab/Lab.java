@@ -47,10 +47,11 @@ public final class Lab {
      * and, above all, C2 replacing a C1-compiled method makes the old code "not entrant" by patching a jump over its
      * first bytes while other vCPUs may be running them, cross-modifying code that QEMU's multi-threaded TCG does
      * not always survive: with C2 on, 2 of 14 boots in one lab died at such an entry (SIGILL, SIGSEGV); docs/lab.md,
-     * "JVM crashes inside L1".
+     * "JVM crashes inside L1". And a disk's worker polls its queue for up to 2 ms before it sleeps, not 32 µs: a
+     * thread's wake-up costs about a millisecond on L1's emulated CPUs (docs/devices.md, "Polling before sleeping").
      */
     public static final java.util.List<String> JVM_OPTIONS = java.util.List.of("-XX:TieredStopAtLevel=1",
-            "-XX:CICompilerCount=1");
+            "-XX:CICompilerCount=1", "-Dpanavisor.blk.pollMaxMicros=2000");
 
     /**
      * Options for the JVM that records the lab's AOT cache, on top of {@link #JVM_OPTIONS}: the cache keeps the

@@ -32,6 +32,8 @@ final class DeviceWorker implements AutoCloseable {
     private final java.util.concurrent.atomic.LongAdder served = new java.util.concurrent.atomic.LongAdder();
     /** Threads that run a batch's requests beside this one (virtio-blk), closed with the worker; null if none. */
     private IoHelpers helpers;
+    /** How the worker looks at its queues before it sleeps; null: it sleeps at once. */
+    private QueuePolling polling;
     /** The device's data path run ahead of the guest's transfers, started and closed with the worker; or null. */
     private PathWarmUp warmUp;
     private final String name;
@@ -86,6 +88,11 @@ final class DeviceWorker implements AutoCloseable {
         return helpers;
     }
 
+    /** Polls the device's queues after serving them, before sleeping, as {@code polling} says (null: never). */
+    void poll(QueuePolling polling) {
+        this.polling = polling;
+    }
+
     /**
      * Starts {@code warmUp}'s thread with the worker's (before the VMM confines itself) and stops it in
      * {@link #close()}, before the device's backend (a disk the warm-up reads) is closed. What begins it is the
@@ -108,12 +115,20 @@ final class DeviceWorker implements AutoCloseable {
             if (stopping) {
                 return;
             }
-            served.increment();
-            for (int queue = 0; queue < transport.queueCount(); queue++) {
-                if (!transport.device().servedInExit(queue)) {
-                    transport.serveQueue(queue); // takes the transport's lock itself, and drops it for the I/O
-                }
+            if (polling != null) {
+                polling.wokeUp();
             }
+            do {
+                served.increment();
+                if (polling != null) {
+                    polling.hold();
+                }
+                for (int queue = 0; queue < transport.queueCount(); queue++) {
+                    if (!transport.device().servedInExit(queue)) {
+                        transport.serveQueue(queue); // takes the transport's lock itself, and drops it for the I/O
+                    }
+                }
+            } while (polling != null && polling.moreWork(() -> stopping) && !stopping);
         }
     }
 

@@ -216,6 +216,7 @@ final class MachineAssembly {
                     block.serveConcurrently(worker.helpers(helpers));
                 }
                 warmUp(worker, BlockPathWarmUp.forDisk(block.disk(), "device-virtio" + i));
+                worker.poll(QueuePolling.forDisk(transport));
             } else if (device == netDevice) {
                 warmUp(worker, NetPathWarmUp.forNetwork("device-virtio" + i));
             }

@@ -241,6 +241,83 @@ class DeviceWorkerTest {
         assertFalse(events.isEmpty());
     }
 
+    @Test
+    void a_polling_worker_serves_a_request_that_made_no_notification() throws Exception {
+        MmioDriver driver = startPolling(TimeUnit.SECONDS.toNanos(60)); // a window wider than the test
+        DriverQueue queue = driver.setUpQueue(0, 0x1000);
+        driver.driverOk();
+        addRead(queue, 0x8100);
+        assertTrue(mustNotify(queue, 0, 1), "the first request of a queue asks for a notification");
+        driver.notify(0);
+        assertTrue(awaitUsed(queue, 1), "the first request was answered");
+
+        // The worker now polls with the queue's notifications held: avail_event stayed behind, so the driver's
+        // rule (virtio 1.2 §2.7.10) says the next request needs no notification, and none is sent.
+        addRead(queue, 0x8200);
+        assertFalse(mustNotify(queue, 1, 2), "avail_event " + queue.availEvent() + " asks for no notification");
+        assertTrue(awaitUsed(queue, 2), "the worker found the second request by polling");
+        assertEquals(List.of("read on device-test", "read on device-test"), events);
+        assertEquals(0, memory.readU8(0x8200));
+    }
+
+    @Test
+    void a_polling_worker_asks_for_a_notification_before_it_sleeps() throws Exception {
+        MmioDriver driver = startPolling(TimeUnit.MILLISECONDS.toNanos(1));
+        DriverQueue queue = driver.setUpQueue(0, 0x1000);
+        driver.driverOk();
+        addRead(queue, 0x8100);
+        driver.notify(0);
+        assertTrue(awaitUsed(queue, 1));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (queue.availEvent() != 1 && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertEquals(1, queue.availEvent(), "after its window the worker set avail_event to its next index");
+
+        addRead(queue, 0x8200);
+        assertTrue(mustNotify(queue, 1, 2), "so the next request asks for a notification");
+        Thread.sleep(300);
+        assertEquals(1, queue.usedIdx(), "a sleeping worker waits for it");
+        driver.notify(0);
+        assertTrue(awaitUsed(queue, 2), "and serves the request once notified");
+    }
+
+    /**
+     * A virtio-blk device with EVENT_IDX whose worker polls its queue for {@code windowNanos} (also the ceiling, so
+     * the window can only shrink, after an idle stretch longer than itself); before DRIVER_OK.
+     */
+    private MmioDriver startPolling(long windowNanos) {
+        VirtioMmioTransport transport = new VirtioMmioTransport(
+                new VirtioBlock(new RecordingDisk(), "vda"), memory, line);
+        worker = new DeviceWorker("test", transport, e -> events.add("worker failed: " + e));
+        worker.poll(new QueuePolling(transport, new int[] {0}, windowNanos, windowNanos));
+        worker.start();
+        MmioDriver driver = MmioDriver.onBus(transport, memory);
+        assertTrue(driver.negotiate(VirtioFeatures.VERSION_1 | VirtioFeatures.EVENT_IDX));
+        return driver;
+    }
+
+    /** Makes a read of sector 0 available (not notified), its status byte at {@code status}. */
+    private void addRead(DriverQueue queue, long status) {
+        memory.writeU32(0x8000, 0); // VIRTIO_BLK_T_IN
+        memory.writeU64(0x8008, 0);
+        memory.writeU8(status, 0xff);
+        queue.add(readable(0x8000, 16), writable(0x9000, 512), writable(status, 1));
+    }
+
+    /** Linux's vring_need_event: whether moving the available index from {@code old} to {@code now} notifies. */
+    private static boolean mustNotify(DriverQueue queue, int old, int now) {
+        return ((now - queue.availEvent() - 1) & 0xffff) < ((now - old) & 0xffff);
+    }
+
+    private static boolean awaitUsed(DriverQueue queue, int count) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (queue.usedIdx() < count && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        return queue.usedIdx() >= count;
+    }
+
     /** Starts a worker for a virtio-blk device on {@code disk}, with {@code warmUp} started and closed with it. */
     private VirtioMmioTransport startWith(DiskBackend disk, PathWarmUp warmUp) {
         VirtioMmioTransport transport = new VirtioMmioTransport(new VirtioBlock(disk, "vda"), memory, line);

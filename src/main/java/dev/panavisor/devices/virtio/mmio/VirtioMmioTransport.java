@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
+import java.util.function.Predicate;
 
 /**
  * The virtio-mmio transport, version 2 (virtio 1.2 §4.2): a page of registers that lets a guest driver find one
@@ -145,9 +146,7 @@ public final class VirtioMmioTransport implements BusDevice {
             case STATUS -> writeStatus(v & 0xff);
             case QUEUE_DESC_LOW, QUEUE_DESC_HIGH, QUEUE_DRIVER_LOW, QUEUE_DRIVER_HIGH, QUEUE_DEVICE_LOW,
                  QUEUE_DEVICE_HIGH -> writeQueueAddress((int) offset, value);
-            default -> {
-                // Read-only or reserved: ignored.
-            }
+            default -> { } // read-only or reserved: ignored
         }
     }
 
@@ -203,6 +202,19 @@ public final class VirtioMmioTransport implements BusDevice {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * For a worker polling queue {@code index} (docs/devices.md, "Polling before sleeping"): {@code step}'s answer for
+     * it, under this monitor; false when the queue is not in service or is malformed (then, as in serving, a reset).
+     */
+    public synchronized boolean onQueue(int index, Predicate<SplitVirtqueue> step) {
+        try {
+            return serviceable(index) && step.test(activeQueues.get(index));
+        } catch (VirtioException | GuestMemoryException e) {
+            interrupts.deviceFailed(e.getMessage());
+            return false;
         }
     }
 

@@ -50,6 +50,8 @@ public final class SplitVirtqueue {
     private int filledUsed;
     private int usedIdxAtLastNotification;
     private boolean enabled = true;
+    /** A polling device's worker asks for notifications itself, before it sleeps ({@link #holdNotifications}). */
+    private boolean notificationsHeld;
 
     /**
      * @param eventIdx whether VIRTIO_F_EVENT_IDX was negotiated
@@ -101,13 +103,41 @@ public final class SplitVirtqueue {
             return false;
         }
         int pending = pendingCount();
-        if (pending == 0 && eventIdx) {
+        if (pending == 0 && eventIdx && !notificationsHeld) {
             memory.writeU16(availEventAddress, lastAvailIdx);
             VarHandle.fullFence();
             pending = pendingCount();
         }
         VarHandle.acquireFence();
         return pending > 0;
+    }
+
+    /**
+     * Until {@link #releaseNotifications}, finding the ring empty no longer asks the driver to notify: a device
+     * worker that polls the ring for a while after serving it (docs/devices.md, "Polling before sleeping") leaves
+     * {@code avail_event} behind, so with EVENT_IDX the driver's next chains make no notification, hence no exit
+     * (§2.7.10: the driver notifies only when its index crosses {@code avail_event}). Without EVENT_IDX the driver
+     * notifies at every chain anyway, and this changes nothing.
+     */
+    public void holdNotifications() {
+        notificationsHeld = true;
+    }
+
+    /**
+     * Ends {@link #holdNotifications}: asks the driver to notify at its next chain and looks once more, as
+     * {@link #hasAvailable} does on an empty ring. A worker calls it before it sleeps; if it returns true a chain
+     * came meanwhile, for which no notification may come, and the worker serves it instead of sleeping.
+     */
+    public boolean releaseNotifications() {
+        notificationsHeld = false;
+        return hasAvailable();
+    }
+
+    /** Whether a chain is available, looked at without asking for a notification: for a polling worker. */
+    public boolean peekAvailable() {
+        boolean pending = enabled && pendingCount() > 0;
+        VarHandle.acquireFence();
+        return pending;
     }
 
     private int pendingCount() {

@@ -367,6 +367,31 @@ class SplitVirtqueueTest {
     }
 
     @Test
+    void held_notifications_leave_avail_event_behind_until_released() {
+        SplitVirtqueue queue = device(true, false);
+        driver.add(readable(DATA, 1));
+        assertNotNull(queue.pop());
+        assertNull(queue.pop());
+        assertEquals(1, driver.availEvent());
+
+        queue.holdNotifications();
+        driver.add(readable(DATA, 1));
+        assertNotNull(queue.pop());
+        assertNull(queue.pop());
+        assertEquals(1, driver.availEvent(), "an empty ring found while held asks for nothing");
+        driver.add(readable(DATA, 1));
+        assertTrue(queue.peekAvailable());
+        assertEquals(1, driver.availEvent(), "nor does peeking");
+
+        assertTrue(queue.releaseNotifications(), "a chain came while held: serve it rather than sleep");
+        assertNotNull(queue.pop());
+        assertNull(queue.pop());
+        assertEquals(3, driver.availEvent(), "released: an empty ring asks again");
+        assertFalse(queue.releaseNotifications());
+        assertFalse(queue.peekAvailable());
+    }
+
+    @Test
     void a_disabled_queue_is_not_touched() {
         SplitVirtqueue queue = device(false, false);
         driver.add(readable(DATA, 1));
