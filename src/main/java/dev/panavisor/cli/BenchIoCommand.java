@@ -156,20 +156,28 @@ final class BenchIoCommand implements Callable<Integer> {
                     String guestCommand = metric.guestCommand(sizeMiB, testSeconds);
                     out.printf("round %d %s: panavisor...%n", round, metric.label);
                     out.flush();
-                    String panavisorOutput = BenchBootCommand.time(panavisor(disk, guestCommand), 0,
-                            VM_TIMEOUT_MINUTES).output();
-                    Result panavisorResult = IoWorkload.parseResult(panavisorOutput, metric);
-                    Optional<ExitCounts> exits = IoWorkload.parseExitStats(panavisorOutput, DISK_REGISTERS);
-                    out.printf("round %d %s: qemu...%n", round, metric.label);
-                    out.flush();
-                    Result qemuResult = IoWorkload.parseResult(
-                            BenchBootCommand.time(qemu(disk, guestCommand), 0, VM_TIMEOUT_MINUTES).output(), metric);
-                    out.println(report.add(round, metric, panavisorResult, qemuResult, exits));
+                    try {
+                        String panavisorOutput = BenchBootCommand.time(panavisor(disk, guestCommand), 0,
+                                VM_TIMEOUT_MINUTES).output();
+                        Result panavisorResult = IoWorkload.parseResult(panavisorOutput, metric);
+                        Optional<ExitCounts> exits = IoWorkload.parseExitStats(panavisorOutput, DISK_REGISTERS);
+                        out.printf("round %d %s: qemu...%n", round, metric.label);
+                        out.flush();
+                        Result qemuResult = IoWorkload.parseResult(BenchBootCommand.time(qemu(disk, guestCommand),
+                                0, VM_TIMEOUT_MINUTES).output(), metric);
+                        out.println(report.add(round, metric, panavisorResult, qemuResult, exits));
+                    } catch (BadArgumentException e) { // a VM that timed out or printed no result: say so, go on
+                        out.println(report.missing(round, metric, e.getMessage()));
+                    }
                     out.flush();
                 }
             }
             report.summary().forEach(out::println);
             out.flush();
+            if (report.missing() > 0) {
+                throw new BadArgumentException(report.missing() + " of " + roundCount * Metric.values().length
+                        + " measurements gave no result (the 'no result' lines above); the ratios leave them out");
+            }
             return ExitCodes.OK;
         } finally {
             IoBenchFiles.deleteTree(diskDir);

@@ -21,6 +21,7 @@ final class IoReport {
     private final Map<Metric, List<Double>> diskExitsPerMiB = new EnumMap<>(Metric.class);
     private final Map<Metric, List<Double>> allExitsPerMiB = new EnumMap<>(Metric.class);
     private final ExitCounts boot;
+    private int missing;
 
     /**
      * @param boot Panavisor's exits for a boot that runs {@code true} with the same disk attached: what every
@@ -58,15 +59,36 @@ final class IoReport {
                 format(p, metric), format(q, metric), exitNote);
     }
 
-    /** Medians, exits, and the ratio lines, which come last. */
+    /**
+     * Records that one round of one metric gave no result (a VM that timed out or printed none: in the nested lab,
+     * QEMU's guest now and then, docs/lab.md "Stalls") and returns the line to print: the round is left out of that
+     * metric's medians, and the run goes on.
+     */
+    String missing(int round, Metric metric, String reason) {
+        missing++;
+        return String.format(Locale.ROOT, "round %d %-16s no result, left out: %s", round, metric.label, reason);
+    }
+
+    /** How many rounds of a metric gave no result. */
+    int missing() {
+        return missing;
+    }
+
+    /**
+     * Medians, exits, and the ratio lines, which come last: one per metric that has at least one round, each over
+     * the rounds that gave results (a metric's line says how many when some did not).
+     */
     List<String> summary() {
         List<String> lines = new ArrayList<>();
-        int rounds = panavisor.get(Metric.SEQ_READ).size();
+        int rounds = panavisor.values().stream().mapToInt(List::size).max().orElse(0);
         lines.add(String.format(Locale.ROOT, "%-16s %16s %16s   (median of %d round%s)", "metric", "panavisor", "qemu",
                 rounds, rounds == 1 ? "" : "s"));
         for (Metric metric : Metric.values()) {
-            lines.add(String.format(Locale.ROOT, "%-16s %16s %16s", metric.label,
-                    format(median(panavisor.get(metric)), metric), format(median(qemu.get(metric)), metric)));
+            List<Double> p = panavisor.get(metric);
+            lines.add(p.isEmpty() ? String.format(Locale.ROOT, "%-16s %16s %16s", metric.label, "-", "-")
+                    : String.format(Locale.ROOT, "%-16s %16s %16s%s", metric.label, format(median(p), metric),
+                            format(median(qemu.get(metric)), metric),
+                            p.size() < rounds ? "   (" + p.size() + " round" + (p.size() == 1 ? ")" : "s)") : ""));
         }
         if (boot == null) {
             lines.add("panavisor exits: not reported (no --exit-stats line in the run's output)");
@@ -83,7 +105,9 @@ final class IoReport {
             }
         }
         for (Metric metric : Metric.values()) {
-            lines.add(ratioLine(metric, median(panavisor.get(metric)) / median(qemu.get(metric))));
+            if (!panavisor.get(metric).isEmpty()) {
+                lines.add(ratioLine(metric, median(panavisor.get(metric)) / median(qemu.get(metric))));
+            }
         }
         return lines;
     }

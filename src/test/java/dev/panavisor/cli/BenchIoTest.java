@@ -100,6 +100,32 @@ class BenchIoTest {
     }
 
     @Test
+    void a_round_without_a_result_is_said_left_out_of_its_metric_and_a_metric_without_any_has_no_ratio() {
+        IoReport report = new IoReport(Optional.empty());
+        for (int round = 1; round <= 3; round++) {
+            for (Metric metric : Metric.values()) {
+                boolean lost = metric == Metric.RANDREAD_QD8 || (metric == Metric.SEQ_WRITE && round == 2);
+                if (lost) {
+                    String line = report.missing(round, metric, "timed out: qemu-system-x86_64 ...");
+                    assertEquals("round " + round + " " + "%-16s".formatted(metric.label)
+                            + " no result, left out: timed out: qemu-system-x86_64 ...", line);
+                    continue;
+                }
+                double seconds = metric == Metric.SEQ_WRITE ? round : 1.0; // 128, (64 lost), 42.7 MiB/s
+                Result panavisor = new Result(metric.test, metric.jobs, 128L << 20, 1000, seconds);
+                Result qemu = new Result(metric.test, metric.jobs, 128L << 20, 1000, 1.0);
+                report.add(round, metric, panavisor, qemu, Optional.empty());
+            }
+        }
+        assertEquals(4, report.missing());
+        List<String> lines = report.summary();
+        assertTrue(lines.contains("seq-write              85.3 MiB/s      128.0 MiB/s   (2 rounds)"), lines.toString());
+        assertTrue(lines.contains("randread-4k-qd8                 -                -"), lines.toString());
+        assertEquals(List.of("ratio seq-read panavisor/qemu: 1.000", "ratio seq-write panavisor/qemu: 0.667",
+                "ratio randread-4k-qd1 panavisor/qemu: 1.000"), lines.subList(lines.size() - 3, lines.size()));
+    }
+
+    @Test
     void without_exit_counts_the_report_says_so_and_still_ends_with_the_ratios() {
         IoReport report = new IoReport(Optional.empty());
         for (Metric metric : Metric.values()) {
