@@ -69,7 +69,7 @@ final class IoReport {
         return String.format(Locale.ROOT, "round %d %-16s no result, left out: %s", round, metric.label, reason);
     }
 
-    /** How many rounds of a metric gave no result. */
+    /** How many measurements (one metric in one round) gave no result. */
     int missing() {
         return missing;
     }
