@@ -39,7 +39,12 @@ import java.util.function.BooleanSupplier;
  */
 final class BlockPathWarmUp {
     static final String REQUESTS_PROPERTY = "panavisor.blk.warmup";
-    /** Enough for every method of the path to pass its compile threshold, with the loops' backedges counted. */
+    /**
+     * Enough for the methods called once per segment (256 calls a request) to pass their compile threshold. Those
+     * called once per request pass theirs only when the compiler's queue is short: HotSpot multiplies a threshold
+     * by the queue's length over five per compiler thread, plus one, and at the boot marker the lab's one C1 thread
+     * still has the boot's methods queued (docs/performance.md, "The warm-up compiles less than it was meant to").
+     */
     static final int REQUESTS = 24;
     private static final int PAGE = 4096;
     /** A 1 MiB read of a user buffer: 256 pages (Linux's request for one {@code O_DIRECT} MiB). */
