@@ -28,6 +28,8 @@ final class QueuePolling {
     /** The ceiling of a disk worker's window, in microseconds; 0 turns polling off. */
     static final String DISK_CEILING_PROPERTY = "panavisor.blk.pollMaxMicros";
     static final long DISK_CEILING_MICROS = 32;
+    /** The most the property may set: one second (a larger value is taken as this, never wrapped to nanoseconds). */
+    static final long MAX_CEILING_MICROS = 1_000_000;
     /** The window's first step up from 0. */
     static final long FIRST_WINDOW_NANOS = 4_000;
 
@@ -51,10 +53,12 @@ final class QueuePolling {
 
     /**
      * Polling for a disk's request queue (virtio-blk's one queue), with the ceiling {@link #DISK_CEILING_MICROS} or
-     * what the property says; null when that is 0 (the worker then sleeps as soon as the queue is empty).
+     * what the property says (at most {@link #MAX_CEILING_MICROS}); null when that is 0 or less (the worker then
+     * sleeps as soon as the queue is empty).
      */
     static QueuePolling forDisk(VirtioMmioTransport transport) {
-        long ceilingNanos = Math.max(0, Long.getLong(DISK_CEILING_PROPERTY, DISK_CEILING_MICROS)) * 1000;
+        long micros = Long.getLong(DISK_CEILING_PROPERTY, DISK_CEILING_MICROS);
+        long ceilingNanos = Math.clamp(micros, 0, MAX_CEILING_MICROS) * 1000;
         return ceilingNanos == 0 ? null : new QueuePolling(transport, new int[] {0}, ceilingNanos, 0);
     }
 

@@ -44,7 +44,7 @@ class QueuePollingTest {
     }
 
     @Test
-    void a_disk_polls_with_qemu_s_ceiling_by_default_and_not_at_all_when_the_property_says_0() {
+    void a_disk_polls_with_qemu_s_ceiling_by_default_at_most_a_second_and_not_at_all_when_the_property_says_0() {
         String before = System.getProperty(QueuePolling.DISK_CEILING_PROPERTY);
         try {
             System.clearProperty(QueuePolling.DISK_CEILING_PROPERTY);
@@ -57,6 +57,17 @@ class QueuePollingTest {
             assertEquals(QueuePolling.DISK_CEILING_MICROS * 1000, polling.windowNanos());
             System.setProperty(QueuePolling.DISK_CEILING_PROPERTY, "0");
             assertNull(QueuePolling.forDisk(transport));
+            System.setProperty(QueuePolling.DISK_CEILING_PROPERTY, "-5");
+            assertNull(QueuePolling.forDisk(transport));
+            // A value whose nanoseconds would overflow a long is taken as the largest ceiling, not wrapped.
+            System.setProperty(QueuePolling.DISK_CEILING_PROPERTY, "9223372036854776");
+            QueuePolling huge = QueuePolling.forDisk(transport);
+            assertNotNull(huge);
+            long maxNanos = QueuePolling.MAX_CEILING_MICROS * 1000;
+            for (int i = 0; i < 40; i++) {
+                huge.adapt(Math.min(huge.windowNanos() + 1, maxNanos)); // each idle stretch just past the window
+            }
+            assertEquals(maxNanos, huge.windowNanos(), "grown to one second, and no further");
         } finally {
             if (before == null) {
                 System.clearProperty(QueuePolling.DISK_CEILING_PROPERTY);
