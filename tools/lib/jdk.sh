@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Finds a JDK >= 22 (Panama FFM is final since 22) for Panavisor and exports JAVA_HOME.
+# Finds a JDK >= 25 (the classes are compiled for release 25: pom.xml) for Panavisor and exports JAVA_HOME.
 # Sourced by ./panavisor and tools/test; prints what to install when none is found.
 
 panavisor_jdk_version() { # $1 = JAVA_HOME candidate; prints the feature version (e.g. 25) or nothing
@@ -16,19 +16,19 @@ panavisor_find_jdk() {
   local candidate best="" best_version=0 v
   if [ -n "${JAVA_HOME:-}" ]; then
     v=$(panavisor_jdk_version "$JAVA_HOME")
-    if [ -n "$v" ] && [ "$v" -ge 22 ] && [ -x "$JAVA_HOME/bin/javac" ]; then
+    if [ -n "$v" ] && [ "$v" -ge 25 ] && [ -x "$JAVA_HOME/bin/javac" ]; then
       return 0
     fi
   fi
   for candidate in /usr/lib/jvm/*; do
     [ -d "$candidate" ] || continue
     v=$(panavisor_jdk_version "$candidate")
-    if [ -n "$v" ] && [ "$v" -ge 22 ] && [ -x "$candidate/bin/javac" ] && [ "$v" -gt "$best_version" ]; then
+    if [ -n "$v" ] && [ "$v" -ge 25 ] && [ -x "$candidate/bin/javac" ] && [ "$v" -gt "$best_version" ]; then
       best="$candidate"; best_version="$v"
     fi
   done
   if [ -z "$best" ]; then
-    echo "panavisor: needs a JDK 22 or newer (Panama FFM); none found in JAVA_HOME or /usr/lib/jvm." >&2
+    echo "panavisor: needs a JDK 25 or newer; none found in JAVA_HOME or /usr/lib/jvm." >&2
     echo "  Install one, e.g. 'apt-get install openjdk-25-jdk' or Temurin 25, or set JAVA_HOME to it." >&2
     return 1
   fi

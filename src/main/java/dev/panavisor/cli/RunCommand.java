@@ -332,13 +332,16 @@ final class RunCommand implements Callable<Integer> {
     private MachineConfig configFromOptions(PrintWriter err) {
         Path kernelPath = kernel;
         Path initrdPath = initrd;
-        if (kernelPath == null || (initrdPath == null && disks.isEmpty())) {
-            GuestImages.GuestImage guest = GuestImages.forUser(line -> err.println("panavisor: " + line)).guest();
+        // Only the default images a run lacks are located (or built): a user's own kernel is never held up by
+        // the default kernel's build, nor an own initramfs by the root file system's.
+        boolean needsRootfs = initrdPath == null && disks.isEmpty();
+        if (kernelPath == null || needsRootfs) {
+            GuestImages images = GuestImages.forUser(line -> err.println("panavisor: " + line));
             if (kernelPath == null) {
-                kernelPath = guest.kernel().bzImage();
+                kernelPath = images.kernel().bzImage();
             }
-            if (initrdPath == null && disks.isEmpty()) {
-                initrdPath = guest.rootfs().initramfs();
+            if (needsRootfs) {
+                initrdPath = images.rootfs().initramfs();
             }
         }
         return new MachineConfig(kernelPath, Optional.ofNullable(initrdPath), disks, cmdline, memory, cpus, console,
