@@ -48,6 +48,8 @@ public final class ConfigFile {
             text = Files.readString(file);
         } catch (NoSuchFileException e) {
             throw new ApiException("config file " + file + " does not exist");
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ApiException("config file " + file + " is not JSON text (not valid UTF-8)", e);
         } catch (IOException e) {
             throw new ApiException("cannot read config file " + file + ": " + e.getMessage(), e);
         }

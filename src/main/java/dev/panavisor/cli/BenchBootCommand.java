@@ -72,7 +72,7 @@ final class BenchBootCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException, InterruptedException {
         if (rounds < 1) {
-            throw new BadArgumentException("--rounds must be positive");
+            throw new UsageException("--rounds must be positive");
         }
         PrintWriter out = spec.commandLine().getOut();
         if (kernel == null || initrd == null) {
@@ -94,7 +94,7 @@ final class BenchBootCommand implements Callable<Integer> {
                     new FileOutputStream(FileDescriptor.err));
         }
         if (where.route() == LinuxGuests.Route.NONE) {
-            throw new BadArgumentException(where.nowhereReason());
+            throw new CommandFailedException(where.nowhereReason());
         }
         return warm ? measureWarm(out) : measure(out);
     }
@@ -149,7 +149,7 @@ final class BenchBootCommand implements Callable<Integer> {
             Timed timed = time(panavisorRun(), 0);
             Matcher boot = BOOT_TIME.matcher(timed.output());
             if (!boot.find()) {
-                throw new BadArgumentException("panavisor run reported no boot time:\n" + timed.output());
+                throw new CommandFailedException("panavisor run reported no boot time:\n" + timed.output());
             }
             panavisor.boot.add(Double.parseDouble(boot.group(1)));
             panavisor.total.add(timed.millis());
@@ -239,7 +239,7 @@ final class BenchBootCommand implements Callable<Integer> {
         void addUptime(String output) {
             Matcher banner = BANNER.matcher(output);
             if (!banner.find()) {
-                throw new BadArgumentException("no init banner in the output:\n" + output);
+                throw new CommandFailedException("no init banner in the output:\n" + output);
             }
             uptime.add(Double.parseDouble(banner.group(1)));
         }
@@ -319,16 +319,16 @@ final class BenchBootCommand implements Callable<Integer> {
                 process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
                         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
             } catch (IOException e) {
-                throw new BadArgumentException("cannot start " + command.getFirst() + ": " + e.getMessage());
+                throw new CommandFailedException("cannot start " + command.getFirst() + ": " + e.getMessage());
             }
             if (!process.waitFor(timeoutMinutes, TimeUnit.MINUTES)) {
                 process.destroyForcibly().waitFor();
-                throw new BadArgumentException("timed out: " + String.join(" ", command));
+                throw new CommandFailedException("timed out: " + String.join(" ", command));
             }
             double millis = (System.nanoTime() - start) / 1e6;
             String output = Files.readString(log, StandardCharsets.ISO_8859_1);
             if (process.exitValue() != expectedStatus) {
-                throw new BadArgumentException(command.getFirst() + " exited with " + process.exitValue()
+                throw new CommandFailedException(command.getFirst() + " exited with " + process.exitValue()
                         + " (expected " + expectedStatus + "):\n" + output);
             }
             return new Timed(millis, output);

@@ -56,7 +56,7 @@ final class BenchCommand implements Runnable {
         @Override
         public Integer call() throws IOException, InterruptedException {
             if (count <= 0 || rounds <= 0) {
-                throw new BadArgumentException("--count and --rounds must be positive");
+                throw new UsageException("--count and --rounds must be positive");
             }
             PrintWriter out = spec.commandLine().getOut();
             if (traceCost) {
@@ -156,7 +156,7 @@ final class BenchCommand implements Runnable {
                     .redirectErrorStream(true).start();
             String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             if (process.waitFor() != 0 || !output.startsWith("exits=")) {
-                throw new BadArgumentException("C baseline failed: " + output);
+                throw new CommandFailedException("C baseline failed: " + output);
             }
             long exits = Long.parseLong(output.replaceAll(".*exits=(\\d+).*", "$1"));
             double seconds = Double.parseDouble(output.replaceAll(".*seconds=([0-9.]+).*", "$1"));

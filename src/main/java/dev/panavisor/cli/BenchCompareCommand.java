@@ -126,12 +126,12 @@ final class BenchCompareCommand implements Callable<Integer> {
                 int status = Lab.run(LabConfig.defaults().withWritable(out.toAbsolutePath()), innerCommand(peers),
                         new FileOutputStream(FileDescriptor.out), new FileOutputStream(FileDescriptor.err));
                 if (status != 0 || !Files.exists(json)) {
-                    throw new BadArgumentException("the measurement inside the nested lab failed (exit " + status
+                    throw new CommandFailedException("the measurement inside the nested lab failed (exit " + status
                             + "); its output is above");
                 }
             }
             case DIRECT -> measure(peers, settings, json, stdout);
-            case NONE -> throw new BadArgumentException(where.nowhereReason());
+            case NONE -> throw new CommandFailedException(where.nowhereReason());
         }
         Results results = ResultsJson.read(json);
         render(results, notes, out);

@@ -113,7 +113,7 @@ final class BenchIoCommand implements Callable<Integer> {
                             new FileOutputStream(FileDescriptor.err));
                 }
                 case DIRECT -> measure(out, roundCount, sizeMiB, testSeconds);
-                case NONE -> throw new BadArgumentException(where.nowhereReason());
+                case NONE -> throw new CommandFailedException(where.nowhereReason());
             };
         } finally {
             IoBenchFiles.deleteTree(workDir);
@@ -122,19 +122,19 @@ final class BenchIoCommand implements Callable<Integer> {
 
     private void requireKernel() {
         if (kernel == null || !Files.isRegularFile(kernel)) {
-            throw new BadArgumentException("kernel not found: " + kernel);
+            throw new CommandFailedException("kernel not found: " + kernel);
         }
     }
 
     static void validate(int rounds, long sizeBytes, int seconds) {
         if (rounds < 1) {
-            throw new BadArgumentException("--rounds must be positive");
+            throw new UsageException("--rounds must be positive");
         }
         if (sizeBytes < IoWorkload.MIB || sizeBytes % IoWorkload.MIB != 0 || sizeBytes > (4L << 30)) {
-            throw new BadArgumentException("--size must be whole MiB, from 1M to 4G");
+            throw new UsageException("--size must be whole MiB, from 1M to 4G");
         }
         if (seconds < 1 || seconds > 600) {
-            throw new BadArgumentException("--seconds must be from 1 to 600");
+            throw new UsageException("--seconds must be from 1 to 600");
         }
     }
 
@@ -166,7 +166,7 @@ final class BenchIoCommand implements Callable<Integer> {
                         Result qemuResult = IoWorkload.parseResult(BenchBootCommand.time(qemu(disk, guestCommand),
                                 0, VM_TIMEOUT_MINUTES).output(), metric);
                         out.println(report.add(round, metric, panavisorResult, qemuResult, exits));
-                    } catch (BadArgumentException e) { // a VM that timed out or printed no result: say so, go on
+                    } catch (CommandFailedException e) { // a VM that timed out or printed no result: say so, go on
                         out.println(report.missing(round, metric, e.getMessage()));
                     }
                     out.flush();
@@ -175,7 +175,7 @@ final class BenchIoCommand implements Callable<Integer> {
             report.summary().forEach(out::println);
             out.flush();
             if (report.missing() > 0) {
-                throw new BadArgumentException(report.missing() + " of " + roundCount * Metric.values().length
+                throw new CommandFailedException(report.missing() + " of " + roundCount * Metric.values().length
                         + " measurements gave no result (the 'no result' lines above); the ratios leave them out");
             }
             return ExitCodes.OK;
@@ -218,7 +218,7 @@ final class BenchIoCommand implements Callable<Integer> {
         } catch (IOException e) {
             // Reported below.
         }
-        throw new BadArgumentException("qemu-system-x86_64 not found or not working: bench io compares against "
+        throw new CommandFailedException("qemu-system-x86_64 not found or not working: bench io compares against "
                 + "QEMU (install qemu-system-x86)");
     }
 }

@@ -42,6 +42,12 @@ public final class ExitCodes {
         public int handleExecutionException(Exception ex, CommandLine commandLine,
                 CommandLine.ParseResult parseResult) {
             var err = commandLine.getErr();
+            if (ex instanceof UsageException) {
+                err.println("panavisor: " + ex.getMessage() + " (see '"
+                        + commandLine.getCommandSpec().qualifiedName() + " --help')");
+                err.flush();
+                return USAGE;
+            }
             if (ex instanceof PanavisorException) {
                 err.println("panavisor: " + ex.getMessage());
                 if (System.getenv("PANAVISOR_DEBUG") != null) {

@@ -33,7 +33,7 @@ final class FlightRecording implements AutoCloseable {
         Path parent = file.toAbsolutePath().getParent();
         if (Files.isDirectory(file) || (parent != null && !Files.isDirectory(parent))
                 || (parent != null && !Files.isWritable(parent))) {
-            throw new BadArgumentException("--jfr " + file + ": cannot write a recording there");
+            throw new CommandFailedException("--jfr " + file + ": cannot write a recording there");
         }
         Recording recording;
         try {
@@ -50,7 +50,7 @@ final class FlightRecording implements AutoCloseable {
             recording.setDestination(file);
         } catch (IOException e) {
             recording.close();
-            throw new BadArgumentException("--jfr " + file + ": " + e.getMessage());
+            throw new CommandFailedException("--jfr " + file + ": " + e.getMessage());
         }
         recording.start();
         if (phases != null) {

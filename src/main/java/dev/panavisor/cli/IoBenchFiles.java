@@ -24,7 +24,7 @@ final class IoBenchFiles {
         String home = System.getenv("PANAVISOR_HOME");
         Path source = Path.of(home == null ? "." : home, "tools", "bench", "io-load.c");
         if (!Files.isRegularFile(source)) {
-            throw new BadArgumentException(source + " not found: run bench io from the source tree "
+            throw new CommandFailedException(source + " not found: run bench io from the source tree "
                     + "(./panavisor bench io)");
         }
         Path binary = dir.resolve("io-load");
@@ -33,11 +33,11 @@ final class IoBenchFiles {
             gcc = new ProcessBuilder("gcc", "-O2", "-static", "-o", binary.toString(), source.toString())
                     .redirectErrorStream(true).start();
         } catch (IOException e) {
-            throw new BadArgumentException("cannot run gcc to build " + source + " (install gcc): " + e.getMessage());
+            throw new CommandFailedException("cannot run gcc to build " + source + " (install gcc): " + e.getMessage());
         }
         String log = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (gcc.waitFor() != 0) {
-            throw new BadArgumentException("gcc -static failed on " + source + " (a static C library is needed: "
+            throw new CommandFailedException("gcc -static failed on " + source + " (a static C library is needed: "
                     + "libc6-dev): " + log.strip());
         }
         return binary;
@@ -46,7 +46,7 @@ final class IoBenchFiles {
     /** The guest's initramfs with io-load added as {@link IoWorkload#GUEST_PROGRAM} ({@link InitramfsWithProgram}). */
     static Path benchInitramfs(Path base, Path program, Path dir) throws IOException {
         if (!Files.isRegularFile(base)) {
-            throw new BadArgumentException("initramfs not found: " + base);
+            throw new CommandFailedException("initramfs not found: " + base);
         }
         return InitramfsWithProgram.write(base, IoWorkload.GUEST_PROGRAM, program,
                 dir.resolve("initramfs-bench-io.cpio.gz"));

@@ -69,18 +69,18 @@ final class IoWorkload {
     /**
      * The io-load result in a VM's output (the console: kernel lines and the init's lines around it).
      *
-     * @throws BadArgumentException when there is none, or it is for another test than {@code metric}
+     * @throws CommandFailedException when there is none, or it is for another test than {@code metric}
      */
     static Result parseResult(String output, Metric metric) {
         Matcher m = RESULT.matcher(output);
         if (!m.find()) {
-            throw new BadArgumentException("no io-load result in the guest's output for " + metric.label
+            throw new CommandFailedException("no io-load result in the guest's output for " + metric.label
                     + ":\n" + tail(output));
         }
         Result result = new Result(m.group(1), Integer.parseInt(m.group(2)), Long.parseLong(m.group(3)),
                 Long.parseLong(m.group(4)), Double.parseDouble(m.group(5)));
         if (!result.test().equals(metric.test) || result.jobs() != metric.jobs || result.seconds() <= 0) {
-            throw new BadArgumentException("unexpected io-load result for " + metric.label + ": " + m.group());
+            throw new CommandFailedException("unexpected io-load result for " + metric.label + ": " + m.group());
         }
         return result;
     }

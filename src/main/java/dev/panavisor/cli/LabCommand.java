@@ -114,7 +114,7 @@ final class LabCommand implements Callable<Integer> {
                 c = c.withMemoryMiB(memoryMiB);
             }
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+            throw new UsageException(e.getMessage());
         }
         if (timeout != null) {
             c = c.withTimeout(timeout);

@@ -99,8 +99,11 @@ final class RunCommand implements Callable<Integer> {
         }
         phases.markAt(BootTimeline.Phase.COMMAND_PARSED, parsedNanos);
         PrintWriter err = spec.commandLine().getErr();
+        if ((tty || showConsole) && exec == null) {
+            throw new UsageException((tty ? "-t/--tty" : "--show-console") + " works only with --exec");
+        }
         if (tty && exec != null && !Lab.insideLab() && !HostTerminal.stdinIsTerminal()) {
-            throw new BadArgumentException("--tty needs a terminal on stdin; without it, piped or redirected "
+            throw new UsageException("--tty needs a terminal on stdin; without it, piped or redirected "
                     + "stdin goes to the command as it is");
         }
         if (configFile != null) {
@@ -121,7 +124,7 @@ final class RunCommand implements Callable<Integer> {
                 err.flush();
                 yield InLab.run(config, this);
             }
-            case NONE -> throw new BadArgumentException(where.nowhereReason());
+            case NONE -> throw new CommandFailedException(where.nowhereReason());
         };
     }
 
@@ -301,7 +304,7 @@ final class RunCommand implements Callable<Integer> {
     void applyConfigFile(PrintWriter err) {
         for (String option : CONFIG_FILE_OPTIONS) {
             if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
-                throw new BadArgumentException(option + " and --config both describe the VM; give one of them");
+                throw new UsageException(option + " and --config both describe the VM; give one of them");
             }
         }
         VmSpec vm = ConfigFile.read(configFile, warning -> err.println("panavisor: warning: " + configFile + ": "
@@ -315,14 +318,14 @@ final class RunCommand implements Callable<Integer> {
         cpus = vm.cpus();
         if (vm.net().isPresent()) {
             if (net != null) {
-                throw new BadArgumentException("--net and the config file's network-interfaces both give the VM a "
+                throw new UsageException("--net and the config file's network-interfaces both give the VM a "
                         + "network card; give one of them");
             }
             net = vm.net().get();
         }
         if (vm.vsock().isPresent()) {
             if (vsock != null) {
-                throw new BadArgumentException("--vsock and the config file's vsock both describe the vsock device; "
+                throw new UsageException("--vsock and the config file's vsock both describe the vsock device; "
                         + "give one of them");
             }
             vsock = vm.vsock().get();
@@ -355,7 +358,13 @@ final class RunCommand implements Callable<Integer> {
             return net;
         }
         if (net == null || !(net.backend() instanceof MachineConfig.UserNetwork)) {
-            throw new BadArgumentException("--publish needs --net user (a TAP's traffic is the host's to route)");
+            throw new UsageException("--publish needs --net user (a TAP's traffic is the host's to route)");
+        }
+        java.util.Set<Integer> hostPorts = new java.util.HashSet<>();
+        for (MachineConfig.PortForward forward : publish) {
+            if (!hostPorts.add(forward.host())) {
+                throw new UsageException("--publish forwards host port " + forward.host() + " twice");
+            }
         }
         return new MachineConfig.Net(new MachineConfig.UserNetwork(publish), net.mac());
     }

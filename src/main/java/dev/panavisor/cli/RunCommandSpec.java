@@ -78,9 +78,11 @@ final class RunCommandSpec {
         value(spec, "--cmdline", "TEXT", String.class, () -> run.cmdline, v -> run.cmdline = v,
                 "Appended to the kernel command line Panavisor builds.");
         spec.addOption(bound(OptionSpec.builder("--memory").paramLabel("SIZE").type(long.class)
-                .converters(new SizeConverter()), () -> run.memory, (Long v) -> run.memory = v)
+                .converters(RunCommandSpec::memorySize), () -> run.memory, (Long v) -> run.memory = v)
                 .description("Guest memory: MiB, or with K/M/G (default: 256M).").build());
-        value(spec, "--cpus", "N", int.class, () -> run.cpus, (Integer v) -> run.cpus = v, "vCPUs (default: 1).");
+        spec.addOption(bound(OptionSpec.builder("--cpus").paramLabel("N").type(int.class)
+                .converters(RunCommandSpec::cpuCount), () -> run.cpus, (Integer v) -> run.cpus = v)
+                .description("vCPUs, 1 to " + MachineConfig.MAX_CPUS + " (default: 1).").build());
         value(spec, "--console", "serial|virtio", MachineConfig.ConsoleKind.class, () -> run.console,
                 v -> run.console = v, "Console device: serial (8250, ttyS0; the default) or virtio (hvc0).");
         value(spec, "--exec", "COMMAND", String.class, () -> run.exec, v -> run.exec = v,
@@ -165,6 +167,31 @@ final class RunCommandSpec {
                 .description("Show this help message and exit.").build());
         spec.addOption(OptionSpec.builder("-V", "--version").versionHelp(true)
                 .description("Print version information and exit.").build());
+    }
+
+    /** {@code --memory}: a size (SizeConverter) of whole 4 KiB pages, more than none. */
+    static long memorySize(String value) {
+        long bytes = SizeConverter.parse(value);
+        if (bytes == 0 || bytes % 4096 != 0) {
+            throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a whole number of 4 KiB "
+                    + "pages above 0");
+        }
+        return bytes;
+    }
+
+    /** {@code --cpus}: 1 to {@link MachineConfig#MAX_CPUS}. */
+    static int cpuCount(String value) {
+        int cpus;
+        try {
+            cpus = Integer.parseInt(value.strip());
+        } catch (NumberFormatException e) {
+            throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a whole number");
+        }
+        if (cpus < 1 || cpus > MachineConfig.MAX_CPUS) {
+            throw new picocli.CommandLine.TypeConversionException("must be from 1 to " + MachineConfig.MAX_CPUS
+                    + ", not " + cpus);
+        }
+        return cpus;
     }
 
     private static <V> void value(CommandSpec spec, String name, String label, Class<?> type, Supplier<V> read,

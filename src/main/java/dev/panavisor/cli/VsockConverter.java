@@ -16,8 +16,12 @@ final class VsockConverter implements CommandLine.ITypeConverter<MachineConfig.V
         }
         String cid = value.substring(0, comma);
         String path = value.substring(comma + 1);
-        if (!cid.matches("[0-9]{1,10}")) {
+        if (!cid.matches("-?[0-9]+")) {
             throw new CommandLine.TypeConversionException("the CID in '" + value + "' is not a number");
+        }
+        if (cid.startsWith("-") || cid.length() > 10) { // beyond any CID, and beyond what a long parses safely
+            throw new CommandLine.TypeConversionException("the guest CID must be between 3 and 4294967294 (0-2 are "
+                    + "reserved), got " + cid);
         }
         if (path.isEmpty()) {
             throw new CommandLine.TypeConversionException("empty socket path in '" + value + "'");

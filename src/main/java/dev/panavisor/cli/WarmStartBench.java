@@ -119,17 +119,17 @@ final class WarmStartBench {
             return new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
         } catch (IOException e) {
-            throw new BadArgumentException("cannot start " + command.getFirst() + ": " + e.getMessage());
+            throw new CommandFailedException("cannot start " + command.getFirst() + ": " + e.getMessage());
         }
     }
 
     /** The guest runs {@code true} and powers off; its VMM must then end with status 0. */
     private static void finish(Process process, Lines lines) throws InterruptedException {
         if (!process.waitFor(2, TimeUnit.MINUTES)) {
-            throw new BadArgumentException("the VMM did not end after its guest's command:\n" + lines.text());
+            throw new CommandFailedException("the VMM did not end after its guest's command:\n" + lines.text());
         }
         if (process.exitValue() != 0) {
-            throw new BadArgumentException("the VMM ended with status " + process.exitValue() + ":\n" + lines.text());
+            throw new CommandFailedException("the VMM ended with status " + process.exitValue() + ":\n" + lines.text());
         }
     }
 
@@ -145,7 +145,7 @@ final class WarmStartBench {
                 }
             }
             if (!owner.isAlive() || System.nanoTime() > deadline) {
-                throw new BadArgumentException("no QMP socket at " + socket + ":\n" + lines.text());
+                throw new CommandFailedException("no QMP socket at " + socket + ":\n" + lines.text());
             }
             Thread.sleep(20);
         }
@@ -161,7 +161,7 @@ final class WarmStartBench {
                 break;
             }
         }
-        throw new BadArgumentException("QMP did not answer " + prefix + " (last: " + line + "):\n" + lines.text());
+        throw new CommandFailedException("QMP did not answer " + prefix + " (last: " + line + "):\n" + lines.text());
     }
 
     private static void send(SocketChannel channel, String text) throws IOException {
@@ -191,7 +191,7 @@ final class WarmStartBench {
 
     private static void expect(int status, int got, String what, Lines lines) {
         if (got != status) {
-            throw new BadArgumentException(what + " answered " + got + ", expected " + status + ":\n" + lines.text());
+            throw new CommandFailedException(what + " answered " + got + ", expected " + status + ":\n" + lines.text());
         }
     }
 
@@ -238,7 +238,7 @@ final class WarmStartBench {
                 }
                 long left = deadline - System.nanoTime();
                 if (ended || left <= 0) {
-                    throw new BadArgumentException((ended ? "the VMM's output ended" : "timed out")
+                    throw new CommandFailedException((ended ? "the VMM's output ended" : "timed out")
                             + " before the line the benchmark waits for:\n" + String.join("\n", text));
                 }
                 TimeUnit.NANOSECONDS.timedWait(this, left);

@@ -43,7 +43,7 @@ record WatchedBoot(double firstLineMillis, double runsInitMillis, double guestRu
             process = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
         } catch (IOException e) {
-            throw new BadArgumentException("cannot start " + command.getFirst() + ": " + e.getMessage());
+            throw new CommandFailedException("cannot start " + command.getFirst() + ": " + e.getMessage());
         }
         double firstLine = NOT_SEEN;
         double runsInit = NOT_SEEN;
@@ -73,10 +73,10 @@ record WatchedBoot(double firstLineMillis, double runsInitMillis, double guestRu
         }
         if (!process.waitFor(timeoutMinutes, TimeUnit.MINUTES)) {
             process.destroyForcibly().waitFor();
-            throw new BadArgumentException("timed out: " + String.join(" ", command));
+            throw new CommandFailedException("timed out: " + String.join(" ", command));
         }
         if (process.exitValue() != expectedStatus || overhead == null) {
-            throw new BadArgumentException(command.getFirst() + " exited with " + process.exitValue() + " (expected "
+            throw new CommandFailedException(command.getFirst() + " exited with " + process.exitValue() + " (expected "
                     + expectedStatus + (overhead == null ? ", after the init's banner" : "") + "):\n" + output);
         }
         return new WatchedBoot(firstLine, runsInit, guestRunsInit, booted, overhead, output.toString());

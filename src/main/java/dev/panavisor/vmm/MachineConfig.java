@@ -238,8 +238,14 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
                 }
             }
         }
-        for (Disk disk : config.disks()) {
-            FileDiskBackend.open(disk.path(), disk.readOnly()).close();
+        // All open at once, as the VM holds them: an image given twice meets its own lock here.
+        List<FileDiskBackend> opened = new java.util.ArrayList<>();
+        try {
+            for (Disk disk : config.disks()) {
+                opened.add(FileDiskBackend.open(disk.path(), disk.readOnly()));
+            }
+        } finally {
+            opened.forEach(FileDiskBackend::close);
         }
         config.vsock().ifPresent(vsock -> VsockSockets.checkDirectory(vsock.path()));
     }

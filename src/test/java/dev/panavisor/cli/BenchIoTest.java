@@ -52,15 +52,15 @@ class BenchIoTest {
 
     @Test
     void a_missing_or_mismatched_result_is_one_clear_error() {
-        BadArgumentException none = assertThrows(BadArgumentException.class,
+        CommandFailedException none = assertThrows(CommandFailedException.class,
                 () -> IoWorkload.parseResult("io-load: /dev/vda: No such file or directory\n", Metric.SEQ_READ));
         assertTrue(none.getMessage().startsWith("no io-load result in the guest's output for seq-read"));
         assertTrue(none.getMessage().contains("No such file"), "the guest's last lines say why");
-        assertThrows(BadArgumentException.class, () -> IoWorkload.parseResult(
+        assertThrows(CommandFailedException.class, () -> IoWorkload.parseResult(
                 "io-load: test=randread jobs=1 bytes=4096 ops=1 seconds=1.0", Metric.RANDREAD_QD8));
-        assertThrows(BadArgumentException.class, () -> IoWorkload.parseResult(
+        assertThrows(CommandFailedException.class, () -> IoWorkload.parseResult(
                 "io-load: test=seqwrite jobs=1 bytes=4096 ops=1 seconds=1.0", Metric.SEQ_READ));
-        assertThrows(BadArgumentException.class, () -> IoWorkload.parseResult(
+        assertThrows(CommandFailedException.class, () -> IoWorkload.parseResult(
                 "io-load: test=seqread jobs=1 bytes=4096 ops=1 seconds=0.000000", Metric.SEQ_READ));
     }
 
@@ -146,10 +146,10 @@ class BenchIoTest {
         assertEquals(64L << 20, sized.size);
         assertEquals(5, sized.seconds);
         BenchIoCommand.validate(1, 1L << 20, 1);
-        assertThrows(BadArgumentException.class, () -> BenchIoCommand.validate(0, 1L << 20, 1));
-        assertThrows(BadArgumentException.class, () -> BenchIoCommand.validate(1, (1L << 20) + 4096, 1));
-        assertThrows(BadArgumentException.class, () -> BenchIoCommand.validate(1, 8L << 30, 1));
-        assertThrows(BadArgumentException.class, () -> BenchIoCommand.validate(1, 1L << 20, 0));
+        assertThrows(UsageException.class, () -> BenchIoCommand.validate(0, 1L << 20, 1));
+        assertThrows(UsageException.class, () -> BenchIoCommand.validate(1, (1L << 20) + 4096, 1));
+        assertThrows(UsageException.class, () -> BenchIoCommand.validate(1, 8L << 30, 1));
+        assertThrows(UsageException.class, () -> BenchIoCommand.validate(1, 1L << 20, 0));
     }
 
     @Test
@@ -175,7 +175,7 @@ class BenchIoTest {
         assertArrayEquals(archive, java.util.Arrays.copyOf(built, archive.length));
         assertArrayEquals(new byte[] {0x1f, (byte) 0x8b, 8, 0},
                 java.util.Arrays.copyOfRange(built, archive.length, built.length));
-        assertThrows(BadArgumentException.class,
+        assertThrows(CommandFailedException.class,
                 () -> IoBenchFiles.benchInitramfs(dir.resolve("missing"), program, dir));
     }
 

@@ -77,6 +77,7 @@ class RunBadInputCorpusTest {
         byte[] elf32 = SyntheticKernels.pattern(64, 0);
         System.arraycopy(new byte[] {0x7f, 'E', 'L', 'F', 1, 1, 1}, 0, elf32, 0, 7);
         byte[] goodElf = SyntheticKernels.pattern(4096, 1);
+        String disk = file("disk.img", new byte[4096]).toString();
         return Stream.of(
                 // Kernels.
                 new Case("kernel: random bytes", 1, "not a Linux kernel", "--kernel", file("random", random).toString()),
@@ -123,14 +124,23 @@ class RunBadInputCorpusTest {
                 new Case("disk: /dev/null", 1, "is not a regular file", "--kernel", k, "--disk", "/dev/null"),
                 new Case("disk: /dev/null read-only", 1, "is not a regular file", "--kernel", k, "--disk", "/dev/null,ro"),
                 // Arguments.
-                new Case("args: --memory 0", 1, "memory size must be a positive multiple of 4 KiB", "--kernel", k,
+                new Case("args: --memory 0", 2, "'0' is not a whole number of 4 KiB pages above 0", "--kernel", k,
                         "--memory", "0"),
-                new Case("args: --memory 4097K", 1, "memory size must be a positive multiple of 4 KiB", "--kernel", k,
+                new Case("args: --memory 4097K", 2, "'4097K' is not a whole number of 4 KiB pages", "--kernel", k,
                         "--memory", "4097K"),
                 new Case("args: --memory beyond the MMIO hole", 1, "below the MMIO hole", "--kernel", k, "--memory", "8G"),
                 new Case("args: --memory huge", 2, "is too large", "--kernel", k, "--memory", "99999999999G"),
-                new Case("args: --cpus 33", 1, "--cpus must be between 1 and 32", "--kernel", k, "--cpus", "33"),
-                new Case("args: --cpus not a number", 2, "'many' is not an int", "--kernel", k, "--cpus", "many"),
+                new Case("args: --cpus 33", 2, "'--cpus': must be from 1 to 32, not 33", "--kernel", k, "--cpus", "33"),
+                new Case("args: --cpus 0", 2, "'--cpus': must be from 1 to 32, not 0", "--kernel", k, "--cpus", "0"),
+                new Case("args: --cpus not a number", 2, "'many' is not a whole number", "--kernel", k, "--cpus", "many"),
+                new Case("args: one disk image twice", 1, "is already open in this VMM (given twice?)", "--kernel", k,
+                        "--disk", disk, "--disk", disk),
+                new Case("args: --vsock CID negative", 2, "between 3 and 4294967294 (0-2 are reserved), got -3",
+                        "--kernel", k, "--vsock", "-3,vm.sock"),
+                new Case("args: --vsock CID of 11 digits", 2, "got 99999999999", "--kernel", k, "--vsock",
+                        "99999999999,vm.sock"),
+                new Case("args: --stall-limit beyond a year", 2, "'9999999999999999h' is longer than 365 days",
+                        "--kernel", k, "--stall-limit", "9999999999999999h"),
                 new Case("args: --console unknown", 2, "Invalid value for option '--console'", "--kernel", k,
                         "--console", "vga"),
                 new Case("args: --disk option unknown", 2, "unknown disk option 'rx'", "--kernel", k, "--disk", "d,rx"),

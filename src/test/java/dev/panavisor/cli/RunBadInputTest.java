@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Bad input to {@code panavisor run}: each case must end with exit status 1 and exactly one line on stderr, with no
- * stack trace, before any VM or lab is started (the checks run on the host first, so these run anywhere).
+ * Bad input to {@code panavisor run}: each case must end with exit status 1 (or 2 for bad usage) and exactly one line
+ * on stderr, with no stack trace, before any VM or lab is started (the checks run on the host first, so these run
+ * anywhere).
  */
 class RunBadInputTest {
     @TempDir
@@ -36,7 +37,17 @@ class RunBadInputTest {
     }
 
     static void assertOneLineError(Result result, String expectedFragment) {
-        assertEquals(1, result.code(), result.err());
+        assertOneLine(result, 1, expectedFragment);
+    }
+
+    /** Bad usage: status 2, and the line ends by pointing at run's help. */
+    static void assertUsageError(Result result, String expectedFragment) {
+        assertOneLine(result, 2, expectedFragment);
+        assertTrue(result.err().strip().endsWith("(see 'panavisor run --help')"), result.err());
+    }
+
+    private static void assertOneLine(Result result, int code, String expectedFragment) {
+        assertEquals(code, result.code(), result.err());
         assertEquals(1, result.err().lines().count(), "exactly one line: " + result.err());
         assertTrue(result.err().startsWith("panavisor: "), result.err());
         assertTrue(result.err().contains(expectedFragment), result.err());
@@ -116,14 +127,29 @@ class RunBadInputTest {
         Result flag = run("run", "--frobnicate");
         assertEquals(2, flag.code());
         assertTrue(flag.err().startsWith("panavisor: Unknown option: '--frobnicate'"), flag.err());
-        assertOneLineError(run("run", "--kernel", kernel().toString(), "--cpus", "0", "--exec", "true"),
-                "--cpus must be between 1 and 32");
+        assertUsageError(run("run", "--kernel", kernel().toString(), "--cpus", "0", "--exec", "true"),
+                "Invalid value for option '--cpus': must be from 1 to 32, not 0");
+    }
+
+    @Test
+    void terminal_options_without_exec_are_usage_errors() throws IOException {
+        assertUsageError(run("run", "--kernel", kernel().toString(), "-t"), "-t/--tty works only with --exec");
+        assertUsageError(run("run", "--kernel", kernel().toString(), "--show-console"),
+                "--show-console works only with --exec");
+    }
+
+    @Test
+    void a_host_port_published_twice_is_a_usage_error() throws IOException {
+        Path initrd = Files.write(dir.resolve("initrd"), new byte[512]);
+        assertUsageError(run("run", "--kernel", kernel().toString(), "--initrd", initrd.toString(), "--net", "user",
+                "--publish", "8080:80", "--publish", "8080:81", "--exec", "true"),
+                "--publish forwards host port 8080 twice");
     }
 
     @Test
     void tty_without_a_terminal_on_stdin() throws IOException {
         // Under the test runner stdin is a pipe, as in a script: -t cannot give the command a terminal.
-        assertOneLineError(run("run", "--kernel", kernel().toString(), "-t", "--exec", "sh"),
+        assertUsageError(run("run", "--kernel", kernel().toString(), "-t", "--exec", "sh"),
                 "--tty needs a terminal on stdin");
     }
 }

@@ -52,7 +52,7 @@ class RunConfigFileTest {
             String value = option.equals("--memory") ? "128M" : option.equals("--cpus") ? "1" : "x";
             RunBadInputTest.Result result = RunBadInputTest.run("run", "--config", file.toString(), option, value,
                     "--exec", "true");
-            RunBadInputTest.assertOneLineError(result, option + " and --config both describe the VM");
+            RunBadInputTest.assertUsageError(result, option + " and --config both describe the VM");
         }
     }
 
@@ -64,6 +64,9 @@ class RunConfigFileTest {
                 file + ": machine-config.vcpu_count: must be between 1 and 32, got 0");
         RunBadInputTest.assertOneLineError(RunBadInputTest.run("run", "--config", dir.resolve("none.json")
                 .toString()), "config file " + dir.resolve("none.json") + " does not exist");
+        Path binary = java.nio.file.Files.write(dir.resolve("random.json"), new byte[] {'{', (byte) 0xff, (byte) 0xfe});
+        RunBadInputTest.assertOneLineError(RunBadInputTest.run("run", "--config", binary.toString()),
+                "config file " + binary + " is not JSON text (not valid UTF-8)");
     }
 
     @Test
@@ -89,7 +92,7 @@ class RunConfigFileTest {
         Path file = config("""
                 {"boot-source": {"kernel_image_path": "k"},
                  "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0"}]}""");
-        RunBadInputTest.assertOneLineError(RunBadInputTest.run("run", "--config", file.toString(), "--net",
+        RunBadInputTest.assertUsageError(RunBadInputTest.run("run", "--config", file.toString(), "--net",
                 "tap=tap1"), "--net and the config file's network-interfaces both give the VM a network card");
     }
 }

@@ -66,10 +66,13 @@ class RunOptionsTest {
         MachineConfig.Net published = RunCommand.withPublished(run.net, run.publish);
         assertEquals(java.util.List.of(new MachineConfig.PortForward(8080, 80), new MachineConfig.PortForward(2222, 22)),
                 ((MachineConfig.UserNetwork) published.backend()).publish());
-        BadArgumentException e = assertThrows(BadArgumentException.class, () -> RunCommand.withPublished(
+        UsageException e = assertThrows(UsageException.class, () -> RunCommand.withPublished(
                 new NetConverter().convert("tap=t0"), run.publish));
         assertTrue(e.getMessage().startsWith("--publish needs --net user"), e.getMessage());
-        assertThrows(BadArgumentException.class, () -> RunCommand.withPublished(null, run.publish));
+        assertThrows(UsageException.class, () -> RunCommand.withPublished(null, run.publish));
+        RunCommand twice = parsed("run", "--net", "user", "--publish", "8080:80", "--publish", "8080:81");
+        assertEquals("--publish forwards host port 8080 twice", assertThrows(UsageException.class,
+                () -> RunCommand.withPublished(twice.net, twice.publish)).getMessage());
         for (String bad : new String[] {"80", "0:80", "8080:70000", "a:b", "8080:80:1", ""}) {
             assertThrows(CommandLine.TypeConversionException.class, () -> new PublishConverter().convert(bad), bad);
         }
@@ -272,7 +275,7 @@ class RunOptionsTest {
         java.util.List<String> inner = InLab.command(EXEC_TRUE, recorded);
         assertTrue(inner.contains("--jfr=" + dir.resolve("boot.jfr").toAbsolutePath()), inner.toString());
         StringWriter err = new StringWriter();
-        BadArgumentException e = assertThrows(BadArgumentException.class,
+        CommandFailedException e = assertThrows(CommandFailedException.class,
                 () -> FlightRecording.start(dir.resolve("no/such/dir/boot.jfr"), new PrintWriter(err)));
         assertTrue(e.getMessage().startsWith("--jfr " + dir.resolve("no/such/dir/boot.jfr") + ": cannot write"),
                 e.getMessage());

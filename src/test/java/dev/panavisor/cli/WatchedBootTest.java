@@ -34,11 +34,11 @@ class WatchedBootTest {
 
     @Test
     void aRunThatNeverBootsOrEndsWithAnotherStatusIsOneClearError() {
-        BadArgumentException noBanner = assertThrows(BadArgumentException.class,
+        CommandFailedException noBanner = assertThrows(CommandFailedException.class,
                 () -> WatchedBoot.run(List.of("sh", "-c", "echo '[    0.000000] Linux'"), 0, 1 << 20, 1));
         assertTrue(noBanner.getMessage().startsWith("sh exited with 0 (expected 0, after the init's banner)"),
                 noBanner.getMessage());
-        BadArgumentException status = assertThrows(BadArgumentException.class,
+        CommandFailedException status = assertThrows(CommandFailedException.class,
                 () -> WatchedBoot.run(List.of("sh", "-c", "exit 3"), 0, 1 << 20, 1));
         assertTrue(status.getMessage().startsWith("sh exited with 3"), status.getMessage());
     }

@@ -30,6 +30,12 @@ class LabSupportTest {
         assertEquals(Duration.ofMillis(500), Durations.parse("500ms"));
         assertThrows(IllegalArgumentException.class, () -> Durations.parse("0"));
         assertThrows(IllegalArgumentException.class, () -> Durations.parse("ten"));
+        assertEquals(Duration.ofDays(365), Durations.parse("8760h"));
+        // Beyond a year, beyond a Duration's range, beyond a long's digits: one message, never an overflow.
+        for (String tooLong : new String[] {"8761h", "9999999999999999h", "99999999999999999999s"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Durations.parse(tooLong));
+            assertEquals("'" + tooLong + "' is longer than 365 days", e.getMessage());
+        }
         assertEquals("15 min", Durations.format(Duration.ofMinutes(15)));
         assertEquals("90 s", Durations.format(Duration.ofSeconds(90)));
     }

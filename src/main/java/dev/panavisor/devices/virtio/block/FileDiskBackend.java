@@ -109,7 +109,8 @@ public final class FileDiskBackend implements DiskBackend {
         try {
             lock = channel.tryLock(0, Long.MAX_VALUE, shared);
         } catch (OverlappingFileLockException e) {
-            lock = null;
+            // This JVM holds a lock on the file already: the same VM was given the image twice.
+            throw new DiskException("disk image " + path + " is already open in this VMM (given twice?)");
         }
         if (lock == null) {
             throw new DiskException("disk image " + path + " is in use by another virtual machine (file is locked)");
