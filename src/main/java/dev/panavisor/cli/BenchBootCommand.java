@@ -4,6 +4,7 @@ import dev.panavisor.image.GuestImages;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
 import dev.panavisor.lab.LinuxGuests;
+import dev.panavisor.vmm.MachineConfig;
 import java.io.File;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -55,7 +56,7 @@ final class BenchBootCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--rounds", description = "Rounds of each measurement (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rounds", paramLabel = "N", description = "Rounds of each measurement (default: ${DEFAULT-VALUE}).")
     int rounds = 5;
 
     @Option(names = "--warm", description = {"Measure warm starts instead: from 'start the VM' to the init's banner "
@@ -76,10 +77,13 @@ final class BenchBootCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         if (kernel == null || initrd == null) {
-            GuestImages.GuestImage guest = GuestImages.forUser(line -> out.println("images: " + line)).guest();
-            kernel = kernel == null ? guest.kernel().bzImage() : kernel;
-            initrd = initrd == null ? guest.rootfs().initramfs() : initrd;
+            GuestImages images = GuestImages.forUser(line -> out.println("images: " + line));
+            kernel = kernel == null ? images.kernel().bzImage() : kernel;
+            initrd = initrd == null ? images.rootfs().initramfs() : initrd;
         }
+        // A kernel or initrd that cannot boot is one line now, as for run, not after the lab's start.
+        MachineConfig.checkFiles(new MachineConfig(kernel, java.util.Optional.of(initrd), List.of(), "",
+                GUEST_BYTES, 1, MachineConfig.ConsoleKind.SERIAL, java.util.Optional.empty()));
         LinuxGuests where = LinuxGuests.locate();
         if (where.route() == LinuxGuests.Route.LAB) {
             out.println("(" + where.labNotice() + ")");

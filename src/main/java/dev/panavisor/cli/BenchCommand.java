@@ -38,10 +38,10 @@ final class BenchCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--count", description = "Exits per run (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--count", paramLabel = "N", description = "Exits per run (default: ${DEFAULT-VALUE}).")
         int count = 100_000;
 
-        @Option(names = "--rounds", description = "Timed runs of each (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--rounds", paramLabel = "N", description = "Timed runs of each (default: ${DEFAULT-VALUE}).")
         int rounds = 5;
 
         @Option(names = "--no-c", description = "Skip the C baseline.")
@@ -57,6 +57,9 @@ final class BenchCommand implements Runnable {
         public Integer call() throws IOException, InterruptedException {
             if (count <= 0 || rounds <= 0) {
                 throw new UsageException("--count and --rounds must be positive");
+            }
+            if (traceCost && noC) {
+                throw new UsageException("--trace-cost measures instead of the C baseline; --no-c adds nothing to it");
             }
             PrintWriter out = spec.commandLine().getOut();
             if (traceCost) {

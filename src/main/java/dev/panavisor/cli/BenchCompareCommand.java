@@ -187,6 +187,10 @@ final class BenchCompareCommand implements Callable<Integer> {
     }
 
     List<Peer> peers() {
+        if (only != null && only.isBlank()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--only needs at least one peer (known: "
+                    + Peer.ids() + ")");
+        }
         try {
             return Peer.parseList(only);
         } catch (IllegalArgumentException e) {

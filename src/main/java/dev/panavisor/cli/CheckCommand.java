@@ -22,9 +22,10 @@ import picocli.CommandLine.Spec;
  * (kvm_pvm), or hardware virtualization.
  */
 @Command(name = "check", mixinStandardHelpOptions = true,
-        description = {"Check /dev/kvm: presence, permissions, API version, capabilities and what backs it,",
-                "run two tiny guests to prove it executes guest code, and say where Linux guests run:",
-                "directly on /dev/kvm, or inside the nested lab when this host cannot boot them.",
+        description = {"Check /dev/kvm and say where Linux guests run here.",
+                "Checks its presence, permissions, API version, capabilities and what backs it, runs two tiny",
+                "guests to prove it executes guest code, and says where Linux guests run: directly on /dev/kvm,",
+                "or inside the nested lab when this host cannot boot them.",
                 "Exit status: 0 when Panavisor can run guests here (on /dev/kvm or in the lab), 1 when not."})
 final class CheckCommand implements Callable<Integer> {
     @Spec
@@ -38,10 +39,27 @@ final class CheckCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (device.toString().isEmpty()) {
+            throw new UsageException("--device needs a path (KVM's device is " + KvmHost.DEFAULT_DEVICE + ")");
+        }
+        if (java.nio.file.Files.exists(device) && !isCharacterDevice(device)) {
+            throw new UsageException(device + " is not a character device (KVM's device is " + KvmHost.DEFAULT_DEVICE
+                    + ")");
+        }
         HostCheck.Report report = HostCheck.run(device);
         LinuxGuests where = LinuxGuests.decide(report.bootsLinux(), report.host(), lab);
         print(report, where, spec.commandLine().getOut());
         return canRunGuests(report, where) ? ExitCodes.OK : ExitCodes.ERROR;
+    }
+
+    /** Whether {@code path} is a character device (S_IFCHR in its mode, inode(7)), as /dev/kvm is. */
+    static boolean isCharacterDevice(Path path) {
+        try {
+            int mode = (Integer) java.nio.file.Files.getAttribute(path, "unix:mode");
+            return (mode & 0170000) == 0020000;
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            return true; // cannot tell: let the open say what is wrong
+        }
     }
 
     /** Guests run here: tiny ones on this /dev/kvm (Linux ones too when it is hardware), or Linux ones in the lab. */

@@ -57,6 +57,11 @@ final class ChildRunLauncher implements VmLauncher {
         // same files (in the lab, checking them again here cost half a second of the warm start).
         boolean checked = warm == null || !warm.holdsBuilt(arguments);
         if (checked) {
+            // A host where guests cannot run at all is the request's error too, not a 204 and then a serve that ends.
+            LinuxGuests where = LinuxGuests.locate();
+            if (where.route() == LinuxGuests.Route.NONE) {
+                throw new VmmException(where.nowhereReason());
+            }
             MachineConfig.checkFiles(config);
         }
         standby = null;

@@ -23,6 +23,15 @@ final class FlightRecording implements AutoCloseable {
         this.err = err;
     }
 
+    /** A recording can be written at {@code file}: it is no directory, and its directory exists and is writable. */
+    static void checkWritable(Path file) {
+        Path parent = file.toAbsolutePath().getParent();
+        if (Files.isDirectory(file) || (parent != null && !Files.isDirectory(parent))
+                || (parent != null && !Files.isWritable(parent))) {
+            throw new CommandFailedException("--jfr " + file + ": cannot write a recording there");
+        }
+    }
+
     /** Starts recording; a FILE that cannot be written is one line now, not a lost recording at the end. */
     static FlightRecording start(Path file, PrintWriter err) {
         return start(file, err, null);
@@ -30,11 +39,7 @@ final class FlightRecording implements AutoCloseable {
 
     /** As above; the phases {@code phases} already has are recorded at once, with their own times. */
     static FlightRecording start(Path file, PrintWriter err, dev.panavisor.vmm.BootTimeline phases) {
-        Path parent = file.toAbsolutePath().getParent();
-        if (Files.isDirectory(file) || (parent != null && !Files.isDirectory(parent))
-                || (parent != null && !Files.isWritable(parent))) {
-            throw new CommandFailedException("--jfr " + file + ": cannot write a recording there");
-        }
+        checkWritable(file);
         Recording recording;
         try {
             recording = new Recording(jdk.jfr.Configuration.getConfiguration("default"));

@@ -50,6 +50,10 @@ final class ImageCommand implements Runnable {
 
         @Override
         public Integer call() {
+            if (kernelOnly && rootfsOnly) {
+                throw new UsageException("--kernel-only and --rootfs-only leave nothing to build; give neither to "
+                        + "build both");
+            }
             PrintWriter err = spec.commandLine().getErr();
             GuestImages images = new GuestImages(
                     dev.panavisor.image.ImageCache.forUser(System.getenv()),

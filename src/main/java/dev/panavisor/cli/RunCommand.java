@@ -115,6 +115,9 @@ final class RunCommand implements Callable<Integer> {
             // Before the lab boots (a minute): a bad kernel, initrd or disk fails now. Directly, Machine.create
             // checks the same things as it loads them, once (checking here too loaded the kernel twice).
             MachineConfig.checkFiles(config);
+            if (jfr != null) {
+                FlightRecording.checkWritable(jfr);
+            }
         }
         phases.mark(BootTimeline.Phase.IMAGES_LOCATED);
         return switch (where.route()) {

@@ -51,7 +51,7 @@ final class RunCommandSpec {
                 "bzImage or ELF vmlinux (default: the default guest kernel).");
         value(spec, "--initrd", "FILE", Path.class, () -> run.initrd, v -> run.initrd = v,
                 "initramfs (default: the default guest's, unless --disk is given).");
-        spec.addOption(bound(OptionSpec.builder("--disk").paramLabel("FILE[,ro]").type(List.class)
+        spec.addOption(bound(OptionSpec.builder("--disk").paramLabel("FILE[,ro|,rw]").type(List.class)
                 .auxiliaryTypes(MachineConfig.Disk.class).converters(new DiskConverter()), () -> run.disks,
                 (List<MachineConfig.Disk> v) -> run.disks = v)
                 .description("A virtio-blk disk; repeatable, the first is /dev/vda and, without --initrd, the "

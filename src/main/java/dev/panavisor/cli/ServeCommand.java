@@ -31,6 +31,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (apiSocket.toString().isEmpty()) {
+            throw new UsageException("--api-sock needs a path");
+        }
         PrintWriter err = spec.commandLine().getErr();
         ChildRunLauncher launcher = new ChildRunLauncher();
         String version = new VersionProvider().getVersion()[0].replace("panavisor ", "");

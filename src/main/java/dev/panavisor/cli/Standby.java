@@ -109,6 +109,7 @@ final class Standby implements AutoCloseable {
 
     /** What the standby says after it is ready: a VM built or not, until the hand-off closes the socket. */
     private void listen(SocketChannel channel, Consumer<String> notices) {
+        String last = null;
         try {
             while (true) {
                 int said = heard(channel);
@@ -119,7 +120,13 @@ final class Standby implements AutoCloseable {
                     List<String> answered = unanswered.poll();
                     built = said == StandbyHandOff.BUILT && unanswered.isEmpty() ? answered : null;
                 }
-                notices.accept(said == StandbyHandOff.BUILT ? BUILT : NOT_BUILT);
+                String notice = said == StandbyHandOff.BUILT ? BUILT : NOT_BUILT;
+                // Each built VM is news; "not built" is said once until a VM is built, not after every request
+                // that leaves the configuration unable to start (serve's user sends several before it can).
+                if (notice == BUILT || last != NOT_BUILT) {
+                    notices.accept(notice);
+                }
+                last = notice;
             }
         } catch (IOException e) {
             // The hand-off closed the socket: nothing more to hear.

@@ -60,7 +60,13 @@ final class StandbyCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PanavisorCommand.newCommandLine(PanavisorCommand.NO_MAIN_NANOS, "run"); // run's model, built once to warm up
         boolean direct = warmUp(socket.resolveSibling("warm-up.sock"));
-        try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+        SocketChannel connected;
+        try {
+            connected = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+            throw new CommandFailedException("cannot reach serve's hand-off socket " + socket + ": " + e.getMessage());
+        }
+        try (SocketChannel channel = connected) {
             channel.write(ByteBuffer.wrap(new byte[] {StandbyHandOff.READY}));
             return serve(channel, direct, StandbyCommand::execute);
         }

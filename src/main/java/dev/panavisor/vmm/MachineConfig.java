@@ -247,7 +247,7 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
         } finally {
             opened.forEach(FileDiskBackend::close);
         }
-        config.vsock().ifPresent(vsock -> VsockSockets.checkDirectory(vsock.path()));
+        config.vsock().ifPresent(vsock -> VsockSockets.check(vsock.path()));
     }
 
     /** Where {@link Machine} puts the virtio-mmio devices this configuration asks for, in its order. */

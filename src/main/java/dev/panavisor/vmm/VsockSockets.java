@@ -53,14 +53,9 @@ final class VsockSockets implements VsockHost, AutoCloseable {
      * replaced, anything else there is an error.
      */
     static VsockSockets open(Path path) {
-        checkDirectory(path);
+        check(path);
         try {
-            BasicFileAttributes existing = Files.readAttributes(path, BasicFileAttributes.class,
-                    LinkOption.NOFOLLOW_LINKS);
-            if (!existing.isOther()) {
-                throw new VmmException("--vsock: " + path + " exists and is not a socket");
-            }
-            Files.delete(path); // a stale socket of an earlier run
+            Files.delete(path); // a stale socket of an earlier run (check: whatever is there is a socket)
         } catch (java.nio.file.NoSuchFileException e) {
             // the usual case
         } catch (IOException e) {
@@ -82,8 +77,12 @@ final class VsockSockets implements VsockHost, AutoCloseable {
         }
     }
 
-    /** The checks {@link #open} starts with, alone: a missing or read-only directory is one clear line. */
-    static void checkDirectory(Path path) {
+    /**
+     * What can be checked before the VM exists: the socket's directory exists and is writable, the path fits in a
+     * UNIX socket address ({@code sun_path}, unix(7): 108 bytes with the closing NUL), and nothing but a socket (an
+     * earlier run's, replaced at start) is there already.
+     */
+    static void check(Path path) {
         Path directory = path.toAbsolutePath().getParent();
         if (directory == null || !Files.isDirectory(directory)) {
             throw new VmmException("--vsock: the directory of " + path + " does not exist");
@@ -91,7 +90,24 @@ final class VsockSockets implements VsockHost, AutoCloseable {
         if (!Files.isWritable(directory)) {
             throw new VmmException("--vsock: cannot create a socket in " + directory + " (not writable)");
         }
+        int length = path.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (length > MAX_PATH_BYTES) {
+            throw new VmmException("--vsock: the socket path " + path + " is " + length + " bytes long; a UNIX socket "
+                    + "path holds at most " + MAX_PATH_BYTES);
+        }
+        try {
+            if (!Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
+                throw new VmmException("--vsock: " + path + " exists and is not a socket");
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            // the usual case
+        } catch (IOException e) {
+            throw new VmmException("--vsock: cannot look at " + path + ": " + e.getMessage(), e);
+        }
     }
+
+    /** The longest path a UNIX socket address holds: {@code sun_path}'s 108 bytes, less the closing NUL. */
+    static final int MAX_PATH_BYTES = 107;
 
     /** The device to serve and the lock every call into it takes (its transport's); then {@link #start()}. */
     void attach(VirtioVsock device, Object lock) {

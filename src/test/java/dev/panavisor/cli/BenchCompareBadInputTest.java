@@ -24,6 +24,11 @@ class BenchCompareBadInputTest {
     }
 
     @Test
+    void an_empty_only() {
+        assertUsageError("--only needs at least one peer", "bench", "compare", "--only=");
+    }
+
+    @Test
     void an_unknown_flag() {
         assertUsageError("--fast", "bench", "compare", "--fast");
     }

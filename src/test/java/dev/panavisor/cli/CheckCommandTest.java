@@ -130,6 +130,26 @@ class CheckCommandTest {
     }
 
     @Test
+    void a_device_that_is_not_a_character_device_is_a_usage_error(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws java.io.IOException {
+        Path file = java.nio.file.Files.writeString(dir.resolve("file"), "x");
+        for (String device : new String[] {file.toString(), dir.toString(), "/dev/null"}) {
+            Result result = execute("check", "--device", device);
+            if (device.equals("/dev/null")) { // a character device: checked, and found not to be KVM's
+                assertTrue(result.exitCode() != 2, result.err());
+                continue;
+            }
+            assertEquals(2, result.exitCode(), result.err());
+            assertEquals("panavisor: " + device + " is not a character device (KVM's device is /dev/kvm) (see "
+                    + "'panavisor check --help')", result.err().strip());
+            assertEquals("", result.out());
+        }
+        Result empty = execute("check", "--device", "");
+        assertEquals(2, empty.exitCode(), empty.err());
+        assertTrue(empty.err().startsWith("panavisor: --device needs a path"), empty.err());
+    }
+
+    @Test
     @Tag("kvm")
     void on_this_host_it_runs_the_tiny_guests_and_names_the_backing() {
         Requires.kvm();

@@ -139,6 +139,16 @@ class RunBadInputTest {
     }
 
     @Test
+    void a_recording_that_cannot_be_written_is_refused_before_any_vm() throws IOException {
+        Path initrd = Files.write(dir.resolve("initrd"), new byte[512]);
+        assertOneLineError(run("run", "--kernel", kernel().toString(), "--initrd", initrd.toString(), "--jfr",
+                dir.resolve("no/such/dir/boot.jfr").toString(), "--exec", "true"),
+                "--jfr " + dir.resolve("no/such/dir/boot.jfr") + ": cannot write a recording there");
+        assertOneLineError(run("run", "--kernel", kernel().toString(), "--initrd", initrd.toString(), "--jfr",
+                dir.toString(), "--exec", "true"), "--jfr " + dir + ": cannot write a recording there");
+    }
+
+    @Test
     void a_host_port_published_twice_is_a_usage_error() throws IOException {
         Path initrd = Files.write(dir.resolve("initrd"), new byte[512]);
         assertUsageError(run("run", "--kernel", kernel().toString(), "--initrd", initrd.toString(), "--net", "user",

@@ -233,6 +233,7 @@ class StandbyTest {
             assertFalse(standby.holdsBuilt(a), "a Prepare sent replaces the VM held, answered or not");
             assertEquals(Standby.NOT_BUILT, notices.poll(1, TimeUnit.MINUTES));
             assertFalse(standby.holdsBuilt(List.of("bad")));
+            standby.prepare(List.of("bad", "again")); // still not built: said once, not once per request
 
             standby.prepare(a);
             standby.prepare(List.of("c"));
