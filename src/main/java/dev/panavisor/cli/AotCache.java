@@ -101,8 +101,12 @@ record AotCache(Path file, Path jar, boolean lab) {
         err.flush();
         Path temporary = file.resolveSibling(file.getFileName() + "." + ProcessHandle.current().pid() + ".recording");
         // The recording JVM says why it leaves each class out ("Skipping picocli/...: Old class has been linked"),
-        // about 200 warnings: only its errors reach the user. The lab's cache leaves the method profiles out.
-        List<String> options = new ArrayList<>(List.of("-XX:AOTCacheOutput=" + temporary, "-Xlog:aot*=error:stderr"));
+        // about 200 warnings: only its errors reach the user. Without DisplayVMOutput it also keeps to itself the
+        // five lines it prints on the terminal as it hands the recording to the JVM that writes the cache (that
+        // child's launcher still prints its one "Picked up JAVA_TOOL_OPTIONS" line). The lab's cache leaves the
+        // method profiles out.
+        List<String> options = new ArrayList<>(List.of("-XX:AOTCacheOutput=" + temporary, "-Xlog:aot*=error:stderr",
+                "-XX:+UnlockDiagnosticVMOptions", "-XX:-DisplayVMOutput"));
         if (lab) {
             options.addAll(Lab.AOT_RECORDING_OPTIONS);
         }
