@@ -101,12 +101,10 @@ record AotCache(Path file, Path jar, boolean lab) {
         err.flush();
         Path temporary = file.resolveSibling(file.getFileName() + "." + ProcessHandle.current().pid() + ".recording");
         // The recording JVM says why it leaves each class out ("Skipping picocli/...: Old class has been linked"),
-        // about 200 warnings: only its errors reach the user. Without DisplayVMOutput it also keeps to itself the
-        // five lines it prints on the terminal as it hands the recording to the JVM that writes the cache (that
-        // child's launcher still prints its one "Picked up JAVA_TOOL_OPTIONS" line). The lab's cache leaves the
-        // method profiles out.
-        List<String> options = new ArrayList<>(List.of("-XX:AOTCacheOutput=" + temporary, "-Xlog:aot*=error:stderr",
-                "-XX:+UnlockDiagnosticVMOptions", "-XX:-DisplayVMOutput"));
+        // about 200 warnings: only its errors reach the user. (Its few lines about writing the cache stay: the
+        // switch that silences them, -XX:-DisplayVMOutput, also silences a JVM that fails to start, and this is
+        // the user's own run; docs/performance.md, "The AOT cache".) The lab's cache leaves the method profiles out.
+        List<String> options = new ArrayList<>(List.of("-XX:AOTCacheOutput=" + temporary, "-Xlog:aot*=error:stderr"));
         if (lab) {
             options.addAll(Lab.AOT_RECORDING_OPTIONS);
         }

@@ -58,9 +58,6 @@ final class BenchCommand implements Runnable {
             if (count <= 0 || rounds <= 0) {
                 throw new UsageException("--count and --rounds must be positive");
             }
-            if (traceCost && noC) {
-                throw new UsageException("--trace-cost measures instead of the C baseline; --no-c adds nothing to it");
-            }
             PrintWriter out = spec.commandLine().getOut();
             if (traceCost) {
                 return traceCost(out);

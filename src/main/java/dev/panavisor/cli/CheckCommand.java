@@ -26,7 +26,8 @@ import picocli.CommandLine.Spec;
                 "Checks its presence, permissions, API version, capabilities and what backs it, runs two tiny",
                 "guests to prove it executes guest code, and says where Linux guests run: directly on /dev/kvm,",
                 "or inside the nested lab when this host cannot boot them.",
-                "Exit status: 0 when Panavisor can run guests here (on /dev/kvm or in the lab), 1 when not."})
+                "Exit status: 0 when Panavisor can run guests here (on /dev/kvm or in the lab), 1 when not,",
+                "2 for bad usage."})
 final class CheckCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

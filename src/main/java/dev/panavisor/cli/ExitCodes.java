@@ -28,13 +28,16 @@ public final class ExitCodes {
     static final class UsageHandler implements CommandLine.IParameterExceptionHandler {
         @Override
         public int handleParseException(CommandLine.ParameterException ex, String[] args) {
-            CommandLine command = ex.getCommandLine();
-            String message = ex.getMessage().replaceAll("\\s*\\R\\s*", " ").strip();
-            command.getErr().println("panavisor: " + message + " (see '" + command.getCommandSpec().qualifiedName()
-                    + " --help')");
-            command.getErr().flush();
-            return USAGE;
+            return usage(ex.getCommandLine(), ex.getMessage());
         }
+    }
+
+    /** One line naming the problem and where {@code command}'s help is; status 2. */
+    static int usage(CommandLine command, String message) {
+        command.getErr().println("panavisor: " + message.replaceAll("\\s*\\R\\s*", " ").strip() + " (see '"
+                + command.getCommandSpec().qualifiedName() + " --help')");
+        command.getErr().flush();
+        return USAGE;
     }
 
     static final class ExceptionHandler implements CommandLine.IExecutionExceptionHandler {
@@ -43,10 +46,7 @@ public final class ExitCodes {
                 CommandLine.ParseResult parseResult) {
             var err = commandLine.getErr();
             if (ex instanceof UsageException) {
-                err.println("panavisor: " + ex.getMessage() + " (see '"
-                        + commandLine.getCommandSpec().qualifiedName() + " --help')");
-                err.flush();
-                return USAGE;
+                return usage(commandLine, ex.getMessage());
             }
             if (ex instanceof PanavisorException) {
                 err.println("panavisor: " + ex.getMessage());

@@ -103,7 +103,7 @@ final class RunCommand implements Callable<Integer> {
             throw new UsageException((tty ? "-t/--tty" : "--show-console") + " works only with --exec");
         }
         if (tty && exec != null && !Lab.insideLab() && !HostTerminal.stdinIsTerminal()) {
-            throw new UsageException("--tty needs a terminal on stdin; without it, piped or redirected "
+            throw new CommandFailedException("--tty needs a terminal on stdin; without it, piped or redirected "
                     + "stdin goes to the command as it is");
         }
         if (configFile != null) {
@@ -336,6 +336,7 @@ final class RunCommand implements Callable<Integer> {
     }
 
     private MachineConfig configFromOptions(PrintWriter err) {
+        MachineConfig.Net network = withPublished(net, publish); // its usage errors before any image is built
         Path kernelPath = kernel;
         Path initrdPath = initrd;
         // Only the default images a run lacks are located (or built): a user's own kernel is never held up by
@@ -352,7 +353,7 @@ final class RunCommand implements Callable<Integer> {
         }
         return new MachineConfig(kernelPath, Optional.ofNullable(initrdPath), disks, cmdline, memory, cpus, console,
                 Optional.ofNullable(exec), tty ? MachineConfig.CommandStdio.TTY : MachineConfig.CommandStdio.STREAMS,
-                Optional.ofNullable(withPublished(net, publish)), Optional.ofNullable(vsock));
+                Optional.ofNullable(network), Optional.ofNullable(vsock));
     }
 
     /** {@code --net user} with the {@code --publish} forwards; a forward without it is a usage error. */

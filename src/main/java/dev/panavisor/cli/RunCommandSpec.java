@@ -173,8 +173,8 @@ final class RunCommandSpec {
     static long memorySize(String value) {
         long bytes = SizeConverter.parse(value);
         if (bytes == 0 || bytes % 4096 != 0) {
-            throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a whole number of 4 KiB "
-                    + "pages above 0");
+            throw new picocli.CommandLine.TypeConversionException("must be a positive multiple of 4 KiB, got '"
+                    + value + "'");
         }
         return bytes;
     }
@@ -188,8 +188,8 @@ final class RunCommandSpec {
             throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a whole number");
         }
         if (cpus < 1 || cpus > MachineConfig.MAX_CPUS) {
-            throw new picocli.CommandLine.TypeConversionException("must be from 1 to " + MachineConfig.MAX_CPUS
-                    + ", not " + cpus);
+            throw new picocli.CommandLine.TypeConversionException("must be between 1 and " + MachineConfig.MAX_CPUS
+                    + ", got " + cpus);
         }
         return cpus;
     }

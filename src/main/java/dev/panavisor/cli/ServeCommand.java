@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0-255:the VM's run ended with this status (see 'panavisor run --help')",
                 "1:the socket could not be served (the message says why)",
+                "2:bad usage (an unknown option, an empty --api-sock)",
                 "143, 130:a termination signal ended serve (and its VM)"})
 final class ServeCommand implements Callable<Integer> {
     @Spec

@@ -109,7 +109,7 @@ final class Standby implements AutoCloseable {
 
     /** What the standby says after it is ready: a VM built or not, until the hand-off closes the socket. */
     private void listen(SocketChannel channel, Consumer<String> notices) {
-        String last = null;
+        boolean saidNotBuilt = false;
         try {
             while (true) {
                 int said = heard(channel);
@@ -120,13 +120,13 @@ final class Standby implements AutoCloseable {
                     List<String> answered = unanswered.poll();
                     built = said == StandbyHandOff.BUILT && unanswered.isEmpty() ? answered : null;
                 }
-                String notice = said == StandbyHandOff.BUILT ? BUILT : NOT_BUILT;
                 // Each built VM is news; "not built" is said once until a VM is built, not after every request
                 // that leaves the configuration unable to start (serve's user sends several before it can).
-                if (notice == BUILT || last != NOT_BUILT) {
-                    notices.accept(notice);
+                boolean builtNow = said == StandbyHandOff.BUILT;
+                if (builtNow || !saidNotBuilt) {
+                    notices.accept(builtNow ? BUILT : NOT_BUILT);
                 }
-                last = notice;
+                saidNotBuilt = !builtNow;
             }
         } catch (IOException e) {
             // The hand-off closed the socket: nothing more to hear.

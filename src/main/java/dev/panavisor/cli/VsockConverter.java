@@ -19,9 +19,9 @@ final class VsockConverter implements CommandLine.ITypeConverter<MachineConfig.V
         if (!cid.matches("-?[0-9]+")) {
             throw new CommandLine.TypeConversionException("the CID in '" + value + "' is not a number");
         }
-        if (cid.startsWith("-") || cid.length() > 10) { // beyond any CID, and beyond what a long parses safely
-            throw new CommandLine.TypeConversionException("the guest CID must be between 3 and 4294967294 (0-2 are "
-                    + "reserved), got " + cid);
+        if (cid.startsWith("-") || cid.replaceFirst("^0+(?=.)", "").length() > 10) {
+            // Below any CID, or beyond what a long parses safely: out of range, said as MachineConfig.Vsock says it.
+            throw new CommandLine.TypeConversionException(MachineConfig.Vsock.outOfRange(cid).getMessage());
         }
         if (path.isEmpty()) {
             throw new CommandLine.TypeConversionException("empty socket path in '" + value + "'");

@@ -113,10 +113,15 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
     public record Vsock(long cid, Path path) {
         public Vsock {
             if (cid < 3 || cid > 0xffff_fffeL) {
-                throw new VmmException("--vsock: the guest CID must be between 3 and 4294967294 (0-2 are reserved), "
-                        + "got " + cid);
+                throw outOfRange(Long.toString(cid));
             }
             java.util.Objects.requireNonNull(path, "path");
+        }
+
+        /** The error for a guest CID outside 3 to 4294967294, written as the user gave it. */
+        public static VmmException outOfRange(String cid) {
+            return new VmmException("--vsock: the guest CID must be between 3 and 4294967294 (0-2 are reserved), got "
+                    + cid);
         }
     }
 

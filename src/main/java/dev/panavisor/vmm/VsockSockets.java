@@ -14,7 +14,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 
 /**
  * The host side of the vsock device: UNIX sockets, the way Firecracker's vsock exposes a guest (docs/network.md,
@@ -90,13 +89,15 @@ final class VsockSockets implements VsockHost, AutoCloseable {
         if (!Files.isWritable(directory)) {
             throw new VmmException("--vsock: cannot create a socket in " + directory + " (not writable)");
         }
-        int length = path.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        // The absolute path: the one a run inside the nested lab is given.
+        int length = path.toAbsolutePath().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         if (length > MAX_PATH_BYTES) {
-            throw new VmmException("--vsock: the socket path " + path + " is " + length + " bytes long; a UNIX socket "
-                    + "path holds at most " + MAX_PATH_BYTES);
+            throw new VmmException("--vsock: the socket path " + path.toAbsolutePath() + " is " + length + " bytes "
+                    + "long; a UNIX socket path holds at most " + MAX_PATH_BYTES);
         }
         try {
-            if (!Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
+            int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            if ((mode & S_IFMT) != S_IFSOCK) { // inode(7): only a socket (an earlier run's) may be replaced
                 throw new VmmException("--vsock: " + path + " exists and is not a socket");
             }
         } catch (java.nio.file.NoSuchFileException e) {
@@ -108,6 +109,9 @@ final class VsockSockets implements VsockHost, AutoCloseable {
 
     /** The longest path a UNIX socket address holds: {@code sun_path}'s 108 bytes, less the closing NUL. */
     static final int MAX_PATH_BYTES = 107;
+    /** inode(7): the file type bits of st_mode, and a socket's. */
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFSOCK = 0140000;
 
     /** The device to serve and the lock every call into it takes (its transport's); then {@link #start()}. */
     void attach(VirtioVsock device, Object lock) {

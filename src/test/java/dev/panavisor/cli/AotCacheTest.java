@@ -46,9 +46,8 @@ class AotCacheTest {
         assertEquals(1, err.toString().lines().count(), err.toString());
         assertTrue(err.toString().contains("is older than the jar: not used; this run records a new one (without the system-call filter)"));
         assertTrue(recording.recording());
-        assertEquals(List.of("-XX:AOTCacheOutput=" + recording.temporary(), "-Xlog:aot*=error:stderr",
-                "-XX:+UnlockDiagnosticVMOptions", "-XX:-DisplayVMOutput"), recording.options(),
-                "the recording's ~200 'Skipping ...' warnings and its hand-over lines stay out of the user's stderr");
+        assertEquals(List.of("-XX:AOTCacheOutput=" + recording.temporary(), "-Xlog:aot*=error:stderr"),
+                recording.options(), "the recording's ~200 'Skipping ...' warnings stay out of the user's stderr");
         assertEquals(List.of("--no-seccomp"), recording.runOptions(), "the JVM starts a child to write the cache");
         // The JVM writes the recording when it exits; finish() then puts it in place.
         Files.writeString(recording.temporary(), "new");
@@ -81,11 +80,6 @@ class AotCacheTest {
         Result training = java(jar, recording.options(), "--version");
         assertEquals(0, training.status(), training.output());
         assertTrue(recording.finish(), training.output());
-        // Of the JVM's own lines about writing the cache, only the child JVM's launcher line is left.
-        for (String line : new String[] {"Temporary AOTConfiguration", "Launching child process", "AOTCache creation",
-                "Removed temporary"}) {
-            assertFalse(training.output().contains(line), training.output());
-        }
 
         AotCache.Recording use = cache.optionsFor(true, new PrintWriter(new StringWriter()));
         assertFalse(use.recording());

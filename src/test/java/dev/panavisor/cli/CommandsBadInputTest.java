@@ -39,8 +39,6 @@ class CommandsBadInputTest {
                 "bench", "exits", "--rounds", "0");
         assertOneLine(2, "panavisor: --rounds must be positive (see 'panavisor bench boot --help')",
                 "bench", "boot", "--rounds", "0");
-        assertOneLine(2, "panavisor: --trace-cost measures instead of the C baseline; --no-c adds nothing to it (see "
-                + "'panavisor bench exits --help')", "bench", "exits", "--trace-cost", "--no-c");
     }
 
     @Test

@@ -128,7 +128,7 @@ class RunBadInputTest {
         assertEquals(2, flag.code());
         assertTrue(flag.err().startsWith("panavisor: Unknown option: '--frobnicate'"), flag.err());
         assertUsageError(run("run", "--kernel", kernel().toString(), "--cpus", "0", "--exec", "true"),
-                "Invalid value for option '--cpus': must be from 1 to 32, not 0");
+                "Invalid value for option '--cpus': must be between 1 and 32, got 0");
     }
 
     @Test
@@ -159,7 +159,7 @@ class RunBadInputTest {
     @Test
     void tty_without_a_terminal_on_stdin() throws IOException {
         // Under the test runner stdin is a pipe, as in a script: -t cannot give the command a terminal.
-        assertUsageError(run("run", "--kernel", kernel().toString(), "-t", "--exec", "sh"),
+        assertOneLineError(run("run", "--kernel", kernel().toString(), "-t", "--exec", "sh"),
                 "--tty needs a terminal on stdin");
     }
 }

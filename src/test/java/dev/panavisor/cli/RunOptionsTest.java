@@ -270,6 +270,20 @@ class RunOptionsTest {
     }
 
     @Test
+    void a_vsock_cid_is_read_as_the_number_it_writes() {
+        VsockConverter converter = new VsockConverter();
+        assertEquals(3, converter.convert("3,vm.sock").cid());
+        assertEquals(3, converter.convert("00000000003,vm.sock").cid(), "leading zeros are not digits of range");
+        assertEquals(4294967294L, converter.convert("4294967294,vm.sock").cid());
+        for (String bad : new String[] {"-3,vm.sock", "2,vm.sock", "4294967295,vm.sock", "99999999999,vm.sock"}) {
+            CommandLine.TypeConversionException e = assertThrows(CommandLine.TypeConversionException.class,
+                    () -> converter.convert(bad), bad);
+            assertEquals("--vsock: the guest CID must be between 3 and 4294967294 (0-2 are reserved), got "
+                    + bad.substring(0, bad.indexOf(',')), e.getMessage());
+        }
+    }
+
+    @Test
     void jfr_is_passed_into_the_lab_and_a_place_it_cannot_write_is_one_line(@org.junit.jupiter.api.io.TempDir Path dir) {
         RunCommand recorded = parsed("run", "--jfr", dir.resolve("boot.jfr").toString(), "--exec", "true");
         java.util.List<String> inner = InLab.command(EXEC_TRUE, recorded);

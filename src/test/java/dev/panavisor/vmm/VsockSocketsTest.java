@@ -31,7 +31,7 @@ class VsockSocketsTest {
     Path dir;
 
     @Test
-    void a_missing_directory_or_an_impossible_path_is_one_clear_error() throws IOException {
+    void a_missing_directory_or_an_impossible_path_is_one_clear_error() throws Exception {
         VmmException missing = assertThrows(VmmException.class,
                 () -> VsockSockets.open(dir.resolve("no-such-dir/vm.sock")));
         assertEquals("--vsock: the directory of " + dir.resolve("no-such-dir/vm.sock") + " does not exist",
@@ -40,6 +40,12 @@ class VsockSocketsTest {
         assertThrows(VmmException.class, () -> VsockSockets.open(file.resolve("vm.sock")));
         VmmException notSocket = assertThrows(VmmException.class, () -> VsockSockets.open(file));
         assertTrue(notSocket.getMessage().endsWith("exists and is not a socket"), notSocket.getMessage());
+        // A FIFO is no socket either: it is refused, never deleted to make room.
+        Path fifo = dir.resolve("fifo");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        VmmException notSocketFifo = assertThrows(VmmException.class, () -> VsockSockets.open(fifo));
+        assertTrue(notSocketFifo.getMessage().endsWith("exists and is not a socket"), notSocketFifo.getMessage());
+        assertTrue(Files.exists(fifo, java.nio.file.LinkOption.NOFOLLOW_LINKS));
         VmmException tooLong = assertThrows(VmmException.class,
                 () -> VsockSockets.open(dir.resolve("x".repeat(120))));
         assertEquals("--vsock: the socket path " + dir.resolve("x".repeat(120)) + " is "

@@ -178,7 +178,7 @@ class FileDiskBackendTest {
     }
 
     @Test
-    void a_disk_already_open_for_writing_is_refused_as_in_use() throws IOException {
+    void a_disk_already_open_in_this_process_is_refused_as_given_twice() throws IOException {
         Path path = image("shared.img", new byte[4096]);
         try (FileDiskBackend first = FileDiskBackend.open(path, false)) {
             // In one process the JVM's own lock table answers first: the same VM was given the image twice.
