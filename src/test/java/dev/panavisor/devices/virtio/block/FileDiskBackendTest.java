@@ -189,6 +189,27 @@ class FileDiskBackendTest {
         FileDiskBackend.open(path, false).close(); // closing released the lock
     }
 
+    /** The same image in another process (another VMM): its lock, not this JVM's table, refuses the open. */
+    @Test
+    void a_disk_another_process_has_open_for_writing_is_refused_as_in_use() throws Exception {
+        Path path = image("held.img", new byte[4096]);
+        Process holder = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("java.class.path"), DiskLockHolderMain.class.getName(), path.toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            String said = new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream()))
+                    .readLine();
+            assertEquals("open 4096", said);
+            DiskException e = assertThrows(DiskException.class, () -> FileDiskBackend.open(path, true));
+            assertEquals("disk image " + path + " is in use by another virtual machine (file is locked)",
+                    e.getMessage());
+        } finally {
+            holder.getOutputStream().close();
+            assertTrue(holder.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "the holder did not end");
+        }
+        FileDiskBackend.open(path, false).close(); // its end released the lock
+    }
+
     /**
      * Direct buffers (as guest memory gives) go through preadv and pwritev: more buffers than one call takes
      * (IOV_MAX, 1024), each getting exactly its stretch; and a read past the end of a truncated file is an
