@@ -61,7 +61,7 @@ public final class ApiRoutes {
      * @param version  Panavisor's version, for {@code GET /}'s vmm_version
      */
     public ApiRoutes(VmLauncher launcher, Consumer<String> warnings, String version) {
-        this.resources = new VmResources(warnings);
+        this.resources = new VmResources(warnings, true);
         this.launcher = launcher;
         this.warnings = warnings;
         this.version = version;

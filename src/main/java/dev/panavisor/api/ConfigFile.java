@@ -63,7 +63,7 @@ public final class ConfigFile {
     /** Parses a configuration from its JSON text. */
     public static VmSpec parse(String json, Consumer<String> warnings) {
         JsonNode root = readTree(json);
-        VmResources resources = new VmResources(warnings);
+        VmResources resources = new VmResources(warnings, false);
         JsonFields top = new JsonFields(root, "", warnings);
         if (!top.has("boot-source")) {
             throw new ApiException("boot-source: missing (it names the kernel to boot)");

@@ -68,6 +68,9 @@ final class JsonFields {
         if (path != null && path.isBlank()) {
             throw new ApiException(qualified(name) + ": empty path");
         }
+        if (path != null && path.indexOf('\0') >= 0) { // no file name holds one; Path.of would refuse it
+            throw new ApiException(qualified(name) + ": a path cannot hold a NUL character");
+        }
         return path;
     }
 

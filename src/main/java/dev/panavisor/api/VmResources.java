@@ -6,7 +6,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.panavisor.devices.virtio.net.MacAddress;
 import dev.panavisor.memory.GuestLayout;
 import dev.panavisor.vmm.MachineConfig;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,6 +36,7 @@ public final class VmResources {
     private static final Pattern DRIVE_ID = Pattern.compile("[A-Za-z0-9_]+");
 
     private final Consumer<String> warnings;
+    private final boolean checkFilesNow;
     private BootSource bootSource;
     private final Map<String, Drive> drives = new LinkedHashMap<>();
     private int cpus = 1;
@@ -46,8 +52,15 @@ public final class VmResources {
     private record Drive(String id, Path path, boolean root, boolean readOnly) {
     }
 
-    public VmResources(Consumer<String> warnings) {
+    /**
+     * @param warnings      receives one line per field Panavisor reads but does not act on
+     * @param checkFilesNow whether each request's files must be there when it is taken: the API's PUTs, as
+     *                      Firecracker opens them when it takes the request; a configuration file's are checked by
+     *                      {@code run} with the rest of the VM's input, in the same way as its flags'
+     */
+    public VmResources(Consumer<String> warnings, boolean checkFilesNow) {
         this.warnings = warnings;
+        this.checkFilesNow = checkFilesNow;
     }
 
     /** {@code PUT /boot-source}, or the file's {@code "boot-source"}. */
@@ -57,6 +70,10 @@ public final class VmResources {
         String initrd = fields.path("initrd_path", false);
         String bootArgs = fields.string("boot_args", false);
         fields.warnAboutTheRest();
+        requireFile(fields.qualified("kernel_image_path"), kernel, false);
+        if (initrd != null) {
+            requireFile(fields.qualified("initrd_path"), initrd, false);
+        }
         bootSource = new BootSource(Path.of(kernel), Optional.ofNullable(initrd).map(Path::of),
                 bootArgs == null ? "" : bootArgs);
     }
@@ -86,6 +103,7 @@ public final class VmResources {
         fields.ignoredString("io_engine", "Sync", "Panavisor serves requests synchronously on the device's worker");
         fields.ignoredObject("rate_limiter", "Panavisor has no rate limiter");
         fields.warnAboutTheRest();
+        requireFile(fields.qualified("path_on_host"), path, readOnly == null || !readOnly);
         if (root) {
             for (Drive other : drives.values()) {
                 if (other.root() && !other.id().equals(id)) {
@@ -180,6 +198,34 @@ public final class VmResources {
         json.put("track_dirty_pages", false);
         json.put("huge_pages", "None");
         return json;
+    }
+
+    /**
+     * With {@link #checkFilesNow}: the file is there, a regular file, and opens for reading, and for writing when
+     * the guest may write to it. Whether it is a kernel, or a disk no other VM holds, is InstanceStart's check,
+     * which reads it ({@code MachineConfig.checkFiles}); no lock is taken here, as the warm VM may already hold one.
+     */
+    private void requireFile(String field, String file, boolean writable) {
+        if (!checkFilesNow) {
+            return;
+        }
+        Path path = Path.of(file);
+        if (!Files.exists(path)) {
+            throw new ApiException(field + ": " + file + " does not exist");
+        }
+        if (!Files.isRegularFile(path)) {
+            throw new ApiException(field + ": " + file + " is not a regular file");
+        }
+        // Opened, not asked about: access(2) tells root that every file is writable, and open(2) is what counts.
+        try (FileChannel channel = writable ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                : FileChannel.open(path, StandardOpenOption.READ)) {
+            channel.size();
+        } catch (IOException e) {
+            String reason = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : e instanceof FileSystemException fs && fs.getReason() != null ? fs.getReason() : e.toString();
+            throw new ApiException(field + ": " + file + " cannot be opened" + (writable
+                    ? " for writing (" + reason + "; set is_read_only to attach it read-only)" : " (" + reason + ")"));
+        }
     }
 
     /**

@@ -49,6 +49,17 @@ class ApiRoutesTest {
     final FakeLauncher launcher = new FakeLauncher();
     final List<String> warnings = new ArrayList<>();
     final ApiRoutes routes = new ApiRoutes(launcher, warnings::add, "1.2.3");
+    /** The files the requests name: the API refuses a PUT whose file is not there, as Firecracker does. */
+    @org.junit.jupiter.api.io.TempDir
+    static Path files;
+    static String kernel;
+    static String rootfs;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void makeFiles() throws java.io.IOException {
+        kernel = java.nio.file.Files.writeString(files.resolve("k"), "kernel").toString();
+        rootfs = java.nio.file.Files.writeString(files.resolve("r.ext4"), "rootfs").toString();
+    }
 
     ApiRoutes.Reply put(String path, String body) {
         return routes.handle("PUT", path, body);
@@ -64,8 +75,9 @@ class ApiRoutesTest {
     void a_vm_configured_piece_by_piece_starts_with_what_was_put() {
         assertEquals(new ApiRoutes.Reply(200, "{\"id\":\"anonymous-instance\",\"state\":\"Not started\","
                 + "\"vmm_version\":\"1.2.3\",\"app_name\":\"Panavisor\"}"), routes.handle("GET", "/", ""));
-        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"/k\", \"boot_args\": \"quiet\"}").status());
-        assertEquals(204, put("/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r.ext4\", "
+        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"" + kernel + "\", \"boot_args\": \"quiet\"}")
+                .status());
+        assertEquals(204, put("/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"" + rootfs + "\", "
                 + "\"is_root_device\": true, \"is_read_only\": false}").status());
         assertEquals(204, put("/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 512}").status());
         assertEquals(new ApiRoutes.Reply(200, "{\"vcpu_count\":2,\"mem_size_mib\":512,\"smt\":false,"
@@ -73,8 +85,8 @@ class ApiRoutesTest {
         ApiRoutes.Reply start = put("/actions", "{\"action_type\": \"InstanceStart\"}");
         assertEquals(204, start.status());
         assertNull(start.json());
-        assertEquals(List.of(new VmSpec(Path.of("/k"), java.util.Optional.empty(), "quiet",
-                List.of(new MachineConfig.Disk(Path.of("/r.ext4"), false)), 512L << 20, 2)), launcher.started);
+        assertEquals(List.of(new VmSpec(Path.of(kernel), java.util.Optional.empty(), "quiet",
+                List.of(new MachineConfig.Disk(Path.of(rootfs), false)), 512L << 20, 2)), launcher.started);
         assertTrue(routes.handle("GET", "/", null).json().contains("\"state\":\"Running\""));
         assertEquals(204, put("/actions", "{\"action_type\": \"SendCtrlAltDel\"}").status());
         assertEquals(1, launcher.ctrlAltDels);
@@ -85,15 +97,15 @@ class ApiRoutesTest {
     void each_change_to_a_startable_configuration_is_offered_to_the_launcher_to_build_ahead() {
         assertEquals(204, put("/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 512}").status());
         assertEquals(List.of(), launcher.configured, "without a boot source there is nothing to build");
-        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"/k\"}").status());
-        VmSpec first = new VmSpec(Path.of("/k"), java.util.Optional.empty(), "", List.of(), 512L << 20, 2);
+        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"" + kernel + "\"}").status());
+        VmSpec first = new VmSpec(Path.of(kernel), java.util.Optional.empty(), "", List.of(), 512L << 20, 2);
         assertEquals(List.of(first), launcher.configured);
-        assertEquals(204, put("/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r.ext4\", "
+        assertEquals(204, put("/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"" + rootfs + "\", "
                 + "\"is_root_device\": true, \"is_read_only\": true}").status());
         assertEquals(204, routes.handle("PATCH", "/machine-config", "{\"vcpu_count\": 1}").status());
         assertFault(put("/drives/bad", "{\"drive_id\": \"other\", \"path_on_host\": \"/x\"}"), "differs");
-        VmSpec last = new VmSpec(Path.of("/k"), java.util.Optional.empty(), "",
-                List.of(new MachineConfig.Disk(Path.of("/r.ext4"), true)), 512L << 20, 1);
+        VmSpec last = new VmSpec(Path.of(kernel), java.util.Optional.empty(), "",
+                List.of(new MachineConfig.Disk(Path.of(rootfs), true)), 512L << 20, 1);
         assertEquals(3, launcher.configured.size(), "a refused request offers nothing: " + launcher.configured);
         assertEquals(last, launcher.configured.getLast());
         assertEquals(204, put("/actions", "{\"action_type\": \"InstanceStart\"}").status());
@@ -111,7 +123,7 @@ class ApiRoutesTest {
 
     @Test
     void a_network_interface_and_vsock_reach_the_vm_and_a_bad_one_is_a_fault() {
-        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"/k\"}").status());
+        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"" + kernel + "\"}").status());
         assertFault(put("/network-interfaces/net1", "{\"iface_id\": \"net2\", \"host_dev_name\": \"tap0\"}"),
                 "differs from the id in the path");
         assertFault(put("/network-interfaces/", "{\"iface_id\": \"net1\", \"host_dev_name\": \"tap0\"}"),
@@ -150,14 +162,36 @@ class ApiRoutesTest {
         assertEquals("{\"vcpu_count\":1,\"mem_size_mib\":256,\"smt\":false,\"track_dirty_pages\":false,"
                 + "\"huge_pages\":\"None\"}", routes.handle("GET", "/machine-config", "").json(), "unchanged");
 
-        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"/k\"}").status());
-        launcher.refusal = new dev.panavisor.vmm.VmmException("kernel /k does not exist");
-        assertFault(put("/actions", "{\"action_type\": \"InstanceStart\"}"), "kernel /k does not exist");
+        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"" + kernel + "\"}").status());
+        launcher.refusal = new dev.panavisor.vmm.VmmException("kernel " + kernel + " is not a kernel");
+        assertFault(put("/actions", "{\"action_type\": \"InstanceStart\"}"), "kernel " + kernel + " is not a kernel");
         launcher.refusal = null;
         assertEquals(204, put("/actions", "{\"action_type\": \"InstanceStart\"}").status());
         assertFault(put("/actions", "{\"action_type\": \"InstanceStart\"}"), "already been started");
         assertFault(put("/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 128}"), "the VM has started");
         assertFault(routes.handle("PATCH", "/machine-config", "{\"vcpu_count\": 2}"), "the VM has started");
+    }
+
+    /** Firecracker opens a request's files when it takes it; Panavisor checks they are there and may be used. */
+    @Test
+    void a_put_whose_file_is_not_there_is_a_fault_and_changes_nothing() {
+        String missing = files.resolve("missing").toString();
+        assertFault(put("/boot-source", "{\"kernel_image_path\": \"" + missing + "\"}"),
+                "boot-source.kernel_image_path: " + missing + " does not exist");
+        assertFault(put("/boot-source", "{\"kernel_image_path\": \"" + files + "\"}"), "is not a regular file");
+        assertFault(put("/boot-source", "{\"kernel_image_path\": \"" + kernel + "\", \"initrd_path\": \"" + missing
+                + "\"}"), "boot-source.initrd_path: " + missing + " does not exist");
+        assertFault(put("/boot-source", "{\"kernel_image_path\": \"a\\u0000b\"}"), "cannot hold a NUL character");
+        assertFault(put("/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"" + missing + "\", "
+                + "\"is_root_device\": true}"), "drive rootfs.path_on_host: " + missing + " does not exist");
+        // Root ignores permission bits, so a file the kernel lets no one open for writing (as RunBadInputTest).
+        String body = "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/sys/kernel/uevent_seqnum\", "
+                + "\"is_root_device\": true";
+        assertFault(put("/drives/rootfs", body + "}"),
+                "cannot be opened for writing (permission denied; set is_read_only");
+        assertEquals(204, put("/drives/rootfs", body + ", \"is_read_only\": true}").status());
+        assertFault(put("/actions", "{\"action_type\": \"InstanceStart\"}"), "boot-source: not configured");
+        assertEquals(List.of(), launcher.configured, "no refused boot source reached the launcher");
     }
 
     /** Firecracker's PATCH /machine-config: before the start, only the fields given change; a bad one, none. */

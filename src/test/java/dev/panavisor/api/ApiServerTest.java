@@ -64,22 +64,25 @@ class ApiServerTest {
     @Test
     void firecrackers_getting_started_sequence_with_curl() throws Exception {
         serve();
+        // The guide's files, here (the API opens them when it takes the request, as Firecracker does).
+        Path kernel = Files.writeString(dir.resolve("vmlinux-6.1"), "kernel");
+        Path rootfs = Files.writeString(dir.resolve("ubuntu-24.04.ext4"), "rootfs");
         assertEquals(new Answer(204, ""), curl("PUT", "/logger", """
                 {"log_path": "./firecracker.log", "level": "Debug", "show_level": true, "show_log_origin": true}"""));
         assertEquals(new Answer(204, ""), curl("PUT", "/boot-source", """
-                {"kernel_image_path": "./vmlinux-6.1", "boot_args": "console=ttyS0 reboot=k panic=1"}"""));
+                {"kernel_image_path": "%s", "boot_args": "console=ttyS0 reboot=k panic=1"}""".formatted(kernel)));
         assertEquals(new Answer(204, ""), curl("PUT", "/drives/rootfs", """
-                {"drive_id": "rootfs", "path_on_host": "./ubuntu-24.04.ext4", "is_root_device": true,
-                 "is_read_only": false}"""));
+                {"drive_id": "rootfs", "path_on_host": "%s", "is_root_device": true,
+                 "is_read_only": false}""".formatted(rootfs)));
         assertEquals(new Answer(204, ""), curl("PUT", "/network-interfaces/net1", """
                 {"iface_id": "net1", "guest_mac": "06:00:AC:10:00:02", "host_dev_name": "tap0"}"""));
         assertEquals(new Answer(204, ""), curl("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"));
 
         assertEquals(1, launcher.started.size());
         VmSpec spec = launcher.started.getFirst();
-        assertEquals(Path.of("./vmlinux-6.1"), spec.kernel());
+        assertEquals(kernel, spec.kernel());
         assertEquals("console=ttyS0 reboot=k panic=1", spec.bootArgs());
-        assertEquals(Path.of("./ubuntu-24.04.ext4"), spec.disks().getFirst().path());
+        assertEquals(rootfs, spec.disks().getFirst().path());
         assertEquals(1, warnings.size(), warnings.toString()); // the logger
         assertEquals("tap0", spec.net().orElseThrow().tap(), "the network interface reaches the VM");
         Answer info = curl("GET", "/", null);
