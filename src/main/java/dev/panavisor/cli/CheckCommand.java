@@ -53,12 +53,11 @@ final class CheckCommand implements Callable<Integer> {
         return canRunGuests(report, where) ? ExitCodes.OK : ExitCodes.ERROR;
     }
 
-    /** Whether {@code path} is a character device (S_IFCHR in its mode, inode(7)), as /dev/kvm is. */
+    /** Whether {@code path}, or what its links lead to, is a character device, as /dev/kvm is. */
     static boolean isCharacterDevice(Path path) {
         try {
-            int mode = (Integer) java.nio.file.Files.getAttribute(path, "unix:mode");
-            return (mode & 0170000) == 0020000;
-        } catch (java.io.IOException | UnsupportedOperationException e) {
+            return dev.panavisor.sys.FileType.of(path.toRealPath()) == dev.panavisor.sys.FileType.CHARACTER_DEVICE;
+        } catch (java.io.IOException e) {
             return true; // cannot tell: let the open say what is wrong
         }
     }

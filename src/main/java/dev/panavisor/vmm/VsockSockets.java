@@ -3,6 +3,7 @@ package dev.panavisor.vmm;
 import dev.panavisor.devices.virtio.vsock.VirtioVsock;
 import dev.panavisor.devices.virtio.vsock.VsockHost;
 import dev.panavisor.devices.virtio.vsock.VsockStream;
+import dev.panavisor.sys.FileType;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -12,7 +13,6 @@ import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
 /**
@@ -96,8 +96,7 @@ final class VsockSockets implements VsockHost, AutoCloseable {
                     + "long; a UNIX socket path holds at most " + MAX_PATH_BYTES);
         }
         try {
-            int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-            if ((mode & S_IFMT) != S_IFSOCK) { // inode(7): only a socket (an earlier run's) may be replaced
+            if (FileType.of(path) != FileType.SOCKET) { // only a socket (an earlier run's) may be replaced
                 throw new VmmException("--vsock: " + path + " exists and is not a socket");
             }
         } catch (java.nio.file.NoSuchFileException e) {
@@ -109,9 +108,6 @@ final class VsockSockets implements VsockHost, AutoCloseable {
 
     /** The longest path a UNIX socket address holds: {@code sun_path}'s 108 bytes, less the closing NUL. */
     static final int MAX_PATH_BYTES = 107;
-    /** inode(7): the file type bits of st_mode, and a socket's. */
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFSOCK = 0140000;
 
     /** The device to serve and the lock every call into it takes (its transport's); then {@link #start()}. */
     void attach(VirtioVsock device, Object lock) {
