@@ -13,6 +13,11 @@ public enum KvmBacking {
     PVM("software-assisted (kvm_pvm): no hardware virtualization", false),
     /** /dev/kvm exists but no known vendor module is loaded (e.g. modules built in, or an unknown backend). */
     UNKNOWN("unknown (no kvm_intel, kvm_amd or kvm_pvm module seen)", false),
+    /**
+     * A character device that is not KVM's (KVM registers one misc device, 10:232, include/linux/miscdevice.h's
+     * KVM_MINOR): the loaded modules say nothing about it.
+     */
+    NOT_KVM("none (not KVM's character device, 10:232)", false),
     /** No /dev/kvm at all. */
     NONE("none (no KVM device)", false);
 

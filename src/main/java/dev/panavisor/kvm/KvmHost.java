@@ -29,6 +29,8 @@ public record KvmHost(Path device, boolean exists, boolean accessible, KvmBackin
         KvmBacking backing;
         if (!exists) {
             backing = KvmBacking.NONE;
+        } else if (isOtherCharacterDevice(device)) {
+            backing = KvmBacking.NOT_KVM;
         } else if (Files.isDirectory(sysModule.resolve("kvm_intel"))) {
             backing = KvmBacking.INTEL_VMX;
         } else if (Files.isDirectory(sysModule.resolve("kvm_amd"))) {
@@ -39,6 +41,36 @@ public record KvmHost(Path device, boolean exists, boolean accessible, KvmBackin
             backing = KvmBacking.UNKNOWN;
         }
         return new KvmHost(device, exists, accessible, backing);
+    }
+
+    /** KVM's device number: misc devices have major 10, and KVM_MINOR is 232 (include/linux/miscdevice.h). */
+    static final int KVM_MAJOR = 10;
+    static final int KVM_MINOR = 232;
+
+    /**
+     * Whether {@code device} is a character device other than KVM's (as {@code check --device /dev/null} gives), so
+     * the loaded modules do not describe it. A regular file (tests stand one in for the device) is not judged here.
+     */
+    private static boolean isOtherCharacterDevice(Path device) {
+        try {
+            Path real = device.toRealPath();
+            if (dev.panavisor.sys.FileType.of(real) != dev.panavisor.sys.FileType.CHARACTER_DEVICE) {
+                return false;
+            }
+            long rdev = (Long) Files.getAttribute(real, "unix:rdev");
+            return major(rdev) != KVM_MAJOR || minor(rdev) != KVM_MINOR;
+        } catch (java.io.IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return false; // cannot tell: opening it will say what is wrong
+        }
+    }
+
+    /** glibc's gnu_dev_major and gnu_dev_minor (sys/sysmacros.h): the two numbers in a 64-bit dev_t. */
+    static long major(long dev) {
+        return ((dev & 0x0000_0000_000f_ff00L) >>> 8) | ((dev & 0xffff_f000_0000_0000L) >>> 32);
+    }
+
+    static long minor(long dev) {
+        return (dev & 0xffL) | ((dev & 0x0000_0fff_fff0_0000L) >>> 12);
     }
 
     /** True when a Linux guest can boot on this host's KVM directly (without the nested lab). */
@@ -66,6 +98,7 @@ public record KvmHost(Path device, boolean exists, boolean accessible, KvmBackin
                     + "software, so Linux cannot boot on it)";
             case UNKNOWN -> device + " is backed by an unknown module, so Panavisor does not boot Linux on it "
                     + "directly";
+            case NOT_KVM -> device + " is a character device, but not KVM's (/dev/kvm is 10:232)";
             case NONE -> "this host has no " + device;
         };
     }

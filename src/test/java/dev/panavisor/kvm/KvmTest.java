@@ -52,6 +52,22 @@ class KvmTest {
         Files.createDirectories(modules.resolve("kvm_amd"));
         assertTrue(KvmHost.probe(device, modules).bootsLinux());
         assertEquals(KvmBacking.NONE, KvmHost.probe(dir.resolve("missing"), modules).backing());
+        KvmHost devNull = KvmHost.probe(Path.of("/dev/null"), modules); // kvm_amd is "loaded", but not for this one
+        assertEquals(KvmBacking.NOT_KVM, devNull.backing());
+        assertFalse(devNull.bootsLinux());
+        assertEquals("/dev/null is a character device, but not KVM's (/dev/kvm is 10:232)", devNull.situation());
+    }
+
+    /** dev_t's two numbers as glibc packs them: 12 bits of major and 20 of minor, split across the word. */
+    @Test
+    void device_numbers_unpack_as_glibc_packs_them() {
+        assertEquals(10, KvmHost.major(0xae8));
+        assertEquals(232, KvmHost.minor(0xae8));
+        long major = 0x4567;
+        long minor = 0xabcde;
+        long big = ((major & 0xfff) << 8) | ((major & ~0xfffL) << 32) | (minor & 0xff) | ((minor & ~0xffL) << 12);
+        assertEquals(major, KvmHost.major(big));
+        assertEquals(0xabcde, KvmHost.minor(big));
     }
 
     @Test
