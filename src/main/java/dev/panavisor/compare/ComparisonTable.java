@@ -74,12 +74,18 @@ public final class ComparisonTable {
         return switch (c.peer().kind) {
             case HOST -> "none: the host kernel " + w.kernel();
             case VM -> kernel + "; host reached through VM exits" + (c.peer() == Peer.PANAVISOR
-                    ? " (" + VmExitKinds.handledByPanavisor() + " exit kinds handled)" : "");
-            case CONTAINER -> kernel + "; seccomp " + switch (w.seccomp()) {
-                case 0 -> "off (all host syscalls)";
-                case 2 -> "filter";
-                default -> "unknown";
-            };
+                    ? " (" + VmExitKinds.handledByPanavisor() + " exit kinds handled)" : "") + "; VMM process: seccomp "
+                    + seccomp(c.result().memory().vmmSeccomp());
+            case CONTAINER -> kernel + "; seccomp " + seccomp(w.seccomp());
+        };
+    }
+
+    /** A seccomp mode from /proc/PID/status (proc(5)) in a few words. */
+    private static String seccomp(int mode) {
+        return switch (mode) {
+            case 0 -> "off (all host syscalls)";
+            case 2 -> "filter";
+            default -> "unknown";
         };
     }
 

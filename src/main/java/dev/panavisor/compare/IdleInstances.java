@@ -2,6 +2,7 @@ package dev.panavisor.compare;
 
 import dev.panavisor.measure.NmtSummary;
 import dev.panavisor.measure.ProcessGroup;
+import dev.panavisor.measure.SeccompMode;
 import dev.panavisor.measure.Smaps;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -83,8 +84,10 @@ final class IdleInstances {
                         settings.guestMiB() * 1024L * 1024) : group.pss();
             }
             Map<String, Long> jvm = peer == Peer.PANAVISOR ? jvmShare(started.getFirst().instance().pid()) : Map.of();
+            int seccomp = peer.kind == Peer.Kind.VM
+                    ? SeccompMode.ofProcess(started.getFirst().instance().pid()) : SeccompMode.UNKNOWN;
             int n = started.size();
-            return new Measured(new Results.Memory(overhead / n, pss / n, cpuPercent, jvm),
+            return new Measured(new Results.Memory(overhead / n, pss / n, cpuPercent, jvm, seccomp),
                     new Results.Density(n, pss / n, secondsToStart, stoppedBy));
         } finally {
             for (Started s : started) {

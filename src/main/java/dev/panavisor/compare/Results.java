@@ -86,8 +86,11 @@ public record Results(String where, String hostKernel, String started, Settings 
      * @param pssBytes      PSS of all the instance's processes, guest memory included
      * @param idleCpuPercent CPU used while idle, percent of one CPU
      * @param jvm           Panavisor only: the JVM's committed memory by NMT category, in bytes (empty otherwise)
+     * @param vmmSeccomp    VMs: the VMM process's seccomp mode, read from its /proc/PID/status while it idled (0
+     *                      none, 2 filter; -1 unknown, and for the other peers, whose workload reports its own)
      */
-    public record Memory(double overheadBytes, double pssBytes, double idleCpuPercent, Map<String, Long> jvm) {
+    public record Memory(double overheadBytes, double pssBytes, double idleCpuPercent, Map<String, Long> jvm,
+            int vmmSeccomp) {
         public Memory {
             jvm = jvm == null ? Map.of() : Map.copyOf(jvm);
         }

@@ -62,6 +62,11 @@ class BenchCompareLabTest {
                 }
             }
         }
+        // The isolation row's VMM fact is read from the running VMM: Panavisor confines itself (docs/security.md).
+        List<String> isolation = cells.stream().filter(l -> l.getFirst().startsWith("Isolation")).findFirst()
+                .orElseThrow();
+        String panavisor = isolation.get(cells.getFirst().indexOf(dev.panavisor.compare.Peer.PANAVISOR.label));
+        assertTrue(panavisor.endsWith("; VMM process: seccomp filter"), panavisor);
         String report = Files.readString(out.resolve("report.md"));
         assertTrue(report.contains(results.where()), "figures say where they ran");
         assertTrue(Files.readAllLines(out.resolve("results.csv")).size() > ran.size() * 8);

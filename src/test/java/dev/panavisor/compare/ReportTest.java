@@ -45,6 +45,7 @@ class ReportTest {
         List<String> isolation = ComparisonTable.cells(SampleResults.create()).get(19);
         assertTrue(isolation.get(2).startsWith("own kernel 6.1.119"), isolation.get(2));
         assertTrue(isolation.get(2).contains("exit kinds handled"), isolation.get(2));
+        assertTrue(isolation.get(2).endsWith("; VMM process: seccomp filter"), isolation.get(2));
         assertTrue(isolation.get(3).startsWith("shared kernel 6.1.0-test; seccomp off"), isolation.get(3));
     }
 

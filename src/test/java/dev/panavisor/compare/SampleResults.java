@@ -27,7 +27,8 @@ public final class SampleResults {
         List<Double> starts = List.of(startMs, startMs * 1.1, startMs * 1.3);
         return new Results.PeerResult(id, true, "", "route of " + id, new Results.Size(2_000_000, 10_000_000,
                 "image", "runtime"), new Results.Start(starts, starts.stream().map(s -> s + 10).toList(),
-                starts, starts, 0.5), new Results.Memory(mib * 1048576, mib * 2 * 1048576, 0.5, jvm),
+                starts, starts, 0.5), new Results.Memory(mib * 1048576, mib * 2 * 1048576, 0.5, jvm,
+                id.equals("panavisor") ? 2 : -1),
                 new Results.Density(2, mib * 2 * 1048576, 12.5, "the instance count (2)"), workload);
     }
 }
