@@ -304,7 +304,7 @@ public final class Libc {
     }
 
     /** More calls than java.lang.invoke's customization threshold (127, MethodHandleStatics.CUSTOMIZE_THRESHOLD). */
-    private static final int CUSTOMIZING_CALLS = 130;
+    static final int CUSTOMIZING_CALLS = 130;
 
     /** {@code read(fd, buffer, buffer.byteSize())}; returns bytes read, or {@code -errno}. */
     public static long readOrErrno(int fd, MemorySegment buffer) {

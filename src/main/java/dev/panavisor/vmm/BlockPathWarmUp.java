@@ -8,6 +8,7 @@ import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
 import dev.panavisor.memory.MappedGuestMemory;
+import dev.panavisor.sys.PositionalIo;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 
@@ -83,6 +84,10 @@ final class BlockPathWarmUp {
      * {@code disk}, stopping early when {@code stop} says so; returns how many were answered VIRTIO_BLK_S_OK.
      */
     static int play(DiskBackend disk, int requests, BooleanSupplier stop) {
+        // The method handles' own specialization, which counts calls per handle and so comes at a transfer's 127th
+        // request of each kind, and the class the first flush loads: both during a guest's first transfer otherwise.
+        PositionalIo.customizeAhead();
+        loadFlushEventClass();
         long length = Math.min((long) MAX_SEGMENTS * PAGE, disk.sizeBytes() / VirtioBlock.SECTOR_SIZE
                 * VirtioBlock.SECTOR_SIZE);
         DriverQueue.Segment[] chain = chain(length);
@@ -110,6 +115,19 @@ final class BlockPathWarmUp {
             device.reset();
         }
         return ok;
+    }
+
+    /**
+     * Loads the JDK's event class for {@code FileChannel.force} (a virtio-blk flush), which the AOT cache's training
+     * run, whose guest never flushes, leaves out: read from the JDK's module image at the first flush otherwise, on
+     * the disk's worker, inside the guest's timed {@code fsync} (docs/performance.md).
+     */
+    private static void loadFlushEventClass() {
+        try {
+            Class.forName("jdk.internal.event.FileForceEvent", true, ClassLoader.getPlatformClassLoader());
+        } catch (ClassNotFoundException e) {
+            // Another JDK's name for it, or none: nothing to load ahead.
+        }
     }
 
     /** The header, the data in page-sized segments every other page apart, the status byte. */
