@@ -303,6 +303,21 @@ public final class Libc {
         KickSignal.addTo(scratch);
     }
 
+    /**
+     * Has the JVM specialize the {@code read}, {@code write} and {@code poll} method handles now (as
+     * {@link #linkAhead} does for {@code ioctl}), with calls that change nothing: {@code read} and {@code write} on
+     * descriptor -1 (EBADF), {@code poll} of no descriptors without waiting. Every device worker and receive thread
+     * uses them (eventfd kicks, irqfd interrupts, a TAP's frames), and their 127th call otherwise came wherever it
+     * fell: in the lab, on a disk's worker signalling an interrupt in the middle of a guest's transfer.
+     */
+    public static void customizeAhead() {
+        for (int i = 0; i < CUSTOMIZING_CALLS; i++) {
+            readOrErrno(-1, MemorySegment.NULL);
+            writeOrErrno(-1, MemorySegment.NULL);
+            pollOrErrno(MemorySegment.NULL, 0, 0);
+        }
+    }
+
     /** More calls than java.lang.invoke's customization threshold (127, MethodHandleStatics.CUSTOMIZE_THRESHOLD). */
     static final int CUSTOMIZING_CALLS = 130;
 

@@ -68,6 +68,7 @@ final class PathWarmUp implements AutoCloseable {
         }
         if (!stopping) {
             try {
+                dev.panavisor.sys.Libc.customizeAhead(); // the workers' system calls (docs/performance.md)
                 played = play.applyAsInt(() -> stopping);
             } catch (RuntimeException e) {
                 // A scratch step the device could not serve: the guest's own requests report their errors.

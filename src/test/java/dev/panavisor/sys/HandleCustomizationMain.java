@@ -4,9 +4,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A child JVM's main for {@link PositionalIoTest}: with {@code args[0]} = {@code ahead}, calls
- * {@link PositionalIo#customizeAhead()} first; then prints a marker and makes as many {@code preadv} and
- * {@code pwritev} calls as a guest's first 200 requests of each kind, so the test can see which classes the JVM
+ * A child JVM's main for {@link HandleCustomizationTest}: with {@code args[0]} = {@code ahead}, calls
+ * {@link PositionalIo#customizeAhead()} and {@link Libc#customizeAhead()} first; then prints a marker and makes
+ * 200 calls of each of {@code preadv}, {@code pwritev}, {@code read}, {@code write} and {@code poll}, as a disk's
+ * worker makes for a guest's first 200 requests, so the test can see which classes the JVM
  * generates after the marker.
  */
 final class HandleCustomizationMain {
@@ -18,14 +19,18 @@ final class HandleCustomizationMain {
     public static void main(String[] args) {
         if (args[0].equals("ahead")) {
             PositionalIo.customizeAhead();
+            Libc.customizeAhead();
         }
         System.out.println(MARKER);
         System.out.flush();
         MemorySegment empty = Arena.ofAuto().allocate(PositionalIo.IOVEC_BYTES, 8);
         for (int i = 0; i < 200; i++) {
             if (PositionalIo.preadvOrErrno(-1, empty, 1, 0) != -Errno.EBADF
-                    || PositionalIo.pwritevOrErrno(-1, empty, 1, 0) != -Errno.EBADF) {
-                throw new AssertionError("a call on descriptor -1 did not fail with EBADF");
+                    || PositionalIo.pwritevOrErrno(-1, empty, 1, 0) != -Errno.EBADF
+                    || Libc.readOrErrno(-1, MemorySegment.NULL) != -Errno.EBADF
+                    || Libc.writeOrErrno(-1, MemorySegment.NULL) != -Errno.EBADF
+                    || Libc.pollOrErrno(MemorySegment.NULL, 0, 0) != 0) {
+                throw new AssertionError("a call that should change nothing did not fail as expected");
             }
         }
         System.out.println("--- done");

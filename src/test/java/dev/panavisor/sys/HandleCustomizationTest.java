@@ -8,8 +8,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** preadv's and pwritev's method handles specialized ahead, seen from a child JVM's class loading. */
-class PositionalIoTest {
+/**
+ * The workers' method handles (preadv, pwritev, read, write, poll) specialized ahead, seen from a child JVM's class
+ * loading.
+ */
+class HandleCustomizationTest {
     @Test
     void customized_ahead_the_requests_generate_no_class() throws Exception {
         String ahead = classesLoadedDuringRequests("ahead");
