@@ -8,10 +8,13 @@ import dev.panavisor.memory.GuestLayout;
 import dev.panavisor.vmm.MachineConfig;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -210,19 +213,22 @@ public final class VmResources {
             return;
         }
         Path path = Path.of(file);
-        if (!Files.exists(path)) {
+        try {
+            if (!Files.readAttributes(path, BasicFileAttributes.class).isRegularFile()) {
+                throw new ApiException(field + ": " + file + " is not a regular file");
+            }
+            // Opened, not asked about: access(2) tells root that every file is writable; open(2) is what counts.
+            try (FileChannel channel = writable
+                    ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                    : FileChannel.open(path, StandardOpenOption.READ)) {
+                channel.size();
+            }
+        } catch (NoSuchFileException e) {
             throw new ApiException(field + ": " + file + " does not exist");
-        }
-        if (!Files.isRegularFile(path)) {
-            throw new ApiException(field + ": " + file + " is not a regular file");
-        }
-        // Opened, not asked about: access(2) tells root that every file is writable, and open(2) is what counts.
-        try (FileChannel channel = writable ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
-                : FileChannel.open(path, StandardOpenOption.READ)) {
-            channel.size();
         } catch (IOException e) {
-            String reason = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
-                    : e instanceof FileSystemException fs && fs.getReason() != null ? fs.getReason() : e.toString();
+            String reason = e instanceof AccessDeniedException ? "permission denied"
+                    : e instanceof FileSystemException fs && fs.getReason() != null ? fs.getReason()
+                    : e.getClass().getSimpleName();
             throw new ApiException(field + ": " + file + " cannot be opened" + (writable
                     ? " for writing (" + reason + "; set is_read_only to attach it read-only)" : " (" + reason + ")"));
         }

@@ -5,6 +5,7 @@ import dev.panavisor.kvm.KvmHost;
 import dev.panavisor.kvm.abi.KvmCap;
 import dev.panavisor.lab.LabAvailability;
 import dev.panavisor.lab.LinuxGuests;
+import dev.panavisor.sys.FileType;
 import dev.panavisor.vmm.HostCheck;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -56,7 +57,7 @@ final class CheckCommand implements Callable<Integer> {
     /** Whether {@code path}, or what its links lead to, is a character device, as /dev/kvm is. */
     static boolean isCharacterDevice(Path path) {
         try {
-            return dev.panavisor.sys.FileType.of(path.toRealPath()) == dev.panavisor.sys.FileType.CHARACTER_DEVICE;
+            return FileType.of(path.toRealPath()) == FileType.CHARACTER_DEVICE;
         } catch (java.io.IOException e) {
             return true; // cannot tell: let the open say what is wrong
         }

@@ -84,6 +84,7 @@ public final class ComparisonTable {
     private static String seccomp(int mode) {
         return switch (mode) {
             case 0 -> "off (all host syscalls)";
+            case 1 -> "strict";
             case 2 -> "filter";
             default -> "unknown";
         };

@@ -17,7 +17,7 @@ public enum KvmBacking {
      * A character device that is not KVM's (KVM registers one misc device, 10:232, include/linux/miscdevice.h's
      * KVM_MINOR): the loaded modules say nothing about it.
      */
-    NOT_KVM("none (not KVM's character device, 10:232)", false),
+    NOT_KVM("none (a character device other than KVM's, 10:232)", false),
     /** No /dev/kvm at all. */
     NONE("none (no KVM device)", false);
 

@@ -1,5 +1,7 @@
 package dev.panavisor.kvm;
 
+import dev.panavisor.sys.FileType;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -54,12 +56,12 @@ public record KvmHost(Path device, boolean exists, boolean accessible, KvmBackin
     private static boolean isOtherCharacterDevice(Path device) {
         try {
             Path real = device.toRealPath();
-            if (dev.panavisor.sys.FileType.of(real) != dev.panavisor.sys.FileType.CHARACTER_DEVICE) {
+            if (FileType.of(real) != FileType.CHARACTER_DEVICE) {
                 return false;
             }
             long rdev = (Long) Files.getAttribute(real, "unix:rdev");
             return major(rdev) != KVM_MAJOR || minor(rdev) != KVM_MINOR;
-        } catch (java.io.IOException | UnsupportedOperationException | IllegalArgumentException e) {
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
             return false; // cannot tell: opening it will say what is wrong
         }
     }

@@ -1,6 +1,7 @@
 package dev.panavisor.vmm;
 
 import dev.panavisor.devices.virtio.VirtioInterrupt;
+import dev.panavisor.sys.Libc;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
 import java.util.function.ToIntFunction;
@@ -15,6 +16,10 @@ import java.util.function.ToIntFunction;
  * the guest's boot is over and its work is to come. Begun during the boot, a disk's warm-up made the boot slower
  * (docs/performance.md, "The disk's request path run ahead"). A guest whose init writes no marker gets no warm-up.
  * {@link #close()} stops it between two of its steps and joins it.
+ *
+ * <p>Before its device's steps it has the JVM specialize the method handles the workers call
+ * ({@link Libc#customizeAhead}). A VMM without a warm-up (none asked for, a flight recording, a guest without a boot
+ * marker) leaves that to the workers' 127th call of each, as before.
  */
 final class PathWarmUp implements AutoCloseable {
     /** The scratch devices' interrupt: nobody listens. */
@@ -68,7 +73,7 @@ final class PathWarmUp implements AutoCloseable {
         }
         if (!stopping) {
             try {
-                dev.panavisor.sys.Libc.customizeAhead(); // the workers' system calls (docs/performance.md)
+                Libc.customizeAhead(); // the workers' system calls (docs/performance.md)
                 played = play.applyAsInt(() -> stopping);
             } catch (RuntimeException e) {
                 // A scratch step the device could not serve: the guest's own requests report their errors.

@@ -187,8 +187,10 @@ class ApiRoutesTest {
         // Root ignores permission bits, so a file the kernel lets no one open for writing (as RunBadInputTest).
         String body = "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/sys/kernel/uevent_seqnum\", "
                 + "\"is_root_device\": true";
-        assertFault(put("/drives/rootfs", body + "}"),
-                "cannot be opened for writing (permission denied; set is_read_only");
+        // Permission denied, or a read-only /sys in a container: either way, refused with the advice.
+        ApiRoutes.Reply refused = put("/drives/rootfs", body + "}");
+        assertFault(refused, "cannot be opened for writing (");
+        assertFault(refused, "; set is_read_only to attach it read-only)");
         assertEquals(204, put("/drives/rootfs", body + ", \"is_read_only\": true}").status());
         assertFault(put("/actions", "{\"action_type\": \"InstanceStart\"}"), "boot-source: not configured");
         assertEquals(List.of(), launcher.configured, "no refused boot source reached the launcher");

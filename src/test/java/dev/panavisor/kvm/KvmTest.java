@@ -58,7 +58,7 @@ class KvmTest {
         assertEquals("/dev/null is a character device, but not KVM's (/dev/kvm is 10:232)", devNull.situation());
     }
 
-    /** dev_t's two numbers as glibc packs them: 12 bits of major and 20 of minor, split across the word. */
+    /** dev_t's two numbers as glibc packs them (sys/sysmacros.h): 32 bits each, split across the 64-bit word. */
     @Test
     void device_numbers_unpack_as_glibc_packs_them() {
         assertEquals(10, KvmHost.major(0xae8));
