@@ -289,7 +289,7 @@ public final class Libc {
         // from a site where it is not a constant, as call() is (MethodHandle.customize): for ioctl, whose handle
         // every KVM_RUN uses, that happened on the vCPU thread during the guest's first exits (two generated
         // classes). Failing calls (EBADF) get it done here instead.
-        for (int i = 0; i < CUSTOMIZING_CALLS; i++) {
+        for (int i = 0; i < HandleCustomization.CALLS; i++) {
             ioctlOrErrno(-1, 0, 0);
         }
         java.util.Objects.requireNonNull(Mappings.MMAP);
@@ -302,24 +302,6 @@ public final class Libc {
         scratch.set(ValueLayout.JAVA_LONG_UNALIGNED, 4, 0L);
         KickSignal.addTo(scratch);
     }
-
-    /**
-     * Has the JVM specialize the {@code read}, {@code write} and {@code poll} method handles now (as
-     * {@link #linkAhead} does for {@code ioctl}), with calls that change nothing: {@code read} and {@code write} on
-     * descriptor -1 (EBADF), {@code poll} of no descriptors without waiting. Every device worker and receive thread
-     * uses them (eventfd kicks, irqfd interrupts, a TAP's frames), and their 127th call otherwise came wherever it
-     * fell: in the lab, on a disk's worker signalling an interrupt in the middle of a guest's transfer.
-     */
-    public static void customizeAhead() {
-        for (int i = 0; i < CUSTOMIZING_CALLS; i++) {
-            readOrErrno(-1, MemorySegment.NULL);
-            writeOrErrno(-1, MemorySegment.NULL);
-            pollOrErrno(MemorySegment.NULL, 0, 0);
-        }
-    }
-
-    /** More calls than java.lang.invoke's customization threshold (127, MethodHandleStatics.CUSTOMIZE_THRESHOLD). */
-    static final int CUSTOMIZING_CALLS = 130;
 
     /** {@code read(fd, buffer, buffer.byteSize())}; returns bytes read, or {@code -errno}. */
     public static long readOrErrno(int fd, MemorySegment buffer) {

@@ -49,21 +49,6 @@ public final class PositionalIo {
     }
 
     /**
-     * Has the JVM specialize the {@code preadv} and {@code pwritev} method handles now, with failing calls (EBADF on
-     * descriptor -1, before the kernel reads any iovec), rather than at a disk's 127th request of each kind, where it
-     * generated two classes on the disk's worker in the middle of a guest's transfer (see {@link Libc#linkAhead}).
-     */
-    public static void customizeAhead() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment empty = arena.allocate(IOVEC_BYTES, 8); // one iovec of no bytes
-            for (int i = 0; i < Libc.CUSTOMIZING_CALLS; i++) {
-                preadvOrErrno(-1, empty, 1, 0);
-                pwritevOrErrno(-1, empty, 1, 0);
-            }
-        }
-    }
-
-    /**
      * Each thread's own iovec array, {@link #IOV_MAX} entries (16 KiB), made at its first transfer and freed once the
      * thread is gone: a request's iovecs then cost no allocation (an arena per request was a tenth of the device
      * model's time for a 1 MiB read with the lab's C1-only JIT; docs/performance.md, "The request path in Java").

@@ -8,7 +8,7 @@ import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
 import dev.panavisor.memory.MappedGuestMemory;
-import dev.panavisor.sys.PositionalIo;
+import dev.panavisor.sys.HandleCustomization;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 
@@ -86,7 +86,7 @@ final class BlockPathWarmUp {
     static int play(DiskBackend disk, int requests, BooleanSupplier stop) {
         // The method handles' own specialization, which counts calls per handle and so comes at a transfer's 127th
         // request of each kind, and the class the first flush loads: both during a guest's first transfer otherwise.
-        PositionalIo.customizeAhead();
+        HandleCustomization.disksAhead();
         loadFlushEventClass();
         long length = Math.min((long) MAX_SEGMENTS * PAGE, disk.sizeBytes() / VirtioBlock.SECTOR_SIZE
                 * VirtioBlock.SECTOR_SIZE);

@@ -1,7 +1,7 @@
 package dev.panavisor.vmm;
 
 import dev.panavisor.devices.virtio.VirtioInterrupt;
-import dev.panavisor.sys.Libc;
+import dev.panavisor.sys.HandleCustomization;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
 import java.util.function.ToIntFunction;
@@ -18,7 +18,7 @@ import java.util.function.ToIntFunction;
  * {@link #close()} stops it between two of its steps and joins it.
  *
  * <p>Before its device's steps it has the JVM specialize the method handles the workers call
- * ({@link Libc#customizeAhead}). A VMM without a warm-up (none asked for, a flight recording, a guest without a boot
+ * ({@link HandleCustomization#workersAhead}). A VMM without a warm-up (none asked for, a flight recording, a guest without a boot
  * marker) leaves that to the workers' 127th call of each, as before.
  */
 final class PathWarmUp implements AutoCloseable {
@@ -73,7 +73,7 @@ final class PathWarmUp implements AutoCloseable {
         }
         if (!stopping) {
             try {
-                Libc.customizeAhead(); // the workers' system calls (docs/performance.md)
+                HandleCustomization.workersAhead(); // the workers' system calls (docs/performance.md)
                 played = play.applyAsInt(() -> stopping);
             } catch (RuntimeException e) {
                 // A scratch step the device could not serve: the guest's own requests report their errors.

@@ -6,7 +6,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * A child JVM's main for {@link HandleCustomizationTest}: makes one call of each handle (its link and first call
  * generate classes of their own); with {@code args[0]} = {@code ahead}, then calls
- * {@link PositionalIo#customizeAhead()} and {@link Libc#customizeAhead()} first; then prints a marker and makes
+ * {@link HandleCustomization#disksAhead()} and {@link HandleCustomization#workersAhead()} first; then prints a marker and makes
  * 200 calls of each of {@code preadv}, {@code pwritev}, {@code read}, {@code write} and {@code poll}, as a disk's
  * worker makes for a guest's first 200 requests, so the test can see which classes the JVM
  * generates after the marker.
@@ -22,8 +22,8 @@ final class HandleCustomizationMain {
         MemorySegment empty = Arena.ofAuto().allocate(PositionalIo.IOVEC_BYTES, 8);
         callEach(empty);
         if (args[0].equals("ahead")) {
-            PositionalIo.customizeAhead();
-            Libc.customizeAhead();
+            HandleCustomization.disksAhead();
+            HandleCustomization.workersAhead();
         }
         System.out.println(MARKER);
         System.out.flush();
