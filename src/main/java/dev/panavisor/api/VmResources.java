@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.panavisor.devices.virtio.net.MacAddress;
 import dev.panavisor.memory.GuestLayout;
 import dev.panavisor.vmm.MachineConfig;
+import dev.panavisor.vmm.VmmException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
@@ -161,7 +162,15 @@ public final class VmResources {
         String path = fields.path("uds_path", true);
         fields.ignoredString("vsock_id", null, "Panavisor has one vsock device");
         fields.warnAboutTheRest();
-        vsock = new MachineConfig.Vsock(cid, Path.of(path));
+        MachineConfig.Vsock given = new MachineConfig.Vsock(cid, Path.of(path));
+        if (checkFilesNow) { // as Firecracker, which binds the socket at this PUT
+            try {
+                given.checkPath("vsock.uds_path");
+            } catch (VmmException e) {
+                throw new ApiException(e.getMessage());
+            }
+        }
+        vsock = given;
     }
 
     /** {@code PUT /machine-config}, or the file's {@code "machine-config"}. */

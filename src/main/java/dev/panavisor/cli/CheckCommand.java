@@ -5,7 +5,6 @@ import dev.panavisor.kvm.KvmHost;
 import dev.panavisor.kvm.abi.KvmCap;
 import dev.panavisor.lab.LabAvailability;
 import dev.panavisor.lab.LinuxGuests;
-import dev.panavisor.sys.FileType;
 import dev.panavisor.vmm.HostCheck;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -44,7 +43,7 @@ final class CheckCommand implements Callable<Integer> {
         if (device.toString().isEmpty()) {
             throw new UsageException("--device needs a path (KVM's device is " + KvmHost.DEFAULT_DEVICE + ")");
         }
-        if (java.nio.file.Files.exists(device) && !isCharacterDevice(device)) {
+        if (KvmHost.node(device) == KvmHost.Node.NOT_CHARACTER_DEVICE) {
             throw new UsageException(device + " is not a character device (KVM's device is " + KvmHost.DEFAULT_DEVICE
                     + ")");
         }
@@ -52,15 +51,6 @@ final class CheckCommand implements Callable<Integer> {
         LinuxGuests where = LinuxGuests.decide(report.bootsLinux(), report.host(), lab);
         print(report, where, spec.commandLine().getOut());
         return canRunGuests(report, where) ? ExitCodes.OK : ExitCodes.ERROR;
-    }
-
-    /** Whether {@code path}, or what its links lead to, is a character device, as /dev/kvm is. */
-    static boolean isCharacterDevice(Path path) {
-        try {
-            return FileType.of(path.toRealPath()) == FileType.CHARACTER_DEVICE;
-        } catch (java.io.IOException e) {
-            return true; // cannot tell: let the open say what is wrong
-        }
     }
 
     /** Guests run here: tiny ones on this /dev/kvm (Linux ones too when it is hardware), or Linux ones in the lab. */

@@ -31,7 +31,7 @@ public record KvmHost(Path device, boolean exists, boolean accessible, KvmBackin
         KvmBacking backing;
         if (!exists) {
             backing = KvmBacking.NONE;
-        } else if (isOtherCharacterDevice(device)) {
+        } else if (node(device) == Node.OTHER_CHARACTER_DEVICE) {
             backing = KvmBacking.NOT_KVM;
         } else if (Files.isDirectory(sysModule.resolve("kvm_intel"))) {
             backing = KvmBacking.INTEL_VMX;
@@ -49,20 +49,29 @@ public record KvmHost(Path device, boolean exists, boolean accessible, KvmBackin
     static final int KVM_MAJOR = 10;
     static final int KVM_MINOR = 232;
 
-    /**
-     * Whether {@code device} is a character device other than KVM's (as {@code check --device /dev/null} gives), so
-     * the loaded modules do not describe it. A regular file (tests stand one in for the device) is not judged here.
-     */
-    private static boolean isOtherCharacterDevice(Path device) {
+    /** What a path given as the KVM device is, judged by its file type and device number (links followed). */
+    public enum Node {
+        /** A character device numbered 10:232, KVM's. */
+        KVM,
+        /** A character device with another number ({@code check --device /dev/null}): the modules do not describe it. */
+        OTHER_CHARACTER_DEVICE,
+        /** Not a character device at all (a regular file, a directory). */
+        NOT_CHARACTER_DEVICE,
+        /** Missing, or its type could not be read: opening it will say what is wrong. */
+        UNKNOWN
+    }
+
+    /** What {@code device} is; see {@link Node}. */
+    public static Node node(Path device) {
         try {
             Path real = device.toRealPath();
             if (FileType.of(real) != FileType.CHARACTER_DEVICE) {
-                return false;
+                return Node.NOT_CHARACTER_DEVICE;
             }
             long rdev = (Long) Files.getAttribute(real, "unix:rdev");
-            return major(rdev) != KVM_MAJOR || minor(rdev) != KVM_MINOR;
+            return major(rdev) == KVM_MAJOR && minor(rdev) == KVM_MINOR ? Node.KVM : Node.OTHER_CHARACTER_DEVICE;
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            return false; // cannot tell: opening it will say what is wrong
+            return Node.UNKNOWN;
         }
     }
 

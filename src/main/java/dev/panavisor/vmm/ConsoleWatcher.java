@@ -29,6 +29,8 @@ public final class ConsoleWatcher extends OutputStream {
     private static final Pattern STATUS = Pattern.compile("panavisor-exit-status: (25[0-5]|2[0-4]\\d|1?\\d?\\d)\\s*");
     private static final Pattern KERNEL_REBOOT = Pattern.compile("\\[[ 0-9.]+\\] reboot: .*");
     private static final Pattern PANIC = Pattern.compile(".*(Kernel panic - not syncing: .*)");
+    /** init/initramfs.c, at KERN_EMERG (shown even with {@code quiet}): a corrupt or truncated initramfs. */
+    private static final Pattern INITRAMFS_FAILED = Pattern.compile(".*(Initramfs unpacking failed: .*)");
     private static final int MAX_LINE = 4096;
 
     private final OutputStream out;
@@ -40,6 +42,8 @@ public final class ConsoleWatcher extends OutputStream {
     private int shown;
     private volatile Integer exitStatus;
     private volatile String panic;
+    /** The kernel's report that the initramfs did not unpack whole, the likely cause of a panic that follows. */
+    private volatile String initramfsFailure;
     /** Bytes were written since the last flush. */
     private boolean dirty;
 
@@ -174,6 +178,10 @@ public final class ConsoleWatcher extends OutputStream {
         if (panicLine.matches() && panic == null) {
             panic = panicLine.group(1);
         }
+        Matcher unpacking = INITRAMFS_FAILED.matcher(text);
+        if (unpacking.matches() && initramfsFailure == null) {
+            initramfsFailure = unpacking.group(1);
+        }
         boolean hidden = commandMode && (isStatus || (exitStatus != null && KERNEL_REBOOT.matcher(text).matches()));
         if (!hidden) {
             release();
@@ -187,12 +195,14 @@ public final class ConsoleWatcher extends OutputStream {
 
     private static final byte[] STATUS_BYTES = STATUS_PREFIX.getBytes(StandardCharsets.US_ASCII);
     private static final byte[] PANIC_BYTES = "Kernel panic - not syncing: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] INITRAMFS_BYTES = "Initramfs unpacking failed: ".getBytes(StandardCharsets.US_ASCII);
     /** The current line without its CR and LF bytes, as the patterns see it. */
     private final byte[] bare = new byte[MAX_LINE];
 
     /**
      * Whether the line ended could match a pattern that matters now: it starts with the status prefix, or holds
-     * the panic phrase, or (in command mode once the status is known) starts with a '[' (a kernel line, maybe
+     * the panic phrase or the initramfs's failure, or (in command mode once the status is known) starts with a '['
+     * (a kernel line, maybe
      * "reboot: ..."), once CR and LF are taken out, as {@link #endOfLine} takes them out before matching. A
      * necessary condition for each pattern, so no line that matches is missed.
      */
@@ -205,7 +215,7 @@ public final class ConsoleWatcher extends OutputStream {
         }
         boolean kernelLine = commandMode && exitStatus != null && n > 0 && bare[0] == '[';
         return kernelLine || Arrays.equals(bare, 0, Math.min(n, STATUS_BYTES.length), STATUS_BYTES, 0,
-                STATUS_BYTES.length) || contains(bare, n, PANIC_BYTES);
+                STATUS_BYTES.length) || contains(bare, n, PANIC_BYTES) || contains(bare, n, INITRAMFS_BYTES);
     }
 
     private static boolean contains(byte[] bytes, int length, byte[] phrase) {
@@ -228,8 +238,13 @@ public final class ConsoleWatcher extends OutputStream {
         return exitStatus;
     }
 
-    /** The kernel's panic line, or null if the kernel has not panicked. */
+    /**
+     * The kernel's panic line, or null if the kernel has not panicked. When the kernel said before that the
+     * initramfs did not unpack (a truncated or corrupt file: the kernel then panics for want of an init, or the
+     * init dies), that line follows in brackets, as the panic's likely cause.
+     */
     public String panic() {
-        return panic;
+        String cause = initramfsFailure;
+        return panic == null || cause == null ? panic : panic + " (after \"" + cause + "\")";
     }
 }

@@ -118,6 +118,14 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
             java.util.Objects.requireNonNull(path, "path");
         }
 
+        /**
+         * What can be checked of the host socket's path before the VM exists (its directory, its length, nothing
+         * but a socket there), each error naming the setting as {@code name}.
+         */
+        public void checkPath(String name) {
+            VsockSockets.check(path, name);
+        }
+
         /** The error for a guest CID outside 3 to 4294967294, written as the user gave it. */
         public static VmmException outOfRange(String cid) {
             return new VmmException("--vsock: the guest CID must be between 3 and 4294967294 (0-2 are reserved), got "

@@ -82,27 +82,32 @@ final class VsockSockets implements VsockHost, AutoCloseable {
      * earlier run's, replaced at start) is there already.
      */
     static void check(Path path) {
+        check(path, "--vsock");
+    }
+
+    /** {@link #check(Path)}, its errors naming the setting as {@code name} ({@code vsock.uds_path} in the API). */
+    static void check(Path path, String name) {
         Path directory = path.toAbsolutePath().getParent();
         if (directory == null || !Files.isDirectory(directory)) {
-            throw new VmmException("--vsock: the directory of " + path + " does not exist");
+            throw new VmmException(name + ": the directory of " + path + " does not exist");
         }
         if (!Files.isWritable(directory)) {
-            throw new VmmException("--vsock: cannot create a socket in " + directory + " (not writable)");
+            throw new VmmException(name + ": cannot create a socket in " + directory + " (not writable)");
         }
         // The absolute path: the one a run inside the nested lab is given.
         int length = path.toAbsolutePath().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         if (length > MAX_PATH_BYTES) {
-            throw new VmmException("--vsock: the socket path " + path.toAbsolutePath() + " is " + length + " bytes "
+            throw new VmmException(name + ": the socket path " + path.toAbsolutePath() + " is " + length + " bytes "
                     + "long; a UNIX socket path holds at most " + MAX_PATH_BYTES);
         }
         try {
             if (FileType.of(path) != FileType.SOCKET) { // only a socket (an earlier run's) may be replaced
-                throw new VmmException("--vsock: " + path + " exists and is not a socket");
+                throw new VmmException(name + ": " + path + " exists and is not a socket");
             }
         } catch (java.nio.file.NoSuchFileException e) {
             // the usual case
         } catch (IOException e) {
-            throw new VmmException("--vsock: cannot look at " + path + ": " + e.getMessage(), e);
+            throw new VmmException(name + ": cannot look at " + path + ": " + e.getMessage(), e);
         }
     }
 

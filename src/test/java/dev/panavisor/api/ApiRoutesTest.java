@@ -132,13 +132,14 @@ class ApiRoutesTest {
                 + "\"06:00:AC:10:00:02\", \"host_dev_name\": \"tap0\"}").status());
         assertFault(put("/network-interfaces/net2", "{\"iface_id\": \"net2\", \"host_dev_name\": \"tap1\"}"),
                 "Panavisor has one network card");
-        assertFault(put("/vsock", "{\"guest_cid\": 1, \"uds_path\": \"/tmp/v.sock\"}"), "must be between 3 and");
-        assertEquals(204, put("/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}").status());
+        String socket = files.resolve("v.sock").toString();
+        assertFault(put("/vsock", "{\"guest_cid\": 1, \"uds_path\": \"" + socket + "\"}"), "must be between 3 and");
+        assertEquals(204, put("/vsock", "{\"guest_cid\": 3, \"uds_path\": \"" + socket + "\"}").status());
         assertEquals(204, put("/actions", "{\"action_type\": \"InstanceStart\"}").status());
         VmSpec spec = launcher.started.getFirst();
         assertEquals(java.util.Optional.of(new MachineConfig.Net("tap0",
                 dev.panavisor.devices.virtio.net.MacAddress.parse("06:00:ac:10:00:02"))), spec.net());
-        assertEquals(java.util.Optional.of(new MachineConfig.Vsock(3, Path.of("/tmp/v.sock"))), spec.vsock());
+        assertEquals(java.util.Optional.of(new MachineConfig.Vsock(3, Path.of(socket))), spec.vsock());
         assertEquals(List.of(), warnings);
     }
 
@@ -192,6 +193,14 @@ class ApiRoutesTest {
         assertFault(refused, "cannot be opened for writing (");
         assertFault(refused, "; set is_read_only to attach it read-only)");
         assertEquals(204, put("/drives/rootfs", body + ", \"is_read_only\": true}").status());
+        // The vsock's socket is made at the start, so its path is checked for what can be known now (as Firecracker,
+        // which binds it at this PUT): a directory that is there, and nothing but a stale socket in its place.
+        assertFault(put("/vsock", "{\"guest_cid\": 3, \"uds_path\": \"" + missing + "/v.sock\"}"),
+                "vsock.uds_path: the directory of " + missing + "/v.sock does not exist");
+        assertFault(put("/vsock", "{\"guest_cid\": 3, \"uds_path\": \"" + kernel + "\"}"),
+                "vsock.uds_path: " + kernel + " exists and is not a socket");
+        assertFault(put("/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/" + "s".repeat(120) + "\"}"),
+                "a UNIX socket path holds at most 107");
         assertFault(put("/actions", "{\"action_type\": \"InstanceStart\"}"), "boot-source: not configured");
         assertEquals(List.of(), launcher.configured, "no refused boot source reached the launcher");
     }

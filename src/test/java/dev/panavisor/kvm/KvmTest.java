@@ -58,6 +58,20 @@ class KvmTest {
         assertEquals("/dev/null is a character device, but not KVM's (/dev/kvm is 10:232)", devNull.situation());
     }
 
+    /** The one judgement of a device path that {@code check --device} and {@link KvmHost#probe} share. */
+    @Test
+    void a_device_path_is_judged_by_its_type_and_number(@TempDir Path dir) throws Exception {
+        assertEquals(KvmHost.Node.OTHER_CHARACTER_DEVICE, KvmHost.node(Path.of("/dev/null")));
+        Path link = Files.createSymbolicLink(dir.resolve("null-link"), Path.of("/dev/null"));
+        assertEquals(KvmHost.Node.OTHER_CHARACTER_DEVICE, KvmHost.node(link), "links are followed");
+        assertEquals(KvmHost.Node.NOT_CHARACTER_DEVICE, KvmHost.node(Files.writeString(dir.resolve("f"), "x")));
+        assertEquals(KvmHost.Node.NOT_CHARACTER_DEVICE, KvmHost.node(dir));
+        assertEquals(KvmHost.Node.UNKNOWN, KvmHost.node(dir.resolve("missing")));
+        if (Files.exists(KvmHost.DEFAULT_DEVICE)) {
+            assertEquals(KvmHost.Node.KVM, KvmHost.node(KvmHost.DEFAULT_DEVICE));
+        }
+    }
+
     /** dev_t's two numbers as glibc packs them (sys/sysmacros.h): 32 bits each, split across the 64-bit word. */
     @Test
     void device_numbers_unpack_as_glibc_packs_them() {

@@ -2,6 +2,7 @@ package dev.panavisor.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -126,6 +127,22 @@ class ConsoleWatcherTest {
         type(watcher, "[    1.234567] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\r\n");
         assertEquals("Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)",
                 watcher.panic());
+    }
+
+    /** A truncated initramfs: the kernel says so once, at KERN_EMERG, and panics later for want of an init. */
+    @Test
+    void a_panic_after_a_failed_initramfs_names_that_failure() throws IOException {
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
+        type(watcher, "[    0.912000] Initramfs unpacking failed: read error\r\n");
+        assertNull(watcher.panic(), "not a panic by itself");
+        type(watcher, "[    1.500000] Kernel panic - not syncing: No working init found.  Try passing init= option "
+                + "to kernel. See Linux Documentation/admin-guide/init.rst for guidance.\r\n");
+        assertEquals("Kernel panic - not syncing: No working init found.  Try passing init= option to kernel. See "
+                + "Linux Documentation/admin-guide/init.rst for guidance. (after \"Initramfs unpacking failed: read "
+                + "error\")", watcher.panic());
+        assertTrue(flushed(watcher, shown).startsWith("[    0.912000] Initramfs unpacking failed: read error\r\n[ "),
+                "the line itself is shown, not hidden");
     }
 
     @Test
