@@ -262,6 +262,18 @@ class LinuxBootLabTest {
         assertEquals(121, rc("panic"), describe("panic"));
         assertTrue(err("panic").contains("panavisor: guest kernel panic: Kernel panic - not syncing: VFS"),
                 describe("panic"));
+        // The kernel's earlier word on why there is no root: the "initrd" is no archive at all.
+        assertTrue(err("panic").contains(" (after \"Initramfs unpacking failed: invalid magic at start of compressed "
+                + "archive\")\n"), describe("panic"));
+    }
+
+    /** A truncated initramfs is a panic whose line says the archive did not unpack, not only that no root was found. */
+    @Test
+    void a_truncated_initramfs_ends_in_a_panic_that_names_the_failed_unpacking() throws IOException {
+        assertEquals(121, rc("truncated-initrd"), describe("truncated-initrd"));
+        assertTrue(err("truncated-initrd").contains("panavisor: guest kernel panic: Kernel panic - not syncing: ")
+                && err("truncated-initrd").contains(" (after \"Initramfs unpacking failed: "),
+                describe("truncated-initrd"));
     }
 
     @Test

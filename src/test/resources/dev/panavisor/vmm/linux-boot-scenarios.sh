@@ -135,6 +135,9 @@ scenario stall $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --stall-lim
 
 # An "initrd" that is not an archive and no disk: the kernel has no root file system and panics.
 scenario panic $PANAVISOR run --kernel "$BZIMAGE" --initrd "$BZIMAGE" --exec true
+# The default initramfs cut short (600,000 of its ~1 MB, gzip): the kernel unpacks what it can, says so, and panics.
+head -c 600000 "$INITRD" > /tmp/truncated-initramfs.cpio.gz
+scenario truncated-initrd $PANAVISOR run --kernel "$BZIMAGE" --initrd /tmp/truncated-initramfs.cpio.gz --exec true
 
 # vsock: 16 MiB each way between a host program (VsockPeer) and the guest's vsock-pipe, once with the guest
 # connecting (to host port 5000: the socket PATH_5000, after a refused try on port 5999 that has no socket) and once
