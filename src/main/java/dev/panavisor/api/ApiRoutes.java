@@ -129,7 +129,9 @@ public final class ApiRoutes {
             offerToBuild();
             return Reply.noContent();
         }
-        if ((method.equals("PUT") || method.equals("PATCH")) && IGNORED.containsKey(resource)) {
+        // network-interfaces is ignored only for PATCH (rate limiters); a PUT without an id is a bad path, below.
+        if ((method.equals("PUT") || method.equals("PATCH")) && IGNORED.containsKey(resource)
+                && !(method.equals("PUT") && resource.equals("network-interfaces"))) {
             new JsonFields(json(body), request, line -> { }); // the body must still be a JSON object
             warnings.accept(request + " ignored: " + IGNORED.get(resource));
             return Reply.noContent();

@@ -126,6 +126,13 @@ class ApiRoutesTest {
         assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"" + kernel + "\"}").status());
         assertFault(put("/network-interfaces/net1", "{\"iface_id\": \"net2\", \"host_dev_name\": \"tap0\"}"),
                 "differs from the id in the path");
+        assertFault(put("/network-interfaces", "{\"iface_id\": \"net1\", \"host_dev_name\": \"tap0\"}"),
+                "invalid request method and/or path: PUT /network-interfaces");
+        assertEquals(204, routes.handle("PATCH", "/network-interfaces/net1", "{\"iface_id\": \"net1\"}").status(),
+                "a PATCH (rate limiters) is taken and ignored");
+        assertEquals(List.of("PATCH /network-interfaces/net1 ignored: Panavisor has no rate limiters, the only thing "
+                + "PATCH changes"), warnings);
+        warnings.clear();
         assertFault(put("/network-interfaces/", "{\"iface_id\": \"net1\", \"host_dev_name\": \"tap0\"}"),
                 "the path must name the interface");
         assertEquals(204, put("/network-interfaces/net1", "{\"iface_id\": \"net1\", \"guest_mac\": "
