@@ -20,9 +20,11 @@ side() { # A|B: sets dir, extra and java
 }
 for s in A B; do
     side $s
-    # A recording run writes the cache as it exits, starting a JVM, which the system-call filter forbids.
+    # A recording run writes the cache as it exits, starting a JVM, which the system-call filter forbids. It runs
+    # what AotTraining's does, so each side's cache holds what a user's does.
     $java $JOPTS $extra $(aot_recording "$dir") -XX:AOTCacheOutput="$w/$s.aot" -Xlog:aot*=error \
-        $(launch "$dir") run --no-seccomp --kernel "$kernel" --initrd "$initrd" --exec true > /dev/null 2>&1 < /dev/null
+        $(launch "$dir") run --no-seccomp --kernel "$kernel" --initrd "$initrd" --exec true --boot-time --timeline \
+        > /dev/null 2>&1 < /dev/null
     [ -s "$w/$s.aot" ] || { echo "ab-timeline: recording the AOT cache for $s failed" >&2; exit 1; }
 done
 i=1
