@@ -52,6 +52,9 @@ public final class KernelCommandLine {
         // noaux: no mouse port to probe. Without them a kernel with the i8042 driver waits seconds for answers.
         words.add("i8042.dumbkbd");
         words.add("i8042.noaux");
+        // One UART (COM1): the 8250 driver would otherwise probe the four legacy ports, each probe a run of port
+        // I/O exits answered by nobody (docs/performance.md, "The guest's own pace").
+        words.add("8250.nr_uarts=1");
         if (!config.disks().isEmpty() && config.initrd().isEmpty()) {
             words.add("root=/dev/vda");
             words.add(config.disks().getFirst().readOnly() ? "ro" : "rw");

@@ -22,6 +22,14 @@ class KernelCommandLineTest {
         assertEquals(line.indexOf("loglevel="), line.indexOf("loglevel=3"), "only the user's own loglevel: " + line);
     }
 
+    /** Panavisor has one UART: the kernel is told so, and probes no other legacy port. */
+    @Test
+    void the_8250_driver_looks_for_one_uart_only() {
+        List<String> words = List.of(KernelCommandLine.build(CONFIG, List.of()).split(" "));
+        assertTrue(words.contains("8250.nr_uarts=1"), words.toString());
+        assertEquals(1, words.stream().filter(w -> w.startsWith("8250.nr_uarts=")).count(), words.toString());
+    }
+
     @Test
     void a_timeline_asks_for_timestamps_and_informational_messages_after_quiet_and_before_the_users_words() {
         List<String> words = List.of(KernelCommandLine.build(CONFIG, List.of(), true).split(" "));
