@@ -20,8 +20,8 @@ import java.util.Optional;
  * training never loaded comes from the jar, and the first such load of a run reads the jar's whole directory
  * (docs/performance.md, "A jar of Panavisor's own classes"); without {@code --timeline} here, a timed run's
  * {@code PrintkReader} came from the jar and its phase "kernel and initrd loaded" ended about 0.17 s later in the
- * lab than a quiet run's (docs/performance.md, "Before the first KVM_RUN"). It runs where guests boot: directly on a host with hardware KVM, inside the nested lab
- * elsewhere (that records the lab's cache).
+ * lab than a quiet run's (docs/performance.md, "Before the first KVM_RUN"). It runs where guests boot: directly on
+ * a host with hardware KVM, inside the nested lab elsewhere (that records the lab's cache).
  */
 final class AotTraining {
     private AotTraining() {

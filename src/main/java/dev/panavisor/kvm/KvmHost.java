@@ -53,7 +53,7 @@ public record KvmHost(Path device, boolean exists, boolean accessible, KvmBackin
     public enum Node {
         /** A character device numbered 10:232, KVM's. */
         KVM,
-        /** A character device with another number ({@code check --device /dev/null}): the modules do not describe it. */
+        /** A character device with another number ({@code check --device /dev/null}): not what the modules describe. */
         OTHER_CHARACTER_DEVICE,
         /** Not a character device at all (a regular file, a directory). */
         NOT_CHARACTER_DEVICE,
