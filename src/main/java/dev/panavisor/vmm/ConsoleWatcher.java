@@ -202,9 +202,8 @@ public final class ConsoleWatcher extends OutputStream {
     /**
      * Whether the line ended could match a pattern that matters now: it starts with the status prefix, or holds
      * the panic phrase or the initramfs's failure, or (in command mode once the status is known) starts with a '['
-     * (a kernel line, maybe
-     * "reboot: ..."), once CR and LF are taken out, as {@link #endOfLine} takes them out before matching. A
-     * necessary condition for each pattern, so no line that matches is missed.
+     * (a kernel line, maybe "reboot: ..."), once CR and LF are taken out, as {@link #endOfLine} takes them out before
+     * matching. A necessary condition for each pattern, so no line that matches is missed.
      */
     private boolean mayBeWatched() {
         int n = 0;
