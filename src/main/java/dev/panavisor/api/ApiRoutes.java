@@ -43,12 +43,14 @@ public final class ApiRoutes {
     private static final Map<String, String> IGNORED = Map.ofEntries(
             Map.entry("logger", "Panavisor logs to stderr (run --verbose)"),
             Map.entry("metrics", "Panavisor writes no metrics file"),
-            Map.entry("network-interfaces", "Panavisor has no rate limiters, the only thing PATCH changes"),
             Map.entry("balloon", "Panavisor has no balloon device"),
             Map.entry("entropy", "Panavisor has no entropy device"),
             Map.entry("pmem", "Panavisor has no pmem device"),
             Map.entry("mmds", "Panavisor has no metadata service (MMDS)"),
             Map.entry("cpu-config", "Panavisor passes KVM's supported CPUID through"));
+    /** Paths whose PATCH Panavisor accepts and ignores (a PUT there is served, or a bad path), with why. */
+    private static final Map<String, String> IGNORED_PATCHES = Map.of(
+            "network-interfaces", "Panavisor has no rate limiters, the only thing PATCH changes");
 
     private final VmResources resources;
     private final VmLauncher launcher;
@@ -129,11 +131,11 @@ public final class ApiRoutes {
             offerToBuild();
             return Reply.noContent();
         }
-        // network-interfaces is ignored only for PATCH (rate limiters); a PUT without an id is a bad path, below.
-        if ((method.equals("PUT") || method.equals("PATCH")) && IGNORED.containsKey(resource)
-                && !(method.equals("PUT") && resource.equals("network-interfaces"))) {
+        String ignored = method.equals("PATCH") ? IGNORED_PATCHES.getOrDefault(resource, IGNORED.get(resource))
+                : method.equals("PUT") ? IGNORED.get(resource) : null;
+        if (ignored != null) {
             new JsonFields(json(body), request, line -> { }); // the body must still be a JSON object
-            warnings.accept(request + " ignored: " + IGNORED.get(resource));
+            warnings.accept(request + " ignored: " + ignored);
             return Reply.noContent();
         }
         throw new ApiException("invalid request method and/or path: " + request
