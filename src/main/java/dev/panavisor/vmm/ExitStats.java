@@ -3,7 +3,9 @@ package dev.panavisor.vmm;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Counts the exits a guest causes, by port for port I/O and by 4 KiB page for MMIO. Every exit is a round trip
@@ -11,24 +13,40 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * Thread-safe: vCPU threads count concurrently.
  */
 public final class ExitStats {
+    /**
+     * MMIO pages counted one by one. A guest can exit at any page it maps without RAM behind it (a probe, or a
+     * hostile kernel reading every page of the address space), so past this many the rest share one row: the counts
+     * cannot grow the VMM's heap without end.
+     */
+    static final int MMIO_PAGE_LIMIT = 256;
+
     private final AtomicLongArray ports = new AtomicLongArray(65536);
-    private final java.util.concurrent.ConcurrentHashMap<Long, java.util.concurrent.atomic.LongAdder> mmioPages =
-            new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.concurrent.atomic.LongAdder other = new java.util.concurrent.atomic.LongAdder();
+    private final ConcurrentHashMap<Long, LongAdder> mmioPages = new ConcurrentHashMap<>();
+    private final LongAdder mmioOtherPages = new LongAdder();
+    private final LongAdder other = new LongAdder();
 
     void port(int port) {
         ports.incrementAndGet(port & 0xffff);
     }
 
     void mmio(long address) {
-        mmioPages.computeIfAbsent(address & ~0xfffL, page -> new java.util.concurrent.atomic.LongAdder()).increment();
+        long page = address & ~0xfffL;
+        LongAdder count = mmioPages.get(page);
+        if (count == null) {
+            if (mmioPages.size() >= MMIO_PAGE_LIMIT) { // vCPUs racing here may each add one more: still bounded
+                mmioOtherPages.increment();
+                return;
+            }
+            count = mmioPages.computeIfAbsent(page, p -> new LongAdder());
+        }
+        count.increment();
     }
 
     void other() {
         other.increment();
     }
 
-    private final java.util.concurrent.atomic.LongAdder coalesced = new java.util.concurrent.atomic.LongAdder();
+    private final LongAdder coalesced = new LongAdder();
 
     void coalesced() {
         coalesced.increment();
@@ -41,7 +59,7 @@ public final class ExitStats {
 
     /** Total exits counted. */
     public long total() {
-        long total = other.sum();
+        long total = other.sum() + mmioOtherPages.sum();
         for (int i = 0; i < ports.length(); i++) {
             total += ports.get(i);
         }
@@ -62,6 +80,9 @@ public final class ExitStats {
             }
         }
         mmioPages.forEach((page, count) -> rows.add(new Row(String.format("mmio 0x%x", page), count.sum())));
+        if (mmioOtherPages.sum() > 0) {
+            rows.add(new Row("mmio, other pages (past the first " + MMIO_PAGE_LIMIT + ")", mmioOtherPages.sum()));
+        }
         if (other.sum() > 0) {
             rows.add(new Row("other", other.sum()));
         }

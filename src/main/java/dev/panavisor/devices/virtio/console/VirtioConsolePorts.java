@@ -76,7 +76,14 @@ public final class VirtioConsolePorts implements VirtioDevice {
     private final PortState[] ports;
     /** struct virtio_console_config's bytes: max_nr_ports at 4, the rest zero. */
     private final byte[] config;
+    /**
+     * Messages for the driver, waiting for its control receive buffers. Bounded whatever the driver does: each port
+     * is announced once per driver ({@link #announced}), named and opened once ({@code PortState.ready}) and closed
+     * once ({@code hostOpen}), so at most four messages a port wait here.
+     */
     private final ArrayDeque<byte[]> controlOut = new ArrayDeque<>();
+    /** The driver said DEVICE_READY and the ports were announced; a repeat announces nothing (until a reset). */
+    private boolean announced;
     private final byte[] scratch = new byte[4096];
     private List<SplitVirtqueue> queues;
     private GuestMemory memory;
@@ -147,6 +154,7 @@ public final class VirtioConsolePorts implements VirtioDevice {
         memory = null;
         interrupt = null;
         failed = false;
+        announced = false;
         controlOut.clear();
         for (PortState p : ports) {
             p.ready = false;
@@ -221,6 +229,11 @@ public final class VirtioConsolePorts implements VirtioDevice {
         return ports[id].hostOpen;
     }
 
+    /** Control messages waiting for the driver's receive buffers: never more than four a port. */
+    int pendingControlMessages() {
+        return controlOut.size();
+    }
+
     /** The first error writing to an output port's sink, or null; that output is dropped from then on. */
     public IOException outputError() {
         return outputError;
@@ -268,7 +281,10 @@ public final class VirtioConsolePorts implements VirtioDevice {
 
     private void handle(PortControl message) {
         if (message.event() == PortControl.DEVICE_READY) {
-            if (message.value() == 1) {
+            // Linux says it once per probe; a driver that repeats it would otherwise queue a DEVICE_ADD per port
+            // each time, as much host memory as it cares to fill while it posts no buffer to take them.
+            if (message.value() == 1 && !announced) {
+                announced = true;
                 for (int id = 0; id < ports.length; id++) {
                     controlOut.add(PortControl.of(id, PortControl.DEVICE_ADD, 1).encode());
                 }

@@ -50,7 +50,14 @@ public final class VirtioVsock implements VirtioDevice {
     public static final int MAX_PAYLOAD = 64 * 1024;
     /** Host ports handed out to host-initiated connections start here (far above well-known ports). */
     static final long FIRST_HOST_PORT = 1L << 30;
-    static final int MAX_CONNECTIONS = 1024;
+    /** Heap the connections' buffers may take in all: a small part of the VMM's (-Xmx256m, cli/jvm.options). */
+    static final long CONNECTION_BUFFER_BUDGET = 64L << 20;
+    /**
+     * Connections at once (204): as many as {@link #CONNECTION_BUFFER_BUDGET} holds, each with its two buffers
+     * ({@link VsockConnection#BYTES}). A guest that opens more gets RST; with 1,024 (until the thirty-third
+     * session) a guest could open more connections than the heap could hold and end the VMM.
+     */
+    static final int MAX_CONNECTIONS = (int) (CONNECTION_BUFFER_BUDGET / VsockConnection.BYTES);
     static final int MAX_PENDING_RESETS = 256;
 
     private final long guestCid;

@@ -26,6 +26,8 @@ final class VsockConnection {
     static final int BUFFER = 256 * 1024;
     /** How much host data waits for the guest's credit, per connection. */
     static final int HOST_BUFFER = 64 * 1024;
+    /** The heap one connection's two buffers take ({@link #toHost}, {@link #toGuest}): 320 KiB and 64 bytes. */
+    static final int BYTES = BUFFER + 64 + HOST_BUFFER;
     private static final long U32 = 0xffff_ffffL;
 
     enum State {

@@ -153,6 +153,32 @@ class VirtioConsolePortsTest {
         assertNull(deviceSaid());
     }
 
+    /**
+     * A driver that says DEVICE_READY again and again, posting no buffer to hear the answers: the ports are
+     * announced once, so what the device holds for the driver cannot grow with what the driver repeats. A reset
+     * (a driver starting over) announces them again.
+     */
+    @Test
+    void ports_are_announced_once_however_often_the_driver_says_it_is_ready() {
+        activate();
+        for (int i = 0; i < 100_000; i++) {
+            driverSays(PortControl.NO_PORT, PortControl.DEVICE_READY, 1);
+            queue(VirtioConsolePorts.CONTROL_TRANSMIT_QUEUE).pollUsed();
+        }
+        post(VirtioConsolePorts.CONTROL_RECEIVE_QUEUE, 32);
+        assertEquals("0 1 1", deviceSaid());
+        assertEquals("1 1 1", deviceSaid());
+        assertEquals("2 1 1", deviceSaid());
+        assertNull(deviceSaid());
+
+        device.reset();
+        queues.clear();
+        activate();
+        post(VirtioConsolePorts.CONTROL_RECEIVE_QUEUE, 32);
+        driverSays(PortControl.NO_PORT, PortControl.DEVICE_READY, 1);
+        assertEquals("0 1 1", deviceSaid());
+    }
+
     @Test
     void output_ports_split_the_guest_bytes_exactly() {
         startUp();

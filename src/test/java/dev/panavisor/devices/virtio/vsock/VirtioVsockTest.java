@@ -73,6 +73,23 @@ class VirtioVsockTest {
         assertEquals(0, guest.device.connectionCount());
     }
 
+    /**
+     * Each connection holds 320 KiB of buffers, so their number is what bounds the heap a guest can make the VMM
+     * take: past the limit a REQUEST is reset, even to a port that listens.
+     */
+    @Test
+    void connections_past_the_limit_are_reset() {
+        assertTrue((long) VirtioVsock.MAX_CONNECTIONS * VsockConnection.BYTES <= VirtioVsock.CONNECTION_BUFFER_BUDGET);
+        for (int i = 0; i <= VirtioVsock.MAX_CONNECTIONS; i++) {
+            guest.listeners.put(1000L + i, new PipeStream());
+            guest.postRx(1);
+            guest.send(5000 + i, 1000 + i, OP_REQUEST);
+            VsockHeader reply = guest.received().getFirst().header();
+            assertEquals(i < VirtioVsock.MAX_CONNECTIONS ? OP_RESPONSE : OP_RST, reply.op(), "connection " + i);
+        }
+        assertEquals(VirtioVsock.MAX_CONNECTIONS, guest.device.connectionCount());
+    }
+
     @Test
     void guest_data_reaches_the_host_and_the_forwarded_count_comes_back() {
         PipeStream host = connected();
