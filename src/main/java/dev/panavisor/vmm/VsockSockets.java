@@ -25,8 +25,11 @@ import java.nio.file.Path;
  * host program stalls only its own connection: it accepts on {@code PATH}, reads each new connection's
  * {@code CONNECT} line a byte at a time (no byte of the data that follows is taken by mistake), and tells the
  * device, under the device's lock, when a connection's socket is ready for what the device waits for
- * ({@link VsockStream#want}). Sockets are non-blocking except for the connect to {@code PATH_P}, which for a local
- * UNIX socket either succeeds or fails at once.
+ * ({@link VsockStream#want}). Every socket is non-blocking, the connect to {@code PATH_P} included: it runs under the
+ * device's lock, and a blocking connect to a listener whose backlog is full would wait, with no limit, for that
+ * program to accept (Linux's {@code unix_wait_for_peer}), holding up the vCPUs that touch the device meanwhile.
+ * Non-blocking, a full backlog fails at once (EAGAIN), and the guest's REQUEST gets a RST, as for a port nobody
+ * listens on.
  */
 final class VsockSockets implements VsockHost, AutoCloseable {
     /** The longest CONNECT line taken: "CONNECT 4294967295\n" is 19 bytes. */
@@ -129,8 +132,10 @@ final class VsockSockets implements VsockHost, AutoCloseable {
     public VsockStream connect(long port) throws IOException {
         SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         try {
-            channel.connect(UnixDomainSocketAddress.of(path + "_" + port));
             channel.configureBlocking(false);
+            if (!channel.connect(UnixDomainSocketAddress.of(path + "_" + port))) {
+                throw new IOException("the socket " + path + "_" + port + " is not accepting connections now");
+            }
             UnixStream stream = new UnixStream(channel);
             stream.key = channel.register(selector, 0, stream);
             return stream;

@@ -128,6 +128,49 @@ class VsockSocketsTest {
         }
     }
 
+    /**
+     * A host program that does not accept while its backlog is full: the connect, made under the device's lock,
+     * fails at once instead of waiting for it (a blocking connect would wait until the program accepts).
+     */
+    @Test
+    void a_host_socket_with_a_full_backlog_refuses_at_once() throws Exception {
+        Path path = dir.resolve("vm.sock");
+        try (VsockSockets sockets = VsockSockets.open(path);
+                ServerSocketChannel busy = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            busy.bind(UnixDomainSocketAddress.of(path + "_7000"), 1);
+            List<SocketChannel> waiting = new ArrayList<>();
+            try {
+                // Linux refuses once more connections wait than the backlog: fill it without blocking.
+                while (true) {
+                    SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX);
+                    waiting.add(client);
+                    client.configureBlocking(false);
+                    try {
+                        client.connect(UnixDomainSocketAddress.of(path + "_7000"));
+                    } catch (IOException full) {
+                        break;
+                    }
+                }
+                java.util.concurrent.CompletableFuture<Throwable> outcome =
+                        java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                            try {
+                                sockets.connect(7000).close();
+                                return null;
+                            } catch (IOException e) {
+                                return e;
+                            }
+                        });
+                // The limit only turns the old hang into a failure; it checks no speed.
+                Throwable refused = outcome.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                assertTrue(refused instanceof IOException, "connected to a full backlog: " + refused);
+            } finally {
+                for (SocketChannel client : waiting) {
+                    client.close();
+                }
+            }
+        }
+    }
+
     private static String readText(SocketChannel channel, int length) throws IOException {
         ByteBuffer buffer = ByteBuffer.allocate(length);
         while (buffer.hasRemaining() && channel.read(buffer) >= 0) {
