@@ -149,8 +149,9 @@ public final class VirtioConsole implements VirtioDevice {
 
     /** Fills posted receive buffers with pending input, then notifies the driver once if it wants that. */
     private void deliverInput() {
-        while (!input.isEmpty() && receiveQueue.hasAvailable()) {
-            DescriptorChain chain = receiveQueue.pop();
+        DescriptorChain chain;
+        // pop() looks at the ring itself, once: a check before it could see a chain the driver then takes back.
+        while (!input.isEmpty() && (chain = receiveQueue.pop()) != null) {
             long room = chain.writableBytes();
             long written = 0;
             while (written < room && !input.isEmpty()) {

@@ -319,8 +319,9 @@ public final class VirtioConsolePorts implements VirtioDevice {
     /** Moves queued control messages into the driver's control receive buffers. */
     private void sendControl() {
         SplitVirtqueue queue = queues.get(CONTROL_RECEIVE_QUEUE);
-        while (!controlOut.isEmpty() && queue.hasAvailable()) {
-            DescriptorChain chain = queue.pop();
+        DescriptorChain chain;
+        // pop() looks at the ring again: null if the driver took back what it had published (a hostile one may).
+        while (!controlOut.isEmpty() && (chain = queue.pop()) != null) {
             byte[] message = controlOut.poll();
             int written = chain.writeToWritable(0, message, 0, (int) Math.min(message.length, chain.writableBytes()));
             queue.addUsed(chain.headIndex(), written);
@@ -337,8 +338,8 @@ public final class VirtioConsolePorts implements VirtioDevice {
             return;
         }
         SplitVirtqueue queue = queues.get(receiveQueue(id));
-        while (!p.input.isEmpty() && queue.hasAvailable()) {
-            DescriptorChain chain = queue.pop();
+        DescriptorChain chain;
+        while (!p.input.isEmpty() && (chain = queue.pop()) != null) { // as in sendControl
             long room = chain.writableBytes();
             long written = 0;
             while (written < room && !p.input.isEmpty()) {

@@ -384,8 +384,11 @@ public final class VirtioVsock implements VirtioDevice {
         while (rx.hasAvailable() && (!resets.isEmpty() || (!order.isEmpty() && idle < order.size()))) {
             DescriptorChain chain;
             if (!resets.isEmpty()) {
-                long[] ports = resets.poll();
                 chain = rx.pop();
+                if (chain == null) {
+                break; // the driver took back what it had published (a hostile one may): nothing to fill
+            }
+                long[] ports = resets.poll();
                 int written = chain.writeToWritable(0, VsockHeader.toGuest(guestCid, ports[1], ports[0],
                         VsockHeader.OP_RST, 0, 0, 0, 0).encode(), 0, VsockHeader.SIZE);
                 rx.addUsed(chain.headIndex(), written);
@@ -399,6 +402,9 @@ public final class VirtioVsock implements VirtioDevice {
             }
             idle = 0;
             chain = rx.pop();
+            if (chain == null) {
+                break; // the driver took back what it had published (a hostile one may): nothing to fill
+            }
             long room = chain.writableBytes() - VsockHeader.SIZE;
             int length = room < 0 ? 0
                     : connection.nextPacket(guestCid, packet, (int) Math.min(room, MAX_PAYLOAD));

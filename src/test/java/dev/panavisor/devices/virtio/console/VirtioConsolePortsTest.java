@@ -13,8 +13,7 @@ import dev.panavisor.devices.virtio.VirtioException;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
-import dev.panavisor.memory.GuestMemory;
-import dev.panavisor.memory.HeapGuestMemory;
+import dev.panavisor.memory.FlickeringGuestMemory;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +28,7 @@ class VirtioConsolePortsTest {
     static final long BUFFERS = 0x80000;
     static final int BUFFER_SIZE = 4096;
 
-    final GuestMemory memory = new HeapGuestMemory(4 << 20);
+    final FlickeringGuestMemory memory = new FlickeringGuestMemory(4 << 20);
     final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
     final VirtioConsolePorts device = new VirtioConsolePorts(List.of(VirtioConsolePorts.Port.input("panavisor.stdin"),
@@ -177,6 +176,25 @@ class VirtioConsolePortsTest {
         post(VirtioConsolePorts.CONTROL_RECEIVE_QUEUE, 32);
         driverSays(PortControl.NO_PORT, PortControl.DEVICE_READY, 1);
         assertEquals("0 1 1", deviceSaid());
+    }
+
+    /**
+     * A driver that publishes a receive buffer and takes it back between two looks of the device (another vCPU
+     * writing the available index): the device fills the buffer its pop finds. It used to check for a buffer and
+     * then pop, and a pop that found the buffer gone was a NullPointerException that ended the VMM.
+     */
+    @Test
+    void a_driver_that_takes_back_its_buffer_still_gets_the_input() {
+        activate();
+        post(VirtioConsolePorts.CONTROL_RECEIVE_QUEUE, 8);
+        driverSays(PortControl.NO_PORT, PortControl.DEVICE_READY, 1);
+        driverSays(STDIN, PortControl.PORT_READY, 1);
+        driverSays(STDIN, PortControl.PORT_OPEN, 1);
+        post(VirtioConsolePorts.receiveQueue(STDIN), 1);
+        memory.flicker(queue(VirtioConsolePorts.receiveQueue(STDIN)).layout().availableRing() + 2);
+        device.receive(STDIN, new byte[] {'x'}, 0, 1);
+        assertArrayEquals(new byte[] {'x'}, usedBytes(VirtioConsolePorts.receiveQueue(STDIN)));
+        assertTrue(interrupt.events.stream().noneMatch(e -> e.startsWith("failed")), interrupt.events.toString());
     }
 
     @Test

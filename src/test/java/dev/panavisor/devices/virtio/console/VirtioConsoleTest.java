@@ -11,6 +11,7 @@ import dev.panavisor.devices.virtio.RecordingInterrupt;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
+import dev.panavisor.memory.FlickeringGuestMemory;
 import dev.panavisor.memory.GuestMemory;
 import dev.panavisor.memory.HeapGuestMemory;
 import java.io.ByteArrayOutputStream;
@@ -80,6 +81,32 @@ class VirtioConsoleTest {
         assertEquals(0, tx.pollUsed().writtenBytes());
         assertNull(tx.pollUsed());
         assertEquals(List.of("used"), interrupts);
+    }
+
+    /**
+     * A driver that publishes a receive buffer and takes it back again and again (another vCPU writing the available
+     * index back and forth): the device acts on what its pop finds. It used to check for a chain first and then pop,
+     * and a pop that found the chain gone was a NullPointerException that ended the VMM.
+     */
+    @Test
+    void a_driver_that_takes_back_its_buffer_gets_the_input_later() {
+        FlickeringGuestMemory flickering = new FlickeringGuestMemory(1 << 20);
+        QueueLayout rxLayout = QueueLayout.contiguous(0x1000, VirtioConsole.QUEUE_SIZE);
+        QueueLayout txLayout = QueueLayout.contiguous(0x4000, VirtioConsole.QUEUE_SIZE);
+        DriverQueue receive = new DriverQueue(flickering, rxLayout);
+        new DriverQueue(flickering, txLayout);
+        console.activate(console.offeredFeatures(), List.of(
+                new SplitVirtqueue(flickering, rxLayout, VirtioConsole.QUEUE_SIZE, false, false),
+                new SplitVirtqueue(flickering, txLayout, VirtioConsole.QUEUE_SIZE, false, false)), flickering,
+                interrupt);
+        receive.add(writable(RX_BUFFERS, 64));
+        flickering.flicker(rxLayout.availableRing() + 2);
+        type("x");
+        DriverQueue.Used used = receive.pollUsed();
+        assertNotNull(used, "the buffer the device popped is filled");
+        assertEquals("x", new String(flickering.readBytes(RX_BUFFERS, (int) used.writtenBytes()),
+                StandardCharsets.US_ASCII));
+        assertTrue(interrupt.events.stream().noneMatch(e -> e.startsWith("failed")), interrupt.events.toString());
     }
 
     @Test

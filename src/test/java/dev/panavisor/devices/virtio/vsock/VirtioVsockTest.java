@@ -90,6 +90,22 @@ class VirtioVsockTest {
         assertEquals(VirtioVsock.MAX_CONNECTIONS, guest.device.connectionCount());
     }
 
+    /**
+     * A driver that publishes an rx buffer and takes it back between two looks of the device: the RST it is owed
+     * waits for the next buffer. (The device used to check, then pop, and use what the pop returned: a
+     * NullPointerException that ended the VMM.)
+     */
+    @Test
+    void a_driver_that_takes_back_its_rx_buffer_gets_its_reset_later() {
+        guest.postRx(1);
+        guest.memory.flicker(guest.rx.layout().availableRing() + 2);
+        guest.send(5000, 9999, OP_REQUEST);
+        guest.postRx(1);
+        List<VsockDriver.Packet> packets = guest.received();
+        assertEquals(1, packets.size(), packets.toString());
+        assertEquals(OP_RST, packets.getFirst().op());
+    }
+
     @Test
     void guest_data_reaches_the_host_and_the_forwarded_count_comes_back() {
         PipeStream host = connected();

@@ -4,8 +4,7 @@ import dev.panavisor.devices.virtio.RecordingInterrupt;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
-import dev.panavisor.memory.GuestMemory;
-import dev.panavisor.memory.HeapGuestMemory;
+import dev.panavisor.memory.FlickeringGuestMemory;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +29,7 @@ public final class VsockDriver {
         }
     }
 
-    final GuestMemory memory = new HeapGuestMemory(1 << 20);
+    final FlickeringGuestMemory memory = new FlickeringGuestMemory(1 << 20);
     final RecordingInterrupt interrupt = new RecordingInterrupt();
     final Map<Long, PipeStream> listeners = new HashMap<>();
     final List<Long> connectsAsked = new ArrayList<>();
