@@ -131,16 +131,31 @@ public final class ApiRoutes {
             offerToBuild();
             return Reply.noContent();
         }
-        String ignored = method.equals("PATCH") ? IGNORED_PATCHES.getOrDefault(resource, IGNORED.get(resource))
-                : method.equals("PUT") ? IGNORED.get(resource) : null;
+        String ignored = ignoredWhy(method, segments);
         if (ignored != null) {
             new JsonFields(json(body), request, line -> { }); // the body must still be a JSON object
-            warnings.accept(request + " ignored: " + ignored);
+            warnings.accept(JsonFields.printable(request) + " ignored: " + ignored);
             return Reply.noContent();
         }
         throw new ApiException("invalid request method and/or path: " + request
                 + " (Panavisor serves GET /, GET|PUT|PATCH /machine-config, PUT /boot-source, PUT /drives/{id}, "
                 + "PUT /network-interfaces/{id}, PUT /vsock, PUT /actions)");
+    }
+
+    /**
+     * Why a request Panavisor takes and ignores is ignored, or null if it is not one. Its path is the resource or one
+     * item of it ({@code /pmem/{id}}, {@code /balloon/statistics}), never deeper; a PATCH of a network interface
+     * names the interface.
+     */
+    private static String ignoredWhy(String method, String[] segments) {
+        boolean item = segments.length == 2 && !segments[1].isEmpty();
+        if (segments.length > 2 || (segments.length == 2 && !item)) {
+            return null;
+        }
+        if (method.equals("PATCH") && IGNORED_PATCHES.containsKey(segments[0])) {
+            return item ? IGNORED_PATCHES.get(segments[0]) : null;
+        }
+        return method.equals("PATCH") || method.equals("PUT") ? IGNORED.get(segments[0]) : null;
     }
 
     /** The configuration changed: once it can start (it has a boot source), the launcher may build it ahead. */

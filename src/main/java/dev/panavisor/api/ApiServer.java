@@ -3,6 +3,8 @@ package dev.panavisor.api;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,6 +60,7 @@ public final class ApiServer implements AutoCloseable {
         UnixDomainServerConnector connector = new UnixDomainServerConnector(server);
         connector.setUnixDomainPath(socket);
         server.addConnector(connector);
+        server.setErrorHandler(new FaultErrorHandler());
         server.setHandler(new RoutesHandler(routes));
         try {
             server.start();
@@ -102,11 +105,14 @@ public final class ApiServer implements AutoCloseable {
         @Override
         public boolean handle(Request request, Response response, Callback callback) throws Exception {
             ApiRoutes.Reply reply;
-            String body = readBody(request);
-            if (body == null) {
-                reply = ApiRoutes.Reply.fault(400, "the request body is larger than " + MAX_BODY + " bytes");
-            } else {
-                reply = routes.handle(request.getMethod(), request.getHttpURI().getPath(), body);
+            try {
+                String body = readBody(request);
+                reply = body == null ? ApiRoutes.Reply.fault(400, "the request body is larger than " + MAX_BODY
+                        + " bytes") : routes.handle(request.getMethod(), request.getHttpURI().getPath(), body);
+            } catch (CharacterCodingException e) {
+                reply = ApiRoutes.Reply.fault(400, "the request body is not valid UTF-8");
+            } catch (IOException e) { // the client stopped sending: Jetty's idle timeout (30 s) ended the wait
+                reply = ApiRoutes.Reply.fault(400, "the request body did not arrive whole: " + e.getMessage());
             }
             response.setStatus(reply.status());
             if (reply.json() == null) {
@@ -125,7 +131,10 @@ public final class ApiServer implements AutoCloseable {
             }
             try (InputStream in = Content.Source.asInputStream(request)) {
                 byte[] bytes = in.readNBytes(MAX_BODY + 1);
-                return bytes.length > MAX_BODY ? null : new String(bytes, StandardCharsets.UTF_8);
+                // Strictly: replacing a bad byte with U+FFFD would change a path or boot_args without a word.
+                return bytes.length > MAX_BODY ? null : StandardCharsets.UTF_8.newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .decode(ByteBuffer.wrap(bytes)).toString();
             }
         }
     }

@@ -80,7 +80,7 @@ public final class ConfigFile {
         }
         NOT_SERVED.forEach((section, why) -> {
             if (top.has(section) && !isEmpty(root.get(section))) {
-                warnings.accept(section + " ignored: " + why);
+                warnings.accept(JsonFields.printable(section) + " ignored: " + why);
             }
         });
         top.warnAboutTheRest();

@@ -59,6 +59,11 @@ final class JsonFields {
         if (!value.isTextual()) {
             throw new ApiException(qualified(name) + ": expected a string, got " + describe(value));
         }
+        // No value Panavisor takes can hold one: not a file name, not a kernel command line (the standby's hand-off
+        // refuses it, and a PUT it failed in would have changed the configuration and then answered 500).
+        if (value.textValue().indexOf('\0') >= 0) {
+            throw new ApiException(qualified(name) + ": cannot hold a NUL character");
+        }
         return value.textValue();
     }
 
@@ -67,9 +72,6 @@ final class JsonFields {
         String path = string(name, required);
         if (path != null && path.isBlank()) {
             throw new ApiException(qualified(name) + ": empty path");
-        }
-        if (path != null && path.indexOf('\0') >= 0) { // no file name holds one; Path.of would refuse it
-            throw new ApiException(qualified(name) + ": a path cannot hold a NUL character");
         }
         return path;
     }
@@ -115,7 +117,7 @@ final class JsonFields {
     void ignoredString(String name, String harmless, String why) {
         String value = string(name, false);
         if (value != null && !value.equals(harmless)) {
-            warnings.accept(qualified(name) + " (\"" + value + "\") ignored: " + why);
+            warn(qualified(name) + " (\"" + value + "\") ignored: " + why);
         }
     }
 
@@ -123,7 +125,7 @@ final class JsonFields {
     void ignoredFlag(String name, String why) {
         Boolean value = bool(name, false);
         if (value != null && value) {
-            warnings.accept(qualified(name) + " (true) ignored: " + why);
+            warn(qualified(name) + " (true) ignored: " + why);
         }
     }
 
@@ -137,7 +139,7 @@ final class JsonFields {
             throw new ApiException(qualified(name) + ": expected a JSON object, got " + describe(value));
         }
         if (!value.isEmpty()) {
-            warnings.accept(qualified(name) + " ignored: " + why);
+            warn(qualified(name) + " ignored: " + why);
         }
     }
 
@@ -146,9 +148,37 @@ final class JsonFields {
         for (Iterator<String> names = object.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!seen.contains(name)) {
-                warnings.accept(qualified(name) + " ignored: not a field Panavisor knows");
+                warn(qualified(name) + " ignored: not a field Panavisor knows");
             }
         }
+    }
+
+    /**
+     * One warning line. Field names and ignored values are the client's: a control character among them is written
+     * as an escape ({@code \n}, {@code \u001b}), so that no client can forge a line of serve's log or drive the
+     * terminal it is on.
+     */
+    private void warn(String line) {
+        warnings.accept(printable(line));
+    }
+
+    static String printable(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\n') {
+                out.append("\\n");
+            } else if (c == '\r') {
+                out.append("\\r");
+            } else if (c == '\t') {
+                out.append("\\t");
+            } else if (Character.isISOControl(c)) {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
     }
 
     /** A short description of a JSON value for error messages: its type and, when short, itself. */

@@ -119,6 +119,21 @@ class ApiRoutesTest {
         assertEquals(204, put("/balloon", "{\"amount_mib\": 0, \"deflate_on_oom\": false}").status());
         assertEquals(List.of("PUT /logger ignored: Panavisor logs to stderr (run --verbose)",
                 "PUT /balloon ignored: Panavisor has no balloon device"), warnings);
+        warnings.clear();
+        assertEquals(204, put("/pmem/p0", "{}").status(), "one item of an ignored resource");
+        assertFault(put("/logger/a/b", "{}"), "invalid request method and/or path: PUT /logger/a/b");
+        assertFault(put("/logger/", "{}"), "invalid request method and/or path");
+        assertFault(routes.handle("PATCH", "/network-interfaces", "{}"), "invalid request method and/or path");
+        assertEquals(List.of("PUT /pmem/p0 ignored: Panavisor has no pmem device"), warnings);
+    }
+
+    /** Names and values from the client reach serve's log with their control characters escaped: one line each. */
+    @Test
+    void a_client_cannot_forge_a_line_of_the_log() {
+        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"" + kernel + "\", "
+                + "\"x\\npanavisor: forged\": 1, \"\\u001b[2J\": 2}").status());
+        assertEquals(List.of("boot-source.x\\npanavisor: forged ignored: not a field Panavisor knows",
+                "boot-source.\\u001b[2J ignored: not a field Panavisor knows"), warnings);
     }
 
     @Test
@@ -190,6 +205,10 @@ class ApiRoutesTest {
         assertFault(put("/boot-source", "{\"kernel_image_path\": \"" + kernel + "\", \"initrd_path\": \"" + missing
                 + "\"}"), "boot-source.initrd_path: " + missing + " does not exist");
         assertFault(put("/boot-source", "{\"kernel_image_path\": \"a\\u0000b\"}"), "cannot hold a NUL character");
+        // Nor a command line: the standby's hand-off refuses one, and the PUT must fail before it changes anything.
+        assertFault(put("/boot-source", "{\"kernel_image_path\": \"" + kernel + "\", \"boot_args\": \"a\\u0000b\"}"),
+                "boot-source.boot_args: cannot hold a NUL character");
+        assertTrue(launcher.configured.isEmpty(), "nothing was configured");
         assertFault(put("/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"" + missing + "\", "
                 + "\"is_root_device\": true}"), "drive rootfs.path_on_host: " + missing + " does not exist");
         // Root ignores permission bits, so a file the kernel lets no one open for writing (as RunBadInputTest).

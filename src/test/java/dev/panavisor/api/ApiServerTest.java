@@ -116,17 +116,44 @@ class ApiServerTest {
                     c[0] + " " + c[1] + ": " + answer.body());
             assertEquals(1, answer.body().lines().count(), answer.body());
         }
-        // Malformed HTTP (a length that is no number): Jetty answers 400 itself, and the next client is served.
-        try (SocketChannel raw = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            raw.connect(UnixDomainSocketAddress.of(server.socket()));
-            raw.write(ByteBuffer.wrap("PUT /actions HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
-            ByteBuffer reply = ByteBuffer.allocate(4096);
-            raw.read(reply);
-            String text = new String(reply.array(), 0, reply.position(), StandardCharsets.US_ASCII);
-            assertTrue(text.startsWith("HTTP/1.1 400"), text);
+        // Malformed HTTP, refused by Jetty before any route: the same JSON fault body, and the next client is served.
+        String[][] raw = {
+                {"PUT /actions HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n", "HTTP/1.1 400"},
+                {"GARBAGE\r\n\r\n", "HTTP/1.1 400"},
+                {"GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + "a".repeat(20_000) + "\r\n\r\n", "HTTP/1.1 431"},
+        };
+        for (String[] c : raw) {
+            String text = rawRequest(c[0].getBytes(StandardCharsets.ISO_8859_1));
+            assertTrue(text.startsWith(c[1]), text);
+            assertTrue(text.contains("Content-Type: application/json") && text.contains("{\"fault_message\":\""),
+                    text);
         }
+        // A body that is not UTF-8 is refused, not read with U+FFFD in place of its bad bytes.
+        byte[] body = "{\"kernel_image_path\": \"/k\u00ff\"}".getBytes(StandardCharsets.ISO_8859_1); // 0xff
+        byte[] head = ("PUT /boot-source HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        byte[] request = java.util.Arrays.copyOf(head, head.length + body.length);
+        System.arraycopy(body, 0, request, head.length, body.length);
+        String text = rawRequest(request);
+        assertTrue(text.startsWith("HTTP/1.1 400") && text.contains("the request body is not valid UTF-8"), text);
         assertEquals(200, curl("GET", "/", null).status());
         assertTrue(launcher.started.isEmpty());
+    }
+
+    /** Sends {@code request} as it is on a fresh connection and returns what came back before the server closed. */
+    private String rawRequest(byte[] request) throws IOException {
+        try (SocketChannel raw = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            raw.connect(UnixDomainSocketAddress.of(server.socket()));
+            raw.write(ByteBuffer.wrap(request));
+            raw.shutdownOutput();
+            java.io.ByteArrayOutputStream reply = new java.io.ByteArrayOutputStream();
+            ByteBuffer buffer = ByteBuffer.allocate(4096);
+            while (raw.read(buffer) > 0) {
+                reply.write(buffer.array(), 0, buffer.position());
+                buffer.clear();
+            }
+            return reply.toString(StandardCharsets.ISO_8859_1);
+        }
     }
 
     @Test
