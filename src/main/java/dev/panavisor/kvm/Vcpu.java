@@ -160,6 +160,9 @@ public final class Vcpu implements AutoCloseable {
      * would otherwise keep waiting. Its {@link #run()} returns {@link VcpuExit.Interrupted}.
      */
     public synchronized void kick() {
+        if (closed) {
+            return; // its kvm_run page is unmapped: a late kick (a stop racing the end) has nothing left to stop
+        }
         requestExit();
         if (boundThread != 0) {
             KickSignal.send(boundThread);
@@ -271,8 +274,9 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
+    /** Synchronized with {@link #kick()}: a kick from another thread never writes to the page this unmaps. */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (!closed) {
             closed = true;
             Libc.munmap(run);

@@ -34,6 +34,14 @@ interface HostNetwork extends NetBackend, AutoCloseable {
         return 0;
     }
 
+    /**
+     * Ends sending, before the device's worker is joined: a {@link #transmit} blocked on a host side that has stopped
+     * reading (a passt that hangs) returns with an error, the frame dropped, instead of holding the worker and so
+     * the VM's end forever. Nothing to do where sending never blocks for long (a TAP drops what it cannot queue).
+     */
+    default void stopSending() {
+    }
+
     /** Stops the receive thread, waits for it, and lets go of the host side. */
     @Override
     void close();

@@ -441,6 +441,9 @@ public final class Machine implements AutoCloseable {
         if (stuck.isEmpty()) {
             drainCoalesced(); // when run() failed before its own last drain
         }
+        if (network != null) {
+            network.stopSending(); // a transmit blocked on the host side would hold its worker's join below
+        }
         workers.forEach(DeviceWorker::close);
         if (network != null) {
             network.close(); // its receive thread writes guest memory: stopped before the memory goes

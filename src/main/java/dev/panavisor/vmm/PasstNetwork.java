@@ -113,8 +113,9 @@ final class PasstNetwork implements HostNetwork {
         }
         StringBuilder output = new StringBuilder();
         Thread.ofPlatform().daemon().name("passt-output").start(() -> collect(process.getInputStream(), output));
+        SocketChannel channel = null;
         try {
-            SocketChannel channel = connect(process, path, output);
+            channel = connect(process, path, output);
             // Room for a burst of full frames each way. Setting an option also loads the JDK's socket-option
             // library (libextnet) now, before the system-call filter, which would refuse it later.
             channel.setOption(java.net.StandardSocketOptions.SO_SNDBUF, 1 << 20);
@@ -122,6 +123,13 @@ final class PasstNetwork implements HostNetwork {
             return new PasstNetwork(server(directory.resolve("passt.pid"), process, output), directory, channel,
                     warnings);
         } catch (IOException | RuntimeException e) {
+            if (channel != null) {
+                try {
+                    channel.close(); // passt, a one-off server, ends when its one client goes
+                } catch (IOException closing) {
+                    // it ends with this process anyway
+                }
+            }
             process.destroyForcibly();
             deleteQuietly(directory);
             throw e instanceof RuntimeException r ? r
@@ -360,9 +368,23 @@ final class PasstNetwork implements HostNetwork {
         return passt;
     }
 
+    /**
+     * shutdown(SHUT_WR): a writer blocked in {@link #transmit} because passt stopped reading (its socket buffer
+     * full) gets EPIPE at once; the JDK wakes it with a signal, as for {@code shutdownInput} below.
+     */
+    @Override
+    public void stopSending() {
+        try {
+            socket.shutdownOutput();
+        } catch (IOException e) {
+            // already shut or closed: no writer is blocked in it
+        }
+    }
+
     @Override
     public void close() {
         stopping = true;
+        stopSending();
         buffersPosted.release();
         // shutdown(SHUT_RD) ends the receive thread's blocked read with an end of file. Closing the channel alone
         // would not under the system-call filter: the JDK wakes a blocked reader by dup2-ing a dead socket over

@@ -129,4 +129,21 @@ class KvmTest {
             assertEquals(0x10, vcpu.lapic()[0x30] & 0xf0, "the state written back reads back");
         }
     }
+    /**
+     * A stop that races the VM's end (a SIGTERM hook or Ctrl-A x kicking every vCPU while the main thread closes
+     * them): a kick after close does nothing. It used to write kvm_run's immediate_exit into the page close had
+     * unmapped, a SIGSEGV that ended the JVM.
+     */
+    @Test
+    @Tag("kvm")
+    void a_kick_after_close_touches_nothing() {
+        Requires.kvm();
+        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
+            Vcpu vcpu = vm.createVcpu(0);
+            vcpu.kick();
+            vcpu.close();
+            vcpu.kick();
+            vcpu.close();
+        }
+    }
 }

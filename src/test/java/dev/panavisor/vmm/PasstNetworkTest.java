@@ -126,6 +126,42 @@ class PasstNetworkTest {
         }
     }
 
+    /**
+     * A passt that stops reading (stopped with SIGSTOP here; hung, in life): the device's worker blocks in
+     * transmit once the socket's buffer is full. stopSending, which the VM's end calls before it joins the worker,
+     * makes that transmit fail at once. Before, the worker's join, and so the VM's end, waited forever.
+     */
+    @Test
+    void a_transmit_blocked_on_a_passt_that_stopped_reading_ends_at_stop_sending() throws Exception {
+        Requires.passt();
+        try (PasstNetwork network = PasstNetwork.start("passt", new MachineConfig.UserNetwork(List.of()),
+                line -> { })) {
+            network.startReceiving(new ListReceiver(), e -> { });
+            String pid = Long.toString(network.process().pid());
+            assertEquals(0, new ProcessBuilder("kill", "-STOP", pid).start().waitFor());
+            try {
+                byte[] frame = new byte[1514];
+                java.util.concurrent.CompletableFuture<Throwable> sender =
+                        java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                            try {
+                                while (true) {
+                                    network.transmit(frame, 0, frame.length);
+                                }
+                            } catch (IOException e) {
+                                return e;
+                            }
+                        });
+                Thread.sleep(2_000);
+                assertTrue(!sender.isDone(), "the sender is blocked on the full socket");
+                network.stopSending();
+                // The limit only turns the old hang into a failure; it checks no speed.
+                assertTrue(sender.get(60, TimeUnit.SECONDS) instanceof IOException);
+            } finally {
+                new ProcessBuilder("kill", "-CONT", pid).start().waitFor();
+            }
+        }
+    }
+
     @Test
     void a_missing_passt_is_one_line_that_names_the_package() {
         VmmException e = assertThrows(VmmException.class, () -> PasstNetwork.start("/nonexistent/passt",
