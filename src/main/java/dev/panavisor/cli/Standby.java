@@ -62,10 +62,11 @@ final class Standby implements AutoCloseable {
      */
     static Standby start(List<String> javaCommand, Consumer<String> notices) {
         Path directory = null;
+        Path socket = null;
         ServerSocketChannel server = null;
         try {
             directory = Files.createTempDirectory("panavisor-standby-"); // 0700 on POSIX file systems
-            Path socket = directory.resolve("standby.sock");
+            socket = directory.resolve("standby.sock");
             server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             server.bind(UnixDomainSocketAddress.of(socket));
             List<String> command = new ArrayList<>(javaCommand);
@@ -76,6 +77,7 @@ final class Standby implements AutoCloseable {
             return standby;
         } catch (IOException e) {
             closeQuietly(server);
+            deleteQuietly(socket); // a bound socket's file stays after close, and the directory must be empty
             deleteQuietly(directory);
             throw new VmmException("cannot start serve's standby VM process: " + e.getMessage(), e);
         }

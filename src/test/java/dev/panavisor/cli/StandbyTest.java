@@ -35,6 +35,24 @@ class StandbyTest {
         assertEquals(new Message.End(), StandbyHandOff.read(pipe.source()), "end of file between messages");
     }
 
+    /** A standby that cannot start is one line, and its socket and directory do not stay behind in the temp dir. */
+    @Test
+    void a_standby_that_cannot_start_leaves_nothing_behind() throws IOException {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        java.util.function.Supplier<List<Path>> left = () -> {
+            try (var entries = Files.list(tmp)) {
+                return entries.filter(p -> p.getFileName().toString().startsWith("panavisor-standby-")).toList();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        List<Path> before = left.get();
+        dev.panavisor.vmm.VmmException e = assertThrows(dev.panavisor.vmm.VmmException.class,
+                () -> Standby.start(List.of("/nonexistent/java"), line -> { }));
+        assertTrue(e.getMessage().startsWith("cannot start serve's standby VM process: "), e.getMessage());
+        assertEquals(before, left.get());
+    }
+
     @Test
     void a_torn_or_foreign_message_is_an_error() throws IOException {
         assertThrows(IOException.class, () -> StandbyHandOff.read(source(bytes('S', 0, 0, 0, 9, 'r', 'u', 'n', 0))),
