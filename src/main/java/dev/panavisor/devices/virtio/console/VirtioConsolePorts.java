@@ -320,7 +320,7 @@ public final class VirtioConsolePorts implements VirtioDevice {
     private void sendControl() {
         SplitVirtqueue queue = queues.get(CONTROL_RECEIVE_QUEUE);
         DescriptorChain chain;
-        // pop() looks at the ring again: null if the driver took back what it had published (a hostile one may).
+        // pop() looks at the ring itself, once: a check before it could see a chain the driver then takes back.
         while (!controlOut.isEmpty() && (chain = queue.pop()) != null) {
             byte[] message = controlOut.poll();
             int written = chain.writeToWritable(0, message, 0, (int) Math.min(message.length, chain.writableBytes()));

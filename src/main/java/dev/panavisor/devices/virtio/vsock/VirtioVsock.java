@@ -384,10 +384,10 @@ public final class VirtioVsock implements VirtioDevice {
         while (rx.hasAvailable() && (!resets.isEmpty() || (!order.isEmpty() && idle < order.size()))) {
             DescriptorChain chain;
             if (!resets.isEmpty()) {
-                chain = rx.pop();
+                chain = rx.pop(); // before the RST is taken: a driver may take back what hasAvailable() saw
                 if (chain == null) {
-                break; // the driver took back what it had published (a hostile one may): nothing to fill
-            }
+                    break;
+                }
                 long[] ports = resets.poll();
                 int written = chain.writeToWritable(0, VsockHeader.toGuest(guestCid, ports[1], ports[0],
                         VsockHeader.OP_RST, 0, 0, 0, 0).encode(), 0, VsockHeader.SIZE);
