@@ -4,6 +4,7 @@ import dev.panavisor.memory.GuestMemory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -27,6 +28,10 @@ public final class InitrdLoader {
 
     /** Reads the initrd file straight into guest memory at the place {@link #place} chooses. */
     public static LoadedInitrd load(GuestMemory memory, LoadedKernel kernel, Path path) {
+        // Looked at before the open: opening a named pipe waits, without limit, for a writer.
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            throw new BootException("initrd " + path + " is not a regular file");
+        }
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = channel.size();
             long address = place(size, memory.size(), kernel);

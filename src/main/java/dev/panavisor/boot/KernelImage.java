@@ -54,6 +54,10 @@ public final class KernelImage implements AutoCloseable {
             this.format = detect(contents);
         } catch (KernelFormatException e) {
             throw new KernelFormatException(name + ": " + e.getMessage());
+        } catch (InternalError e) {
+            // The JVM's answer to a fault reading a mapped file: the file is shorter than when it was mapped.
+            throw new BootException("kernel " + name + " changed while it was being read (it is shorter now): "
+                    + e.getMessage(), e);
         }
     }
 
@@ -79,6 +83,10 @@ public final class KernelImage implements AutoCloseable {
     public static KernelImage read(Path path) {
         if (Files.isDirectory(path)) {
             throw new BootException("kernel " + path + " is a directory, not a file");
+        }
+        // Looked at before the open: opening a named pipe waits, without limit, for a writer.
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            throw new BootException("kernel " + path + " is not a regular file (a pipe or a device cannot be mapped)");
         }
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = channel.size();
@@ -132,6 +140,10 @@ public final class KernelImage implements AutoCloseable {
             throw new DoesNotFitException(name + ": " + e.getMessage());
         } catch (KernelFormatException e) {
             throw new KernelFormatException(name + ": " + e.getMessage());
+        } catch (InternalError e) {
+            // The JVM's answer to a fault reading a mapped file: the file is shorter than when it was mapped.
+            throw new BootException("kernel " + name + " changed while it was being read (it is shorter now): "
+                    + e.getMessage(), e);
         }
     }
 

@@ -39,6 +39,15 @@ class InitrdLoaderTest {
         assertArrayEquals(initrd, memory.readBytes(placed.address(), initrd.length));
     }
 
+    /** A named pipe is refused before it is opened: the open would wait for a writer that never comes. */
+    @Test
+    void a_named_pipe_is_not_an_initrd() throws Exception {
+        Path fifo = dev.panavisor.testing.NamedPipes.make(dir.resolve("initrd.fifo"));
+        var e = dev.panavisor.testing.NamedPipes.refusedWithoutWaiting(BootException.class,
+                () -> InitrdLoader.load(new HeapGuestMemory(64 * MIB), kernel(24 * MIB, 0x7fff_ffff), fifo));
+        assertEquals("initrd " + fifo + " is not a regular file", e.getMessage());
+    }
+
     @Test
     void keeps_the_initrd_at_or_below_initrd_addr_max() {
         long address = InitrdLoader.place(MIB, 256 * MIB, kernel(24 * MIB, 0x3fff_ffffL / 8)); // limit ~128 MiB

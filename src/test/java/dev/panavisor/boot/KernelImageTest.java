@@ -1,5 +1,6 @@
 package dev.panavisor.boot;
 
+import dev.panavisor.testing.NamedPipes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -73,6 +74,31 @@ class KernelImageTest {
         assertFalse(read.contains("ConstructorHandleAccessor"), read);
         // The check can fail: mapping the file as a buffer, as KernelImage did before, constructs one.
         assertTrue(classesLoadedWhileReading("map-buffer", kernel).contains("ConstructorHandleAccessor"));
+    }
+
+    /** A named pipe is refused before it is opened: the open would wait for a writer that never comes. */
+    @Test
+    void a_named_pipe_is_not_a_kernel() throws Exception {
+        Path fifo = NamedPipes.make(dir.resolve("kernel.fifo"));
+        var e = NamedPipes.refusedWithoutWaiting(BootException.class, () -> KernelImage.read(fifo));
+        assertTrue(e.getMessage().startsWith("kernel " + fifo + " is not a regular file"), e.getMessage());
+    }
+
+    /**
+     * A kernel file cut short after it was mapped (a build rewriting it in place): the read of the missing pages is
+     * a fault the JVM reports as an InternalError, which reached the user as "internal error" and status 70.
+     */
+    @Test
+    void a_kernel_cut_short_while_it_is_read_is_one_line() throws IOException {
+        Path kernel = syntheticKernelFile("bzImage");
+        try (KernelImage image = KernelImage.read(kernel)) {
+            try (FileChannel out = FileChannel.open(kernel, java.nio.file.StandardOpenOption.WRITE)) {
+                out.truncate(0);
+            }
+            var e = assertThrows(BootException.class, () -> image.load(new HeapGuestMemory(64 << 20)));
+            assertTrue(e.getMessage().startsWith("kernel " + kernel + " changed while it was being read"),
+                    e.getMessage());
+        }
     }
 
     /** A file in the test's directory holding a synthetic bzImage. */

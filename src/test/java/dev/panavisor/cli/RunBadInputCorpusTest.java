@@ -59,6 +59,15 @@ class RunBadInputCorpusTest {
         return file(name, elf.build()).toString();
     }
 
+    static Path namedPipe(String name) throws IOException {
+        try {
+            return dev.panavisor.testing.NamedPipes.make(dir.resolve(name));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+    }
+
     static byte[] setupSects255() {
         SyntheticKernels.BzImage image = new SyntheticKernels.BzImage();
         image.setupSects = 255;
@@ -78,12 +87,14 @@ class RunBadInputCorpusTest {
         System.arraycopy(new byte[] {0x7f, 'E', 'L', 'F', 1, 1, 1}, 0, elf32, 0, 7);
         byte[] goodElf = SyntheticKernels.pattern(4096, 1);
         String disk = file("disk.img", new byte[4096]).toString();
+        String fifo = namedPipe("pipe").toString(); // its open would wait for a writer: refused before it
         return Stream.of(
                 // Kernels.
                 new Case("kernel: random bytes", 1, "not a Linux kernel", "--kernel", file("random", random).toString()),
                 new Case("kernel: empty file", 1, "not a Linux kernel", "--kernel", empty.toString()),
                 new Case("kernel: a directory", 1, "is a directory", "--kernel", directory.toString()),
-                new Case("kernel: /dev/null", 1, "not a Linux kernel", "--kernel", "/dev/null"),
+                new Case("kernel: /dev/null", 1, "kernel /dev/null is not a regular file", "--kernel", "/dev/null"),
+                new Case("kernel: a named pipe", 1, "is not a regular file", "--kernel", fifo),
                 new Case("kernel: bzImage magic damaged", 1, "not a Linux kernel",
                         "--kernel", file("wrong-magic", wrongMagic).toString()),
                 new Case("kernel: bzImage cut inside its setup sectors", 1, "truncated bzImage",
@@ -123,6 +134,8 @@ class RunBadInputCorpusTest {
                 new Case("disk: a directory", 1, "is a directory", "--kernel", k, "--disk", directory.toString()),
                 new Case("disk: /dev/null", 1, "is not a regular file", "--kernel", k, "--disk", "/dev/null"),
                 new Case("disk: /dev/null read-only", 1, "is not a regular file", "--kernel", k, "--disk", "/dev/null,ro"),
+                new Case("disk: a named pipe read-only", 1, "is not a regular file", "--kernel", k, "--disk",
+                        fifo + ",ro"),
                 // Arguments.
                 new Case("args: --memory 0", 2, "must be a positive multiple of 4 KiB, got '0'", "--kernel", k,
                         "--memory", "0"),

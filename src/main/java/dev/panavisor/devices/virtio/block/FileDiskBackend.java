@@ -62,6 +62,10 @@ public final class FileDiskBackend implements DiskBackend {
         if (Files.isDirectory(path)) {
             throw new DiskException("disk image " + path + " is a directory, not a file");
         }
+        // Looked at before the open: a read-only open of a named pipe waits, without limit, for a writer.
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            throw new DiskException("disk image " + path + " is not a regular file");
+        }
         FileChannel channel;
         try {
             channel = readOnly

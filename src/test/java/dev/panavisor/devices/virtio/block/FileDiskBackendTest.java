@@ -27,6 +27,17 @@ class FileDiskBackendTest {
         return path;
     }
 
+    /** A named pipe is refused before it is opened: a read-only open would wait for a writer that never comes. */
+    @Test
+    void a_named_pipe_is_not_a_disk() throws Exception {
+        Path fifo = dev.panavisor.testing.NamedPipes.make(dir.resolve("disk.fifo"));
+        for (boolean readOnly : new boolean[] {true, false}) {
+            var e = dev.panavisor.testing.NamedPipes.refusedWithoutWaiting(DiskException.class,
+                    () -> FileDiskBackend.open(fifo, readOnly));
+            assertEquals("disk image " + fifo + " is not a regular file", e.getMessage());
+        }
+    }
+
     @Test
     void guest_writes_and_reads_reach_the_file_which_never_grows() throws IOException {
         byte[] original = VirtioBlockTest.pattern(SECTORS * 512);
