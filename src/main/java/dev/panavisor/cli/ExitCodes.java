@@ -17,6 +17,8 @@ public final class ExitCodes {
     public static final int USAGE = 2;
     /** Internal error: a bug. */
     public static final int INTERNAL = 70;
+    /** {@code run --exec}'s output went to a pipe whose reader had gone: 128 + SIGPIPE, as a shell reports it. */
+    public static final int BROKEN_PIPE = 141;
 
     private ExitCodes() {
     }

@@ -19,6 +19,7 @@ import dev.panavisor.vmm.MemoryReport;
 import dev.panavisor.vmm.Outcome;
 import dev.panavisor.vmm.Watch;
 import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.FileDescriptor;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -200,6 +201,8 @@ final class RunCommand implements Callable<Integer> {
         if (streams == null) {
             ConsoleInput.start(machine);
         } else {
+            streams.whenOutputFails(error -> machine.stop("the command's output could not be written: "
+                    + error.getMessage()));
             StdinForwarder.start(new java.io.FileInputStream(FileDescriptor.in), streams, machine::isRunning);
         }
         boolean sockets = config.vsock().isPresent() || config.net().map(n -> n.tap() == null).orElse(false);
@@ -207,6 +210,7 @@ final class RunCommand implements Callable<Integer> {
         if (streams != null) {
             streams.drain();
         }
+        IOException outputLost = streams == null ? null : streams.outputError();
         if (terminal != null) {
             terminal.close();
         }
@@ -234,6 +238,9 @@ final class RunCommand implements Callable<Integer> {
         }
         if (timeline) {
             phases.report().forEach(err::println);
+        }
+        if (outputLost != null) {
+            return outputLost(outputLost, err);
         }
         if (consoleTail != null && (machine.guestExitStatus() == null || !(outcome instanceof Outcome.Stopped))) {
             consoleTail.text().lines().forEach(line -> err.println("panavisor: guest console: " + line));
@@ -371,6 +378,19 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         return new MachineConfig.Net(new MachineConfig.UserNetwork(publish), net.mac());
+    }
+
+    /**
+     * The exit status when the command's output could not be written, whatever the guest's status: a reader that
+     * went away (EPIPE: {@code | head -1}) is 141 and no line, as for a shell command killed by SIGPIPE; any other
+     * error (a full disk, a closed descriptor) loses output, which is one line and status 1, never 0.
+     */
+    static int outputLost(IOException error, PrintWriter err) {
+        if ("Broken pipe".equals(error.getMessage())) {
+            return ExitCodes.BROKEN_PIPE;
+        }
+        err.println("panavisor: the command's output could not be written: " + error.getMessage());
+        return ExitCodes.ERROR;
     }
 
     /** The process exit status for how the VM ended; prints the one-line reason for anything but a clean end. */

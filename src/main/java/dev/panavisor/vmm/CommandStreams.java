@@ -5,6 +5,7 @@ import dev.panavisor.devices.virtio.console.VirtioConsolePorts;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * The standard streams of a guest command ({@code run --exec} with {@link MachineConfig.CommandStdio#STREAMS}):
@@ -23,6 +24,7 @@ public final class CommandStreams implements AutoCloseable {
     static final int STDIN = 0;
 
     private final VirtioConsolePorts device;
+    private volatile Consumer<IOException> whenOutputFails = error -> { };
     private Object lock;
     private boolean closed;
 
@@ -30,7 +32,16 @@ public final class CommandStreams implements AutoCloseable {
     public CommandStreams(OutputStream stdout, OutputStream stderr) {
         this.device = new VirtioConsolePorts(List.of(VirtioConsolePorts.Port.input(STDIN_PORT),
                 VirtioConsolePorts.Port.output(STDOUT_PORT, stdout),
-                VirtioConsolePorts.Port.output(STDERR_PORT, stderr)));
+                VirtioConsolePorts.Port.output(STDERR_PORT, stderr)), error -> whenOutputFails.accept(error));
+    }
+
+    /**
+     * What to do, once, when the command's stdout or stderr cannot be written (a pipe whose reader has gone, as in
+     * {@code run --exec 'yes' | head -1}; a full disk): {@code run} stops the VM there, as a process whose output
+     * is gone stops. Called on the thread that serves the port, under the device's lock.
+     */
+    public void whenOutputFails(Consumer<IOException> action) {
+        this.whenOutputFails = action;
     }
 
     VirtioDevice device() {
@@ -81,7 +92,7 @@ public final class CommandStreams implements AutoCloseable {
         }
     }
 
-    /** The first error writing the command's output to the host (a closed pipe), or null. */
+    /** The first error writing the command's output to the host (a closed pipe, a full disk), or null. */
     public IOException outputError() {
         return device.outputError();
     }

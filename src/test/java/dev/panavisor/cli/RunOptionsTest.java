@@ -15,6 +15,21 @@ import picocli.CommandLine;
 
 /** Parsing of {@code panavisor run}'s options, without running a VM. */
 class RunOptionsTest {
+    /**
+     * Output that could not be written decides the status whatever the guest's: a reader that went away (EPIPE)
+     * is 141 and no line, as a shell reports a command killed by SIGPIPE; anything else lost output, one line and 1.
+     */
+    @Test
+    void lost_output_is_sigpipes_status_or_one_line() {
+        StringWriter text = new StringWriter();
+        PrintWriter err = new PrintWriter(text, true);
+        assertEquals(141, RunCommand.outputLost(new java.io.IOException("Broken pipe"), err));
+        assertEquals("", text.toString());
+        assertEquals(1, RunCommand.outputLost(new java.io.IOException("No space left on device"), err));
+        assertEquals("panavisor: the command's output could not be written: No space left on device",
+                text.toString().strip());
+    }
+
     @Test
     void sizes_default_to_mib_and_take_binary_suffixes() {
         assertEquals(256L << 20, SizeConverter.parse("256"));

@@ -277,6 +277,20 @@ class LinuxBootLabTest {
     }
 
     @Test
+    void output_into_a_pipe_whose_reader_has_gone_ends_the_vm_with_sigpipes_status() throws IOException {
+        assertEquals(141, rc("broken-pipe"), describe("broken-pipe"));
+        assertEquals("y", out("broken-pipe").strip(), describe("broken-pipe"));
+        assertEquals("", err("broken-pipe"), "no line: a shell command killed by SIGPIPE says nothing either");
+    }
+
+    @Test
+    void output_that_cannot_be_written_is_one_line_and_status_1() throws IOException {
+        assertEquals(1, rc("full"), describe("full"));
+        assertEquals("panavisor: the command's output could not be written: No space left on device",
+                err("full").strip(), describe("full"));
+    }
+
+    @Test
     void a_firecracker_config_file_boots_the_guest_with_its_machine_config() throws IOException {
         assertEquals(0, rc("config"), describe("config"));
         assertEquals("2", out("config").strip(), "vcpu_count 2 from vm.json: " + describe("config"));

@@ -139,6 +139,17 @@ scenario panic $PANAVISOR run --kernel "$BZIMAGE" --initrd "$BZIMAGE" --exec tru
 head -c 600000 "$INITRD" > /tmp/truncated-initramfs.cpio.gz
 scenario truncated-initrd $PANAVISOR run --kernel "$BZIMAGE" --initrd /tmp/truncated-initramfs.cpio.gz --exec true
 
+# The command's stdout into a pipe whose reader ends after one line (`yes | head -1`): the VM stops there, status
+# 141 as for SIGPIPE. (Before, the guest went on forever into a pipe nobody read: `timeout` turns that into 124.)
+echo "scenario broken-pipe"
+( timeout 300 $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --exec yes 2> broken-pipe.err < /dev/null
+  echo $? > broken-pipe.rc ) | head -1 > broken-pipe.out
+# Output that cannot be written (a full disk: /dev/full) is lost, which is one line and status 1, never the command's 0.
+echo "scenario full"
+$PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --exec 'echo lost' > /dev/full 2> full.err < /dev/null
+echo $? > full.rc
+: > full.out
+
 # vsock: 16 MiB each way between a host program (VsockPeer) and the guest's vsock-pipe, once with the guest
 # connecting (to host port 5000: the socket PATH_5000, after a refused try on port 5999 that has no socket) and once
 # with the host connecting (CONNECT 5001 on PATH). The sockets live on the lab's tmpfs: a UNIX socket cannot be on 9p.

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * A virtio console with several named data ports and no console port (virtio 1.2 §5.3, with
@@ -65,6 +66,7 @@ public final class VirtioConsolePorts implements VirtioDevice {
         boolean guestOpen;  // a guest program has it open
         boolean hostOpen;   // this side is open: output ports always, input ports until their end has been delivered
         boolean endOfInput;
+        IOException outputError; // the first error writing this output port's sink; its output is dropped after it
 
         PortState(Port port) {
             this.port = port;
@@ -90,8 +92,21 @@ public final class VirtioConsolePorts implements VirtioDevice {
     private VirtioInterrupt interrupt;
     private boolean failed;
     private IOException outputError;
+    /** Told once, on the thread that serves the port, of the first error writing an output port's sink. */
+    private final Consumer<IOException> outputFailed;
 
     public VirtioConsolePorts(List<Port> ports) {
+        this(ports, error -> { });
+    }
+
+    /**
+     * @param outputFailed told once of the first error writing an output port's sink (a closed pipe, a full disk),
+     *                     on the thread serving the port, under the device's lock: the VMM ends the VM, as a
+     *                     process whose output is gone ends (SIGPIPE). Each port keeps being served; only the port
+     *                     that failed drops its output.
+     */
+    public VirtioConsolePorts(List<Port> ports, Consumer<IOException> outputFailed) {
+        this.outputFailed = java.util.Objects.requireNonNull(outputFailed);
         if (ports.isEmpty()) {
             throw new IllegalArgumentException("a console needs at least one port");
         }
@@ -234,7 +249,7 @@ public final class VirtioConsolePorts implements VirtioDevice {
         return controlOut.size();
     }
 
-    /** The first error writing to an output port's sink, or null; that output is dropped from then on. */
+    /** The first error writing to an output port's sink, or null; that port's output is dropped from then on. */
     public IOException outputError() {
         return outputError;
     }
@@ -380,11 +395,11 @@ public final class VirtioConsolePorts implements VirtioDevice {
             }
             queue.addUsed(chain.headIndex(), 0);
         }
-        if (p.port.sink() != null && outputError == null) {
+        if (p.port.sink() != null && p.outputError == null) {
             try {
                 p.port.sink().flush();
             } catch (IOException e) {
-                outputError = e;
+                outputFailed(p, e);
             }
         }
         if (queue.needsNotification()) {
@@ -398,13 +413,21 @@ public final class VirtioConsolePorts implements VirtioDevice {
             int n = (int) Math.min(scratch.length, length - done);
             memory.read(address + done, scratch, 0, n);
             done += n;
-            if (p.port.sink() != null && outputError == null) { // bytes sent on an input port are dropped
+            if (p.port.sink() != null && p.outputError == null) { // bytes sent on an input port are dropped
                 try {
                     p.port.sink().write(scratch, 0, n);
                 } catch (IOException e) {
-                    outputError = e; // keep serving the guest; the output is lost, which outputError() reports
+                    outputFailed(p, e); // the guest is still served; this port's output is lost from here on
                 }
             }
+        }
+    }
+
+    private void outputFailed(PortState p, IOException e) {
+        p.outputError = e;
+        if (outputError == null) {
+            outputError = e;
+            outputFailed.accept(e);
         }
     }
 

@@ -197,6 +197,43 @@ class VirtioConsolePortsTest {
         assertTrue(interrupt.events.stream().noneMatch(e -> e.startsWith("failed")), interrupt.events.toString());
     }
 
+    /**
+     * An output that cannot be written (stderr into a closed pipe): the VMM hears of it once, that port's bytes are
+     * dropped, and the other port's still arrive whole. (Until the thirty-third session one field for the whole
+     * device dropped stdout too, and nobody heard of the error: the run went on and ended with the guest's status.)
+     */
+    @Test
+    void a_failing_output_is_reported_once_and_the_other_port_goes_on() {
+        List<java.io.IOException> reported = new ArrayList<>();
+        java.io.OutputStream closed = new java.io.OutputStream() {
+            @Override
+            public void write(int b) throws java.io.IOException {
+                throw new java.io.IOException("Broken pipe");
+            }
+        };
+        VirtioConsolePorts ports = new VirtioConsolePorts(List.of(VirtioConsolePorts.Port.input("panavisor.stdin"),
+                VirtioConsolePorts.Port.output("panavisor.stdout", stdout),
+                VirtioConsolePorts.Port.output("panavisor.stderr", closed)), reported::add);
+        List<SplitVirtqueue> deviceQueues = new ArrayList<>();
+        for (int i = 0; i < ports.queueCount(); i++) {
+            QueueLayout layout = QueueLayout.contiguous(0x1000 + 0x3000L * i, VirtioConsolePorts.QUEUE_SIZE);
+            queues.add(new DriverQueue(memory, layout));
+            deviceQueues.add(new SplitVirtqueue(memory, layout, VirtioConsolePorts.QUEUE_SIZE, false, false));
+        }
+        ports.activate(ports.offeredFeatures(), deviceQueues, memory, interrupt);
+        for (String text : new String[] {"one ", "two"}) {
+            for (int id : new int[] {STDERR, STDOUT}) {
+                long at = buffer();
+                memory.write(at, text.getBytes());
+                queue(VirtioConsolePorts.receiveQueue(id) + 1).add(readable(at, text.length()));
+                ports.queueNotify(VirtioConsolePorts.receiveQueue(id) + 1);
+            }
+        }
+        assertEquals("one two", stdout.toString());
+        assertEquals(1, reported.size(), reported.toString());
+        assertEquals("Broken pipe", ports.outputError().getMessage());
+    }
+
     @Test
     void output_ports_split_the_guest_bytes_exactly() {
         startUp();
