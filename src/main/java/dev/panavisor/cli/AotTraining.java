@@ -54,10 +54,10 @@ final class AotTraining {
             status = route == LinuxGuests.Route.LAB
                     ? Lab.run(LabConfig.defaults(), command, OutputStream.nullOutputStream(),
                             OutputStream.nullOutputStream())
-                    : new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                            .redirectError(ProcessBuilder.Redirect.DISCARD).start().waitFor();
-        } catch (IOException e) {
+                    : trainHere(command);
+        } catch (IOException | dev.panavisor.PanavisorException e) {
+            // The images are built by now: a training run that cannot run (the lab offline, or stalled) costs only
+            // the cache, said in the line below, never the build.
             status = -1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -74,4 +74,22 @@ final class AotTraining {
         err.flush();
         return true;
     }
+
+    /**
+     * The training run on this host's KVM, given {@link #TRAINING_LIMIT_MINUTES}: a guest that never runs the
+     * command (an edited init, say) would otherwise keep {@code image build} waiting without a word.
+     */
+    private static int trainHere(List<String> command) throws IOException, InterruptedException {
+        Process training = new ProcessBuilder(command)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        if (!training.waitFor(TRAINING_LIMIT_MINUTES, java.util.concurrent.TimeUnit.MINUTES)) {
+            training.destroyForcibly().waitFor();
+            return -1;
+        }
+        return training.exitValue();
+    }
+
+    /** How long the training boot may take on a host's KVM (it takes seconds; the lab has its own limits). */
+    static final long TRAINING_LIMIT_MINUTES = 10;
 }

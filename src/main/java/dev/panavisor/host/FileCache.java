@@ -151,7 +151,8 @@ public final class FileCache {
                 return entry;
             }
         } catch (IOException e) {
-            throw new HostException("cannot write the cache " + root + ": " + e.getMessage(), e);
+            throw new HostException("cannot write the cache " + root + ": " + IoErrors.describe(e)
+                    + " (PANAVISOR_CACHE chooses another place)", e);
         } finally {
             threadLock.unlock();
         }

@@ -93,6 +93,11 @@ public record HostCommand(List<String> arguments, Path directory, Map<String, St
         } catch (IOException e) {
             process.destroyForcibly();
             throw new HostException("cannot read the output of " + arguments.getFirst() + ": " + e.getMessage(), e);
+        } catch (java.io.UncheckedIOException e) { // output's own failure: a log that cannot be written (disk full)
+            process.destroyForcibly();
+            waitFor(process); // gone before the caller cleans up what it was writing
+            throw new HostException("'" + this + "' stopped: its output could not be kept: "
+                    + IoErrors.describe(e.getCause()), e);
         }
         return waitFor(process);
     }
@@ -157,10 +162,21 @@ public record HostCommand(List<String> arguments, Path directory, Map<String, St
         return String.join(" | ", lines.subList(Math.max(0, lines.size() - count), lines.size()));
     }
 
-    /** The failure of this command with exit status {@code status}, naming the last line it printed. */
+    /**
+     * The failure of this command with exit status {@code status}, naming the last line it printed, and before it
+     * the first line that names a cause, when the last does not (tar's last line is "Exiting with failure status
+     * due to previous errors"; the error, "No space left on device", came before).
+     */
     public HostException failed(int status, String output) {
-        return new HostException("'" + this + "' failed (exit status " + status + "): " + lastLine(output));
+        String last = lastLine(output);
+        String cause = output.lines().map(String::strip).filter(line -> CAUSE.matcher(line).find()).findFirst()
+                .filter(line -> !line.equals(last)).map(line -> line + " ... ").orElse("");
+        return new HostException("'" + this + "' failed (exit status " + status + "): " + cause + last);
     }
+
+    /** Words that name why a command failed, in the lines of its output. */
+    private static final java.util.regex.Pattern CAUSE = java.util.regex.Pattern.compile(
+            "No space left|Permission denied|Read-only file system|Disk quota|Cannot |cannot |No such file");
 
     @Override
     public String toString() {

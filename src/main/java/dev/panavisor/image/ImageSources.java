@@ -47,7 +47,8 @@ public record ImageSources(String kernelFragment, byte[] init, String bootMarker
                     Files.readString(directory.resolve(BOOT_MARKER_FILE)),
                     directory.toString());
         } catch (IOException e) {
-            throw new ImageException("cannot read guest image sources in " + directory + ": " + e.getMessage(), e);
+            throw new ImageException("cannot read guest image sources in " + directory + ": "
+                    + dev.panavisor.host.IoErrors.describe(e), e);
         }
     }
 

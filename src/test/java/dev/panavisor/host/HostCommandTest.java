@@ -40,6 +40,39 @@ class HostCommandTest {
                 e.getMessage());
     }
 
+    /** tar's last line says only that it failed; the cause came before it, and the one line names both. */
+    @Test
+    void a_failure_names_the_cause_that_came_before_the_last_line() {
+        HostException e = assertThrows(HostException.class, () -> HostCommand.of("sh", "-c",
+                "echo 'tar: linux/a.c: Cannot write: No space left on device' >&2; echo 'tar: linux/b.c: Cannot "
+                        + "write: No space left on device' >&2; echo 'tar: Exiting with failure status due to "
+                        + "previous errors' >&2; exit 2").check());
+        assertTrue(e.getMessage().endsWith("failed (exit status 2): tar: linux/a.c: Cannot write: No space left on "
+                + "device ... tar: Exiting with failure status due to previous errors"), e.getMessage());
+    }
+
+    /** Output that cannot be kept (the build log on a full disk) stops the program: one line, not an internal error. */
+    @Test
+    void output_that_cannot_be_kept_stops_the_program_with_one_line() {
+        HostException e = assertThrows(HostException.class, () -> HostCommand.of("sh", "-c", "echo one; exec sleep 600")
+                .run(line -> {
+                    throw new java.io.UncheckedIOException(new IOException("No space left on device"));
+                }));
+        assertTrue(e.getMessage().endsWith("stopped: its output could not be kept: No space left on device"),
+                e.getMessage());
+    }
+
+    @Test
+    void io_errors_say_what_went_wrong_and_not_only_where() {
+        assertEquals("/ro/images: permission denied",
+                IoErrors.describe(new java.nio.file.AccessDeniedException("/ro/images")));
+        assertEquals("typo/kernel.fragment: does not exist",
+                IoErrors.describe(new java.nio.file.NoSuchFileException("typo/kernel.fragment")));
+        assertEquals("a -> b: Directory not empty",
+                IoErrors.describe(new java.nio.file.FileSystemException("a", "b", "Directory not empty")));
+        assertEquals("No space left on device", IoErrors.describe(new IOException("No space left on device")));
+    }
+
     @Test
     void capture_keeps_stdout_and_stderr_apart_and_does_not_throw_on_failure() {
         HostCommand.Result r = HostCommand.of("sh", "-c", "echo out; echo err >&2; exit 1").capture();
