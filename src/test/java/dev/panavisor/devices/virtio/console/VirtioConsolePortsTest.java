@@ -39,13 +39,17 @@ class VirtioConsolePortsTest {
     int nextBuffer;
 
     void activate() {
+        activate(device);
+    }
+
+    void activate(VirtioConsolePorts ports) {
         List<SplitVirtqueue> deviceQueues = new ArrayList<>();
-        for (int i = 0; i < device.queueCount(); i++) {
+        for (int i = 0; i < ports.queueCount(); i++) {
             QueueLayout layout = QueueLayout.contiguous(0x1000 + 0x3000L * i, VirtioConsolePorts.QUEUE_SIZE);
             queues.add(new DriverQueue(memory, layout));
             deviceQueues.add(new SplitVirtqueue(memory, layout, VirtioConsolePorts.QUEUE_SIZE, false, false));
         }
-        device.activate(device.offeredFeatures(), deviceQueues, memory, interrupt);
+        ports.activate(ports.offeredFeatures(), deviceQueues, memory, interrupt);
     }
 
     long buffer() {
@@ -214,13 +218,7 @@ class VirtioConsolePortsTest {
         VirtioConsolePorts ports = new VirtioConsolePorts(List.of(VirtioConsolePorts.Port.input("panavisor.stdin"),
                 VirtioConsolePorts.Port.output("panavisor.stdout", stdout),
                 VirtioConsolePorts.Port.output("panavisor.stderr", closed)), reported::add);
-        List<SplitVirtqueue> deviceQueues = new ArrayList<>();
-        for (int i = 0; i < ports.queueCount(); i++) {
-            QueueLayout layout = QueueLayout.contiguous(0x1000 + 0x3000L * i, VirtioConsolePorts.QUEUE_SIZE);
-            queues.add(new DriverQueue(memory, layout));
-            deviceQueues.add(new SplitVirtqueue(memory, layout, VirtioConsolePorts.QUEUE_SIZE, false, false));
-        }
-        ports.activate(ports.offeredFeatures(), deviceQueues, memory, interrupt);
+        activate(ports);
         for (String text : new String[] {"one ", "two"}) {
             for (int id : new int[] {STDERR, STDOUT}) {
                 long at = buffer();
