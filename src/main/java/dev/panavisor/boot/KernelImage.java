@@ -55,10 +55,17 @@ public final class KernelImage implements AutoCloseable {
         } catch (KernelFormatException e) {
             throw new KernelFormatException(name + ": " + e.getMessage());
         } catch (InternalError e) {
-            // The JVM's answer to a fault reading a mapped file: the file is shorter than when it was mapped.
-            throw new BootException("kernel " + name + " changed while it was being read (it is shorter now): "
-                    + e.getMessage(), e);
+            throw shortened(name, e);
         }
+    }
+
+    /**
+     * The JVM's answer to a fault reading a mapped file (an {@link InternalError}), as one line: the file is shorter
+     * than when it was mapped, which reading the header (here) or the kernel ({@link #load}) can meet.
+     */
+    private static BootException shortened(String name, InternalError e) {
+        return new BootException("kernel " + name + " changed while it was being read (it is shorter now): "
+                + e.getMessage(), e);
     }
 
     /** Where the bytes came from, for messages. */
@@ -141,9 +148,7 @@ public final class KernelImage implements AutoCloseable {
         } catch (KernelFormatException e) {
             throw new KernelFormatException(name + ": " + e.getMessage());
         } catch (InternalError e) {
-            // The JVM's answer to a fault reading a mapped file: the file is shorter than when it was mapped.
-            throw new BootException("kernel " + name + " changed while it was being read (it is shorter now): "
-                    + e.getMessage(), e);
+            throw shortened(name, e);
         }
     }
 
