@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -31,6 +32,9 @@ import java.util.stream.Stream;
  * marker file in it exists: the lab's folders were written that way before this class, and older Panavisor versions
  * still reading them look for the marker. The marker is written after the rename, so a directory without it is a
  * leftover, replaced by the next producer.
+ *
+ * <p>A producer that finds another at work says so in one line ({@link #tellingWaits}) before it waits: a kernel
+ * build takes minutes, and a second {@code image build} would otherwise sit silent all that time.
  */
 public final class FileCache {
     /** One lock per lock file for the threads of this JVM (see {@link #getOrProduce}). */
@@ -39,26 +43,33 @@ public final class FileCache {
     private final Path root;
     private final String marker;
     private final Path sharedLock;
+    private final Consumer<String> waits;
 
-    private FileCache(Path root, String marker, Path sharedLock) {
+    private FileCache(Path root, String marker, Path sharedLock, Consumer<String> waits) {
         this.root = root;
         this.marker = marker;
         this.sharedLock = sharedLock;
+        this.waits = waits;
     }
 
     /** A cache whose entries are complete when their directory exists, each with its own lock file. */
     public static FileCache at(Path root) {
-        return new FileCache(root, null, null);
+        return new FileCache(root, null, null, line -> { });
     }
 
     /** This cache, with entries complete only once {@code markerFile} is written in them. */
     public FileCache completedBy(String markerFile) {
-        return new FileCache(root, markerFile, sharedLock);
+        return new FileCache(root, markerFile, sharedLock, waits);
     }
 
     /** This cache, with every entry produced under the one lock file {@code lockFile} (the lab's older layout). */
     public FileCache lockedBy(Path lockFile) {
-        return new FileCache(root, marker, lockFile);
+        return new FileCache(root, marker, lockFile, waits);
+    }
+
+    /** This cache, giving {@code progress} one line when a producer has to wait for another to finish. */
+    public FileCache tellingWaits(Consumer<String> progress) {
+        return new FileCache(root, marker, sharedLock, progress);
     }
 
     /** Panavisor's cache folder: {@code ${PANAVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/panavisor}}. */
@@ -131,12 +142,15 @@ public final class FileCache {
         Path lockPath = (sharedLock != null ? sharedLock : root.resolve("." + name + ".lock"))
                 .toAbsolutePath().normalize();
         ReentrantLock threadLock = THREAD_LOCKS.computeIfAbsent(lockPath, path -> new ReentrantLock());
-        threadLock.lock();
+        if (!threadLock.tryLock()) {
+            waits.accept(waitingLine(entry, lockPath));
+            threadLock.lock();
+        }
         try {
             Files.createDirectories(root);
             Files.createDirectories(lockPath.getParent());
             try (FileChannel lockFile = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                    FileLock lock = lockFile.lock()) {
+                    FileLock lock = lockOrWait(lockFile, entry, lockPath)) {
                 if (isComplete(entry)) {
                     return entry; // produced by another process while we waited for the lock
                 }
@@ -156,6 +170,20 @@ public final class FileCache {
         } finally {
             threadLock.unlock();
         }
+    }
+
+    /** The file lock, taken at once or, after one line saying so, when the process holding it lets go. */
+    private FileLock lockOrWait(FileChannel lockFile, Path entry, Path lockPath) throws IOException {
+        FileLock lock = lockFile.tryLock();
+        if (lock != null) {
+            return lock;
+        }
+        waits.accept(waitingLine(entry, lockPath));
+        return lockFile.lock();
+    }
+
+    private static String waitingLine(Path entry, Path lockPath) {
+        return "waiting for another process that is making " + entry + " (it holds " + lockPath + ")...";
     }
 
     private void publish(Path temporary, Path entry, String markerText) throws IOException {

@@ -82,7 +82,7 @@ public final class GuestImages {
         KernelBuild.Inputs inputs = build.hostInputs(packages);
         String name = build.key(inputs).name();
         boolean cached = cache.has(name);
-        Path entry = cache.getOrProduce(name, directory -> build.build(inputs, name, directory));
+        Path entry = cache.getOrProduce(name, progress, directory -> build.build(inputs, name, directory));
         if (!cached) {
             progress.accept("kernel: " + entry);
         }
@@ -94,7 +94,7 @@ public final class GuestImages {
         RootfsBuild build = new RootfsBuild(sources, progress);
         RootfsBuild.Inputs inputs = build.hostInputs(packages);
         String name = build.key(inputs).name();
-        Path entry = cache.getOrProduce(name, directory -> {
+        Path entry = cache.getOrProduce(name, progress, directory -> {
             // Scratch space inside the entry's temporary directory: a killed build leaves nothing elsewhere.
             Path scratch = Files.createDirectory(directory.resolve(".scratch"));
             try {

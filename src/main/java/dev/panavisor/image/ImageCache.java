@@ -51,11 +51,12 @@ public final class ImageCache {
     }
 
     /**
-     * Returns the entry {@code name}, producing it first if it does not exist yet.
+     * Returns the entry {@code name}, producing it first if it does not exist yet; {@code progress} gets one line
+     * if another process is producing it meanwhile and this one waits.
      *
      * @return the entry directory, complete
      */
-    public Path getOrProduce(String name, FileCache.Producer producer) {
-        return files.getOrProduce(name, producer);
+    public Path getOrProduce(String name, java.util.function.Consumer<String> progress, FileCache.Producer producer) {
+        return files.tellingWaits(progress).getOrProduce(name, producer);
     }
 }

@@ -142,15 +142,28 @@ public final class KernelBuild {
         Path temporary = Files.createTempDirectory(tree.getParent(), "unpack-");
         try {
             HostCommand.of("tar", "-xJf", SOURCE_TARBALL.toString(), "-C", temporary.toString()).check();
-            try {
-                Files.move(temporary.resolve(SOURCE_DIRECTORY), tree, StandardCopyOption.ATOMIC_MOVE);
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                // Another build unpacked the same version meanwhile; either copy is as good.
-            }
+            moveUnlessThere(temporary.resolve(SOURCE_DIRECTORY), tree);
         } finally {
             FileTree.delete(temporary);
         }
         return tree;
+    }
+
+    /**
+     * Renames the unpacked {@code tree} to {@code place}, unless another build (of another kernel key, from the same
+     * source version) has put its own there meanwhile: either copy is as good. rename(2) onto that non-empty
+     * directory fails with ENOTEMPTY, which the JDK reports as a plain {@link java.nio.file.FileSystemException}
+     * ("Directory not empty"), not as the {@link java.nio.file.FileAlreadyExistsException} caught here until
+     * 2026-12-06.
+     */
+    static void moveUnlessThere(Path tree, Path place) throws IOException {
+        try {
+            Files.move(tree, place, StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.nio.file.FileSystemException e) {
+            if (!Files.isDirectory(place, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw e;
+            }
+        }
     }
 
     static String formatDuration(Duration duration) {

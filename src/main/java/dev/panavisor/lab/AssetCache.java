@@ -76,7 +76,7 @@ public final class AssetCache {
         this.cacheDir = cacheDir;
         this.progress = progress;
         this.apt = apt;
-        this.kernels = kernelCache(cacheDir);
+        this.kernels = kernelCache(cacheDir).tellingWaits(progress);
     }
 
     /** The staged kernels: complete once marked, filled under the lab folder's one lock, which older labs take too. */

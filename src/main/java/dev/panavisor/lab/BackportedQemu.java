@@ -62,7 +62,8 @@ final class BackportedQemu {
         this.cacheDir = cacheDir;
         this.progress = progress;
         Path trees = cacheDir.resolve("qemu");
-        this.unpackedTrees = FileCache.at(trees).completedBy(COMPLETE).lockedBy(trees.resolve(".lock"));
+        this.unpackedTrees = FileCache.at(trees).completedBy(COMPLETE).lockedBy(trees.resolve(".lock"))
+                .tellingWaits(progress);
     }
 
     /** Whether this host wants the backport: Debian bookworm, and not told otherwise. */

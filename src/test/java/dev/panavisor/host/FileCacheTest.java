@@ -6,16 +6,22 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -158,6 +164,92 @@ class FileCacheTest {
         assertTrue(Files.exists(lock));
         try (Stream<Path> files = Files.list(root.resolve("qemu"))) {
             assertEquals(List.of(root.resolve("qemu/10.0")), files.toList());
+        }
+    }
+
+    /** A second thread of this JVM asking for an entry that is being made: one line, then the finished entry. */
+    @Test
+    void a_thread_that_waits_for_another_says_so_once() throws Exception {
+        List<String> lines = new CopyOnWriteArrayList<>();
+        FileCache cache = FileCache.at(root).tellingWaits(lines::add);
+        CountDownLatch producing = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<Path> first = pool.submit(() -> cache.getOrProduce("kernel-7", directory -> {
+                producing.countDown();
+                awaitUninterruptibly(release);
+                Files.writeString(directory.resolve("bzImage"), "kernel");
+            }));
+            assertTrue(producing.await(30, TimeUnit.SECONDS));
+            Future<Path> second = pool.submit(() -> cache.getOrProduce("kernel-7", directory -> {
+                throw new AssertionError("made twice");
+            }));
+            awaitLine(lines);
+            release.countDown();
+            assertEquals(root.resolve("kernel-7"), first.get());
+            assertEquals(root.resolve("kernel-7"), second.get());
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(List.of("waiting for another process that is making " + root.resolve("kernel-7") + " (it holds "
+                + root.resolve(".kernel-7.lock") + ")..."), lines);
+    }
+
+    /** Another process holding the entry's lock file: one line, and the entry is made once it lets go. */
+    @Test
+    void a_process_that_waits_for_another_says_so_and_then_makes_the_entry() throws Exception {
+        Path lock = root.resolve(".kernel-8.lock");
+        Process holder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), LockHolder.class.getName(), lock.toString())
+                .redirectErrorStream(true).start();
+        try {
+            assertEquals('L', holder.getInputStream().read(), "the holder took the lock");
+            List<String> lines = new CopyOnWriteArrayList<>();
+            Thread releaser = Thread.ofPlatform().start(() -> {
+                try {
+                    awaitLine(lines); // a silent wait fails the assertion below
+                    holder.getOutputStream().close(); // the holder ends, and its lock with it
+                } catch (InterruptedException | IOException e) {
+                    holder.destroy();
+                }
+            });
+            Path entry = FileCache.at(root).tellingWaits(lines::add).getOrProduce("kernel-8",
+                    directory -> Files.writeString(directory.resolve("bzImage"), "kernel"));
+            releaser.join();
+            assertTrue(Files.isRegularFile(entry.resolve("bzImage")));
+            assertEquals(1, lines.size(), lines.toString());
+            assertTrue(lines.get(0).startsWith("waiting for another process that is making "), lines.toString());
+        } finally {
+            holder.destroyForcibly().waitFor();
+        }
+    }
+
+    /** Holds a file lock on {@code args[0]}, says 'L' on stdout, and lets go when its stdin ends. */
+    public static final class LockHolder {
+        public static void main(String[] args) throws IOException {
+            try (FileChannel channel = FileChannel.open(Path.of(args[0]), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE); FileLock lock = channel.lock()) {
+                System.out.print('L');
+                System.out.flush();
+                System.in.readAllBytes();
+            }
+        }
+    }
+
+    /** Waits up to 30 s for a first line in {@code lines}. */
+    private static void awaitLine(List<String> lines) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (lines.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+    }
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -37,7 +37,7 @@ class ImageCacheTest {
         assertEquals(List.of(root.resolve("kernel-c76587606d870563")), cache.entries());
         assertTrue(cache.has("kernel-c76587606d870563"));
         assertFalse(cache.has("kernel-7f153fc08704376f"));
-        Path entry = cache.getOrProduce("kernel-c76587606d870563", directory -> {
+        Path entry = cache.getOrProduce("kernel-c76587606d870563", line -> { }, directory -> {
             throw new AssertionError("a built entry is not built again");
         });
         assertEquals(root.resolve("kernel-c76587606d870563"), entry);
