@@ -136,10 +136,12 @@ public final class Lab {
      */
     public Result run(List<String> command, InputStream in, OutputStream out, OutputStream err) {
         long start = System.nanoTime();
-        LabAssets assets = new AssetCache(config.cacheDir(), progress).resolve();
+        // The shares and the command first: a missing directory is said at once, before the assets are resolved
+        // (on a new host, apt and downloads for minutes).
         LabConfig inLab = config.withVariable(IN_LAB_VARIABLE, "1");
         List<Export> exports = RunConfig.exports(inLab);
         String runConf = RunConfig.render(inLab, exports, command);
+        LabAssets assets = new AssetCache(config.cacheDir(), progress).resolve();
         RunDirectories.removeStale();
         Path runDir = RunDirectories.create();
         try (Session session = new Session(runDir, start)) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,6 +82,19 @@ class RunConfigTest {
     void sharing_a_directory_that_does_not_exist_is_an_error() {
         LabException e = assertThrows(LabException.class,
                 () -> RunConfig.exports(config(dir).withWritable(dir.resolve("missing"))));
+        assertEquals("directory to share does not exist: " + dir.resolve("missing"), e.getMessage());
+    }
+
+    /**
+     * A lab whose cache cannot even be made (a file where its folder would be) and whose work directory is missing:
+     * the missing directory is what it says, before it touches the cache (on a new host: apt and downloads).
+     */
+    @Test
+    void a_missing_work_directory_is_said_before_the_assets_are_resolved() throws IOException {
+        Path cache = Files.writeString(dir.resolve("cache"), "a file, not a folder");
+        Lab lab = new Lab(config(dir.resolve("missing")).withCacheDir(cache), line -> { });
+        LabException e = assertThrows(LabException.class,
+                () -> lab.run(List.of("true"), OutputStream.nullOutputStream(), OutputStream.nullOutputStream()));
         assertEquals("directory to share does not exist: " + dir.resolve("missing"), e.getMessage());
     }
 
