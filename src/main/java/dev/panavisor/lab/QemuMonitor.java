@@ -4,16 +4,26 @@ import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 
 /**
  * The few QMP commands the lab sends to its QEMU over the monitor's Unix socket (QEMU's QMP protocol: a greeting,
  * {@code qmp_capabilities} to leave negotiation mode, then one JSON command per line, each answered with a
  * {@code "return"} or an {@code "error"} object). Only what is needed, so plain strings, no JSON library.
+ *
+ * <p>Each conversation has {@link #ANSWER_LIMIT} to finish: the lab's watchdog, which also ends a lab at its time
+ * limit, is the thread that talks to the monitor, and a QEMU that takes the connection but never answers (its main
+ * loop stuck) must not hold it.
  */
 final class QemuMonitor {
+    /** How long one conversation with the monitor may take, from the connection to the last answer. */
+    static final Duration ANSWER_LIMIT = Duration.ofSeconds(10);
+
     private QemuMonitor() {
     }
 
@@ -23,15 +33,7 @@ final class QemuMonitor {
      * "Stalls". Returns QEMU's answer line, or throws when QEMU cannot be reached or refuses.
      */
     static String injectNmi(Path socket) throws IOException {
-        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            LineReader in = new LineReader(channel);
-            in.lineContaining("\"QMP\""); // the greeting
-            send(channel, "{\"execute\": \"qmp_capabilities\"}");
-            in.lineContaining("\"return\"");
-            send(channel, "{\"execute\": \"inject-nmi\"}");
-            return in.lineContaining("\"return\"");
-        }
+        return converse(socket, ANSWER_LIMIT, "{\"execute\": \"inject-nmi\"}");
     }
 
     /**
@@ -40,15 +42,26 @@ final class QemuMonitor {
      * Debian's System.map is only a stub). For the stall report; throws when QEMU cannot be reached.
      */
     static String vcpuStates(Path socket) throws IOException {
-        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            LineReader in = new LineReader(channel);
-            in.lineContaining("\"QMP\"");
-            send(channel, "{\"execute\": \"qmp_capabilities\"}");
-            in.lineContaining("\"return\"");
-            send(channel, "{\"execute\": \"human-monitor-command\", \"arguments\": "
-                    + "{\"command-line\": \"info registers -a\"}}");
-            return summarize(in.lineContaining("\"return\""));
+        return summarize(converse(socket, ANSWER_LIMIT, "{\"execute\": \"human-monitor-command\", \"arguments\": "
+                + "{\"command-line\": \"info registers -a\"}}"));
+    }
+
+    /**
+     * One conversation: the greeting, {@code qmp_capabilities}, then {@code command}; returns the command's answer
+     * line. Throws when QEMU cannot be reached, refuses, or has not answered within {@code limit}.
+     */
+    static String converse(Path socket, Duration limit, String command) throws IOException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+                Selector selector = Selector.open()) {
+            channel.connect(UnixDomainSocketAddress.of(socket)); // a listening socket takes it at once
+            channel.configureBlocking(false);
+            Conversation qmp = new Conversation(channel, selector, deadline, limit);
+            qmp.lineContaining("\"QMP\""); // the greeting
+            qmp.send("{\"execute\": \"qmp_capabilities\"}");
+            qmp.lineContaining("\"return\"");
+            qmp.send(command);
+            return qmp.lineContaining("\"return\"");
         }
     }
 
@@ -65,23 +78,33 @@ final class QemuMonitor {
         return out.isEmpty() ? "(no registers in QEMU's answer)" : out.toString();
     }
 
-    private static void send(SocketChannel channel, String command) throws IOException {
-        ByteBuffer bytes = ByteBuffer.wrap((command + "\n").getBytes(StandardCharsets.UTF_8));
-        while (bytes.hasRemaining()) {
-            channel.write(bytes);
-        }
-    }
-
-    /** Reads QMP's answer lines, skipping asynchronous events, until one contains the text wanted. */
-    private static final class LineReader {
+    /** One connection's lines, each step bounded by the conversation's deadline. */
+    private static final class Conversation {
         private final SocketChannel channel;
+        private final Selector selector;
+        private final long deadline;
+        private final Duration limit;
         private final ByteBuffer buffer = ByteBuffer.allocate(8192);
         private final StringBuilder pending = new StringBuilder();
 
-        LineReader(SocketChannel channel) {
+        Conversation(SocketChannel channel, Selector selector, long deadline, Duration limit) throws IOException {
             this.channel = channel;
+            this.selector = selector;
+            this.deadline = deadline;
+            this.limit = limit;
+            channel.register(selector, 0);
         }
 
+        void send(String command) throws IOException {
+            ByteBuffer bytes = ByteBuffer.wrap((command + "\n").getBytes(StandardCharsets.UTF_8));
+            while (bytes.hasRemaining()) {
+                if (channel.write(bytes) == 0) {
+                    await(SelectionKey.OP_WRITE);
+                }
+            }
+        }
+
+        /** Reads QMP's answer lines, skipping asynchronous events, until one contains the text wanted. */
         String lineContaining(String wanted) throws IOException {
             while (true) {
                 int end = pending.indexOf("\n");
@@ -97,12 +120,27 @@ final class QemuMonitor {
                     continue; // an event ({"event": ...}) or another answer
                 }
                 buffer.clear();
-                if (channel.read(buffer) < 0) {
+                int n = channel.read(buffer);
+                if (n < 0) {
                     throw new IOException("QEMU closed its monitor");
+                }
+                if (n == 0) {
+                    await(SelectionKey.OP_READ);
+                    continue;
                 }
                 buffer.flip();
                 pending.append(StandardCharsets.UTF_8.decode(buffer));
             }
+        }
+
+        /** Waits until the channel is ready for {@code operation}, or throws once the deadline has passed. */
+        private void await(int operation) throws IOException {
+            channel.keyFor(selector).interestOps(operation);
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || selector.select(Math.max(1, left / 1_000_000)) == 0 && System.nanoTime() >= deadline) {
+                throw new IOException("QEMU's monitor did not answer within " + limit.toSeconds() + " s");
+            }
+            selector.selectedKeys().clear();
         }
     }
 }
