@@ -2,6 +2,7 @@ package dev.panavisor.cli;
 
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
+import dev.panavisor.lab.LabOutputLostException;
 import dev.panavisor.vmm.HostTerminal;
 import dev.panavisor.vmm.MachineConfig;
 import java.io.FileInputStream;
@@ -48,6 +49,8 @@ final class InLab {
             return Lab.run(lab, command(config, options, aot),
                     new FileInputStream(FileDescriptor.in), new FileOutputStream(FileDescriptor.out),
                     new FileOutputStream(FileDescriptor.err));
+        } catch (LabOutputLostException e) {
+            return RunCommand.outputLost(e.lost(), err); // as run does directly: 141 for a broken pipe
         } finally {
             if (aot != null && aot.finish()) {
                 err.println("panavisor: AOT cache recorded: " + aot.cache().file());

@@ -4,9 +4,13 @@ import dev.panavisor.lab.Durations;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
 import dev.panavisor.lab.LabException;
+import dev.panavisor.lab.LabOutputLostException;
 import dev.panavisor.lab.LabTimeoutException;
 import dev.panavisor.lab.TcgThreads;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -87,14 +91,18 @@ final class LabCommand implements Callable<Integer> {
         PrintStream err = new PrintStream(System.err, true, StandardCharsets.UTF_8);
         LabConfig config = config();
         try {
+            // The descriptors, not System.out and System.err: a PrintStream keeps its write errors to itself, and a
+            // command whose output has no reader left (| head -1) would run on.
             Lab.Result result = new Lab(config, line -> err.println("panavisor lab: " + line))
-                    .run(command, System.out, System.err);
-            System.out.flush();
+                    .run(command, new FileOutputStream(FileDescriptor.out), new FileOutputStream(FileDescriptor.err));
             if (timings) {
                 result.stages().forEach((stage, at) -> err.printf(Locale.ROOT, "panavisor lab: stage %-8s at %5.2f s%n",
                         stage, at.toMillis() / 1000.0));
             }
             return result.exitCode();
+        } catch (LabOutputLostException e) {
+            PrintWriter writer = new PrintWriter(err, true);
+            return RunCommand.outputLost(e.lost(), writer);
         } catch (LabTimeoutException e) {
             err.println("panavisor lab: " + e.getMessage());
             return TIMED_OUT;

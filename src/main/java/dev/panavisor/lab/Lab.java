@@ -177,6 +177,8 @@ public final class Lab {
         /** When L1 was last sent an NMI because it fell silent (read by the status thread), and how many it got. */
         private volatile long lastNudge;
         private int nudges;
+        /** The first write to this side's stdout or stderr that failed: the command's output has no reader. */
+        private volatile IOException outputLost;
 
         Session(Path runDir, long start) throws IOException {
             this.runDir = runDir;
@@ -247,6 +249,9 @@ public final class Lab {
                 stopQemu();
                 Thread.currentThread().interrupt();
                 throw new LabException("interrupted; QEMU was stopped");
+            }
+            if (outputLost != null) {
+                throw new LabOutputLostException(outputLost);
             }
             StatusLine end = finalStatus();
             if (cancelled && !(end instanceof StatusLine.Exited)) {
@@ -330,7 +335,9 @@ public final class Lab {
             ServerSocketChannel server = servers.get(channel);
             Thread t = Thread.ofPlatform().daemon().name("panavisor-lab-" + channel).start(() -> {
                 try (SocketChannel socket = server.accept()) {
-                    copyAll(Channels.newInputStream(socket), sink, copy);
+                    Relay.copyAll(Channels.newInputStream(socket), sink, copy);
+                } catch (Relay.UserStreamFailed e) {
+                    userStreamFailed(e.failure());
                 } catch (IOException e) {
                     // Closed before QEMU connected (QEMU failed to start or was stopped): nothing to relay.
                 }
@@ -347,7 +354,7 @@ public final class Lab {
             Thread.ofPlatform().daemon().name("panavisor-lab-stdin").start(() -> {
                 try (SocketChannel socket = stdinServer.accept()) {
                     if (in != null) {
-                        copyAll(in, Channels.newOutputStream(socket), null);
+                        Relay.copyAll(in, Channels.newOutputStream(socket), null);
                     }
                     // Half-close, then wait for QEMU to close: a full close is a hang-up (POLLHUP), on which QEMU
                     // disconnects at once and drops what it has not read yet (seen: 148 KiB of a 1 MiB pipe). After
@@ -366,24 +373,27 @@ public final class Lab {
         private void pump(String name, InputStream in, OutputStream sink, OutputStream copy) {
             pumps.add(Thread.ofPlatform().daemon().name("panavisor-lab-" + name).start(() -> {
                 try (in) {
-                    copyAll(in, sink, copy);
+                    Relay.copyAll(in, sink, copy);
                 } catch (IOException e) {
                     // The process is gone.
                 }
             }));
         }
 
-        private static void copyAll(InputStream in, OutputStream sink, OutputStream copy) throws IOException {
-            byte[] buffer = new byte[8192];
-            for (int n; (n = in.read(buffer)) >= 0; ) {
-                if (sink != null) {
-                    sink.write(buffer, 0, n);
+        /**
+         * The user's stdout or stderr refused a write (its reader has gone, the disk is full): nothing more of the
+         * command's output can be shown, so the command is stopped with QEMU, as {@code run} stops its VM, and the
+         * lab ends with {@link LabOutputLostException}. Until 2026-12-06 the relay ended silently and the command ran
+         * on: {@code panavisor run --exec yes | head -1} on a host without KVM never ended.
+         */
+        private void userStreamFailed(IOException e) {
+            synchronized (statusLock) {
+                if (outputLost != null) {
+                    return;
                 }
-                if (copy != null) {
-                    copy.write(buffer, 0, n);
-                    copy.flush();
-                }
+                outputLost = e;
             }
+            stopQemu();
         }
 
         private void joinPumps() throws InterruptedException {

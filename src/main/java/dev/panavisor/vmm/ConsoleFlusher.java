@@ -1,20 +1,27 @@
 package dev.panavisor.vmm;
 
 import java.io.IOException;
+import java.time.Duration;
 
 /**
- * The thread that shows the guest console: devices write into {@link ConsoleWatcher}'s buffer from the thread that
- * served the exit, and this thread writes what has accumulated to the user's terminal: it sleeps until the first
- * byte arrives, lets {@link #PERIOD_MILLIS} ms of output gather, and flushes. A write(2) per byte on the vCPU thread
- * cost more than the exit that carried the byte (docs/performance.md, "Consoles"); an idle console costs nothing.
+ * The thread that shows the guest console: devices write into {@link ConsoleWatcher}'s buffer
+ * ({@link ConsoleOutput}) from the thread that served the exit, and this thread writes what has accumulated to the
+ * user's terminal: it sleeps until the first byte arrives, lets {@link #PERIOD_MILLIS} ms of output gather, and
+ * writes it, outside the buffer's lock. A write(2) per byte on the vCPU thread cost more than the exit that carried
+ * the byte (docs/performance.md, "Consoles"); an idle console costs nothing; and a reader that stops reading holds
+ * this thread, not the vCPUs, until the buffer is full.
  */
 final class ConsoleFlusher implements AutoCloseable {
     /** Often enough that typing echoes at once to a human, rarely enough to cost nothing. */
     static final long PERIOD_MILLIS = 10;
+    /** How long {@link #close()} waits for the last output to be taken. */
+    static final Duration CLOSE_LIMIT = Duration.ofSeconds(10);
 
     private final ConsoleWatcher console;
     private final Thread thread;
     private volatile boolean closed;
+    /** {@link #finish} was called (by the closing thread only). */
+    private boolean finishing;
 
     private ConsoleFlusher(ConsoleWatcher console) {
         this.console = console;
@@ -23,6 +30,7 @@ final class ConsoleFlusher implements AutoCloseable {
 
     static ConsoleFlusher start(ConsoleWatcher console) {
         ConsoleFlusher flusher = new ConsoleFlusher(console);
+        console.flushedBy(true);
         flusher.thread.start();
         return flusher;
     }
@@ -33,14 +41,15 @@ final class ConsoleFlusher implements AutoCloseable {
                 console.awaitDirty();
                 Thread.sleep(PERIOD_MILLIS);
             } catch (InterruptedException e) {
-                return;
+                break; // not asked for: show what is left, below, and end
             }
             flushOnce(console);
         }
+        flushAll(console);
     }
 
     /** Shows what is buffered now, on the calling thread. */
-    static void flushOnce(ConsoleWatcher console) {
+    private static void flushOnce(ConsoleWatcher console) {
         try {
             console.flushIfDirty();
         } catch (IOException e) {
@@ -48,16 +57,52 @@ final class ConsoleFlusher implements AutoCloseable {
         }
     }
 
-    /** Stops the thread, waits for it, and shows what is left. */
+    /** Shows everything buffered, on the calling thread: a VM whose flusher never started, at its end. */
+    static void flushAll(ConsoleWatcher console) {
+        try {
+            console.flush();
+        } catch (IOException e) {
+            // as in flushOnce
+        }
+    }
+
+    /**
+     * Has the thread show everything buffered and end, once nothing prints any more (the vCPUs have stopped), and
+     * waits for it: without a limit when {@code limit} is null, since a reader that reads slowly (a pager) should
+     * get every byte, as from any program writing to a pipe; at most {@code limit} otherwise (a stop the user asked
+     * for: a reader that stopped reading must not hold the VMM's end, as it would not hold a killed program's).
+     * The thread alone writes, so the caller is never the one blocked in a write the reader does not take. Returns
+     * whether everything was shown.
+     */
+    boolean finish(Duration limit) {
+        finishing = true;
+        closed = true;
+        console.endFlusherWaits();
+        boolean ended = true;
+        if (limit == null) {
+            Joins.joinUninterruptibly(thread);
+        } else {
+            try {
+                ended = thread.join(limit);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                ended = !thread.isAlive();
+            }
+        }
+        if (ended) {
+            console.flushedBy(false);
+        }
+        return ended;
+    }
+
+    /**
+     * {@link #finish} within {@link #CLOSE_LIMIT}, for a VM closed without its run's end (a failure half-way);
+     * nothing after a finish (that one has waited as long as it should).
+     */
     @Override
     public void close() {
-        closed = true;
-        thread.interrupt();
-        try {
-            thread.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (!finishing) {
+            finish(CLOSE_LIMIT);
         }
-        flushOnce(console);
     }
 }

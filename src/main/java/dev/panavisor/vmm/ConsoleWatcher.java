@@ -1,6 +1,5 @@
 package dev.panavisor.vmm;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +22,9 @@ import java.util.regex.Pattern;
  *
  * <p>An optional tap sees every byte as the guest wrote it, before anything is hidden: {@code run --timeline}
  * reads the kernel's timestamped lines there ({@link PrintkReader}).
+ *
+ * <p>What is shown goes through a {@link ConsoleOutput}: the devices' threads put it there under this watcher's
+ * lock, and the console flusher writes it to the user's stream outside that lock.
  */
 public final class ConsoleWatcher extends OutputStream {
     static final String STATUS_PREFIX = "panavisor-exit-status: ";
@@ -33,7 +35,7 @@ public final class ConsoleWatcher extends OutputStream {
     private static final Pattern INITRAMFS_FAILED = Pattern.compile(".*(Initramfs unpacking failed: .*)");
     private static final int MAX_LINE = 4096;
 
-    private final OutputStream out;
+    private final ConsoleOutput out;
     private final boolean commandMode;
     private final OutputStream tap;
     private final Runnable statusListener;
@@ -44,8 +46,6 @@ public final class ConsoleWatcher extends OutputStream {
     private volatile String panic;
     /** The kernel's report that the initramfs did not unpack whole, the likely cause of a panic that follows. */
     private volatile String initramfsFailure;
-    /** Bytes were written since the last flush. */
-    private boolean dirty;
 
     public ConsoleWatcher(OutputStream out, boolean commandMode) {
         this(out, commandMode, null, null);
@@ -57,7 +57,7 @@ public final class ConsoleWatcher extends OutputStream {
      * delivered it, under this watcher's lock, with {@link #exitStatus()} already that line's.
      */
     public ConsoleWatcher(OutputStream out, boolean commandMode, OutputStream tap, Runnable statusListener) {
-        this.out = new BufferedOutputStream(out, 8192);
+        this.out = new ConsoleOutput(out);
         this.commandMode = commandMode;
         this.tap = tap;
         this.statusListener = statusListener;
@@ -74,7 +74,6 @@ public final class ConsoleWatcher extends OutputStream {
             tap.write(b);
         }
         accept((byte) b);
-        markDirty();
     }
 
     /** A run of bytes (the virtio console delivers whole buffers): watched byte by byte, buffered like the above. */
@@ -86,34 +85,35 @@ public final class ConsoleWatcher extends OutputStream {
         for (int i = 0; i < count; i++) {
             accept(bytes[offset + i]);
         }
-        markDirty();
-    }
-
-    /** The first byte since the last flush wakes the flusher ({@link #awaitDirty}); later ones cost nothing. */
-    private void markDirty() {
-        if (!dirty) {
-            dirty = true;
-            notifyAll();
-        }
     }
 
     /**
-     * Blocks until something was written since the last flush. The console flusher waits here, so an idle VM's
-     * console costs no wake-ups at all (it used to look every 10 ms: 5-19 % of a CPU inside the lab, where every
-     * wake-up of a thread is emulated; docs/benchmarks.md).
+     * Blocks until something waits to be shown. The console flusher waits here (not under this watcher's lock), so
+     * an idle VM's console costs no wake-ups at all (it used to look every 10 ms: 5-19 % of a CPU inside the lab,
+     * where every wake-up of a thread is emulated; docs/benchmarks.md).
      */
-    public synchronized void awaitDirty() throws InterruptedException {
-        while (!dirty) {
-            wait();
-        }
+    public void awaitDirty() throws InterruptedException {
+        out.awaitBytes();
     }
 
-    /** Flushes what was written since the last flush, if anything. */
-    public synchronized void flushIfDirty() throws IOException {
-        if (dirty) {
-            dirty = false;
-            out.flush();
-        }
+    /** Shows what waits to be shown, if anything, on the calling thread and outside this watcher's lock. */
+    public void flushIfDirty() throws IOException {
+        out.drain();
+    }
+
+    /** Ends the console flusher's waits in {@link #awaitDirty}, now and later: it is told to finish. */
+    void endFlusherWaits() {
+        out.endWaits();
+    }
+
+    /** Whether the console flusher shows the output (true while it runs), or a full buffer is shown by its writer. */
+    void flushedBy(boolean flusher) {
+        out.flushedBy(flusher);
+    }
+
+    /** The VM is stopping: a device never waits for a reader that does not read (bytes with no room are dropped). */
+    public void stopWaiting() {
+        out.stopWaiting();
     }
 
     private void accept(byte b) throws IOException {
@@ -226,10 +226,10 @@ public final class ConsoleWatcher extends OutputStream {
         return false;
     }
 
+    /** Shows everything that waits (the VM's end), outside this watcher's lock. */
     @Override
-    public synchronized void flush() throws IOException {
-        dirty = false;
-        out.flush();
+    public void flush() throws IOException {
+        out.drainAll();
     }
 
     /** The status the guest's command exited with (the last status line seen), or null if none was seen. */

@@ -191,6 +191,7 @@ public final class Machine implements AutoCloseable {
             timeline.mark(BootTimeline.Phase.VM_ENDED);
         }
         if (outcome.complete(effective)) {
+            console.stopWaiting(); // a vCPU waiting for a console reader that does not read must stop too
             for (Vcpu vcpu : vcpus) {
                 vcpu.kick();
             }
@@ -240,7 +241,8 @@ public final class Machine implements AutoCloseable {
             if (joinVcpuThreads()) { // kicked when the outcome was set: this is the stop latency the timeline shows
                 drainCoalesced(); // the last bytes written before the end, should no exit have followed them
             }
-            ConsoleFlusher.flushOnce(console);
+            // Every byte for a slow reader, unless the user stopped the VM: then a stuck one holds the end 2 s at most.
+            consoleFlusher.finish(result instanceof Outcome.StoppedByHost ? HOST_STOP_OUTPUT_LIMIT : null);
             if (result instanceof Outcome.Stalled stalled && !stallPlaces.isEmpty()) {
                 // Where the guest spun: a reader resolves the addresses with `nm vmlinux` (docs/lab.md, "Stalls").
                 return new Outcome.Stalled(stalled.what() + "; " + String.join(", ", stallPlaces.values()));
@@ -454,7 +456,7 @@ public final class Machine implements AutoCloseable {
         if (consoleFlusher != null) {
             consoleFlusher.close();
         } else {
-            ConsoleFlusher.flushOnce(console);
+            ConsoleFlusher.flushAll(console);
         }
         VmmException flushFailure = null;
         for (VirtioBlock block : blocks) {
@@ -484,6 +486,8 @@ public final class Machine implements AutoCloseable {
 
     /** A safety net, not a step of the normal path: a kicked vCPU thread ends at once. */
     private static final long VCPU_JOIN_LIMIT_MILLIS = 10_000;
+    /** How long a VM the user stopped waits for its console's reader to take the last output. */
+    private static final java.time.Duration HOST_STOP_OUTPUT_LIMIT = java.time.Duration.ofSeconds(2);
 
     private static boolean joinQuietly(Thread thread, long millis) {
         try {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panavisor.testing.Requires;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -108,6 +109,38 @@ class LabTest {
         assertTrue(e.getMessage().contains("while the command ran"), e.getMessage());
         assertEquals(List.of(), processesMentioning(work.toString()), "a QEMU process outlived the lab");
         assertEquals(List.of(), ownRunDirectories());
+    }
+
+    /**
+     * {@code panavisor lab -- yes | head -1}: once this side's stdout refuses a write, QEMU is stopped and the lab
+     * ends with the write's error (the relay used to end quietly while {@code yes} ran on to the time limit).
+     */
+    @Test
+    void a_command_whose_output_has_no_reader_is_stopped() throws IOException {
+        OutputStream reader = new OutputStream() {
+            private long taken;
+
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                if (taken > 4096) {
+                    throw new IOException("Broken pipe");
+                }
+                taken += len;
+            }
+        };
+        long start = System.nanoTime();
+        LabOutputLostException e = assertThrows(LabOutputLostException.class,
+                () -> Lab.run(config(), List.of("sh", "-c", "touch started; exec yes"), reader,
+                        OutputStream.nullOutputStream()));
+        assertEquals("Broken pipe", e.lost().getMessage());
+        assertTrue(Files.exists(work.resolve("started")), e.getMessage());
+        assertTrue(System.nanoTime() - start < LIMIT.toNanos(), "ended by the failed write, not the time limit");
+        assertEquals(List.of(), processesMentioning(work.toString()), "a QEMU process outlived the lab");
     }
 
     @Test

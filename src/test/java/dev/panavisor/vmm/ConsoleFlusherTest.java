@@ -1,0 +1,67 @@
+package dev.panavisor.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The console flusher's end: every byte for a reader that reads, a bounded wait for one that does not. */
+class ConsoleFlusherTest {
+    @Test
+    void finishing_shows_every_byte_written_before_it() throws IOException {
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ConsoleWatcher console = new ConsoleWatcher(shown, false);
+        ConsoleFlusher flusher = ConsoleFlusher.start(console);
+        String text = "line\n".repeat(30_000); // more than the buffer holds: the writer waits for the flusher
+        console.write(text.getBytes(StandardCharsets.UTF_8), 0, text.length());
+        assertTrue(flusher.finish(null));
+        assertEquals(text, shown.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A reader that has stopped reading (a full pipe) holds the flusher in its write; a finish with a limit gives up
+     * at the limit, and neither it nor a close after it writes on the caller's thread.
+     */
+    @Test
+    void a_stuck_reader_holds_a_limited_finish_only_to_its_limit() throws Exception {
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch letGo = new CountDownLatch(1);
+        OutputStream stuck = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                entered.countDown();
+                try {
+                    letGo.await();
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
+            }
+        };
+        ConsoleWatcher console = new ConsoleWatcher(stuck, false);
+        ConsoleFlusher flusher = ConsoleFlusher.start(console);
+        try {
+            console.write('x');
+            assertTrue(entered.await(10, TimeUnit.SECONDS), "the flusher writes");
+            long start = System.nanoTime();
+            assertFalse(flusher.finish(Duration.ofMillis(300)), "the reader never took the byte");
+            flusher.close();
+            long tookMillis = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(tookMillis >= 300 && tookMillis < 5_000, tookMillis + " ms");
+        } finally {
+            letGo.countDown();
+        }
+    }
+}

@@ -1,0 +1,157 @@
+package dev.panavisor.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** The console's buffer between the devices and the user's stream: a reader that stops reading holds nobody. */
+class ConsoleOutputTest {
+    /** A user's stream whose reader has stopped reading (a full pipe): every write blocks until it is let go. */
+    private static final class StuckReader extends OutputStream {
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch letGo = new CountDownLatch(1);
+        final ByteArrayOutputStream received = new ByteArrayOutputStream();
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) throws IOException {
+            entered.countDown();
+            try {
+                letGo.await();
+            } catch (InterruptedException e) {
+                throw new java.io.InterruptedIOException();
+            }
+            received.write(b, off, len);
+        }
+    }
+
+    /**
+     * The flusher is stuck in a write: a device still puts a whole buffer's worth without waiting, then waits for
+     * room (nothing lost), and a stopping VM ends that wait.
+     */
+    @Test
+    void a_stuck_reader_holds_the_flusher_and_a_device_only_once_the_buffer_is_full() throws Exception {
+        StuckReader reader = new StuckReader();
+        ConsoleOutput output = new ConsoleOutput(reader);
+        output.flushedBy(true);
+        output.write(new byte[] {'a'}, 0, 1);
+        Thread flusher = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                output.drain();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        assertTrue(reader.entered.await(10, TimeUnit.SECONDS), "the flusher writes");
+
+        AtomicInteger put = new AtomicInteger();
+        CountDownLatch deviceDone = new CountDownLatch(1);
+        Thread device = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                for (int i = 0; i < ConsoleOutput.CAPACITY + 10; i++) {
+                    output.write(new byte[] {'b'}, 0, 1);
+                    put.incrementAndGet();
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            deviceDone.countDown();
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (put.get() < ConsoleOutput.CAPACITY && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals(ConsoleOutput.CAPACITY, put.get(), "a full buffer's worth went in while the reader was stuck");
+        assertFalse(deviceDone.await(200, TimeUnit.MILLISECONDS), "then the device waits for room");
+        assertEquals(ConsoleOutput.CAPACITY, put.get());
+
+        output.stopWaiting();
+        assertTrue(deviceDone.await(10, TimeUnit.SECONDS), "a stopping VM's device no longer waits");
+        reader.letGo.countDown();
+        flusher.join();
+        output.drainAll();
+        byte[] expected = new byte[1 + ConsoleOutput.CAPACITY];
+        java.util.Arrays.fill(expected, (byte) 'b');
+        expected[0] = 'a';
+        assertArrayEquals(expected, reader.received.toByteArray(), "what went in came out; the rest was dropped");
+        device.join();
+    }
+
+    /** Before the stop, a device that waited for room goes on as soon as the reader reads again. */
+    @Test
+    void a_device_waiting_for_room_goes_on_when_the_reader_reads() throws Exception {
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ConsoleOutput output = new ConsoleOutput(shown);
+        output.flushedBy(true);
+        byte[] text = new byte[ConsoleOutput.CAPACITY * 3 + 123];
+        new Random(7).nextBytes(text);
+        Thread device = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                output.write(text, 0, text.length);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (shown.size() < text.length && System.nanoTime() < deadline) {
+            output.drain(); // the flusher's part, without its waits
+            Thread.onSpinWait();
+        }
+        device.join();
+        assertArrayEquals(text, shown.toByteArray(), "every byte, in order, across the ring's wrap");
+    }
+
+    /** Without a flusher (a VM not running yet, a test), a full buffer is written out by the one who fills it. */
+    @Test
+    void without_a_flusher_a_full_buffer_is_written_by_its_writer() throws IOException {
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ConsoleOutput output = new ConsoleOutput(shown);
+        byte[] text = new byte[ConsoleOutput.CAPACITY * 2 + 5];
+        new Random(8).nextBytes(text);
+        output.write(text, 0, 7);
+        output.write(text, 7, text.length - 7);
+        assertEquals(ConsoleOutput.CAPACITY * 2, shown.size(), "two full buffers written out on the way");
+        output.flush();
+        assertArrayEquals(text, shown.toByteArray());
+    }
+
+    /** A user's stream that fails (a closed pipe): the error reaches the flusher once, later bytes are dropped. */
+    @Test
+    void a_failed_stream_drops_what_follows_and_never_blocks_a_device() throws IOException {
+        AtomicInteger writes = new AtomicInteger();
+        ConsoleOutput output = new ConsoleOutput(new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                writes.incrementAndGet();
+                throw new IOException("Broken pipe");
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                write(0);
+            }
+        });
+        output.flushedBy(true);
+        output.write(new byte[] {'x'}, 0, 1);
+        assertThrows(IOException.class, output::drain);
+        byte[] more = new byte[ConsoleOutput.CAPACITY * 2];
+        output.write(more, 0, more.length); // would wait for room without end if it were kept
+        output.drain();
+        assertEquals(1, writes.get(), "nothing written after the failure");
+    }
+}
