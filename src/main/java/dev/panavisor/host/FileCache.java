@@ -183,7 +183,7 @@ public final class FileCache {
     }
 
     private static String waitingLine(Path entry, Path lockPath) {
-        return "waiting for another process that is making " + entry + " (it holds " + lockPath + ")...";
+        return "waiting while another Panavisor makes " + entry + " (it holds " + lockPath + ")...";
     }
 
     private void publish(Path temporary, Path entry, String markerText) throws IOException {

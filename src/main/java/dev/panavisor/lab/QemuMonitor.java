@@ -54,9 +54,11 @@ final class QemuMonitor {
         long deadline = System.nanoTime() + limit.toNanos();
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
                 Selector selector = Selector.open()) {
-            channel.connect(UnixDomainSocketAddress.of(socket)); // a listening socket takes it at once
+            // Not blocking from the connect on: a QEMU that accepts nothing any more leaves earlier connections in
+            // its backlog (QEMU listens with a backlog of 1), and a blocking connect to a full backlog never returns.
             channel.configureBlocking(false);
             Conversation qmp = new Conversation(channel, selector, deadline, limit);
+            qmp.connect(UnixDomainSocketAddress.of(socket));
             qmp.lineContaining("\"QMP\""); // the greeting
             qmp.send("{\"execute\": \"qmp_capabilities\"}");
             qmp.lineContaining("\"return\"");
@@ -93,6 +95,13 @@ final class QemuMonitor {
             this.deadline = deadline;
             this.limit = limit;
             channel.register(selector, 0);
+        }
+
+        void connect(UnixDomainSocketAddress address) throws IOException {
+            if (!channel.connect(address)) {
+                await(SelectionKey.OP_CONNECT);
+                channel.finishConnect();
+            }
         }
 
         void send(String command) throws IOException {

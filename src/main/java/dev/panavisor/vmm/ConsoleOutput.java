@@ -13,7 +13,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>When that many are waiting (the reader has stopped reading: a full pipe), a device that prints waits for
  * room, as a real UART holds its sender back: the guest's console slows to the reader's pace, and nothing it
  * printed is lost. A stopping VM ends that wait ({@link #stopWaiting}): from then on bytes that find no room are
- * dropped, so a vCPU held by a stuck reader still stops when told (Ctrl-A x, a signal). While no flusher is
+ * dropped, so a vCPU held by a stuck reader still stops when told (a signal, the API, the stall watchdog, Ctrl-A x
+ * as long as no other key came first: a typed key waits for the console device's lock, which the waiting vCPU
+ * holds, and the keys after it are not read; docs/security.md). While no flusher is
  * attached ({@link #flushedBy}), a full buffer is written out by the device's own thread instead, as a plain
  * buffered stream would.
  *
@@ -25,12 +27,12 @@ final class ConsoleOutput extends OutputStream {
     static final int CAPACITY = 64 * 1024;
 
     private final OutputStream sink;
-    private final byte[] ring = new byte[CAPACITY];
-    /** The writer's copy of what it takes out of the ring; used only under {@link #writer}. */
+    /** Bytes waiting, from index 0: the writer takes them all at once, so the buffer never wraps. */
+    private final byte[] waiting = new byte[CAPACITY];
+    /** The writer's copy of what it takes out of the buffer; used only under {@link #writer}. */
     private final byte[] chunk = new byte[CAPACITY];
     /** One thread writes to the sink at a time, so bytes reach it in the order they were put. */
     private final ReentrantLock writer = new ReentrantLock();
-    private int start;
     private int count;
     private boolean flusherAttached;
     private boolean stopping;
@@ -76,9 +78,8 @@ final class ConsoleOutput extends OutputStream {
         if (failed || count == CAPACITY) {
             return length; // nothing can be shown any more, or a stopping VM's byte with no room: dropped
         }
-        int end = (start + count) % CAPACITY;
-        int n = Math.min(length, Math.min(CAPACITY - count, CAPACITY - end));
-        System.arraycopy(bytes, offset, ring, end, n);
+        int n = Math.min(length, CAPACITY - count);
+        System.arraycopy(bytes, offset, waiting, count, n);
         if (count == 0) {
             notifyAll(); // the flusher waits for the first byte
         }
@@ -138,10 +139,7 @@ final class ConsoleOutput extends OutputStream {
 
     private synchronized int take() {
         int n = count;
-        int first = Math.min(n, CAPACITY - start);
-        System.arraycopy(ring, start, chunk, 0, first);
-        System.arraycopy(ring, 0, chunk, first, n - first);
-        start = 0;
+        System.arraycopy(waiting, 0, chunk, 0, n);
         count = 0;
         notifyAll(); // room for a device that waits
         return n;

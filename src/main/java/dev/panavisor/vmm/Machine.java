@@ -64,16 +64,13 @@ public final class Machine implements AutoCloseable {
     private final CoalescedWrites coalesced;
     /** Where the guest kernel's first allocations end: the initrd's start, else the end of RAM. */
     private final long earlyAllocationsEnd;
-    /** Null unless the run reports its boot timeline (run --timeline). */
-    private final BootTimeline timeline;
-    /** The VMM's decisions (run --verbose). */
-    private final EventLog events;
+    private final BootTimeline timeline; // null unless the run reports its boot timeline (run --timeline)
+    private final EventLog events; // the VMM's decisions (run --verbose)
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final List<Thread> vcpuThreads = new ArrayList<>();
     /** Where each vCPU stood when a stall ended the VM ("vCPU 0 at rip 0x..."), read by its own thread. */
     private final Map<Integer, String> stallPlaces = new ConcurrentSkipListMap<>();
-    /** Shows buffered console output; null until run(). */
-    private ConsoleFlusher consoleFlusher;
+    private ConsoleFlusher consoleFlusher; // null until run()
     /** The status whose line ended the run ({@link #commandEnded}); null until then. */
     private volatile Integer statusAtEnd;
     /** Set by close(): no more input reaches the devices (their interrupt lines are gone). */
@@ -241,8 +238,9 @@ public final class Machine implements AutoCloseable {
             if (joinVcpuThreads()) { // kicked when the outcome was set: this is the stop latency the timeline shows
                 drainCoalesced(); // the last bytes written before the end, should no exit have followed them
             }
-            // Every byte for a slow reader, unless the user stopped the VM: then a stuck one holds the end 2 s at most.
-            consoleFlusher.finish(result instanceof Outcome.StoppedByHost ? HOST_STOP_OUTPUT_LIMIT : null);
+            // Every byte for a slow reader, unless the user (or the stall watchdog) stopped the VM: 2 s at most then.
+            consoleFlusher.finish(result instanceof Outcome.StoppedByHost || result instanceof Outcome.Stalled
+                    ? HOST_STOP_OUTPUT_LIMIT : null);
             if (result instanceof Outcome.Stalled stalled && !stallPlaces.isEmpty()) {
                 // Where the guest spun: a reader resolves the addresses with `nm vmlinux` (docs/lab.md, "Stalls").
                 return new Outcome.Stalled(stalled.what() + "; " + String.join(", ", stallPlaces.values()));
@@ -431,8 +429,10 @@ public final class Machine implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        // Closed while running (the caller failed before stopping it): end the run loops, or a kick only restarts them.
+        // Closed while running (the caller failed before stopping it): end the run loops (a kick alone restarts
+        // them), and any vCPU's wait for a console reader that does not read.
         outcome.complete(new Outcome.StoppedByHost("the VM was closed while running"));
+        console.stopWaiting();
         vcpus.forEach(Vcpu::kick);
         List<String> stuck = new ArrayList<>();
         for (Thread thread : vcpuThreads) {

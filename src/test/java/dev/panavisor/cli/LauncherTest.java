@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.TimeUnit;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -63,31 +64,77 @@ class LauncherTest {
     void two_launchers_build_the_jar_once() throws Exception {
         Path root = staleProject();
         Path log = dir.resolve("mvn.log");
-        Path bin = fakeMaven(log, "sleep 2; mkdir -p target/lib; touch target/panavisor.jar", 0);
-        Process first = buildJar(root, bin);
+        Path release = dir.resolve("release");
+        // The fake Maven runs until the test has seen the second launcher wait.
+        Path bin = fakeMaven(log, "while [ ! -e '" + release + "' ]; do sleep 0.05; done; mkdir -p target/lib; "
+                + "touch target/panavisor.jar", 0);
+        Path firstErr = dir.resolve("first.err");
+        Path secondErr = dir.resolve("second.err");
+        Process first = buildJar(root, bin, firstErr);
         waitFor(() -> Files.exists(log), "the first launcher's Maven");
-        Process second = buildJar(root, bin);
-        Result secondResult = Result.of(second);
-        Result firstResult = Result.of(first);
-        assertEquals(0, firstResult.status(), firstResult.err());
-        assertEquals(0, secondResult.status(), secondResult.err());
+        Process second = buildJar(root, bin, secondErr);
+        waitFor(() -> read(secondErr).contains("waiting"), "the second launcher's line");
+        Files.writeString(release, "");
+        assertEquals(0, first.waitFor(), read(firstErr));
+        assertEquals(0, second.waitFor(), read(secondErr));
         assertEquals(List.of("mvn -q -B -DskipTests package"), Files.readAllLines(log), "Maven runs once");
-        assertTrue(firstResult.err().contains("building " + root.resolve("target/panavisor.jar")), firstResult.err());
+        assertTrue(read(firstErr).contains("building " + root.resolve("target/panavisor.jar")), read(firstErr));
         assertEquals("panavisor: waiting for another launcher that is building " + root.resolve("target/panavisor.jar")
-                + "...\n", secondResult.err());
+                + "...\n", read(secondErr));
 
-        Result third = Result.of(buildJar(root, bin));
-        assertEquals(new Result(0, ""), third, "a built jar is not built again");
+        Path thirdErr = dir.resolve("third.err");
+        assertEquals(0, buildJar(root, bin, thirdErr).waitFor());
+        assertEquals("", read(thirdErr), "a built jar is not built again");
+    }
+
+    /**
+     * A jar whose date says fresh while another launcher holds the build lock may be half-written by its Maven:
+     * the launcher waits for the lock, then runs Java on the finished jar, building nothing itself.
+     */
+    @Test
+    void a_fresh_jar_is_not_used_while_another_launcher_builds_it() throws Exception {
+        Path root = staleProject();
+        Files.createDirectories(root.resolve("target/lib"));
+        Files.setLastModifiedTime(root.resolve("pom.xml"), java.nio.file.attribute.FileTime.fromMillis(0));
+        Files.writeString(root.resolve("target/panavisor.jar"), "half");
+        Path log = dir.resolve("mvn.log");
+        Path bin = fakeMaven(log, "exit 1", 1);
+        Path release = dir.resolve("release");
+        Process holder = new ProcessBuilder("flock", root.resolve("target/build.lock").toString(), "sh", "-c",
+                "touch '" + dir.resolve("held") + "'; while [ ! -e '" + release + "' ]; do sleep 0.05; done").start();
+        try {
+            waitFor(() -> Files.exists(dir.resolve("held")), "the other launcher's lock");
+            Path err = dir.resolve("err");
+            Process launcher = buildJar(root, bin, err);
+            assertTrue(!launcher.waitFor(500, TimeUnit.MILLISECONDS), "the launcher waits for the lock");
+            Files.writeString(release, "");
+            assertEquals(0, launcher.waitFor(), read(err));
+            assertTrue(Files.notExists(log), "nothing built: the jar was another launcher's to finish");
+        } finally {
+            Files.writeString(release, "");
+            holder.waitFor();
+        }
+    }
+
+    /** Under `set -e`, a line for a stderr the caller closed must not end the launcher (it used to: echo failed). */
+    @Test
+    void a_closed_stderr_does_not_end_the_launcher() throws Exception {
+        Path survived = dir.resolve("survived");
+        Process bash = new ProcessBuilder("bash", "-c", "set -euo pipefail; exec 2>&-; . '" + LAUNCHER + "'; "
+                + "panavisor_standard_fds; panavisor_say 'panavisor: a line nobody sees'; touch \"$1\"", "bash",
+                survived.toString()).start();
+        assertEquals(0, bash.waitFor());
+        assertTrue(Files.exists(survived));
     }
 
     @Test
     void a_failed_build_is_one_line_and_a_failure() throws Exception {
         Path root = staleProject();
         Path bin = fakeMaven(dir.resolve("mvn.log"), "echo '[ERROR] COMPILATION ERROR'", 1);
-        Result result = Result.of(buildJar(root, bin));
-        assertEquals(1, result.status());
-        assertTrue(result.err().endsWith("panavisor: build failed; see " + root.resolve("target-build.log") + "\n"),
-                result.err());
+        Path err = dir.resolve("err");
+        assertEquals(1, buildJar(root, bin, err).waitFor());
+        assertTrue(read(err).endsWith("panavisor: build failed; see " + root.resolve("target-build.log") + "\n"),
+                read(err));
         assertTrue(Files.readString(root.resolve("target-build.log")).contains("COMPILATION ERROR"));
     }
 
@@ -127,12 +174,21 @@ class LauncherTest {
         return bin;
     }
 
-    private Process buildJar(Path root, Path bin) throws IOException {
+    private Process buildJar(Path root, Path bin, Path err) throws IOException {
         ProcessBuilder builder = new ProcessBuilder("bash", "-c",
                 "set -euo pipefail; . '" + LAUNCHER + "'; panavisor_build_jar \"$1\"", "bash", root.toString());
         builder.environment().put("PATH", bin + ":" + System.getenv("PATH"));
-        builder.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        builder.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         return builder.start();
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.exists(file) ? Files.readString(file) : "";
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static void waitFor(java.util.function.BooleanSupplier condition, String what) throws Exception {
@@ -140,14 +196,6 @@ class LauncherTest {
         while (!condition.getAsBoolean()) {
             assertTrue(Instant.now().isBefore(deadline), what + " did not start within 30 s");
             Thread.sleep(20);
-        }
-    }
-
-    private record Result(int status, String err) {
-        static Result of(Process process) throws Exception {
-            process.getOutputStream().close();
-            String err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            return new Result(process.waitFor(), err);
         }
     }
 }

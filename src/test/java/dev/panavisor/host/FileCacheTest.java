@@ -192,7 +192,7 @@ class FileCacheTest {
         } finally {
             pool.shutdownNow();
         }
-        assertEquals(List.of("waiting for another process that is making " + root.resolve("kernel-7") + " (it holds "
+        assertEquals(List.of("waiting while another Panavisor makes " + root.resolve("kernel-7") + " (it holds "
                 + root.resolve(".kernel-7.lock") + ")..."), lines);
     }
 
@@ -202,7 +202,7 @@ class FileCacheTest {
         Path lock = root.resolve(".kernel-8.lock");
         Process holder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), LockHolder.class.getName(), lock.toString())
-                .redirectErrorStream(true).start();
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start(); // stdout holds only the holder's 'L'
         try {
             assertEquals('L', holder.getInputStream().read(), "the holder took the lock");
             List<String> lines = new CopyOnWriteArrayList<>();
@@ -219,7 +219,7 @@ class FileCacheTest {
             releaser.join();
             assertTrue(Files.isRegularFile(entry.resolve("bzImage")));
             assertEquals(1, lines.size(), lines.toString());
-            assertTrue(lines.get(0).startsWith("waiting for another process that is making "), lines.toString());
+            assertTrue(lines.get(0).startsWith("waiting while another Panavisor makes "), lines.toString());
         } finally {
             holder.destroyForcibly().waitFor();
         }

@@ -77,6 +77,40 @@ class QemuMonitorTest {
         }
     }
 
+    /**
+     * A QEMU that accepts no connection any more, with its backlog full of the lab's earlier attempts: the connect
+     * itself must not hold the watchdog (a blocking connect to a full backlog never returns).
+     */
+    @Test
+    void a_monitor_whose_backlog_is_full_is_an_error_not_a_hang() throws Exception {
+        Path socket = dir.resolve("qmp.sock");
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(socket), 1); // as QEMU's chardev listens; never accepted
+            java.util.List<SocketChannel> queued = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 4; i++) { // fills the backlog; a connect that cannot be queued fails at once
+                    SocketChannel early = SocketChannel.open(StandardProtocolFamily.UNIX);
+                    early.configureBlocking(false);
+                    queued.add(early);
+                    try {
+                        early.connect(UnixDomainSocketAddress.of(socket));
+                    } catch (IOException full) {
+                        break;
+                    }
+                }
+                long start = System.nanoTime();
+                assertThrows(IOException.class,
+                        () -> QemuMonitor.converse(socket, Duration.ofSeconds(1), "{\"execute\": \"inject-nmi\"}"));
+                long tookMillis = (System.nanoTime() - start) / 1_000_000;
+                assertTrue(tookMillis < 20_000, tookMillis + " ms");
+            } finally {
+                for (SocketChannel early : queued) {
+                    early.close();
+                }
+            }
+        }
+    }
+
     @Test
     void a_refusal_is_an_error_with_qemus_words() throws Exception {
         Path socket = dir.resolve("qmp.sock");

@@ -113,7 +113,7 @@ class ConsoleOutputTest {
             Thread.onSpinWait();
         }
         device.join();
-        assertArrayEquals(text, shown.toByteArray(), "every byte, in order, across the ring's wrap");
+        assertArrayEquals(text, shown.toByteArray(), "every byte, in order, over many fillings of the buffer");
     }
 
     /** Without a flusher (a VM not running yet, a test), a full buffer is written out by the one who fills it. */
