@@ -13,11 +13,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>When that many are waiting (the reader has stopped reading: a full pipe), a device that prints waits for
  * room, as a real UART holds its sender back: the guest's console slows to the reader's pace, and nothing it
  * printed is lost. A stopping VM ends that wait ({@link #stopWaiting}): from then on bytes that find no room are
- * dropped, so a vCPU held by a stuck reader still stops when told (Ctrl-A x, a signal, the API, the stall
- * watchdog; a typed key waits for the console device's lock, which the waiting vCPU holds, on its own thread,
- * the {@code console-type} thread's). While no flusher is
- * attached ({@link #flushedBy}), a full buffer is written out by the device's own thread instead, as a plain
- * buffered stream would.
+ * dropped, so a vCPU held by a stuck reader still stops when told: by a signal, the API, the stall watchdog, or
+ * Ctrl-A x (a typed key that waits for the console device's lock, which the waiting vCPU holds, waits on the
+ * {@code console-type} thread, not on the one that reads Ctrl-A x). While no flusher is attached
+ * ({@link #flushedBy}), a full buffer is written out by the device's own thread instead, as a plain buffered stream
+ * would.
  *
  * <p>A write to the user's stream that fails (a closed pipe) ends the showing: what was waiting is dropped, and so
  * is everything after it, since nothing more can be shown (the VM runs on).
