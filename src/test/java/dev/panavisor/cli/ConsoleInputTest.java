@@ -21,6 +21,28 @@ class ConsoleInputTest {
         return text.getBytes(StandardCharsets.ISO_8859_1);
     }
 
+    /** A keyboard whose reads return these chunks, one per read, then end of input. */
+    private static InputStream reads(byte[]... chunks) {
+        return new InputStream() {
+            private int next;
+
+            @Override
+            public int read() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (next == chunks.length) {
+                    return -1;
+                }
+                byte[] chunk = chunks[next++];
+                System.arraycopy(chunk, 0, b, off, chunk.length);
+                return chunk.length;
+            }
+        };
+    }
+
     /**
      * A guest that takes no input (its UART's FIFO full, or its device's lock held): the keys wait for it, and the
      * Ctrl-A x typed after them still stops the VM. (With one thread for both, the reader waited on the first key
@@ -33,26 +55,7 @@ class ConsoleInputTest {
         BlockingQueue<byte[]> typed = new ArrayBlockingQueue<>(ConsoleInput.QUEUED_READS);
         Thread typist = Thread.ofPlatform().daemon().start(
                 () -> ConsoleInput.type(typed, (b, off, len) -> 0, running::get)); // no room, ever
-        // Two reads: 200 keys, then Ctrl-A x.
-        InputStream keyboard = new InputStream() {
-            private final byte[][] reads = {bytes("k".repeat(200)), bytes("\u0001x")};
-            private int next;
-
-            @Override
-            public int read() {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public int read(byte[] b, int off, int len) {
-                if (next == reads.length) {
-                    return -1;
-                }
-                byte[] r = reads[next++];
-                System.arraycopy(r, 0, b, off, r.length);
-                return r.length;
-            }
-        };
+        InputStream keyboard = reads(bytes("k".repeat(200)), bytes("\u0001x")); // 200 keys, then Ctrl-A x
         Thread reader = Thread.ofPlatform().daemon().start(() -> ConsoleInput.pump(keyboard, running::get, () -> {
             running.set(false);
             stopped.countDown();
@@ -81,25 +84,7 @@ class ConsoleInputTest {
         // A lone Ctrl-A ending one read, then a full read of other keys: the Ctrl-A and all of them (one more byte
         // than a read holds).
         typed.clear();
-        InputStream twoReads = new InputStream() {
-            private final byte[][] reads = {bytes("\u0001"), bytes("d" + "c".repeat(ConsoleInput.READ_SIZE - 1))};
-            private int next;
-
-            @Override
-            public int read() {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public int read(byte[] b, int off, int len) {
-                if (next == reads.length) {
-                    return -1;
-                }
-                byte[] r = reads[next++];
-                System.arraycopy(r, 0, b, off, r.length);
-                return r.length;
-            }
-        };
+        InputStream twoReads = reads(bytes("\u0001"), bytes("d" + "c".repeat(ConsoleInput.READ_SIZE - 1)));
         ConsoleInput.pump(twoReads, running::get, () -> { }, typed);
         Thread typist = Thread.ofPlatform().daemon().start(() -> ConsoleInput.type(typed, (b, off, len) -> {
             console.write(b, off, len);
