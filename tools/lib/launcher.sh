@@ -37,6 +37,7 @@ panavisor_build_jar() { # $1 = the project's root
   if ! panavisor_jar_stale "$root"; then
     # Fresh by its date, but maybe half-written: another launcher's Maven may be writing it right now.
     [ -e "$root/target/build.lock" ] && ! flock -n "$root/target/build.lock" true 2>/dev/null || return 0
+    panavisor_say "panavisor: waiting for another launcher that is building $jar..."
     flock "$root/target/build.lock" true 2>/dev/null || true
     panavisor_jar_stale "$root" || return 0
   fi

@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.util.Arrays;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -22,7 +23,8 @@ import java.util.function.BooleanSupplier;
  * device has no room (a guest that reads no input, its UART's 64-byte FIFO full) or its lock is held (a vCPU
  * waiting for the console's reader, docs/security.md). Until 2026-12-06 one thread did both, and a guest that hung
  * after 64 typed bytes no longer let Ctrl-A x through. The queue holds {@link #QUEUED_READS} reads of at most
- * {@link #READ_SIZE} bytes; a paste that fills it holds the reader until the guest takes some.
+ * {@link #READ_SIZE} bytes; keys typed while it is full are dropped, as a UART's receiver drops bytes on overrun,
+ * and the reader goes on reading, so Ctrl-A x still gets through.
  */
 final class ConsoleInput {
     static final int ESCAPE = 0x01; // Ctrl-A
@@ -68,20 +70,22 @@ final class ConsoleInput {
                     keys[count++] = (byte) b;
                 }
                 if (count > 0) {
-                    typed.put(Arrays.copyOf(keys, count));
+                    typed.offer(Arrays.copyOf(keys, count)); // full: dropped (see above), never waited for
                 }
             }
-        } catch (IOException | InterruptedException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             // End of input, or the VM is gone: the guest keeps running (or has ended) without a keyboard.
         }
     }
 
-    /** Hands what {@code typed} holds to {@code console}, in order, while {@code running}. */
+    /** Hands what {@code typed} holds to {@code console}, in order, while {@code running}; ends soon after it. */
     static void type(BlockingQueue<byte[]> typed, StdinForwarder.Sink console, BooleanSupplier running) {
         try {
             while (running.getAsBoolean()) {
-                byte[] keys = typed.take();
-                StdinForwarder.deliver(console, running, keys, 0, keys.length);
+                byte[] keys = typed.poll(100, TimeUnit.MILLISECONDS);
+                if (keys != null) {
+                    StdinForwarder.deliver(console, running, keys, 0, keys.length);
+                }
             }
         } catch (InterruptedException | RuntimeException e) {
             // The VM is gone.

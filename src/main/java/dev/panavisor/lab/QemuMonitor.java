@@ -98,9 +98,11 @@ final class QemuMonitor {
         }
 
         void connect(UnixDomainSocketAddress address) throws IOException {
+            // A UNIX socket connects at once or fails at once (a full backlog: EAGAIN); the wait is for any other.
             if (!channel.connect(address)) {
-                await(SelectionKey.OP_CONNECT);
-                channel.finishConnect();
+                do {
+                    await(SelectionKey.OP_CONNECT);
+                } while (!channel.finishConnect());
             }
         }
 

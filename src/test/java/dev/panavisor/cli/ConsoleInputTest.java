@@ -66,6 +66,20 @@ class ConsoleInputTest {
         assertTrue(!typist.isAlive(), "the typist ends with the VM");
     }
 
+    /** A queue full of keys the guest never took: later keys are dropped, and Ctrl-A x is still read. */
+    @Test
+    void a_full_queue_drops_keys_and_never_holds_the_reader() {
+        AtomicBoolean running = new AtomicBoolean(true);
+        BlockingQueue<byte[]> typed = new ArrayBlockingQueue<>(2); // nobody takes from it
+        boolean[] stopped = {false};
+        ConsoleInput.pump(reads(bytes("a"), bytes("b"), bytes("c"), bytes("d"), bytes("\u0001x")), running::get,
+                () -> stopped[0] = true, typed);
+        assertTrue(stopped[0], "Ctrl-A x read after the queue filled");
+        assertEquals(2, typed.size());
+        assertArrayEquals(bytes("a"), typed.poll());
+        assertArrayEquals(bytes("b"), typed.poll());
+    }
+
     /** Keys reach the console in order; Ctrl-A Ctrl-A types one Ctrl-A, also across two reads. */
     @Test
     void keys_arrive_in_order_and_a_doubled_escape_types_one() throws Exception {
@@ -95,7 +109,8 @@ class ConsoleInputTest {
             Thread.sleep(5);
         }
         running.set(false);
-        typist.interrupt();
+        typist.join(10_000);
+        assertTrue(!typist.isAlive(), "the typist ends with the VM, its queue empty");
         assertEquals("\u0001d" + "c".repeat(ConsoleInput.READ_SIZE - 1), console.toString(StandardCharsets.ISO_8859_1));
     }
 }

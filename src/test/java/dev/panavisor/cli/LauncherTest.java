@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.TimeUnit;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -106,9 +105,12 @@ class LauncherTest {
             waitFor(() -> Files.exists(dir.resolve("held")), "the other launcher's lock");
             Path err = dir.resolve("err");
             Process launcher = buildJar(root, bin, err);
-            assertTrue(!launcher.waitFor(500, TimeUnit.MILLISECONDS), "the launcher waits for the lock");
+            waitFor(() -> read(err).contains("waiting"), "the launcher's line");
+            assertTrue(launcher.isAlive(), "the launcher waits for the lock");
             Files.writeString(release, "");
             assertEquals(0, launcher.waitFor(), read(err));
+            assertEquals("panavisor: waiting for another launcher that is building "
+                    + root.resolve("target/panavisor.jar") + "...\n", read(err));
             assertTrue(Files.notExists(log), "nothing built: the jar was another launcher's to finish");
         } finally {
             Files.writeString(release, "");

@@ -82,6 +82,7 @@ class QemuMonitorTest {
      * itself must not hold the watchdog (a blocking connect to a full backlog never returns).
      */
     @Test
+    @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
     void a_monitor_whose_backlog_is_full_is_an_error_not_a_hang() throws Exception {
         Path socket = dir.resolve("qmp.sock");
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
