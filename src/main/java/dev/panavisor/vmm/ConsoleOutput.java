@@ -23,8 +23,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * is everything after it, since nothing more can be shown (the VM runs on).
  */
 final class ConsoleOutput extends OutputStream {
-    /** Bytes waiting to be shown at most: a few screens of text, at the guest's pace. */
-    static final int CAPACITY = 64 * 1024;
+    /**
+     * Bytes waiting to be shown at most: a few screens of text, far more than any console prints in the flusher's
+     * 10 ms, and small beside the VMM's memory (two such arrays: the plain buffered stream before had 8 KiB).
+     */
+    static final int CAPACITY = 16 * 1024;
 
     private final OutputStream sink;
     /** Bytes waiting, from index 0: the writer takes them all at once, so the buffer never wraps. */
