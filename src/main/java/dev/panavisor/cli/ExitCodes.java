@@ -50,6 +50,10 @@ public final class ExitCodes {
             if (ex instanceof UsageException) {
                 return usage(commandLine, ex.getMessage());
             }
+            if (ex instanceof dev.panavisor.lab.LabOutputLostException lost) {
+                // Any command that ran something in the lab (run, bench) and lost its output: as run directly.
+                return RunCommand.outputLost(lost.lost(), err);
+            }
             if (ex instanceof PanavisorException) {
                 err.println("panavisor: " + ex.getMessage());
                 if (System.getenv("PANAVISOR_DEBUG") != null) {

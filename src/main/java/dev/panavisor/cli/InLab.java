@@ -2,7 +2,6 @@ package dev.panavisor.cli;
 
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
-import dev.panavisor.lab.LabOutputLostException;
 import dev.panavisor.vmm.HostTerminal;
 import dev.panavisor.vmm.MachineConfig;
 import java.io.FileInputStream;
@@ -49,9 +48,7 @@ final class InLab {
             return Lab.run(lab, command(config, options, aot),
                     new FileInputStream(FileDescriptor.in), new FileOutputStream(FileDescriptor.out),
                     new FileOutputStream(FileDescriptor.err));
-        } catch (LabOutputLostException e) {
-            return RunCommand.outputLost(e.lost(), err); // as run does directly: 141 for a broken pipe
-        } finally {
+        } finally { // a LabOutputLostException goes on to ExitCodes: 141 for a broken pipe, as run directly
             if (aot != null && aot.finish()) {
                 err.println("panavisor: AOT cache recorded: " + aot.cache().file());
                 err.flush();

@@ -383,7 +383,7 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-        public boolean isRunning() {
+    public boolean isRunning() {
         return !outcome.isDone();
     }
 

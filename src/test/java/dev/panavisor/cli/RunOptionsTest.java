@@ -30,6 +30,22 @@ class RunOptionsTest {
                 text.toString().strip());
     }
 
+    /** A command whose lab lost its output (run or bench through the lab, | head) ends as run does directly. */
+    @Test
+    void a_lab_that_lost_its_output_ends_any_command_as_run_does() {
+        StringWriter text = new StringWriter();
+        picocli.CommandLine line = new picocli.CommandLine(new LabCommand());
+        line.setErr(new PrintWriter(text, true));
+        ExitCodes.ExceptionHandler handler = new ExitCodes.ExceptionHandler();
+        assertEquals(141, handler.handleExecutionException(new dev.panavisor.lab.LabOutputLostException(
+                new java.io.IOException("Broken pipe")), line, null));
+        assertEquals("", text.toString());
+        assertEquals(1, handler.handleExecutionException(new dev.panavisor.lab.LabOutputLostException(
+                new java.io.IOException("No space left on device")), line, null));
+        assertEquals("panavisor: the command's output could not be written: No space left on device",
+                text.toString().strip());
+    }
+
     @Test
     void sizes_default_to_mib_and_take_binary_suffixes() {
         assertEquals(256L << 20, SizeConverter.parse("256"));
