@@ -7,11 +7,12 @@
 # another JDK or module list. Where it cannot be linked (a JDK without jlink or its modules, a read-only project),
 # says so in one line, once per JDK, and prints $JAVA_HOME instead: Panavisor runs on a whole JDK as well.
 panavisor_runtime() { # $1 = the project's root
-  local root="$1" runtime="$1/target/runtime" modules stamp tmp lock
+  local root="$1" runtime="$1/target/runtime" modules forms stamp tmp lock
   modules=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$root/src/main/resources/dev/panavisor/cli/runtime.modules" |
     paste -sd, -)
-  # What the runtime is linked from: the JDK (its path and its release file) and the module list.
-  stamp="$JAVA_HOME $(cksum < "$JAVA_HOME/release") $modules"
+  forms="$root/tools/lib/runtime.lambda-forms"
+  # What the runtime is linked from: the JDK (its path and its release file), the module list and the lambda forms.
+  stamp="$JAVA_HOME $(cksum < "$JAVA_HOME/release") $modules $(cksum < "$forms")"
   if panavisor_runtime_is "$runtime" "$stamp"; then
     printf '%s' "$runtime"
     return 0
@@ -39,12 +40,16 @@ panavisor_runtime() { # $1 = the project's root
   tmp="$root/target/runtime.linking"
   rm -rf "$tmp"
   # --compress zip-6: the module image holds the classes compressed (26 against 57 MiB); a JVM with Panavisor's AOT
-  # cache loads nearly all of its classes from the cache. --generate-cds-archive: the JDK's default class-data
-  # archive, for the JVMs that start without an AOT cache (a first run, one after the jar is rebuilt, jcmd).
+  # cache loads nearly all of its classes from the cache. Then the default class-data archive, for the JVMs that
+  # start without an AOT cache (a first run, one after the jar is rebuilt, jcmd) and the base of every AOT cache
+  # recorded on this runtime: dumped from the JDK's class list with Panavisor's lambda forms added
+  # (runtime.lambda-forms), for compressed object pointers only (Panavisor's heap is at most 256 MiB).
   if "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
-      --compress zip-6 --generate-cds-archive --output "$tmp" >"$root/target/jlink.log" 2>&1; then
-    # Panavisor's JVMs use compressed object pointers (a heap of at most 256 MiB): the archive without them stays out.
-    rm -f "$tmp/lib/server/classes_nocoops.jsa"
+      --compress zip-6 --output "$tmp" >"$root/target/jlink.log" 2>&1 &&
+    grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$forms" | sed 's/^/@lambda-form-invoker /' \
+      >> "$tmp/lib/classlist" &&
+    "$tmp/bin/java" -Xshare:dump -XX:SharedArchiveFile="$tmp/lib/server/classes.jsa" >>"$root/target/jlink.log" 2>&1
+  then
     printf '%s\n' "$stamp" > "$tmp/panavisor-runtime"
     # A runtime linked from another JDK is moved aside, not deleted: a JVM still running on it may start others.
     # Its AOT caches go: they map only into the runtime that recorded them.
@@ -55,7 +60,8 @@ panavisor_runtime() { # $1 = the project's root
     rm -f "$root/target/jlink.log" "$root/target/runtime.failed"
     printf '%s' "$runtime"
   else
-    echo "panavisor: jlink failed (see $root/target/jlink.log); running on the whole JDK in $JAVA_HOME" >&2
+    echo "panavisor: linking the runtime failed (see $root/target/jlink.log); running on the whole JDK in" \
+      "$JAVA_HOME" >&2
     rm -rf "$tmp"
     printf '%s\n' "$stamp" > "$root/target/runtime.failed"
     printf '%s' "$JAVA_HOME"

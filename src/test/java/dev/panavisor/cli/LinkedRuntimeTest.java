@@ -16,17 +16,19 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.spi.ToolProvider;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Java runtime {@code ./panavisor} links for Panavisor (tools/lib/runtime.sh, runtime.modules): it holds every
- * module Panavisor and its libraries use, it runs Panavisor, it is linked once, and the launcher names its AOT
- * caches as {@link AotCache} does.
+ * module Panavisor and its libraries use, it runs Panavisor, its archive holds the lambda forms a run links first
+ * (runtime.lambda-forms), it is linked once, and the launcher names its AOT caches as {@link AotCache} does.
  */
 class LinkedRuntimeTest {
     private static final Path PROJECT = Path.of("").toAbsolutePath();
     private static final Path MODULES = PROJECT.resolve("src/main/resources/dev/panavisor/cli/runtime.modules");
+    private static final Path FORMS = PROJECT.resolve("tools/lib/runtime.lambda-forms");
     private static final Path JAVA_HOME = Path.of(System.getProperty("java.home"));
 
     @TempDir
@@ -54,6 +56,9 @@ class LinkedRuntimeTest {
         Path modules = root.resolve(PROJECT.relativize(MODULES));
         Files.createDirectories(modules.getParent());
         Files.copy(MODULES, modules);
+        Path forms = root.resolve(PROJECT.relativize(FORMS));
+        Files.createDirectories(forms.getParent());
+        Files.copy(FORMS, forms);
 
         Result first = bash("panavisor_runtime \"$1\"", root.toString());
         assertEquals(0, first.status(), first.err());
@@ -85,6 +90,8 @@ class LinkedRuntimeTest {
         assertTrue(probeOutput.matches("(?s).*jfr: [1-9][0-9]* bytes.*"), probeOutput);
         assertTrue(probeOutput.contains("JVM native memory tracking"), probeOutput);
 
+        assertTheLinkAheadFindsItsLambdaFormsIn(runtime);
+
         Process jcmd = new ProcessBuilder(runtime.resolve("bin/jcmd").toString(), "-h").redirectErrorStream(true)
                 .start(); // bench compare reads its idle JVMs' memory with it
         String jcmdOutput = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -105,6 +112,38 @@ class LinkedRuntimeTest {
         assertFalse(Files.readString(runtime.resolve("release")).contains("java.sql"));
     }
 
+    /**
+     * The lambda forms and species a run's link-ahead looks up are all in runtime.lambda-forms, and the linked
+     * runtime finds each one pregenerated in its archive, where the whole JDK (the control) generates some.
+     */
+    private void assertTheLinkAheadFindsItsLambdaFormsIn(Path runtime) throws Exception {
+        Set<String> listed = new TreeSet<>(JavaCommand.parse(Files.readString(FORMS)));
+        List<String> onTheJdk = lambdaFormLookups(JAVA_HOME);
+        assertTrue(onTheJdk.stream().anyMatch(line -> line.endsWith("(fail)")), "the control found every form");
+        List<String> onTheRuntime = lambdaFormLookups(runtime);
+        for (String line : onTheRuntime) {
+            assertTrue(line.endsWith("(success)") || line.endsWith("(salvaged)"), "not pregenerated: " + line);
+        }
+        for (String line : Stream.concat(onTheJdk.stream(), onTheRuntime.stream()).toList()) {
+            String form = line.substring(0, line.lastIndexOf(" ("));
+            assertTrue(listed.contains(form), "not in runtime.lambda-forms (tools/bench/lambda-forms.sh makes the "
+                    + "list): " + form);
+        }
+    }
+
+    /** The [LF_RESOLVE] and [SPECIES_RESOLVE] lines of {@link LambdaFormProbe} run on {@code home}'s java. */
+    private static List<String> lambdaFormLookups(Path home) throws Exception {
+        Process probe = new ProcessBuilder(home.resolve("bin/java").toString(), "--enable-native-access=ALL-UNNAMED",
+                "-Djava.lang.invoke.MethodHandle.TRACE_RESOLVE=true", "-cp", System.getProperty("java.class.path"),
+                LambdaFormProbe.class.getName()).redirectErrorStream(true).start();
+        String output = new String(probe.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, probe.waitFor(), output);
+        List<String> lookups = output.lines()
+                .filter(line -> line.matches("\\[(LF|SPECIES)_RESOLVE\\] .* \\(\\w+\\)")).toList();
+        assertTrue(lookups.size() > 10, output);
+        return lookups;
+    }
+
     /** A JDK without jlink: one line, once; the launcher runs on the JDK itself. */
     @Test
     void withoutJlinkPanavisorRunsOnTheJdkAndSaysSoOnce() throws Exception {
@@ -113,6 +152,8 @@ class LinkedRuntimeTest {
         Path root = dir.resolve("project");
         Files.createDirectories(root.resolve(PROJECT.relativize(MODULES)).getParent());
         Files.copy(MODULES, root.resolve(PROJECT.relativize(MODULES)));
+        Files.createDirectories(root.resolve(PROJECT.relativize(FORMS)).getParent());
+        Files.copy(FORMS, root.resolve(PROJECT.relativize(FORMS)));
         String script = "JAVA_HOME=" + jdk.getParent() + "; panavisor_runtime \"$1\"";
         Result first = bash(script, root.toString());
         assertEquals(jdk.getParent().toString(), first.out(), first.err());
