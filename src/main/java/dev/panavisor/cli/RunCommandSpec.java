@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.IGetter;
 import picocli.CommandLine.Model.ISetter;
@@ -25,6 +26,14 @@ import picocli.CommandLine.Model.OptionSpec;
  * before; {@code RunOptionsTest} checks both.
  */
 final class RunCommandSpec {
+    /**
+     * A file option's value as a {@link Path}. picocli's own conversion to {@code Path} calls {@code Paths.get}
+     * through reflection (it is built for Java 5), and a JVM's first reflective call generates the classes of its
+     * accessor: 3 classes on the main thread of every boot, some 90 ms on the lab's emulated CPU
+     * (docs/performance.md, "Lambda forms in the runtime's archive").
+     */
+    private static final ITypeConverter<Path> PATH = value -> Path.of(value);
+
     private RunCommandSpec() {
     }
 
@@ -127,8 +136,8 @@ final class RunCommandSpec {
                 "--trace exits: print every VM exit on stderr as it happens, decoded (out 0x3f8 = 0x48 'H' -> COM1 "
                         + "THR). For learning: every line slows the guest, so use it with a tiny guest or a short "
                         + "boot (docs/boot.md, \"Watching a boot\").");
-        spec.addOption(bound(OptionSpec.builder("--jfr").paramLabel("FILE").type(Path.class), () -> run.jfr,
-                (Path v) -> run.jfr = v)
+        spec.addOption(bound(OptionSpec.builder("--jfr").paramLabel("FILE").type(Path.class).converters(PATH),
+                () -> run.jfr, (Path v) -> run.jfr = v)
                 .description("Record the run with JDK Flight Recorder into FILE (open it in JDK Mission Control or "
                         + "with 'jfr print'): an event per VM exit, per virtio-blk request and per boot phase, beside "
                         + "the JVM's own (docs/boot.md, \"Watching a boot\").",
@@ -196,9 +205,13 @@ final class RunCommandSpec {
 
     private static <V> void value(CommandSpec spec, String name, String label, Class<?> type, Supplier<V> read,
             Consumer<V> write, String description) {
-        spec.addOption(bound(OptionSpec.builder(name).paramLabel(label).type(type), read, write)
-                .description(description).build());
+        OptionSpec.Builder option = OptionSpec.builder(name).paramLabel(label).type(type);
+        if (type == Path.class) {
+            option.converters(PATH);
+        }
+        spec.addOption(bound(option, read, write).description(description).build());
     }
+
 
     private static void flag(CommandSpec spec, String[] names, Supplier<Boolean> read, Consumer<Boolean> write,
             String... description) {

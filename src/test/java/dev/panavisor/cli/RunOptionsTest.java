@@ -200,6 +200,31 @@ class RunOptionsTest {
         assertTrue(help.contains("printk.time=1 loglevel=7"), help);
     }
 
+    /**
+     * The file options are converted by Panavisor's own converter, not by picocli's, which calls {@code Paths.get}
+     * through reflection and so generates the classes of a reflective accessor on every boot's main thread.
+     */
+    @Test
+    void file_options_are_paths_converted_without_reflection() {
+        CommandLine commandLine = PanavisorCommand.newCommandLine();
+        RunCommand run = (RunCommand) commandLine.parseArgs("run", "--kernel", "k/bzImage", "--initrd", "i.cpio",
+                "--jfr", "r.jfr").subcommand().commandSpec().userObject();
+        assertEquals(Path.of("k/bzImage"), run.kernel);
+        assertEquals(Path.of("i.cpio"), run.initrd);
+        assertEquals(Path.of("r.jfr"), run.jfr);
+        CommandLine.Model.CommandSpec spec = commandLine.getSubcommands().get("run").getCommandSpec();
+        for (String name : new String[] {"--config", "--kernel", "--initrd", "--jfr"}) {
+            CommandLine.Model.OptionSpec option = spec.findOption(name);
+            assertEquals(Path.class, option.type(), name);
+            assertEquals(1, option.converters().length, name + " has picocli's reflective converter");
+        }
+        StringWriter err = new StringWriter();
+        commandLine.setErr(new PrintWriter(err));
+        assertEquals(2, commandLine.execute("run", "--kernel", "a\0b"));
+        assertTrue(err.toString().lines().findFirst().orElseThrow().contains("--kernel"), err.toString());
+        assertFalse(err.toString().contains("\tat "), "no stack trace: " + err);
+    }
+
     @Test
     void bad_values_are_usage_errors_with_one_line() {
         CommandLine commandLine = PanavisorCommand.newCommandLine();
