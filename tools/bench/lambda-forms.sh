@@ -12,6 +12,7 @@ J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
 JOPTS="$(jvm_options "$dir") -Djava.lang.invoke.MethodHandle.TRACE_RESOLVE=true"
 default_guest "$dir"
 w=$(mktemp -d /tmp/lambda-forms.XXXXXX)
+trap 'rm -rf "$w"' EXIT
 dd if=/dev/zero of="$w/disk.img" bs=1M count=16 status=none
 trace() { # NAME ARGS...: one run of DIR's build, its trace kept in $w/NAME
     name=$1
@@ -28,4 +29,3 @@ trace disk --disk "$w/disk.img" \
     --exec 'dd if=/dev/vda of=/dev/null bs=1M; dd if=/dev/zero of=/dev/vda bs=1M count=8 conv=fsync'
 trace console --console virtio --exec 'seq 1 100' --exit-stats
 cat "$w/boot" "$w/disk" "$w/console" | grep -E '^\[(LF|SPECIES)_RESOLVE\] ' | sed 's/ ([a-z]*)$//' | sort -u
-rm -rf "$w"

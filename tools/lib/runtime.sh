@@ -4,13 +4,15 @@
 # runs on"). Sourced by ./panavisor after tools/lib/jdk.sh has set JAVA_HOME.
 
 # Prints the runtime's home: target/runtime, linked from $JAVA_HOME first when it is missing or was linked from
-# another JDK or module list. Where it cannot be linked (a JDK without jlink or its modules, a read-only project),
-# says so in one line, once per JDK, and prints $JAVA_HOME instead: Panavisor runs on a whole JDK as well.
+# another JDK, module list or list of lambda forms (runtime.lambda-forms). Where it cannot be linked (a JDK without
+# jlink or its modules, a read-only project), says so in one line, once per JDK, and prints $JAVA_HOME instead:
+# Panavisor runs on a whole JDK as well.
 panavisor_runtime() { # $1 = the project's root
   local root="$1" runtime="$1/target/runtime" modules forms stamp tmp lock
   modules=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$root/src/main/resources/dev/panavisor/cli/runtime.modules" |
     paste -sd, -)
   forms="$root/tools/lib/runtime.lambda-forms"
+  [ -f "$forms" ] || forms=/dev/null # no forms of Panavisor's own: the JDK's alone
   # What the runtime is linked from: the JDK (its path and its release file), the module list and the lambda forms.
   stamp="$JAVA_HOME $(cksum < "$JAVA_HOME/release") $modules $(cksum < "$forms")"
   if panavisor_runtime_is "$runtime" "$stamp"; then
@@ -41,14 +43,18 @@ panavisor_runtime() { # $1 = the project's root
   rm -rf "$tmp"
   # --compress zip-6: the module image holds the classes compressed (26 against 57 MiB); a JVM with Panavisor's AOT
   # cache loads nearly all of its classes from the cache. Then the default class-data archive, for the JVMs that
-  # start without an AOT cache (a first run, one after the jar is rebuilt, jcmd) and the base of every AOT cache
-  # recorded on this runtime: dumped from the JDK's class list with Panavisor's lambda forms added
-  # (runtime.lambda-forms), for compressed object pointers only (Panavisor's heap is at most 256 MiB).
+  # start without an AOT cache (a first run, one after the jar is rebuilt, jcmd) and whose java.lang.invoke holder
+  # classes every AOT cache recorded on this runtime copies: dumped from the JDK's class list with Panavisor's lambda
+  # forms added (runtime.lambda-forms), for compressed object pointers only (Panavisor's heap is at most 256 MiB, and
+  # a JVM whose pointers differ from the archive's does not map it). A form the JVM cannot read does not fail the
+  # dump: it leaves every holder class as the JDK built it, with one error line, which fails the link here.
   if "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
       --compress zip-6 --output "$tmp" >"$root/target/jlink.log" 2>&1 &&
-    grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$forms" | sed 's/^/@lambda-form-invoker /' \
+    sed -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$/d' -e 's/^/@lambda-form-invoker /' "$forms" \
       >> "$tmp/lib/classlist" &&
-    "$tmp/bin/java" -Xshare:dump -XX:SharedArchiveFile="$tmp/lib/server/classes.jsa" >>"$root/target/jlink.log" 2>&1
+    "$tmp/bin/java" -XX:+UseCompressedOops -Xmx256m -Xshare:dump \
+      -XX:SharedArchiveFile="$tmp/lib/server/classes.jsa" >>"$root/target/jlink.log" 2>&1 &&
+    ! grep -q 'Failed to generate LambdaForm holder classes' "$root/target/jlink.log"
   then
     printf '%s\n' "$stamp" > "$tmp/panavisor-runtime"
     # A runtime linked from another JDK is moved aside, not deleted: a JVM still running on it may start others.

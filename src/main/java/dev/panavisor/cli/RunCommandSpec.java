@@ -212,7 +212,6 @@ final class RunCommandSpec {
         spec.addOption(bound(option, read, write).description(description).build());
     }
 
-
     private static void flag(CommandSpec spec, String[] names, Supplier<Boolean> read, Consumer<Boolean> write,
             String... description) {
         spec.addOption(bound(OptionSpec.builder(names).type(boolean.class), read, write).description(description)

@@ -66,6 +66,9 @@ class LinkedRuntimeTest {
         assertEquals(runtime.toString(), first.out());
         assertTrue(first.err().contains("linking the Java runtime"), first.err());
         assertTrue(Files.isRegularFile(runtime.resolve(AotCache.LINKED_RUNTIME_STAMP)));
+        String formsSum = bash("cksum < \"$1\"", forms.toString()).out().strip();
+        assertTrue(Files.readString(runtime.resolve(AotCache.LINKED_RUNTIME_STAMP)).strip().endsWith(formsSum),
+                "a changed list of lambda forms would not link again");
         long bytes;
         try (var files = Files.walk(runtime)) {
             bytes = files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
@@ -131,11 +134,17 @@ class LinkedRuntimeTest {
         }
     }
 
-    /** The [LF_RESOLVE] and [SPECIES_RESOLVE] lines of {@link LambdaFormProbe} run on {@code home}'s java. */
+    /**
+     * The [LF_RESOLVE] and [SPECIES_RESOLVE] lines of {@link LambdaFormProbe} run on {@code home}'s java with
+     * Panavisor's JVM options, and {@code -Xshare:on}: a JVM that cannot map the runtime's archive (one dumped for
+     * other object pointers, say) fails instead of running without it.
+     */
     private static List<String> lambdaFormLookups(Path home) throws Exception {
-        Process probe = new ProcessBuilder(home.resolve("bin/java").toString(), "--enable-native-access=ALL-UNNAMED",
-                "-Djava.lang.invoke.MethodHandle.TRACE_RESOLVE=true", "-cp", System.getProperty("java.class.path"),
-                LambdaFormProbe.class.getName()).redirectErrorStream(true).start();
+        List<String> command = new ArrayList<>(List.of(home.resolve("bin/java").toString(), "-Xshare:on"));
+        command.addAll(JavaCommand.sharedOptions());
+        command.addAll(List.of("-Djava.lang.invoke.MethodHandle.TRACE_RESOLVE=true", "-cp",
+                System.getProperty("java.class.path"), LambdaFormProbe.class.getName()));
+        Process probe = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(probe.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, probe.waitFor(), output);
         List<String> lookups = output.lines()
