@@ -103,7 +103,7 @@ public final class VmResources {
         boolean root = fields.bool("is_root_device", true);
         Boolean readOnly = fields.bool("is_read_only", false);
         fields.ignoredString("partuuid", "", "Panavisor's root is the whole /dev/vda");
-        fields.ignoredString("cache_type", "Unsafe", "Panavisor's virtio-blk always offers flush (an fsync)");
+        fields.ignoredString("cache_type", "Unsafe", "Panavisor's virtio-blk always offers flush (an fdatasync)");
         fields.ignoredString("io_engine", "Sync", "Panavisor serves requests synchronously on the device's worker");
         fields.ignoredObject("rate_limiter", "Panavisor has no rate limiter");
         fields.warnAboutTheRest();

@@ -142,6 +142,7 @@ final class RunCommand implements Callable<Integer> {
                 new java.io.BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 1 << 16)) : null;
         ConsoleTail consoleTail = streams != null && !showConsole ? new ConsoleTail(20) : null;
         Thread signalHook = null;
+        Integer status = null; // set once the run ended and its VM was closed: then the timeline is printed
         try (FlightRecording recording = jfr == null ? null : FlightRecording.start(jfr, err, phases);
                 Kvm kvm = Kvm.open();
                 Machine machine = Machine.create(kvm, config, streams == null ? out
@@ -157,15 +158,21 @@ final class RunCommand implements Callable<Integer> {
             }
             signalHook = stopOnTermination(machine, closed);
             try (HostTerminal terminal = streams == null ? HostTerminal.rawIfInteractive() : null) {
-                return runBuilt(machine, config, streams, consoleTail, terminal, startNanos, phases, err);
+                status = runBuilt(machine, config, streams, consoleTail, terminal, startNanos, phases, err);
             }
         } finally {
+            if (timeline && status != null) {
+                // After the VM is closed, so that its teardown is on it; before the latch, which a termination
+                // signal's hook waits for before the JVM ends.
+                phases.report().forEach(err::println);
+            }
             err.flush(); // a termination signal's hook lets the JVM end as soon as this latch opens
             closed.countDown();
             if (signalHook != null) {
                 dropHook(signalHook);
             }
         }
+        return status;
     }
 
     /**
@@ -235,9 +242,6 @@ final class RunCommand implements Callable<Integer> {
             if (machine.bootNanos() >= 0) {
                 phases.markAt(BootTimeline.Phase.BOOT_MARKER, startNanos + machine.bootNanos());
             }
-        }
-        if (timeline) {
-            phases.report().forEach(err::println);
         }
         if (outputLost != null) {
             return outputLost(outputLost, err);

@@ -32,7 +32,8 @@ public final class BootTimeline {
         BOOT_MARKER("init's boot marker (port 0x440)"),
         EXIT_STATUS("init's report of the command's exit status"),
         VM_ENDED("VM ended"),
-        VCPUS_STOPPED("every vCPU kicked out of KVM_RUN and its thread ended");
+        VCPUS_STOPPED("every vCPU kicked out of KVM_RUN and its thread ended"),
+        VM_CLOSED("VM closed: device threads joined, KVM's VM closed, guest memory unmapped");
 
         private final String label;
 

@@ -7,7 +7,7 @@ import dev.panavisor.sys.EventFd;
 import java.util.function.Consumer;
 
 /**
- * The thread that serves one virtio device's queues, so that no request (a disk read, an fsync, console output) runs
+ * The thread that serves one virtio device's queues, so that no request (a disk read, a flush, console output) runs
  * on a vCPU thread, and a slow device stalls only itself.
  *
  * <p>The journey of a notification: the guest driver writes a queue's index to the device's QueueNotify register.

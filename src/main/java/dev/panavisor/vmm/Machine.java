@@ -472,6 +472,9 @@ public final class Machine implements AutoCloseable {
             vm.close();
             lines.forEach(KvmInterruptLine::close);
             memory.close();
+            if (timeline != null) {
+                timeline.mark(BootTimeline.Phase.VM_CLOSED);
+            }
         }
         if (flushFailure != null) {
             throw flushFailure;
