@@ -21,9 +21,11 @@ public final class Vm implements AutoCloseable {
     private final List<Vcpu> vcpus = new ArrayList<>();
     /** KVM's coalesced ring, mapped at the first coalesced registration; one per VM, shared by its zones. */
     private CoalescedRing coalescedRing;
-    private final Arena arena = Arena.ofShared();
-    /** Reused for KVM_IRQ_LINE; guarded by {@code this}. */
-    private final MemorySegment irqLevel = arena.allocate(KvmStructs.IRQ_LEVEL);
+    /**
+     * Reused for KVM_IRQ_LINE; guarded by {@code this}. In an automatic arena, freed with this object: closing a
+     * shared arena is a handshake with every Java thread (15-36 ms of a VM's teardown in the nested lab).
+     */
+    private final MemorySegment irqLevel = Arena.ofAuto().allocate(KvmStructs.IRQ_LEVEL);
     private boolean closed;
 
     Vm(Kvm kvm, int fd) {
@@ -84,6 +86,9 @@ public final class Vm implements AutoCloseable {
      * lines raised from any other thread.
      */
     public synchronized void setIrqLine(int irq, boolean level) {
+        if (closed) {
+            throw new IllegalStateException("the VM is closed"); // its descriptor's number may be another file's
+        }
         irqLevel.set(ValueLayout.JAVA_INT, 0, irq);
         irqLevel.set(ValueLayout.JAVA_INT, 4, level ? 1 : 0);
         Libc.ioctl(fd, KvmIoctls.KVM_IRQ_LINE, irqLevel, "KVM_IRQ_LINE");
@@ -184,14 +189,13 @@ public final class Vm implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (!closed) {
             closed = true;
             for (Vcpu vcpu : vcpus) {
                 vcpu.close();
             }
             Libc.close(fd);
-            arena.close();
         }
     }
 }

@@ -13,13 +13,19 @@ import java.lang.foreign.ValueLayout;
  */
 public final class EventFd implements AutoCloseable {
     private final int fd;
-    private final Arena arena = Arena.ofShared();
-    /** Eight-byte buffers for the counter, one for each direction so a waiter and a signaller never share one. */
-    private final MemorySegment readBuffer = arena.allocate(ValueLayout.JAVA_LONG);
-    private final MemorySegment writeBuffer = arena.allocate(ValueLayout.JAVA_LONG);
+    /**
+     * Eight-byte buffers for the counter, one for each direction so a waiter and a signaller never share one. In an
+     * automatic arena, freed with this object: closing a shared arena is a handshake with every Java thread, which
+     * cost a VM's teardown 1-3 ms per eventfd in the nested lab (docs/performance.md, "The VM's teardown").
+     */
+    private final MemorySegment readBuffer;
+    private final MemorySegment writeBuffer;
     private volatile boolean closed;
 
     public EventFd() {
+        Arena arena = Arena.ofAuto();
+        this.readBuffer = arena.allocate(ValueLayout.JAVA_LONG);
+        this.writeBuffer = arena.allocate(ValueLayout.JAVA_LONG);
         this.fd = Libc.eventfd(0, 0);
     }
 
@@ -29,6 +35,7 @@ public final class EventFd implements AutoCloseable {
 
     /** Adds 1 to the counter, waking a reader. */
     public synchronized void signal() {
+        requireOpen(); // its number may be another file's by now
         writeBuffer.set(ValueLayout.JAVA_LONG, 0, 1L);
         long result = Libc.writeOrErrno(fd, writeBuffer);
         if (result < 0) {
@@ -38,6 +45,7 @@ public final class EventFd implements AutoCloseable {
 
     /** Blocks until the counter is non-zero; returns it (how many signals were merged) and resets it to zero. */
     public long await() {
+        requireOpen();
         while (true) {
             long result = Libc.readOrErrno(fd, readBuffer);
             if (result == 8) {
@@ -55,7 +63,12 @@ public final class EventFd implements AutoCloseable {
         if (!closed) {
             closed = true;
             Libc.close(fd);
-            arena.close();
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("eventfd " + fd + " is closed");
         }
     }
 }
