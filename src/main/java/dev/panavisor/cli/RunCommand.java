@@ -213,7 +213,11 @@ final class RunCommand implements Callable<Integer> {
             StdinForwarder.start(new java.io.FileInputStream(FileDescriptor.in), streams, machine::isRunning);
         }
         boolean sockets = config.vsock().isPresent() || config.net().map(n -> n.tap() == null).orElse(false);
-        Outcome outcome = machine.run(effectiveStallLimit(), confinement(sockets));
+        Runnable confinement = confinement(sockets);
+        Outcome outcome = machine.run(effectiveStallLimit(), () -> {
+            confinement.run();
+            linkExitCodeAhead(); // from here on this thread only waits for the VM's end
+        });
         if (streams != null) {
             streams.drain();
         }
@@ -395,6 +399,19 @@ final class RunCommand implements Callable<Integer> {
         }
         err.println("panavisor: the command's output could not be written: " + error.getMessage());
         return ExitCodes.ERROR;
+    }
+
+    /**
+     * Links {@link #exitCode}'s switch ahead of the run's end: a switch over types is an invokedynamic whose first call
+     * generates a class (SwitchBootstraps), which cost every run 10-15 ms at its end in the nested lab
+     * (docs/performance.md, "The VM's teardown"). Called on this thread while the guest boots, when it only waits.
+     */
+    static void linkExitCodeAhead() {
+        try {
+            exitCode(new Outcome.Stopped("linked ahead"), null, false, null);
+        } catch (LinkageError e) {
+            // The run's own call at its end fails the same way, and reports it as its one line.
+        }
     }
 
     /** The process exit status for how the VM ended; prints the one-line reason for anything but a clean end. */

@@ -39,7 +39,7 @@ final class ConsoleFlusher implements AutoCloseable {
         while (!closed) {
             try {
                 console.awaitDirty();
-                Thread.sleep(PERIOD_MILLIS);
+                console.gatherOutput(PERIOD_MILLIS);
             } catch (InterruptedException e) {
                 break; // not asked for: show what is left, below, and end
             }

@@ -101,7 +101,20 @@ final class ConsoleOutput extends OutputStream {
     }
 
     /**
-     * Ends the flusher's waits in {@link #awaitBytes}, now and later. Not an interrupt: that would end a write to an
+     * Lets more output gather for up to {@code millis} before the flusher shows it, unless the flusher is told to finish
+     * ({@link #endWaits}): a VM that ends does not wait out the period (the init's last line, which ends an
+     * {@code --exec} run, otherwise held every such run's end for the rest of it).
+     */
+    synchronized void gather(long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
+        long left;
+        while (!ending && (left = deadline - System.nanoTime()) > 0) {
+            java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+    }
+
+    /**
+     * Ends the flusher's waits in {@link #awaitBytes} and {@link #gather}, now and later. Not an interrupt: that would end a write to an
      * interruptible stream (a channel's) half-way.
      */
     synchronized void endWaits() {

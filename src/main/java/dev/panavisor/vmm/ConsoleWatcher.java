@@ -96,12 +96,17 @@ public final class ConsoleWatcher extends OutputStream {
         out.awaitBytes();
     }
 
+    /** Waits up to {@code millis} for more output to gather, or until {@link #endFlusherWaits}. */
+    void gatherOutput(long millis) throws InterruptedException {
+        out.gather(millis);
+    }
+
     /** Shows what waits to be shown, if anything, on the calling thread and outside this watcher's lock. */
     public void flushIfDirty() throws IOException {
         out.drain();
     }
 
-    /** Ends the console flusher's waits in {@link #awaitDirty}, now and later: it is told to finish. */
+    /** Ends the console flusher's waits ({@link #awaitDirty}, {@link #gatherOutput}), now and later: it finishes. */
     void endFlusherWaits() {
         out.endWaits();
     }

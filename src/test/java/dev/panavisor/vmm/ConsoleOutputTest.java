@@ -154,4 +154,30 @@ class ConsoleOutputTest {
         output.drain();
         assertEquals(1, writes.get(), "nothing written after the failure");
     }
+
+    /**
+     * The flusher lets output gather for a period before it shows it; told to finish, it stops gathering at once
+     * rather than sleeping out the period (an {@code --exec} run ends right after the init's last console line).
+     */
+    @Test
+    void the_flusher_stops_gathering_when_told_to_finish() throws Exception {
+        ConsoleOutput output = new ConsoleOutput(new ByteArrayOutputStream());
+        output.flushedBy(true);
+        output.write(new byte[] {'x'}, 0, 1);
+        CountDownLatch gathering = new CountDownLatch(1);
+        Thread flusher = Thread.ofPlatform().start(() -> {
+            try {
+                output.awaitBytes();
+                gathering.countDown();
+                output.gather(TimeUnit.HOURS.toMillis(1));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertTrue(gathering.await(30, TimeUnit.SECONDS));
+        output.endWaits();
+        flusher.join(TimeUnit.SECONDS.toMillis(30));
+        assertFalse(flusher.isAlive(), "still gathering an hour's output after endWaits");
+        output.gather(TimeUnit.HOURS.toMillis(1)); // and later gathers return at once
+    }
 }
