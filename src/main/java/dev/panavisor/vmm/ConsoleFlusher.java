@@ -82,12 +82,7 @@ final class ConsoleFlusher implements AutoCloseable {
         if (limit == null) {
             Joins.joinUninterruptibly(thread);
         } else {
-            try {
-                ended = thread.join(limit);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                ended = !thread.isAlive();
-            }
+            ended = Joins.joinWithin(thread, limit.toMillis());
         }
         if (ended) {
             console.flushedBy(false);

@@ -25,4 +25,17 @@ final class Joins {
             Thread.currentThread().interrupt();
         }
     }
+
+    /**
+     * Waits up to {@code millis} for {@code thread} to end; true if it has. An interrupt ends the wait early and is
+     * set again on return.
+     */
+    static boolean joinWithin(Thread thread, long millis) {
+        try {
+            thread.join(Math.max(1, millis)); // join(0) would wait without end
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return !thread.isAlive();
+    }
 }

@@ -273,7 +273,7 @@ public final class Machine implements AutoCloseable {
     private boolean joinVcpuThreads() {
         boolean all = true;
         for (Thread thread : vcpuThreads) {
-            all &= joinQuietly(thread, VCPU_JOIN_LIMIT_MILLIS);
+            all &= Joins.joinWithin(thread, VCPU_JOIN_LIMIT_MILLIS);
         }
         if (all && timeline != null) {
             timeline.mark(BootTimeline.Phase.VCPUS_STOPPED);
@@ -436,7 +436,7 @@ public final class Machine implements AutoCloseable {
         vcpus.forEach(Vcpu::kick);
         List<String> stuck = new ArrayList<>();
         for (Thread thread : vcpuThreads) {
-            if (!joinQuietly(thread, VCPU_JOIN_LIMIT_MILLIS)) {
+            if (!Joins.joinWithin(thread, VCPU_JOIN_LIMIT_MILLIS)) {
                 stuck.add(thread.getName());
             }
         }
@@ -491,13 +491,4 @@ public final class Machine implements AutoCloseable {
     private static final long VCPU_JOIN_LIMIT_MILLIS = 10_000;
     /** How long a VM the user stopped waits for its console's reader to take the last output. */
     private static final java.time.Duration HOST_STOP_OUTPUT_LIMIT = java.time.Duration.ofSeconds(2);
-
-    private static boolean joinQuietly(Thread thread, long millis) {
-        try {
-            thread.join(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return !thread.isAlive();
-    }
 }
