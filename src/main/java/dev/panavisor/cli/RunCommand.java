@@ -142,7 +142,7 @@ final class RunCommand implements Callable<Integer> {
                 new java.io.BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 1 << 16)) : null;
         ConsoleTail consoleTail = streams != null && !showConsole ? new ConsoleTail(20) : null;
         Thread signalHook = null;
-        Integer status = null; // set once the run ended and its VM was closed: then the timeline is printed
+        Integer status = null; // set once the run has ended: its timeline is printed after the VM is closed
         try (FlightRecording recording = jfr == null ? null : FlightRecording.start(jfr, err, phases);
                 Kvm kvm = Kvm.open();
                 Machine machine = Machine.create(kvm, config, streams == null ? out

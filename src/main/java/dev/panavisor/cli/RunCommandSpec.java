@@ -124,7 +124,8 @@ final class RunCommandSpec {
                 "After the run, print when each boot phase ended, in ms from the process's start: JVM up, command "
                         + "parsed, images located, VM and memory created, kernel loaded, first KVM_RUN, the guest "
                         + "kernel's first console line and its 'Run /init as init process' line (with the guest's "
-                        + "own clock), the init's boot marker, VM ended (docs/boot.md).",
+                        + "own clock), the init's boot marker, the command's exit status, VM ended, the vCPUs stopped, "
+                        + "the VM closed (docs/boot.md).",
                 "Adds printk.time=1 loglevel=7 to the kernel command line so those lines reach the console; "
                         + "printing them makes the boot slower (on the serial console each byte is a VM exit).");
         flag(spec, new String[] {"-v", "--verbose"}, () -> run.verbose, v -> run.verbose = v,

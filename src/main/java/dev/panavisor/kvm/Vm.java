@@ -23,7 +23,7 @@ public final class Vm implements AutoCloseable {
     private CoalescedRing coalescedRing;
     /**
      * Reused for KVM_IRQ_LINE; guarded by {@code this}. In an automatic arena, freed with this object: closing a
-     * shared arena is a handshake with every Java thread (15-36 ms of a VM's teardown in the nested lab).
+     * shared arena is a handshake with every Java thread (docs/performance.md, "The VM's teardown").
      */
     private final MemorySegment irqLevel = Arena.ofAuto().allocate(KvmStructs.IRQ_LEVEL);
     private boolean closed;

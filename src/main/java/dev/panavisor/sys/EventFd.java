@@ -15,8 +15,8 @@ public final class EventFd implements AutoCloseable {
     private final int fd;
     /**
      * Eight-byte buffers for the counter, one for each direction so a waiter and a signaller never share one. In an
-     * automatic arena, freed with this object: closing a shared arena is a handshake with every Java thread, which
-     * cost a VM's teardown 1-3 ms per eventfd in the nested lab (docs/performance.md, "The VM's teardown").
+     * automatic arena, freed with this object: closing a shared arena is a handshake with every Java thread, which a
+     * VM's teardown paid once per eventfd (docs/performance.md, "The VM's teardown").
      */
     private final MemorySegment readBuffer;
     private final MemorySegment writeBuffer;

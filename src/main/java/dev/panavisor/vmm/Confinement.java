@@ -42,8 +42,8 @@ public final class Confinement {
             new Allowed(Syscall.PREADV, "virtio-blk reads into several guest buffers at once (one request's "
                     + "segments)"),
             new Allowed(Syscall.PWRITEV, "virtio-blk writes from several guest buffers at once"),
-            new Allowed(Syscall.FSYNC, "virtio-blk flush (FileChannel.force)"),
-            new Allowed(Syscall.FDATASYNC, "virtio-blk flush"),
+            new Allowed(Syscall.FDATASYNC, "virtio-blk flush (FileChannel.force(false)), and the disks' flush at the "
+                    + "end"),
             new Allowed(Syscall.LSEEK, "the JVM reading its jar"),
             new Allowed(Syscall.FSTAT, "file sizes of open files"),
             new Allowed(Syscall.NEWFSTATAT, "file sizes of open files (glibc's fstat)"),

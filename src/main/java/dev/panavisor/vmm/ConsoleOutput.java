@@ -101,8 +101,8 @@ final class ConsoleOutput extends OutputStream {
     }
 
     /**
-     * Lets more output gather for up to {@code millis} before the flusher shows it, unless the flusher is told to finish
-     * ({@link #endWaits}): a VM that ends does not wait out the period (the init's last line, which ends an
+     * Lets more output gather for up to {@code millis} before the flusher shows it, unless the flusher is told to
+     * finish ({@link #endWaits}): a VM that ends does not wait out the period (the init's last line, which ends an
      * {@code --exec} run, otherwise held every such run's end for the rest of it).
      */
     synchronized void gather(long millis) throws InterruptedException {
@@ -114,8 +114,8 @@ final class ConsoleOutput extends OutputStream {
     }
 
     /**
-     * Ends the flusher's waits in {@link #awaitBytes} and {@link #gather}, now and later. Not an interrupt: that would end a write to an
-     * interruptible stream (a channel's) half-way.
+     * Ends the flusher's waits in {@link #awaitBytes} and {@link #gather}, now and later. Not an interrupt: that would
+     * end a write to an interruptible stream (a channel's) half-way.
      */
     synchronized void endWaits() {
         ending = true;

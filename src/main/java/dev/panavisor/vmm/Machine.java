@@ -183,8 +183,8 @@ public final class Machine implements AutoCloseable {
         String panic = console.panic();
         Outcome effective = panic != null && result instanceof Outcome.Stopped ? new Outcome.GuestPanic(panic) : result;
         if (timeline != null) {
-            // Before completing: run()'s caller prints the timeline as soon as the outcome is there. A later call
-            // (another vCPU) marks nothing new: the first mark of a phase wins.
+            // Before completing, so that the mark is the outcome's time. A later call (another vCPU) marks nothing
+            // new: the first mark of a phase wins.
             timeline.mark(BootTimeline.Phase.VM_ENDED);
         }
         if (outcome.complete(effective)) {

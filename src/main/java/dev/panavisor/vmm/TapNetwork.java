@@ -43,8 +43,7 @@ final class TapNetwork implements HostNetwork {
 
     private final TapDevice tap;
     private final EventFd wakeups = new EventFd();
-    /** Freed with this object, not closed: closing a shared arena is a handshake with every Java thread. */
-    private final Arena arena = Arena.ofAuto();
+    private final Arena arena = Arena.ofShared();
     /** A frame and its virtio-net header (the TAP carries offloads: {@link #offloads()}). */
     private final MemorySegment transmitBuffer = arena.allocate(VirtioNet.HEADER_SIZE + VirtioNet.MAX_FRAME);
     /**
@@ -267,5 +266,6 @@ final class TapNetwork implements HostNetwork {
         }
         wakeups.close();
         tap.close();
+        arena.close();
     }
 }

@@ -49,10 +49,12 @@ class EventFdTest {
         Files.write(file, new byte[0]);
         int reused = Libc.open(file.toString(), Libc.O_RDWR);
         try {
-            assertEquals(number, reused, "the lowest free number is the eventfd's");
             assertThrows(IllegalStateException.class, event::signal);
             assertThrows(IllegalStateException.class, event::await);
-            assertEquals(0, Files.size(file));
+            // The lowest free number is the eventfd's, unless another thread of this JVM opened a file in between.
+            if (reused == number) {
+                assertEquals(0, Files.size(file), "the late signal wrote into the file that got its number");
+            }
         } finally {
             Libc.close(reused);
         }
