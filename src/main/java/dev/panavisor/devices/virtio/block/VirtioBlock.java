@@ -22,9 +22,9 @@ import java.util.concurrent.RejectedExecutionException;
 /**
  * A virtio block device (virtio 1.2 §5.2): one request queue, served from a {@link DiskBackend}.
  *
- * <p>Requests: read (T_IN), write (T_OUT), flush (T_FLUSH, an fdatasync on a file) and get-id (T_GET_ID); anything else
- * is answered VIRTIO_BLK_S_UNSUPP. Every request is parsed and checked ({@link BlockRequest}) before any byte moves,
- * so a request reaching past the end of the disk fails with VIRTIO_BLK_S_IOERR and never touches the host file
+ * <p>Requests: read (T_IN), write (T_OUT), flush (T_FLUSH, an fdatasync of a file) and get-id (T_GET_ID); anything
+ * else is answered VIRTIO_BLK_S_UNSUPP. Every request is parsed and checked ({@link BlockRequest}) before any byte
+ * moves, so a request reaching past the end of the disk fails with VIRTIO_BLK_S_IOERR and never touches the host file
  * outside the disk. A read-only backend is advertised with VIRTIO_BLK_F_RO and its writes fail the same way.
  *
  * <p>Data moves without a copy: the request's segments ({@link GuestSegments}: guest-physical addresses and
