@@ -114,7 +114,10 @@ public final class ConfinedMachineMain {
         void run() throws Exception;
     }
 
-    /** "allowed", or "refused: " and the message of the first IOException in the chain (a class's static init can wrap it). */
+    /**
+     * "allowed", or "refused: " and the message of the first IOException in the chain (a class's static init can
+     * wrap it).
+     */
     private static String attempt(Call call) {
         try {
             call.run();
