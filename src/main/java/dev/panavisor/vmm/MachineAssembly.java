@@ -32,6 +32,7 @@ import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * Puts a {@link Machine} together, step by step, in the order of a boot: KVM's VM and in-kernel platform, guest
@@ -173,9 +174,10 @@ final class MachineAssembly {
         }
         if (config.net().isPresent()) {
             MachineConfig.Net net = config.net().get();
+            Consumer<String> warnings = EventLog.to(System.err)::event; // a backend failing mid-run: one line
             network = switch (net.backend()) {
-                case MachineConfig.Tap(String name) -> TapNetwork.open(name);
-                case MachineConfig.UserNetwork user -> PasstNetwork.start("passt", user, EventLog.to(System.err)::event);
+                case MachineConfig.Tap(String name) -> TapNetwork.open(name, warnings);
+                case MachineConfig.UserNetwork user -> PasstNetwork.start("passt", user, warnings);
             };
             HostNetwork wakeable = network;
             netDevice = new VirtioNet(network, net.mac(), wakeable::wake);

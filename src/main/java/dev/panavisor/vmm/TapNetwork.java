@@ -27,11 +27,15 @@ import java.util.function.Consumer;
  * rather than being read and dropped, and nothing spins. The guest's next buffer brings a notification, which KVM
  * signals on that same eventfd (an ioeventfd on the receive queue, {@link #receiveNotificationFd()}; without
  * ioeventfds the device calls {@link #wake()} from the notification), and the thread looks again.
- * {@link #close()} wakes it the same way with a stop flag. A frame is read only when a buffer is known to be there, and the receive thread
- * is the only one that consumes receive buffers, so a frame read is a frame delivered (or dropped by the device with
- * a counted reason, too big for the buffer; or lost to a guest reset in between, which discards the queues). With
- * mergeable buffers a frame may need more buffers than are there: the device does not take it, and the thread
- * holds it, polls the eventfd alone, and offers it again when the guest has posted more.
+ * {@link #close()} wakes it the same way with a stop flag. A frame is read only when a buffer is known to be there,
+ * and the receive thread is the only one that consumes receive buffers, so a frame read is a frame delivered (or
+ * dropped by the device with a counted reason, too big for the buffer; or lost to a guest reset in between, which
+ * discards the queues). With mergeable buffers a frame may need more buffers than are there: the device does not
+ * take it, and the thread holds it, polls the eventfd alone, and offers it again when the guest has posted more.
+ *
+ * <p>A TAP deleted while the VM runs ({@code ip link del}) reports an error on every poll and fails every read and
+ * write: one line says so, the receive thread ends, and the guest goes on without a network (its frames are
+ * dropped), as when passt dies ({@link PasstNetwork}).
  */
 final class TapNetwork implements HostNetwork {
     /** struct pollfd (poll(2)): int fd, short events, short revents; the event bits of asm-generic/poll.h. */
@@ -57,20 +61,23 @@ final class TapNetwork implements HostNetwork {
     /** struct pollfd[2]: the TAP, then the wake-up eventfd. */
     private final MemorySegment pollFds = arena.allocate(2 * POLLFD_SIZE, 4);
     private final MemorySegment wakeupCounter = arena.allocate(ValueLayout.JAVA_LONG);
+    private final Consumer<String> warnings;
     private Thread thread;
     private volatile boolean stopping;
 
-    private TapNetwork(TapDevice tap) {
+    private TapNetwork(TapDevice tap, Consumer<String> warnings) {
         this.tap = tap;
+        this.warnings = warnings;
     }
 
     /**
      * Attaches to TAP {@code name}, or fails with one line saying why and what to do.
      *
+     * @param warnings where the line goes if the TAP fails while the VM runs
      * @throws VmmException when /dev/net/tun is missing, the TAP does not exist and this process may not create it,
      *         it belongs to someone else, or another process has it open
      */
-    static TapNetwork open(String name) {
+    static TapNetwork open(String name, Consumer<String> warnings) {
         try {
             TapDevice tap = TapDevice.open(name, true);
             try {
@@ -81,7 +88,7 @@ final class TapNetwork implements HostNetwork {
                 tap.close();
                 throw e;
             }
-            return new TapNetwork(tap);
+            return new TapNetwork(tap, warnings);
         } catch (NativeCallException e) {
             throw new VmmException(openFailure(name, e), e);
         }
@@ -104,7 +111,7 @@ final class TapNetwork implements HostNetwork {
         };
     }
 
-    /** Starts the receive thread; a TAP read error ends the VM ({@code failed}). */
+    /** Starts the receive thread; an error of its own (not the TAP's) ends the VM ({@code failed}). */
     @Override
     public void start(VirtioNet device, Object lock, Consumer<Throwable> failed) {
         thread = Thread.ofPlatform().name("net-rx-" + tap.name()).daemon().start(() -> {
@@ -203,14 +210,26 @@ final class TapNetwork implements HostNetwork {
                 wakeupCount.increment();
             }
             short tapEvents = pollFds.get(ValueLayout.JAVA_SHORT, 6);
-            // An error or hang-up (the interface was deleted) would be reported on every poll: end the VM instead.
-            if ((tapEvents & (POLLERR | POLLHUP | POLLNVAL)) != 0 && !stopping) {
-                throw new VmmException("TAP " + tap.name() + " failed (poll events 0x"
-                        + Integer.toHexString(tapEvents) + ")");
+            // An error or hang-up (the interface was deleted) would be reported on every poll: stop polling.
+            if ((tapEvents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
+                tapGone("poll events 0x" + Integer.toHexString(tapEvents));
+                return;
             }
             if (ready && (tapEvents & POLLIN) != 0) {
-                receiveBurst(device, lock);
+                String readError = receiveBurst(device, lock);
+                if (readError != null) {
+                    tapGone(readError);
+                    return;
+                }
             }
+        }
+    }
+
+    /** The TAP failed while the VM runs: one line, and the guest goes on without a network. */
+    private void tapGone(String how) {
+        if (!stopping) {
+            warnings.accept("--net tap=" + tap.name() + ": the TAP failed (" + how + "; deleted?); the guest's "
+                    + "network is down, the VM goes on");
         }
     }
 
@@ -219,24 +238,25 @@ final class TapNetwork implements HostNetwork {
 
     /**
      * Reads and delivers frames (the TAP said at least one is waiting) until the TAP is empty, the guest has no
-     * buffer left or {@link #BURST} frames went in, then notifies the driver once for all of them.
+     * buffer left or {@link #BURST} frames went in, then notifies the driver once for all of them. Returns null, or
+     * what a failed read said (the TAP is gone).
      */
-    private void receiveBurst(VirtioNet device, Object lock) {
+    private String receiveBurst(VirtioNet device, Object lock) {
         try {
             for (int n = 0; n < BURST; n++) {
                 if (n > 0) {
                     synchronized (lock) {
                         if (!device.canReceive()) {
-                            return;
+                            return null;
                         }
                     }
                 }
                 long length = tap.read(receiveBuffer);
                 if (length == -Errno.EAGAIN || length == -Errno.EINTR || length == 0) {
-                    return;
+                    return null;
                 }
                 if (length < 0) {
-                    throw new NativeCallException("read(" + tap.name() + ")", (int) -length);
+                    return "read: " + Libc.strerror((int) -length);
                 }
                 if (length >= RECEIVE_CAPACITY) {
                     continue; // cut short by the kernel: not a frame the guest can use, so it is dropped
@@ -245,10 +265,11 @@ final class TapNetwork implements HostNetwork {
                 synchronized (lock) {
                     if (!device.receiveInBurst(receiveBytes, (int) length)) {
                         heldLength = (int) length; // the receive queue's notification wakes this thread for it
-                        return;
+                        return null;
                     }
                 }
             }
+            return null;
         } finally {
             synchronized (lock) {
                 device.endBurst();

@@ -14,6 +14,8 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The host side of the vsock device: UNIX sockets, the way Firecracker's vsock exposes a guest (docs/network.md,
@@ -30,23 +32,41 @@ import java.nio.file.Path;
  * program to accept (Linux's {@code unix_wait_for_peer}), holding up the vCPUs that touch the device meanwhile.
  * Non-blocking, a full backlog fails at once (EAGAIN), and the guest's REQUEST gets a RST, as for a port nobody
  * listens on.
+ *
+ * <p>A host program's handshake has a deadline ({@link #HANDSHAKE_NANOS}): its {@code CONNECT} line must have come
+ * by then, and the guest must have accepted the connection it asked for, or its socket is closed (and the guest's
+ * half of the connection reset). Without one, a program that never finishes its line, or a guest that never
+ * answers, would hold a socket (and a connection of the device's limit) for the VM's whole life. At most
+ * {@link #MAX_PENDING_LINES} connections may be sending their line at once; more are closed at once.
  */
 final class VsockSockets implements VsockHost, AutoCloseable {
     /** The longest CONNECT line taken: "CONNECT 4294967295\n" is 19 bytes. */
     static final int MAX_LINE = 32;
+    /**
+     * How long a host program has to send its CONNECT line, and then the guest to accept: 5 s, where Firecracker
+     * gives 2, since a guest in the nested lab can stall for a second (docs/lab.md).
+     */
+    static final long HANDSHAKE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** Connections still sending their CONNECT line, at most; a local program cannot queue more. */
+    static final int MAX_PENDING_LINES = 64;
 
     private final Path path;
     private final Selector selector;
     private final ServerSocketChannel listener;
     private final Thread thread;
+    private final long handshakeNanos;
+    /** Handshakes in the order they began, so in the order of their deadlines (all are as long). Poller only. */
+    private final ArrayDeque<Handshake> handshakes = new ArrayDeque<>();
+    private int pendingLines;
     private volatile boolean stopping;
     private VirtioVsock device;
     private Object lock;
 
-    private VsockSockets(Path path, Selector selector, ServerSocketChannel listener) {
+    private VsockSockets(Path path, Selector selector, ServerSocketChannel listener, long handshakeNanos) {
         this.path = path;
         this.selector = selector;
         this.listener = listener;
+        this.handshakeNanos = handshakeNanos;
         this.thread = Thread.ofPlatform().name("vsock-host").daemon().unstarted(this::serve);
     }
 
@@ -55,6 +75,11 @@ final class VsockSockets implements VsockHost, AutoCloseable {
      * replaced, anything else there is an error.
      */
     static VsockSockets open(Path path) {
+        return open(path, HANDSHAKE_NANOS);
+    }
+
+    /** {@link #open(Path)} with another handshake deadline (tests). */
+    static VsockSockets open(Path path, long handshakeNanos) {
         check(path);
         try {
             Files.delete(path); // a stale socket of an earlier run (check: whatever is there is a socket)
@@ -71,7 +96,7 @@ final class VsockSockets implements VsockHost, AutoCloseable {
             listener.bind(UnixDomainSocketAddress.of(path));
             listener.configureBlocking(false);
             listener.register(selector, SelectionKey.OP_ACCEPT);
-            return new VsockSockets(path, selector, listener);
+            return new VsockSockets(path, selector, listener, handshakeNanos);
         } catch (IOException | RuntimeException e) {
             closeQuietly(listener);
             closeQuietly(selector);
@@ -148,7 +173,12 @@ final class VsockSockets implements VsockHost, AutoCloseable {
     private void serve() {
         while (!stopping) {
             try {
-                selector.select();
+                long wait = endLateHandshakes();
+                if (wait > 0) {
+                    selector.select(wait);
+                } else {
+                    selector.select();
+                }
             } catch (IOException | java.nio.channels.ClosedSelectorException e) {
                 return;
             }
@@ -174,13 +204,51 @@ final class VsockSockets implements VsockHost, AutoCloseable {
     private void accept() {
         try {
             SocketChannel channel = listener.accept();
-            if (channel != null) {
-                channel.configureBlocking(false);
-                channel.register(selector, SelectionKey.OP_READ, new ConnectLine());
+            if (channel == null) {
+                return;
             }
+            if (pendingLines >= MAX_PENDING_LINES) {
+                closeQuietly(channel);
+                return;
+            }
+            channel.configureBlocking(false);
+            ConnectLine line = new ConnectLine();
+            SelectionKey key = channel.register(selector, SelectionKey.OP_READ, line);
+            pendingLines++;
+            handshakes.add(new Handshake(System.nanoTime() + handshakeNanos, key, line));
         } catch (IOException e) {
             // The client went away between connect and accept: nothing to serve.
         }
+    }
+
+    /**
+     * Ends the handshakes past their deadline: a connection still sending its line is closed; one the guest has not
+     * accepted yet is given up ({@link VirtioVsock#hostGaveUp}). Returns the milliseconds to the next deadline, or
+     * 0 when none waits.
+     */
+    private long endLateHandshakes() {
+        long now = System.nanoTime();
+        Handshake next;
+        while ((next = handshakes.peek()) != null && next.deadline() - now <= 0) {
+            handshakes.poll();
+            if (next.waitingFor() instanceof ConnectLine line) {
+                if (next.key().isValid() && next.key().attachment() == line) {
+                    endLine(next.key());
+                }
+            } else if (next.waitingFor() instanceof UnixStream stream) {
+                synchronized (lock) {
+                    device.hostGaveUp(stream);
+                }
+            }
+        }
+        return next == null ? 0 : TimeUnit.NANOSECONDS.toMillis(next.deadline() - now) + 1;
+    }
+
+    /** A connection that sent no CONNECT line, or a bad one, or none in time: closed, with no answer. */
+    private void endLine(SelectionKey key) {
+        pendingLines--;
+        key.cancel();
+        closeQuietly(key.channel());
     }
 
     /** Reads the {@code CONNECT P\n} line; a line that is not one closes the connection. */
@@ -205,17 +273,18 @@ final class VsockSockets implements VsockHost, AutoCloseable {
                 stream.key = key;
                 key.interestOps(0);
                 key.attach(stream);
+                pendingLines--;
                 synchronized (lock) {
                     device.hostConnect(stream, port);
                 }
+                handshakes.add(new Handshake(System.nanoTime() + handshakeNanos, key, stream));
                 return;
             }
             if (n < 0) {
                 throw new IOException("end of stream before the CONNECT line");
             }
         } catch (IOException e) {
-            key.cancel();
-            closeQuietly(channel);
+            endLine(key);
         }
     }
 
@@ -267,6 +336,10 @@ final class VsockSockets implements VsockHost, AutoCloseable {
                 // closing: nothing to do
             }
         }
+    }
+
+    /** A handshake's deadline, and what it waits for: its {@link ConnectLine}, or the guest's accept of a stream. */
+    private record Handshake(long deadline, SelectionKey key, Object waitingFor) {
     }
 
     /** The bytes of a CONNECT line read so far. */

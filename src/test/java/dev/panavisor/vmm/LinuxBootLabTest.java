@@ -354,6 +354,16 @@ class LinuxBootLabTest {
     // The network card on a TAP (net-scenarios.sh): L1 is 172.30.0.1 on pvtap0, the guest 172.30.0.2 from ip=.
 
     @Test
+    void net_tap_deleted_mid_run_says_so_once_and_the_guest_runs_on() throws IOException {
+        assertEquals(0, rc("net-gone"), describe("net-gone"));
+        assertTrue(out("net-gone").contains("guest-alive"), "the command ran to its end: " + describe("net-gone"));
+        List<String> lines = err("net-gone").lines().filter(line -> line.contains("pvgone")).toList();
+        assertEquals(1, lines.size(), describe("net-gone"));
+        assertTrue(lines.getFirst().startsWith("panavisor: --net tap=pvgone: the TAP failed (")
+                && lines.getFirst().endsWith("the guest's network is down, the VM goes on"), describe("net-gone"));
+    }
+
+    @Test
     void the_host_pings_the_guest_on_its_tap_and_the_guest_runs_to_its_end() throws IOException {
         assertEquals(0, rc("net"), describe("net"));
         assertTrue(out("net").contains("guest-done"), describe("net"));

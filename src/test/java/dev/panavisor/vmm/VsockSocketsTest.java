@@ -171,6 +171,77 @@ class VsockSocketsTest {
         }
     }
 
+    /**
+     * The handshake's deadline (a short one here): a program that never ends its CONNECT line is closed, and so is
+     * one whose guest never accepts, whose REQUEST the guest then sees reset.
+     */
+    @Test
+    void a_handshake_past_its_deadline_is_closed() throws Exception {
+        Path path = dir.resolve("vm.sock");
+        try (VsockSockets sockets = VsockSockets.open(path, 300_000_000L)) {
+            Object lock = new Object();
+            VsockDriver guest = new VsockDriver(sockets);
+            sockets.attach(guest.device, lock);
+            sockets.start();
+            synchronized (lock) {
+                guest.postRx(8);
+            }
+            try (SocketChannel unfinished = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+                unfinished.write(ByteBuffer.wrap("CONNECT 52".getBytes(StandardCharsets.US_ASCII)));
+                assertEquals(-1, readWithin(unfinished), "closed without an answer");
+            }
+            try (SocketChannel unanswered = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+                unanswered.write(ByteBuffer.wrap("CONNECT 52\n".getBytes(StandardCharsets.US_ASCII)));
+                VsockHeader request = await(guest, lock, p -> p.op() == VsockHeader.OP_REQUEST).header();
+                assertEquals(-1, readWithin(unanswered), "closed without an OK");
+                VsockHeader reset = await(guest, lock, p -> p.op() == VsockHeader.OP_RST).header();
+                assertEquals(request.srcPort(), reset.srcPort());
+            }
+            synchronized (lock) {
+                assertEquals(0, guest.device.connectionCount());
+            }
+        }
+    }
+
+    /** More programs than {@link VsockSockets#MAX_PENDING_LINES} that connect and send nothing: the rest are closed. */
+    @Test
+    void connections_that_send_no_line_are_bounded() throws Exception {
+        Path path = dir.resolve("vm.sock");
+        List<SocketChannel> silent = new ArrayList<>();
+        try (VsockSockets sockets = VsockSockets.open(path, java.util.concurrent.TimeUnit.MINUTES.toNanos(10))) {
+            VsockDriver guest = new VsockDriver(sockets);
+            sockets.attach(guest.device, new Object());
+            sockets.start();
+            for (int i = 0; i < VsockSockets.MAX_PENDING_LINES; i++) {
+                silent.add(SocketChannel.open(UnixDomainSocketAddress.of(path)));
+            }
+            try (SocketChannel extra = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+                assertEquals(-1, readWithin(extra), "one too many: closed at once");
+            }
+            silent.getFirst().configureBlocking(false);
+            assertEquals(0, silent.getFirst().read(ByteBuffer.allocate(1)), "the first ones still wait for a line");
+        } finally {
+            for (SocketChannel channel : silent) {
+                channel.close();
+            }
+        }
+    }
+
+    /** One read, in a thread of its own so that a socket nobody closes fails the test instead of hanging it. */
+    private static int readWithin(SocketChannel channel) throws Exception {
+        try {
+            return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return channel.read(ByteBuffer.allocate(16));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } finally {
+            channel.shutdownInput();
+        }
+    }
+
     private static String readText(SocketChannel channel, int length) throws IOException {
         ByteBuffer buffer = ByteBuffer.allocate(length);
         while (buffer.hasRemaining() && channel.read(buffer) >= 0) {

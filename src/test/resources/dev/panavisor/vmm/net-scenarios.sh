@@ -32,6 +32,21 @@ scenario net-notun unshare -m sh -c 'mount -t tmpfs none /dev/net && exec "$@"' 
     --kernel "$BZIMAGE" --initrd "$INITRD" --net tap=pvtap1 --exec true
 net_teardown
 
+# A TAP deleted while the VM runs: one line on stderr, and the guest runs on without a network (status 0).
+ip tuntap add pvgone mode tap
+echo "scenario net-gone"
+$PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --net tap=pvgone \
+    --exec 'echo guest-up; sleep 5; echo guest-alive' > net-gone.out 2> net-gone.err < /dev/null &
+vmm=$!
+waited=0
+until grep -q guest-up net-gone.out 2>/dev/null || [ $waited -ge 300 ]; do
+    kill -0 $vmm 2> /dev/null || break
+    sleep 1; waited=$((waited + 1))
+done
+ip link del pvgone
+wait $vmm
+echo $? > net-gone.rc
+
 # passt (run --net user): the guest is 10.0.2.15, and 10.0.2.2 is L1's loopback to it. It fetches a file from a
 # server on L1's 127.0.0.1:8081 through passt, serves one that L1 fetches through --publish 8082:80, and then
 # keeps running after passt is killed (one line on stderr, no network, status 0). L1 has no network of its own,

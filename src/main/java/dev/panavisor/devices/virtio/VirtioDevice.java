@@ -86,6 +86,16 @@ public interface VirtioDevice {
         return false;
     }
 
+    /**
+     * The device entered DEVICE_NEEDS_RESET (§2.1.2), whoever found the error: the device itself (through
+     * {@link VirtioInterrupt#deviceFailed}) or the transport, serving a notification or checking a queue. The
+     * transport then serves no notification until the driver resets the device; a device that also takes work from
+     * its queues by itself (frames from a host network, host sockets) stops doing so here, and lets go of what
+     * would otherwise keep a thread busy for it. Called under the device's lock. Default: nothing.
+     */
+    default void failed() {
+    }
+
     /** Forget the queues and negotiated state; the device is ready to be set up again. */
     void reset();
 }

@@ -463,6 +463,7 @@ public final class VirtioMmioTransport implements BusDevice {
                 raise(INTERRUPT_CONFIG_CHANGE);
             }
             if (entering) {
+                device.failed();
                 needsResetListener.accept(lastError);
             }
         }

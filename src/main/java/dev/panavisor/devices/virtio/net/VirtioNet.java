@@ -392,11 +392,14 @@ public final class VirtioNet implements VirtioDevice {
      * them would not do (the frame is dropped and counted).
      */
     private int buffersFor(long length) {
-        while (true) {
+        // Each look takes at most a queue's worth (pop() alone lets a driver that publishes as fast as the device
+        // pops go on for ever), and a queue's worth of looks ends it: a driver that does make buffers available
+        // brings the count to a queue's worth by then, one that moves its index back and forth gets to wait.
+        for (int look = 0; look < receiveQueue.size(); look++) {
             int count = 0;
             long capacity = 0;
             DescriptorChain chain;
-            while (capacity < length && (chain = receiveQueue.pop()) != null) {
+            while (capacity < length && count < receiveQueue.size() && (chain = receiveQueue.pop()) != null) {
                 capacity += chain.writableBytes();
                 count++;
             }
@@ -414,6 +417,7 @@ public final class VirtioNet implements VirtioDevice {
             }
             // The driver made a buffer available as it was asked to notify, and may not notify for it: look again.
         }
+        return 0;
     }
 
     /** virtio_net_hdr flags (§5.1.6): the checksum is partial (the driver must finish it), or already checked. */
@@ -455,8 +459,14 @@ public final class VirtioNet implements VirtioDevice {
     }
 
     private void fail(RuntimeException e) {
-        failed = true;
+        failed();
         interrupt.deviceFailed(e.getMessage());
+    }
+
+    /** No more frames into the receive queue until the driver resets the device. */
+    @Override
+    public void failed() {
+        failed = true;
     }
 
     void drop(String reason) {

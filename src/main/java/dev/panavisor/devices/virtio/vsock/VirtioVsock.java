@@ -31,11 +31,13 @@ import java.util.Map;
  * and waits for the guest's RESPONSE. Then RW packets carry data, limited by credit both ways; SHUTDOWN says one side
  * is done sending or receiving; RST ends it at once.
  *
- * <p>Hostile drivers: a chain without a whole header is returned unread; a header not from the guest's CID to the
- * host, of another type than stream, an unknown op, a {@code len} the chain does not hold or larger than a packet
- * may be, data beyond the credit we gave, or data for a connection that does not exist all end in a RST for that
- * port pair (never for a RST) and never in an exception. The RSTs owed to unknown connections wait in a bounded
- * queue, so a guest that floods tx without reading rx cannot grow our memory.
+ * <p>Hostile drivers: a chain without a whole header is returned unread, and a header not from the guest's CID to
+ * the host is dropped (there is nobody to answer); a header of another type than stream, an unknown op, a {@code
+ * len} the chain does not hold or larger than a packet may be, data beyond the credit we gave, or data for a
+ * connection that does not exist all end in a RST for that port pair (never for a RST) and never in an exception. A
+ * broken queue fails the device (DEVICE_NEEDS_RESET) and closes every host socket until the driver resets it. The
+ * RSTs owed to unknown connections wait in a bounded queue, so a guest that floods tx without reading rx cannot grow
+ * our memory.
  *
  * <p>Threading: like every device, this one is called under one lock per device: by the worker for queue
  * notifications and by the host's poller ({@link #hostReady}, {@link #hostConnect}) when a socket is ready.
@@ -138,12 +140,7 @@ public final class VirtioVsock implements VirtioDevice {
     /** Forgets the queues and ends every connection: a reset driver knows none of them (§5.10.6.6). */
     @Override
     public void reset() {
-        for (VsockConnection connection : connections.values()) {
-            connection.stream.close();
-        }
-        connections.clear();
-        byStream.clear();
-        resets.clear();
+        dropConnections();
         rx = null;
         tx = null;
         interrupt = null;
@@ -182,6 +179,24 @@ public final class VirtioVsock implements VirtioDevice {
         outsideTheTransport(this::deliver);
     }
 
+    /**
+     * The host side stopped waiting for the guest to accept {@code stream}'s connection ({@link #hostConnect}): if it
+     * has not, the connection ends. The host stream is closed; the guest gets a RST for the REQUEST it left
+     * unanswered, or nothing if the REQUEST never reached it. An accepted or ended connection is left as it is.
+     */
+    public void hostGaveUp(VsockStream stream) {
+        VsockConnection connection = byStream.get(stream);
+        if (connection == null || connection.state != VsockConnection.State.REQUESTED) {
+            return;
+        }
+        if (connection.requestOwed) {
+            forget(connection);
+            return;
+        }
+        reset(connection);
+        outsideTheTransport(this::deliver);
+    }
+
     /** The host stream is ready for what the device waits for ({@link VsockStream#want}): move bytes, then packets. */
     public void hostReady(VsockStream stream) {
         VsockConnection connection = byStream.get(stream);
@@ -211,9 +226,30 @@ public final class VirtioVsock implements VirtioDevice {
         try {
             work.run();
         } catch (VirtioException | GuestMemoryException e) {
-            failed = true;
+            failed();
             interrupt.deviceFailed(name() + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * A failed device moves nothing until the driver resets it, so its host sockets go now: one left with unread
+     * data or waiting guest data would stay ready, and the host side's selector (level-triggered) would hand it to
+     * hostReady, which does nothing for a failed device, again and again.
+     */
+    @Override
+    public void failed() {
+        failed = true;
+        dropConnections();
+    }
+
+    /** Closes every connection's host stream and forgets them all, and every RST owed. */
+    private void dropConnections() {
+        for (VsockConnection connection : connections.values()) {
+            connection.stream.close();
+        }
+        connections.clear();
+        byStream.clear();
+        resets.clear();
     }
 
     private void add(VsockConnection connection) {

@@ -86,6 +86,11 @@ class VirtioMmioTransportTest {
         }
 
         @Override
+        public void failed() {
+            calls.add("failed");
+        }
+
+        @Override
         public void reset() {
             calls.add("reset");
         }
@@ -392,6 +397,7 @@ class VirtioMmioTransportTest {
         assertTrue(line.level(), "a configuration-change interrupt");
         assertEquals(INTERRUPT_CONFIG_CHANGE, driver.read(INTERRUPT_STATUS));
         assertTrue(transport.lastError().contains("loops"), transport.lastError());
+        assertEquals("failed", device.calls.getLast(), "the device is told: " + device.calls);
 
         int notifications = device.calls.size();
         driver.notify(0);

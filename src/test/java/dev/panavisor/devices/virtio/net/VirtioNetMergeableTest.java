@@ -101,6 +101,46 @@ class VirtioNetMergeableTest {
         assertEquals(buffers, watched.readU16(BUFFERS + VirtioNet.NUM_BUFFERS));
     }
 
+    /**
+     * A hostile driver that publishes a 1-byte buffer each time the device reads the available index, without end:
+     * the device counts at most a queue's worth of buffers for a frame, finds them too small, and drops the frame.
+     * (It used to count on for as long as the driver went on, holding the device's lock, and could then announce
+     * more buffers in num_buffers than the ring holds.)
+     */
+    @Test
+    void a_driver_that_publishes_as_fast_as_the_device_counts_gets_its_frame_dropped() {
+        long availIdx = rxLayout.availableRing() + 2;
+        int[] published = {0};
+        int[] head = {0};
+        GuestMemory endless = new SegmentGuestMemory(java.lang.foreign.Arena.ofAuto().allocate(1 << 21, 4096)) {
+            @Override
+            public int readU16(long address) {
+                if (address == availIdx && published[0] < 1_000_000) {
+                    int idx = super.readU16(availIdx);
+                    super.writeU16(rxLayout.availableRing() + 4 + 2L * (idx % VirtioNet.QUEUE_SIZE), head[0]);
+                    super.writeU16(availIdx, (idx + 1) & 0xffff);
+                    published[0]++;
+                }
+                return super.readU16(address);
+            }
+        };
+        VirtioNet net = new VirtioNet(new VirtioNetTest.RecordingBackend(), MacAddress.parse("02:00:00:00:00:01"),
+                () -> { });
+        net.activate(net.offeredFeatures(), List.of(
+                new SplitVirtqueue(endless, rxLayout, VirtioNet.QUEUE_SIZE, true, true),
+                new SplitVirtqueue(endless, txLayout, VirtioNet.QUEUE_SIZE, true, true)), endless, interrupt);
+        head[0] = new DriverQueue(endless, rxLayout).place(writable(BUFFERS, 1)); // placed, published by the reads
+
+        byte[] frame = VirtioNetTest.frame(1500, 9);
+        assertTrue(net.receive(frame, frame.length), "taken: dropped, not held");
+
+        assertEquals(1, net.droppedFrames());
+        assertTrue(net.lastDropReason().contains("does not fit the driver's whole receive queue"),
+                net.lastDropReason());
+        assertEquals(0, endless.readU16(rxLayout.usedRing() + 2), "no buffer used");
+        assertTrue(published[0] < 1_000_000, "the device stopped looking: " + published[0] + " reads");
+    }
+
     /** Guest memory that records every value written to one 16-bit field: here, the receive queue's used index. */
     static final class UsedIndexWatch extends SegmentGuestMemory {
         final long watchedAddress;

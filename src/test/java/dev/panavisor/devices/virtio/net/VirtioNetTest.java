@@ -128,6 +128,24 @@ class VirtioNetTest {
         assertEquals(List.of("used"), interrupt.events);
     }
 
+    /**
+     * A failure the transport found (a broken transmit queue, served on the worker) reaches the device: it takes no
+     * more frames into the receive queue until the driver resets it.
+     */
+    @Test
+    void after_a_failure_no_frame_is_taken_until_the_driver_resets() {
+        activate(false);
+        rx.add(writable(BUFFERS, 2048));
+        assertTrue(device.canReceive());
+        device.failed();
+        assertFalse(device.canReceive());
+        assertFalse(device.receive(frame(60, 1), 60));
+        device.reset();
+        activate(false);
+        rx.add(writable(BUFFERS, 2048));
+        assertTrue(device.canReceive(), "a reset device takes frames again");
+    }
+
     @Test
     void a_received_frame_gets_a_zero_header_with_one_buffer_and_the_used_length_counts_both() {
         activate(false);

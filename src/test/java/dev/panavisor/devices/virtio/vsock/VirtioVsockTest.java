@@ -258,6 +258,50 @@ class VirtioVsockTest {
         assertEquals(0, host.toHost.size());
     }
 
+    /** The host side's deadline passed with the guest silent: the host stream closes, the guest gets a RST. */
+    @Test
+    void a_host_connection_the_guest_never_answers_is_given_up() {
+        guest.postRx(8);
+        PipeStream host = new PipeStream();
+        guest.device.hostConnect(host, 52);
+        VsockHeader request = guest.received().getFirst().header();
+        guest.device.hostGaveUp(host);
+        assertTrue(host.closed);
+        VsockHeader reset = guest.received().getFirst().header();
+        assertEquals(OP_RST, reset.op());
+        assertEquals(request.srcPort(), reset.srcPort());
+        assertEquals(52, reset.dstPort());
+        assertEquals(0, guest.device.connectionCount());
+        guest.send(52, request.srcPort(), OP_RESPONSE); // too late: answered with a RST, and no OK for anyone
+        assertEquals(OP_RST, guest.received().getFirst().op());
+        assertEquals(0, host.toHost.size());
+    }
+
+    /** A REQUEST that never reached the guest (no rx buffers): giving up leaves nothing owed to it. */
+    @Test
+    void a_host_connection_given_up_before_its_request_left_owes_the_guest_nothing() {
+        PipeStream host = new PipeStream();
+        guest.device.hostConnect(host, 52);
+        guest.device.hostGaveUp(host);
+        assertTrue(host.closed);
+        assertEquals(0, guest.device.connectionCount());
+        guest.postRx(8);
+        guest.device.queueNotify(VirtioVsock.RX_QUEUE);
+        assertEquals(List.of(), guest.received());
+    }
+
+    @Test
+    void an_accepted_host_connection_is_not_given_up() {
+        guest.postRx(8);
+        PipeStream host = new PipeStream();
+        guest.device.hostConnect(host, 52);
+        long hostPort = guest.received().getFirst().header().srcPort();
+        guest.send(52, hostPort, OP_RESPONSE);
+        guest.device.hostGaveUp(host);
+        assertFalse(host.closed);
+        assertEquals(1, guest.device.connectionCount());
+    }
+
     @Test
     void a_host_connection_before_the_driver_is_up_is_closed_at_once() {
         guest.device.reset();
@@ -317,12 +361,42 @@ class VirtioVsockTest {
         assertEquals(VirtioVsock.MAX_PENDING_RESETS, rsts);
     }
 
+    /** A failure the transport found (a broken tx queue, served on the worker) closes the host streams too. */
+    @Test
+    void a_failure_the_transport_found_closes_every_host_stream() {
+        PipeStream host = connected();
+        guest.device.failed();
+        assertTrue(host.closed);
+        assertEquals(0, guest.device.connectionCount());
+    }
+
     @Test
     void reset_closes_every_host_stream() {
         PipeStream host = connected();
         guest.device.reset();
         assertTrue(host.closed);
         assertEquals(0, guest.device.connectionCount());
+    }
+
+    /**
+     * A driver that breaks its rx queue (an available index far ahead of what it posted) while a host program is
+     * sending: the device fails and closes its host streams at once. It used to keep them, and a stream with unread
+     * data stays ready for the host side's selector, which then called hostReady (doing nothing for a failed
+     * device) in a loop until the guest reset the device.
+     */
+    @Test
+    void a_broken_rx_queue_fails_the_device_and_closes_its_host_streams() {
+        PipeStream host = connected();
+        host.hostWrites(new byte[100], false);
+        int posted = guest.memory.readU16(guest.rx.layout().availableRing() + 2);
+        guest.memory.writeU16(guest.rx.layout().availableRing() + 2, (posted + 1000) & 0xffff);
+        guest.device.hostReady(host);
+        assertTrue(host.closed, "the host stream is closed");
+        assertEquals(0, guest.device.connectionCount());
+        assertTrue(guest.interrupt.events.getLast().startsWith("failed: "), guest.interrupt.events.toString());
+        PipeStream late = new PipeStream();
+        guest.device.hostConnect(late, 1234);
+        assertTrue(late.closed, "a failed device takes no new connection");
     }
 
     @Test
