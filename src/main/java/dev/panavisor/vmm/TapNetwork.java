@@ -33,9 +33,11 @@ import java.util.function.Consumer;
  * discards the queues). With mergeable buffers a frame may need more buffers than are there: the device does not
  * take it, and the thread holds it, polls the eventfd alone, and offers it again when the guest has posted more.
  *
- * <p>A TAP deleted while the VM runs ({@code ip link del}) reports an error on every poll and fails every read and
- * write: one line says so, the receive thread ends, and the guest goes on without a network (its frames are
- * dropped), as when passt dies ({@link PasstNetwork}).
+ * <p>A TAP deleted while the VM runs ({@code ip link del}) fails every write (EBADFD) and reports an error to every
+ * poll after it; the poll that is under way when it goes may sleep on (Linux wakes it only for readiness it asked
+ * for, and before the TAP is detached). Whichever notices first, a transmit or the receive thread at its next look
+ * (the guest's next frame or receive buffers), says so in one line; the receive thread ends, and the guest goes on
+ * without a network (its frames are dropped), as when passt dies ({@link PasstNetwork}).
  */
 final class TapNetwork implements HostNetwork {
     /** struct pollfd (poll(2)): int fd, short events, short revents; the event bits of asm-generic/poll.h. */
@@ -62,6 +64,7 @@ final class TapNetwork implements HostNetwork {
     private final MemorySegment pollFds = arena.allocate(2 * POLLFD_SIZE, 4);
     private final MemorySegment wakeupCounter = arena.allocate(ValueLayout.JAVA_LONG);
     private final Consumer<String> warnings;
+    private final java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
     private Thread thread;
     private volatile boolean stopping;
 
@@ -144,7 +147,11 @@ final class TapNetwork implements HostNetwork {
         MemorySegment.copy(frame, offset, transmitBuffer, ValueLayout.JAVA_BYTE, 0, length);
         long written = tap.write(transmitBuffer.asSlice(0, length));
         if (written < 0) {
-            throw new IOException("write: " + Libc.strerror((int) -written) + " (errno " + -written + ")");
+            String why = "write: " + Libc.strerror((int) -written);
+            if (written == -EBADFD) {
+                tapGone(why);
+            }
+            throw new IOException(why + " (errno " + -written + ")");
         }
     }
 
@@ -225,9 +232,12 @@ final class TapNetwork implements HostNetwork {
         }
     }
 
-    /** The TAP failed while the VM runs: one line, and the guest goes on without a network. */
+    /** EBADFD (asm-generic/errno.h): a TAP's descriptor once its interface is gone. */
+    static final int EBADFD = 77;
+
+    /** The TAP failed while the VM runs: one line (once), and the guest goes on without a network. */
     private void tapGone(String how) {
-        if (!stopping) {
+        if (!stopping && gone.compareAndSet(false, true)) {
             warnings.accept("--net tap=" + tap.name() + ": the TAP failed (" + how + "; deleted?); the guest's "
                     + "network is down, the VM goes on");
         }
