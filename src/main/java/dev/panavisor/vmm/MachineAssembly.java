@@ -181,6 +181,7 @@ final class MachineAssembly {
             };
             HostNetwork wakeable = network;
             netDevice = new VirtioNet(network, net.mac(), wakeable::wake);
+            netDevice.onDrop(events::event);
             virtioDevices.add(netDevice);
         }
         VirtioVsock vsock = null;

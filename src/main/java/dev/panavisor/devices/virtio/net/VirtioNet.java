@@ -105,6 +105,7 @@ public final class VirtioNet implements VirtioDevice {
     private long framesReceived;
     private long droppedFrames;
     private String lastDropReason = "";
+    private java.util.function.Consumer<String> dropListener = reason -> { };
 
     /**
      * @param receiveBuffersAdded run (under the device's lock) when the driver has made receive buffers available
@@ -420,42 +421,13 @@ public final class VirtioNet implements VirtioDevice {
         return 0;
     }
 
-    /** virtio_net_hdr flags (§5.1.6): the checksum is partial (the driver must finish it), or already checked. */
-    static final int HDR_F_NEEDS_CSUM = 1;
-    static final int HDR_F_DATA_VALID = 2;
-    /** gso_type values (§5.1.6). */
-    static final int GSO_NONE = 0;
-    static final int GSO_TCPV4 = 1;
-    static final int GSO_TCPV6 = 4;
-
-    /**
-     * Whether a received header asks only what the driver accepted (§5.1.6.3.1): a partial checksum needs
-     * GUEST_CSUM, a TCP segment GUEST_TSO4 or GUEST_TSO6, and nothing else (UDP, ECN) was offered. The host side
-     * should never hand over more, but a frame queued before the driver's features took effect (after a reset)
-     * could; it is dropped and counted. Without GUEST_CSUM the DATA_VALID hint is cleared: flags must then be 0.
-     */
+    /** Whether a received header asks only what the driver accepted ({@link ReceivedHeader}); if not, a drop. */
     private boolean fitsDriver(byte[] frame) {
-        int flags = frame[0] & 0xff;
-        int gsoType = frame[1] & 0xff;
-        boolean csum = (acceptedOffloads & F_GUEST_CSUM) != 0;
-        if ((flags & HDR_F_NEEDS_CSUM) != 0 && !csum) {
-            drop("received frame has a partial checksum and the driver did not accept GUEST_CSUM");
-            return false;
+        String refusal = ReceivedHeader.refusal(frame, acceptedOffloads);
+        if (refusal != null) {
+            drop(refusal);
         }
-        boolean gsoOk = switch (gsoType) {
-            case GSO_NONE -> true;
-            case GSO_TCPV4 -> (acceptedOffloads & F_GUEST_TSO4) != 0;
-            case GSO_TCPV6 -> (acceptedOffloads & F_GUEST_TSO6) != 0;
-            default -> false;
-        };
-        if (!gsoOk) {
-            drop("received frame is a segment of GSO type " + gsoType + ", which the driver did not accept");
-            return false;
-        }
-        if (!csum) {
-            frame[0] = 0;
-        }
-        return true;
+        return refusal == null;
     }
 
     private void fail(RuntimeException e) {
@@ -469,9 +441,24 @@ public final class VirtioNet implements VirtioDevice {
         failed = true;
     }
 
+    /**
+     * Where each dropped frame's reason goes, at the 1st, 10th, 100th... drop (run --verbose gives the VMM's event
+     * log): a dropped frame is the guest's loss, and a flood of them must not flood the log.
+     */
+    public void onDrop(java.util.function.Consumer<String> listener) {
+        this.dropListener = java.util.Objects.requireNonNull(listener);
+    }
+
     void drop(String reason) {
         droppedFrames++;
         lastDropReason = reason;
+        long n = droppedFrames;
+        while (n % 10 == 0) {
+            n /= 10;
+        }
+        if (n == 1) { // a power of ten
+            dropListener.accept(name() + ": frame dropped (" + droppedFrames + " so far): " + reason);
+        }
     }
 
     public MacAddress mac() {

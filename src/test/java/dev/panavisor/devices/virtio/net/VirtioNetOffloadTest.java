@@ -160,6 +160,24 @@ class VirtioNetOffloadTest {
         assertEquals(null, rx.pollUsed(), "the buffer stays the driver's");
     }
 
+    /** Each dropped frame is counted; its reason reaches the event log at the 1st, 10th, 100th... drop only. */
+    @Test
+    void dropped_frames_are_reported_at_each_power_of_ten() {
+        List<String> reported = new java.util.ArrayList<>();
+        device.onDrop(reported::add);
+        activate(device.offeredFeatures());
+        rx.add(writable(BUFFERS, 2048));
+        for (int i = 0; i < 100; i++) {
+            assertTrue(device.receive(new byte[8], 8));
+        }
+        assertEquals(100, device.droppedFrames());
+        assertEquals(3, reported.size(), reported.toString());
+        assertTrue(reported.getFirst().contains("frame dropped (1 so far): received frame of 8 bytes is shorter"),
+                reported.getFirst());
+        assertTrue(reported.get(1).contains("(10 so far)") && reported.get(2).contains("(100 so far)"),
+                reported.toString());
+    }
+
     /**
      * A received header may ask only what the driver accepted (§5.1.6.3.1): without GUEST_CSUM a partial checksum
      * is dropped and the DATA_VALID hint cleared, and a TCP segment without GUEST_TSO4 is dropped; each dropped frame
