@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.panavisor.PanavisorException;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -67,6 +68,11 @@ public final class ApiRoutes {
         this.launcher = launcher;
         this.warnings = warnings;
         this.version = version;
+    }
+
+    /** The socket these routes are served on ({@link ApiServer#start}): no vsock socket may take its path. */
+    void servedOn(Path socket) {
+        resources.apiSocket(socket);
     }
 
     /** Answers one request; never throws. */

@@ -8,6 +8,9 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
@@ -17,6 +20,7 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
  * {@link ApiRoutes} on a UNIX domain socket, served by Jetty 12's unix-domain connector (the JDK's own AF_UNIX
@@ -25,6 +29,12 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 public final class ApiServer implements AutoCloseable {
     /** Firecracker's default limit on a request body (its --http-api-max-payload-size): 51200 bytes. */
     static final int MAX_BODY = 51_200;
+    /**
+     * How long a request's body may take to arrive, whole: Jetty's idle timeout (30 s) starts again with every byte,
+     * so without it a client sending a byte now and then would hold one of the 8 handler threads for as long as it
+     * liked, and a few such clients every one of them. A client on a local socket sends a body of 50 KiB at once.
+     */
+    static final long BODY_DEADLINE_MILLIS = 10_000;
 
     static {
         // Jetty logs through SLF4J; with no provider on the class path SLF4J prints three warning lines on stderr at
@@ -46,6 +56,11 @@ public final class ApiServer implements AutoCloseable {
 
     /** Listens on {@code socket}, which must not exist yet (as in Firecracker: it is never silently replaced). */
     public static ApiServer start(Path socket, ApiRoutes routes) {
+        return start(socket, routes, BODY_DEADLINE_MILLIS);
+    }
+
+    /** {@link #start(Path, ApiRoutes)} with another deadline for a request's body (tests). */
+    static ApiServer start(Path socket, ApiRoutes routes, long bodyDeadlineMillis) {
         if (Files.exists(socket) || Files.isSymbolicLink(socket)) {
             throw new ApiException("API socket " + socket + " already exists; remove it or choose another path");
         }
@@ -53,6 +68,7 @@ public final class ApiServer implements AutoCloseable {
         if (parent != null && !Files.isDirectory(parent)) {
             throw new ApiException("cannot create API socket " + socket + ": " + parent + " is not a directory");
         }
+        routes.servedOn(socket);
         QueuedThreadPool threads = new QueuedThreadPool(8, 2);
         threads.setName("api");
         threads.setDaemon(true);
@@ -61,9 +77,12 @@ public final class ApiServer implements AutoCloseable {
         connector.setUnixDomainPath(socket);
         server.addConnector(connector);
         server.setErrorHandler(new FaultErrorHandler());
-        server.setHandler(new RoutesHandler(routes));
+        server.setHandler(new RoutesHandler(routes, bodyDeadlineMillis));
         try {
             server.start();
+            // The owner's alone, whatever the umask: whoever can connect can choose the kernel and the disks of a VM
+            // that runs with this user's rights (Firecracker leaves it to the directory's permissions).
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
         } catch (Exception e) {
             stopQuietly(server);
             throw new ApiException("cannot listen on API socket " + socket + ": " + e.getMessage(), e);
@@ -97,21 +116,23 @@ public final class ApiServer implements AutoCloseable {
     /** One request: the body read (bounded), routed, the reply written. */
     private static final class RoutesHandler extends Handler.Abstract {
         private final ApiRoutes routes;
+        private final long bodyDeadlineMillis;
 
-        RoutesHandler(ApiRoutes routes) {
+        RoutesHandler(ApiRoutes routes, long bodyDeadlineMillis) {
             this.routes = routes;
+            this.bodyDeadlineMillis = bodyDeadlineMillis;
         }
 
         @Override
         public boolean handle(Request request, Response response, Callback callback) throws Exception {
             ApiRoutes.Reply reply;
             try {
-                String body = readBody(request);
+                String body = readBody(request, bodyDeadlineMillis);
                 reply = body == null ? ApiRoutes.Reply.fault(400, "the request body is larger than " + MAX_BODY
                         + " bytes") : routes.handle(request.getMethod(), request.getHttpURI().getPath(), body);
             } catch (CharacterCodingException e) {
                 reply = ApiRoutes.Reply.fault(400, "the request body is not valid UTF-8");
-            } catch (IOException e) { // the client stopped sending: Jetty's idle timeout (30 s) ended the wait
+            } catch (IOException e) { // the client stopped sending: the body's deadline or Jetty's idle timeout
                 reply = ApiRoutes.Reply.fault(400, "the request body did not arrive whole: " + e.getMessage());
             }
             response.setStatus(reply.status());
@@ -124,17 +145,25 @@ public final class ApiServer implements AutoCloseable {
             return true;
         }
 
-        /** The body as text, or null when it is larger than {@link #MAX_BODY} (never read past that). */
-        private static String readBody(Request request) throws IOException {
+        /**
+         * The body as text, or null when it is larger than {@link #MAX_BODY} (never read past that); an IOException
+         * when it has not arrived whole within {@code deadlineMillis} (failing the request ends the blocking read).
+         */
+        private static String readBody(Request request, long deadlineMillis) throws IOException {
             if (request.getLength() > MAX_BODY) {
                 return null;
             }
+            Scheduler.Task deadline = request.getComponents().getScheduler().schedule(() -> request.fail(
+                    new TimeoutException("not all of it within " + deadlineMillis + " ms")), deadlineMillis,
+                    TimeUnit.MILLISECONDS);
             try (InputStream in = Content.Source.asInputStream(request)) {
                 byte[] bytes = in.readNBytes(MAX_BODY + 1);
                 // Strictly: replacing a bad byte with U+FFFD would change a path or boot_args without a word.
                 return bytes.length > MAX_BODY ? null : StandardCharsets.UTF_8.newDecoder()
                         .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
                         .decode(ByteBuffer.wrap(bytes)).toString();
+            } finally {
+                deadline.cancel();
             }
         }
     }

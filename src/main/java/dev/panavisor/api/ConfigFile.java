@@ -38,6 +38,9 @@ public final class ConfigFile {
             Map.entry("logger", "Panavisor logs to stderr (run --verbose)"),
             Map.entry("metrics", "Panavisor writes no metrics file (run --exit-stats, --stats)"));
 
+    /** The largest configuration file read: the API's largest request body ({@link ApiServer#MAX_BODY}). */
+    static final long MAX_SIZE = ApiServer.MAX_BODY;
+
     private ConfigFile() {
     }
 
@@ -45,6 +48,11 @@ public final class ConfigFile {
     public static VmSpec read(Path file, Consumer<String> warnings) {
         String text;
         try {
+            // A configuration is a few hundred bytes: a disk image or a device given by mistake is refused, not read.
+            if (Files.size(file) > MAX_SIZE) {
+                throw new ApiException("config file " + file + " is larger than " + MAX_SIZE + " bytes: not a "
+                        + "configuration");
+            }
             text = Files.readString(file);
         } catch (NoSuchFileException e) {
             throw new ApiException("config file " + file + " does not exist");

@@ -49,6 +49,8 @@ public final class VmResources {
     private String netId;
     private MachineConfig.Net net;
     private MachineConfig.Vsock vsock;
+    /** The API's own socket (absolute), which vsock's uds_path may not name: the run would replace it. */
+    private Path apiSocket;
 
     private record BootSource(Path kernel, Optional<Path> initrd, String bootArgs) {
     }
@@ -65,6 +67,11 @@ public final class VmResources {
     public VmResources(Consumer<String> warnings, boolean checkFilesNow) {
         this.warnings = warnings;
         this.checkFilesNow = checkFilesNow;
+    }
+
+    /** The API's socket, served by the same process: a vsock socket at that path would replace it. */
+    synchronized void apiSocket(Path socket) {
+        this.apiSocket = socket.toAbsolutePath().normalize();
     }
 
     /** {@code PUT /boot-source}, or the file's {@code "boot-source"}. */
@@ -163,6 +170,9 @@ public final class VmResources {
         fields.ignoredString("vsock_id", null, "Panavisor has one vsock device");
         fields.warnAboutTheRest();
         MachineConfig.Vsock given = new MachineConfig.Vsock(cid, Path.of(path));
+        if (apiSocket != null && given.path().toAbsolutePath().normalize().equals(apiSocket)) {
+            throw new ApiException("vsock.uds_path: " + path + " is the API's own socket");
+        }
         if (checkFilesNow) { // as Firecracker, which binds the socket at this PUT
             try {
                 given.checkPath("vsock.uds_path");

@@ -104,7 +104,9 @@ final class ChildRunLauncher implements VmLauncher {
         args.add("--kernel=" + spec.kernel().toAbsolutePath());
         spec.initrd().ifPresent(initrd -> args.add("--initrd=" + initrd.toAbsolutePath()));
         for (MachineConfig.Disk disk : spec.disks()) {
-            args.add("--disk=" + disk.path().toAbsolutePath() + (disk.readOnly() ? ",ro" : ""));
+            // Always an explicit mode: --disk takes the text after the last comma as one, so a path with a comma
+            // ("a,b.ext4", or a file named "data,ro") stays the path.
+            args.add("--disk=" + disk.path().toAbsolutePath() + (disk.readOnly() ? ",ro" : ",rw"));
         }
         if (!spec.bootArgs().isBlank()) {
             args.add("--cmdline=" + spec.bootArgs());

@@ -69,8 +69,8 @@ final class InLab {
         }
         command.add("--kernel=" + config.kernel().toAbsolutePath());
         config.initrd().ifPresent(initrd -> command.add("--initrd=" + initrd.toAbsolutePath()));
-        for (MachineConfig.Disk disk : config.disks()) {
-            command.add("--disk=" + disk.path().toAbsolutePath() + (disk.readOnly() ? ",ro" : ""));
+        for (MachineConfig.Disk disk : config.disks()) { // always a mode: a path with a comma stays the path
+            command.add("--disk=" + disk.path().toAbsolutePath() + (disk.readOnly() ? ",ro" : ",rw"));
         }
         command.add("--memory=" + (config.memoryBytes() >> 10) + "K");
         command.add("--cpus=" + config.cpus());

@@ -108,6 +108,8 @@ class ApiServerTest {
                 {"GET", "/vm/config", null, "invalid request method and/or path: GET /vm/config"},
                 {"PUT", "/boot-source", "{\"kernel_image_path\": \"" + "k".repeat(60_000) + "\"}",
                         "larger than 51200 bytes"},
+                {"PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"" + server.socket() + "\"}",
+                        "vsock.uds_path: " + server.socket() + " is the API's own socket"},
         };
         for (String[] c : cases) {
             Answer answer = curl(c[0], c[1], c[2]);
@@ -154,6 +156,59 @@ class ApiServerTest {
             }
             return reply.toString(StandardCharsets.ISO_8859_1);
         }
+    }
+
+    /**
+     * Clients that send their bodies a byte at a time, more of them than the server has threads, each byte well
+     * within Jetty's idle timeout: each request ends at the body's deadline (here 1 s), so a plain request is still
+     * answered. (Before the deadline the trickling clients held every handler thread, and curl gave up.)
+     */
+    @Test
+    void bodies_that_trickle_in_end_at_their_deadline_and_other_requests_are_served() throws Exception {
+        server = ApiServer.start(dir.resolve("api.sock"), new ApiRoutes(launcher, warnings::add, "test"), 1_000);
+        List<SocketChannel> slow = new ArrayList<>();
+        Thread trickle = null;
+        try {
+            for (int i = 0; i < 12; i++) {
+                SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(server.socket()));
+                client.write(ByteBuffer.wrap(("PUT /machine-config HTTP/1.1\r\nHost: localhost\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+                        .getBytes(StandardCharsets.US_ASCII)));
+                slow.add(client);
+            }
+            trickle = Thread.ofPlatform().daemon().start(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    for (SocketChannel client : slow) {
+                        try {
+                            client.write(ByteBuffer.wrap(new byte[] {' '}));
+                        } catch (IOException e) {
+                            // this one was ended
+                        }
+                    }
+                    try {
+                        Thread.sleep(300);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            Answer answer = curl("GET", "/", null);
+            assertEquals(200, answer.status(), answer.body());
+        } finally {
+            if (trickle != null) {
+                trickle.interrupt();
+            }
+            for (SocketChannel client : slow) {
+                client.close();
+            }
+        }
+    }
+
+    @Test
+    void the_socket_is_the_owner_s_alone() throws Exception {
+        Path socket = serve().socket();
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(socket)));
     }
 
     @Test

@@ -141,6 +141,10 @@ class ConfigFileTest {
                 {withMachine("\"vcpu_count\": 1, \"mem_size_mib\": 128, \"smt\": \"yes\""), "machine-config.smt: expected true or false"},
                 {withDrives("{}"), "drives[0].drive_id: missing"},
                 {withDrives("{\"drive_id\": \"a b\", \"is_root_device\": true, \"path_on_host\": \"x\"}"), "drives[0].drive_id: 'a b' is not made of"},
+                // The client's own control characters come back escaped: the message stays one line, and a terminal
+                // that shows it runs no escape sequence of theirs.
+                {withDrives("{\"drive_id\": \"a\\nb\\u001b[2J\", \"is_root_device\": true, \"path_on_host\": \"x\"}"),
+                        "drives[0].drive_id: 'a\\nb\\u001b[2J' is not made of"},
                 {withDrives("{\"drive_id\": \"a\", \"path_on_host\": \"x\"}"), "drives[0].is_root_device: missing"},
                 {withDrives("{\"drive_id\": \"a\", \"is_root_device\": false}"), "drives[0].path_on_host: missing"},
                 {withDrives("{\"drive_id\": \"a\", \"is_root_device\": false, \"socket\": \"/s\"}"), "drives[0].socket: vhost-user drives are not supported"},
@@ -168,6 +172,14 @@ class ConfigFileTest {
         VmSpec spec = parse(withDrives("{\"drive_id\": \"a\", \"is_root_device\": true, \"path_on_host\": \"x\"},"
                 + "{\"drive_id\": \"a\", \"is_root_device\": false, \"is_read_only\": true, \"path_on_host\": \"y\"}"));
         assertEquals(List.of(new MachineConfig.Disk(Path.of("y"), true)), spec.disks());
+    }
+
+    @Test
+    void a_file_too_large_to_be_a_configuration_is_refused_unread(@TempDir Path dir) throws Exception {
+        Path image = dir.resolve("rootfs.ext4");
+        java.nio.file.Files.write(image, new byte[1 << 20]);
+        ApiException e = assertThrows(ApiException.class, () -> ConfigFile.read(image, warnings::add));
+        assertEquals("config file " + image + " is larger than 51200 bytes: not a configuration", e.getMessage());
     }
 
     @Test

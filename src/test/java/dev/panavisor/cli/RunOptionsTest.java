@@ -143,6 +143,20 @@ class RunOptionsTest {
         assertEquals("loglevel=7", run.cmdline);
     }
 
+    /** Disks reach the lab's inner run with their mode spelled out, so a path with a comma stays the path. */
+    @Test
+    void disks_are_passed_into_the_lab_with_an_explicit_mode() {
+        RunCommand run = parsed("run", "--disk", "/img/a,b.ext4,rw", "--disk", "/img/data,ro,ro");
+        assertEquals(java.util.List.of(new MachineConfig.Disk(Path.of("/img/a,b.ext4"), false),
+                new MachineConfig.Disk(Path.of("/img/data,ro"), true)), run.disks);
+        MachineConfig config = new MachineConfig(Path.of("/k"), java.util.Optional.empty(), run.disks, "",
+                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, java.util.Optional.of("true"));
+        java.util.List<String> inner = InLab.command(config, run);
+        assertTrue(inner.containsAll(java.util.List.of("--disk=/img/a,b.ext4,rw", "--disk=/img/data,ro,ro")),
+                inner.toString());
+        assertEquals(run.disks, parsed(inner.subList(inner.indexOf("run"), inner.size()).toArray(String[]::new)).disks);
+    }
+
     /** A command-mode configuration, as the outer run hands it to {@link InLab#command}. */
     static final MachineConfig EXEC_TRUE = new MachineConfig(Path.of("/k"), java.util.Optional.empty(),
             java.util.List.of(), "", MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL,

@@ -35,11 +35,15 @@ class ServeCommandTest {
 
     @Test
     void instance_start_runs_panavisor_run_with_the_configuration_as_its_flags() {
+        // Paths with commas, one of them ending like a mode ("data,ro" is read-write here): each keeps its path.
         VmSpec spec = new VmSpec(Path.of("/k/vmlinux"), Optional.of(Path.of("/i.cpio")), "console=ttyS0 quiet",
-                List.of(new MachineConfig.Disk(Path.of("/r.ext4"), false), new MachineConfig.Disk(Path.of("/d"), true)),
+                List.of(new MachineConfig.Disk(Path.of("/r.ext4"), false), new MachineConfig.Disk(Path.of("/d"), true),
+                        new MachineConfig.Disk(Path.of("/a,b.ext4"), true),
+                        new MachineConfig.Disk(Path.of("/data,ro"), false)),
                 512L << 20, 2);
-        assertEquals(List.of("run", "--kernel=/k/vmlinux", "--initrd=/i.cpio", "--disk=/r.ext4", "--disk=/d,ro",
-                "--cmdline=console=ttyS0 quiet", "--memory=512M", "--cpus=2"), ChildRunLauncher.runArguments(spec));
+        assertEquals(List.of("run", "--kernel=/k/vmlinux", "--initrd=/i.cpio", "--disk=/r.ext4,rw", "--disk=/d,ro",
+                "--disk=/a,b.ext4,ro", "--disk=/data,ro,rw", "--cmdline=console=ttyS0 quiet", "--memory=512M",
+                "--cpus=2"), ChildRunLauncher.runArguments(spec));
         // And those flags parse back into the same run options.
         RunCommand run = RunOptionsTest.parsed(ChildRunLauncher.runArguments(spec).toArray(String[]::new));
         assertEquals(spec.kernel(), run.kernel);
