@@ -239,18 +239,15 @@ public final class VirtioMmioTransport implements BusDevice {
                 && queues[index].ready;
     }
 
-    /**
-     * Where QueueNotify writes go from now on: {@code sink} receives the queue index and must arrange for
-     * {@link #serveQueue} to be called on another thread (or {@link #notifyQueue}, under this transport's monitor).
-     */
+    /** Where QueueNotify writes go: {@code sink} has {@link #serveQueue} run on another thread, or notifyQueue. */
     public void routeNotifications(IntConsumer sink) {
         this.notificationSink = sink;
     }
 
     /**
-     * Who hears that the device entered DEVICE_NEEDS_RESET (§2.1.2): called once each time the bit goes from clear
-     * to set, with {@link #lastError()}, on the thread that found the error and under this transport's monitor.
-     * The device stays unusable until the driver resets it, so the VMM tells the user (one line on stderr).
+     * Who hears that the device entered DEVICE_NEEDS_RESET (§2.1.2), once each time the bit goes from clear to set,
+     * with {@link #lastError()}, on the thread that found the error, under this transport's monitor (the VMM tells
+     * the user in one line: the device stays unusable until the driver resets it).
      */
     public void onNeedsReset(Consumer<String> listener) {
         this.needsResetListener = listener;
@@ -312,10 +309,11 @@ public final class VirtioMmioTransport implements BusDevice {
             return;
         }
         if (value == 0) {
+            int index = queueSel; // the wait lets go of the lock: another vCPU may select another queue meanwhile
             awaitDrained();
             q.ready = false;
-            if (active) {
-                activeQueues.get(queueSel).disable(); // the driver stops using this queue (§4.2.2)
+            if (active && index < activeQueues.size()) {
+                activeQueues.get(index).disable(); // the driver stops using this queue (§4.2.2)
             }
             return;
         }

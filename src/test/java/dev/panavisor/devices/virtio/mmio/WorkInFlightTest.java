@@ -185,4 +185,27 @@ class WorkInFlightTest {
         worker.get(10, TimeUnit.SECONDS);
         assertEquals(List.of("take 1", "complete 1"), log, "nothing taken from a queue that is off");
     }
+
+    /**
+     * While one vCPU's QueueReady 0 waits for the work in flight, another selects a queue that does not exist: the
+     * first goes on with the queue it turned off. (It read QueueSel again after the wait, and a List.get past the end
+     * ended the VMM with an internal error.)
+     */
+    @Test
+    void a_queue_selected_while_queue_ready_0_waits_does_not_change_which_queue_goes_off() throws Exception {
+        startWorker();
+        CompletableFuture<Void> off = CompletableFuture.runAsync(() -> {
+            driver.write(MmioRegisters.QUEUE_SEL, 0);
+            driver.write(MmioRegisters.QUEUE_READY, 0);
+        }, threads);
+        Thread.sleep(200);
+        assertFalse(off.isDone(), "QueueReady 0 waits while the device's I/O is in flight");
+        driver.write(MmioRegisters.QUEUE_SEL, 7); // the other vCPU: no such queue
+        letGo.countDown();
+        off.get(10, TimeUnit.SECONDS);
+        worker.get(10, TimeUnit.SECONDS);
+        driver.write(MmioRegisters.QUEUE_SEL, 0);
+        assertEquals(0, driver.read(MmioRegisters.QUEUE_READY));
+        assertEquals(0, driver.read(MmioRegisters.STATUS) & DeviceStatus.DEVICE_NEEDS_RESET);
+    }
 }
