@@ -166,6 +166,7 @@ final class MachineAssembly {
             disks.add(backend);
             VirtioBlock block = new VirtioBlock(backend, "panavisor-vd" + (char) ('a' + i));
             block.onRequestError(events::event);
+            block.onHostError(EventLog.to(System.err)::event); // the user hears of a failing disk without --verbose
             blocks.add(block);
             virtioDevices.add(block);
         }

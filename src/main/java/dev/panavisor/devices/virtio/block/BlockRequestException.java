@@ -8,14 +8,25 @@ import dev.panavisor.devices.virtio.VirtioException;
  */
 public final class BlockRequestException extends VirtioException {
     private final BlockStatus status;
+    private final boolean hostSide;
 
     private BlockRequestException(BlockStatus status, String message) {
+        this(status, message, false);
+    }
+
+    private BlockRequestException(BlockStatus status, String message, boolean hostSide) {
         super(message);
         this.status = status;
+        this.hostSide = hostSide;
     }
 
     public BlockStatus status() {
         return status;
+    }
+
+    /** The host's file failed (not the guest's request): the user must hear of it, not only the guest. */
+    public boolean hostSide() {
+        return hostSide;
     }
 
     static BlockRequestException malformed(String message) {
@@ -37,6 +48,6 @@ public final class BlockRequestException extends VirtioException {
     }
 
     static BlockRequestException hostIo(String disk, Exception cause) {
-        return new BlockRequestException(BlockStatus.IOERR, "I/O error on " + disk + ": " + cause.getMessage());
+        return new BlockRequestException(BlockStatus.IOERR, "I/O error on " + disk + ": " + cause.getMessage(), true);
     }
 }

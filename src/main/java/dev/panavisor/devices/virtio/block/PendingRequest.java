@@ -18,6 +18,8 @@ final class PendingRequest {
     BlockStatus status = BlockStatus.IOERR;
     /** Why the request failed; null when it succeeded or was dropped. */
     String error;
+    /** The failure was the host file's ({@link BlockRequestException#hostSide}). */
+    boolean hostError;
     boolean dropped;
     /** Answered while parsing (get-id), or failed then: nothing left to run. */
     boolean done;

@@ -1,6 +1,7 @@
 package dev.panavisor.devices.virtio.block;
 
 import dev.panavisor.devices.virtio.ConfigSpace;
+import dev.panavisor.devices.virtio.Occurrences;
 import dev.panavisor.devices.virtio.QueueWork;
 import dev.panavisor.devices.virtio.VirtioDevice;
 import dev.panavisor.devices.virtio.VirtioException;
@@ -89,6 +90,8 @@ public final class VirtioBlock implements VirtioDevice {
     /** The status of the request served last (for its flight-recorder event). */
     private BlockStatus lastStatus = BlockStatus.OK;
     private java.util.function.Consumer<String> requestErrorListener = error -> { };
+    private java.util.function.Consumer<String> hostErrorListener = error -> { };
+    private long hostErrors;
     /** Threads that run a batch's requests beside the serving thread; null: one after another. */
     private Executor helpers;
 
@@ -302,6 +305,7 @@ public final class VirtioBlock implements VirtioDevice {
         } catch (BlockRequestException e) {
             pending.status = e.status();
             pending.error = e.getMessage();
+            pending.hostError = e.hostSide();
             pending.done = true;
         }
         return pending;
@@ -376,6 +380,7 @@ public final class VirtioBlock implements VirtioDevice {
         } catch (BlockRequestException e) {
             pending.status = e.status();
             pending.error = e.getMessage();
+            pending.hostError = e.hostSide();
         } catch (Throwable e) {
             pending.fault = e; // rethrown by the serving thread once every helper is done
         } finally {
@@ -401,6 +406,10 @@ public final class VirtioBlock implements VirtioDevice {
                 lastRequestError = pending.error;
                 requestErrorListener.accept(name() + ": request answered VIRTIO_BLK_S_" + pending.status + ": "
                         + lastRequestError);
+                if (pending.hostError && Occurrences.worthReporting(++hostErrors)) {
+                    hostErrorListener.accept(name() + ": the host's disk failed a request (" + hostErrors
+                            + " so far; the guest got an I/O error): " + lastRequestError);
+                }
             }
             memory.writeU8(pending.request.statusAddress, pending.status.code());
             lastStatus = pending.status;
@@ -462,6 +471,14 @@ public final class VirtioBlock implements VirtioDevice {
      */
     public void onRequestError(java.util.function.Consumer<String> listener) {
         this.requestErrorListener = java.util.Objects.requireNonNull(listener);
+    }
+
+    /**
+     * Who hears that the host's file failed a request (an I/O error, a full disk): at the 1st, 10th, 100th... such
+     * failure ({@link Occurrences}), whether or not the user asked for --verbose; called as {@link #onRequestError}.
+     */
+    public void onHostError(java.util.function.Consumer<String> listener) {
+        this.hostErrorListener = java.util.Objects.requireNonNull(listener);
     }
 
     /** Requests answered with an error status so far, for diagnostics. */

@@ -1,6 +1,7 @@
 package dev.panavisor.devices.virtio.net;
 
 import dev.panavisor.devices.virtio.ConfigSpace;
+import dev.panavisor.devices.virtio.Occurrences;
 import dev.panavisor.devices.virtio.QueueWork;
 import dev.panavisor.devices.virtio.VirtioDevice;
 import dev.panavisor.devices.virtio.VirtioFeatures;
@@ -452,11 +453,7 @@ public final class VirtioNet implements VirtioDevice {
     void drop(String reason) {
         droppedFrames++;
         lastDropReason = reason;
-        long n = droppedFrames;
-        while (n % 10 == 0) {
-            n /= 10;
-        }
-        if (n == 1) { // a power of ten
+        if (Occurrences.worthReporting(droppedFrames)) {
             dropListener.accept(name() + ": frame dropped (" + droppedFrames + " so far): " + reason);
         }
     }

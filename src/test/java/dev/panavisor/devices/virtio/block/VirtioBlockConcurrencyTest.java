@@ -236,7 +236,7 @@ class VirtioBlockConcurrencyTest {
     }
 
     /** A backend that passes every call to another, so a test can wrap the calls it watches. */
-    private static class Delegating implements DiskBackend {
+    static class Delegating implements DiskBackend {
         private final DiskBackend inner;
 
         Delegating(DiskBackend inner) {

@@ -92,6 +92,35 @@ class VirtioBlockTest {
         assertArrayEquals(data, back);
     }
 
+    /**
+     * A host file that fails (a full disk): the guest gets IOERR for each write, --verbose's log a line for each,
+     * and the user, verbose or not, a line at the 1st and 10th failure. A request the guest got wrong is its own
+     * business: --verbose only.
+     */
+    @Test
+    void host_failures_reach_the_user_at_each_power_of_ten_and_the_guest_s_own_errors_do_not() {
+        VirtioBlock full = new VirtioBlock(new VirtioBlockConcurrencyTest.Delegating(disk) {
+            @Override
+            public void write(long offset, java.nio.ByteBuffer[] sources) throws java.io.IOException {
+                throw new java.io.IOException("No space left on device");
+            }
+        }, "full");
+        java.util.List<String> verbose = new java.util.ArrayList<>();
+        java.util.List<String> user = new java.util.ArrayList<>();
+        full.onRequestError(verbose::add);
+        full.onHostError(user::add);
+        BlockDriver guest = new BlockDriver(full);
+        for (int i = 0; i < 12; i++) {
+            assertEquals(IOERR, guest.write(i, new byte[512]).status());
+        }
+        assertEquals(IOERR, guest.read(SECTORS, 512).status(), "beyond the disk: the guest's own error");
+        assertEquals(13, verbose.size(), verbose.toString());
+        assertEquals(2, user.size(), user.toString());
+        assertEquals(full.name() + ": the host's disk failed a request (1 so far; the guest got an I/O error): "
+                + "I/O error on " + disk.name() + ": No space left on device", user.getFirst());
+        assertTrue(user.get(1).contains("(10 so far"), user.get(1));
+    }
+
     @Test
     void flush_reaches_the_backend() {
         assertEquals(OK, driver.request(BlockRequest.T_FLUSH, 0).status());
