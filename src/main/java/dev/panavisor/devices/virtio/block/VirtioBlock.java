@@ -1,7 +1,6 @@
 package dev.panavisor.devices.virtio.block;
 
 import dev.panavisor.devices.virtio.ConfigSpace;
-import dev.panavisor.devices.virtio.Occurrences;
 import dev.panavisor.devices.virtio.QueueWork;
 import dev.panavisor.devices.virtio.VirtioDevice;
 import dev.panavisor.devices.virtio.VirtioException;
@@ -79,19 +78,17 @@ public final class VirtioBlock implements VirtioDevice {
     private final byte[] id;
     private final long capacitySectors;
     private final byte[] config;
+    private final RequestErrors errors;
     /** Whether JFR was up when the device was made: request events are then made, else never. */
     private final boolean recording;
 
     private SplitVirtqueue queue;
     private GuestMemory memory;
     private VirtioInterrupt interrupt;
-    private long requestErrors;
-    private String lastRequestError = "";
+    /** The driver did not take F_FLUSH, so it will never flush: each write is made durable before it is answered. */
+    private volatile boolean writeThrough;
     /** The status of the request served last (for its flight-recorder event). */
     private BlockStatus lastStatus = BlockStatus.OK;
-    private java.util.function.Consumer<String> requestErrorListener = error -> { };
-    private java.util.function.Consumer<String> hostErrorListener = error -> { };
-    private long hostErrors;
     /** Threads that run a batch's requests beside the serving thread; null: one after another. */
     private Executor helpers;
 
@@ -115,6 +112,7 @@ public final class VirtioBlock implements VirtioDevice {
         System.arraycopy(serialBytes, 0, id, 0, serialBytes.length);
         this.capacitySectors = disk.sizeBytes() / SECTOR_SIZE;
         this.config = configSpace(capacitySectors);
+        this.errors = new RequestErrors(name());
     }
 
     /**
@@ -168,6 +166,9 @@ public final class VirtioBlock implements VirtioDevice {
 
     @Override
     public void activate(long features, List<SplitVirtqueue> queues, GuestMemory memory, VirtioInterrupt interrupt) {
+        // §5.2.6.2: without VIRTIO_BLK_F_FLUSH negotiated the device commits each write before completing it (Linux
+        // then takes the disk for one without a write cache, and sends no flush).
+        this.writeThrough = !VirtioFeatures.has(features, F_FLUSH);
         this.queue = queues.getFirst();
         this.memory = memory;
         this.interrupt = interrupt;
@@ -394,22 +395,12 @@ public final class VirtioBlock implements VirtioDevice {
     private int finish(PendingRequest pending) {
         int written;
         if (pending.dropped) {
-            requestErrors++;
-            lastRequestError = "request without a status byte";
-            requestErrorListener.accept(name() + ": request from head " + pending.head + " dropped: "
-                    + lastRequestError);
+            errors.dropped(pending.head);
             lastStatus = BlockStatus.IOERR;
             written = 0;
         } else {
             if (pending.error != null) {
-                requestErrors++;
-                lastRequestError = pending.error;
-                requestErrorListener.accept(name() + ": request answered VIRTIO_BLK_S_" + pending.status + ": "
-                        + lastRequestError);
-                if (pending.hostError && Occurrences.worthReporting(++hostErrors)) {
-                    hostErrorListener.accept(name() + ": the host's disk failed a request (" + hostErrors
-                            + " so far; the guest got an I/O error): " + lastRequestError);
-                }
+                errors.answered(pending.status, pending.error, pending.hostError);
             }
             memory.writeU8(pending.request.statusAddress, pending.status.code());
             lastStatus = pending.status;
@@ -448,6 +439,9 @@ public final class VirtioBlock implements VirtioDevice {
                 }
                 case BlockRequest.T_OUT -> {
                     disk.write(request.diskOffset(), pending.buffers);
+                    if (writeThrough) {
+                        disk.flush();
+                    }
                     return 0;
                 }
                 case BlockRequest.T_FLUSH -> {
@@ -470,24 +464,21 @@ public final class VirtioBlock implements VirtioDevice {
      * status and why; called on the thread serving the queue, under the device's lock.
      */
     public void onRequestError(java.util.function.Consumer<String> listener) {
-        this.requestErrorListener = java.util.Objects.requireNonNull(listener);
+        errors.onEach(listener);
     }
 
-    /**
-     * Who hears that the host's file failed a request (an I/O error, a full disk): at the 1st, 10th, 100th... such
-     * failure ({@link Occurrences}), whether or not the user asked for --verbose; called as {@link #onRequestError}.
-     */
+    /** Who hears that the host's file failed a request, verbose or not ({@link RequestErrors}). */
     public void onHostError(java.util.function.Consumer<String> listener) {
-        this.hostErrorListener = java.util.Objects.requireNonNull(listener);
+        errors.onHostFailure(listener);
     }
 
     /** Requests answered with an error status so far, for diagnostics. */
     public long requestErrors() {
-        return requestErrors;
+        return errors.count();
     }
 
     public String lastRequestError() {
-        return lastRequestError;
+        return errors.last();
     }
 
     public DiskBackend disk() {

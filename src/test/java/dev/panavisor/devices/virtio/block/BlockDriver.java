@@ -40,11 +40,16 @@ final class BlockDriver {
 
     /** As above; {@code eventIdx}: the queue runs with VIRTIO_F_EVENT_IDX negotiated (the driver's used_event 0). */
     BlockDriver(VirtioBlock device, GuestMemory memory, boolean eventIdx) {
+        this(device, memory, eventIdx, device.offeredFeatures());
+    }
+
+    /** As above, the driver accepting {@code features} of those offered. */
+    BlockDriver(VirtioBlock device, GuestMemory memory, boolean eventIdx, long features) {
         this.memory = memory;
         this.device = device;
         QueueLayout layout = QueueLayout.contiguous(0x1000, VirtioBlock.QUEUE_SIZE);
         this.queue = new DriverQueue(memory, layout);
-        device.activate(device.offeredFeatures(),
+        device.activate(features,
                 List.of(new SplitVirtqueue(memory, layout, VirtioBlock.QUEUE_SIZE, eventIdx, true)), memory, interrupt);
     }
 

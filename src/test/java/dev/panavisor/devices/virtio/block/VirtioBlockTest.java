@@ -121,6 +121,23 @@ class VirtioBlockTest {
         assertTrue(user.get(1).contains("(10 so far"), user.get(1));
     }
 
+    /**
+     * A driver that does not take F_FLUSH will never flush (Linux then takes the disk for one without a write cache):
+     * each of its writes is made durable before it is answered (§5.2.6.2). With F_FLUSH, a write is not flushed.
+     */
+    @Test
+    void without_f_flush_each_write_is_flushed_before_it_is_answered() {
+        assertEquals(OK, driver.write(1, new byte[512]).status());
+        assertEquals(0, disk.flushes(), "a driver with F_FLUSH flushes when it needs to");
+        VirtioBlock device = new VirtioBlock(disk, "no-flush");
+        BlockDriver noFlush = new BlockDriver(device, new dev.panavisor.memory.HeapGuestMemory(1 << 20), false,
+                device.offeredFeatures() & ~VirtioBlock.F_FLUSH);
+        assertEquals(OK, noFlush.write(2, new byte[512]).status());
+        assertEquals(1, disk.flushes());
+        assertEquals(OK, noFlush.read(2, 512).status());
+        assertEquals(1, disk.flushes(), "a read is not flushed");
+    }
+
     @Test
     void flush_reaches_the_backend() {
         assertEquals(OK, driver.request(BlockRequest.T_FLUSH, 0).status());
