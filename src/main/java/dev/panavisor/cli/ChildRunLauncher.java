@@ -62,7 +62,9 @@ final class ChildRunLauncher implements VmLauncher {
             if (where.route() == LinuxGuests.Route.NONE) {
                 throw new VmmException(where.nowhereReason());
             }
-            MachineConfig.checkFiles(config);
+            // Not the disks' locks while a warm process exists: it holds them, or is taking them as it builds this VM
+            // from the PUTs just before; a lock of another VM's is then the child run's one line, not this request's.
+            MachineConfig.checkFiles(config, warm == null);
         }
         standby = null;
         if (warm != null) {
@@ -73,6 +75,7 @@ final class ChildRunLauncher implements VmLauncher {
             } catch (IOException e) {
                 notices.accept("the warm VM process could not be used (" + e.getMessage() + "); starting one");
                 warm.close();
+                warm.awaitExit(); // and its disks' locks with it, which the run started next takes
                 if (!checked) {
                     MachineConfig.checkFiles(config);
                 }

@@ -220,6 +220,17 @@ final class Standby implements AutoCloseable {
         cleanUp();
     }
 
+    /** Waits, 10 s at most, for the process to end after {@link #close()}; kills it if it has not. */
+    void awaitExit() {
+        try {
+            if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private void cleanUp() {
         closeQuietly(server);
         deleteQuietly(socket);

@@ -227,6 +227,14 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
      * Running this first turns bad input into a one-line error before a (slow) nested-lab start.
      */
     public static void checkFiles(MachineConfig config) {
+        checkFiles(config, true);
+    }
+
+    /**
+     * As {@link #checkFiles(MachineConfig)}; without {@code lockDisks} the disks are opened without their locks: for
+     * a check in serve while its warm VM process holds them, whose run then finds any other VM's lock itself.
+     */
+    public static void checkFiles(MachineConfig config, boolean lockDisks) {
         E820Map.requireBootable(config.memoryBytes());
         if (config.memoryBytes() > GuestLayout.RAM_LIMIT) {
             throw new VmmException(String.format("--memory %d MiB is more than the %d MiB below the MMIO hole",
@@ -255,7 +263,7 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
         List<FileDiskBackend> opened = new java.util.ArrayList<>();
         try {
             for (Disk disk : config.disks()) {
-                opened.add(FileDiskBackend.open(disk.path(), disk.readOnly()));
+                opened.add(FileDiskBackend.open(disk.path(), disk.readOnly(), lockDisks));
             }
         } finally {
             opened.forEach(FileDiskBackend::close);

@@ -59,6 +59,14 @@ public final class FileDiskBackend implements DiskBackend {
      *     cannot be opened as asked (for example a read-write open of a file that is not writable), or is locked
      */
     public static FileDiskBackend open(Path path, boolean readOnly) {
+        return open(path, readOnly, true);
+    }
+
+    /**
+     * As {@link #open(Path, boolean)}; without {@code lock}, the file is checked but not locked, for a check made
+     * while another process of this VM (serve's warm VM process) may hold its lock.
+     */
+    public static FileDiskBackend open(Path path, boolean readOnly, boolean lock) {
         if (Files.isDirectory(path)) {
             throw new DiskException("disk image " + path + " is a directory, not a file");
         }
@@ -88,7 +96,9 @@ public final class FileDiskBackend implements DiskBackend {
             if (!Files.isRegularFile(path)) {
                 throw new DiskException("disk image " + path + " is not a regular file");
             }
-            lock(path, channel, readOnly);
+            if (lock) {
+                lock(path, channel, readOnly);
+            }
             long size = channel.size();
             if (size < VirtioBlock.SECTOR_SIZE) {
                 throw new DiskException("disk image " + path + " is smaller than one 512-byte sector (" + size
