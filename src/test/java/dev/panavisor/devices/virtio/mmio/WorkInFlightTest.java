@@ -134,6 +134,17 @@ class WorkInFlightTest {
         assertTrue(performing.await(10, TimeUnit.SECONDS), "the worker's first I/O started");
     }
 
+    /** On another thread (a vCPU), selects queue 0 and writes QueueReady 0; checks that it waits for the I/O. */
+    CompletableFuture<Void> turnQueueOffWhileBusy() throws InterruptedException {
+        CompletableFuture<Void> off = CompletableFuture.runAsync(() -> {
+            driver.write(MmioRegisters.QUEUE_SEL, 0);
+            driver.write(MmioRegisters.QUEUE_READY, 0);
+        }, threads);
+        Thread.sleep(200);
+        assertFalse(off.isDone(), "QueueReady 0 waits while the device's I/O is in flight");
+        return off;
+    }
+
     @AfterEach
     void releaseWorker() throws Exception {
         letGo.countDown();
@@ -173,12 +184,7 @@ class WorkInFlightTest {
     @Test
     void turning_the_queue_off_waits_for_the_work_in_flight_too() throws Exception {
         startWorker();
-        CompletableFuture<Void> off = CompletableFuture.runAsync(() -> {
-            driver.write(MmioRegisters.QUEUE_SEL, 0);
-            driver.write(MmioRegisters.QUEUE_READY, 0);
-        }, threads);
-        Thread.sleep(200);
-        assertFalse(off.isDone(), "QueueReady 0 waits while the device's I/O is in flight");
+        CompletableFuture<Void> off = turnQueueOffWhileBusy();
 
         letGo.countDown();
         off.get(10, TimeUnit.SECONDS);
@@ -194,12 +200,7 @@ class WorkInFlightTest {
     @Test
     void a_queue_selected_while_queue_ready_0_waits_does_not_change_which_queue_goes_off() throws Exception {
         startWorker();
-        CompletableFuture<Void> off = CompletableFuture.runAsync(() -> {
-            driver.write(MmioRegisters.QUEUE_SEL, 0);
-            driver.write(MmioRegisters.QUEUE_READY, 0);
-        }, threads);
-        Thread.sleep(200);
-        assertFalse(off.isDone(), "QueueReady 0 waits while the device's I/O is in flight");
+        CompletableFuture<Void> off = turnQueueOffWhileBusy();
         driver.write(MmioRegisters.QUEUE_SEL, 7); // the other vCPU: no such queue
         letGo.countDown();
         off.get(10, TimeUnit.SECONDS);
