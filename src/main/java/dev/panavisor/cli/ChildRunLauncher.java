@@ -32,6 +32,8 @@ final class ChildRunLauncher implements VmLauncher {
     private final CompletableFuture<Integer> ended = new CompletableFuture<>();
     private volatile Process process;
     private volatile Standby standby;
+    /** serve is ending ({@link #stop()}): no VM process is started from now on, and one just started is stopped. */
+    private volatile boolean stopping;
 
     /** Starts the warm VM process now; {@code notices} hears when it is ready or, later, when it could not be used. */
     void startStandby(java.util.function.Consumer<String> notices) {
@@ -66,13 +68,22 @@ final class ChildRunLauncher implements VmLauncher {
             // from the PUTs just before; a lock of another VM's is then the child run's one line, not this request's.
             MachineConfig.checkFiles(config, warm == null);
         }
-        standby = null;
         if (warm != null) {
             try {
+                // The standby stays known until its process is this VM's: a stop() meanwhile (the hand-off may
+                // wait for it to be ready) ends it rather than leaving it to start the VM with no serve around.
                 process = warm.handOff(arguments);
+                standby = null;
                 process.onExit().thenAccept(p -> ended.complete(p.exitValue()));
+                if (stopping) {
+                    process.destroy();
+                }
                 return;
             } catch (IOException e) {
+                standby = null;
+                if (stopping) {
+                    throw new VmmException("serve is ending: the VM is not started");
+                }
                 notices.accept("the warm VM process could not be used (" + e.getMessage() + "); starting one");
                 warm.close();
                 warm.awaitExit(); // and its disks' locks with it, which the run started next takes
@@ -89,6 +100,9 @@ final class ChildRunLauncher implements VmLauncher {
             throw new VmmException("cannot start the VM process: " + e.getMessage(), e);
         }
         process.onExit().thenAccept(p -> ended.complete(p.exitValue()));
+        if (stopping) {
+            process.destroy();
+        }
     }
 
     /** The warm VM process builds this VM now; InstanceStart with the same configuration then only starts it. */
@@ -167,6 +181,7 @@ final class ChildRunLauncher implements VmLauncher {
 
     /** Stops the VM process if it still runs, or the standby that never got a VM (serve is ending). */
     void stop() {
+        stopping = true;
         Standby warm = standby;
         if (warm != null) {
             warm.close();
