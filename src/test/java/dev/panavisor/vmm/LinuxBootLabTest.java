@@ -314,6 +314,22 @@ class LinuxBootLabTest {
         assertFalse(api.contains("socket left behind"), all);
     }
 
+    /**
+     * A read-write drive, and InstanceStart right after the PUTs: 204, and the guest has the disk. (The start's
+     * check used to take the drive's lock, which the standby building that VM held: a 400 "in use by another
+     * virtual machine".)
+     */
+    @Test
+    void instance_start_right_after_a_read_write_drive_s_put_starts_the_vm() throws IOException {
+        String api = Files.readString(work().resolve("serve-drive.api"));
+        String all = "serve: rc=" + rc("serve-drive") + "\n--- api:\n" + api + "\n--- out:\n" + out("serve-drive")
+                + "\n--- err:\n" + err("serve-drive");
+        assertEquals(List.of("-> 204", "-> 204", "-> 204", "-> 204"),
+                api.lines().map(l -> l.substring(l.lastIndexOf("->"))).toList(), all);
+        assertTrue(out("serve-drive").contains("drive-seen /dev/vda"), all);
+        assertEquals(0, rc("serve-drive"), all);
+    }
+
     @Test
     void send_ctrl_alt_del_presses_the_keys_and_the_guest_ends_itself_cleanly() throws IOException {
         String all = "serve: rc=" + rc("serve") + "\n--- api:\n" + Files.readString(work().resolve("serve.api"))

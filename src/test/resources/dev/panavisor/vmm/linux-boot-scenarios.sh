@@ -129,6 +129,29 @@ wait $serve
 echo $? > serve.rc
 [ -S /tmp/api.sock ] && echo "socket left behind" >> serve.api
 
+# The same with a read-write drive and InstanceStart sent right after the last PUT, as Firecracker's scripts do:
+# the standby is building that VM, holding the drive's lock, when the start comes (docs/api.md, warm start step 5).
+rm -f /tmp/api.sock /tmp/drive.img
+head -c 8388608 /dev/zero > /tmp/drive.img
+$PANAVISOR serve --api-sock /tmp/api.sock > serve-drive.out 2> serve-drive.err < /dev/null &
+serve=$!
+waited=0
+until grep -q 'the VM process is up and warm' serve-drive.err 2>/dev/null || [ $waited -ge 120 ]; do
+    sleep 1; waited=$((waited + 1))
+done
+command=$(printf 'echo drive-seen $(ls /dev/vda)' | base64 -w0)
+api() { # METHOD PATH BODY
+    curl -sS --unix-socket /tmp/api.sock -X "$1" -H 'Content-Type: application/json' -d "$3" \
+        -w ' -> %{http_code}\n' "http://localhost$2" >> serve-drive.api 2>&1
+}
+api PUT /boot-source "{\"kernel_image_path\": \"$BZIMAGE\", \"initrd_path\": \"$INITRD\", \"boot_args\": \"panavisor.exec=$command\"}"
+api PUT /drives/data '{"drive_id": "data", "path_on_host": "/tmp/drive.img", "is_root_device": false, "is_read_only": false}'
+api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 256}'
+api PUT /actions '{"action_type": "InstanceStart"}'
+grep -q ' -> 204$' serve-drive.api && [ "$(grep -c ' -> 204$' serve-drive.api)" = 4 ] || kill $serve
+wait $serve
+echo $? > serve-drive.rc
+
 scenario timeline $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --timeline --verbose --exec true
 # A guest that does nothing (no exit, no output) for longer than the stall limit is ended, not waited for.
 scenario stall $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --stall-limit 10s --exec 'sleep 600'
