@@ -70,6 +70,10 @@ public final class BzImageLoader {
                     header.setupSects(), DoesNotFitException.size(payloadSize), payloadOffset + payloadSize,
                     fileSize));
         }
+        if (payloadSize <= ENTRY_64_OFFSET) {
+            throw new KernelFormatException(String.format("damaged bzImage: its kernel of %d bytes ends before the "
+                    + "64-bit entry at 0x%x into it", payloadSize, ENTRY_64_OFFSET));
+        }
 
         long loadAddress = GuestLayout.KERNEL_ADDRESS;
         long runtimeStart = runtimeStart(header, loadAddress);

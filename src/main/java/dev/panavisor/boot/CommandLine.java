@@ -20,6 +20,15 @@ public record CommandLine(String text) {
         if (text.indexOf('\0') >= 0) {
             throw new BootException("kernel command line contains a NUL character");
         }
+        // The kernel would take a newline as a space, but the line is one line to whoever reads /proc/cmdline:
+        // Panavisor's init reads only its first, and would never see the words after a newline. Tabs are spaces.
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                throw new BootException(String.format("kernel command line contains a control character (0x%02x at "
+                        + "%d): give its parameters on one line", (int) c, i));
+            }
+        }
     }
 
     /** The bytes the kernel will see (UTF-8; the kernel treats them as opaque bytes), without the NUL. */

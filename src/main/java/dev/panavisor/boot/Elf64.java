@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The parts of an ELF64 little-endian file a kernel loader needs: the file header, the program headers and the
@@ -34,9 +35,6 @@ public record Elf64(int type, int machine, long entry, List<ProgramHeader> progr
     }
 
     /** One note: owner name without the NUL, type, and descriptor bytes. */
-    public record Note(String name, int type, byte[] descriptor) {
-    }
-
     public Elf64 {
         programHeaders = List.copyOf(programHeaders);
     }
@@ -96,10 +94,15 @@ public record Elf64(int type, int machine, long entry, List<ProgramHeader> progr
         return new Elf64(type, machine, entry, headers);
     }
 
-    /** The notes in every PT_NOTE segment, in file order. */
-    public List<Note> notes(ByteBuffer file) {
+    /**
+     * The descriptor of the first note owned by {@code owner} with type {@code type} in the file's PT_NOTE segments,
+     * if there is one. The other notes are stepped over without being copied: a hostile file's segment may hold
+     * millions of them, or one of hundreds of MiB. A matching note's descriptor longer than {@code maxDescriptor}
+     * bytes is damage, not read.
+     */
+    public Optional<byte[]> findNote(ByteBuffer file, String owner, int type, int maxDescriptor) {
         ByteBuffer le = file.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        List<Note> notes = new ArrayList<>();
+        byte[] ownerName = owner.getBytes(StandardCharsets.US_ASCII);
         for (ProgramHeader header : programHeaders) {
             if (header.type() != PT_NOTE) {
                 continue;
@@ -122,17 +125,33 @@ public record Elf64(int type, int machine, long entry, List<ProgramHeader> progr
                 if (next > end) {
                     throw new KernelFormatException(String.format("damaged ELF note at file offset 0x%x", at));
                 }
-                byte[] name = new byte[(int) nameSize];
-                le.get((int) nameAt, name);
-                int nameLength = nameSize > 0 && name[name.length - 1] == 0 ? name.length - 1 : name.length;
-                byte[] descriptor = new byte[(int) descSize];
-                le.get((int) descAt, descriptor);
-                notes.add(new Note(new String(name, 0, nameLength, StandardCharsets.US_ASCII), noteType,
-                        descriptor));
+                if (noteType == type && named(le, nameAt, nameSize, ownerName)) {
+                    if (descSize > maxDescriptor) {
+                        throw new KernelFormatException(String.format("damaged ELF note at file offset 0x%x: a %s "
+                                + "note of type %d with a descriptor of %d bytes", at, owner, type, descSize));
+                    }
+                    byte[] descriptor = new byte[(int) descSize];
+                    le.get((int) descAt, descriptor);
+                    return Optional.of(descriptor);
+                }
                 at = next;
             }
         }
-        return notes;
+        return Optional.empty();
+    }
+
+    /** Whether the note name at {@code at} ({@code size} bytes) is {@code name}, with or without its closing NUL. */
+    private static boolean named(ByteBuffer le, long at, long size, byte[] name) {
+        boolean withNul = size == name.length + 1 && le.get((int) (at + name.length)) == 0;
+        if (size != name.length && !withNul) {
+            return false;
+        }
+        for (int i = 0; i < name.length; i++) {
+            if (le.get((int) at + i) != name[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** [offset, offset+length) lies inside a file of {@code fileSize} bytes (overflow-safe). */

@@ -166,25 +166,24 @@ public final class ElfKernelLoader {
 
     /** The XEN_ELFNOTE_PHYS32_ENTRY descriptor: a 32-bit physical address, stored in 4 or 8 bytes. */
     static OptionalLong pvhEntry(Elf64 elf, ByteBuffer image) {
-        for (Elf64.Note note : elf.notes(image)) {
-            if (note.type() != XEN_ELFNOTE_PHYS32_ENTRY || !note.name().equals("Xen")) {
-                continue;
-            }
-            byte[] descriptor = note.descriptor();
-            ByteBuffer le = ByteBuffer.wrap(descriptor).order(ByteOrder.LITTLE_ENDIAN);
-            long address = switch (descriptor.length) {
-                case 4 -> Integer.toUnsignedLong(le.getInt(0));
-                case 8 -> le.getLong(0);
-                default -> throw new KernelFormatException(
-                        "damaged Xen PVH entry note: descriptor of " + descriptor.length + " bytes");
-            };
-            if (address < GuestLayout.HIGH_MEMORY_START || address > 0xffff_ffffL) {
-                throw new KernelFormatException(String.format(
-                        "Xen PVH entry note gives 0x%x, not a 32-bit address above 1 MiB", address));
-            }
-            return OptionalLong.of(address);
+        // A longer descriptor is damage: findNote refuses it before copying it (a hostile file's may be huge).
+        java.util.Optional<byte[]> note = elf.findNote(image, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, 64);
+        if (note.isEmpty()) {
+            return OptionalLong.empty();
         }
-        return OptionalLong.empty();
+        byte[] descriptor = note.get();
+        ByteBuffer le = ByteBuffer.wrap(descriptor).order(ByteOrder.LITTLE_ENDIAN);
+        long address = switch (descriptor.length) {
+            case 4 -> Integer.toUnsignedLong(le.getInt(0));
+            case 8 -> le.getLong(0);
+            default -> throw new KernelFormatException(
+                    "damaged Xen PVH entry note: descriptor of " + descriptor.length + " bytes");
+        };
+        if (address < GuestLayout.HIGH_MEMORY_START || address > 0xffff_ffffL) {
+            throw new KernelFormatException(String.format(
+                    "Xen PVH entry note gives 0x%x, not a 32-bit address above 1 MiB", address));
+        }
+        return OptionalLong.of(address);
     }
 
     /**

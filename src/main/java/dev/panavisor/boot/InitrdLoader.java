@@ -34,6 +34,9 @@ public final class InitrdLoader {
         }
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = channel.size();
+            if (size == 0) {
+                throw new BootException("initrd " + path + " is empty");
+            }
             long address = place(size, memory.size(), kernel);
             ByteBuffer target = memory.buffer(address, (int) size);
             while (target.hasRemaining()) {

@@ -115,7 +115,7 @@ final class RunCommand implements Callable<Integer> {
         if (where.route() != LinuxGuests.Route.DIRECT) {
             // Before the lab boots (a minute): a bad kernel, initrd or disk fails now. Directly, Machine.create
             // checks the same things as it loads them, once (checking here too loaded the kernel twice).
-            MachineConfig.checkFiles(config);
+            MachineConfig.checkFiles(config, true, timeline || jfr != null);
             if (jfr != null) {
                 FlightRecording.checkWritable(jfr);
             }

@@ -235,6 +235,14 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
      * a check in serve while its warm VM process holds them, whose run then finds any other VM's lock itself.
      */
     public static void checkFiles(MachineConfig config, boolean lockDisks) {
+        checkFiles(config, lockDisks, false);
+    }
+
+    /**
+     * As {@link #checkFiles(MachineConfig, boolean)}, for a run whose command line will also carry the boot
+     * timeline's words ({@code timelineWords}: run --timeline or --jfr), whose length the check must count too.
+     */
+    public static void checkFiles(MachineConfig config, boolean lockDisks, boolean timelineWords) {
         E820Map.requireBootable(config.memoryBytes());
         if (config.memoryBytes() > GuestLayout.RAM_LIMIT) {
             throw new VmmException(String.format("--memory %d MiB is more than the %d MiB below the MMIO hole",
@@ -245,7 +253,8 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, List<Disk> disks
             LoadedKernel kernel = image.load(scratch);
             requireLongModeEntry(kernel, config.kernel());
             // The line as Machine will build it (the device list only changes its length), against the kernel's limit.
-            new CommandLine(KernelCommandLine.build(config, declaredDevices(config))).writeTo(scratch, kernel);
+            new CommandLine(KernelCommandLine.build(config, declaredDevices(config), timelineWords))
+                    .writeTo(scratch, kernel);
             if (config.initrd().isPresent()) {
                 Path initrd = config.initrd().get();
                 requireFile(initrd, "initrd");

@@ -90,6 +90,16 @@ class BzImageLoaderTest {
         assertTrue(e.getMessage().startsWith("zImage"), e.getMessage());
     }
 
+    /** A payload too short to hold the 64-bit entry (at 0x200 into it) is damage, not a kernel to jump into. */
+    @Test
+    void rejects_a_kernel_that_ends_before_its_64_bit_entry() {
+        SyntheticKernels.BzImage image = new SyntheticKernels.BzImage();
+        image.payload = new byte[0x200];
+        var e = assertThrows(KernelFormatException.class, () -> BzImageLoader.load(memory, image.build()));
+        assertEquals("damaged bzImage: its kernel of 512 bytes ends before the 64-bit entry at 0x200 into it",
+                e.getMessage());
+    }
+
     @Test
     void rejects_a_truncated_kernel_and_writes_nothing() {
         ByteBuffer file = new SyntheticKernels.BzImage().build();

@@ -47,4 +47,16 @@ class CommandLineTest {
     void rejects_an_embedded_nul() {
         assertThrows(BootException.class, () -> new CommandLine("a\0b"));
     }
+
+    /** A newline would hide the words after it from Panavisor's init, which reads /proc/cmdline's first line. */
+    @Test
+    void rejects_newlines_and_other_control_characters_but_takes_tabs() {
+        var e = assertThrows(BootException.class, () -> new CommandLine("quiet\ninit=/bin/sh"));
+        assertEquals("kernel command line contains a control character (0x0a at 5): give its parameters on one line",
+                e.getMessage());
+        assertThrows(BootException.class, () -> new CommandLine("a\rb"));
+        assertThrows(BootException.class, () -> new CommandLine("a\u001b[2Jb"));
+        assertThrows(BootException.class, () -> new CommandLine("a\u007fb"));
+        assertEquals("a\tb", new CommandLine("a\tb").text());
+    }
 }

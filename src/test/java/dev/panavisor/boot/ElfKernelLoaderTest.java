@@ -79,6 +79,28 @@ class ElfKernelLoaderTest {
         assertEquals(0x100_0400, pvhOnly.entryPoint());
     }
 
+    /**
+     * A hostile file's notes: 200,000 empty ones before the PVH note are stepped over (each used to be copied into
+     * a list, which a file of such notes made an OutOfMemoryError), and a PVH note with a descriptor of 64 MiB is
+     * damage, refused before it is read.
+     */
+    @Test
+    void notes_are_searched_without_copying_and_a_huge_pvh_descriptor_is_refused() {
+        ByteBuffer four = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0x100_0300);
+        var many = new SyntheticKernels.Elf().segment(16 * MIB, KERNEL_VIRTUAL, new byte[4096], 4096);
+        for (int i = 0; i < 200_000; i++) {
+            many.note("", 0, new byte[0]);
+        }
+        many.note("Xen", 18, four.array());
+        assertEquals(OptionalLong.of(0x100_0300), ElfKernelLoader.load(memory, many.build()).pvhEntryPoint());
+
+        var huge = new SyntheticKernels.Elf().segment(16 * MIB, KERNEL_VIRTUAL, new byte[4096], 4096)
+                .note("Xen", 18, new byte[64 << 20]);
+        var e = assertThrows(KernelFormatException.class, () -> ElfKernelLoader.load(memory, huge.build()));
+        assertTrue(e.getMessage().contains("a Xen note of type 18 with a descriptor of 67108864 bytes"),
+                e.getMessage());
+    }
+
     @Test
     void ignores_a_type_18_note_from_another_owner() {
         var elf = new SyntheticKernels.Elf().segment(16 * MIB, KERNEL_VIRTUAL, new byte[16], 16)

@@ -98,4 +98,13 @@ class InitrdLoaderTest {
         assertThrows(BootException.class,
                 () -> InitrdLoader.place(0, 64 * MIB, kernel(4 * MIB, 0x7fff_ffff)));
     }
+
+    @Test
+    void an_empty_initrd_file_is_an_error_that_names_the_file(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws IOException {
+        Path empty = java.nio.file.Files.createFile(dir.resolve("empty.img"));
+        var e = assertThrows(BootException.class, () -> InitrdLoader.load(new HeapGuestMemory(64 * MIB),
+                kernel(4 * MIB, 0x7fff_ffff), empty));
+        assertEquals("initrd " + empty + " is empty", e.getMessage());
+    }
 }

@@ -162,6 +162,8 @@ class RunBadInputCorpusTest {
                         "--cmdline", "x".repeat(3000)),
                 new Case("args: --cmdline with a NUL", 1, "contains a NUL character", "--kernel", k,
                         "--cmdline", "a\0b"),
+                new Case("args: --cmdline over two lines", 1, "contains a control character (0x0a", "--kernel", k,
+                        "--cmdline", "quiet\ninit=/bin/sh"),
                 new Case("args: --vsock in a missing directory", 1,
                         "--vsock: the directory of /nonexistent-dir/vm.sock does not exist", "--kernel", k, "--vsock",
                         "3,/nonexistent-dir/vm.sock"),
