@@ -83,10 +83,11 @@ final class ConsoleOutput extends OutputStream {
         }
         int n = Math.min(length, CAPACITY - count);
         System.arraycopy(bytes, offset, waiting, count, n);
-        if (count == 0) {
-            notifyAll(); // the flusher waits for the first byte
-        }
+        boolean wasEmpty = count == 0;
         count += n;
+        if (wasEmpty || count == CAPACITY) {
+            notifyAll(); // the flusher waits for the first byte, and gathers no longer once the buffer is full
+        }
         return n;
     }
 
@@ -103,12 +104,13 @@ final class ConsoleOutput extends OutputStream {
     /**
      * Lets more output gather for up to {@code millis} before the flusher shows it, unless the flusher is told to
      * finish ({@link #endWaits}): a VM that ends does not wait out the period (the init's last line, which ends an
-     * {@code --exec} run, otherwise held every such run's end for the rest of it).
+     * {@code --exec} run, otherwise held every such run's end for the rest of it), or the buffer is full: a guest
+     * printing fast is then held only as long as its terminal takes to read, not 10 ms per buffer.
      */
     synchronized void gather(long millis) throws InterruptedException {
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
         long left;
-        while (!ending && (left = deadline - System.nanoTime()) > 0) {
+        while (!ending && count < CAPACITY && (left = deadline - System.nanoTime()) > 0) {
             java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
         }
     }

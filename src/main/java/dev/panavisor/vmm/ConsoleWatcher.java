@@ -18,7 +18,9 @@ import java.util.regex.Pattern;
  * command printed, so a status-like line in the command's output cannot stand in for it), unless the machine ended
  * the run at one already ({@link MachineConfig#endsAtExitStatus}: then that one counts). The kernel's own
  * "reboot:" lines that follow are hidden too. Lines that might turn out to be hidden are held back until they end;
- * everything else is shown as it arrives, so prompts appear at once.
+ * everything else is shown as it arrives, so prompts appear at once. A status after other text on its line (a
+ * command whose last output did not end its line, on the console as a terminal) counts too: only the end of a line
+ * that could still become a status is held back, and at the line's end the text before the status is shown.
  *
  * <p>An optional tap sees every byte as the guest wrote it, before anything is hidden: {@code run --timeline}
  * reads the kernel's timestamped lines there ({@link PrintkReader}).
@@ -131,8 +133,25 @@ public final class ConsoleWatcher extends OutputStream {
         if (b == '\n') {
             endOfLine();
         } else if (!mayBeHidden()) {
-            release();
+            releaseBefore(statusStart());
         }
+    }
+
+    /**
+     * In command mode, where a status may begin in the part of the line not shown yet: the first place from which
+     * the rest of the line is the start of {@link #STATUS_PREFIX}, or begins with all of it; else {@code length}.
+     */
+    private int statusStart() {
+        if (!commandMode) {
+            return length;
+        }
+        for (int i = shown; i < length; i++) {
+            int n = Math.min(length - i, STATUS_BYTES.length);
+            if (Arrays.equals(line, i, i + n, STATUS_BYTES, 0, n)) {
+                return i;
+            }
+        }
+        return length;
     }
 
     /** Whether the line so far could still be one that command mode hides: hold it back until it ends. */
@@ -145,7 +164,7 @@ public final class ConsoleWatcher extends OutputStream {
             start++;
         }
         if (start < length && line[start] == '[') {
-            return true; // a kernel message: maybe "reboot: ..."
+            return exitStatus != null; // a kernel message: maybe "reboot: ...", hidden once the status is known
         }
         int n = Math.min(length - start, STATUS_PREFIX.length());
         for (int i = 0; i < n; i++) {
@@ -158,9 +177,14 @@ public final class ConsoleWatcher extends OutputStream {
 
     /** Writes the part of the current line not yet shown. */
     private void release() throws IOException {
-        if (shown < length) {
-            out.write(line, shown, length - shown);
-            shown = length;
+        releaseBefore(length);
+    }
+
+    /** Writes the part of the current line not yet shown, up to {@code end}. */
+    private void releaseBefore(int end) throws IOException {
+        if (shown < end) {
+            out.write(line, shown, end - shown);
+            shown = end;
         }
     }
 
@@ -176,8 +200,18 @@ public final class ConsoleWatcher extends OutputStream {
         String text = new String(line, 0, length, StandardCharsets.UTF_8).replace("\r", "").replace("\n", "");
         Matcher status = STATUS.matcher(text);
         boolean isStatus = status.matches();
+        int statusAt = 0; // where the status begins in the line: after the text of a command's unfinished line
+        if (!isStatus && commandMode) {
+            statusAt = lastIndexOf(line, length, STATUS_BYTES);
+            if (statusAt > 0) {
+                status = STATUS.matcher(new String(line, statusAt, length - statusAt, StandardCharsets.UTF_8)
+                        .replace("\r", "").replace("\n", ""));
+                isStatus = status.matches();
+            }
+        }
         if (isStatus) {
             exitStatus = Integer.parseInt(status.group(1));
+            releaseBefore(statusAt); // the command's own text before it, if any
         }
         Matcher panicLine = PANIC.matcher(text);
         if (panicLine.matches() && panic == null) {
@@ -219,16 +253,22 @@ public final class ConsoleWatcher extends OutputStream {
         }
         boolean kernelLine = commandMode && exitStatus != null && n > 0 && bare[0] == '[';
         return kernelLine || Arrays.equals(bare, 0, Math.min(n, STATUS_BYTES.length), STATUS_BYTES, 0,
-                STATUS_BYTES.length) || contains(bare, n, PANIC_BYTES) || contains(bare, n, INITRAMFS_BYTES);
+                STATUS_BYTES.length) || (commandMode && contains(bare, n, STATUS_BYTES))
+                || contains(bare, n, PANIC_BYTES) || contains(bare, n, INITRAMFS_BYTES);
     }
 
     private static boolean contains(byte[] bytes, int length, byte[] phrase) {
-        for (int start = 0; start + phrase.length <= length; start++) {
+        return lastIndexOf(bytes, length, phrase) >= 0;
+    }
+
+    /** Where {@code phrase} last begins in the first {@code length} bytes, or -1. */
+    private static int lastIndexOf(byte[] bytes, int length, byte[] phrase) {
+        for (int start = length - phrase.length; start >= 0; start--) {
             if (Arrays.equals(bytes, start, start + phrase.length, phrase, 0, phrase.length)) {
-                return true;
+                return start;
             }
         }
-        return false;
+        return -1;
     }
 
     /** Shows everything that waits (the VM's end), outside this watcher's lock. */

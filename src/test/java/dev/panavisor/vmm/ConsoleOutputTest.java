@@ -180,4 +180,30 @@ class ConsoleOutputTest {
         assertFalse(flusher.isAlive(), "still gathering an hour's output after endWaits");
         output.gather(TimeUnit.HOURS.toMillis(1)); // and later gathers return at once
     }
+
+    /**
+     * A full buffer ends the flusher's gathering at once: a guest printing fast waits for its terminal, not for the
+     * rest of each 10 ms period (which capped the console at 16 KiB per period, about 1.6 MB/s).
+     */
+    @Test
+    void the_flusher_stops_gathering_when_the_buffer_fills() throws Exception {
+        ConsoleOutput output = new ConsoleOutput(new ByteArrayOutputStream());
+        output.flushedBy(true);
+        output.write(new byte[] {'x'}, 0, 1);
+        CountDownLatch gathering = new CountDownLatch(1);
+        Thread flusher = Thread.ofPlatform().start(() -> {
+            try {
+                output.awaitBytes();
+                gathering.countDown();
+                output.gather(TimeUnit.HOURS.toMillis(1));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertTrue(gathering.await(30, TimeUnit.SECONDS));
+        output.write(new byte[ConsoleOutput.CAPACITY - 1], 0, ConsoleOutput.CAPACITY - 1);
+        flusher.join(TimeUnit.SECONDS.toMillis(30));
+        assertFalse(flusher.isAlive(), "still gathering with the buffer full");
+        output.endWaits();
+    }
 }

@@ -88,9 +88,27 @@ class ConsoleWatcherTest {
         ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
         type(watcher, "~ # ");
         assertEquals("~ # ", flushed(watcher, shown));
-        type(watcher, "panavisor-exit");
-        assertEquals("~ # panavisor-exit", flushed(watcher, shown),
-                "a status-like prefix after other text on the line is not held back");
+        type(watcher, "pana");
+        assertEquals("~ # ", flushed(watcher, shown), "only what could still become a status is held back");
+        type(watcher, "x");
+        assertEquals("~ # panax", flushed(watcher, shown), "and shown once it cannot");
+        type(watcher, "\n[y/N] ");
+        assertEquals("~ # panax\n[y/N] ", flushed(watcher, shown),
+                "a prompt in brackets appears at once: before the status, no kernel line is hidden");
+    }
+
+    /**
+     * A command whose last output does not end its line (printf abc, on the console as a terminal): the init's
+     * status follows on the same line. It counts, and the command's text before it is shown. (The status used to
+     * be missed: the run ended with status 1 and "without reporting the command's exit status".)
+     */
+    @Test
+    void a_status_after_a_command_s_unfinished_line_counts_and_the_text_before_it_is_shown() throws IOException {
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ConsoleWatcher watcher = new ConsoleWatcher(shown, true);
+        type(watcher, "abcpanavisor-exit-status: 3\r\n[ 1.2] reboot: Restarting system\r\n");
+        assertEquals(3, watcher.exitStatus());
+        assertEquals("abc", flushed(watcher, shown));
     }
 
     @Test
