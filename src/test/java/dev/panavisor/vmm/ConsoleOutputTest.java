@@ -162,19 +162,7 @@ class ConsoleOutputTest {
     @Test
     void the_flusher_stops_gathering_when_told_to_finish() throws Exception {
         ConsoleOutput output = new ConsoleOutput(new ByteArrayOutputStream());
-        output.flushedBy(true);
-        output.write(new byte[] {'x'}, 0, 1);
-        CountDownLatch gathering = new CountDownLatch(1);
-        Thread flusher = Thread.ofPlatform().start(() -> {
-            try {
-                output.awaitBytes();
-                gathering.countDown();
-                output.gather(TimeUnit.HOURS.toMillis(1));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        assertTrue(gathering.await(30, TimeUnit.SECONDS));
+        Thread flusher = flusherGatheringForAnHour(output);
         output.endWaits();
         flusher.join(TimeUnit.SECONDS.toMillis(30));
         assertFalse(flusher.isAlive(), "still gathering an hour's output after endWaits");
@@ -188,6 +176,15 @@ class ConsoleOutputTest {
     @Test
     void the_flusher_stops_gathering_when_the_buffer_fills() throws Exception {
         ConsoleOutput output = new ConsoleOutput(new ByteArrayOutputStream());
+        Thread flusher = flusherGatheringForAnHour(output);
+        output.write(new byte[ConsoleOutput.CAPACITY - 1], 0, ConsoleOutput.CAPACITY - 1);
+        flusher.join(TimeUnit.SECONDS.toMillis(30));
+        assertFalse(flusher.isAlive(), "still gathering with the buffer full");
+        output.endWaits();
+    }
+
+    /** A flusher thread that has seen the first byte (written here) and now gathers for an hour. */
+    private static Thread flusherGatheringForAnHour(ConsoleOutput output) throws Exception {
         output.flushedBy(true);
         output.write(new byte[] {'x'}, 0, 1);
         CountDownLatch gathering = new CountDownLatch(1);
@@ -201,9 +198,6 @@ class ConsoleOutputTest {
             }
         });
         assertTrue(gathering.await(30, TimeUnit.SECONDS));
-        output.write(new byte[ConsoleOutput.CAPACITY - 1], 0, ConsoleOutput.CAPACITY - 1);
-        flusher.join(TimeUnit.SECONDS.toMillis(30));
-        assertFalse(flusher.isAlive(), "still gathering with the buffer full");
-        output.endWaits();
+        return flusher;
     }
 }
