@@ -153,9 +153,16 @@ public final class ApiServer implements AutoCloseable {
             if (request.getLength() > MAX_BODY) {
                 return null;
             }
-            Scheduler.Task deadline = request.getComponents().getScheduler().schedule(() -> request.fail(
-                    new TimeoutException("not all of it within " + deadlineMillis + " ms")), deadlineMillis,
-                    TimeUnit.MILLISECONDS);
+            // The task fails the request only while its body is still being read: cancelling does not stop a task
+            // that has begun, and a late one must not fail the request's routing (or a next one's).
+            boolean[] reading = {true};
+            Scheduler.Task deadline = request.getComponents().getScheduler().schedule(() -> {
+                synchronized (reading) {
+                    if (reading[0]) {
+                        request.fail(new TimeoutException("not all of it within " + deadlineMillis + " ms"));
+                    }
+                }
+            }, deadlineMillis, TimeUnit.MILLISECONDS);
             try (InputStream in = Content.Source.asInputStream(request)) {
                 byte[] bytes = in.readNBytes(MAX_BODY + 1);
                 // Strictly: replacing a bad byte with U+FFFD would change a path or boot_args without a word.
@@ -163,6 +170,9 @@ public final class ApiServer implements AutoCloseable {
                         .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
                         .decode(ByteBuffer.wrap(bytes)).toString();
             } finally {
+                synchronized (reading) {
+                    reading[0] = false;
+                }
                 deadline.cancel();
             }
         }

@@ -47,13 +47,18 @@ public final class ConfigFile {
     /** Reads {@code file}; every ignored field goes to {@code warnings}, the first invalid one is thrown. */
     public static VmSpec read(Path file, Consumer<String> warnings) {
         String text;
-        try {
-            // A configuration is a few hundred bytes: a disk image or a device given by mistake is refused, not read.
-            if (Files.size(file) > MAX_SIZE) {
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            // A configuration is a few hundred bytes: a disk image or a device given by mistake is refused, not read
+            // (read, not sized: a device's size is 0, and a pipe has none).
+            byte[] bytes = in.readNBytes((int) MAX_SIZE + 1);
+            if (bytes.length > MAX_SIZE) {
                 throw new ApiException("config file " + file + " is larger than " + MAX_SIZE + " bytes: not a "
                         + "configuration");
             }
-            text = Files.readString(file);
+            text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
         } catch (NoSuchFileException e) {
             throw new ApiException("config file " + file + " does not exist");
         } catch (java.nio.charset.CharacterCodingException e) {

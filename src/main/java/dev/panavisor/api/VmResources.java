@@ -170,8 +170,10 @@ public final class VmResources {
         fields.ignoredString("vsock_id", null, "Panavisor has one vsock device");
         fields.warnAboutTheRest();
         MachineConfig.Vsock given = new MachineConfig.Vsock(cid, Path.of(path));
-        if (apiSocket != null && given.path().toAbsolutePath().normalize().equals(apiSocket)) {
-            throw new ApiException("vsock.uds_path: " + path + " is the API's own socket");
+        Path uds = given.path().toAbsolutePath().normalize();
+        // PATH itself is replaced by the run; PATH_P is where a guest connecting to host port P arrives.
+        if (apiSocket != null && (uds.equals(apiSocket) || apiSocket.toString().startsWith(uds + "_"))) {
+            throw new ApiException("vsock.uds_path: " + path + " would reach the API's own socket");
         }
         if (checkFilesNow) { // as Firecracker, which binds the socket at this PUT
             try {

@@ -34,7 +34,6 @@ public record Elf64(int type, int machine, long entry, List<ProgramHeader> progr
             long memorySize) {
     }
 
-    /** One note: owner name without the NUL, type, and descriptor bytes. */
     public Elf64 {
         programHeaders = List.copyOf(programHeaders);
     }

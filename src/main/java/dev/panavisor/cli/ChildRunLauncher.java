@@ -87,22 +87,22 @@ final class ChildRunLauncher implements VmLauncher {
                 notices.accept("the warm VM process could not be used (" + e.getMessage() + "); starting one");
                 warm.close();
                 warm.awaitExit(); // and its disks' locks with it, which the run started next takes
-                if (!checked) {
-                    MachineConfig.checkFiles(config);
-                }
+                MachineConfig.checkFiles(config); // the locks too, this time: no other process of ours holds them
             }
         }
         List<String> command = new ArrayList<>(JavaCommand.panavisor(dev.panavisor.lab.Lab.insideLab()));
         command.addAll(arguments);
-        try {
-            process = new ProcessBuilder(command).inheritIO().start();
-        } catch (IOException e) {
-            throw new VmmException("cannot start the VM process: " + e.getMessage(), e);
+        synchronized (this) { // with stop(): a process is either started and seen by it, or not started at all
+            if (stopping) {
+                throw new VmmException("serve is ending: the VM is not started");
+            }
+            try {
+                process = new ProcessBuilder(command).inheritIO().start();
+            } catch (IOException e) {
+                throw new VmmException("cannot start the VM process: " + e.getMessage(), e);
+            }
         }
         process.onExit().thenAccept(p -> ended.complete(p.exitValue()));
-        if (stopping) {
-            process.destroy();
-        }
     }
 
     /** The warm VM process builds this VM now; InstanceStart with the same configuration then only starts it. */
@@ -181,10 +181,14 @@ final class ChildRunLauncher implements VmLauncher {
 
     /** Stops the VM process if it still runs, or the standby that never got a VM (serve is ending). */
     void stop() {
-        stopping = true;
+        synchronized (this) {
+            stopping = true;
+        }
         Standby warm = standby;
         if (warm != null) {
             warm.close();
+            // Handed off or not: its process may be this VM's already, before start() has taken it as such.
+            warm.process().destroy();
         }
         stopVm();
     }

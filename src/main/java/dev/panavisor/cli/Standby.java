@@ -205,7 +205,7 @@ final class Standby implements AutoCloseable {
         return directory;
     }
 
-    /** The standby's process (tests). */
+    /** The standby's process: once handed off, the VM's (tests, and serve's stop while a start is under way). */
     Process process() {
         return process;
     }

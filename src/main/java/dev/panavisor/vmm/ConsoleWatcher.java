@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  * "reboot:" lines that follow are hidden too. Lines that might turn out to be hidden are held back until they end;
  * everything else is shown as it arrives, so prompts appear at once. A status after other text on its line (a
  * command whose last output did not end its line, on the console as a terminal) counts too: only the end of a line
- * that could still become a status is held back, and at the line's end the text before the status is shown.
+ * that could still become a status is held back, and at the line's end the text before the status is shown. (So a
+ * prompt whose last characters could begin one, "to skip", shows them with the next byte, when the user types.)
  *
  * <p>An optional tap sees every byte as the guest wrote it, before anything is hidden: {@code run --timeline}
  * reads the kernel's timestamped lines there ({@link PrintkReader}).

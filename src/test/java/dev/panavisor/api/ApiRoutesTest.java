@@ -71,6 +71,18 @@ class ApiRoutesTest {
         assertTrue(reply.json().contains(fragment), reply.json());
     }
 
+    /**
+     * A vsock socket path whose PATH_P form is the API's socket (API on /run/x/vm_52, uds_path /run/x/vm): a guest
+     * connecting to host port 52 would reach the API. Refused, as uds_path equal to the API's socket is.
+     */
+    @Test
+    void a_vsock_path_that_would_lead_the_guest_to_the_api_is_refused() {
+        routes.servedOn(java.nio.file.Path.of("/run/x/vm_52"));
+        ApiRoutes.Reply reply = put("/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/run/x/vm\"}");
+        assertEquals(400, reply.status(), reply.json());
+        assertTrue(reply.json().contains("vsock.uds_path: /run/x/vm would reach the API's own socket"), reply.json());
+    }
+
     @Test
     void a_vm_configured_piece_by_piece_starts_with_what_was_put() {
         assertEquals(new ApiRoutes.Reply(200, "{\"id\":\"anonymous-instance\",\"state\":\"Not started\","

@@ -144,8 +144,10 @@ api() { # METHOD PATH BODY
     curl -sS --unix-socket /tmp/api.sock -X "$1" -H 'Content-Type: application/json' -d "$3" \
         -w ' -> %{http_code}\n' "http://localhost$2" >> serve-drive.api 2>&1
 }
-api PUT /boot-source "{\"kernel_image_path\": \"$BZIMAGE\", \"initrd_path\": \"$INITRD\", \"boot_args\": \"panavisor.exec=$command\"}"
-api PUT /drives/data '{"drive_id": "data", "path_on_host": "/tmp/drive.img", "is_root_device": false, "is_read_only": false}'
+boot="{\"kernel_image_path\": \"$BZIMAGE\", \"initrd_path\": \"$INITRD\""
+api PUT /boot-source "$boot, \"boot_args\": \"panavisor.exec=$command\"}"
+drive='"path_on_host": "/tmp/drive.img", "is_root_device": false, "is_read_only": false'
+api PUT /drives/data "{\"drive_id\": \"data\", $drive}"
 api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 256}'
 api PUT /actions '{"action_type": "InstanceStart"}'
 grep -q ' -> 204$' serve-drive.api && [ "$(grep -c ' -> 204$' serve-drive.api)" = 4 ] || kill $serve
