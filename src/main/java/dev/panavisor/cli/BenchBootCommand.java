@@ -1,5 +1,6 @@
 package dev.panavisor.cli;
 
+import dev.panavisor.lab.RecycledCodePages;
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
@@ -48,7 +49,7 @@ final class BenchBootCommand implements Callable<Integer> {
     private static final String QUIET = "quiet";
     /** What Panavisor's --timeline adds: the kernel log with its clock, down to KERN_INFO. */
     private static final String VERBOSE = "printk.time=1 loglevel=7";
-    private static final long GUEST_BYTES = 256L << 20;
+    static final long GUEST_BYTES = 256L << 20;
     /** A line of Panavisor's --timeline report: "panavisor: timeline   2456.8 ms  JVM up (main entered)". */
     private static final Pattern TIMELINE_LINE =
             Pattern.compile("(?m)^panavisor: timeline\\s+([0-9.]+) ms  (.+?)(?: \\(guest clock .*)?$");
@@ -108,16 +109,17 @@ final class BenchBootCommand implements Callable<Integer> {
         AotTraining.ensure(LinuxGuests.Route.DIRECT, kernel, initrd, out);
         List<WarmStartBench.Start> panavisor = new ArrayList<>();
         List<WarmStartBench.Start> qemu = new ArrayList<>();
+        RecycledCodePages clearing = new RecycledCodePages(GUEST_BYTES, Lab.insideLab());
         out.printf("%-6s %26s %26s%n", "round", "panavisor InstanceStart", "qemu cont");
         out.printf("%-6s %26s %26s%n", "", "(of which the guest's)", "(of which the guest's)");
         for (int round = 1; round <= rounds; round++) {
             out.printf("round %d of %d: panavisor (serve, then InstanceStart)...%n", round, rounds);
             out.flush();
             panavisor.add(WarmStartBench.panavisor(JavaCommand.panavisor(Lab.insideLab()), kernel, initrd,
-                    EXEC_TRUE));
+                    EXEC_TRUE, clearing));
             out.printf("round %d of %d: qemu (-S, then QMP cont)...%n", round, rounds);
             out.flush();
-            qemu.add(WarmStartBench.qemu(qemu(false, QUIET, EXEC_TRUE)));
+            qemu.add(WarmStartBench.qemu(qemu(false, QUIET, EXEC_TRUE), clearing));
             out.printf("%-6d %12.0f ms (%6.0f ms) %12.0f ms (%6.0f ms)%n", round, panavisor.getLast().totalMs(),
                     panavisor.getLast().guestMs(), qemu.getLast().totalMs(), qemu.getLast().guestMs());
             out.flush();
@@ -138,6 +140,7 @@ final class BenchBootCommand implements Callable<Integer> {
         double fastQ = min(qemu.stream().map(WarmStartBench.Start::totalMs).toList());
         out.printf("fastest of %d rounds: warm start panavisor %.0f ms, qemu %.0f ms, ratio %.2f%n", rounds, fastP,
                 fastQ, fastP / fastQ);
+        clearing.summary().ifPresent(out::println);
         out.flush();
         return ExitCodes.OK;
     }
@@ -147,10 +150,12 @@ final class BenchBootCommand implements Callable<Integer> {
         AotTraining.ensure(LinuxGuests.Route.DIRECT, kernel, initrd, out);
         Samples panavisor = new Samples();
         Samples qemu = new Samples();
+        RecycledCodePages clearing = new RecycledCodePages(GUEST_BYTES, Lab.insideLab());
         out.printf("%-6s %16s %16s %16s %16s%n", "round", "panavisor boot", "qemu boot", "panavisor e2e", "qemu e2e");
         for (int round = 1; round <= rounds; round++) {
             out.printf("round %d of %d: panavisor...%n", round, rounds);
             out.flush();
+            clearing.clearBeforeRun();
             Timed timed = time(panavisorRun(), 0);
             Matcher boot = BOOT_TIME.matcher(timed.output());
             if (!boot.find()) {
@@ -162,7 +167,9 @@ final class BenchBootCommand implements Callable<Integer> {
             // isa-debug-exit ends QEMU with (value << 1) | 1 = 247 when the init writes 123 to port 0x440.
             out.printf("round %d of %d: qemu...%n", round, rounds);
             out.flush();
+            clearing.clearBeforeRun();
             qemu.boot.add(time(qemu(true, QUIET, EXEC_TRUE), 247).millis());
+            clearing.clearBeforeRun();
             Timed qemuRun = time(qemu(false, QUIET, EXEC_TRUE), 0);
             qemu.total.add(qemuRun.millis());
             qemu.addUptime(qemuRun.output());
@@ -171,7 +178,9 @@ final class BenchBootCommand implements Callable<Integer> {
             out.printf("round %d of %d: phases and memory (kernel log on the console, guest up for a second)...%n",
                     round, rounds);
             out.flush();
+            clearing.clearBeforeRun();
             panavisor.add(WatchedBoot.run(panavisorWatched(), 0, GUEST_BYTES, 3));
+            clearing.clearBeforeRun();
             qemu.add(WatchedBoot.run(qemu(false, VERBOSE, EXEC_SLEEP), 0, GUEST_BYTES, 3));
             out.printf("       guest clock at /init: panavisor %.3f s, qemu %.3f s (quiet boots' banner: %.2f s, "
                     + "%.2f s); VMM overhead: panavisor %.1f MiB, qemu %.1f MiB%n", panavisor.guestInit.getLast(),
@@ -180,6 +189,8 @@ final class BenchBootCommand implements Callable<Integer> {
             out.flush();
         }
         report(out, panavisor, qemu);
+        clearing.summary().ifPresent(out::println);
+        out.flush();
         return ExitCodes.OK;
     }
 

@@ -1,5 +1,6 @@
 package dev.panavisor.cli;
 
+import dev.panavisor.lab.RecycledCodePages;
 import dev.panavisor.cli.IoWorkload.ExitCounts;
 import dev.panavisor.cli.IoWorkload.Metric;
 import dev.panavisor.cli.IoWorkload.Result;
@@ -149,6 +150,8 @@ final class BenchIoCommand implements Callable<Integer> {
                     testSeconds, roundCount, roundCount == 1 ? "" : "s");
             out.println("panavisor: a boot running 'true' with the disk attached, for its exit count...");
             out.flush();
+            RecycledCodePages clearing = new RecycledCodePages(BenchBootCommand.GUEST_BYTES, Lab.insideLab());
+            clearing.clearBeforeRun();
             String bootOutput = BenchBootCommand.time(panavisor(disk, "true"), 0, VM_TIMEOUT_MINUTES).output();
             IoReport report = new IoReport(IoWorkload.parseExitStats(bootOutput, DISK_REGISTERS));
             for (int round = 1; round <= roundCount; round++) {
@@ -157,12 +160,14 @@ final class BenchIoCommand implements Callable<Integer> {
                     out.printf("round %d %s: panavisor...%n", round, metric.label);
                     out.flush();
                     try {
+                        clearing.clearBeforeRun();
                         String panavisorOutput = BenchBootCommand.time(panavisor(disk, guestCommand), 0,
                                 VM_TIMEOUT_MINUTES).output();
                         Result panavisorResult = IoWorkload.parseResult(panavisorOutput, metric);
                         Optional<ExitCounts> exits = IoWorkload.parseExitStats(panavisorOutput, DISK_REGISTERS);
                         out.printf("round %d %s: qemu...%n", round, metric.label);
                         out.flush();
+                        clearing.clearBeforeRun();
                         Result qemuResult = IoWorkload.parseResult(BenchBootCommand.time(qemu(disk, guestCommand),
                                 0, VM_TIMEOUT_MINUTES).output(), metric);
                         out.println(report.add(round, metric, panavisorResult, qemuResult, exits));
@@ -173,6 +178,7 @@ final class BenchIoCommand implements Callable<Integer> {
                 }
             }
             report.summary().forEach(out::println);
+            clearing.summary().ifPresent(out::println);
             out.flush();
             if (report.missing() > 0) {
                 throw new CommandFailedException(report.missing() + " of " + roundCount * Metric.values().length

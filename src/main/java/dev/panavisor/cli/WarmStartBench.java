@@ -1,5 +1,6 @@
 package dev.panavisor.cli;
 
+import dev.panavisor.lab.RecycledCodePages;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -58,8 +59,8 @@ final class WarmStartBench {
     }
 
     /** One warm start of Panavisor: from InstanceStart's request to the banner. */
-    static Start panavisor(List<String> javaCommand, Path kernel, Path initrd, String execBase64)
-            throws IOException, InterruptedException {
+    static Start panavisor(List<String> javaCommand, Path kernel, Path initrd, String execBase64,
+            RecycledCodePages clearing) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("panavisor-warm-");
         Path api = dir.resolve("api.sock");
         List<String> command = new ArrayList<>(javaCommand);
@@ -76,6 +77,7 @@ final class WarmStartBench {
                     + "\"}"), "PUT /boot-source", lines);
             // As QEMU's machine is built before cont: the standby has built the VM, or said it would not.
             lines.await(line -> line.contains(Standby.BUILT) || line.contains(Standby.NOT_BUILT), 3);
+            clearing.clearBeforeRun();
             long start = System.nanoTime();
             expect(204, http(api, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), "InstanceStart",
                     lines);
@@ -90,7 +92,7 @@ final class WarmStartBench {
     }
 
     /** One warm start of QEMU: from QMP {@code cont} to the banner; {@code command} without -S. */
-    static Start qemu(List<String> qemuCommand) throws IOException, InterruptedException {
+    static Start qemu(List<String> qemuCommand, RecycledCodePages clearing) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("panavisor-warm-");
         Path qmp = dir.resolve("qmp.sock");
         List<String> command = new ArrayList<>(qemuCommand);
@@ -102,6 +104,7 @@ final class WarmStartBench {
             qmpReply(replies, "{\"QMP\"", lines); // the greeting
             send(channel, "{\"execute\": \"qmp_capabilities\"}\n");
             qmpReply(replies, "{\"return\"", lines);
+            clearing.clearBeforeRun();
             long start = System.nanoTime();
             send(channel, "{\"execute\": \"cont\"}\n");
             long banner = lines.await(line -> line.contains(BANNER), 3);
