@@ -40,7 +40,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "boot", mixinStandardHelpOptions = true,
         description = {"Boot time and end-to-end '--exec true' time of Panavisor and QEMU microvm, same kernel "
-                + "and initramfs, alternating. Reports medians and the Panavisor/QEMU ratios (< 1: Panavisor faster)."})
+                + "and initramfs, alternating. Reports medians and the Panavisor/QEMU ratios (< 1: Panavisor faster).",
+                "Inside the nested lab, 256 MiB of its free memory is cleared before each timed run, untimed "
+                + "(docs/performance.md, \"The lab's memory stall, explained\")."})
 final class BenchBootCommand implements Callable<Integer> {
     private static final Pattern BOOT_TIME = Pattern.compile("boot time ([0-9.]+) ms");
     private static final Pattern BANNER = Pattern.compile("panavisor-init: booted in ([0-9.]+) s");

@@ -43,7 +43,9 @@ import picocli.CommandLine.Spec;
                 + "program and disk image: sequential read and write MiB/s (1 MiB blocks, write includes fsync), "
                 + "4 KiB random read IOPS at queue depth 1 and 8, guest page cache dropped before each.",
                 "Ends with one 'ratio <metric> panavisor/qemu: <x>' line per metric (higher is better for "
-                        + "Panavisor). Needs gcc (with a static libc) and qemu-system-x86_64."})
+                        + "Panavisor). Needs gcc (with a static libc) and qemu-system-x86_64.",
+                "Inside the nested lab, 256 MiB of its free memory is cleared before each timed run, untimed "
+                        + "(docs/performance.md, \"The lab's memory stall, explained\")."})
 final class BenchIoCommand implements Callable<Integer> {
     /** The first virtio-mmio device: the benchmark disk, as Panavisor's only virtio device on a serial console. */
     static final long DISK_REGISTERS = GuestLayout.VIRTIO_MMIO_BASE;
