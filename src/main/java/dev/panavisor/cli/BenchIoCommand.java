@@ -1,6 +1,5 @@
 package dev.panavisor.cli;
 
-import dev.panavisor.lab.RecycledCodePages;
 import dev.panavisor.cli.IoWorkload.ExitCounts;
 import dev.panavisor.cli.IoWorkload.Metric;
 import dev.panavisor.cli.IoWorkload.Result;
@@ -9,6 +8,7 @@ import dev.panavisor.image.GuestImages;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
 import dev.panavisor.lab.LinuxGuests;
+import dev.panavisor.lab.RecycledCodePages;
 import dev.panavisor.memory.GuestLayout;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -44,7 +44,7 @@ import picocli.CommandLine.Spec;
                 + "4 KiB random read IOPS at queue depth 1 and 8, guest page cache dropped before each.",
                 "Ends with one 'ratio <metric> panavisor/qemu: <x>' line per metric (higher is better for "
                         + "Panavisor). Needs gcc (with a static libc) and qemu-system-x86_64.",
-                "Inside the nested lab, 256 MiB of its free memory is cleared before each timed run, untimed "
+                "Inside the nested lab, 384 MiB of its free memory is cleared before each run, untimed "
                         + "(docs/performance.md, \"The lab's memory stall, explained\")."})
 final class BenchIoCommand implements Callable<Integer> {
     /** The first virtio-mmio device: the benchmark disk, as Panavisor's only virtio device on a serial console. */
@@ -179,8 +179,8 @@ final class BenchIoCommand implements Callable<Integer> {
                     out.flush();
                 }
             }
+            clearing.summary().ifPresent(out::println); // before the ratio lines, which end the output
             report.summary().forEach(out::println);
-            clearing.summary().ifPresent(out::println);
             out.flush();
             if (report.missing() > 0) {
                 throw new CommandFailedException(report.missing() + " of " + roundCount * Metric.values().length

@@ -1,0 +1,41 @@
+package dev.panavisor.sys;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.FutureTask;
+import org.junit.jupiter.api.Test;
+
+class ThreadAffinityTest {
+    /** Runs on a thread of its own, so that the test's thread keeps every CPU. */
+    private static String pinnedThen(int cpu) throws Exception {
+        FutureTask<String> task = new FutureTask<>(() -> {
+            int result = ThreadAffinity.pinCallingThread(cpu);
+            String allowed = Files.readAllLines(Path.of("/proc/thread-self/status")).stream()
+                    .filter(line -> line.startsWith("Cpus_allowed_list:")).findFirst().orElseThrow();
+            return result + " " + allowed.substring(allowed.indexOf(':') + 1).trim();
+        });
+        Thread.ofPlatform().start(task);
+        return task.get();
+    }
+
+    @Test
+    void the_calling_thread_is_pinned_to_the_cpu_it_names() throws Exception {
+        assertEquals("0 0", pinnedThen(0));
+    }
+
+    @Test
+    void a_cpu_that_is_not_there_is_einval_and_changes_nothing() throws Exception {
+        String before = Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .filter(line -> line.startsWith("Cpus_allowed_list:")).findFirst().orElseThrow();
+        assertEquals("-22 " + before.substring(before.indexOf(':') + 1).trim(), pinnedThen(1023));
+    }
+
+    @Test
+    void a_cpu_outside_a_cpu_set_is_refused() {
+        assertThrows(IllegalArgumentException.class, () -> ThreadAffinity.pinCallingThread(1024));
+        assertThrows(IllegalArgumentException.class, () -> ThreadAffinity.pinCallingThread(-1));
+    }
+}
