@@ -39,8 +39,9 @@ public final class FileDiskBackend implements DiskBackend {
     private final boolean readOnly;
     private final long size;
     /**
-     * The same file opened again natively, for preadv and pwritev. Closing any descriptor of a file drops the
-     * process's fcntl locks on it, so this one is closed only with the channel, in {@link #close()}.
+     * The file's native descriptor, for preadv and pwritev; the channel is the same file opened again through it.
+     * Closing any descriptor of a file drops the process's fcntl locks on it, so this one is closed only with the
+     * channel, in {@link #close()}.
      */
     private final int fd;
 
@@ -67,6 +68,11 @@ public final class FileDiskBackend implements DiskBackend {
      * while another process of this VM (serve's warm VM process) may hold its lock.
      */
     public static FileDiskBackend open(Path path, boolean readOnly, boolean lock) {
+        return open(path, readOnly, lock, () -> { });
+    }
+
+    /** As {@link #open(Path, boolean, boolean)}; {@code betweenOpens} runs after the first open (for tests). */
+    static FileDiskBackend open(Path path, boolean readOnly, boolean lock, Runnable betweenOpens) {
         if (Files.isDirectory(path)) {
             throw new DiskException("disk image " + path + " is a directory, not a file");
         }
@@ -74,11 +80,59 @@ public final class FileDiskBackend implements DiskBackend {
         if (Files.exists(path) && !Files.isRegularFile(path)) {
             throw new DiskException("disk image " + path + " is not a regular file");
         }
+        // The descriptor for preadv and pwritev first; the channel (for the lock, the size and the flush) is then
+        // opened through /proc/self/fd, which reopens that very file: had the path been renamed or replaced between
+        // two opens by name, the lock would guard one file while the I/O went to another.
+        int fd = openNative(path, readOnly);
+        betweenOpens.run();
+        Path byDescriptor = Path.of("/proc/self/fd/" + fd);
+        Path opened = Files.exists(byDescriptor) ? byDescriptor : path; // without /proc: by name, as before
         FileChannel channel;
         try {
-            channel = readOnly
-                    ? FileChannel.open(path, StandardOpenOption.READ)
-                    : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            channel = openChannel(opened, path, readOnly);
+        } catch (RuntimeException e) {
+            Libc.close(fd);
+            throw e;
+        }
+        try {
+            if (!Files.isRegularFile(opened)) {
+                throw new DiskException("disk image " + path + " is not a regular file");
+            }
+            if (lock) {
+                lock(path, channel, readOnly);
+            }
+            long size = channel.size();
+            if (size < VirtioBlock.SECTOR_SIZE) {
+                throw new DiskException("disk image " + path + " is smaller than one 512-byte sector (" + size
+                        + " bytes)");
+            }
+            return new FileDiskBackend(path, channel, readOnly, size, fd);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(channel); // first: closing the descriptor would drop the lock, which the channel releases
+            Libc.close(fd);
+            if (e instanceof DiskException disk) {
+                throw disk;
+            }
+            throw new DiskException("cannot use disk image " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The native descriptor; when the open fails, the JDK's open of the same path says why, in the words below. */
+    private static int openNative(Path path, boolean readOnly) {
+        try {
+            return Libc.open(path.toString(), readOnly ? Libc.O_RDONLY : Libc.O_RDWR);
+        } catch (NativeCallException e) {
+            closeQuietly(openChannel(path, path, readOnly));
+            throw new DiskException("cannot open disk image " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Opens {@code file} as the disk image {@code path}: a failure is one line naming the path. */
+    private static FileChannel openChannel(Path file, Path path, boolean readOnly) {
+        try {
+            return readOnly
+                    ? FileChannel.open(file, StandardOpenOption.READ)
+                    : FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (NoSuchFileException e) {
             throw new DiskException("disk image " + path + " does not exist", e);
         } catch (AccessDeniedException e) {
@@ -91,30 +145,6 @@ public final class FileDiskBackend implements DiskBackend {
                     + reason, e);
         } catch (IOException e) {
             throw new DiskException("cannot open disk image " + path + ": " + e.getMessage(), e);
-        }
-        try {
-            if (!Files.isRegularFile(path)) {
-                throw new DiskException("disk image " + path + " is not a regular file");
-            }
-            if (lock) {
-                lock(path, channel, readOnly);
-            }
-            long size = channel.size();
-            if (size < VirtioBlock.SECTOR_SIZE) {
-                throw new DiskException("disk image " + path + " is smaller than one 512-byte sector (" + size
-                        + " bytes)");
-            }
-            int fd = Libc.open(path.toString(), readOnly ? Libc.O_RDONLY : Libc.O_RDWR);
-            return new FileDiskBackend(path, channel, readOnly, size, fd);
-        } catch (NativeCallException e) {
-            closeQuietly(channel);
-            throw new DiskException("cannot open disk image " + path + ": " + e.getMessage(), e);
-        } catch (IOException | RuntimeException e) {
-            closeQuietly(channel);
-            if (e instanceof DiskException disk) {
-                throw disk;
-            }
-            throw new DiskException("cannot use disk image " + path + ": " + e.getMessage(), e);
         }
     }
 

@@ -7,8 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
@@ -198,6 +203,39 @@ class FileDiskBackendTest {
             assertEquals(4096, first.sizeBytes());
         }
         FileDiskBackend.open(path, false).close(); // closing released the lock
+    }
+
+    /**
+     * A path replaced between the backend's two opens: the lock, the size and every transfer stay with the file the
+     * first open found (both halves of a request's paths: the channel's and preadv's), and the new file is not locked.
+     */
+    @Test
+    void a_path_replaced_while_the_image_opens_leaves_lock_and_io_on_the_first_file() throws IOException {
+        byte[] first = new byte[4096];
+        java.util.Arrays.fill(first, (byte) 1);
+        Path path = image("swapped.img", first);
+        Path moved = dir.resolve("swapped.img.first");
+        try (FileDiskBackend disk = FileDiskBackend.open(path, false, true, () -> {
+            try {
+                Files.move(path, moved);
+                Files.write(path, new byte[8192]); // another file, of another size, under the same name
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        })) {
+            assertEquals(4096, disk.sizeBytes());
+            ByteBuffer heap = ByteBuffer.allocate(512);
+            disk.read(0, heap);
+            assertEquals(1, heap.get(0));
+            ByteBuffer direct = ByteBuffer.allocateDirect(512);
+            disk.read(512, new ByteBuffer[] {direct});
+            assertEquals(1, direct.get(0));
+            // This JVM's lock table knows which file is locked: the first one is, the new one is not.
+            try (FileChannel other = FileChannel.open(moved, StandardOpenOption.WRITE)) {
+                assertThrows(OverlappingFileLockException.class, other::tryLock);
+            }
+            FileDiskBackend.open(path, false).close();
+        }
     }
 
     /** The same image in another process (another VMM): its lock, not this JVM's table, refuses the open. */
