@@ -64,7 +64,7 @@ public final class RecycledCodePages {
         if (!enabled) {
             return;
         }
-        Cleared cleared = clearOnEveryCpu(bytes, Runtime.getRuntime().availableProcessors());
+        Cleared cleared = clearOnEveryCpu(bytes, ThreadAffinity.allowedCpus());
         runs++;
         runsThatDrewSome += cleared.slow() > 0 ? 1 : 0;
         slowPages += cleared.slow();
@@ -88,34 +88,48 @@ public final class RecycledCodePages {
     }
 
     /**
-     * Clears {@code bytes} in {@code cpus} equal shares, each on a thread pinned to one CPU (0 to cpus - 1; a CPU
-     * that cannot be pinned to clears its share wherever its thread runs). The time is the longest share's.
+     * Clears {@code bytes} in equal shares, one for each of {@code cpus}, each on a thread pinned to its CPU (advice: a
+     * thread that cannot be pinned clears its share wherever it runs). Waits for every share, even after one failed;
+     * the time is the longest share's.
      */
-    static Cleared clearOnEveryCpu(long bytes, int cpus) {
-        long share = Math.ceilDiv(bytes, cpus);
+    static Cleared clearOnEveryCpu(long bytes, List<Integer> cpus) {
+        long share = Math.ceilDiv(bytes, cpus.size());
         List<FutureTask<Cleared>> tasks = new ArrayList<>();
-        for (int cpu = 0; cpu < cpus; cpu++) {
-            int which = cpu;
+        for (int cpu : cpus) {
             FutureTask<Cleared> task = new FutureTask<>(() -> {
-                ThreadAffinity.pinCallingThread(which); // advice: unpinned, the share is cleared all the same
+                if (cpu < 1024) { // a cpu_set_t's reach
+                    ThreadAffinity.pinCallingThread(cpu);
+                }
                 return clear(share, address -> { });
             });
             tasks.add(task);
             Thread.ofPlatform().name("lab-clear-" + cpu).daemon().start(task);
         }
         Cleared total = new Cleared(0, 0, 0);
+        RuntimeException failure = null;
         for (FutureTask<Cleared> task : tasks) {
             try {
-                total = total.plus(task.get());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while clearing the lab's free memory", e);
-            } catch (ExecutionException e) {
-                throw e.getCause() instanceof RuntimeException runtime ? runtime
-                        : new IllegalStateException(e.getCause());
+                total = total.plus(waitFor(task));
+            } catch (RuntimeException e) {
+                failure = failure == null ? e : failure;
             }
         }
+        if (failure != null) {
+            throw failure;
+        }
         return total;
+    }
+
+    private static Cleared waitFor(FutureTask<Cleared> task) {
+        try {
+            return task.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LabException("interrupted while clearing the lab's free memory", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException runtime ? runtime
+                    : new LabException("clearing the lab's free memory failed: " + e.getCause(), e.getCause());
+        }
     }
 
     /** The first 2 MiB boundary at or after {@code address}. */

@@ -32,17 +32,22 @@ class RecycledCodePagesTest {
 
     @Test
     void a_clearing_touches_every_huge_page_of_the_size_rounded_up_and_unmaps_all_it_mapped() throws IOException {
-        AtomicLong mappedAt = new AtomicLong();
-        RecycledCodePages.Cleared cleared = RecycledCodePages.clear(5 * MIB, mappedAt::set);
-        assertEquals(3, cleared.hugePages());
-        // The mapping was 3 huge pages and one more for alignment; none of it may be left.
-        long start = mappedAt.get();
-        assertEquals(List.of(), mappingsOverlapping(start, start + 8 * MIB));
+        // A leak would be there after every clearing; another thread of this JVM mapping something into the range
+        // just given back (the kernel reuses it first) is a coincidence that three clearings in a row do not share.
+        List<String> left = null;
+        for (int attempt = 0; attempt < 3 && !List.of().equals(left); attempt++) {
+            AtomicLong mappedAt = new AtomicLong();
+            RecycledCodePages.Cleared cleared = RecycledCodePages.clear(5 * MIB, mappedAt::set);
+            assertEquals(3, cleared.hugePages());
+            // The mapping was 3 huge pages and one more for alignment; none of it may be left.
+            left = mappingsOverlapping(mappedAt.get(), mappedAt.get() + 8 * MIB);
+        }
+        assertEquals(List.of(), left);
     }
 
     @Test
     void the_shares_of_every_cpu_add_up() {
-        RecycledCodePages.Cleared cleared = RecycledCodePages.clearOnEveryCpu(8 * MIB, 2);
+        RecycledCodePages.Cleared cleared = RecycledCodePages.clearOnEveryCpu(8 * MIB, List.of(0, 0));
         assertEquals(4, cleared.hugePages());
     }
 

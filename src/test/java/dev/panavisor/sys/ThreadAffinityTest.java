@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.FutureTask;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +24,22 @@ class ThreadAffinityTest {
 
     @Test
     void the_calling_thread_is_pinned_to_the_cpu_it_names() throws Exception {
-        assertEquals("0 0", pinnedThen(0));
+        int cpu = ThreadAffinity.allowedCpus().getLast();
+        assertEquals("0 " + cpu, pinnedThen(cpu));
+    }
+
+    @Test
+    void kernel_cpu_lists_are_read_as_cpu_numbers() {
+        assertEquals(List.of(0, 1, 2, 3, 6, 8, 9), ThreadAffinity.parseCpuList("0-3,6,8-9"));
+        assertEquals(List.of(5), ThreadAffinity.parseCpuList("5"));
+    }
+
+    @Test
+    void the_cpus_allowed_are_the_ones_the_kernel_lists_for_this_process() throws Exception {
+        String listed = Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .filter(line -> line.startsWith("Cpus_allowed_list:")).findFirst().orElseThrow();
+        assertEquals(ThreadAffinity.parseCpuList(listed.substring(listed.indexOf(':') + 1).trim()),
+                ThreadAffinity.allowedCpus());
     }
 
     @Test

@@ -25,8 +25,9 @@ import java.nio.file.StandardOpenOption;
  * <p>I/O uses positional {@link FileChannel} reads and writes, so a guest buffer handed over as a direct
  * {@link ByteBuffer} view of guest memory goes between the file and the guest without an intermediate copy. A request
  * whose data lies in several guest buffers moves in one {@code preadv} or {@code pwritev} ({@link PositionalIo}) on a
- * second descriptor of the same file, not one system call per buffer: positional, so requests served at the same
- * time on several threads need no lock (the JDK's own vectored I/O uses the channel's position). A flush is
+ * native descriptor of the same file (the channel is that file reopened), not one system call per buffer:
+ * positional, so requests served at the same time on several threads need no lock (the JDK's own vectored I/O uses
+ * the channel's position). A flush is
  * {@link FileChannel#force(boolean) force(false)}, i.e. fdatasync (see {@link #flush()}). The size is fixed when the
  * image is opened; the device never writes past it, so the file never grows.
  *
@@ -83,15 +84,17 @@ public final class FileDiskBackend implements DiskBackend {
         // The descriptor for preadv and pwritev first; the channel (for the lock, the size and the flush) is then
         // opened through /proc/self/fd, which reopens that very file: had the path been renamed or replaced between
         // two opens by name, the lock would guard one file while the I/O went to another.
+        // Without /proc the channel is opened by name, as before, and that race remains.
         int fd = openNative(path, readOnly);
-        betweenOpens.run();
-        Path byDescriptor = Path.of("/proc/self/fd/" + fd);
-        Path opened = Files.exists(byDescriptor) ? byDescriptor : path; // without /proc: by name, as before
+        Path opened;
         FileChannel channel;
         try {
+            betweenOpens.run();
+            Path byDescriptor = Path.of("/proc/self/fd/" + fd);
+            opened = Files.exists(byDescriptor) ? byDescriptor : path;
             channel = openChannel(opened, path, readOnly);
         } catch (RuntimeException e) {
-            Libc.close(fd);
+            closeQuietly(fd);
             throw e;
         }
         try {
@@ -108,8 +111,8 @@ public final class FileDiskBackend implements DiskBackend {
             }
             return new FileDiskBackend(path, channel, readOnly, size, fd);
         } catch (IOException | RuntimeException e) {
-            closeQuietly(channel); // first: closing the descriptor would drop the lock, which the channel releases
-            Libc.close(fd);
+            closeQuietly(channel); // the lock goes with the first of the two closes, in either order
+            closeQuietly(fd);
             if (e instanceof DiskException disk) {
                 throw disk;
             }
@@ -122,7 +125,12 @@ public final class FileDiskBackend implements DiskBackend {
         try {
             return Libc.open(path.toString(), readOnly ? Libc.O_RDONLY : Libc.O_RDWR);
         } catch (NativeCallException e) {
-            closeQuietly(openChannel(path, path, readOnly));
+            try {
+                closeQuietly(openChannel(path, path, readOnly));
+            } catch (DiskException worded) {
+                worded.addSuppressed(e);
+                throw worded;
+            }
             throw new DiskException("cannot open disk image " + path + ": " + e.getMessage(), e);
         }
     }
@@ -331,12 +339,16 @@ public final class FileDiskBackend implements DiskBackend {
 
     @Override
     public void close() {
+        closeQuietly(fd);
+        closeQuietly(channel);
+    }
+
+    private static void closeQuietly(int fd) {
         try {
             Libc.close(fd);
         } catch (NativeCallException ignored) {
             // As for the channel below.
         }
-        closeQuietly(channel);
     }
 
     private static void closeQuietly(FileChannel channel) {

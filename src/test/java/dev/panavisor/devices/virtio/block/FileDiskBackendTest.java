@@ -212,7 +212,7 @@ class FileDiskBackendTest {
     @Test
     void a_path_replaced_while_the_image_opens_leaves_lock_and_io_on_the_first_file() throws IOException {
         byte[] first = new byte[4096];
-        java.util.Arrays.fill(first, (byte) 1);
+        Arrays.fill(first, (byte) 1);
         Path path = image("swapped.img", first);
         Path moved = dir.resolve("swapped.img.first");
         try (FileDiskBackend disk = FileDiskBackend.open(path, false, true, () -> {
