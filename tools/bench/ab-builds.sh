@@ -10,8 +10,9 @@
 #   console           the 8250 console as the command's terminal, `seq 1 5000` (34 KB, an exit per byte): ms
 #   boot              `run --exec true --timeline`: the whole run (boot-ms) and the guest's own part, from the first
 #                     KVM_RUN to the init's boot marker (guest-ms)
-# Both builds boot DIR_A's default kernel and initramfs. One line per run (an I/O run with its exit count, or, if
-# it failed, its status and last lines), then the medians for A and B.
+# Both builds boot DIR_A's default kernel and initramfs; before each run, free memory is cleared untimed (io-lib.sh's
+# clear_free_memory). One line per run (an I/O run with its exit count, or, if it failed, its status and last
+# lines), then the medians for A and B.
 # Needs gcc and cpio on the host (for io-load and its initramfs).
 set -u
 a=$1; b=$2; rounds=${3:-3}; size=${4:-64}; tests=${5:-seqread seqwrite randread1 randread8 console}
@@ -56,6 +57,7 @@ while [ "$i" -le "$rounds" ]; do
     for test in $tests; do
         for build in A B; do
             dir=$a; [ "$build" = B ] && dir=$b
+            clear_free_memory "$a"
             case $test in
                 console) line=$(console "$dir") ;;
                 boot) line=$(boot "$dir") ;;

@@ -5,7 +5,8 @@
 # sets of extra JVM options (DIR_A = DIR_B): `run --exec true --timeline` boots, alternating run by run in one
 # session, each side with an AOT cache recorded first with its own jar and options, as users run. Prints every
 # run's timeline lines, then the median ms from process start of each phase for A and B. JAVA_A and JAVA_B, when
-# set, are the java binaries of the two sides (two runtimes, one build); both default to $JAVA_HOME/bin/java.
+# set, are the java binaries of the two sides (two runtimes, one build); both default to $JAVA_HOME/bin/java. Before
+# each run, free memory is cleared untimed (io-lib.sh's clear_free_memory).
 set -u
 a=$1; b=$2; rounds=${3:-5}; xa=${4:-}; xb=${5:-}
 J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
@@ -31,6 +32,7 @@ i=1
 while [ "$i" -le "$rounds" ]; do
     for s in A B; do
         side $s
+        clear_free_memory "$a"
         start=$(date +%s%3N)
         $java $JOPTS $extra -XX:AOTCache="$w/$s.aot" $(launch "$dir") run --kernel "$kernel" \
             --initrd "$initrd" --exec true --timeline > "$w/run.out" 2>&1 < /dev/null

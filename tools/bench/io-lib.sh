@@ -74,6 +74,22 @@ io_setup() {
     dd if=/dev/zero of="$w/disk.img" bs=1M count="$2" status=none
 }
 
+# clear_free_memory DIR: just before a timed run, 384 MiB of free memory taken and given back, a share on each CPU,
+# as bench boot and bench io do inside the lab (lab.RecycledCodePages; docs/performance.md, "The lab's memory stall,
+# explained"): the recycled pages that held code TCG translated are cleared here, untimed, not in the run. Builds
+# DIR's tools/bench/clear-free-memory.c into $w on first use; needs gcc (static libc) and taskset. Prints nothing.
+clear_free_memory() {
+    [ -x "$w/clear-free-memory" ] ||
+        gcc -O2 -static -o "$w/clear-free-memory" "$1/tools/bench/clear-free-memory.c" || exit 1
+    cpus=$(nproc)
+    cpu=0
+    while [ "$cpu" -lt "$cpus" ]; do
+        taskset -c "$cpu" "$w/clear-free-memory" $((384 / cpus)) > /dev/null &
+        cpu=$((cpu + 1))
+    done
+    wait
+}
+
 # io_record KEY LINE: appends "KEY VALUE" to $w/times, VALUE read from LINE: its ms=N when it has one, else
 # io-load's result (MiB/s for a sequential test, operations per second for random reads).
 io_record() {
