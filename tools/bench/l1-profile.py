@@ -3,7 +3,7 @@ explained").
 
 usage:
   python3 tools/bench/l1-profile.py record OUT [INTERVAL_S]    # on the host, while a lab runs
-  python3 tools/bench/l1-profile.py report OUT KALLSYMS FROM_MS TO_MS [BUCKET_MS]
+  python3 tools/bench/l1-profile.py report OUT KALLSYMS FROM_MS TO_MS [BUCKET_MS [GUEST_MAP]]
 
 record waits for the lab's QEMU (its command line names "panavisor-lab"), connects to its QMP socket, and every
 INTERVAL_S (default 0.01) writes one line: the host's time in ms, each L1 CPU's RIP and CR3 (HMP `info registers
@@ -13,7 +13,11 @@ command's own output, timed on the host, for example
 report reads the samples between two host times (ms) and prints, per bucket, each L1 CPU's busy share (of its
 TCG thread) and its two most frequent places: the L1 kernel function (named with KALLSYMS, a copy of L1's
 /proc/kallsyms: the lab boots L1 with nokaslr, so one copy serves every session) or "user" below the kernel's
-half of the address space. A guest (L2) running on an L1 CPU shows as whatever its RIP falls on.
+half of the address space. A guest (L2) running on an L1 CPU shows as whatever its RIP falls on, unless GUEST_MAP
+is given: the guest kernel's symbols (`nm vmlinux`, the image cache's vmlinux; the guest kernel is not relocatable).
+Then a sample whose CR3 is the guest kernel's own page table (init_top_pgt's physical address, from the map: what
+CR3 holds while the guest boots, before its first process) is named "L2 function" with the guest's symbols; samples
+of the guest's processes, whose CR3 is not known here, still show as L1's.
 """
 import bisect
 import collections
@@ -81,18 +85,33 @@ def record(out_path, interval):
             time.sleep(interval)
 
 
-def report(samples_path, kallsyms, start, end, bucket):
-    symbols = sorted((int(p[0], 16), p[2]) for p in (l.split() for l in open(kallsyms))
-                     if len(p) >= 3 and p[1] in 'tTwW')
-    addresses = [a for a, _ in symbols]
+def symbol_table(path):
+    entries = [l.split() for l in open(path)]
+    symbols = sorted((int(p[0], 16), p[2]) for p in entries if len(p) >= 3 and p[1] in 'tTwW')
+    data = {p[2]: int(p[0], 16) for p in entries if len(p) >= 3}
+    return [a for a, _ in symbols], symbols, data
+
+
+def report(samples_path, kallsyms, start, end, bucket, guest_map=None):
+    addresses, symbols, _ = symbol_table(kallsyms)
+    guest, guest_cr3 = None, None
+    if guest_map:
+        guest = symbol_table(guest_map)
+        guest_cr3 = guest[2]['init_top_pgt'] - 0xffffffff80000000  # __START_KERNEL_map; no KASLR in the guest
     hz = os.sysconf('SC_CLK_TCK')
 
-    def place(rip):
+    def name(table, value):
+        i = bisect.bisect_right(table[0], value) - 1
+        return table[1][i][1] if i >= 0 else '?'
+
+    def place(sample):
+        rip, cr3 = sample.split(':')
         value = int(rip, 16)
+        if guest and int(cr3, 16) & ~0xfff == guest_cr3:
+            return 'L2 ' + name(guest, value)
         if value < 0xffff800000000000:
             return 'user'
-        i = bisect.bisect_right(addresses, value) - 1
-        return symbols[i][1] if i >= 0 else '?'
+        return name((addresses, symbols), value)
 
     rows = []
     for line in open(samples_path):
@@ -102,7 +121,7 @@ def report(samples_path, kallsyms, start, end, bucket):
         cpus = (len(p) - 1) // 2
         t = int(p[0])
         if start <= t <= end:
-            rows.append((t, [r.split(':')[0] for r in p[1:1 + cpus]], [int(x) for x in p[1 + cpus:]]))
+            rows.append((t, p[1:1 + cpus], [int(x) for x in p[1 + cpus:]]))
     i = 0
     while i < len(rows):
         j = i
@@ -124,6 +143,6 @@ if __name__ == '__main__':
         record(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.01)
     elif len(sys.argv) >= 6 and sys.argv[1] == 'report':
         report(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
-               int(sys.argv[6]) if len(sys.argv) > 6 else 200)
+               int(sys.argv[6]) if len(sys.argv) > 6 else 200, sys.argv[7] if len(sys.argv) > 7 else None)
     else:
         sys.exit(__doc__)
