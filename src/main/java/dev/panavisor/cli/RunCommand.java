@@ -137,9 +137,8 @@ final class RunCommand implements Callable<Integer> {
         java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
         // --exec without -t: the command's streams on their own device; the console (init banner, kernel) is not
         // the command's output: shown on stderr with --show-console, else only its last lines if the guest fails.
-        CommandStreams streams = config.hasStreamPorts() ? new CommandStreams(
-                new java.io.BufferedOutputStream(out, 1 << 16),
-                new java.io.BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 1 << 16)) : null;
+        CommandStreams streams = config.hasStreamPorts()
+                ? new CommandStreams(out, new FileOutputStream(FileDescriptor.err)) : null;
         ConsoleTail consoleTail = streams != null && !showConsole ? new ConsoleTail(20) : null;
         Thread signalHook = null;
         Integer status = null; // set once the run has ended: its timeline is printed after the VM is closed
@@ -156,7 +155,7 @@ final class RunCommand implements Callable<Integer> {
                     return ExitCodes.OK; // built for a configuration that has since changed
                 }
             }
-            signalHook = stopOnTermination(machine, closed);
+            signalHook = stopOnTermination(machine, streams, closed);
             try (HostTerminal terminal = streams == null ? HostTerminal.rawIfInteractive() : null) {
                 status = runBuilt(machine, config, streams, consoleTail, terminal, startNanos, phases, err);
             }
@@ -211,6 +210,7 @@ final class RunCommand implements Callable<Integer> {
             streams.whenOutputFails(error -> machine.stop("the command's output could not be written: "
                     + error.getMessage()));
             StdinForwarder.start(new java.io.FileInputStream(FileDescriptor.in), streams, machine::isRunning);
+            streams.startOutput();
         }
         boolean sockets = config.vsock().isPresent() || config.net().map(n -> n.tap() == null).orElse(false);
         Runnable confinement = confinement(sockets);
@@ -219,7 +219,7 @@ final class RunCommand implements Callable<Integer> {
             linkExitCodeAhead(); // from here on this thread only waits for the VM's end
         });
         if (streams != null) {
-            streams.drain();
+            streams.finish(outcome); // every byte for the reader, unless the host stopped the VM
         }
         IOException outputLost = streams == null ? null : streams.outputError();
         if (terminal != null) {
@@ -266,9 +266,15 @@ final class RunCommand implements Callable<Integer> {
      * SIGTERM or SIGINT (the JVM runs its shutdown hooks for both) stops the VM the way Ctrl-A x does: every vCPU is
      * kicked out of KVM_RUN, and the hook waits for {@code Machine.close()} to flush the disks, so a VMM told to stop
      * loses no data the guest had written. The process then ends with the JVM's status for the signal (143, 130).
+     * A command's output that the host's reader has not taken is written for 2 s more at most: a reader that stopped
+     * reading does not hold the VMM's end ({@code CommandStreams.stopWaiting}), as it would not hold a killed program's.
      */
-    private static Thread stopOnTermination(Machine machine, java.util.concurrent.CountDownLatch closed) {
+    private static Thread stopOnTermination(Machine machine, CommandStreams streams,
+            java.util.concurrent.CountDownLatch closed) {
         Thread hook = Thread.ofPlatform().name("stop-on-signal").unstarted(() -> {
+            if (streams != null) {
+                streams.stopWaiting(); // a reader that stopped reading holds neither the device nor the run's end
+            }
             if (machine.isRunning()) {
                 System.err.println("panavisor: stopping the VM (termination signal)");
                 machine.stop("Panavisor received a termination signal");

@@ -16,29 +16,125 @@ import java.util.function.Consumer;
  *
  * <p>The device is guarded by its transport's monitor, like every device on the bus; {@link Machine} hands it over
  * ({@link #attach}) when it puts the device on the bus. After {@link #close()} no more input reaches the device.
+ *
+ * <p>The device writes the command's output into two buffers ({@link ConsoleOutput}, {@value #OUTPUT_CAPACITY} bytes
+ * each), and a flusher thread for each ({@link ConsoleFlusher}, started by {@link #startOutput}) writes them to the
+ * host's stdout and stderr, as the console's bytes go. So the thread that serves the guest's queue never waits in
+ * a write(2) under the device's lock: a reader that stops reading holds a flusher, and the device only once its
+ * buffer is full, and then only until the host stops the VM ({@link #stopWaiting}). A run that ends by itself
+ * waits for its reader to take every byte ({@link #finish}), as any program writing to a pipe does.
  */
 public final class CommandStreams implements AutoCloseable {
     public static final String STDIN_PORT = "panavisor.stdin";
     public static final String STDOUT_PORT = "panavisor.stdout";
     public static final String STDERR_PORT = "panavisor.stderr";
     static final int STDIN = 0;
+    /** Each output stream's buffer: as much as the plain buffered streams held before. */
+    static final int OUTPUT_CAPACITY = 64 * 1024;
+    /** How often a finish looks whether the host has stopped the VM meanwhile. */
+    private static final java.time.Duration FINISH_SLICE = java.time.Duration.ofMillis(50);
 
     private final VirtioConsolePorts device;
+    private final ConsoleOutput stdout;
+    private final ConsoleOutput stderr;
+    private ConsoleFlusher stdoutFlusher;
+    private ConsoleFlusher stderrFlusher;
+    /** When the host stopped the VM ({@link #stopWaiting}, System.nanoTime), or 0. */
+    private volatile long stoppedAt;
+    /** The first write to the host's stdout or stderr that failed, on a flusher; null while none has. */
+    private volatile IOException flusherError;
     private volatile Consumer<IOException> whenOutputFails = error -> { };
     private Object lock;
     private boolean closed;
 
-    /** @param stdout where the command's stdout goes; {@code stderr} likewise. Both are flushed after each batch. */
+    /**
+     * @param stdout where the command's stdout goes; {@code stderr} likewise. Each gets what the guest wrote when its
+     *               flusher writes (after each batch the guest sends), and is flushed then.
+     */
     public CommandStreams(OutputStream stdout, OutputStream stderr) {
+        this.stdout = new ConsoleOutput(stdout, OUTPUT_CAPACITY);
+        this.stderr = new ConsoleOutput(stderr, OUTPUT_CAPACITY);
         this.device = new VirtioConsolePorts(List.of(VirtioConsolePorts.Port.input(STDIN_PORT),
-                VirtioConsolePorts.Port.output(STDOUT_PORT, stdout),
-                VirtioConsolePorts.Port.output(STDERR_PORT, stderr)), error -> whenOutputFails.accept(error));
+                VirtioConsolePorts.Port.output(STDOUT_PORT, this.stdout),
+                VirtioConsolePorts.Port.output(STDERR_PORT, this.stderr)), error -> whenOutputFails.accept(error));
+    }
+
+    /**
+     * Starts the threads that write the command's output to the host: before the VMM confines itself, which
+     * forbids new threads. Without them (a test), the device writes a full buffer out itself.
+     */
+    public synchronized void startOutput() {
+        if (stdoutFlusher == null) {
+            stdoutFlusher = ConsoleFlusher.start("stdout-flush", stdout, this::flusherFailed);
+            stderrFlusher = ConsoleFlusher.start("stderr-flush", stderr, this::flusherFailed);
+        }
+    }
+
+    private void flusherFailed(IOException error) {
+        synchronized (this) {
+            if (flusherError != null) {
+                return;
+            }
+            flusherError = error;
+        }
+        whenOutputFails.accept(error);
+    }
+
+    /**
+     * The host stops the VM (a signal, the stall watchdog): the device no longer waits for room in a full buffer, and
+     * drops what finds none, so a reader that stopped reading cannot hold the VMM's end.
+     */
+    public void stopWaiting() {
+        synchronized (this) {
+            if (stoppedAt == 0) {
+                stoppedAt = System.nanoTime();
+            }
+        }
+        stdout.stopWaiting();
+        stderr.stopWaiting();
+    }
+
+    /**
+     * The VM has ended with {@code outcome}: passes on what the guest wrote last ({@link #drain()}) and waits for the
+     * flushers to write everything and end. For as long as they write when the run ended by itself: the reader gets
+     * every byte, however slowly it reads, as from any program writing to a pipe. When the host stopped the VM
+     * ({@link #stopWaiting}: a signal, the stall watchdog), at most {@link Machine#HOST_STOP_OUTPUT_LIMIT} from then
+     * on, as for the console. Returns whether every byte was written. Call after the vCPUs have stopped.
+     */
+    public boolean finish(Outcome outcome) {
+        if (outcome instanceof Outcome.StoppedByHost || outcome instanceof Outcome.Stalled) {
+            stopWaiting();
+        }
+        drain();
+        ConsoleFlusher out;
+        ConsoleFlusher err;
+        synchronized (this) {
+            out = stdoutFlusher;
+            err = stderrFlusher;
+        }
+        if (out == null) {
+            return true;
+        }
+        boolean all = finished(out);
+        return finished(err) && all; // both, even when the first gave up: each at the limit's end at most
+    }
+
+    /** Waits for {@code flusher} to end, checking every {@link #FINISH_SLICE} whether the host stopped the VM. */
+    private boolean finished(ConsoleFlusher flusher) {
+        while (!flusher.finish(FINISH_SLICE)) {
+            long stopped = stoppedAt;
+            if (stopped != 0 && System.nanoTime() - stopped > Machine.HOST_STOP_OUTPUT_LIMIT.toNanos()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
      * What to do, once, when the command's stdout or stderr cannot be written (a pipe whose reader has gone, as in
      * {@code run --exec 'yes' | head -1}; a full disk): {@code run} stops the VM there, as a process whose output
-     * is gone stops. Called on the thread that serves the port, under the device's lock.
+     * is gone stops. Called on the flusher that failed, or on the thread that serves the port, under the device's
+     * lock.
      */
     public void whenOutputFails(Consumer<IOException> action) {
         this.whenOutputFails = action;
@@ -94,12 +190,27 @@ public final class CommandStreams implements AutoCloseable {
 
     /** The first error writing the command's output to the host (a closed pipe, a full disk), or null. */
     public IOException outputError() {
-        return device.outputError();
+        IOException error = flusherError;
+        return error != null ? error : device.outputError();
     }
 
-    /** Stops input from reaching the device; call before the machine (and its memory) is closed. */
+    /**
+     * Stops input from reaching the device, and the flushers (within their close limit, should a run end without
+     * {@link #finishOutput}); call before the machine (and its memory) is closed.
+     */
     @Override
     public void close() {
+        ConsoleFlusher out;
+        ConsoleFlusher err;
+        synchronized (this) {
+            out = stdoutFlusher;
+            err = stderrFlusher;
+        }
+        if (out != null) {
+            stopWaiting();
+            out.close();
+            err.close();
+        }
         Object guard;
         synchronized (this) {
             guard = lock;

@@ -6,10 +6,11 @@ import java.time.Duration;
 /**
  * The thread that shows the guest console: devices write into {@link ConsoleWatcher}'s buffer
  * ({@link ConsoleOutput}) from the thread that served the exit, and this thread writes what has accumulated to the
- * user's terminal: it sleeps until the first byte arrives, lets {@link #PERIOD_MILLIS} ms of output gather, and
- * writes it, outside the buffer's lock. A write(2) per byte on the vCPU thread cost more than the exit that carried
- * the byte (docs/performance.md, "Consoles"); an idle console costs nothing; and a reader that stops reading holds
- * this thread, not the vCPUs, until the buffer is full.
+ * user's terminal: it sleeps until the first byte arrives, lets {@link #PERIOD_MILLIS} ms of output gather (less when
+ * a writer flushes), and writes it, outside the buffer's lock. A write(2) per byte on the vCPU thread cost more than
+ * the exit that carried the byte (docs/performance.md, "Consoles"); an idle console costs nothing; and a reader that
+ * stops reading holds this thread, not the vCPUs, until the buffer is full. {@link CommandStreams} runs one for each
+ * of a command's output streams the same way.
  */
 final class ConsoleFlusher implements AutoCloseable {
     /** Often enough that typing echoes at once to a human, rarely enough to cost nothing. */
@@ -17,20 +18,28 @@ final class ConsoleFlusher implements AutoCloseable {
     /** How long {@link #close()} waits for the last output to be taken. */
     static final Duration CLOSE_LIMIT = Duration.ofSeconds(10);
 
-    private final ConsoleWatcher console;
+    private final ConsoleOutput console;
+    /** Told of a write to the user's stream that failed (on this thread); the output is dropped from then on. */
+    private final java.util.function.Consumer<IOException> failed;
     private final Thread thread;
     private volatile boolean closed;
     /** {@link #finish} was called (by the closing thread only). */
     private boolean finishing;
 
-    private ConsoleFlusher(ConsoleWatcher console) {
+    private ConsoleFlusher(String name, ConsoleOutput console, java.util.function.Consumer<IOException> failed) {
         this.console = console;
-        this.thread = Thread.ofPlatform().name("console-flush").daemon().unstarted(this::loop);
+        this.failed = failed;
+        this.thread = Thread.ofPlatform().name(name).daemon().unstarted(this::loop);
     }
 
     static ConsoleFlusher start(ConsoleWatcher console) {
-        ConsoleFlusher flusher = new ConsoleFlusher(console);
-        console.flushedBy(true);
+        return start("console-flush", console.output(), error -> { });
+    }
+
+    /** A flusher for {@code output} on a thread called {@code name}; {@code failed} is told of a failed write. */
+    static ConsoleFlusher start(String name, ConsoleOutput output, java.util.function.Consumer<IOException> failed) {
+        ConsoleFlusher flusher = new ConsoleFlusher(name, output, failed);
+        output.flushedBy(true);
         flusher.thread.start();
         return flusher;
     }
@@ -38,22 +47,22 @@ final class ConsoleFlusher implements AutoCloseable {
     private void loop() {
         while (!closed) {
             try {
-                console.awaitDirty();
-                console.gatherOutput(PERIOD_MILLIS);
+                console.awaitBytes();
+                console.gather(PERIOD_MILLIS);
             } catch (InterruptedException e) {
                 break; // not asked for: show what is left, below, and end
             }
-            flushOnce(console);
+            try {
+                console.drain();
+            } catch (IOException e) {
+                // The user's side is gone (a closed pipe): nothing more can be shown; the VM runs on, unless told.
+                failed.accept(e);
+            }
         }
-        flushAll(console);
-    }
-
-    /** Shows what is buffered now, on the calling thread. */
-    private static void flushOnce(ConsoleWatcher console) {
         try {
-            console.flushIfDirty();
+            console.drainAll();
         } catch (IOException e) {
-            // The user's side of the console is gone (a closed pipe): nothing more can be shown, the VM runs on.
+            failed.accept(e);
         }
     }
 
@@ -62,7 +71,7 @@ final class ConsoleFlusher implements AutoCloseable {
         try {
             console.flush();
         } catch (IOException e) {
-            // as in flushOnce
+            // The user's side of the console is gone: nothing more can be shown.
         }
     }
 
@@ -77,7 +86,7 @@ final class ConsoleFlusher implements AutoCloseable {
     boolean finish(Duration limit) {
         finishing = true;
         closed = true;
-        console.endFlusherWaits();
+        console.endWaits();
         boolean ended = true;
         if (limit == null) {
             Joins.joinUninterruptibly(thread);

@@ -5,10 +5,11 @@ import java.io.OutputStream;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The console's bytes on their way to the user: devices put them in a bounded buffer from the thread that served
- * the guest's exit, and the console flusher ({@link ConsoleFlusher}) writes them out from its own thread, outside
- * the buffer's lock. So a vCPU that prints never waits for a write(2) to the terminal: a slow or stopped reader of
- * Panavisor's stdout costs the guest's printing nothing until {@link #CAPACITY} bytes are waiting.
+ * The console's bytes on their way to the user, and those of an {@code --exec} command's stdout and stderr
+ * ({@link CommandStreams}): devices put them in a bounded buffer from the thread that served the guest's exit or
+ * queue, and a flusher ({@link ConsoleFlusher}) writes them out from its own thread, outside the buffer's lock. So a
+ * vCPU that prints never waits for a write(2) to the terminal: a slow or stopped reader of Panavisor's stdout costs
+ * the guest's printing nothing until the buffer is full ({@link #CAPACITY} bytes for the console).
  *
  * <p>When that many are waiting (the reader has stopped reading: a full pipe), a device that prints waits for
  * room, as a real UART holds its sender back: the guest's console slows to the reader's pace, and nothing it
@@ -30,10 +31,11 @@ final class ConsoleOutput extends OutputStream {
     static final int CAPACITY = 16 * 1024;
 
     private final OutputStream sink;
+    private final int capacity;
     /** Bytes waiting, from index 0: the writer takes them all at once, so the buffer never wraps. */
-    private final byte[] waiting = new byte[CAPACITY];
+    private final byte[] waiting;
     /** The writer's copy of what it takes out of the buffer; used only under {@link #writer}. */
-    private final byte[] chunk = new byte[CAPACITY];
+    private final byte[] chunk;
     /** One thread writes to the sink at a time, so bytes reach it in the order they were put. */
     private final ReentrantLock writer = new ReentrantLock();
     private int count;
@@ -41,9 +43,19 @@ final class ConsoleOutput extends OutputStream {
     private boolean stopping;
     private boolean ending;
     private boolean failed;
+    /** A writer flushed: the flusher writes what waits without gathering more ({@link #flush}). */
+    private boolean hurry;
 
     ConsoleOutput(OutputStream sink) {
+        this(sink, CAPACITY);
+    }
+
+    /** A buffer of {@code capacity} bytes in front of {@code sink}. */
+    ConsoleOutput(OutputStream sink, int capacity) {
         this.sink = sink;
+        this.capacity = capacity;
+        this.waiting = new byte[capacity];
+        this.chunk = new byte[capacity];
     }
 
     @Override
@@ -67,7 +79,7 @@ final class ConsoleOutput extends OutputStream {
 
     /** Copies what fits; returns how many bytes went in (dropped ones count), or -1 when the caller must drain. */
     private synchronized int put(byte[] bytes, int offset, int length) throws IOException {
-        while (count == CAPACITY && !failed && !stopping) {
+        while (count == capacity && !failed && !stopping) {
             if (!flusherAttached) {
                 return -1;
             }
@@ -78,14 +90,14 @@ final class ConsoleOutput extends OutputStream {
                 throw new java.io.InterruptedIOException("interrupted while the console's reader was not reading");
             }
         }
-        if (failed || count == CAPACITY) {
+        if (failed || count == capacity) {
             return length; // nothing can be shown any more, or a stopping VM's byte with no room: dropped
         }
-        int n = Math.min(length, CAPACITY - count);
+        int n = Math.min(length, capacity - count);
         System.arraycopy(bytes, offset, waiting, count, n);
         boolean wasEmpty = count == 0;
         count += n;
-        if (wasEmpty || count == CAPACITY) {
+        if (wasEmpty || count == capacity) {
             notifyAll(); // the flusher waits for the first byte, and gathers no longer once the buffer is full
         }
         return n;
@@ -102,15 +114,15 @@ final class ConsoleOutput extends OutputStream {
     }
 
     /**
-     * Lets more output gather for up to {@code millis} before the flusher shows it, unless the flusher is told to
-     * finish ({@link #endWaits}): a VM that ends does not wait out the period (the init's last line, which ends an
+     * Lets more output gather for up to {@code millis} before the flusher shows it, unless a writer flushed, or the
+     * flusher is told to finish ({@link #endWaits}): a VM that ends does not wait out the period (the init's last line, which ends an
      * {@code --exec} run, otherwise held every such run's end for the rest of it), or the buffer is full: a guest
      * printing fast is then held only as long as its terminal takes to read, not 10 ms per buffer.
      */
     synchronized void gather(long millis) throws InterruptedException {
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
         long left;
-        while (!ending && count < CAPACITY && (left = deadline - System.nanoTime()) > 0) {
+        while (!ending && !hurry && count < capacity && (left = deadline - System.nanoTime()) > 0) {
             java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
         }
     }
@@ -159,6 +171,7 @@ final class ConsoleOutput extends OutputStream {
         int n = count;
         System.arraycopy(waiting, 0, chunk, 0, n);
         count = 0;
+        hurry = false;
         notifyAll(); // room for a device that waits
         return n;
     }
@@ -181,8 +194,22 @@ final class ConsoleOutput extends OutputStream {
         notifyAll();
     }
 
+    /**
+     * With a flusher attached, has it write what waits now, without gathering more, and returns at once: the
+     * caller (a device, under its lock) never waits for the user's stream. Without one, {@link #drainAll()} here.
+     */
     @Override
     public void flush() throws IOException {
-        drainAll();
+        if (!hurryFlusher()) {
+            drainAll();
+        }
+    }
+
+    private synchronized boolean hurryFlusher() {
+        if (flusherAttached && count > 0) {
+            hurry = true;
+            notifyAll();
+        }
+        return flusherAttached;
     }
 }

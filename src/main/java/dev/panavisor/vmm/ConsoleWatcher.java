@@ -99,24 +99,14 @@ public final class ConsoleWatcher extends OutputStream {
         out.awaitBytes();
     }
 
-    /** Waits up to {@code millis} for more output to gather, or until {@link #endFlusherWaits}. */
-    void gatherOutput(long millis) throws InterruptedException {
-        out.gather(millis);
-    }
-
     /** Shows what waits to be shown, if anything, on the calling thread and outside this watcher's lock. */
     public void flushIfDirty() throws IOException {
         out.drain();
     }
 
-    /** Ends the console flusher's waits ({@link #awaitDirty}, {@link #gatherOutput}), now and later: it finishes. */
-    void endFlusherWaits() {
-        out.endWaits();
-    }
-
-    /** Whether the console flusher shows the output (true while it runs), or a full buffer is shown by its writer. */
-    void flushedBy(boolean flusher) {
-        out.flushedBy(flusher);
+    /** The buffer between this watcher and the user's stream, which the console flusher writes out. */
+    ConsoleOutput output() {
+        return out;
     }
 
     /** The VM is stopping: a device never waits for a reader that does not read (bytes with no room are dropped). */

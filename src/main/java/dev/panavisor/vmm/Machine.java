@@ -490,5 +490,5 @@ public final class Machine implements AutoCloseable {
     /** A safety net, not a step of the normal path: a kicked vCPU thread ends at once. */
     private static final long VCPU_JOIN_LIMIT_MILLIS = 10_000;
     /** How long a VM the user stopped waits for its console's reader to take the last output. */
-    private static final java.time.Duration HOST_STOP_OUTPUT_LIMIT = java.time.Duration.ofSeconds(2);
+    static final java.time.Duration HOST_STOP_OUTPUT_LIMIT = java.time.Duration.ofSeconds(2);
 }

@@ -283,6 +283,24 @@ class LinuxBootLabTest {
         assertEquals("", err("broken-pipe"), "no line: a shell command killed by SIGPIPE says nothing either");
     }
 
+    /**
+     * A reader that stopped reading the command's stdout (a stalled pager) holds neither the device nor the end of a
+     * run the host stops: the run is closed and prints its timeline. Before, the device's worker sat in a write(2)
+     * under the device's lock, and the signal hook gave up after 30 s with the VM never closed.
+     */
+    @Test
+    void sigterm_ends_a_run_whose_stdout_reader_stopped_reading() throws IOException {
+        assertEquals(143, rc("stalled-reader"), describe("stalled-reader"));
+        String err = err("stalled-reader");
+        assertTrue(err.contains("panavisor: stopping the VM (termination signal)"), describe("stalled-reader"));
+        assertTrue(err.contains(BootTimeline.Phase.VM_CLOSED.label()), "the run reached its end: "
+                + describe("stalled-reader"));
+        assertFalse(err.contains("Exception"), describe("stalled-reader"));
+        // Measured, not asserted: how long the signal took to end the run.
+        System.out.printf("stalled-reader: the run ended %s ms after SIGTERM%n",
+                Files.readString(work().resolve("stalled-reader.ms")).strip());
+    }
+
     @Test
     void output_that_cannot_be_written_is_one_line_and_status_1() throws IOException {
         assertEquals(1, rc("full"), describe("full"));

@@ -169,6 +169,26 @@ scenario truncated-initrd $PANAVISOR run --kernel "$BZIMAGE" --initrd /tmp/trunc
 echo "scenario broken-pipe"
 ( timeout 300 $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --exec yes 2> broken-pipe.err < /dev/null
   echo $? > broken-pipe.rc ) | head -1 > broken-pipe.out
+# The command's stdout into a pipe whose reader never reads (a stalled pager), then SIGTERM once the guest has filled
+# it: the VM stops and the run reaches its end (the timeline is printed after the VM is closed), instead of staying
+# blocked in a write the reader never takes until the signal hook gives up after 30 s.
+echo "scenario stalled-reader"
+rm -f stalled.fifo && mkfifo stalled.fifo
+sleep 600 < stalled.fifo &
+reader=$!
+$PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --timeline --show-console --exec yes \
+    > stalled.fifo 2> stalled-reader.err < /dev/null &
+pid=$!
+waited=0
+until grep -q 'booted in' stalled-reader.err 2>/dev/null || [ $waited -ge 180 ]; do sleep 1; waited=$((waited + 1)); done
+sleep 3
+start=$(date +%s%3N)
+kill -TERM $pid
+wait $pid
+echo $? > stalled-reader.rc
+echo $(( $(date +%s%3N) - start )) > stalled-reader.ms
+kill $reader 2>/dev/null
+: > stalled-reader.out
 # Output that cannot be written (a full disk: /dev/full) is lost, which is one line and status 1, never the command's 0.
 echo "scenario full"
 $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --exec 'echo lost' > /dev/full 2> full.err < /dev/null
