@@ -267,7 +267,8 @@ final class RunCommand implements Callable<Integer> {
      * kicked out of KVM_RUN, and the hook waits for {@code Machine.close()} to flush the disks, so a VMM told to stop
      * loses no data the guest had written. The process then ends with the JVM's status for the signal (143, 130).
      * A command's output that the host's reader has not taken is written for 2 s more at most: a reader that stopped
-     * reading does not hold the VMM's end ({@code CommandStreams.stopWaiting}), as it would not hold a killed program's.
+     * reading does not hold the VMM's end ({@code CommandStreams.stopWaiting}), as it would not hold a killed
+     * program's.
      */
     private static Thread stopOnTermination(Machine machine, CommandStreams streams,
             java.util.concurrent.CountDownLatch closed) {

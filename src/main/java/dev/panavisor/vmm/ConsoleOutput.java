@@ -115,9 +115,9 @@ final class ConsoleOutput extends OutputStream {
 
     /**
      * Lets more output gather for up to {@code millis} before the flusher shows it, unless a writer flushed, or the
-     * flusher is told to finish ({@link #endWaits}): a VM that ends does not wait out the period (the init's last line, which ends an
-     * {@code --exec} run, otherwise held every such run's end for the rest of it), or the buffer is full: a guest
-     * printing fast is then held only as long as its terminal takes to read, not 10 ms per buffer.
+     * flusher is told to finish ({@link #endWaits}): a VM that ends does not wait out the period (the init's last
+     * line, which ends an {@code --exec} run, otherwise held every such run's end for the rest of it), or the buffer
+     * is full: a guest printing fast is then held only as long as its terminal takes to read, not 10 ms per buffer.
      */
     synchronized void gather(long millis) throws InterruptedException {
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
