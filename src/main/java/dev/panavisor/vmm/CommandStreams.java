@@ -23,6 +23,10 @@ import java.util.function.Consumer;
  * a write(2) under the device's lock: a reader that stops reading holds a flusher, and the device only once its
  * buffer is full, and then only until the host stops the VM ({@link #stopWaiting}). A run that ends by itself
  * waits for its reader to take every byte ({@link #finish}), as any program writing to a pipe does.
+ *
+ * <p>Each stream keeps the order of its bytes; the two are not ordered against each other (with {@code 2>&1}, a line
+ * on stderr may come before a stdout line the command wrote first). Nor were they when the device wrote them: its
+ * worker serves the stdout port's queue before the stderr port's in each round.
  */
 public final class CommandStreams implements AutoCloseable {
     public static final String STDIN_PORT = "panavisor.stdin";
@@ -94,6 +98,13 @@ public final class CommandStreams implements AutoCloseable {
         stderr.stopWaiting();
     }
 
+    /** {@link #stopWaiting} if {@code outcome} is a stop the host asked for (a signal, the API, the stall watchdog). */
+    void stopWaitingIfHostStopped(Outcome outcome) {
+        if (outcome instanceof Outcome.StoppedByHost || outcome instanceof Outcome.Stalled) {
+            stopWaiting();
+        }
+    }
+
     /**
      * The VM has ended with {@code outcome}: passes on what the guest wrote last ({@link #drain()}) and waits for the
      * flushers to write everything and end. For as long as they write when the run ended by itself: the reader gets
@@ -102,9 +113,7 @@ public final class CommandStreams implements AutoCloseable {
      * on, as for the console. Returns whether every byte was written. Call after the vCPUs have stopped.
      */
     public boolean finish(Outcome outcome) {
-        if (outcome instanceof Outcome.StoppedByHost || outcome instanceof Outcome.Stalled) {
-            stopWaiting();
-        }
+        stopWaitingIfHostStopped(outcome);
         drain();
         ConsoleFlusher out;
         ConsoleFlusher err;
@@ -121,13 +130,21 @@ public final class CommandStreams implements AutoCloseable {
 
     /** Waits for {@code flusher} to end, checking every {@link #FINISH_SLICE} whether the host stopped the VM. */
     private boolean finished(ConsoleFlusher flusher) {
-        while (!flusher.finish(FINISH_SLICE)) {
-            long stopped = stoppedAt;
-            if (stopped != 0 && System.nanoTime() - stopped > Machine.HOST_STOP_OUTPUT_LIMIT.toNanos()) {
-                return false;
+        boolean interrupted = false;
+        try {
+            while (!flusher.finish(FINISH_SLICE)) {
+                interrupted |= Thread.interrupted(); // kept for the caller; a join would return at once with it set
+                long stopped = stoppedAt;
+                if (stopped != 0 && System.nanoTime() - stopped > Machine.HOST_STOP_OUTPUT_LIMIT.toNanos()) {
+                    return false;
+                }
+            }
+            return true;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
-        return true;
     }
 
     /**
@@ -195,8 +212,8 @@ public final class CommandStreams implements AutoCloseable {
     }
 
     /**
-     * Stops input from reaching the device, and the flushers (within their close limit, should a run end without
-     * {@link #finishOutput}); call before the machine (and its memory) is closed.
+     * Stops input from reaching the device, and the flushers (within {@link Machine#HOST_STOP_OUTPUT_LIMIT}, should a
+     * run end without {@link #finish}); call before the machine (and its memory) is closed.
      */
     @Override
     public void close() {
@@ -206,10 +223,10 @@ public final class CommandStreams implements AutoCloseable {
             out = stdoutFlusher;
             err = stderrFlusher;
         }
-        if (out != null) {
+        if (out != null) { // a run that ended without finish(): as a stop the host asked for, 2 s for both at most
             stopWaiting();
-            out.close();
-            err.close();
+            finished(out);
+            finished(err);
         }
         Object guard;
         synchronized (this) {

@@ -21,7 +21,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * would.
  *
  * <p>A write to the user's stream that fails (a closed pipe) ends the showing: what was waiting is dropped, and so
- * is everything after it, since nothing more can be shown (the VM runs on).
+ * is everything after it, since nothing more can be shown. The console's VM runs on; a command's output stream
+ * stops its VM, as SIGPIPE would ({@link CommandStreams}). Likewise, once a stopping VM has dropped a byte for want
+ * of room, every later byte is dropped too: the output ends there, as a killed program's does, rather than go on
+ * after a hole.
  */
 final class ConsoleOutput extends OutputStream {
     /**
@@ -43,6 +46,8 @@ final class ConsoleOutput extends OutputStream {
     private boolean stopping;
     private boolean ending;
     private boolean failed;
+    /** A stopping VM dropped a byte for want of room: the output ends there. */
+    private boolean cut;
     /** A writer flushed: the flusher writes what waits without gathering more ({@link #flush}). */
     private boolean hurry;
 
@@ -90,8 +95,9 @@ final class ConsoleOutput extends OutputStream {
                 throw new java.io.InterruptedIOException("interrupted while the console's reader was not reading");
             }
         }
-        if (failed || count == capacity) {
-            return length; // nothing can be shown any more, or a stopping VM's byte with no room: dropped
+        if (failed || cut || count == capacity) {
+            cut |= count == capacity; // a stopping VM's byte with no room: dropped, and all after it
+            return length; // nothing can be shown any more
         }
         int n = Math.min(length, capacity - count);
         System.arraycopy(bytes, offset, waiting, count, n);

@@ -68,8 +68,8 @@ public final class ConsoleWatcher extends OutputStream {
 
     /**
      * One byte (the 8250 delivers one byte per exit). Buffered, not flushed: a write(2) per byte on the vCPU thread
-     * would cost more than the exit itself. {@link #flushIfDirty()}, called every few milliseconds by the VMM's
-     * console flusher, shows it, so typed characters still echo at once for a human.
+     * would cost more than the exit itself. The VMM's console flusher shows it within milliseconds
+     * ({@link ConsoleFlusher}, on {@link #output()}), so typed characters still echo at once for a human.
      */
     @Override
     public synchronized void write(int b) throws IOException {
@@ -91,9 +91,9 @@ public final class ConsoleWatcher extends OutputStream {
     }
 
     /**
-     * Blocks until something waits to be shown. The console flusher waits here (not under this watcher's lock), so
-     * an idle VM's console costs no wake-ups at all (it used to look every 10 ms: 5-19 % of a CPU inside the lab,
-     * where every wake-up of a thread is emulated; docs/benchmarks.md).
+     * Blocks until something waits to be shown, as the console flusher does in {@link ConsoleOutput#awaitBytes} (not
+     * under this watcher's lock), so an idle VM's console costs no wake-ups at all (it used to look every 10 ms:
+     * 5-19 % of a CPU inside the lab, where every wake-up of a thread is emulated; docs/benchmarks.md).
      */
     public void awaitDirty() throws InterruptedException {
         out.awaitBytes();

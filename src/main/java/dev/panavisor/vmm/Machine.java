@@ -57,6 +57,7 @@ public final class Machine implements AutoCloseable {
     private final List<KvmInterruptLine> lines;
     private final List<VirtioBlock> blocks;
     private final ConsoleWatcher console;
+    private final CommandStreams streams; // run --exec's, or null
     private final BootTimer bootTimer;
     private final String commandLine;
     private final LoadedKernel kernel;
@@ -94,6 +95,7 @@ public final class Machine implements AutoCloseable {
         this.lines = b.lines;
         this.blocks = b.blocks;
         this.console = b.console;
+        this.streams = b.streams;
         this.bootTimer = b.bootTimer;
         this.commandLine = b.commandLine;
         this.kernel = b.kernel;
@@ -189,6 +191,9 @@ public final class Machine implements AutoCloseable {
         }
         if (outcome.complete(effective)) {
             console.stopWaiting(); // a vCPU waiting for a console reader that does not read must stop too
+            if (streams != null) {
+                streams.stopWaitingIfHostStopped(effective); // the command's reader, likewise when the host stops
+            }
             for (Vcpu vcpu : vcpus) {
                 vcpu.kick();
             }
@@ -489,6 +494,6 @@ public final class Machine implements AutoCloseable {
 
     /** A safety net, not a step of the normal path: a kicked vCPU thread ends at once. */
     private static final long VCPU_JOIN_LIMIT_MILLIS = 10_000;
-    /** How long a VM the user stopped waits for its console's reader to take the last output. */
+    /** How long a VM the host stopped waits for its console's, or command's, reader to take the last output. */
     static final java.time.Duration HOST_STOP_OUTPUT_LIMIT = java.time.Duration.ofSeconds(2);
 }

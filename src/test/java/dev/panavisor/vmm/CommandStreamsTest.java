@@ -50,8 +50,9 @@ class CommandStreamsTest {
         streams.drain();
     }
 
-    /** The stdout port's transmit queue (virtio 1.2 §5.3.2: port 1's queues are 4 and 5). */
+    /** The stdout and stderr ports' transmit queues (virtio 1.2 §5.3.2: port n's queues are 2(n+1) and 2(n+1)+1). */
     static final int STDOUT_TRANSMIT = 5;
+    static final int STDERR_TRANSMIT = 7;
     static final int CHUNK = 32 * 1024;
 
     /**
@@ -77,8 +78,13 @@ class CommandStreamsTest {
                     PathWarmUp.NO_INTERRUPT);
         }
 
-        /** Writes byte {@code i % 251} at offset i of each chunk, and serves the queue. */
+        /** Writes byte {@code i % 251} at offset i of each chunk on the stdout port, and serves the queue. */
         void send(int chunks) {
+            send(STDOUT_TRANSMIT, chunks);
+        }
+
+        /** The same on the port whose transmit queue is {@code queue}. */
+        void send(int queue, int chunks) {
             for (int c = 0; c < chunks; c++) {
                 long at = 0x20000L + (long) c * CHUNK;
                 byte[] bytes = new byte[CHUNK];
@@ -86,10 +92,10 @@ class CommandStreamsTest {
                     bytes[i] = (byte) ((c * CHUNK + i) % 251);
                 }
                 memory.write(at, bytes);
-                queues.get(STDOUT_TRANSMIT).add(DriverQueue.readable(at, CHUNK));
+                queues.get(queue).add(DriverQueue.readable(at, CHUNK));
             }
             synchronized (lock) {
-                streams.device().queueNotify(STDOUT_TRANSMIT);
+                streams.device().queueNotify(queue);
             }
         }
 
@@ -148,40 +154,73 @@ class CommandStreamsTest {
         }
     }
 
-    /** A run that ends by itself waits for a slow reader: every byte arrives, in order. */
+    /**
+     * A run that ends by itself waits for its reader, however slow: here the reader takes nothing for longer than a
+     * stop the host asks for would wait, and every byte still arrives, in order. (A finish that applied the host
+     * stop's limit would return false here.)
+     */
     @Test
     void a_run_that_ends_by_itself_gives_a_slow_reader_every_byte() throws Exception {
+        StuckReader reader = new StuckReader();
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         OutputStream slow = new OutputStream() {
             @Override
-            public void write(int b) {
-                got.write(b);
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
             }
 
             @Override
             public void write(byte[] b, int off, int len) throws IOException {
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    throw new java.io.InterruptedIOException();
-                }
+                reader.write(b, off, len);
                 got.write(b, off, len);
             }
         };
         CommandStreams streams = new CommandStreams(slow, new ByteArrayOutputStream());
+        Thread.ofPlatform().daemon().start(() -> {
+            try {
+                Thread.sleep(Machine.HOST_STOP_OUTPUT_LIMIT.toMillis() + 500);
+            } catch (InterruptedException e) {
+                return;
+            }
+            reader.letGo.countDown();
+        });
         try (Guest guest = new Guest(streams)) {
             streams.startOutput();
-            guest.send(6);
-            assertTrue(streams.finish(new Outcome.Stopped("the guest's command ended")));
+            guest.send(1); // fits the buffer; the flusher takes it and waits in the reader's write
+            assertTrue(streams.finish(new Outcome.Stopped("the guest's command ended")), "every byte written");
         }
-        byte[] expected = new byte[6 * CHUNK];
+        byte[] expected = new byte[CHUNK];
         for (int i = 0; i < expected.length; i++) {
             expected[i] = (byte) (i % 251);
         }
         assertArrayEquals(expected, got.toByteArray());
     }
 
-    /** A write the host's stream refuses (a reader gone) is reported once, and is the run's output error. */
+    /** A stop the host asks for while a finished run waits for a reader that stopped reading ends that wait. */
+    @Test
+    void a_signal_during_the_wait_for_a_stalled_reader_ends_it_within_the_limit() throws Exception {
+        StuckReader reader = new StuckReader();
+        CommandStreams streams = new CommandStreams(reader, new ByteArrayOutputStream());
+        try (Guest guest = new Guest(streams)) {
+            streams.startOutput();
+            guest.send(1);
+            assertTrue(reader.entered.await(10, TimeUnit.SECONDS), "the flusher writes");
+            java.util.concurrent.CompletableFuture<Boolean> finished = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> streams.finish(new Outcome.Stopped("the guest's command ended")));
+            Thread.sleep(Machine.HOST_STOP_OUTPUT_LIMIT.toMillis() + 500);
+            assertFalse(finished.isDone(), "a run that ended by itself waits for its reader");
+            streams.stopWaiting(); // as the signal hook does
+            assertFalse(finished.get(Machine.HOST_STOP_OUTPUT_LIMIT.toMillis() + 5_000, TimeUnit.MILLISECONDS),
+                    "not every byte was written, and the wait ended");
+        } finally {
+            reader.letGo.countDown();
+        }
+    }
+
+    /**
+     * Writes the host's streams refuse (a reader gone) are reported once, though both streams fail, and the first is
+     * the run's output error.
+     */
     @Test
     void a_failed_write_on_a_flusher_is_reported_once() throws Exception {
         IOException gone = new IOException("Broken pipe");
@@ -196,7 +235,7 @@ class CommandStreamsTest {
                 throw gone;
             }
         };
-        CommandStreams streams = new CommandStreams(closed, new ByteArrayOutputStream());
+        CommandStreams streams = new CommandStreams(closed, closed);
         List<IOException> told = new ArrayList<>();
         CountDownLatch once = new CountDownLatch(1);
         streams.whenOutputFails(error -> {
@@ -207,9 +246,9 @@ class CommandStreamsTest {
         });
         try (Guest guest = new Guest(streams)) {
             streams.startOutput();
-            guest.send(2);
+            guest.send(STDOUT_TRANSMIT, 2);
             assertTrue(once.await(10, TimeUnit.SECONDS));
-            guest.send(2);
+            guest.send(STDERR_TRANSMIT, 2); // the other flusher fails too
             assertTrue(streams.finish(new Outcome.Stopped("the guest's command ended")));
         }
         synchronized (told) {

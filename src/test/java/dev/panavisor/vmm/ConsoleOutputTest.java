@@ -92,6 +92,25 @@ class ConsoleOutputTest {
         device.join();
     }
 
+    /**
+     * Once a stopping VM has dropped a byte for want of room, later bytes are dropped too, even when there is room
+     * again: the output ends there, as a killed program's does, and never goes on after a hole.
+     */
+    @Test
+    void after_a_stopping_vms_first_dropped_byte_nothing_more_goes_in() throws IOException {
+        ByteArrayOutputStream shown = new ByteArrayOutputStream();
+        ConsoleOutput output = new ConsoleOutput(shown, 4);
+        output.flushedBy(true);
+        output.write("ab".getBytes(), 0, 2);
+        output.stopWaiting();
+        output.write("cdef".getBytes(), 0, 4); // c and d fit, e and f find no room
+        output.drain(); // room again
+        output.write("gh".getBytes(), 0, 2);
+        output.flushedBy(false);
+        output.drainAll();
+        assertEquals("abcd", shown.toString());
+    }
+
     /** Before the stop, a device that waited for room goes on as soon as the reader reads again. */
     @Test
     void a_device_waiting_for_room_goes_on_when_the_reader_reads() throws Exception {
