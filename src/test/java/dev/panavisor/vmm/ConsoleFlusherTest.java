@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -32,36 +30,19 @@ class ConsoleFlusherTest {
      */
     @Test
     void a_stuck_reader_holds_a_limited_finish_only_to_its_limit() throws Exception {
-        CountDownLatch entered = new CountDownLatch(1);
-        CountDownLatch letGo = new CountDownLatch(1);
-        OutputStream stuck = new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                write(new byte[] {(byte) b}, 0, 1);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                entered.countDown();
-                try {
-                    letGo.await();
-                } catch (InterruptedException e) {
-                    throw new java.io.InterruptedIOException();
-                }
-            }
-        };
+        StuckReader stuck = new StuckReader();
         ConsoleWatcher console = new ConsoleWatcher(stuck, false);
         ConsoleFlusher flusher = ConsoleFlusher.start(console);
         try {
             console.write('x');
-            assertTrue(entered.await(10, TimeUnit.SECONDS), "the flusher writes");
+            assertTrue(stuck.entered.await(10, TimeUnit.SECONDS), "the flusher writes");
             long start = System.nanoTime();
             assertFalse(flusher.finish(Duration.ofMillis(300)), "the reader never took the byte");
             flusher.close();
             long tookMillis = (System.nanoTime() - start) / 1_000_000;
             assertTrue(tookMillis >= 300 && tookMillis < 5_000, tookMillis + " ms");
         } finally {
-            letGo.countDown();
+            stuck.letGo.countDown();
         }
     }
 }

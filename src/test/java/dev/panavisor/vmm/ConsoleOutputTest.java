@@ -17,29 +17,6 @@ import org.junit.jupiter.api.Test;
 
 /** The console's buffer between the devices and the user's stream: a reader that stops reading holds nobody. */
 class ConsoleOutputTest {
-    /** A user's stream whose reader has stopped reading (a full pipe): every write blocks until it is let go. */
-    private static final class StuckReader extends OutputStream {
-        final CountDownLatch entered = new CountDownLatch(1);
-        final CountDownLatch letGo = new CountDownLatch(1);
-        final ByteArrayOutputStream received = new ByteArrayOutputStream();
-
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public synchronized void write(byte[] b, int off, int len) throws IOException {
-            entered.countDown();
-            try {
-                letGo.await();
-            } catch (InterruptedException e) {
-                throw new java.io.InterruptedIOException();
-            }
-            received.write(b, off, len);
-        }
-    }
-
     /**
      * The flusher is stuck in a write: a device still puts a whole buffer's worth without waiting, then waits for
      * room (nothing lost), and a stopping VM ends that wait.
