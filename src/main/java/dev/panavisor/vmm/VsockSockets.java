@@ -49,23 +49,41 @@ final class VsockSockets implements VsockHost, AutoCloseable {
     static final long HANDSHAKE_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** Connections still sending their CONNECT line, at most; a local program cannot queue more. */
     static final int MAX_PENDING_LINES = 64;
+    /**
+     * How long accepting pauses after an accept failed, as event-loop servers do: with no descriptor left (EMFILE)
+     * the connection stays in the listener's backlog, the selector reports it again at once, and the thread would
+     * spin on it for as long as the descriptors stay used.
+     */
+    static final long ACCEPT_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    /** The accept(2) of the listener; a test puts a failing one in its place. */
+    interface Acceptor {
+        SocketChannel accept(ServerSocketChannel listener) throws IOException;
+    }
 
     private final Path path;
     private final Selector selector;
     private final ServerSocketChannel listener;
+    private final SelectionKey listening;
     private final Thread thread;
     private final long handshakeNanos;
     /** Handshakes in the order they began, so in the order of their deadlines (all are as long). Poller only. */
     private final ArrayDeque<Handshake> handshakes = new ArrayDeque<>();
     private int pendingLines;
+    /** Accepting pauses after a failed accept, until {@link #acceptResumes} (System.nanoTime). Poller only. */
+    private boolean acceptPaused;
+    private long acceptResumes;
+    volatile Acceptor acceptor = ServerSocketChannel::accept;
     private volatile boolean stopping;
     private VirtioVsock device;
     private Object lock;
 
-    private VsockSockets(Path path, Selector selector, ServerSocketChannel listener, long handshakeNanos) {
+    private VsockSockets(Path path, Selector selector, ServerSocketChannel listener, SelectionKey listening,
+            long handshakeNanos) {
         this.path = path;
         this.selector = selector;
         this.listener = listener;
+        this.listening = listening;
         this.handshakeNanos = handshakeNanos;
         this.thread = Thread.ofPlatform().name("vsock-host").daemon().unstarted(this::serve);
     }
@@ -95,8 +113,8 @@ final class VsockSockets implements VsockHost, AutoCloseable {
             listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             listener.bind(UnixDomainSocketAddress.of(path));
             listener.configureBlocking(false);
-            listener.register(selector, SelectionKey.OP_ACCEPT);
-            return new VsockSockets(path, selector, listener, handshakeNanos);
+            SelectionKey listening = listener.register(selector, SelectionKey.OP_ACCEPT);
+            return new VsockSockets(path, selector, listener, listening, handshakeNanos);
         } catch (IOException | RuntimeException e) {
             closeQuietly(listener);
             closeQuietly(selector);
@@ -173,7 +191,7 @@ final class VsockSockets implements VsockHost, AutoCloseable {
     private void serve() {
         while (!stopping) {
             try {
-                long wait = endLateHandshakes();
+                long wait = resumeAccepting(endLateHandshakes());
                 if (wait > 0) {
                     selector.select(wait);
                 } else {
@@ -201,9 +219,27 @@ final class VsockSockets implements VsockHost, AutoCloseable {
         }
     }
 
+    /**
+     * Watches the listener again once a pause after a failed accept is over; returns {@code wait} (milliseconds to
+     * select for, 0 for no limit) shortened to the pause's end while one lasts.
+     */
+    private long resumeAccepting(long wait) {
+        if (!acceptPaused) {
+            return wait;
+        }
+        long left = acceptResumes - System.nanoTime();
+        if (left <= 0) {
+            acceptPaused = false;
+            listening.interestOps(SelectionKey.OP_ACCEPT);
+            return wait;
+        }
+        long millis = TimeUnit.NANOSECONDS.toMillis(left) + 1;
+        return wait > 0 ? Math.min(wait, millis) : millis;
+    }
+
     private void accept() {
         try {
-            SocketChannel channel = listener.accept();
+            SocketChannel channel = acceptor.accept(listener);
             if (channel == null) {
                 return;
             }
@@ -217,7 +253,11 @@ final class VsockSockets implements VsockHost, AutoCloseable {
             pendingLines++;
             handshakes.add(new Handshake(System.nanoTime() + handshakeNanos, key, line));
         } catch (IOException e) {
-            // The client went away between connect and accept: nothing to serve.
+            // No descriptor left (EMFILE, ENFILE), or the client went away between connect and accept: the listener
+            // is left alone for a moment, so that a backlog it cannot take does not keep this thread spinning.
+            listening.interestOps(0);
+            acceptPaused = true;
+            acceptResumes = System.nanoTime() + ACCEPT_PAUSE_NANOS;
         }
     }
 

@@ -227,6 +227,37 @@ class VsockSocketsTest {
         }
     }
 
+    /**
+     * An accept that fails while the connection stays in the backlog (EMFILE: no descriptor left) pauses accepting
+     * for {@link VsockSockets#ACCEPT_PAUSE_NANOS} instead of spinning on the listener the selector reports again at
+     * once; once accepts work again, the waiting connection is served.
+     */
+    @Test
+    void a_failing_accept_pauses_instead_of_spinning_and_the_connection_is_served_after() throws Exception {
+        Path path = dir.resolve("vm.sock");
+        try (VsockSockets sockets = VsockSockets.open(path)) {
+            java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+            sockets.acceptor = listener -> {
+                failed.incrementAndGet();
+                throw new IOException("Too many open files");
+            };
+            VsockDriver guest = new VsockDriver(sockets);
+            sockets.attach(guest.device, new Object());
+            sockets.start();
+            try (SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+                waitUntil(() -> failed.get() > 0);
+                Thread.sleep(1_000);
+                int calls = failed.get();
+                // At most one try per pause and a few for a slow scheduler: a spinning thread makes thousands.
+                long pauses = 1_000_000_000L / VsockSockets.ACCEPT_PAUSE_NANOS;
+                assertTrue(calls <= 2 * pauses + 2, calls + " accepts in a second");
+                sockets.acceptor = java.nio.channels.ServerSocketChannel::accept;
+                client.write(ByteBuffer.wrap("HELLO\n".getBytes(StandardCharsets.US_ASCII)));
+                assertEquals(-1, readWithin(client), "accepted, its bad line read, and closed");
+            }
+        }
+    }
+
     /** One read, in a thread of its own so that a socket nobody closes fails the test instead of hanging it. */
     private static int readWithin(SocketChannel channel) throws Exception {
         try {
