@@ -46,7 +46,9 @@ import java.util.ArrayDeque;
  * <p>Where: in the standby ({@code serve}'s warm VMM), which has time to spare before InstanceStart. Not in a cold
  * {@code run}: there it can only run beside the VM's assembly and the guest's boot, and in the lab it made the boot
  * slower, not faster (the guest's time to its banner, A/B in one lab session, 8 boots each: 0.83-1.04 s in 7 of 8
- * boots without it, 1.03-1.92 s in 6 of 8 with it; docs/performance.md).
+ * boots without it, 1.03-1.92 s in 6 of 8 with it; docs/performance.md). Tried again in the thirty-ninth session,
+ * once the lab's memory stall no longer decided the medians, as one round of the {@code --exec} ports device's
+ * exits begun with the vCPUs: banner medians 1.08 s with it, 0.91 s without (10 boots each).
  */
 public final class ExitPathWarmUp {
     /**
