@@ -35,9 +35,12 @@ interface HostNetwork extends NetBackend, AutoCloseable {
     }
 
     /**
-     * Ends sending, before the device's worker is joined: a {@link #transmit} blocked on a host side that has stopped
-     * reading (a passt that hangs) returns with an error, the frame dropped, instead of holding the worker and so
-     * the VM's end forever. Nothing to do where sending never blocks for long (a TAP drops what it cannot queue).
+     * Ends sending, as soon as the VM ends (and again at {@link #close()}): a {@link #transmit} blocked on a host
+     * side that has stopped reading (a passt that hangs) returns with an error, the frame dropped. Otherwise it would
+     * hold the device's worker, whose join the VM's end waits for, and a vCPU whose guest resets the card, which
+     * waits in user space, where no kick reaches it, for the transmit in flight. From here on the host side's own
+     * end is expected, not reported. Nothing to do where sending never blocks for long (a TAP drops what it cannot
+     * queue).
      */
     default void stopSending() {
     }

@@ -37,7 +37,6 @@ public final class Machine implements AutoCloseable {
     /** IRQ of the first virtio-mmio device; the next ones follow. 4 is COM1's. */
     static final int FIRST_VIRTIO_IRQ = 5;
 
-    private final MachineConfig config;
     private final Vm vm;
     private final MappedGuestMemory memory;
     private final List<Vcpu> vcpus;
@@ -78,7 +77,6 @@ public final class Machine implements AutoCloseable {
     private volatile boolean closed;
 
     private Machine(MachineAssembly b) {
-        this.config = b.config;
         this.vm = b.vm;
         this.memory = b.memory;
         this.vcpus = b.vcpus;
@@ -193,6 +191,9 @@ public final class Machine implements AutoCloseable {
             console.stopWaiting(); // a vCPU waiting for a console reader that does not read must stop too
             if (streams != null) {
                 streams.stopWaitingIfHostStopped(effective); // the command's reader, likewise when the host stops
+            }
+            if (network != null) {
+                network.stopSending(); // a vCPU resetting the card waits for a transmit that passt may never take
             }
             for (Vcpu vcpu : vcpus) {
                 vcpu.kick();
@@ -438,6 +439,9 @@ public final class Machine implements AutoCloseable {
         // them), and any vCPU's wait for a console reader that does not read.
         outcome.complete(new Outcome.StoppedByHost("the VM was closed while running"));
         console.stopWaiting();
+        if (network != null) {
+            network.stopSending(); // a transmit blocked on the host side would hold a vCPU's reset and its worker
+        }
         vcpus.forEach(Vcpu::kick);
         List<String> stuck = new ArrayList<>();
         for (Thread thread : vcpuThreads) {
@@ -447,9 +451,6 @@ public final class Machine implements AutoCloseable {
         }
         if (stuck.isEmpty()) {
             drainCoalesced(); // when run() failed before its own last drain
-        }
-        if (network != null) {
-            network.stopSending(); // a transmit blocked on the host side would hold its worker's join below
         }
         workers.forEach(DeviceWorker::close);
         if (network != null) {

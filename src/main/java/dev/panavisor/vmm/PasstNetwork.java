@@ -369,12 +369,19 @@ final class PasstNetwork implements HostNetwork {
         return passt;
     }
 
+    /** The receive thread, for tests that wait for its end. */
+    Thread receiveThread() {
+        return thread;
+    }
+
     /**
      * shutdown(SHUT_WR): a writer blocked in {@link #transmit} because passt stopped reading (its socket buffer
-     * full) gets EPIPE at once; the JDK wakes it with a signal, as for {@code shutdownInput} below.
+     * full) gets EPIPE at once; the JDK wakes it with a signal, as for {@code shutdownInput} below. passt, a one-off
+     * server, then sees the end of its input and ends: the VM is ending, so that is not reported.
      */
     @Override
     public void stopSending() {
+        stopping = true;
         try {
             socket.shutdownOutput();
         } catch (IOException e) {

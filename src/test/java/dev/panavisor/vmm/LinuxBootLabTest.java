@@ -12,7 +12,7 @@ import dev.panavisor.testing.ForeignInitramfs;
 import dev.panavisor.testing.LabScenarios;
 import dev.panavisor.testing.LabSession;
 import dev.panavisor.testing.Requires;
-import dev.panavisor.testing.VsockInitramfs;
+import dev.panavisor.testing.ProgramsInitramfs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -52,8 +52,8 @@ class LinuxBootLabTest {
         return LabScenarios.run(LinuxBootLabTest.class, List.of("linux-boot-scenarios.sh", "net-scenarios.sh",
                 "net-lib.sh", "net-guest.sh"), "linux-boot", Duration.ofMinutes(35), Map.of(
                         "FOREIGN", ForeignInitramfs.write(shared.resolve("foreign.cpio")).toString(),
-                        "VSOCK_INITRD", VsockInitramfs.write(guest.rootfs().initramfs(),
-                                shared.resolve("vsock-initramfs.cpio")).toString(),
+                        "PROGRAMS_INITRD", ProgramsInitramfs.write(guest.rootfs().initramfs(),
+                                shared.resolve("programs-initramfs.cpio")).toString(),
                         "PEER", java + " " + String.join(" ", Lab.JVM_OPTIONS) + " -cp " + System.getProperty("java.class.path") + " "
                                 + VsockPeer.class.getName(),
                         "USER_JAVA", String.join(" ", UserJvm.java(true)),
@@ -383,6 +383,31 @@ class LinuxBootLabTest {
         List<String> lines = err("user").lines().filter(line -> line.contains("passt")).toList();
         assertEquals(1, lines.size(), describe("user"));
         assertTrue(lines.getFirst().endsWith("the guest's network is down, the VM goes on"), describe("user"));
+    }
+
+    /**
+     * A passt that stopped reading holds a transmit; the guest then resets its card, and the vCPU's reset waits for
+     * that transmit in user space, where a kick does not reach it (net-scenarios.sh, "passt-stall"). SIGTERM still
+     * ends the run with the VM closed: the VM's end shuts the socket's sending side before it joins the vCPUs.
+     * Before, the joins gave up after 10 s each, the VM was never closed and the run ended with "did not stop".
+     */
+    @Test
+    void sigterm_ends_a_run_whose_card_reset_waits_for_a_passt_that_stopped_reading() throws IOException {
+        String before = Files.readString(work().resolve("passt-stall.before"));
+        assertTrue(before.contains("unbinding virtio"), "the guest came to its reset: " + describe("passt-stall"));
+        assertFalse(before.contains("unbound"), "the reset was held before the signal (else this checks nothing): "
+                + describe("passt-stall"));
+        assertEquals(143, rc("passt-stall"), describe("passt-stall"));
+        String err = err("passt-stall");
+        assertTrue(err.contains(BootTimeline.Phase.VM_CLOSED.label()), "the run reached its end: "
+                + describe("passt-stall"));
+        assertFalse(err.contains("did not stop"), describe("passt-stall"));
+        assertFalse(err.contains("Exception"), describe("passt-stall"));
+        assertFalse(err.contains("passt closed its socket"), "passt's end at the VM's is not reported: "
+                + describe("passt-stall"));
+        // Measured, not asserted: how long the signal took to end the run.
+        System.out.printf("passt-stall: the run ended %s ms after SIGTERM%n",
+                Files.readString(work().resolve("passt-stall.ms")).strip());
     }
 
     // The network card on a TAP (net-scenarios.sh): L1 is 172.30.0.1 on pvtap0, the guest 172.30.0.2 from ip=.

@@ -128,8 +128,8 @@ class PasstNetworkTest {
 
     /**
      * A passt that stops reading (stopped with SIGSTOP here; hung, in life): the device's worker blocks in
-     * transmit once the socket's buffer is full. stopSending, which the VM's end calls before it joins the worker,
-     * makes that transmit fail at once. Before, the worker's join, and so the VM's end, waited forever.
+     * transmit once the socket's buffer is full. stopSending, which the VM's end calls before it joins the vCPUs and
+     * the worker, makes that transmit fail at once. Before, the worker's join, and so the VM's end, waited forever.
      */
     @Test
     void a_transmit_blocked_on_a_passt_that_stopped_reading_ends_at_stop_sending() throws Exception {
@@ -159,6 +159,26 @@ class PasstNetworkTest {
             } finally {
                 new ProcessBuilder("kill", "-CONT", pid).start().waitFor();
             }
+        }
+    }
+
+    /**
+     * At the VM's end stopSending shuts the socket's sending side; passt, a one-off server, sees the end of its input
+     * and ends, closing the socket. That end is the VM's own doing: no "passt closed its socket" line.
+     */
+    @Test
+    void passts_end_after_stop_sending_is_not_reported() throws Exception {
+        Requires.passt();
+        List<String> warnings = Collections.synchronizedList(new ArrayList<>());
+        try (PasstNetwork network = PasstNetwork.start("passt", new MachineConfig.UserNetwork(List.of()),
+                warnings::add)) {
+            network.startReceiving(new ListReceiver(), e -> { });
+            network.stopSending();
+            network.process().onExit().get(10, TimeUnit.SECONDS);
+            Thread receiver = network.receiveThread();
+            receiver.join(10_000); // it ends at the end of file, where a line would be written
+            assertTrue(!receiver.isAlive(), "the receive thread saw passt's end");
+            assertEquals(List.of(), warnings);
         }
     }
 

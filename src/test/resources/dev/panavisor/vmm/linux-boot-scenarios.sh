@@ -2,7 +2,8 @@
 # Runs inside the nested lab (see LinuxBootLabTest): each scenario is one `panavisor run`, leaving
 # $WORK/NAME.out, NAME.err and NAME.rc for the test to check. Environment: PANAVISOR (the command to run
 # Panavisor), WORK, BZIMAGE, VMLINUX, INITRD, ROOTFS, FOREIGN (an initramfs whose /init is not Panavisor's),
-# VSOCK_INITRD (the default initramfs with /bin/vsock-pipe), PEER (the command to run the host's VsockPeer),
+# PROGRAMS_INITRD (the default initramfs with the scenarios' programs: /bin/vsock-pipe, /bin/udp-send), PEER (the
+# command to run the host's VsockPeer),
 # USER_JAVA and USER_JAR (Panavisor's JVM command and a jar of its classes, as users run it), USER_AOT_RECORDING
 # (the options the lab's AOT cache is recorded with, besides -XX:AOTCacheOutput).
 set -u
@@ -212,14 +213,14 @@ $PEER listen /tmp/vsock.sock_5000 vsock-host.bin vsock-g2h.recv > vsock-g2h.peer
 peer=$!
 waited=0
 until [ -S /tmp/vsock.sock_5000 ] || [ $waited -ge 120 ]; do sleep 1; waited=$((waited + 1)); done
-$PANAVISOR run --kernel "$BZIMAGE" --initrd "$VSOCK_INITRD" --vsock 3,/tmp/vsock.sock --exec 'vsock-pipe connect 2 5999 < /dev/null; echo refused-status=$?; head -c 16777216 /dev/urandom > /tmp/send; sha256sum /tmp/send; vsock-pipe connect 2 5000 < /tmp/send > /tmp/recv; echo pipe-status=$?; sha256sum /tmp/recv' \
+$PANAVISOR run --kernel "$BZIMAGE" --initrd "$PROGRAMS_INITRD" --vsock 3,/tmp/vsock.sock --exec 'vsock-pipe connect 2 5999 < /dev/null; echo refused-status=$?; head -c 16777216 /dev/urandom > /tmp/send; sha256sum /tmp/send; vsock-pipe connect 2 5000 < /tmp/send > /tmp/recv; echo pipe-status=$?; sha256sum /tmp/recv' \
     > vsock-g2h.out 2> vsock-g2h.err < /dev/null
 echo $? > vsock-g2h.rc
 vsock_peer_done vsock-g2h $peer
 echo "scenario vsock-h2g"
 $PEER connect /tmp/vsock.sock 5001 vsock-host.bin vsock-h2g.recv > vsock-h2g.peer 2>&1 &
 peer=$!
-$PANAVISOR run --kernel "$BZIMAGE" --initrd "$VSOCK_INITRD" --vsock 3,/tmp/vsock.sock --exec 'head -c 16777216 /dev/urandom > /tmp/send; sha256sum /tmp/send; vsock-pipe listen 5001 < /tmp/send > /tmp/recv; echo pipe-status=$?; sha256sum /tmp/recv' \
+$PANAVISOR run --kernel "$BZIMAGE" --initrd "$PROGRAMS_INITRD" --vsock 3,/tmp/vsock.sock --exec 'head -c 16777216 /dev/urandom > /tmp/send; sha256sum /tmp/send; vsock-pipe listen 5001 < /tmp/send > /tmp/recv; echo pipe-status=$?; sha256sum /tmp/recv' \
     > vsock-h2g.out 2> vsock-h2g.err < /dev/null
 echo $? > vsock-h2g.rc
 vsock_peer_done vsock-h2g $peer
