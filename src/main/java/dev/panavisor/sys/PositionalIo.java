@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.lang.ref.Reference;
+import java.util.function.BooleanSupplier;
 
 /**
  * {@code preadv(2)} and {@code pwritev(2)}: one system call moves a list of buffers at a file offset, without the
@@ -65,26 +66,56 @@ public final class PositionalIo {
     }
 
     /**
+     * The most bytes one call moves. A guest's request is normally at most a few MiB, but a hostile driver's can
+     * reach hundreds of GiB (a thousand descriptors over the same guest memory, on a disk that large), and one such
+     * read took 72 s on this project's machine (docs/security.md); in calls of this size, {@code stop} is asked
+     * often enough for a VM's end to wait a few milliseconds for it, not minutes.
+     */
+    public static final long CALL_BYTES_MAX = 16 << 20;
+
+    /**
      * Reads ({@code write} false) or writes the {@code bytes} bytes that the {@code count} iovecs describe, from
-     * {@code offset} on: the call is repeated after a short transfer (a signal, a pipe-sized chunk, more than
-     * {@link #IOV_MAX} iovecs) with the iovecs advanced past what moved (which changes them), and after EINTR. A
-     * transfer that moves everything at once leaves the iovecs as they were. Returns the bytes moved: all of them,
-     * or fewer when a read reached the end of the file.
+     * {@code offset} on, in calls of at most {@link #CALL_BYTES_MAX} bytes and {@link #IOV_MAX} iovecs: the call is
+     * repeated after a short transfer (a signal, a pipe-sized chunk) with the iovecs advanced past what moved (which
+     * changes them), and after EINTR. A transfer that moves everything in one call leaves the iovecs as they were.
+     * Before each call it asks {@code stop}. Returns the bytes moved: all of them, or fewer when a read reached the
+     * end of the file or {@code stop} said so.
      *
      * @throws NativeCallException when a call fails
      */
-    public static long transferFully(int fd, MemorySegment iovecs, int count, long bytes, long offset, boolean write) {
+    public static long transferFully(int fd, MemorySegment iovecs, int count, long bytes, long offset, boolean write,
+            BooleanSupplier stop) {
         long total = 0;
         int first = 0;
         while (total < bytes && first < count) {
-            if (iovecs.get(JAVA_LONG, first * IOVEC_BYTES + 8) == 0) {
+            long length = iovecs.get(JAVA_LONG, first * IOVEC_BYTES + 8);
+            if (length == 0) {
                 first++;
                 continue;
             }
+            if (stop.getAsBoolean()) {
+                return total;
+            }
+            // This call's iovecs: up to IOV_MAX of them and CALL_BYTES_MAX bytes, the last one cut short if need be
+            // (and put back after the call).
+            int n = 1;
+            long callBytes = length;
+            while (n < count - first && n < IOV_MAX && callBytes < CALL_BYTES_MAX) {
+                callBytes += iovecs.get(JAVA_LONG, (first + n) * IOVEC_BYTES + 8);
+                n++;
+            }
+            long cut = callBytes - CALL_BYTES_MAX;
+            long lastAt = (first + n - 1) * IOVEC_BYTES + 8;
+            long lastLength = cut > 0 ? iovecs.get(JAVA_LONG, lastAt) : 0;
+            if (cut > 0) {
+                iovecs.set(JAVA_LONG, lastAt, lastLength - cut);
+            }
             MemorySegment rest = iovecs.asSlice(first * IOVEC_BYTES);
-            int n = Math.min(count - first, IOV_MAX);
             long at = offset + total;
             long moved = write ? pwritevOrErrno(fd, rest, n, at) : preadvOrErrno(fd, rest, n, at);
+            if (cut > 0) {
+                iovecs.set(JAVA_LONG, lastAt, lastLength);
+            }
             if (moved == -Errno.EINTR) {
                 continue;
             }

@@ -66,6 +66,7 @@ public final class Machine implements AutoCloseable {
     private final long earlyAllocationsEnd;
     private final BootTimeline timeline; // null unless the run reports its boot timeline (run --timeline)
     private final EventLog events; // the VMM's decisions (run --verbose)
+    private final Runnable letGoOfHostWork; // passt's socket and the disks' transfers: MachineAssembly
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final List<Thread> vcpuThreads = new ArrayList<>();
     /** Where each vCPU stood when a stall ended the VM ("vCPU 0 at rip 0x..."), read by its own thread. */
@@ -101,6 +102,7 @@ public final class Machine implements AutoCloseable {
         this.earlyAllocationsEnd = b.earlyAllocationsEnd;
         this.timeline = b.timeline;
         this.events = b.watch.events();
+        this.letGoOfHostWork = b::letGoOfHostWork;
     }
 
     /**
@@ -192,9 +194,7 @@ public final class Machine implements AutoCloseable {
             if (streams != null) {
                 streams.stopWaitingIfHostStopped(effective); // the command's reader, likewise when the host stops
             }
-            if (network != null) {
-                network.stopSending(); // a vCPU resetting the card waits for a transmit that passt may never take
-            }
+            letGoOfHostWork.run(); // what a guest's request can wait for without limit: before any join
             for (Vcpu vcpu : vcpus) {
                 vcpu.kick();
             }
@@ -439,9 +439,7 @@ public final class Machine implements AutoCloseable {
         // them), and any vCPU's wait for a console reader that does not read.
         outcome.complete(new Outcome.StoppedByHost("the VM was closed while running"));
         console.stopWaiting();
-        if (network != null) {
-            network.stopSending(); // a transmit blocked on the host side would hold a vCPU's reset and its worker
-        }
+        letGoOfHostWork.run(); // as in finish(), when run() never finished: before the joins below
         vcpus.forEach(Vcpu::kick);
         List<String> stuck = new ArrayList<>();
         for (Thread thread : vcpuThreads) {

@@ -89,6 +89,23 @@ final class MachineAssembly {
         this.timeline = timeline;
     }
 
+    /**
+     * What the VM's end does at once, before it joins any thread ({@code Machine.finish}, and {@code close}): the
+     * host sides on which a guest's request can wait without limit let go of it. passt's socket is shut for sending
+     * (a transmit blocked on a passt that stopped reading fails), and each disk abandons its transfers (a hostile
+     * request of hundreds of GiB stops at its next 16 MiB). Otherwise the work in flight would hold the device's
+     * worker, whose join the end waits for, and a vCPU whose guest resets the device: that reset waits for the work
+     * in user space, where no kick reaches it.
+     */
+    void letGoOfHostWork() {
+        if (network != null) {
+            network.stopSending();
+        }
+        for (VirtioBlock block : blocks) {
+            block.disk().abandonTransfers();
+        }
+    }
+
     void mark(BootTimeline.Phase phase) {
         if (timeline != null) {
             timeline.mark(phase);

@@ -220,10 +220,11 @@ class LibcTest {
             MemorySegment iovecs = PositionalIo.iovecs(2);
             PositionalIo.setIovec(iovecs, 0, a.address(), 3);
             PositionalIo.setIovec(iovecs, 1, b.address(), 4);
-            assertEquals(7, PositionalIo.transferFully(fd, iovecs, 2, 7, 10, false));
+            assertEquals(7, PositionalIo.transferFully(fd, iovecs, 2, 7, 10, false, () -> false));
             assertEquals(4, iovecs.get(ValueLayout.JAVA_LONG, PositionalIo.IOVEC_BYTES + 8), "left as it was");
             assertEquals(content[13], b.get(ValueLayout.JAVA_BYTE, 0));
-            assertEquals(5, PositionalIo.transferFully(fd, iovecs, 2, 7, content.length - 5, false), "at the end");
+            assertEquals(5, PositionalIo.transferFully(fd, iovecs, 2, 7, content.length - 5, false,
+                    () -> false), "at the end");
 
             int count = content.length; // one byte per iovec: more than one call can take
             MemorySegment bytes = arena.allocate(count);
@@ -231,8 +232,53 @@ class LibcTest {
             for (int i = 0; i < count; i++) {
                 PositionalIo.setIovec(many, i, bytes.address() + i, 1);
             }
-            assertEquals(count, PositionalIo.transferFully(fd, many, count, count, 0, false));
+            assertEquals(count, PositionalIo.transferFully(fd, many, count, count, 0, false, () -> false));
             assertArrayEquals(content, bytes.toArray(ValueLayout.JAVA_BYTE));
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
+    /**
+     * A transfer larger than CALL_BYTES_MAX goes in calls of that size, over one iovec (cut short for a call and put
+     * back) and over several, and asks stop before each call: the one a VM's end answers yes to ends it early.
+     */
+    @Test
+    void a_transfer_larger_than_a_call_goes_in_calls_of_call_bytes_max_and_stop_ends_it_between_them()
+            throws Exception {
+        long max = PositionalIo.CALL_BYTES_MAX;
+        byte[] content = new byte[(int) (2 * max + 5)];
+        for (int i = 0; i < content.length; i += 4096) {
+            content[i] = (byte) (i / 4096 + 1);
+        }
+        Path file = dir.resolve("large");
+        Files.write(file, content);
+        int fd = Libc.open(file.toString(), Libc.O_RDONLY);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = arena.allocate(content.length);
+            MemorySegment one = PositionalIo.iovecs(1);
+            PositionalIo.setIovec(one, 0, buffer.address(), content.length);
+            int[] asked = {0};
+            assertEquals(content.length, PositionalIo.transferFully(fd, one, 1, content.length, 0, false, () -> {
+                asked[0]++;
+                return false;
+            }));
+            assertEquals(3, asked[0], "three calls: two of CALL_BYTES_MAX, then 5 bytes");
+            assertArrayEquals(content, buffer.toArray(ValueLayout.JAVA_BYTE));
+
+            MemorySegment halves = PositionalIo.iovecs(3); // 1.5 + 0.75 + the rest
+            long a = max + max / 2;
+            long b = max * 3 / 4;
+            PositionalIo.setIovec(halves, 0, buffer.address(), a);
+            PositionalIo.setIovec(halves, 1, buffer.address() + a, b);
+            PositionalIo.setIovec(halves, 2, buffer.address() + a + b, content.length - a - b);
+            buffer.fill((byte) 0);
+            int[] calls = {0};
+            long moved = PositionalIo.transferFully(fd, halves, 3, content.length, 0, false, () -> calls[0]++ == 1);
+            assertEquals(max, moved, "stop said yes before the second call");
+            assertArrayEquals(java.util.Arrays.copyOf(content, (int) max),
+                    buffer.asSlice(0, max).toArray(ValueLayout.JAVA_BYTE));
+            assertEquals(0, buffer.get(ValueLayout.JAVA_BYTE, max), "nothing past the first call");
         } finally {
             Libc.close(fd);
         }

@@ -47,6 +47,11 @@ public final class BlockRequestException extends VirtioException {
         return new BlockRequestException(BlockStatus.UNSUPPORTED, "unsupported request type " + type);
     }
 
+    /** The VM is ending and the transfer stopped part-way: an I/O error for the guest, nothing for the user. */
+    static BlockRequestException abandoned(TransferAbandonedException cause) {
+        return new BlockRequestException(BlockStatus.IOERR, cause.getMessage());
+    }
+
     static BlockRequestException hostIo(String disk, Exception cause) {
         return new BlockRequestException(BlockStatus.IOERR, "I/O error on " + disk + ": " + cause.getMessage(), true);
     }

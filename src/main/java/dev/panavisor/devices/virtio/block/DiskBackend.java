@@ -66,6 +66,15 @@ public interface DiskBackend extends AutoCloseable {
     /** Makes every completed write durable (the guest's cache flush, VIRTIO_BLK_T_FLUSH). */
     void flush() throws IOException;
 
+    /**
+     * The VM is ending: a transfer under way stops at its next call (at most {@code PositionalIo.CALL_BYTES_MAX}
+     * bytes away) and fails with a {@link TransferAbandonedException}, as every transfer after it does, so that the
+     * VM's end, and a vCPU resetting the device, wait milliseconds for the device's work in flight, however large a
+     * request a guest made. {@link #flush()} and {@link #close()} still work. Nothing to do where transfers are short.
+     */
+    default void abandonTransfers() {
+    }
+
     @Override
     void close();
 }

@@ -27,7 +27,8 @@ import java.nio.file.StandardOpenOption;
  * whose data lies in several guest buffers moves in one {@code preadv} or {@code pwritev} ({@link PositionalIo}) on a
  * native descriptor of the same file (the channel is that file reopened), not one system call per buffer:
  * positional, so requests served at the same time on several threads need no lock (the JDK's own vectored I/O uses
- * the channel's position). A flush is
+ * the channel's position). A transfer past 16 MiB (a hostile driver's, normally) takes one call per 16 MiB, and
+ * stops between them once the VM ends ({@link #abandonTransfers()}). A flush is
  * {@link FileChannel#force(boolean) force(false)}, i.e. fdatasync (see {@link #flush()}). The size is fixed when the
  * image is opened; the device never writes past it, so the file never grows.
  *
@@ -45,6 +46,9 @@ public final class FileDiskBackend implements DiskBackend {
      * channel, in {@link #close()}.
      */
     private final int fd;
+    /** Set when the VM ends ({@link #abandonTransfers()}); asked between a transfer's calls. */
+    private volatile boolean abandoned;
+    private final java.util.function.BooleanSupplier stop = () -> abandoned;
 
     private FileDiskBackend(Path path, FileChannel channel, boolean readOnly, long size, int fd) {
         this.path = path;
@@ -283,7 +287,10 @@ public final class FileDiskBackend implements DiskBackend {
     private void finishTransfer(long offset, MemorySegment iovecs, int count, long expected, boolean read)
             throws IOException {
         try {
-            long moved = PositionalIo.transferFully(fd, iovecs, count, expected, offset, !read);
+            long moved = PositionalIo.transferFully(fd, iovecs, count, expected, offset, !read, stop);
+            if (moved < expected && abandoned) {
+                throw new TransferAbandonedException(path.toString(), moved, expected);
+            }
             if (moved < expected) {
                 throw new EOFException("disk image " + path + " ends at " + (offset + moved) + "; was it truncated?");
             }
@@ -307,7 +314,7 @@ public final class FileDiskBackend implements DiskBackend {
 
     /**
      * Moves every buffer's remaining bytes, contiguous on the disk from {@code offset}, with one preadv or pwritev
-     * (more only if the kernel stops short). On return every buffer's position is at its limit, as with the
+     * (more past {@code PositionalIo.CALL_BYTES_MAX}, or if the kernel stops short). On return every buffer's position is at its limit, as with the
      * one-buffer methods.
      */
     private void transfer(long offset, ByteBuffer[] buffers, boolean read) throws IOException {
@@ -335,6 +342,11 @@ public final class FileDiskBackend implements DiskBackend {
         if (!readOnly) {
             channel.force(false);
         }
+    }
+
+    @Override
+    public void abandonTransfers() {
+        abandoned = true;
     }
 
     @Override

@@ -450,6 +450,8 @@ public final class VirtioBlock implements VirtioDevice {
                 }
                 default -> throw BlockRequestException.unsupported(request.type);
             }
+        } catch (TransferAbandonedException e) {
+            throw BlockRequestException.abandoned(e);
         } catch (IOException e) {
             throw BlockRequestException.hostIo(disk.name(), e);
         }

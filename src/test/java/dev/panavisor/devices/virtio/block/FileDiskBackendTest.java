@@ -17,6 +17,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -348,6 +350,44 @@ class FileDiskBackendTest {
             byte[] before = Files.readAllBytes(path);
             assertThrows(dev.panavisor.memory.GuestMemoryException.class, () -> disk.write(0, segments));
             assertArrayEquals(before, Files.readAllBytes(path), "nothing written");
+        }
+    }
+
+    /**
+     * A hostile driver's read of 1,022 segments of 128 MiB, all over the same guest memory (128 GiB from a sparse
+     * disk: 72 s on this project's machine in one piece). Once the VM ends (abandonTransfers) it stops at its next
+     * 16 MiB call: answered with an I/O error that is not reported to the user as a failing disk, as is every
+     * request after it; a flush still works.
+     */
+    @Test
+    void a_hostile_huge_read_stops_when_the_vm_ends_and_is_no_host_failure() throws Exception {
+        Path path = dir.resolve("huge.img");
+        try (var channel = java.nio.channels.FileChannel.open(path, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            channel.truncate(0);
+            channel.write(java.nio.ByteBuffer.wrap(new byte[1]), (128L << 30) - 1); // sparse: no block written
+        }
+        long segment = 128L << 20;
+        try (FileDiskBackend disk = FileDiskBackend.open(path, false);
+                dev.panavisor.memory.MappedGuestMemory memory = dev.panavisor.memory.MappedGuestMemory.allocate(
+                        BlockDriver.DATA + segment)) {
+            VirtioBlock device = new VirtioBlock(disk, "huge");
+            List<String> hostFailures = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+            device.onHostError(hostFailures::add);
+            BlockDriver driver = new BlockDriver(device, memory);
+            DriverQueue.Segment[] data = new DriverQueue.Segment[VirtioBlock.SEG_MAX];
+            java.util.Arrays.fill(data, DriverQueue.writable(BlockDriver.DATA, segment));
+            java.util.concurrent.CompletableFuture<BlockDriver.Completion> read =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> driver.request(BlockRequest.T_IN, 0, data));
+            Thread.sleep(300);
+            assertTrue(!read.isDone(), "the read is under way");
+            disk.abandonTransfers();
+            // The limit only turns a transfer that ignores the end into a failure; it checks no speed.
+            assertEquals(BlockStatus.IOERR.code(), read.get(60, TimeUnit.SECONDS).status());
+            assertTrue(device.lastRequestError().contains("abandoned"), device.lastRequestError());
+            assertEquals(BlockStatus.IOERR.code(), driver.read(0, 4096).status(), "a later request too");
+            assertEquals(List.of(), hostFailures, "the user is not told of a failing disk");
+            disk.flush();
         }
     }
 }
