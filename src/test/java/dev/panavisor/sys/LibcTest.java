@@ -266,15 +266,28 @@ class LibcTest {
             assertEquals(3, asked[0], "three calls: two of CALL_BYTES_MAX, then 5 bytes");
             assertArrayEquals(content, buffer.toArray(ValueLayout.JAVA_BYTE));
 
-            MemorySegment halves = PositionalIo.iovecs(3); // 1.5 + 0.75 + the rest
-            long a = max + max / 2;
-            long b = max * 3 / 4;
-            PositionalIo.setIovec(halves, 0, buffer.address(), a);
-            PositionalIo.setIovec(halves, 1, buffer.address() + a, b);
-            PositionalIo.setIovec(halves, 2, buffer.address() + a + b, content.length - a - b);
+            // Three iovecs, 0.75 + 0.75 + 0.5 of a call and 5 bytes: the first call cuts the second iovec short, the
+            // second call the third one; each is put back, and the next call starts where the last one ended.
+            MemorySegment three = PositionalIo.iovecs(3);
+            long quarters = max * 3 / 4;
+            PositionalIo.setIovec(three, 0, buffer.address(), quarters);
+            PositionalIo.setIovec(three, 1, buffer.address() + quarters, quarters);
+            PositionalIo.setIovec(three, 2, buffer.address() + 2 * quarters, content.length - 2 * quarters);
+            buffer.fill((byte) 0);
+            asked[0] = 0;
+            assertEquals(content.length, PositionalIo.transferFully(fd, three, 3, content.length, 0, false, () -> {
+                asked[0]++;
+                return false;
+            }));
+            assertEquals(3, asked[0], "three calls again");
+            assertArrayEquals(content, buffer.toArray(ValueLayout.JAVA_BYTE));
+
+            PositionalIo.setIovec(three, 0, buffer.address(), quarters);
+            PositionalIo.setIovec(three, 1, buffer.address() + quarters, quarters);
+            PositionalIo.setIovec(three, 2, buffer.address() + 2 * quarters, content.length - 2 * quarters);
             buffer.fill((byte) 0);
             int[] calls = {0};
-            long moved = PositionalIo.transferFully(fd, halves, 3, content.length, 0, false, () -> calls[0]++ == 1);
+            long moved = PositionalIo.transferFully(fd, three, 3, content.length, 0, false, () -> calls[0]++ == 1);
             assertEquals(max, moved, "stop said yes before the second call");
             assertArrayEquals(java.util.Arrays.copyOf(content, (int) max),
                     buffer.asSlice(0, max).toArray(ValueLayout.JAVA_BYTE));

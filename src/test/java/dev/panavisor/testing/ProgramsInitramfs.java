@@ -22,7 +22,7 @@ public final class ProgramsInitramfs {
     private ProgramsInitramfs() {
     }
 
-    /** Writes {@code defaultInitramfs} with the programs appended to {@code file}, building in {@code file}'s folder. */
+    /** Writes {@code defaultInitramfs} and the programs after it to {@code file}, building in {@code file}'s folder. */
     public static Path write(Path defaultInitramfs, Path file) throws IOException, InterruptedException {
         Path dir = file.toAbsolutePath().getParent();
         byte[] base = Files.readAllBytes(defaultInitramfs);

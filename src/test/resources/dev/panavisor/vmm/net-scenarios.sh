@@ -100,17 +100,18 @@ echo $? > user.rc
 # A passt that stops reading (stopped here; hung, in life) while the guest sends more than the socket to it holds,
 # and then resets its card (the driver unbound): the reset waits in the vCPU thread for the transmit that passt
 # holds, where no kick reaches it. SIGTERM must still end the run and close the VM. The guest's first fetch
-# resolves the gateway's address (ARP) while passt still answers.
+# resolves the gateway's address (ARP) while passt still answers; the guest then gives the host 10 s to stop passt
+# before it sends. A run that outlives the signal by 120 s is killed, so a regression fails the test, not the lab.
 echo "scenario passt-stall"
 $PANAVISOR run --kernel "$BZIMAGE" --initrd "$PROGRAMS_INITRD" --timeline --net user --exec \
-    'wget -q -O /dev/null http://10.0.2.2:8081/small.bin && echo guest-ready; sleep 3; udp-send 10.0.2.2 9 4000 1400 &
-sleep 8; d=$(ls /sys/bus/virtio/drivers/virtio_net | grep virtio); echo "unbinding $d"
+    'wget -q -O /dev/null http://10.0.2.2:8081/small.bin && echo guest-ready; sleep 10; udp-send 10.0.2.2 9 4000 1400 &
+sleep 15; d=$(ls /sys/bus/virtio/drivers/virtio_net | grep virtio); echo "unbinding $d"
 echo "$d" > /sys/bus/virtio/drivers/virtio_net/unbind; echo unbound' > passt-stall.out 2> passt-stall.err < /dev/null &
 vmm=$!
 waited=0
-until grep -q guest-ready passt-stall.out 2>/dev/null || [ $waited -ge 300 ]; do
+until grep -q guest-ready passt-stall.out 2>/dev/null || [ $waited -ge 1500 ]; do
     kill -0 $vmm 2> /dev/null || break
-    sleep 1; waited=$((waited + 1))
+    sleep 0.2; waited=$((waited + 1))
 done
 pkill -STOP -x 'passt(\.avx2)?'
 waited=0
@@ -122,9 +123,12 @@ sleep 5
 cp passt-stall.out passt-stall.before
 start=$(date +%s%3N)
 kill -TERM $vmm
+( sleep 120; kill -KILL $vmm 2> /dev/null ) &
+watchdog=$!
 wait $vmm
 echo $? > passt-stall.rc
 echo $(( $(date +%s%3N) - start )) > passt-stall.ms
+kill $watchdog 2> /dev/null
 pkill -CONT -x 'passt(\.avx2)?'
 pkill -x 'passt(\.avx2)?'
 kill $user_httpd

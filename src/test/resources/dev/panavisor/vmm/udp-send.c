@@ -6,8 +6,10 @@
  *
  *   udp-send ADDRESS PORT COUNT SIZE   send COUNT datagrams of SIZE bytes (at most 65,507) to ADDRESS:PORT
  *
- * A datagram the guest's stack refuses (a full queue) is counted and not retried. Prints how many went out; exit
- * status 0, or 1 with the failing call on stderr, 2 for bad arguments.
+ * A datagram the guest's stack refuses is not retried. The socket blocks while the card's queue and the socket's
+ * send buffer are full, so against a passt that stopped reading the program waits there for good, which is what the
+ * scenario wants. Otherwise it prints how many went out; exit status 0, or 1 with the failing call on stderr, 2 for
+ * bad arguments.
  *
  * Build: gcc -static -O2 -o udp-send udp-send.c
  */

@@ -67,10 +67,12 @@ public interface DiskBackend extends AutoCloseable {
     void flush() throws IOException;
 
     /**
-     * The VM is ending: a transfer under way stops at its next call (at most {@code PositionalIo.CALL_BYTES_MAX}
-     * bytes away) and fails with a {@link TransferAbandonedException}, as every transfer after it does, so that the
-     * VM's end, and a vCPU resetting the device, wait milliseconds for the device's work in flight, however large a
-     * request a guest made. {@link #flush()} and {@link #close()} still work. Nothing to do where transfers are short.
+     * The VM is ending: a request's transfer under way stops at its next call (at most
+     * {@code PositionalIo.CALL_BYTES_MAX} bytes away) and fails with a {@link TransferAbandonedException}, as every
+     * request's transfer after it does, so that the VM's end, and a vCPU resetting the device, wait milliseconds for
+     * the device's work in flight, however large a request a guest made. Requests not yet started are answered with
+     * an I/O error, and one under way may be left partly done: none of them was acknowledged to the guest.
+     * {@link #flush()} and {@link #close()} still work. Nothing to do where transfers are short.
      */
     default void abandonTransfers() {
     }

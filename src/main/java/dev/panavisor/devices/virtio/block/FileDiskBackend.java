@@ -314,8 +314,8 @@ public final class FileDiskBackend implements DiskBackend {
 
     /**
      * Moves every buffer's remaining bytes, contiguous on the disk from {@code offset}, with one preadv or pwritev
-     * (more past {@code PositionalIo.CALL_BYTES_MAX}, or if the kernel stops short). On return every buffer's position is at its limit, as with the
-     * one-buffer methods.
+     * (more past {@code PositionalIo.CALL_BYTES_MAX}, or if the kernel stops short). On return every buffer's
+     * position is at its limit, as with the one-buffer methods.
      */
     private void transfer(long offset, ByteBuffer[] buffers, boolean read) throws IOException {
         MemorySegment iovecs = PositionalIo.iovecs(buffers.length);

@@ -377,8 +377,8 @@ class FileDiskBackendTest {
             BlockDriver driver = new BlockDriver(device, memory);
             DriverQueue.Segment[] data = new DriverQueue.Segment[VirtioBlock.SEG_MAX];
             java.util.Arrays.fill(data, DriverQueue.writable(BlockDriver.DATA, segment));
-            java.util.concurrent.CompletableFuture<BlockDriver.Completion> read =
-                    java.util.concurrent.CompletableFuture.supplyAsync(() -> driver.request(BlockRequest.T_IN, 0, data));
+            java.util.concurrent.CompletableFuture<BlockDriver.Completion> read = java.util.concurrent
+                    .CompletableFuture.supplyAsync(() -> driver.request(BlockRequest.T_IN, 0, data));
             Thread.sleep(300);
             assertTrue(!read.isDone(), "the read is under way");
             disk.abandonTransfers();
