@@ -33,15 +33,22 @@ net_teardown() {
     ip link del "$TAP"
 }
 
+# Waits until FILE has a line matching PATTERN; returns 1 if SECONDS pass or process PID ends first.
+await_line() { # PATTERN FILE SECONDS PID
+    ticks=0
+    until grep -q "$1" "$2" 2>/dev/null; do
+        if [ $ticks -ge $(($3 * 5)) ] || ! kill -0 "$4" 2> /dev/null; then
+            return 1
+        fi
+        sleep 0.2; ticks=$((ticks + 1))
+    done
+}
+
 # The host's half, while NAME's guest (VMM process PID) runs: once it is ready, ping it, fetch its small file and
 # time its large one. A VMM that ended before its guest was ready gets nothing.
 net_host_side() { # NAME PID
     name=$1
-    waited=0
-    until grep -q guest-ready "$name.out" 2>/dev/null || [ $waited -ge 300 ]; do
-        kill -0 "$2" 2> /dev/null || return 0
-        sleep 1; waited=$((waited + 1))
-    done
+    await_line guest-ready "$name.out" 300 "$2" || return 0
     busybox ping -c 10 -i 0.2 172.30.0.2 > "$name.ping" 2>&1
     busybox wget -q -O "$name.small" http://172.30.0.2/small.bin
     t0=$(date +%s.%N)

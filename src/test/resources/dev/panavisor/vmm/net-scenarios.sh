@@ -41,11 +41,7 @@ $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --net tap=pvgone \
     --exec 'echo guest-up; sleep 2; ip link set eth0 up; sleep 4; echo guest-alive' \
     > net-gone.out 2> net-gone.err < /dev/null &
 vmm=$!
-waited=0
-until grep -q guest-up net-gone.out 2>/dev/null || [ $waited -ge 300 ]; do
-    kill -0 $vmm 2> /dev/null || break
-    sleep 1; waited=$((waited + 1))
-done
+await_line guest-up net-gone.out 300 $vmm
 ip link del pvgone
 wait $vmm
 echo $? > net-gone.rc
@@ -80,18 +76,10 @@ echo "scenario user"
 $PANAVISOR run --kernel "$BZIMAGE" --initrd "$INITRD" --net user --publish 8082:80 \
     --exec 'wget -q -O /tmp/u.sh http://10.0.2.2:8081/u.sh && sh /tmp/u.sh' > user.out 2> user.err < /dev/null &
 vmm=$!
-waited=0
-until grep -q guest-ready user.out 2>/dev/null || [ $waited -ge 300 ]; do
-    kill -0 $vmm 2> /dev/null || break
-    sleep 1; waited=$((waited + 1))
-done
+await_line guest-ready user.out 300 $vmm
 busybox wget -q -O user.published http://127.0.0.1:8082/p.bin
 touch "$WORK/user-www/done"
-waited=0
-until grep -q guest-got-done user.out 2>/dev/null || [ $waited -ge 120 ]; do
-    kill -0 $vmm 2> /dev/null || break
-    sleep 1; waited=$((waited + 1))
-done
+await_line guest-got-done user.out 120 $vmm
 # passt re-executes itself as passt.avx2 where the CPU has AVX2.
 pkill -x 'passt(\.avx2)?'
 wait $vmm
@@ -108,17 +96,9 @@ $PANAVISOR run --kernel "$BZIMAGE" --initrd "$PROGRAMS_INITRD" --timeline --net 
 sleep 15; d=$(ls /sys/bus/virtio/drivers/virtio_net | grep virtio); echo "unbinding $d"
 echo "$d" > /sys/bus/virtio/drivers/virtio_net/unbind; echo unbound' > passt-stall.out 2> passt-stall.err < /dev/null &
 vmm=$!
-waited=0
-until grep -q guest-ready passt-stall.out 2>/dev/null || [ $waited -ge 1500 ]; do
-    kill -0 $vmm 2> /dev/null || break
-    sleep 0.2; waited=$((waited + 1))
-done
+await_line guest-ready passt-stall.out 300 $vmm
 pkill -STOP -x 'passt(\.avx2)?'
-waited=0
-until grep -q unbinding passt-stall.out 2>/dev/null || [ $waited -ge 120 ]; do
-    kill -0 $vmm 2> /dev/null || break
-    sleep 1; waited=$((waited + 1))
-done
+await_line unbinding passt-stall.out 120 $vmm
 sleep 5
 cp passt-stall.out passt-stall.before
 start=$(date +%s%3N)
