@@ -97,12 +97,16 @@ public final class PositionalIo {
                 return total;
             }
             // This call's iovecs: up to IOV_MAX of them and CALL_BYTES_MAX bytes, the last one cut short if need be
-            // (and put back after the call).
-            int n = 1;
-            long callBytes = length;
-            while (n < count - first && n < IOV_MAX && callBytes < CALL_BYTES_MAX) {
-                callBytes += iovecs.get(JAVA_LONG, (first + n) * IOVEC_BYTES + 8);
-                n++;
+            // (and put back after the call). What is left of a usual request fits in one call, uncounted.
+            int n = Math.min(count - first, IOV_MAX);
+            long callBytes = bytes - total;
+            if (callBytes > CALL_BYTES_MAX) {
+                n = 1;
+                callBytes = length;
+                while (n < count - first && n < IOV_MAX && callBytes < CALL_BYTES_MAX) {
+                    callBytes += iovecs.get(JAVA_LONG, (first + n) * IOVEC_BYTES + 8);
+                    n++;
+                }
             }
             long cut = callBytes - CALL_BYTES_MAX;
             long lastAt = (first + n - 1) * IOVEC_BYTES + 8;
