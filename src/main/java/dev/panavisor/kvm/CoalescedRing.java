@@ -8,11 +8,11 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * KVM's coalesced I/O ring: guest writes to a registered range ({@link Vm#registerCoalescedPio}) that KVM records
- * here instead of exiting to user space (Documentation/virt/kvm/api.rst, KVM_(UN)REGISTER_COALESCED_MMIO). A write
- * that only needs to reach its device before the guest's next access to that device need not cost an exit: the
- * 8250's transmit register, written once per byte, is one, since the driver reads a status register (an exit)
- * after every byte or every burst of 16.
+ * KVM's coalesced I/O ring: guest writes to a registered range ({@link Vm#coalescePortWrites},
+ * {@link Vm#coalesceMmioWrites}) that KVM records here instead of exiting to user space
+ * (Documentation/virt/kvm/api.rst, KVM_(UN)REGISTER_COALESCED_MMIO). A write that only needs to reach its device
+ * before the guest's next access to that device need not cost an exit: the 8250's transmit register, written once
+ * per byte, is one, since the driver reads a status register (an exit) after every byte or every burst of 16.
  *
  * <p>The ring is one page per VM, mapped in every vCPU's mmap area at the page offset that
  * KVM_CHECK_EXTENSION(KVM_CAP_COALESCED_MMIO) answers (include/uapi/linux/kvm.h, struct kvm_coalesced_mmio_ring):

@@ -294,7 +294,8 @@ final class MachineAssembly {
         }
         //    And each virtio-mmio device's InterruptACK: the guest's interrupt handler then makes one exit (its read
         //    of InterruptStatus), not two; the acknowledgement reaches the device at the next exit, which its rules
-        //    allow (devices/virtio/mmio/InterruptStatusRegister; docs/devices.md, "The journey of an interrupt").
+        //    allow (devices/virtio/mmio/InterruptStatusRegister; docs/devices.md, "The interrupt line, and an
+        //    acknowledgement that comes late").
         //    And its set-up registers, whose writes the transport only stores until an access that exits acts on
         //    them (MmioRegisters.STORED_WRITES): the driver's probe makes about eight exits fewer per queue.
         for (int i = 0; i < virtioDeviceCount; i++) {
