@@ -2,7 +2,6 @@ package dev.panavisor.vmm;
 
 import dev.panavisor.devices.virtio.net.VirtioNet;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -103,25 +102,28 @@ final class PasstNetwork implements HostNetwork {
             throw new VmmException("--net user: cannot make a directory for passt's socket: " + e.getMessage(), e);
         }
         Path path = directory.resolve("passt.socket");
+        // passt's output goes to a file, not a pipe: when a started process exits, the JDK drains its pipe once and
+        // closes it, and words that passt's child writes after that would be lost (in the lab the line said "it
+        // said nothing"). With --quiet, passt writes only its errors and warnings there.
+        Path log = directory.resolve("passt.log");
         Process process;
         try {
             process = new ProcessBuilder(command(program, path, network)).redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         } catch (IOException e) {
             deleteQuietly(directory);
             throw new VmmException("--net user needs passt, the user-mode network stack (Debian package passt: "
                     + "apt-get install passt): " + e.getMessage(), e);
         }
-        StringBuilder output = new StringBuilder();
-        Thread.ofPlatform().daemon().name("passt-output").start(() -> collect(process.getInputStream(), output));
         SocketChannel channel = null;
         try {
-            channel = connect(process, path, output);
+            channel = connect(process, path, log);
             // Room for a burst of full frames each way. Setting an option also loads the JDK's socket-option
             // library (libextnet) now, before the system-call filter, which would refuse it later.
             channel.setOption(java.net.StandardSocketOptions.SO_SNDBUF, 1 << 20);
             channel.setOption(java.net.StandardSocketOptions.SO_RCVBUF, 1 << 20);
-            return new PasstNetwork(server(directory.resolve("passt.pid"), process, output), directory, channel,
+            return new PasstNetwork(server(directory.resolve("passt.pid"), process, log), directory, channel,
                     warnings);
         } catch (IOException | RuntimeException e) {
             if (channel != null) {
@@ -139,7 +141,7 @@ final class PasstNetwork implements HostNetwork {
     }
 
     /** The serving passt process, from the PID file it writes around the time its socket opens. */
-    private static ProcessHandle server(Path pidFile, Process started, StringBuilder output) {
+    private static ProcessHandle server(Path pidFile, Process started, Path log) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_LIMIT_MS);
         while (true) {
             try {
@@ -153,7 +155,7 @@ final class PasstNetwork implements HostNetwork {
             }
             if (System.nanoTime() > deadline) {
                 throw new VmmException("--net user: passt wrote no PID file in " + START_LIMIT_MS / 1000 + " s: "
-                        + firstLines(started, output));
+                        + firstLines(started, log));
             }
             pause(10);
         }
@@ -171,7 +173,7 @@ final class PasstNetwork implements HostNetwork {
         return command;
     }
 
-    private static SocketChannel connect(Process process, Path path, StringBuilder output) {
+    private static SocketChannel connect(Process process, Path path, Path log) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_LIMIT_MS);
         IOException last = null;
         while (System.nanoTime() < deadline) {
@@ -185,12 +187,12 @@ final class PasstNetwork implements HostNetwork {
             // Status 0 is the starting process handing over to its namespaced child; anything else is an error.
             if (!process.isAlive() && process.exitValue() != 0) {
                 throw new VmmException("--net user: passt could not start (status " + process.exitValue() + "): "
-                        + firstLines(process, output));
+                        + firstLines(process, log));
             }
             pause(20);
         }
         throw new VmmException("--net user: passt did not open its socket within " + START_LIMIT_MS / 1000 + " s"
-                + (last == null ? "" : " (" + last.getMessage() + ")") + ": " + firstLines(process, output));
+                + (last == null ? "" : " (" + last.getMessage() + ")") + ": " + firstLines(process, log));
     }
 
     /** A short wait while passt starts; an interrupt ends the start. */
@@ -203,36 +205,43 @@ final class PasstNetwork implements HostNetwork {
         }
     }
 
-    /** What passt said, on one line: its error, without the advice for QEMU users it prints on success. */
-    private static String firstLines(Process process, StringBuilder output) {
+    /**
+     * What passt said, on one line (from its {@code log}): its error, without the advice for QEMU users it prints on
+     * success and its notes on syslog and on dropping root. A child of passt may write after passt's exit is seen,
+     * so an empty log is read again for up to a second.
+     */
+    private static String firstLines(Process process, Path log) {
+        List<String> lines = List.of();
+        String text = "";
         try {
             process.waitFor(500, TimeUnit.MILLISECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+            while (true) {
+                text = readQuietly(log);
+                lines = text.lines().map(String::strip).filter(line -> !line.isEmpty()
+                        && !line.startsWith("Failed to send") && !line.contains("syslog")
+                        && !line.startsWith("Don't run as root")).limit(3).toList();
+                if (!lines.isEmpty() || System.nanoTime() > deadline) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        String text;
-        synchronized (output) {
-            text = output.toString();
+        if (lines.isEmpty()) {
+            return "it said nothing";
         }
-        List<String> lines = text.lines().map(String::strip)
-                .filter(line -> !line.isEmpty() && !line.startsWith("Failed to send") && !line.contains("syslog"))
-                .limit(3).toList();
-        return lines.isEmpty() ? "it said nothing" : String.join("; ", lines);
+        // passt copies its view of the network from the interface of the host's default route, and needs one.
+        return String.join("; ", lines) + (text.contains("routable interface")
+                ? " (passt needs a host interface with a default route: docs/network.md)" : "");
     }
 
-    private static void collect(InputStream in, StringBuilder output) {
-        byte[] buffer = new byte[4096];
-        try (in) {
-            int n;
-            while ((n = in.read(buffer)) > 0) {
-                synchronized (output) {
-                    if (output.length() < 16_384) {
-                        output.append(new String(buffer, 0, n, java.nio.charset.StandardCharsets.UTF_8));
-                    }
-                }
-            }
-        } catch (IOException e) {
-            // passt closed its output: nothing more to keep
+    private static String readQuietly(Path file) {
+        try {
+            return Files.readString(file, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return ""; // not written yet, or not text: nothing to show
         }
     }
 

@@ -182,6 +182,29 @@ class PasstNetworkTest {
         }
     }
 
+    /**
+     * A passt that fails to start: its words are in the line, even when they reach the pipe after its exit is seen
+     * (here a child of the fake passt writes them 0.3 s after it exited with status 1; in the lab the line said "it
+     * said nothing"), without its note on dropping root, and with the hint its missing default route calls for.
+     */
+    @Test
+    void a_passt_that_cannot_start_is_one_line_with_its_own_words_even_when_they_come_late() throws Exception {
+        Path fake = java.nio.file.Files.createTempFile("fake-passt", ".sh");
+        try {
+            java.nio.file.Files.writeString(fake, "#!/bin/sh\necho \"Don't run as root. Changing to nobody...\"\n"
+                    + "(sleep 0.3; echo 'No external routable interface for IPv4'; echo 'External interface not usable')"
+                    + " &\nexit 1\n");
+            fake.toFile().setExecutable(true);
+            VmmException e = assertThrows(VmmException.class, () -> PasstNetwork.start(fake.toString(),
+                    new MachineConfig.UserNetwork(List.of()), line -> { }));
+            assertEquals("--net user: passt could not start (status 1): No external routable interface for IPv4; "
+                    + "External interface not usable (passt needs a host interface with a default route: "
+                    + "docs/network.md)", e.getMessage());
+        } finally {
+            java.nio.file.Files.delete(fake);
+        }
+    }
+
     @Test
     void a_missing_passt_is_one_line_that_names_the_package() {
         VmmException e = assertThrows(VmmException.class, () -> PasstNetwork.start("/nonexistent/passt",
