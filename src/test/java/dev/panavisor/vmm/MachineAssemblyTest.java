@@ -88,11 +88,15 @@ class MachineAssemblyTest {
         }
     }
 
+    /** An assembly before it builds anything: the parts a test puts in are all it has. */
+    private static MachineAssembly assembly() {
+        return new MachineAssembly(new MachineConfig(Path.of("/k"), Optional.empty(), List.of(), "",
+                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, Optional.empty()), null);
+    }
+
     @Test
     void letting_go_of_host_work_stops_passts_sending_and_every_disks_transfers() {
-        MachineConfig config = new MachineConfig(Path.of("/k"), Optional.empty(), List.of(), "",
-                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, Optional.empty());
-        MachineAssembly assembly = new MachineAssembly(config, null);
+        MachineAssembly assembly = assembly();
         EndingDisk first = new EndingDisk();
         EndingDisk second = new EndingDisk();
         assembly.blocks.add(new VirtioBlock(first, "a"));
@@ -107,9 +111,7 @@ class MachineAssemblyTest {
 
     @Test
     void without_a_network_card_only_the_disks_are_told() {
-        MachineConfig config = new MachineConfig(Path.of("/k"), Optional.empty(), List.of(), "",
-                MachineConfig.DEFAULT_MEMORY, 1, MachineConfig.ConsoleKind.SERIAL, Optional.empty());
-        MachineAssembly assembly = new MachineAssembly(config, null);
+        MachineAssembly assembly = assembly();
         EndingDisk disk = new EndingDisk();
         assembly.blocks.add(new VirtioBlock(disk, "a"));
         assembly.letGoOfHostWork();
