@@ -102,10 +102,17 @@ final class PasstNetwork implements HostNetwork {
             throw new VmmException("--net user: cannot make a directory for passt's socket: " + e.getMessage(), e);
         }
         Path path = directory.resolve("passt.socket");
-        // passt's output goes to a file, not a pipe: when a started process exits, the JDK drains its pipe once and
-        // closes it, and words that passt's child writes after that would be lost (in the lab the line said "it
-        // said nothing"). With --quiet, passt writes only its errors and warnings there.
+        // passt's output goes to a file, not a pipe read by a thread: the error line read that thread's buffer
+        // before the thread had passt's words (in the lab it said "it said nothing"), and the JDK drains and closes
+        // a started process's pipe when the process exits. In the file, the words are there once passt has
+        // written them. With --quiet, passt writes only its errors and warnings.
         Path log = directory.resolve("passt.log");
+        try {
+            Files.createFile(log);
+        } catch (IOException e) {
+            deleteQuietly(directory);
+            throw new VmmException("--net user: cannot make a file for passt's output: " + e.getMessage(), e);
+        }
         Process process;
         try {
             process = new ProcessBuilder(command(program, path, network)).redirectErrorStream(true)
@@ -207,8 +214,8 @@ final class PasstNetwork implements HostNetwork {
 
     /**
      * What passt said, on one line (from its {@code log}): its error, without the advice for QEMU users it prints on
-     * success and its notes on syslog and on dropping root. A child of passt may write after passt's exit is seen,
-     * so an empty log is read again for up to a second.
+     * success and its notes on syslog and on dropping root. A log still empty when passt's exit is seen (a
+     * process of passt's that writes later) is read again for up to a second.
      */
     private static String firstLines(Process process, Path log) {
         List<String> lines = List.of();

@@ -183,16 +183,16 @@ class PasstNetworkTest {
     }
 
     /**
-     * A passt that fails to start: its words are in the line, even when they reach the pipe after its exit is seen
-     * (here a child of the fake passt writes them 0.3 s after it exited with status 1; in the lab the line said "it
-     * said nothing"), without its note on dropping root, and with the hint its missing default route calls for.
+     * A passt that fails to start: its words are in the line (in the lab the line said "it said nothing"), even
+     * when they come after its exit is seen (here a child of the fake passt writes them, in one write, 0.3 s after it
+     * exited with status 1), without its note on dropping root, and with the hint a missing default route calls for.
      */
     @Test
     void a_passt_that_cannot_start_is_one_line_with_its_own_words_even_when_they_come_late() throws Exception {
         Path fake = java.nio.file.Files.createTempFile("fake-passt", ".sh");
         try {
             java.nio.file.Files.writeString(fake, "#!/bin/sh\necho \"Don't run as root. Changing to nobody...\"\n"
-                    + "(sleep 0.3; echo 'No external routable interface for IPv4'; echo 'External interface not usable')"
+                    + "(sleep 0.3; printf 'No external routable interface for IPv4\\nExternal interface not usable\\n')"
                     + " &\nexit 1\n");
             fake.toFile().setExecutable(true);
             VmmException e = assertThrows(VmmException.class, () -> PasstNetwork.start(fake.toString(),
