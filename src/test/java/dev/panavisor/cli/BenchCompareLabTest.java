@@ -44,10 +44,12 @@ class BenchCompareLabTest {
         List<String> ran = ComparisonTable.ran(results).stream().map(Results.PeerResult::peer).toList();
         List<String> why = results.peers().stream().filter(p -> !p.ran()).map(p -> p.peer() + ": " + p.why())
                 .toList();
-        assertTrue(ran.contains("host") && ran.contains("panavisor"), "the floor and Panavisor ran: " + ran
-                + "; the others, and why: " + why + log);
-        results.peers().stream().filter(p -> !p.ran())
-                .forEach(p -> assertFalse(p.why().isBlank(), p.peer() + " did not run and says why"));
+        // The floor, Panavisor and QEMU (which the lab itself needs) always run; a container runtime may be left
+        // out only because it is not installed. A peer that failed is a failure here, not a cell left empty.
+        assertTrue(ran.containsAll(List.of("host", "panavisor", "qemu")), "the floor, Panavisor and QEMU ran: "
+                + ran + "; the others, and why: " + why + log);
+        results.peers().stream().filter(p -> !p.ran()).forEach(p -> assertTrue(
+                p.why().contains(" is not installed (Debian package "), p.peer() + " did not run: " + p.why()));
         List<List<String>> cells = ComparisonTable.cells(results);
         for (int r = 0; r < ComparisonTable.ROWS.size(); r++) {
             ComparisonTable.Row row = ComparisonTable.ROWS.get(r);

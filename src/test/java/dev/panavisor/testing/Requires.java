@@ -70,11 +70,27 @@ public final class Requires {
      * Missing, it fails under PANAVISOR_REQUIRE_LAB=1, as the network lab scenarios need it too.
      */
     public static void passt() {
-        boolean found = java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
-                .anyMatch(dir -> java.nio.file.Files.isExecutable(java.nio.file.Path.of(dir, "passt")));
-        if (!found) {
+        if (!onPath("passt")) {
             missing("PANAVISOR_REQUIRE_LAB", "passt is not installed (apt-get install passt)");
         }
+    }
+
+    /**
+     * e2fsprogs (mke2fs, debugfs, e2fsck), with which {@code image build} makes ext4 images (.ci/run installs it).
+     * Missing, it fails under PANAVISOR_REQUIRE_LAB=1, as the guest images the lab tests boot need it too.
+     */
+    public static void e2fsprogs() {
+        for (String tool : new String[] {"mke2fs", "debugfs", "e2fsck"}) {
+            if (!onPath(tool)) {
+                missing("PANAVISOR_REQUIRE_LAB", tool + " is not installed (Debian package e2fsprogs)");
+            }
+        }
+    }
+
+    /** Whether {@code tool} is an executable in this process's PATH: HostCommand runs tools by name. */
+    private static boolean onPath(String tool) {
+        return java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
+                .anyMatch(dir -> !dir.isEmpty() && java.nio.file.Files.isExecutable(java.nio.file.Path.of(dir, tool)));
     }
 
     /** Skips (or fails, when {@code requireVariable} is set to 1) with {@code reason}. */

@@ -93,16 +93,6 @@ class FlightRecorderEventsTest {
         assertEquals(Long.MIN_VALUE, phases.getFirst().getLong("guestClock"));
     }
 
-    @Test
-    void without_a_recording_nothing_is_recorded_and_the_exit_is_handled() throws Exception {
-        Bus pio = new Bus("port I/O");
-        ExitHandler handler = new ExitHandler(pio, new Bus("MMIO"));
-        handler.handle(new VcpuExit.IoOut(0x80, 1, 1, ExitData.of(0))); // before any recording
-        List<RecordedEvent> events = record(() -> { });
-        assertEquals(List.of(), events);
-        assertEquals(1, pio.unhandledWrites());
-    }
-
     /**
      * Without JFR, a VM's handlers never load a JFR event class: the first one loaded sets up JFR's event machinery,
      * hundreds of milliseconds of a boot on the lab's CPU. A fresh JVM (this one may have JFR up already) builds an
