@@ -49,6 +49,10 @@ class VirtioNetFuzzTest {
         GuardedGuestMemory memory = GuardedGuestMemory.scrambled(random.nextLong(), MEMORY, 2_000_000);
         List<byte[]> transmitted = new ArrayList<>();
         boolean offloads = random.nextBoolean();
+        // A quarter of the cases scribble over a queue at some step; the others keep their queues well-formed to the
+        // end, where every frame is checked. (A scribble open to every step, one choice in five, came in nearly every
+        // case within its first steps, and the check of the frames was almost never reached.)
+        boolean scribbles = random.nextInt(4) == 0;
         NetBackend backend = new NetBackend() {
             @Override
             public void transmit(byte[] frame, int offset, int length) throws IOException {
@@ -86,7 +90,7 @@ class VirtioNetFuzzTest {
         boolean hostile = false;
         for (int step = 30 + random.nextInt(100); step > 0; step--) {
             try {
-                switch (random.nextInt(hostile ? 4 : 5)) {
+                switch (random.nextInt(hostile || !scribbles ? 4 : 5)) {
                     case 0 -> {
                         // With offloads the host side's frames start with its header (any bytes; a few too short).
                         byte[] frame = new byte[(offloads ? random.nextInt(40) : 14) + random.nextInt(600)];
