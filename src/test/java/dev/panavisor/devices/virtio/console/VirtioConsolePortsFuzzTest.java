@@ -71,14 +71,16 @@ class VirtioConsolePortsFuzzTest {
         for (int step = 0; step < MAX_STEPS && data.remainingBytes() > 0; step++) {
             try {
                 switch (data.consumeInt(0, hostile ? 4 : 5)) {
-                    case 0 -> { // a control message, well formed or not, about any port
+                    case 0 -> { // a control message, well formed or not, about any port, once or over and over
                         int queue = VirtioConsolePorts.CONTROL_TRANSMIT_QUEUE;
                         byte[] message = data.consumeBoolean()
                                 ? PortControl.of(data.consumeInt(-1, PORTS + 1), data.consumeInt(0, 8),
                                         data.consumeInt(0, 2)).encode()
                                 : data.consumeBytes(data.consumeInt(0, SLOT_BYTES));
-                        post(driver.get(queue), memory, queue, DriverQueue.readable(0, message.length), message);
-                        device.queueNotify(queue);
+                        for (int n = data.consumeBoolean() ? data.consumeInt(1, 16) : 1; n > 0; n--) {
+                            post(driver.get(queue), memory, queue, DriverQueue.readable(0, message.length), message);
+                            device.queueNotify(queue);
+                        }
                     }
                     case 1 -> { // an empty buffer for the device to fill, on a receive queue
                         int queue = data.pickValue(new int[] {VirtioConsolePorts.CONTROL_RECEIVE_QUEUE,

@@ -183,6 +183,23 @@ class VirtioConsolePortsTest {
     }
 
     /**
+     * The same for one port: PORT_READY again and again, no buffer to hear the answers. The port is named and
+     * opened once (two messages), however often it says so; nothing else grows.
+     */
+    @Test
+    void a_port_is_named_and_opened_once_however_often_it_says_it_is_ready() {
+        activate();
+        driverSays(PortControl.NO_PORT, PortControl.DEVICE_READY, 1);
+        queue(VirtioConsolePorts.CONTROL_TRANSMIT_QUEUE).pollUsed();
+        int announced = device.pendingControlMessages();
+        for (int i = 0; i < 10_000; i++) {
+            driverSays(1, PortControl.PORT_READY, 1);
+            queue(VirtioConsolePorts.CONTROL_TRANSMIT_QUEUE).pollUsed();
+        }
+        assertEquals(announced + 2, device.pendingControlMessages(), "its name and its open state, once");
+    }
+
+    /**
      * A driver that publishes a receive buffer and takes it back between two looks of the device (another vCPU
      * writing the available index): the device fills the buffer its pop finds. It used to check for a buffer and
      * then pop, and a pop that found the buffer gone was a NullPointerException that ended the VMM.
