@@ -35,6 +35,22 @@ final class BootTimer implements BusDevice {
         }
     }
 
+    /**
+     * Waits on the calling thread until the guest's init writes the marker or {@code end} completes, whichever comes
+     * first, and runs {@code action} there if the marker came first (and before the end).
+     */
+    void afterMarkerUnless(java.util.concurrent.CompletableFuture<?> end, Runnable action) {
+        java.util.concurrent.CompletableFuture<Void> marked = new java.util.concurrent.CompletableFuture<>();
+        onMarker(() -> marked.complete(null));
+        if (bootNanos >= 0) {
+            marked.complete(null); // written before the listener was added
+        }
+        java.util.concurrent.CompletableFuture.anyOf(marked, end).handle((result, failure) -> null).join();
+        if (marked.isDone() && !end.isDone()) {
+            action.run();
+        }
+    }
+
     /** Runs {@code listener} when the guest's init writes the marker (on that vCPU thread: it must be quick). */
     void onMarker(Runnable listener) {
         markerListeners.add(listener);

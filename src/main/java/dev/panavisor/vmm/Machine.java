@@ -14,6 +14,7 @@ import dev.panavisor.kvm.VcpuExit;
 import dev.panavisor.kvm.Vm;
 import dev.panavisor.measure.Smaps;
 import dev.panavisor.memory.MappedGuestMemory;
+import dev.panavisor.sys.NativeHeap;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -240,6 +241,7 @@ public final class Machine implements AutoCloseable {
                     workerFailed(e);
                 }
             }
+            bootTimer.afterMarkerUnless(outcome, NativeHeap::trim); // start-up's freed memory, back at the boot
             Outcome result = outcome.join();
             if (joinVcpuThreads()) { // kicked when the outcome was set: this is the stop latency the timeline shows
                 drainCoalesced(); // the last bytes written before the end, should no exit have followed them
