@@ -7,7 +7,8 @@
 # difference is its CPU time (ns, exact, where the kernel accounts it: a vCPU thread's includes its guest's) and how
 # often it was put on a CPU (its wake-ups, near enough). With EXTRA_JVM_OPTIONS, a second Panavisor arm (B) runs
 # with them added, for an A/B of JVM options. docs/performance.md, "An idle VMM's threads".
-set -u
+set -uf
+export LC_ALL=C # sort and join must agree on the order
 d=$1; rounds=${2:-3}; extra=${3:-}
 J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
 . "$(dirname "$0")/io-lib.sh"
@@ -15,9 +16,11 @@ default_guest "$d"
 JOPTS=$(jvm_options "$d")
 w=$(mktemp -d /tmp/idle-threads.XXXXXX)
 snap() { # PID: "tid name ns runs" per thread, sorted by tid for join
+    set +f # the one glob here; JOPTS' patterns (jvm.options' CompileCommands) must not expand
     for t in /proc/$1/task/*; do
         printf '%s %s %s\n' "$(basename "$t")" "$(tr ' ' _ < "$t/comm")" "$(awk '{print $1, $3}' "$t/schedstat")"
     done | sort
+    set -f
 }
 measure() { # ARM PID
     sleep 25; snap "$2" > "$w/a"; sleep 40; snap "$2" > "$w/b"

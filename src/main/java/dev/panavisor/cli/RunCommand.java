@@ -216,7 +216,7 @@ final class RunCommand implements Callable<Integer> {
         Runnable confinement = confinement(sockets);
         Outcome outcome = machine.run(effectiveStallLimit(), () -> {
             confinement.run();
-            linkExitCodeAhead(); // from here on this thread only waits for the VM's end
+            linkExitCodeAhead(); // from here on this thread waits for the VM's end (and trims the heap at the boot)
         });
         if (streams != null) {
             streams.finish(outcome); // every byte for the reader, unless the host stopped the VM

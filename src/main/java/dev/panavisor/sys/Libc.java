@@ -15,8 +15,8 @@ import java.lang.invoke.MethodHandle;
 import java.lang.ref.Reference;
 
 /**
- * The libc functions Panavisor needs, as Panama FFM downcalls; all the native code linked (with {@link PositionalIo}
- * and {@link ProcessSignal}, which link theirs here too).
+ * The libc functions Panavisor needs, as Panama FFM downcalls; all the native code linked (with {@link PositionalIo},
+ * {@link ProcessSignal} and {@link NativeHeap}, which link theirs here too).
  *
  * <p>Every function is linked once, on first use, with {@code Linker.Option.captureCallState("errno")}: errno is
  * read from a per-thread capture segment right after the call, before any other native code can overwrite it. All

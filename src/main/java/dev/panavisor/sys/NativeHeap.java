@@ -11,17 +11,32 @@ import java.lang.invoke.MethodHandle;
  * long and an idle VMM wakes less often (docs/performance.md, "An idle VMM's threads").
  */
 public final class NativeHeap {
-    /** Linked on first use. */
+    /** Linked on first use; null in a C library without it (malloc_trim is glibc's: musl has none). */
     private static final class Handles {
-        static final MethodHandle MALLOC_TRIM = Libc.link("malloc_trim");
+        static final MethodHandle MALLOC_TRIM = linkIfThere();
+
+        private static MethodHandle linkIfThere() {
+            try {
+                return Libc.link("malloc_trim");
+            } catch (UnsatisfiedLinkError e) {
+                return null;
+            }
+        }
     }
 
     private NativeHeap() {
     }
 
-    /** {@code malloc_trim(0)}: gives free heap pages back to the kernel; true when it gave any back. */
+    /**
+     * {@code malloc_trim(0)}: gives free heap pages back to the kernel; true when it gave any back, false too where
+     * the C library has no such function (the JVM's own trimmer then only warns, and so this does nothing).
+     */
     public static boolean trim() {
+        MethodHandle mallocTrim = Handles.MALLOC_TRIM;
+        if (mallocTrim == null) {
+            return false;
+        }
         MemorySegment state = Libc.CALL_STATE_SEGMENT.get();
-        return (int) Libc.call(Handles.MALLOC_TRIM, state, 0) == 1;
+        return (int) Libc.call(mallocTrim, state, 0) == 1;
     }
 }

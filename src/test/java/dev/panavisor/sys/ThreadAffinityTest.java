@@ -38,8 +38,10 @@ class ThreadAffinityTest {
     void the_cpus_allowed_are_the_ones_the_kernel_gives_another_reader_of_this_process() throws Exception {
         // An independent reader: util-linux's taskset asks the kernel (sched_getaffinity) for this process's CPUs,
         // where allowedCpus reads /proc. Its line: "pid 4242's current affinity list: 0,1".
-        Process taskset = new ProcessBuilder("taskset", "-cp", Long.toString(ProcessHandle.current().pid()))
-                .redirectErrorStream(true).start();
+        ProcessBuilder builder = new ProcessBuilder("taskset", "-cp", Long.toString(ProcessHandle.current().pid()))
+                .redirectErrorStream(true);
+        builder.environment().put("LC_ALL", "C"); // the line is translated in other locales
+        Process taskset = builder.start();
         String line = new String(taskset.getInputStream().readAllBytes()).trim();
         assertEquals(0, taskset.waitFor(), line);
         assertEquals(ThreadAffinity.parseCpuList(line.substring(line.lastIndexOf(':') + 1).trim()),

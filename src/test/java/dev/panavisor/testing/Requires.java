@@ -81,13 +81,13 @@ public final class Requires {
      */
     public static void e2fsprogs() {
         for (String tool : new String[] {"mke2fs", "debugfs", "e2fsck"}) {
-            if (!onPath(tool)) {
+            if (dev.panavisor.host.HostCommand.find(tool).isEmpty()) { // as the image build looks: PATH, then sbin
                 missing("PANAVISOR_REQUIRE_LAB", tool + " is not installed (Debian package e2fsprogs)");
             }
         }
     }
 
-    /** Whether {@code tool} is an executable in this process's PATH: HostCommand runs tools by name. */
+    /** Whether {@code tool} is an executable in this process's PATH. */
     private static boolean onPath(String tool) {
         return java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
                 .anyMatch(dir -> !dir.isEmpty() && java.nio.file.Files.isExecutable(java.nio.file.Path.of(dir, tool)));

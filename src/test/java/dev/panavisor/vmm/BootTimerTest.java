@@ -45,6 +45,9 @@ class BootTimerTest {
         BootTimer silent = new BootTimer(System.nanoTime()); // a guest whose init writes no marker
         CompletableFuture<String> failed = new CompletableFuture<>();
         Thread other = Thread.ofPlatform().start(() -> silent.afterMarkerUnless(failed, ran::incrementAndGet));
+        while (other.getState() != Thread.State.WAITING) { // waiting for the marker or the end
+            Thread.onSpinWait();
+        }
         failed.completeExceptionally(new IllegalStateException("the VM failed"));
         other.join(10_000);
         assertTrue(!other.isAlive(), "the end, even a failed one, ends the wait");

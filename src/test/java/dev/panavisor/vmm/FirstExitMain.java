@@ -24,7 +24,9 @@ import java.util.List;
  *   <li>{@code boot-listened}: the same with a lifecycle listener, which gets lines built with
  *       {@code String.format} (so the check that the first case uses no {@code java.util.Formatter} can fail);</li>
  *   <li>{@code ring-cold}, {@code ring-ahead}: a drain of KVM's coalesced ring, without and after
- *       {@code CoalescedRing.linkAhead}, as {@code run}'s link-ahead thread calls it.</li>
+ *       {@code CoalescedRing.linkAhead}, as {@code run}'s link-ahead thread calls it;</li>
+ *   <li>{@code marker}: the init's boot marker, which wakes a thread waiting for it as {@code Machine.run}'s main
+ *       thread does ({@link BootTimer#afterMarkerUnless}).</li>
  * </ul>
  */
 public final class FirstExitMain {
@@ -46,6 +48,8 @@ public final class FirstExitMain {
         PrintkReader printk = new PrintkReader(System::nanoTime, lines::add);
         byte[] line = "[    0.123456] Linux version 6.1\r\n".getBytes(StandardCharsets.US_ASCII);
         String fraction = args.length > 1 ? args[1] : "25"; // not a constant, as a timestamp's digits are not
+        BootTimer timer = new BootTimer(System.nanoTime());
+        Thread waiter = what.equals("marker") ? waitingForTheMarker(timer) : null;
         System.out.println(MARKER);
         switch (what) {
             case "cold", "ahead" -> handler.handle(new VcpuExit.IoOut(0x80, 1, 1, ExitData.of(0)));
@@ -53,10 +57,33 @@ public final class FirstExitMain {
             case "concat" -> System.out.println(fraction + "000000"); // PrintkReader.micros's before the change
             case "boot", "boot-listened" -> playBoot(what.equals("boot-listened"));
             case "ring-cold", "ring-ahead" -> drainOneWrite();
+            case "marker" -> {
+                timer.write(0, 1, BootTimer.MARKER); // as a vCPU thread does in the port's exit
+                joinQuietly(waiter);
+            }
             default -> throw new IllegalArgumentException(what);
         }
         System.out.print("done, lines read: "); // no concatenation here: it would be watched too
         System.out.println(lines.size());
+    }
+
+    /** A thread waiting for the marker (or a VM's end that never comes), as Machine.run's main thread does. */
+    private static Thread waitingForTheMarker(BootTimer timer) {
+        java.util.concurrent.CompletableFuture<Void> end = new java.util.concurrent.CompletableFuture<>();
+        Runnable nothing = () -> { };
+        Thread waiter = Thread.ofPlatform().start(() -> timer.afterMarkerUnless(end, nothing));
+        while (waiter.getState() != Thread.State.WAITING) {
+            Thread.onSpinWait();
+        }
+        return waiter;
+    }
+
+    private static void joinQuietly(Thread thread) {
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A drain of KVM's coalesced ring holding one byte for the UART, as a vCPU thread makes before an exit. */

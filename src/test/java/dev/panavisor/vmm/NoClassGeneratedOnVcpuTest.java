@@ -25,6 +25,14 @@ class NoClassGeneratedOnVcpuTest {
         return output.substring(marker);
     }
 
+    /** The boot marker's exit completes what Machine.run's main thread waits on (its trim): on the vCPU thread. */
+    @Test
+    void the_boot_marker_wakes_its_waiter_without_generating_a_class() throws Exception {
+        String during = loadsAfterMarker("marker");
+        assertFalse(during.contains(GENERATED), during);
+        assertFalse(during.contains("LambdaForm"), during);
+    }
+
     @Test
     void a_cold_handler_makes_its_switch_class_at_the_first_exit() throws Exception {
         assertTrue(loadsAfterMarker("cold").contains(SWITCH_CLASS), "the check below could not fail otherwise");
