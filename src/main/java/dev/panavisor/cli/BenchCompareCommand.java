@@ -143,10 +143,15 @@ final class BenchCompareCommand implements Callable<Integer> {
 
     private void measure(List<Peer> peers, Results.Settings settings, Path json, PrintWriter stdout)
             throws IOException, InterruptedException {
+        if (peers.contains(Peer.PANAVISOR)) {
+            // Panavisor's instances start with the AOT cache, as users' do: record it first if this jar has none yet
+            // (a jar built after the last recording has a stale one, and its instances would start without).
+            AotTraining.ensure(LinuxGuests.Route.DIRECT, kernel, initrd, stdout);
+        }
         Path work = Files.createTempDirectory("pvcmp-");
         try {
             Results results = new CompareRun(new CompareRun.Images(kernel, initrd, rootfsImage, ioLoad), settings,
-                    selfCommand(), stdout).run(peers, work);
+                    instanceCommand(), stdout).run(peers, work);
             ResultsJson.write(results, json);
         } finally {
             FileTree.delete(work);
@@ -176,6 +181,15 @@ final class BenchCompareCommand implements Callable<Integer> {
             command.add("--parallel=" + parallel);
         }
         return command;
+    }
+
+    /**
+     * The start of the command line of a measured Panavisor instance: this place's JVM options, the lab's where this
+     * runs inside it and the host's on a hardware-KVM host ({@link #selfCommand()} is for a command that starts the
+     * lab), with the AOT cache when it is fresh.
+     */
+    static List<String> instanceCommand() {
+        return JavaCommand.panavisor(Lab.insideLab());
     }
 
     /**

@@ -108,7 +108,7 @@ final class BenchIoCommand implements Callable<Integer> {
                 case LAB -> {
                     out.println("(" + where.labNotice() + ")");
                     out.flush();
-                    List<String> command = new ArrayList<>(InLab.javaCommand());
+                    List<String> command = new ArrayList<>(JavaCommand.panavisor(Lab.insideLab()));
                     command.addAll(List.of("bench", "io", "--rounds=" + roundCount, "--size=" + sizeMiB + "M",
                             "--seconds=" + testSeconds, "--kernel=" + kernel.toAbsolutePath(),
                             "--bench-initrd=" + benchInitrd.toAbsolutePath()));
@@ -144,6 +144,8 @@ final class BenchIoCommand implements Callable<Integer> {
     private int measure(PrintWriter out, int roundCount, long sizeMiB, int testSeconds)
             throws IOException, InterruptedException {
         requireQemu();
+        // Panavisor's JVMs start with the AOT cache, as users' do: record it first if this jar has none yet.
+        AotTraining.ensure(LinuxGuests.Route.DIRECT, kernel, benchInitrd, out);
         Path diskDir = Files.createTempDirectory("panavisor-bench-io-disk-");
         try {
             Path disk = diskDir.resolve("disk.img");
@@ -192,8 +194,9 @@ final class BenchIoCommand implements Callable<Integer> {
         }
     }
 
-    private List<String> panavisor(Path disk, String guestCommand) {
-        List<String> command = new ArrayList<>(InLab.javaCommand());
+    /** A measured Panavisor run: this place's JVM options (the lab's inside it, the host's on hardware KVM). */
+    List<String> panavisor(Path disk, String guestCommand) {
+        List<String> command = new ArrayList<>(JavaCommand.panavisor(Lab.insideLab()));
         command.addAll(List.of("run", "--kernel=" + kernel, "--initrd=" + benchInitrd, "--disk=" + disk,
                 "--exec=" + guestCommand, "--exit-stats"));
         return command;

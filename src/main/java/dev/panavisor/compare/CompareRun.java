@@ -182,7 +182,8 @@ public final class CompareRun {
             case HOST -> new Results.Size(Sizes.bytes(RootfsDirectory.busybox(rootfs)), 0, "busybox", "none");
             case PANAVISOR -> new Results.Size(vmImage, jarAndLibraries(jar()) + Sizes.bytes(javaHome())
                     + aotCache().map(Sizes::bytes).orElse(0L), "bzImage + initramfs",
-                    "Panavisor jar and its libraries + Java runtime + AOT cache");
+                    "Panavisor jar and its libraries + Java runtime"
+                            + (aotCache().isPresent() ? " + AOT cache" : " (no AOT cache: its instances ran without)"));
             case QEMU -> new Results.Size(vmImage, Sizes.programs(peer.programs), "bzImage + initramfs",
                     "qemu-system-x86_64 + libraries");
             default -> new Results.Size(Sizes.bytes(rootfs), Sizes.programs(peer.programs), "busybox rootfs",

@@ -2,6 +2,7 @@ package dev.panavisor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -161,6 +162,20 @@ class BenchIoTest {
         assertTrue(qemu.contains("if=none,id=d0,file=/t/disk.img,format=raw,cache=writeback"), qemu.toString());
         assertTrue(qemu.contains("virtio-blk-device,drive=d0"), qemu.toString());
         assertTrue(qemu.stream().anyMatch(word -> word.endsWith(" panavisor.exec=dHJ1ZQ==")), qemu.toString());
+    }
+
+    @Test
+    void panavisor_runs_with_this_places_jvm_options_not_the_labs_outside_it() {
+        BenchIoCommand bench = parse();
+        bench.kernel = Path.of("/k/bzImage");
+        bench.benchInitrd = Path.of("/w/initramfs");
+        List<String> panavisor = bench.panavisor(Path.of("/t/disk.img"), "true");
+        // On a hardware-KVM host (this test's JVM is not inside the lab) the measured VMM is the user's: the JIT
+        // as it is, not stopped at C1 as the lab's emulated CPU needs (Lab.JVM_OPTIONS).
+        assertFalse(dev.panavisor.lab.Lab.insideLab());
+        assertEquals(JavaCommand.panavisor(false), panavisor.subList(0, panavisor.indexOf("run")));
+        assertFalse(panavisor.containsAll(dev.panavisor.lab.Lab.JVM_OPTIONS), panavisor.toString());
+        assertTrue(panavisor.contains("--disk=/t/disk.img"), panavisor.toString());
     }
 
     @Test
