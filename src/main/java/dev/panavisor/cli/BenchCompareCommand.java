@@ -185,7 +185,7 @@ final class BenchCompareCommand implements Callable<Integer> {
 
     /**
      * The start of the command line of a measured Panavisor instance: this place's JVM options, the lab's where this
-     * runs inside it and the host's on a hardware-KVM host ({@link #selfCommand()} is for a command that starts the
+     * runs inside it and the host's on a hardware-KVM host ({@link #selfCommand()} is the command run inside the
      * lab), with the AOT cache when it is fresh.
      */
     static List<String> instanceCommand() {

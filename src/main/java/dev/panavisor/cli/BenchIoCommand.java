@@ -108,12 +108,8 @@ final class BenchIoCommand implements Callable<Integer> {
                 case LAB -> {
                     out.println("(" + where.labNotice() + ")");
                     out.flush();
-                    List<String> command = new ArrayList<>(JavaCommand.panavisor(Lab.insideLab()));
-                    command.addAll(List.of("bench", "io", "--rounds=" + roundCount, "--size=" + sizeMiB + "M",
-                            "--seconds=" + testSeconds, "--kernel=" + kernel.toAbsolutePath(),
-                            "--bench-initrd=" + benchInitrd.toAbsolutePath()));
-                    yield Lab.run(LabConfig.defaults(), command, new FileOutputStream(FileDescriptor.out),
-                            new FileOutputStream(FileDescriptor.err));
+                    yield Lab.run(LabConfig.defaults(), labCommand(roundCount, sizeMiB, testSeconds),
+                            new FileOutputStream(FileDescriptor.out), new FileOutputStream(FileDescriptor.err));
                 }
                 case DIRECT -> measure(out, roundCount, sizeMiB, testSeconds);
                 case NONE -> throw new CommandFailedException(where.nowhereReason());
@@ -192,6 +188,18 @@ final class BenchIoCommand implements Callable<Integer> {
         } finally {
             IoBenchFiles.deleteTree(diskDir);
         }
+    }
+
+    /**
+     * This command again, for the JVM that measures inside the lab: the lab's JVM options (C1 only: docs/lab.md), as
+     * every JVM there gets them, whatever this host's are.
+     */
+    List<String> labCommand(int roundCount, long sizeMiB, int testSeconds) {
+        List<String> command = new ArrayList<>(InLab.javaCommand());
+        command.addAll(List.of("bench", "io", "--rounds=" + roundCount, "--size=" + sizeMiB + "M",
+                "--seconds=" + testSeconds, "--kernel=" + kernel.toAbsolutePath(),
+                "--bench-initrd=" + benchInitrd.toAbsolutePath()));
+        return command;
     }
 
     /** A measured Panavisor run: this place's JVM options (the lab's inside it, the host's on hardware KVM). */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import dev.panavisor.cli.IoWorkload.ExitCounts;
 import dev.panavisor.cli.IoWorkload.Metric;
@@ -155,9 +156,7 @@ class BenchIoTest {
 
     @Test
     void qemu_gets_the_image_on_virtio_blk_and_the_command_in_base64() {
-        BenchIoCommand bench = parse();
-        bench.kernel = Path.of("/k/bzImage");
-        bench.benchInitrd = Path.of("/w/initramfs");
+        BenchIoCommand bench = withImages();
         List<String> qemu = bench.qemu(Path.of("/t/disk.img"), "true");
         assertTrue(qemu.contains("if=none,id=d0,file=/t/disk.img,format=raw,cache=writeback"), qemu.toString());
         assertTrue(qemu.contains("virtio-blk-device,drive=d0"), qemu.toString());
@@ -165,17 +164,21 @@ class BenchIoTest {
     }
 
     @Test
-    void panavisor_runs_with_this_places_jvm_options_not_the_labs_outside_it() {
-        BenchIoCommand bench = parse();
-        bench.kernel = Path.of("/k/bzImage");
-        bench.benchInitrd = Path.of("/w/initramfs");
+    void panavisor_runs_with_this_places_jvm_options_and_the_measuring_jvm_in_the_lab_with_the_labs() {
+        BenchIoCommand bench = withImages();
         List<String> panavisor = bench.panavisor(Path.of("/t/disk.img"), "true");
         // On a hardware-KVM host (this test's JVM is not inside the lab) the measured VMM is the user's: the JIT
         // as it is, not stopped at C1 as the lab's emulated CPU needs (Lab.JVM_OPTIONS).
-        assertFalse(dev.panavisor.lab.Lab.insideLab());
+        assumeFalse(dev.panavisor.lab.Lab.insideLab());
         assertEquals(JavaCommand.panavisor(false), panavisor.subList(0, panavisor.indexOf("run")));
         assertFalse(panavisor.containsAll(dev.panavisor.lab.Lab.JVM_OPTIONS), panavisor.toString());
         assertTrue(panavisor.contains("--disk=/t/disk.img"), panavisor.toString());
+        // The JVM this host starts inside the lab to measure there is a lab JVM, whatever the host is.
+        List<String> lab = bench.labCommand(1, 64, 5);
+        assertEquals(InLab.javaCommand(), lab.subList(0, lab.indexOf("bench")));
+        assertTrue(lab.containsAll(dev.panavisor.lab.Lab.JVM_OPTIONS), lab.toString());
+        assertTrue(lab.containsAll(List.of("--rounds=1", "--size=64M", "--seconds=5", "--bench-initrd=/w/initramfs")),
+                lab.toString());
     }
 
     @Test
@@ -192,6 +195,14 @@ class BenchIoTest {
                 java.util.Arrays.copyOfRange(built, archive.length, built.length));
         assertThrows(CommandFailedException.class,
                 () -> IoBenchFiles.benchInitramfs(dir.resolve("missing"), program, dir));
+    }
+
+    /** A parsed {@code bench io} with a kernel and a bench initramfs, as its inner run in the lab gets them. */
+    private static BenchIoCommand withImages() {
+        BenchIoCommand bench = parse();
+        bench.kernel = Path.of("/k/bzImage");
+        bench.benchInitrd = Path.of("/w/initramfs");
+        return bench;
     }
 
     private static BenchIoCommand parse(String... args) {

@@ -59,6 +59,8 @@ class ReportTest {
         assertTrue(lines.contains("| Java Heap | 40.0 |"));
         assertTrue(lines.contains("![start-cdf.png](charts/start-cdf.png)"));
         assertTrue(lines.stream().anyMatch(l -> l.contains("Network: HTTP over each instance's link (test).")));
+        assertTrue(lines.contains("Sizes: host fork/exec, image to run `true`, and runtime; Panavisor microVM, image to"
+                + " run `true`, and runtime; runc, image to run `true`, and runtime."), String.join("\n", lines));
     }
 
     @Test
