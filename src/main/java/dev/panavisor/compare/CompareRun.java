@@ -171,7 +171,8 @@ public final class CompareRun {
         String machine = Lab.insideLab() ? "L1" : "host";
         return switch (peer.kind) {
             case HOST -> "fork/exec on the " + machine + " kernel";
-            case VM -> "own guest kernel on /dev/kvm (" + (Lab.insideLab() ? "kvm_amd in L1, nested" : "hardware") + ")";
+            case VM -> "own guest kernel on /dev/kvm ("
+                    + (Lab.insideLab() ? "kvm_amd in L1, nested" : "hardware") + ")";
             case CONTAINER -> "namespaces on the " + machine + " kernel";
         };
     }

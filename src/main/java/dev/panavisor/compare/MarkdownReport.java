@@ -38,10 +38,12 @@ public final class MarkdownReport {
                 + "faster than the host), I/O throughput (> 1 faster than the host). Network: " + results.network()
                 + ".");
         // What each size row counts, peer by peer: for Panavisor it says whether its instances had an AOT cache.
-        out.add("");
-        out.add("Sizes: " + String.join("; ", ComparisonTable.ran(results).stream().map(p -> ComparisonTable
-                .peerOf(p).label + ", " + p.size().imageWhat() + " to run `true`, and " + p.size().runtimeWhat())
-                .toList()) + ".");
+        List<String> sizes = ComparisonTable.ran(results).stream().map(p -> ComparisonTable.peerOf(p).label + ", "
+                + p.size().imageWhat() + " to run `true`, and " + p.size().runtimeWhat()).toList();
+        if (!sizes.isEmpty()) {
+            out.add("");
+            out.add("Sizes: " + String.join("; ", sizes) + ".");
+        }
         List<String> missing = results.peers().stream().filter(p -> !p.ran())
                 .map(p -> "- " + p.peer() + ": did not run: " + p.why()).toList();
         if (!missing.isEmpty() || !notes.isEmpty()) {
