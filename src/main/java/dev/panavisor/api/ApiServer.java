@@ -35,6 +35,8 @@ public final class ApiServer implements AutoCloseable {
      * liked, and a few such clients every one of them. A client on a local socket sends a body of 50 KiB at once.
      */
     static final long BODY_DEADLINE_MILLIS = 10_000;
+    /** How long {@link #close()} waits for Jetty to stop ({@link #stopWithin}); it takes milliseconds when it can. */
+    static final long STOP_MILLIS = 5_000;
 
     static {
         // Jetty logs through SLF4J; with no provider on the class path SLF4J prints three warning lines on stderr at
@@ -106,11 +108,38 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private static void stopQuietly(Server server) {
+        stopWithin(server::stop, STOP_MILLIS);
+    }
+
+    /** A step that stops something and may throw. */
+    @FunctionalInterface
+    interface Stop {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs {@code stop} on a daemon thread of its own and waits for it at most {@code millis}; returns whether it
+     * ended in time. Stopping is best effort (the process is about to end, or the start already failed), so what
+     * it throws is dropped; what it must not do is hold the caller. Jetty 12.1.14's {@code Server.stop()} can wait
+     * without end: seen once in this project's unit tests, its selector thread, closing a connection whose
+     * response was still being sent, waited in {@code HttpConnection$SendCallback.cancel} for that send, and the
+     * stopping thread waited in {@code ManagedSelector.doStop} for the selector (Jetty's issue 12435 is about that
+     * close path). Left behind, such threads are daemons and end with the process.
+     */
+    static boolean stopWithin(Stop stop, long millis) {
+        Thread stopper = Thread.ofPlatform().daemon().name("api-stop").start(() -> {
+            try {
+                stop.run();
+            } catch (Exception e) {
+                // best effort, as said
+            }
+        });
         try {
-            server.stop();
-        } catch (Exception e) {
-            // Stopping is best effort: the process is about to end or the start already failed.
+            stopper.join(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+        return !stopper.isAlive();
     }
 
     /** One request: the body read (bounded), routed, the reply written. */

@@ -102,15 +102,16 @@ final class BenchCompareCommand implements Callable<Integer> {
 
     private int measureAndReport(List<Peer> peers, Results.Settings settings, Path json, PrintWriter stdout)
             throws IOException, InterruptedException {
-        if (measureOnly) {
-            measure(peers, settings, json, stdout);
-            return ExitCodes.OK;
-        }
         if (kernel == null || initrd == null || rootfsImage == null) {
+            // The outer run names them for the run inside the lab; anyone else gets the default guest's.
             GuestImages.GuestImage guest = GuestImages.forUser(line -> stdout.println("images: " + line)).guest();
             kernel = guest.kernel().bzImage();
             initrd = guest.rootfs().initramfs();
             rootfsImage = guest.rootfs().ext4();
+        }
+        if (measureOnly) {
+            measure(peers, settings, json, stdout);
+            return ExitCodes.OK;
         }
         List<String> notes = new ArrayList<>(PeerInstaller.installMissing(peers, line -> {
             stdout.println("compare: " + line);

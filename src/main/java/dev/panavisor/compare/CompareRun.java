@@ -177,7 +177,8 @@ public final class CompareRun {
         };
     }
 
-    private Results.Size size(Peer peer, Path rootfs) throws InterruptedException {
+    /** What a peer needs on disk: its image, and the runtime that runs it (package-visible for a test). */
+    Results.Size size(Peer peer, Path rootfs) throws InterruptedException {
         long vmImage = Sizes.bytes(images.kernel()) + Sizes.bytes(images.initrd());
         return switch (peer) {
             case HOST -> new Results.Size(Sizes.bytes(RootfsDirectory.busybox(rootfs)), 0, "busybox", "none");

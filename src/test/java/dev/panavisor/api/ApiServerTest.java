@@ -226,4 +226,24 @@ class ApiServerTest {
                 new ApiRoutes(launcher, warnings::add, "test")));
         assertTrue(e.getMessage().contains("is not a directory"), e.getMessage());
     }
+
+    /**
+     * A stop that never ends (as Jetty's once did in these tests: ApiServer.stopWithin) holds the caller for the
+     * bound, not for ever; one that ends is waited for and reported as ended.
+     */
+    @Test
+    void a_stop_that_hangs_is_left_behind_after_the_bound() throws Exception {
+        java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+        long start = System.nanoTime();
+        assertFalse(ApiServer.stopWithin(never::await, 300));
+        long waited = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(waited >= 300 && waited < 10_000, waited + " ms");
+        List<String> ran = new ArrayList<>();
+        assertTrue(ApiServer.stopWithin(() -> ran.add("stopped"), 10_000));
+        assertEquals(List.of("stopped"), ran);
+        assertTrue(ApiServer.stopWithin(() -> {
+            throw new IllegalStateException("stop failed"); // dropped: stopping is best effort
+        }, 10_000));
+        never.countDown();
+    }
 }
