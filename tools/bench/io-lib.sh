@@ -1,7 +1,7 @@
 # Shared by the scripts that start Panavisor's JVMs themselves (sourced, inside the nested lab or on a hardware-KVM
 # host): in tools/bench ab-builds.sh, ab-net.sh, ab-timeline.sh, blk-helpers.sh, blk-trace.sh, console-speed.sh,
-# dmesg-boots.sh, idle-threads.sh, kvm-exits.sh, lambda-forms.sh, mem-smaps.sh, net-cpu.sh, net-trace.sh; and
-# tools/bench-lib.sh (bench-net.sh, bench-passt.sh).
+# dmesg-boots.sh, idle-threads.sh, kvm-exits.sh, lambda-forms.sh, mem-smaps.sh, net-cpu.sh, net-trace.sh,
+# start-threads.sh; and tools/bench-lib.sh (bench-net.sh, bench-passt.sh).
 # io_setup needs gcc and cpio on the host.
 #
 # jvm_options DIR: the options a JVM of DIR's build runs with inside the lab, as JavaCommand starts them: the lab's
