@@ -10,11 +10,8 @@
 set -uf
 export LC_ALL=C # sort and join must agree on the order
 d=$1; rounds=${2:-3}; extra=${3:-}
-J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
 . "$(dirname "$0")/io-lib.sh"
-default_guest "$d"
-JOPTS=$(jvm_options "$d")
-w=$(mktemp -d /tmp/idle-threads.XXXXXX)
+guest_setup "$d" idle-threads
 snap() { # PID: "tid name ns runs" per thread, sorted by tid for join
     set +f # the one glob here; JOPTS' patterns (jvm.options' CompileCommands) must not expand
     for t in /proc/$1/task/*; do

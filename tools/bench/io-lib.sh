@@ -36,6 +36,16 @@ default_guest() {
     initrd=$(echo "$paths" | awk '$1 == "initramfs:" {print $2}')
 }
 
+# guest_setup DIR NAME: sets J (the JDK's java), kernel and initrd (DIR's default guest), JOPTS (DIR's JVM options,
+# jvm_options) and w (a fresh work directory, /tmp/NAME.XXXXXX): what a script that boots the default guest under
+# both VMMs needs first.
+guest_setup() {
+    J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
+    default_guest "$1"
+    JOPTS=$(jvm_options "$1")
+    w=$(mktemp -d "/tmp/$2.XXXXXX")
+}
+
 # tracefs NAME GROUP: sets T to L1's tracefs, mounted if it was not, with GROUP's tracepoints (kvm, sched: root
 # only) and a 64 MiB buffer per CPU; exits the script with a message naming NAME when there are none.
 tracefs() {

@@ -12,11 +12,8 @@
 set -uf
 export LC_ALL=C
 d=$1; rounds=${2:-3}; extra=${3:-}
-J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
 . "$(dirname "$0")/io-lib.sh"
-default_guest "$d"
-JOPTS=$(jvm_options "$d")
-w=$(mktemp -d /tmp/start-threads.XXXXXX)
+guest_setup "$d" start-threads
 poll() { # PID: "TID STAT-LINE" for each thread, every 0.2 s while the process lives
     while kill -0 "$1" 2>/dev/null; do
         set +f # the one glob here; JOPTS' patterns (jvm.options' CompileCommands) must not expand
