@@ -17,7 +17,7 @@ guest_setup "$d" start-threads
 poll() { # PID: "TID STAT-LINE" for each thread, every 0.2 s while the process lives
     while kill -0 "$1" 2>/dev/null; do
         set +f # the one glob here; JOPTS' patterns (jvm.options' CompileCommands) must not expand
-        for t in /proc/$1/task/*; do read -r l < "$t/stat" 2>/dev/null && echo "${t##*/} $l"; done
+        for t in /proc/$1/task/*; do read -r l 2>/dev/null < "$t/stat" && echo "${t##*/} $l"; done # a thread may end
         set -f
         sleep 0.2
     done
