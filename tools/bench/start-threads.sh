@@ -7,8 +7,8 @@
 # before each run. While a VMM runs, each thread's /proc/PID/task/TID/stat is read every 0.2 s and its last reading
 # kept: user and system CPU time by thread name (a vCPU thread's user time includes its guest's; a thread's last
 # 0.2 s or less can be missed). With EXTRA_JVM_OPTIONS, a second Panavisor arm (B) runs with them added, with its
-# own AOT cache, for an A/B of JVM options. Ends with each arm's medians. docs/performance.md, "A start's CPU,
-# thread by thread".
+# own AOT cache, for an A/B of JVM options. Ends with each arm's medians. A VMM that never ends holds the script:
+# the lab's --timeout bounds it. docs/performance.md, "A start's CPU, thread by thread".
 set -uf
 export LC_ALL=C
 d=$1; rounds=${2:-3}; extra=${3:-}
@@ -35,10 +35,12 @@ summarize() { # ARM ROUND FILE
                   s[n] * 1000 / hz
               printf "%s %s TOTAL %d %d\n", arm, round, tu * 1000 / hz, ts * 1000 / hz }' "$3"
 }
-record_cache() { # ARM EXTRA: a recording run, as AotTraining's (the system-call filter forbids the JVM it starts)
+record_cache() { # ARM EXTRA: a recording run as AotTraining's, with its flags (the system-call filter forbids the
+    # JVM the recording starts, hence --no-seccomp here only)
     $J $JOPTS $2 $(aot_recording "$d") -XX:AOTCacheOutput="$w/$1.aot" -Xlog:aot*=error $(launch "$d") run \
-        --no-seccomp --kernel "$kernel" --initrd "$initrd" --exec true > /dev/null 2>&1 < /dev/null
-    [ -s "$w/$1.aot" ] || { echo "start-threads: recording the AOT cache for $1 failed" >&2; exit 1; }
+        --no-seccomp --kernel "$kernel" --initrd "$initrd" --exec true --boot-time --timeline \
+        > /dev/null 2>&1 < /dev/null
+    [ -s "$w/$1.aot" ] || { echo "start-threads: recording the AOT cache for $1 failed" >&2; rm -rf "$w"; exit 1; }
 }
 record_cache panavisor ""
 [ -z "$extra" ] || record_cache panavisor-B "$extra"
@@ -60,8 +62,9 @@ while [ "$i" -le "$rounds" ]; do
         pid=$!
         poll "$pid" > "$w/stat"
         wait "$pid" || { echo "start-threads: $arm ended with status $? (its last lines below)"; tail -5 "$w/out"; }
+        # WALL: start to the end as the poll saw it (up to 0.2 s late); BOOT: Panavisor's --boot-time (VMM start
+        # to /init); QEMU has no such line.
         echo "$arm $i WALL $(( $(date +%s%3N) - start )) 0" >> "$w/all"
-        # QEMU's guest prints its init's banner with its uptime; Panavisor prints the boot time (from its start).
         boot=$(sed -n 's/.*boot time \([0-9.]*\) ms.*/\1/p' "$w/out" | head -1)
         [ -z "$boot" ] || echo "$arm $i BOOT ${boot%.*} 0" >> "$w/all"
         summarize "$arm" "$i" "$w/stat" | tee -a "$w/all" | sort -k4,4nr -k3 | head -8 | sed 's/^/  /'

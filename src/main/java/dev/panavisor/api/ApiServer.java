@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
@@ -20,6 +21,7 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
@@ -36,7 +38,7 @@ public final class ApiServer implements AutoCloseable {
      */
     static final long BODY_DEADLINE_MILLIS = 10_000;
     /** How long {@link #close()} waits for Jetty to stop ({@link #stopWithin}); it takes milliseconds when it can. */
-    static final long STOP_MILLIS = 5_000;
+    public static final long STOP_MILLIS = 5_000;
 
     static {
         // Jetty logs through SLF4J; with no provider on the class path SLF4J prints three warning lines on stderr at
@@ -50,6 +52,7 @@ public final class ApiServer implements AutoCloseable {
 
     private final Server server;
     private final Path socket;
+    private final AtomicBoolean stopped = new AtomicBoolean();
 
     private ApiServer(Server server, Path socket) {
         this.server = server;
@@ -74,7 +77,9 @@ public final class ApiServer implements AutoCloseable {
         QueuedThreadPool threads = new QueuedThreadPool(8, 2);
         threads.setName("api");
         threads.setDaemon(true);
-        Server server = new Server(threads);
+        // Jetty's timer thread a daemon too (Jetty's default is not): if a stop is ever left behind (stopWithin),
+        // nothing of Jetty's keeps the JVM alive.
+        Server server = new Server(threads, new ScheduledExecutorScheduler("api-timer", true), null);
         UnixDomainServerConnector connector = new UnixDomainServerConnector(server);
         connector.setUnixDomainPath(socket);
         server.addConnector(connector);
@@ -96,19 +101,32 @@ public final class ApiServer implements AutoCloseable {
         return socket;
     }
 
-    /** Stops serving and removes the socket file. */
-    @Override
-    public void close() {
-        stopQuietly(server);
+    /**
+     * Stops serving and removes the socket file; returns false when Jetty did not stop within {@link #STOP_MILLIS}
+     * ({@link #stopWithin}). Only the first call stops (serve's shutdown hook and its main thread both call it); a
+     * later one returns true at once.
+     */
+    public boolean stop() {
+        if (stopped.getAndSet(true)) {
+            return true;
+        }
+        boolean inTime = stopQuietly(server);
         try {
             Files.deleteIfExists(socket);
         } catch (IOException e) {
             // The socket file stays behind; the next serve on this path says so.
         }
+        return inTime;
     }
 
-    private static void stopQuietly(Server server) {
-        stopWithin(server::stop, STOP_MILLIS);
+    /** {@link #stop()}, its answer dropped. */
+    @Override
+    public void close() {
+        stop();
+    }
+
+    private static boolean stopQuietly(Server server) {
+        return stopWithin(server::stop, STOP_MILLIS);
     }
 
     /** A step that stops something and may throw. */
@@ -120,17 +138,18 @@ public final class ApiServer implements AutoCloseable {
     /**
      * Runs {@code stop} on a daemon thread of its own and waits for it at most {@code millis}; returns whether it
      * ended in time. Stopping is best effort (the process is about to end, or the start already failed), so what
-     * it throws is dropped; what it must not do is hold the caller. Jetty 12.1.14's {@code Server.stop()} can wait
+     * it throws, errors included, is dropped; what it must not do is hold the caller. Jetty 12.1.14's {@code Server.stop()} can wait
      * without end: seen once in this project's unit tests, its selector thread, closing a connection whose
      * response was still being sent, waited in {@code HttpConnection$SendCallback.cancel} for that send, and the
      * stopping thread waited in {@code ManagedSelector.doStop} for the selector (Jetty's issue 12435 is about that
-     * close path). Left behind, such threads are daemons and end with the process.
+     * close path). Left behind, Jetty's threads are daemons (its pool's and its timer's, {@link #start}) and end
+     * with the process.
      */
     static boolean stopWithin(Stop stop, long millis) {
         Thread stopper = Thread.ofPlatform().daemon().name("api-stop").start(() -> {
             try {
                 stop.run();
-            } catch (Exception e) {
+            } catch (Throwable e) { // an error of Jetty's while stopping must not end as a stack trace
                 // best effort, as said
             }
         });

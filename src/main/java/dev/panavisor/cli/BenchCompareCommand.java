@@ -103,11 +103,11 @@ final class BenchCompareCommand implements Callable<Integer> {
     private int measureAndReport(List<Peer> peers, Results.Settings settings, Path json, PrintWriter stdout)
             throws IOException, InterruptedException {
         if (kernel == null || initrd == null || rootfsImage == null) {
-            // The outer run names them for the run inside the lab; anyone else gets the default guest's.
+            // The outer run names them for the run inside the lab; what is not named is the default guest's.
             GuestImages.GuestImage guest = GuestImages.forUser(line -> stdout.println("images: " + line)).guest();
-            kernel = guest.kernel().bzImage();
-            initrd = guest.rootfs().initramfs();
-            rootfsImage = guest.rootfs().ext4();
+            kernel = kernel != null ? kernel : guest.kernel().bzImage();
+            initrd = initrd != null ? initrd : guest.rootfs().initramfs();
+            rootfsImage = rootfsImage != null ? rootfsImage : guest.rootfs().ext4();
         }
         if (measureOnly) {
             measure(peers, settings, json, stdout);

@@ -39,17 +39,27 @@ final class ServeCommand implements Callable<Integer> {
         ChildRunLauncher launcher = new ChildRunLauncher();
         String version = new VersionProvider().getVersion()[0].replace("panavisor ", "");
         ApiRoutes routes = new ApiRoutes(launcher, line -> say(err, "warning: " + line), version);
-        try (ApiServer server = ApiServer.start(apiSocket, routes)) {
+        ApiServer server = ApiServer.start(apiSocket, routes);
+        try {
             // On SIGTERM or SIGINT: the VM process is told to stop (it flushes its disks on its own) and the socket
             // file goes, as it does when the VM ends.
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("serve-stop").unstarted(() -> {
                 launcher.stop();
-                server.close();
+                stop(server, err);
             }));
             say(err, "serving the API on " + apiSocket);
             // The VM's process starts now, before any request, so that InstanceStart finds it warm (docs/api.md).
             launcher.startStandby(line -> say(err, line));
             return launcher.ended().join();
+        } finally {
+            stop(server, err);
+        }
+    }
+
+    private static void stop(ApiServer server, PrintWriter err) {
+        if (!server.stop()) {
+            say(err, "the API server did not stop within " + ApiServer.STOP_MILLIS / 1000 + " s; its threads are "
+                    + "left to end with this process");
         }
     }
 

@@ -28,11 +28,11 @@ class PanavisorSizeTest {
     @Test
     void without_an_aot_cache_the_row_says_so(@TempDir Path dir) throws Exception {
         Path jar = Files.write(dir.resolve("panavisor.jar"), new byte[5000]);
+        Path cache = Files.write(dir.resolve("panavisor.aot"), new byte[70_000]); // on disk, used or not
         Results.Size size = sizeWith(dir, List.of("java", "-cp", jar.toString(), "dev.panavisor.cli.Main"));
         assertEquals(1000, size.image(), "bzImage + initramfs");
         assertTrue(size.runtimeWhat().contains("no AOT cache: its instances ran without"), size.runtimeWhat());
-        Results.Size withCache = sizeWith(dir, List.of("java", "-XX:AOTCache="
-                + Files.write(dir.resolve("panavisor.aot"), new byte[70_000]), "-cp", jar.toString(),
+        Results.Size withCache = sizeWith(dir, List.of("java", "-XX:AOTCache=" + cache, "-cp", jar.toString(),
                 "dev.panavisor.cli.Main"));
         assertTrue(withCache.runtimeWhat().endsWith(" + AOT cache"), withCache.runtimeWhat());
         assertEquals(70_000, withCache.runtime() - size.runtime(), "the cache's bytes, counted only when used");
