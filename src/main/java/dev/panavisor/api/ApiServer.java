@@ -138,12 +138,12 @@ public final class ApiServer implements AutoCloseable {
     /**
      * Runs {@code stop} on a daemon thread of its own and waits for it at most {@code millis}; returns whether it
      * ended in time. Stopping is best effort (the process is about to end, or the start already failed), so what
-     * it throws, errors included, is dropped; what it must not do is hold the caller. Jetty 12.1.14's {@code Server.stop()} can wait
-     * without end: seen once in this project's unit tests, its selector thread, closing a connection whose
-     * response was still being sent, waited in {@code HttpConnection$SendCallback.cancel} for that send, and the
-     * stopping thread waited in {@code ManagedSelector.doStop} for the selector (Jetty's issue 12435 is about that
-     * close path). Left behind, Jetty's threads are daemons (its pool's and its timer's, {@link #start}) and end
-     * with the process.
+     * it throws, errors included, is dropped; what it must not do is hold the caller. Jetty 12.1.14's
+     * {@code Server.stop()} can wait without end: seen once in this project's unit tests, its selector thread,
+     * closing a connection whose response was still being sent, waited in {@code HttpConnection$SendCallback.cancel}
+     * for that send, and the stopping thread waited in {@code ManagedSelector.doStop} for the selector (Jetty's
+     * issue 12435 is about that close path). Left behind, Jetty's threads are daemons (its pool's and its timer's,
+     * {@link #start}) and end with the process.
      */
     static boolean stopWithin(Stop stop, long millis) {
         Thread stopper = Thread.ofPlatform().daemon().name("api-stop").start(() -> {

@@ -43,9 +43,10 @@ final class ServeCommand implements Callable<Integer> {
         try {
             // On SIGTERM or SIGINT: the VM process is told to stop (it flushes its disks on its own) and the socket
             // file goes, as it does when the VM ends.
+            // Nothing printed here: a stderr pipe nobody reads would hold the hook, and the process, in the write.
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("serve-stop").unstarted(() -> {
                 launcher.stop();
-                stop(server, err);
+                server.stop();
             }));
             say(err, "serving the API on " + apiSocket);
             // The VM's process starts now, before any request, so that InstanceStart finds it warm (docs/api.md).

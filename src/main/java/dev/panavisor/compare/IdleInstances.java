@@ -22,6 +22,8 @@ import java.util.Map;
  */
 final class IdleInstances {
     private static final Duration READY_TIMEOUT = Duration.ofMinutes(5);
+    /** How long a container's removal ({@code podman rm -f}, {@code runc delete -f}) may take before it is killed. */
+    private static final long CLEANUP_SECONDS = 60;
 
     private record Started(Instance instance, Launcher.Launch launch, String name) {
     }
@@ -93,8 +95,12 @@ final class IdleInstances {
             for (Started s : started) {
                 s.instance().close();
                 if (!s.launch().cleanup().isEmpty()) {
-                    new ProcessBuilder(s.launch().cleanup()).redirectErrorStream(true)
-                            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+                    // Bounded: a runtime stuck on its lock or its storage must not hold the whole benchmark.
+                    Process cleanup = new ProcessBuilder(s.launch().cleanup()).redirectErrorStream(true)
+                            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                    if (!cleanup.waitFor(CLEANUP_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+                        cleanup.destroyForcibly().waitFor();
+                    }
                 }
             }
         }
