@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -53,6 +54,7 @@ public final class ApiServer implements AutoCloseable {
     private final Server server;
     private final Path socket;
     private final AtomicBoolean stopped = new AtomicBoolean();
+    private final CountDownLatch stopDone = new CountDownLatch(1);
 
     private ApiServer(Server server, Path socket) {
         this.server = server;
@@ -104,19 +106,29 @@ public final class ApiServer implements AutoCloseable {
     /**
      * Stops serving and removes the socket file; returns false when Jetty did not stop within {@link #STOP_MILLIS}
      * ({@link #stopWithin}). Only the first call stops (serve's shutdown hook and its main thread both call it); a
-     * later one returns true at once.
+     * later one waits for the first to end, as long as the first may take, and returns true: a shutdown hook that
+     * returned at once would let the JVM end in the middle of the first call, the socket file left behind.
      */
     public boolean stop() {
         if (stopped.getAndSet(true)) {
+            try {
+                stopDone.await(STOP_MILLIS + 1_000, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             return true;
         }
-        boolean inTime = stopQuietly(server);
         try {
-            Files.deleteIfExists(socket);
-        } catch (IOException e) {
-            // The socket file stays behind; the next serve on this path says so.
+            boolean inTime = stopQuietly(server);
+            try {
+                Files.deleteIfExists(socket);
+            } catch (IOException e) {
+                // The socket file stays behind; the next serve on this path says so.
+            }
+            return inTime;
+        } finally {
+            stopDone.countDown();
         }
-        return inTime;
     }
 
     /** {@link #stop()}, its answer dropped. */

@@ -99,7 +99,11 @@ final class IdleInstances {
                     Process cleanup = new ProcessBuilder(s.launch().cleanup()).redirectErrorStream(true)
                             .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
                     if (!cleanup.waitFor(CLEANUP_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
-                        cleanup.destroyForcibly().waitFor();
+                        cleanup.destroyForcibly().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+                        progress.printf("%s %s: '%s' did not end within %d s and was killed; %s may be left "
+                                + "behind%n", prefix, peer.id, String.join(" ", s.launch().cleanup()),
+                                CLEANUP_SECONDS, s.name());
+                        progress.flush();
                     }
                 }
             }
