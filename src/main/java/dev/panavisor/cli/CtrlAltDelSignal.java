@@ -27,4 +27,29 @@ final class CtrlAltDelSignal {
             }
         });
     }
+
+    /**
+     * For a run through the nested lab, whose guest's keyboard is in another kernel that no signal from here reaches:
+     * SIGPWR stops the VM as SIGTERM does (serve's SendCtrlAltDel does the same there), with one line that says so.
+     * Without a handler SIGPWR would end the JVM at once, without its shutdown hooks: the lab's QEMU dies with it
+     * (pdeathsig), but the lab's run directory stays behind.
+     */
+    static void installForLab(PrintWriter err) {
+        sun.misc.Signal.handle(new sun.misc.Signal("PWR"), signal -> {
+            // Said by a daemon thread waited for 2 s at most: a stderr that nobody reads must not hold the stop.
+            Thread notice = Thread.ofPlatform().daemon().name("ctrl-alt-del-notice").start(() -> {
+                synchronized (err) {
+                    err.println("panavisor: SIGPWR: the VM runs in the nested lab, where no keyboard press reaches "
+                            + "it from here; stopping it instead, as SIGTERM does");
+                    err.flush();
+                }
+            });
+            try {
+                notice.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            sun.misc.Signal.raise(new sun.misc.Signal("TERM"));
+        });
+    }
 }

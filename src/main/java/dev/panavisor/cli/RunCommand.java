@@ -126,6 +126,7 @@ final class RunCommand implements Callable<Integer> {
             case LAB -> {
                 err.println("panavisor: " + where.labNotice());
                 err.flush();
+                CtrlAltDelSignal.installForLab(err);
                 yield InLab.run(config, this);
             }
             case NONE -> throw new CommandFailedException(where.nowhereReason());
@@ -142,6 +143,10 @@ final class RunCommand implements Callable<Integer> {
         ConsoleTail consoleTail = streams != null && !showConsole ? new ConsoleTail(20) : null;
         Thread signalHook = null;
         Integer status = null; // set once the run has ended: its timeline is printed after the VM is closed
+        // The run's last lines (--boot-time, --exit-stats, --stats, the console's tail, why it failed) are written
+        // here and printed once the VM is closed and its disks flushed: a stderr that nobody reads (a paused pager)
+        // then holds a process whose guest's data is safe, not a VM that is still open.
+        java.io.StringWriter lastLines = new java.io.StringWriter();
         try (FlightRecording recording = jfr == null ? null : FlightRecording.start(jfr, err, phases);
                 Kvm kvm = Kvm.open();
                 Machine machine = Machine.create(kvm, config, streams == null ? out
@@ -157,9 +162,11 @@ final class RunCommand implements Callable<Integer> {
             }
             signalHook = stopOnTermination(machine, streams, closed);
             try (HostTerminal terminal = streams == null ? HostTerminal.rawIfInteractive() : null) {
-                status = runBuilt(machine, config, streams, consoleTail, terminal, startNanos, phases, err);
+                status = runBuilt(machine, config, streams, consoleTail, terminal, startNanos, phases, err,
+                        new PrintWriter(lastLines));
             }
         } finally {
+            err.print(lastLines);
             if (timeline && status != null) {
                 // After the VM is closed, so that its teardown is on it; before the latch, which a termination
                 // signal's hook waits for before the JVM ends.
@@ -201,8 +208,12 @@ final class RunCommand implements Callable<Integer> {
         return () -> Confinement.install(sockets);
     }
 
+    /**
+     * Runs the built VM to its end and returns the exit status; {@code err} is for what is said while the guest runs,
+     * {@code report} for the run's last lines, which the caller prints after the VM is closed.
+     */
     private int runBuilt(Machine machine, MachineConfig config, CommandStreams streams, ConsoleTail consoleTail,
-            HostTerminal terminal, long startNanos, BootTimeline phases, PrintWriter err) {
+            HostTerminal terminal, long startNanos, BootTimeline phases, PrintWriter err, PrintWriter report) {
         CtrlAltDelSignal.install(machine, err);
         if (streams == null) {
             ConsoleInput.start(machine);
@@ -227,19 +238,19 @@ final class RunCommand implements Callable<Integer> {
         }
         if (bootTime) {
             long nanos = machine.bootNanos();
-            err.println(nanos < 0 ? "panavisor: the guest never reached its boot marker"
+            report.println(nanos < 0 ? "panavisor: the guest never reached its boot marker"
                     : "panavisor: boot time " + Decimal.of(nanos, 1_000_000, 1) + " ms (VMM start to /init)");
         }
         if (exitStats) {
-            err.println("panavisor: " + machine.exitStats().total() + " exits; busiest: "
+            report.println("panavisor: " + machine.exitStats().total() + " exits; busiest: "
                     + String.join(", ", machine.exitStats().top(8)));
             if (machine.exitStats().coalescedWrites() > 0) {
-                err.println("panavisor: " + machine.exitStats().coalescedWrites()
+                report.println("panavisor: " + machine.exitStats().coalescedWrites()
                         + " writes reached their device without an exit (KVM's coalesced ring)");
             }
         }
         if (stats) {
-            MemoryReport.lines(machine.memoryOverhead()).forEach(line -> err.println("panavisor: " + line));
+            MemoryReport.lines(machine.memoryOverhead()).forEach(line -> report.println("panavisor: " + line));
         }
         if (timeline || jfr != null) {
             // The boot timer has the marker's time (it serves --boot-time too): copy it into the timeline.
@@ -248,12 +259,12 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         if (outputLost != null) {
-            return outputLost(outputLost, err);
+            return outputLost(outputLost, report);
         }
         if (consoleTail != null && (machine.guestExitStatus() == null || !(outcome instanceof Outcome.Stopped))) {
-            consoleTail.text().lines().forEach(line -> err.println("panavisor: guest console: " + line));
+            consoleTail.text().lines().forEach(line -> report.println("panavisor: guest console: " + line));
         }
-        return exitCode(outcome, machine.guestExitStatus(), exec != null, err);
+        return exitCode(outcome, machine.guestExitStatus(), exec != null, report);
     }
 
     /** What --verbose and --trace ask the machine to report, on this process's stderr. */
