@@ -32,7 +32,7 @@ qemu_run() { # NAME [DEVICE-OPTIONS]
         -device "virtio-net-device,netdev=n,mac=$MAC${2:-}" > "$1.out" 2> "$1.err" < /dev/null
 }
 
-# QEMU with every offload off: the same frames on the wire as Panavisor's.
+# QEMU with every offload off and no mergeable buffers: the frames Panavisor sent before it had offloads.
 qemu_plain_run() { # NAME
     qemu_run "$1" ",csum=off,guest_csum=off,gso=off,host_tso4=off,host_tso6=off,host_ecn=off,host_ufo=off,guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off,mrg_rxbuf=off"
 }

@@ -54,13 +54,24 @@ final class BackportedQemu {
     record Unpacked(Path binary, List<Path> firmwareDirs, String version) {
     }
 
+    /** Asks apt for the backport's current version (tests put a failing one in its place). */
+    interface VersionCheck {
+        Optional<String> currentVersion() throws IOException;
+    }
+
     private final Path cacheDir;
     private final Consumer<String> progress;
     private final FileCache unpackedTrees;
+    private final VersionCheck versionCheck;
 
     BackportedQemu(Path cacheDir, Consumer<String> progress) {
+        this(cacheDir, progress, null);
+    }
+
+    BackportedQemu(Path cacheDir, Consumer<String> progress, VersionCheck versionCheck) {
         this.cacheDir = cacheDir;
         this.progress = progress;
+        this.versionCheck = versionCheck != null ? versionCheck : this::currentVersion;
         Path trees = cacheDir.resolve("qemu");
         this.unpackedTrees = FileCache.at(trees).completedBy(COMPLETE).lockedBy(trees.resolve(".lock"))
                 .tellingWaits(progress);
@@ -78,15 +89,16 @@ final class BackportedQemu {
 
     /**
      * The backported QEMU, downloading it on first use; empty (with one progress line saying why) when it cannot be
-     * had, in which case the caller uses the host's QEMU.
+     * had, in which case the caller uses the host's QEMU. A cached one is used when the weekly check for a newer
+     * version fails (a host offline, a mirror down), with one line: the backport is why the lab is stable here.
      */
     Optional<Unpacked> find() {
+        Optional<Path> cached = newestComplete();
         try {
-            Optional<Path> cached = newestComplete();
             if (cached.isPresent() && fresh(cached.get())) {
                 return Optional.of(unpacked(cached.get()));
             }
-            Optional<String> version = currentVersion();
+            Optional<String> version = versionCheck.currentVersion();
             if (version.isEmpty()) {
                 return cached.map(BackportedQemu::unpacked);
             }
@@ -99,8 +111,14 @@ final class BackportedQemu {
             }
             return Optional.of(unpacked(target));
         } catch (IOException | LabException | HostException e) {
-            progress.accept("cannot use QEMU from " + RELEASE + "-backports (" + HostCommand.lastLine(
-                    String.valueOf(e.getMessage())) + "); using the host's QEMU");
+            String why = HostCommand.lastLine(String.valueOf(e.getMessage()));
+            if (cached.isPresent()) {
+                Unpacked kept = unpacked(cached.get());
+                progress.accept("cannot check " + RELEASE + "-backports for a newer QEMU (" + why + "); using QEMU "
+                        + kept.version() + " from the cache");
+                return Optional.of(kept);
+            }
+            progress.accept("cannot use QEMU from " + RELEASE + "-backports (" + why + "); using the host's QEMU");
             return Optional.empty();
         }
     }

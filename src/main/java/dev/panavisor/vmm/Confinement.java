@@ -37,11 +37,12 @@ public final class Confinement {
             new Allowed(Syscall.READ, "eventfds (ioeventfd kicks), stdin, the JVM reading its jar, frames from a TAP"),
             new Allowed(Syscall.WRITE, "irqfds, console output, stdout and stderr, frames to a TAP"),
             new Allowed(Syscall.POLL, "the network receive thread waiting on its TAP and its wake-up eventfd"),
-            new Allowed(Syscall.PREAD64, "virtio-blk reads; the JVM loading classes from its jar"),
-            new Allowed(Syscall.PWRITE64, "virtio-blk writes"),
-            new Allowed(Syscall.PREADV, "virtio-blk reads into several guest buffers at once (one request's "
-                    + "segments)"),
-            new Allowed(Syscall.PWRITEV, "virtio-blk writes from several guest buffers at once"),
+            new Allowed(Syscall.PREAD64, "the JVM loading classes from its jar; FileChannel's positional reads (a "
+                    + "disk's path for memory with no host address, which a VM's mapped guest memory always has)"),
+            new Allowed(Syscall.PWRITE64, "FileChannel's positional writes (a disk's path for memory with no host "
+                    + "address, as above)"),
+            new Allowed(Syscall.PREADV, "every virtio-blk read: a request's guest buffers in one call"),
+            new Allowed(Syscall.PWRITEV, "every virtio-blk write: a request's guest buffers in one call"),
             new Allowed(Syscall.FDATASYNC, "virtio-blk flush (FileChannel.force(false)), and the disks' flush at the "
                     + "end"),
             new Allowed(Syscall.LSEEK, "the JVM reading its jar"),

@@ -14,6 +14,10 @@ import java.lang.foreign.ValueLayout;
  * {@link GuestMemoryException} (so a test that lets only typed exceptions pass catches any out-of-range read).
  * Every access counts against a budget: a device loop that does not end runs out of it and fails with an
  * {@link AssertionError} instead of spinning.
+ *
+ * <p>It can also play a driver on another vCPU ({@link #flicker}): one 16-bit word, a ring's available index, reads
+ * as it is and then, once, one lower, as if the driver published a chain and took it back between two looks of the
+ * device. A device that checks for a chain and then pops it sees the chain in its check and not in its pop.
  */
 public final class GuardedGuestMemory extends SegmentGuestMemory {
     static final int GUARD = 4096;
@@ -23,6 +27,13 @@ public final class GuardedGuestMemory extends SegmentGuestMemory {
     private final long budget;
     private long accesses;
     private long refused;
+    private long flickering = -1;
+    private int flickerReads;
+
+    /** {@code size} bytes of guest memory, with no limit on accesses (for tests that are not fuzzing). */
+    public GuardedGuestMemory(long size) {
+        this(size, Long.MAX_VALUE);
+    }
 
     /** {@code size} bytes of guest memory, at most {@code budget} accesses. */
     public GuardedGuestMemory(long size, long budget) {
@@ -89,5 +100,20 @@ public final class GuardedGuestMemory extends SegmentGuestMemory {
             refused++;
             throw e;
         }
+    }
+
+    /** The next read of the word at {@code address} gives its value, the one after that its value less one. */
+    public void flicker(long address) {
+        flickering = address;
+        flickerReads = 0;
+    }
+
+    @Override
+    public int readU16(long address) {
+        int value = super.readU16(address);
+        if (address != flickering || ++flickerReads != 2) {
+            return value;
+        }
+        return (value - 1) & 0xffff;
     }
 }

@@ -2,7 +2,7 @@ package dev.panavisor.devices.virtio.net;
 
 /**
  * The check of a received frame's virtio-net header against the offloads the driver accepted (virtio 1.2
- * §5.1.6.3.1): a partial checksum needs GUEST_CSUM, a TCP segment GUEST_TSO4 or GUEST_TSO6, and nothing else (UDP,
+ * §5.1.6.4.1): a partial checksum needs GUEST_CSUM, a TCP segment GUEST_TSO4 or GUEST_TSO6, and nothing else (UDP,
  * ECN) was offered. The host side should never hand over more, but a frame queued before the driver's features took
  * effect (after a reset) could; {@link VirtioNet} drops it and counts it.
  */

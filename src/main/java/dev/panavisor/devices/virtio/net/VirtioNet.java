@@ -335,7 +335,7 @@ public final class VirtioNet implements VirtioDevice {
             written = 0;
         } else if (headersPassThrough) {
             // The backend's header, as its host side wrote it (flags, GSO type and sizes); num_buffers is the
-            // device's to say (§5.1.6.3.1: 1 without MRG_RXBUF), and the TAP leaves those two bytes alone.
+            // device's to say (§5.1.6.4.1: 1 without MRG_RXBUF), and the TAP leaves those two bytes alone.
             frame[NUM_BUFFERS] = 1;
             frame[NUM_BUFFERS + 1] = 0;
             chain.writeToWritable(0, frame, 0, length);
@@ -380,7 +380,7 @@ public final class VirtioNet implements VirtioDevice {
             receiveQueue.fillUsed(chain.headIndex(), part);
             offset += part;
         }
-        // All of the frame's buffers become used at once (§5.1.6.4.2). Published one by one, a driver already
+        // All of the frame's buffers become used at once (§5.1.6.4.1). Published one by one, a driver already
         // polling the ring could find the first (num_buffers = count) before the rest and drop the frame as
         // "buffers missing": Linux counts it in rx_length_errors, and the sender retransmits.
         receiveQueue.flushUsed();

@@ -204,7 +204,7 @@ public final class SplitVirtqueue {
     /**
      * Writes a used element after those already filled, without publishing it (QEMU's {@code virtqueue_fill}): the
      * driver sees none of them until {@link #flushUsed}. For buffers the driver must see used together: a received
-     * packet spread over several mergeable buffers (§5.1.6.4.2: "the device MUST use all buffers used by a single
+     * packet spread over several mergeable buffers (§5.1.6.4.1: "the device MUST use all buffers used by a single
      * receive packet together, such that at least num_buffers are observed by driver as used").
      */
     public void fillUsed(int head, int writtenBytes) {

@@ -13,7 +13,7 @@ import dev.panavisor.devices.virtio.VirtioException;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
-import dev.panavisor.memory.FlickeringGuestMemory;
+import dev.panavisor.memory.GuardedGuestMemory;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +28,7 @@ class VirtioConsolePortsTest {
     static final long BUFFERS = 0x80000;
     static final int BUFFER_SIZE = 4096;
 
-    final FlickeringGuestMemory memory = new FlickeringGuestMemory(4 << 20);
+    final GuardedGuestMemory memory = new GuardedGuestMemory(4 << 20);
     final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
     final VirtioConsolePorts device = new VirtioConsolePorts(List.of(VirtioConsolePorts.Port.input("panavisor.stdin"),

@@ -11,7 +11,7 @@ import dev.panavisor.devices.virtio.RecordingInterrupt;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
-import dev.panavisor.memory.FlickeringGuestMemory;
+import dev.panavisor.memory.GuardedGuestMemory;
 import dev.panavisor.memory.GuestMemory;
 import dev.panavisor.memory.HeapGuestMemory;
 import java.io.ByteArrayOutputStream;
@@ -90,7 +90,7 @@ class VirtioConsoleTest {
      */
     @Test
     void a_driver_that_takes_back_its_buffer_gets_the_input_later() {
-        FlickeringGuestMemory flickering = new FlickeringGuestMemory(1 << 20);
+        GuardedGuestMemory flickering = new GuardedGuestMemory(1 << 20);
         QueueLayout rxLayout = QueueLayout.contiguous(0x1000, VirtioConsole.QUEUE_SIZE);
         QueueLayout txLayout = QueueLayout.contiguous(0x4000, VirtioConsole.QUEUE_SIZE);
         DriverQueue receive = new DriverQueue(flickering, rxLayout);

@@ -96,7 +96,7 @@ class VirtioNetMergeableTest {
         assertTrue(net.receive(frame, frame.length));
         int buffers = (VirtioNet.HEADER_SIZE + frame.length + BUFFER - 1) / BUFFER;
         // Linux's driver reads num_buffers from the first buffer and then takes that many more from the used ring:
-        // an index published buffer by buffer could show it the first alone (§5.1.6.4.2).
+        // an index published buffer by buffer could show it the first alone (§5.1.6.4.1).
         assertEquals(List.of(buffers), watched.writes, "one write of the used index, past all the frame's buffers");
         assertEquals(buffers, watched.readU16(BUFFERS + VirtioNet.NUM_BUFFERS));
     }

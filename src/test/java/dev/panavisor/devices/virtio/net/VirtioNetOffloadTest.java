@@ -179,7 +179,7 @@ class VirtioNetOffloadTest {
     }
 
     /**
-     * A received header may ask only what the driver accepted (§5.1.6.3.1): without GUEST_CSUM a partial checksum
+     * A received header may ask only what the driver accepted (§5.1.6.4.1): without GUEST_CSUM a partial checksum
      * is dropped and the DATA_VALID hint cleared, and a TCP segment without GUEST_TSO4 is dropped; each dropped frame
      * gives its buffer back empty and is counted.
      */

@@ -35,7 +35,7 @@ class VirtioVsockFuzzTest {
     }
 
     static void oneCase(Random random) {
-        VsockDriver guest = new VsockDriver();
+        VsockDriver guest = new VsockDriver(null, 4_000_000); // guarded memory: nothing touched outside it
         List<PipeStream> hostStreams = new ArrayList<>();
         long[] ports = {5000, 5001, 1234, VirtioVsock.FIRST_HOST_PORT, 0, 0xffff_ffffL};
         // Per (guest port, host port) of the current connection: RW bytes received, and the fwd_cnt the guest last
@@ -108,6 +108,7 @@ class VirtioVsockFuzzTest {
             }
             assertTrue(guest.device.connectionCount() <= VirtioVsock.MAX_CONNECTIONS);
         }
+        guest.memory.assertGuardsIntact();
     }
 
     /** One packet from the guest: mostly plausible, often with one field wrong. */

@@ -4,7 +4,7 @@ import dev.panavisor.devices.virtio.RecordingInterrupt;
 import dev.panavisor.devices.virtio.queue.DriverQueue;
 import dev.panavisor.devices.virtio.queue.QueueLayout;
 import dev.panavisor.devices.virtio.queue.SplitVirtqueue;
-import dev.panavisor.memory.FlickeringGuestMemory;
+import dev.panavisor.memory.GuardedGuestMemory;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,7 +29,7 @@ public final class VsockDriver {
         }
     }
 
-    final FlickeringGuestMemory memory = new FlickeringGuestMemory(1 << 20);
+    final GuardedGuestMemory memory;
     final RecordingInterrupt interrupt = new RecordingInterrupt();
     final Map<Long, PipeStream> listeners = new HashMap<>();
     final List<Long> connectsAsked = new ArrayList<>();
@@ -50,6 +50,12 @@ public final class VsockDriver {
 
     /** With {@code host} as the host side, or null for the map of {@link PipeStream}s. */
     public VsockDriver(VsockHost host) {
+        this(host, Long.MAX_VALUE);
+    }
+
+    /** As above, on guest memory that allows at most {@code budget} accesses (a fuzz test's bound on its work). */
+    VsockDriver(VsockHost host, long budget) {
+        memory = new GuardedGuestMemory(1 << 20, budget);
         device = new VirtioVsock(GUEST_CID, host != null ? host : port -> {
             connectsAsked.add(port);
             PipeStream stream = listeners.remove(port);
