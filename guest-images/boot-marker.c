@@ -12,7 +12,8 @@
  *
  * Exit status: 0 when the byte was written, 1 when ioperm(2) was refused.
  *
- * Build: gcc -static -nostdlib -ffreestanding -fno-pie -no-pie -Os -s -Wl,--build-id=none
+ * Build: gcc -static -nostdlib -ffreestanding -fno-pie -no-pie -fno-asynchronous-unwind-tables -fno-stack-protector
+ *        -Os -s -Wl,--build-id=none
  */
 
 #define BOOT_MARKER_PORT 0x440 /* unused by PC hardware and by QEMU's microvm machine */
