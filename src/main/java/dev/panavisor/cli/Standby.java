@@ -26,6 +26,12 @@ import java.util.function.Consumer;
 final class Standby implements AutoCloseable {
     /** How long InstanceStart waits for a standby that is still warming up (in the lab its JVM takes seconds). */
     private static final long READY_SECONDS = 180;
+    /**
+     * How long one message may take to go into the socket. A standby that stopped reading (stopped with SIGSTOP,
+     * or stuck) would otherwise hold the API request that sends it, and every later one, in a blocked write under
+     * this object's lock; after this its channel is closed, and InstanceStart starts a run of its own.
+     */
+    static final long WRITE_MILLIS = 10_000;
 
     /** Said (as a notice) each time the standby has built the VM of the configuration so far. */
     static final String BUILT = "the VM is built and waits for InstanceStart";
@@ -37,6 +43,7 @@ final class Standby implements AutoCloseable {
     private final Path socket;
     private final ServerSocketChannel server;
     private final Process process;
+    private final long writeMillis;
     private final CompletableFuture<SocketChannel> ready = new CompletableFuture<>();
     private volatile boolean handedOff;
     /** The arguments of the last {@link #prepare}, sent again when the standby gets ready; guarded by this. */
@@ -49,11 +56,12 @@ final class Standby implements AutoCloseable {
     /** The arguments of the VM the standby has built and holds, when its answer came and nothing was sent since. */
     private List<String> built;
 
-    private Standby(Path directory, ServerSocketChannel server, Process process) {
+    private Standby(Path directory, ServerSocketChannel server, Process process, long writeMillis) {
         this.directory = directory;
         this.socket = directory.resolve("standby.sock");
         this.server = server;
         this.process = process;
+        this.writeMillis = writeMillis;
     }
 
     /**
@@ -61,6 +69,11 @@ final class Standby implements AutoCloseable {
      * tells {@code notices} (on another thread) when it is warm, and then each time it has built a VM.
      */
     static Standby start(List<String> javaCommand, Consumer<String> notices) {
+        return start(javaCommand, notices, WRITE_MILLIS);
+    }
+
+    /** As above, with another bound on each message's write (tests). */
+    static Standby start(List<String> javaCommand, Consumer<String> notices, long writeMillis) {
         Path directory = null;
         Path socket = null;
         ServerSocketChannel server = null;
@@ -72,7 +85,7 @@ final class Standby implements AutoCloseable {
             List<String> command = new ArrayList<>(javaCommand);
             command.addAll(List.of("standby", "--socket=" + socket));
             Process process = new ProcessBuilder(command).inheritIO().start();
-            Standby standby = new Standby(directory, server, process);
+            Standby standby = new Standby(directory, server, process, writeMillis);
             standby.awaitReady(notices);
             return standby;
         } catch (IOException e) {
@@ -168,9 +181,20 @@ final class Standby implements AutoCloseable {
         built = null;
         unanswered.add(message.arguments());
         try {
-            StandbyHandOff.write(ready.join(), message);
+            write(ready.join(), message);
         } catch (IOException e) {
-            // The standby is gone: the start will notice and start a run of its own.
+            // The standby is gone, or stopped reading: the start will notice and start a run of its own.
+        }
+    }
+
+    /** Writes {@code message}, or closes the channel if the write has not ended within the bound (then throws). */
+    private void write(SocketChannel channel, StandbyHandOff.Message message) throws IOException {
+        CompletableFuture<Void> bound = CompletableFuture.runAsync(() -> closeQuietly(channel),
+                CompletableFuture.delayedExecutor(writeMillis, TimeUnit.MILLISECONDS));
+        try {
+            StandbyHandOff.write(channel, message);
+        } finally {
+            bound.cancel(false);
         }
     }
 
@@ -192,7 +216,7 @@ final class Standby implements AutoCloseable {
         }
         synchronized (this) {
             try (channel) {
-                StandbyHandOff.write(channel, new StandbyHandOff.Message.Start(runArguments));
+                write(channel, new StandbyHandOff.Message.Start(runArguments));
             }
             handedOff = true;
         }

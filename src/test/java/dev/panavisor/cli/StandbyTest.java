@@ -266,6 +266,26 @@ class StandbyTest {
         }
     }
 
+    /**
+     * A standby that stopped reading (SIGSTOP, stuck) does not hold serve's API: a message that cannot go into its
+     * socket within the bound closes the channel, and InstanceStart's hand-off fails at once (serve then starts a
+     * run of its own). Before the bound, this prepare blocked for ever under the standby's lock.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void a_standby_that_stopped_reading_holds_no_request() throws Exception {
+        java.util.concurrent.BlockingQueue<String> notices = new java.util.concurrent.LinkedBlockingQueue<>();
+        List<String> deaf = List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("java.class.path"), FakeStandbyMain.class.getName(), "--deaf");
+        try (Standby standby = Standby.start(deaf, notices::add, 300)) {
+            assertTrue(notices.poll(1, TimeUnit.MINUTES).startsWith("the VM process is up and warm"));
+            standby.prepare(List.of("x".repeat(8 << 20))); // more than a UNIX socket's buffer holds
+            assertFalse(standby.holdsBuilt(List.of("x".repeat(8 << 20))));
+            IOException e = assertThrows(IOException.class, () -> standby.handOff(List.of("run")));
+            assertTrue(e instanceof java.nio.channels.ClosedChannelException, e.toString());
+        }
+    }
+
     @Test
     void a_standby_that_never_gets_a_vm_ends_and_leaves_no_socket_behind() throws Exception {
         Standby standby = Standby.start(JavaCommand.of(false, List.of()), line -> { });
