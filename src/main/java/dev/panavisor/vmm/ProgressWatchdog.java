@@ -87,6 +87,11 @@ public final class ProgressWatchdog implements AutoCloseable {
         return true;
     }
 
+    /** The watching thread, or null when none was started (tests). */
+    Thread thread() {
+        return thread;
+    }
+
     @Override
     public void close() {
         closed = true;

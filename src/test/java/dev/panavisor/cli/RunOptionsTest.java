@@ -176,6 +176,7 @@ class RunOptionsTest {
                 recording);
         assertEquals(1, java.util.Collections.frequency(inner, "--no-seccomp"), inner.toString());
         assertTrue(inner.indexOf("--no-seccomp") > inner.indexOf("run"), "an option of the inner run: " + inner);
+        assertTrue(inner.contains("-XX:AOTCacheOutput=/opt/x.recording"), inner.toString());
         assertTrue(inner.indexOf("-XX:AOTCacheOutput=/opt/x.recording") < inner.indexOf("run"), inner.toString());
 
         AotCache.Recording using = new AotCache.Recording(cache, java.util.List.of("-XX:AOTCache=/opt/x.aot"), null);

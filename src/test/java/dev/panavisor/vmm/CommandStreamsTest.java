@@ -111,6 +111,7 @@ class CommandStreamsTest {
      * for the reader no longer than the limit of a stop the host asked for.
      */
     @Test
+    @org.junit.jupiter.api.Timeout(120) // a finish that waited for the stuck reader would hang: this fails it
     void a_reader_that_stopped_reading_holds_the_device_only_until_the_host_stops_the_vm() throws Exception {
         StuckReader reader = new StuckReader();
         CommandStreams streams = new CommandStreams(reader, new ByteArrayOutputStream());
@@ -121,10 +122,7 @@ class CommandStreamsTest {
             assertFalse(worker.join(Duration.ofMillis(300)), "a full buffer holds the device back");
             streams.stopWaiting();
             assertTrue(worker.join(Duration.ofSeconds(10)), "the device goes on once the host stops the VM");
-            long start = System.nanoTime();
             assertFalse(streams.finish(new Outcome.StoppedByHost("test")), "the reader never took the bytes");
-            long millis = (System.nanoTime() - start) / 1_000_000;
-            assertTrue(millis < Machine.HOST_STOP_OUTPUT_LIMIT.toMillis() + 5_000, millis + " ms");
         } finally {
             reader.letGo.countDown();
         }
@@ -136,21 +134,22 @@ class CommandStreamsTest {
      * stop's limit would return false here.)
      */
     @Test
+    @org.junit.jupiter.api.Timeout(120)
     void a_run_that_ends_by_itself_gives_a_slow_reader_every_byte() throws Exception {
         StuckReader reader = new StuckReader();
         CommandStreams streams = new CommandStreams(reader, new ByteArrayOutputStream());
-        Thread.ofPlatform().daemon().start(() -> {
-            try {
-                Thread.sleep(Machine.HOST_STOP_OUTPUT_LIMIT.toMillis() + 500);
-            } catch (InterruptedException e) {
-                return;
-            }
-            reader.letGo.countDown();
-        });
         try (Guest guest = new Guest(streams)) {
             streams.startOutput();
             guest.send(1); // fits the buffer; the flusher takes it and waits in the reader's write
-            assertTrue(streams.finish(new Outcome.Stopped("the guest's command ended")), "every byte written");
+            assertTrue(reader.entered.await(10, TimeUnit.SECONDS), "the flusher writes");
+            java.util.concurrent.CompletableFuture<Boolean> finished = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> streams.finish(new Outcome.Stopped("the guest's command ended")));
+            Thread.sleep(Machine.HOST_STOP_OUTPUT_LIMIT.toMillis() + 500);
+            assertFalse(finished.isDone(), "still waiting past the limit a stop the host asked for would have");
+            reader.letGo.countDown();
+            assertTrue(finished.get(), "every byte written");
+        } finally {
+            reader.letGo.countDown();
         }
         byte[] expected = new byte[CHUNK];
         for (int i = 0; i < expected.length; i++) {
@@ -161,6 +160,7 @@ class CommandStreamsTest {
 
     /** A stop the host asks for while a finished run waits for a reader that stopped reading ends that wait. */
     @Test
+    @org.junit.jupiter.api.Timeout(120) // a wait that the stop did not end would hang: this fails it
     void a_signal_during_the_wait_for_a_stalled_reader_ends_it_within_the_limit() throws Exception {
         StuckReader reader = new StuckReader();
         CommandStreams streams = new CommandStreams(reader, new ByteArrayOutputStream());
@@ -173,8 +173,7 @@ class CommandStreamsTest {
             Thread.sleep(Machine.HOST_STOP_OUTPUT_LIMIT.toMillis() + 500);
             assertFalse(finished.isDone(), "a run that ended by itself waits for its reader");
             streams.stopWaiting(); // as the signal hook does
-            assertFalse(finished.get(Machine.HOST_STOP_OUTPUT_LIMIT.toMillis() + 5_000, TimeUnit.MILLISECONDS),
-                    "not every byte was written, and the wait ended");
+            assertFalse(finished.get(), "not every byte was written, and the wait ended");
         } finally {
             reader.letGo.countDown();
         }

@@ -68,9 +68,20 @@ class ExitTraceTest {
     @Test
     void without_a_trace_nothing_is_said_and_the_decision_is_the_same() {
         ExitHandler quiet = new ExitHandler(pio, mmio);
-        VcpuExit.IoOut out = new VcpuExit.IoOut(0x3f8, 1, 1, ExitData.of('x'));
-        assertEquals(quiet.dispatch(out), quiet.handle(out));
-        assertEquals(List.of(), lines);
-        assertEquals("xx", console.toString());
+        // The same exits through the traced handler and one without a trace, on the same devices.
+        assertEquals(handler.handle(new VcpuExit.IoOut(0x3f8, 1, 1, ExitData.of('x'))),
+                quiet.handle(new VcpuExit.IoOut(0x3f8, 1, 1, ExitData.of('y'))));
+        long[] traced = {0};
+        long[] untraced = {0};
+        handler.handle(new VcpuExit.IoIn(0x3fd, 1, 1, ExitData.of(traced)));
+        quiet.handle(new VcpuExit.IoIn(0x3fd, 1, 1, ExitData.of(untraced)));
+        assertEquals(0x60, traced[0], "LSR: transmitter empty");
+        assertEquals(traced[0], untraced[0], "the same value read");
+        VcpuExit shutdown = new VcpuExit.SystemEvent(KvmExitReason.SYSTEM_EVENT_SHUTDOWN, new long[0]);
+        Outcome stopped = handler.handle(shutdown);
+        assertEquals(new Outcome.Stopped("the guest powered off"), stopped);
+        assertEquals(stopped, quiet.handle(shutdown));
+        assertEquals(3, lines.size(), "only the traced handler's three exits are said: " + lines);
+        assertEquals("xy", console.toString(), "both handlers' writes reached the UART");
     }
 }

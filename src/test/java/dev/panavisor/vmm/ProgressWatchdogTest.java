@@ -69,15 +69,18 @@ class ProgressWatchdogTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(60)
     void close_stops_a_watchdog_that_has_not_fired() throws Exception {
         AtomicLong looks = new AtomicLong();
-        ProgressWatchdog w = ProgressWatchdog.start(Duration.ofSeconds(60), () -> looks.incrementAndGet(), cpu::get,
+        // 200 ms: a look every 10 ms, and progress at every look, so it never fires.
+        ProgressWatchdog w = ProgressWatchdog.start(Duration.ofMillis(200), looks::incrementAndGet, cpu::get,
                 reports::add);
-        Thread.sleep(100);
+        while (looks.get() < 3) { // it is watching
+            Thread.sleep(5);
+        }
         w.close();
-        Thread.sleep(100); // let a look that was under way finish
+        w.thread().join(); // the thread ends: a close that did nothing fails the test by its timeout
         long after = looks.get();
-        Thread.sleep(500);
         assertEquals(after, looks.get());
         assertEquals(List.of(), reports);
     }
