@@ -360,6 +360,7 @@ class FileDiskBackendTest {
      * request after it; a flush still works.
      */
     @Test
+    @org.junit.jupiter.api.Timeout(300) // the read never under way, or never stopped, fails it here
     void a_hostile_huge_read_stops_when_the_vm_ends_and_is_no_host_failure() throws Exception {
         Path path = dir.resolve("huge.img");
         try (var channel = java.nio.channels.FileChannel.open(path, java.nio.file.StandardOpenOption.CREATE_NEW,
@@ -377,9 +378,12 @@ class FileDiskBackendTest {
             BlockDriver driver = new BlockDriver(device, memory);
             DriverQueue.Segment[] data = new DriverQueue.Segment[VirtioBlock.SEG_MAX];
             java.util.Arrays.fill(data, DriverQueue.writable(BlockDriver.DATA, segment));
+            memory.fill(BlockDriver.DATA, segment, (byte) 0xff); // the sparse disk reads as zeros: a mark of progress
             java.util.concurrent.CompletableFuture<BlockDriver.Completion> read = java.util.concurrent
                     .CompletableFuture.supplyAsync(() -> driver.request(BlockRequest.T_IN, 0, data));
-            Thread.sleep(300);
+            while (memory.readU8(BlockDriver.DATA) != 0) { // the first call has begun to copy
+                Thread.sleep(1);
+            }
             assertTrue(!read.isDone(), "the read is under way");
             disk.abandonTransfers();
             // The limit only turns a transfer that ignores the end into a failure; it checks no speed.
