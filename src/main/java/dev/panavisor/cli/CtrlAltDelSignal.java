@@ -32,10 +32,15 @@ final class CtrlAltDelSignal {
      * For a run through the nested lab, whose guest's keyboard is in another kernel that no signal from here reaches:
      * SIGPWR stops the VM as SIGTERM does (serve's SendCtrlAltDel does the same there), with one line that says so.
      * Without a handler SIGPWR would end the JVM at once, without its shutdown hooks: the lab's QEMU dies with it
-     * (pdeathsig), but the lab's run directory stays behind.
+     * (pdeathsig), but the lab's run directory stays behind. Running the returned action, once the lab's run is
+     * over, makes a later SIGPWR do nothing: there is no VM left to stop, and the run's status is already decided.
      */
-    static void installForLab(PrintWriter err) {
+    static Runnable installForLab(PrintWriter err) {
+        java.util.concurrent.atomic.AtomicBoolean over = new java.util.concurrent.atomic.AtomicBoolean();
         sun.misc.Signal.handle(new sun.misc.Signal("PWR"), signal -> {
+            if (over.get()) {
+                return;
+            }
             // Said by a daemon thread waited for 2 s at most: a stderr that nobody reads must not hold the stop.
             Thread notice = Thread.ofPlatform().daemon().name("ctrl-alt-del-notice").start(() -> {
                 synchronized (err) {
@@ -51,5 +56,6 @@ final class CtrlAltDelSignal {
             }
             sun.misc.Signal.raise(new sun.misc.Signal("TERM"));
         });
+        return () -> over.set(true);
     }
 }

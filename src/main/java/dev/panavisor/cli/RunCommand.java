@@ -126,8 +126,12 @@ final class RunCommand implements Callable<Integer> {
             case LAB -> {
                 err.println("panavisor: " + where.labNotice());
                 err.flush();
-                CtrlAltDelSignal.installForLab(err);
-                yield InLab.run(config, this);
+                Runnable sigpwrOff = CtrlAltDelSignal.installForLab(err);
+                try {
+                    yield InLab.run(config, this);
+                } finally {
+                    sigpwrOff.run();
+                }
             }
             case NONE -> throw new CommandFailedException(where.nowhereReason());
         };

@@ -190,7 +190,7 @@ final class Standby implements AutoCloseable {
     /** Writes {@code message}, or closes the channel if the write has not ended within the bound (then throws). */
     private void write(SocketChannel channel, StandbyHandOff.Message message) throws IOException {
         CompletableFuture<Void> bound = CompletableFuture.runAsync(() -> closeQuietly(channel),
-                CompletableFuture.delayedExecutor(writeMillis, TimeUnit.MILLISECONDS));
+                CompletableFuture.delayedExecutor(writeMillis, TimeUnit.MILLISECONDS, Runnable::run));
         try {
             StandbyHandOff.write(channel, message);
         } finally {

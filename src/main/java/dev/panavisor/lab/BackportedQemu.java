@@ -93,8 +93,9 @@ final class BackportedQemu {
      * version fails (a host offline, a mirror down), with one line: the backport is why the lab is stable here.
      */
     Optional<Unpacked> find() {
-        Optional<Path> cached = newestComplete();
+        Optional<Path> cached = Optional.empty();
         try {
+            cached = newestComplete();
             if (cached.isPresent() && fresh(cached.get())) {
                 return Optional.of(unpacked(cached.get()));
             }
@@ -114,7 +115,7 @@ final class BackportedQemu {
             String why = HostCommand.lastLine(String.valueOf(e.getMessage()));
             if (cached.isPresent()) {
                 Unpacked kept = unpacked(cached.get());
-                progress.accept("cannot check " + RELEASE + "-backports for a newer QEMU (" + why + "); using QEMU "
+                progress.accept("cannot get a newer QEMU from " + RELEASE + "-backports (" + why + "); using QEMU "
                         + kept.version() + " from the cache");
                 return Optional.of(kept);
             }

@@ -41,8 +41,8 @@ public final class Confinement {
                     + "disk's path for memory with no host address, which a VM's mapped guest memory always has)"),
             new Allowed(Syscall.PWRITE64, "FileChannel's positional writes (a disk's path for memory with no host "
                     + "address, as above)"),
-            new Allowed(Syscall.PREADV, "every virtio-blk read: a request's guest buffers in one call"),
-            new Allowed(Syscall.PWRITEV, "every virtio-blk write: a request's guest buffers in one call"),
+            new Allowed(Syscall.PREADV, "every virtio-blk read: a request's guest buffers, one call per 16 MiB"),
+            new Allowed(Syscall.PWRITEV, "every virtio-blk write: a request's guest buffers, one call per 16 MiB"),
             new Allowed(Syscall.FDATASYNC, "virtio-blk flush (FileChannel.force(false)), and the disks' flush at the "
                     + "end"),
             new Allowed(Syscall.LSEEK, "the JVM reading its jar"),

@@ -34,7 +34,7 @@ class BackportedQemuTest {
         assertTrue(found.isPresent(), "the host's QEMU 7.2 instead of the cached backport: " + said);
         assertEquals("1:10.0.2+ds-1~bpo12+1", found.get().version());
         assertEquals(entry.resolve("root/usr/bin/qemu-system-x86_64"), found.get().binary());
-        assertEquals(List.of("cannot check bookworm-backports for a newer QEMU (apt-get update of bookworm-backports "
+        assertEquals(List.of("cannot get a newer QEMU from bookworm-backports (apt-get update of bookworm-backports "
                 + "failed: Temporary failure resolving 'deb.debian.org'); using QEMU 1:10.0.2+ds-1~bpo12+1 from the "
                 + "cache"), said);
     }

@@ -37,7 +37,10 @@ class ConsoleFlusherTest {
         try {
             console.write('x');
             assertTrue(stuck.entered.await(10, TimeUnit.SECONDS), "the flusher writes");
+            long start = System.nanoTime();
             assertFalse(flusher.finish(Duration.ofMillis(300)), "the reader never took the byte");
+            // It waited for its limit (the hang guard is the test's @Timeout, not an upper bound on time).
+            assertTrue((System.nanoTime() - start) / 1_000_000 >= 300, "finish gave up before its limit");
             flusher.close();
         } finally {
             stuck.letGo.countDown();
