@@ -153,7 +153,12 @@ public final class AssetCache {
     }
 
     static Optional<Path> staticBusybox() {
-        return BUSYBOX_PATHS.stream().filter(Files::isRegularFile).filter(StaticElf::isStatic).findFirst();
+        return staticBusybox(BUSYBOX_PATHS);
+    }
+
+    /** The first of {@code candidates} that is a regular file and a static ELF; a seam for the test of the choice. */
+    static Optional<Path> staticBusybox(List<Path> candidates) {
+        return candidates.stream().filter(Files::isRegularFile).filter(StaticElf::isStatic).findFirst();
     }
 
     private LabAssets kernel(Path qemu, List<Path> firmwareDirs, Path busybox) {

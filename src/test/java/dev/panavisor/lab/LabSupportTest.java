@@ -7,15 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panavisor.host.DebianPackages;
 import dev.panavisor.host.HostException;
+import dev.panavisor.host.StaticElf;
 import dev.panavisor.kvm.KvmBacking;
 import dev.panavisor.kvm.KvmHost;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -114,8 +118,28 @@ class LabSupportTest {
     }
 
     @Test
-    void the_busybox_the_lab_picks_is_static() {
-        AssetCache.staticBusybox().ifPresent(p -> assertTrue(dev.panavisor.host.StaticElf.isStatic(p), p.toString()));
+    void the_busybox_the_lab_picks_is_the_first_static_one(@TempDir Path dir) throws IOException {
+        // A dynamic executable (the JDK's own launcher, which needs ld.so) comes first, a folder and a missing
+        // path beside it; then two static ELFs, made by hand: the lab must skip the first three and take the
+        // first static one, whose dynamic loader an initramfs would not have.
+        Path dynamic = Files.copy(Path.of(System.getProperty("java.home"), "bin", "java"), dir.resolve("dynamic"));
+        assertFalse(StaticElf.isStatic(dynamic), "the stand-in for a dynamic busybox must have a PT_INTERP");
+        Path folder = Files.createDirectory(dir.resolve("folder"));
+        Path missing = dir.resolve("missing");
+        Path first = Files.write(dir.resolve("static"), staticElf());
+        Path second = Files.write(dir.resolve("static-too"), staticElf());
+        assertEquals(Optional.of(first), AssetCache.staticBusybox(List.of(dynamic, folder, missing, first, second)));
+        assertEquals(Optional.empty(), AssetCache.staticBusybox(List.of(dynamic, folder, missing)),
+                "no static candidate: none picked, so the lab installs busybox-static");
+    }
+
+    /** A 64-bit ELF header with one PT_LOAD program header and no PT_INTERP: static by the System V ABI. */
+    private static byte[] staticElf() {
+        ByteBuffer elf = ByteBuffer.allocate(64 + 56).order(ByteOrder.LITTLE_ENDIAN);
+        elf.put(new byte[] {0x7f, 'E', 'L', 'F', 2});
+        elf.putLong(0x20, 64).putShort(0x36, (short) 56).putShort(0x38, (short) 1);
+        elf.putInt(64, 1); // PT_LOAD
+        return elf.array();
     }
 
     @Test
