@@ -8,11 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panavisor.devices.virtio.block.FileDiskBackend;
+import dev.panavisor.testing.ThreadStates;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The disk's request path played ahead of the guest: real reads of a real file, nothing changed, a joined thread. */
@@ -53,12 +57,15 @@ class BlockPathWarmUpTest {
     }
 
     @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void the_thread_waits_for_begin_then_plays_every_request() throws Exception {
         try (FileDiskBackend disk = FileDiskBackend.open(image(1 << 20), true)) {
-            PathWarmUp warmUp = BlockPathWarmUp.thread(disk, "test", 5);
+            PathWarmUp warmUp = BlockPathWarmUp.thread(disk, "block-begin-test", 5);
             warmUp.start();
-            Thread.sleep(50);
-            assertTrue(warmUp.isAlive(), "it waits for begin()");
+            // Parked on its begin latch: started, and not reading until begin() (a thread not yet run would also
+            // have served nothing).
+            ThreadStates.awaitWaitingIn(ThreadStates.named("block-begin-test-warm-up"), Thread.State.WAITING,
+                    CountDownLatch.class, "await");
             assertEquals(0, warmUp.served());
             warmUp.begin();
             assertTrue(warmUp.awaitEnd(Duration.ofSeconds(30)), "it ends after its requests");

@@ -3,9 +3,12 @@ package dev.panavisor.vmm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.testing.ThreadStates;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 class BootTimerTest {
     @Test
@@ -25,13 +28,16 @@ class BootTimerTest {
 
     /** The VMM's main thread gives start-up's memory back at the marker (Machine.run): before the end, only then. */
     @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void an_action_waits_for_the_marker_and_runs_only_if_it_came_before_the_end() throws Exception {
         BootTimer timer = new BootTimer(System.nanoTime());
         CompletableFuture<String> end = new CompletableFuture<>();
         AtomicInteger ran = new AtomicInteger();
         Thread waiter = Thread.ofPlatform().start(() -> timer.afterMarkerUnless(end, ran::incrementAndGet));
-        Thread.sleep(100);
-        assertTrue(waiter.isAlive(), "waits for the marker");
+        // Parked in afterMarkerUnless (its only untimed wait is the join on the marker or the end) before the
+        // marker comes: the marker then wakes a waiting thread, rather than being found at the call.
+        ThreadStates.awaitWaitingIn(waiter, Thread.State.WAITING, BootTimer.class, "afterMarkerUnless");
+        assertEquals(0, ran.get(), "not before the marker");
         timer.write(0, 1, BootTimer.MARKER);
         waiter.join(10_000);
         assertEquals(1, ran.get());
@@ -45,9 +51,7 @@ class BootTimerTest {
         BootTimer silent = new BootTimer(System.nanoTime()); // a guest whose init writes no marker
         CompletableFuture<String> failed = new CompletableFuture<>();
         Thread other = Thread.ofPlatform().start(() -> silent.afterMarkerUnless(failed, ran::incrementAndGet));
-        while (other.getState() != Thread.State.WAITING) { // waiting for the marker or the end
-            Thread.onSpinWait();
-        }
+        ThreadStates.awaitWaitingIn(other, Thread.State.WAITING, BootTimer.class, "afterMarkerUnless");
         failed.completeExceptionally(new IllegalStateException("the VM failed"));
         other.join(10_000);
         assertTrue(!other.isAlive(), "the end, even a failed one, ends the wait");

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.testing.ThreadStates;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -14,6 +15,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The console's buffer between the devices and the user's stream: a reader that stops reading holds nobody. */
 class ConsoleOutputTest {
@@ -156,6 +158,7 @@ class ConsoleOutputTest {
      * rather than sleeping out the period (an {@code --exec} run ends right after the init's last console line).
      */
     @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void the_flusher_stops_gathering_when_told_to_finish() throws Exception {
         ConsoleOutput output = new ConsoleOutput(new ByteArrayOutputStream());
         Thread flusher = flusherGatheringForAnHour(output);
@@ -170,6 +173,7 @@ class ConsoleOutputTest {
      * rest of each 10 ms period (which capped the console at 16 KiB per period, about 1.6 MB/s).
      */
     @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void the_flusher_stops_gathering_when_the_buffer_fills() throws Exception {
         ConsoleOutput output = new ConsoleOutput(new ByteArrayOutputStream());
         Thread flusher = flusherGatheringForAnHour(output);
@@ -179,21 +183,23 @@ class ConsoleOutputTest {
         output.endWaits();
     }
 
-    /** A flusher thread that has seen the first byte (written here) and now gathers for an hour. */
+    /**
+     * A flusher thread that has seen the first byte (written here) and now gathers for an hour: it is returned once
+     * it sleeps in gather's timed wait, so what the test does next ends a wait under way, not one yet to begin
+     * (which gather's own checks would skip).
+     */
     private static Thread flusherGatheringForAnHour(ConsoleOutput output) throws Exception {
         output.flushedBy(true);
         output.write(new byte[] {'x'}, 0, 1);
-        CountDownLatch gathering = new CountDownLatch(1);
         Thread flusher = Thread.ofPlatform().start(() -> {
             try {
                 output.awaitBytes();
-                gathering.countDown();
                 output.gather(TimeUnit.HOURS.toMillis(1));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         });
-        assertTrue(gathering.await(30, TimeUnit.SECONDS));
+        ThreadStates.awaitWaitingIn(flusher, Thread.State.TIMED_WAITING, ConsoleOutput.class, "gather");
         return flusher;
     }
 }

@@ -3,8 +3,12 @@ package dev.panavisor.vmm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.testing.ThreadStates;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The network card's frame paths played ahead of the guest, on scratch memory, in a thread begun and joined. */
 class NetPathWarmUpTest {
@@ -23,11 +27,14 @@ class NetPathWarmUpTest {
     }
 
     @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void the_thread_waits_for_begin_then_plays_every_round() throws Exception {
-        PathWarmUp warmUp = new PathWarmUp("test", stop -> NetPathWarmUp.play(3, stop));
+        PathWarmUp warmUp = new PathWarmUp("net-begin-test", stop -> NetPathWarmUp.play(3, stop));
         warmUp.start();
-        Thread.sleep(50);
-        assertTrue(warmUp.isAlive(), "it waits for begin()");
+        // Parked on its begin latch: started, and not playing until begin() (a thread not yet run would also
+        // have served nothing).
+        ThreadStates.awaitWaitingIn(ThreadStates.named("net-begin-test-warm-up"), Thread.State.WAITING,
+                CountDownLatch.class, "await");
         assertEquals(0, warmUp.served());
         warmUp.begin();
         assertTrue(warmUp.awaitEnd(Duration.ofSeconds(30)), "it ends after its rounds");
