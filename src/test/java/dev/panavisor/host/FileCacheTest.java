@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 class FileCacheTest {
@@ -77,9 +78,19 @@ class FileCacheTest {
         assertTrue(Files.exists(other), "another entry's build may still be running");
     }
 
+    /**
+     * Four threads ask for one entry: the one that builds it holds its build until the other three have said that
+     * they wait for it, so all four really overlap; the three then find it built.
+     */
     @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void concurrent_requests_for_one_entry_build_it_once() throws Exception {
-        FileCache cache = FileCache.at(root);
+        List<String> told = new CopyOnWriteArrayList<>();
+        CountDownLatch othersWait = new CountDownLatch(3);
+        FileCache cache = FileCache.at(root).tellingWaits(line -> {
+            told.add(line);
+            othersWait.countDown();
+        });
         AtomicInteger runs = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(4);
         try {
@@ -88,9 +99,10 @@ class FileCacheTest {
                 tasks.add(() -> cache.getOrProduce("rootfs-3", directory -> {
                     runs.incrementAndGet();
                     try {
-                        Thread.sleep(100);
+                        othersWait.await();
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
+                        throw new IOException("interrupted while the others were to wait", e);
                     }
                     Files.writeString(directory.resolve("rootfs.ext4"), "image");
                 }));
@@ -102,6 +114,10 @@ class FileCacheTest {
             pool.shutdownNow();
         }
         assertEquals(1, runs.get());
+        String waiting = "waiting while another Panavisor makes " + root.resolve("rootfs-3") + " (it holds "
+                + root.resolve(".rootfs-3.lock") + ")...";
+        assertEquals(List.of(waiting, waiting, waiting), told);
+        assertEquals("image", Files.readString(root.resolve("rootfs-3").resolve("rootfs.ext4")));
     }
 
     @Test
