@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class CpioArchiveTest {
@@ -44,9 +46,53 @@ class CpioArchiveTest {
         assertTrue(text.contains("TRAILER!!!\0"));
     }
 
+    /**
+     * Two archives of the same entries, one stamped 0 and one 0x7fffffff (every hex digit differs), differ in each
+     * header's mtime field, every byte of it, and nowhere else: no other clock reaches the bytes.
+     */
     @Test
     void same_entries_give_identical_bytes_and_mtime_is_the_only_time() throws IOException {
         assertArrayEquals(sample(0), sample(0));
-        assertEquals(sample(0).length, sample(12345).length);
+        byte[] early = sample(0);
+        byte[] late = sample(0x7fffffffL);
+        assertEquals(early.length, late.length);
+        boolean[] mtime = new boolean[early.length];
+        List<Integer> headers = headerOffsets(early);
+        assertEquals(5, headers.size(), "four entries and the trailer");
+        for (int header : headers) {
+            assertEquals("00000000", ascii(early, header + 46, header + 54));
+            assertEquals("7fffffff", ascii(late, header + 46, header + 54));
+            for (int i = header + 46; i < header + 54; i++) {
+                mtime[i] = true;
+            }
+        }
+        for (int i = 0; i < early.length; i++) {
+            assertEquals(mtime[i], early[i] != late[i], "byte " + i + (mtime[i] ? " (an mtime field)" : ""));
+        }
+    }
+
+    /** Where each newc header starts, walking the archive by its headers' name and file sizes up to the trailer. */
+    private static List<Integer> headerOffsets(byte[] archive) {
+        List<Integer> offsets = new ArrayList<>();
+        int at = 0;
+        while (true) {
+            assertEquals("070701", ascii(archive, at, at + 6), "a header at " + at);
+            offsets.add(at);
+            int fileSize = Integer.parseInt(ascii(archive, at + 54, at + 62), 16);
+            int nameSize = Integer.parseInt(ascii(archive, at + 94, at + 102), 16);
+            String name = ascii(archive, at + 110, at + 110 + nameSize - 1);
+            if (name.equals("TRAILER!!!")) {
+                return offsets;
+            }
+            at = align4(align4(at + 110 + nameSize) + fileSize);
+        }
+    }
+
+    private static int align4(int offset) {
+        return (offset + 3) & ~3;
+    }
+
+    private static String ascii(byte[] bytes, int from, int to) {
+        return new String(bytes, from, to - from, StandardCharsets.US_ASCII);
     }
 }

@@ -42,12 +42,16 @@ class RootfsLayoutTest {
 
     @Test
     void entries_come_in_path_order_with_every_directory_before_its_contents() {
-        List<String> paths = sample().entries().stream().map(RootfsLayout.Entry::path).toList();
+        List<RootfsLayout.Entry> entries = sample().entries();
+        List<String> paths = entries.stream().map(RootfsLayout.Entry::path).toList();
         for (int i = 0; i < paths.size(); i++) {
             String path = paths.get(i);
             String parent = path.substring(0, path.lastIndexOf('/'));
             if (!parent.isEmpty()) {
-                assertTrue(paths.indexOf(parent) < i, parent + " before " + path);
+                int at = paths.indexOf(parent);
+                assertTrue(at >= 0, parent + ", the folder of " + path + ", is an entry");
+                assertTrue(entries.get(at) instanceof RootfsLayout.Directory, parent + " is a directory");
+                assertTrue(at < i, parent + " before " + path);
             }
         }
         RootfsLayout reordered = RootfsLayout.busyboxSystem(FAKE_BUSYBOX, APPLETS.reversed(), INIT, MARKER);
