@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The lab's QMP conversations, against a monitor played on a Unix socket, and the stall report's summary. */
@@ -55,6 +56,7 @@ class QemuMonitorTest {
      * with an error at its limit, and the lab's watchdog, which asked, goes on.
      */
     @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void a_monitor_that_never_answers_ends_the_conversation_at_its_limit() throws Exception {
         Path socket = dir.resolve("qmp.sock");
         try (ServerSocketChannel server = listen(socket)) {
@@ -66,14 +68,11 @@ class QemuMonitorTest {
                     // the test ends it
                 }
             });
-            long start = System.nanoTime();
             IOException e = assertThrows(IOException.class,
                     () -> QemuMonitor.converse(socket, Duration.ofSeconds(1), "{\"execute\": \"inject-nmi\"}"));
-            long tookMillis = (System.nanoTime() - start) / 1_000_000;
             done.countDown();
             monitor.join();
             assertEquals("QEMU's monitor did not answer within 1 s", e.getMessage());
-            assertTrue(tookMillis >= 1000 && tookMillis < 20_000, tookMillis + " ms");
         }
     }
 
@@ -82,7 +81,7 @@ class QemuMonitorTest {
      * itself must not hold the watchdog (a blocking connect to a full backlog never returns).
      */
     @Test
-    @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void a_monitor_whose_backlog_is_full_is_an_error_not_a_hang() throws Exception {
         Path socket = dir.resolve("qmp.sock");
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
@@ -99,11 +98,10 @@ class QemuMonitorTest {
                         break;
                     }
                 }
-                long start = System.nanoTime();
+                // A hang here is what @Timeout catches; the refusal itself is the kernel's (EAGAIN) or, if a
+                // place was left in the backlog, the limit's.
                 assertThrows(IOException.class,
                         () -> QemuMonitor.converse(socket, Duration.ofSeconds(1), "{\"execute\": \"inject-nmi\"}"));
-                long tookMillis = (System.nanoTime() - start) / 1_000_000;
-                assertTrue(tookMillis < 20_000, tookMillis + " ms");
             } finally {
                 for (SocketChannel early : queued) {
                     early.close();

@@ -1,6 +1,7 @@
 package dev.panavisor.lab;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,7 +9,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class RecycledCodePagesTest {
@@ -37,12 +40,43 @@ class RecycledCodePagesTest {
         List<String> left = null;
         for (int attempt = 0; attempt < 3 && !List.of().equals(left); attempt++) {
             AtomicLong mappedAt = new AtomicLong();
-            RecycledCodePages.Cleared cleared = RecycledCodePages.clear(5 * MIB, mappedAt::set);
+            AtomicInteger calls = new AtomicInteger();
+            // What /proc/self/maps said of the 8 MiB at the address when the callback was told it: mapped or not.
+            AtomicReference<String> mappedThen = new AtomicReference<>();
+            RecycledCodePages.Cleared cleared = RecycledCodePages.clear(5 * MIB, address -> {
+                calls.incrementAndGet();
+                mappedAt.set(address);
+                mappedThen.set(coverage(address, address + 8 * MIB));
+            });
             assertEquals(3, cleared.hugePages());
+            assertEquals(1, calls.get(), "the callback is told the mapping's address once");
+            assertNotEquals(0, mappedAt.get(), "the callback got an address");
+            assertEquals("mapped", mappedThen.get(), "the mapping was there when the callback saw it");
             // The mapping was 3 huge pages and one more for alignment; none of it may be left.
             left = mappingsOverlapping(mappedAt.get(), mappedAt.get() + 8 * MIB);
         }
         assertEquals(List.of(), left);
+    }
+
+    /**
+     * "mapped" when the lines of /proc/self/maps cover [start, end) without a gap (the kernel may have merged the
+     * range with a neighbour, or shown it in parts); otherwise what was found there, for the failure message.
+     */
+    private static String coverage(long start, long end) {
+        try {
+            List<String> lines = mappingsOverlapping(start, end);
+            long covered = start;
+            for (String line : lines) { // in address order, as the kernel lists them
+                String[] range = line.substring(0, line.indexOf(' ')).split("-");
+                if (Long.parseUnsignedLong(range[0], 16) > covered) {
+                    break;
+                }
+                covered = Math.max(covered, Long.parseUnsignedLong(range[1], 16));
+            }
+            return covered >= end ? "mapped" : "not all mapped: " + lines;
+        } catch (IOException | RuntimeException e) {
+            return "cannot read /proc/self/maps: " + e; // the callback must not throw: clear would leak the mapping
+        }
     }
 
     @Test
