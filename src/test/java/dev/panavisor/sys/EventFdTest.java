@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -58,13 +59,22 @@ class EventFdTest {
             });
             Path syscall = Path.of("/proc/self/task", tid.get(), "syscall");
             String sleepingInRead = SYS_READ + " 0x" + Integer.toHexString(event.fd()) + " ";
-            while (!Files.readString(syscall).startsWith(sleepingInRead)) {
+            while (!inSystemCall(syscall).startsWith(sleepingInRead)) {
                 assertTrue(waiter.isAlive(), "the waiter ended before it slept in read");
                 Thread.sleep(1);
             }
             event.signal();
             waiter.join();
             assertEquals(1, got[0]);
+        }
+    }
+
+    /** What a thread's /proc syscall file says; "ended" once the thread, and so the file, is gone. */
+    private static String inSystemCall(Path syscall) throws IOException {
+        try {
+            return Files.readString(syscall);
+        } catch (NoSuchFileException e) {
+            return "ended";
         }
     }
 
