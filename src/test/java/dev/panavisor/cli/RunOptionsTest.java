@@ -95,7 +95,8 @@ class RunOptionsTest {
         assertEquals("02:00:00:00:00:09", user.mac().toString());
         RunCommand run = parsed("run", "--net", "user", "--publish", "8080:80", "--publish", "2222:22");
         MachineConfig.Net published = RunCommand.withPublished(run.net, run.publish);
-        assertEquals(java.util.List.of(new MachineConfig.PortForward(8080, 80), new MachineConfig.PortForward(2222, 22)),
+        assertEquals(java.util.List.of(new MachineConfig.PortForward(8080, 80),
+                new MachineConfig.PortForward(2222, 22)),
                 ((MachineConfig.UserNetwork) published.backend()).publish());
         UsageException e = assertThrows(UsageException.class, () -> RunCommand.withPublished(
                 new NetConverter().convert("tap=t0"), run.publish));
@@ -130,7 +131,8 @@ class RunOptionsTest {
 
     @Test
     void run_options_parse_into_fields() {
-        CommandLine.ParseResult parsed = PanavisorCommand.newCommandLine().parseArgs("run", "--kernel", "bzImage", "--disk", "a.img", "--disk", "b.img,ro", "--memory",
+        CommandLine.ParseResult parsed = PanavisorCommand.newCommandLine().parseArgs("run", "--kernel", "bzImage",
+                "--disk", "a.img", "--disk", "b.img,ro", "--memory",
                 "1G", "--cpus", "2", "--console", "virtio", "--exec", "uname -r", "--cmdline", "loglevel=7");
         RunCommand run = (RunCommand) parsed.subcommand().commandSpec().userObject();
         assertEquals(Path.of("bzImage"), run.kernel);
@@ -326,7 +328,8 @@ class RunOptionsTest {
         assertEquals(dev.panavisor.vmm.Watch.QUIET.events(), plain.watch().events());
         assertEquals(null, plain.watch().exits());
         java.util.List<String> inner = InLab.command(EXEC_TRUE, plain);
-        assertFalse(inner.contains("--verbose") || inner.stream().anyMatch(a -> a.startsWith("--trace")), inner.toString());
+        assertFalse(inner.contains("--verbose") || inner.stream().anyMatch(a -> a.startsWith("--trace")),
+                inner.toString());
 
         RunCommand watched = parsed("run", "-v", "--trace", "exits", "--exec", "true");
         assertTrue(watched.verbose);
@@ -355,7 +358,8 @@ class RunOptionsTest {
     }
 
     @Test
-    void jfr_is_passed_into_the_lab_and_a_place_it_cannot_write_is_one_line(@org.junit.jupiter.api.io.TempDir Path dir) {
+    void jfr_is_passed_into_the_lab_and_a_place_it_cannot_write_is_one_line(
+            @org.junit.jupiter.api.io.TempDir Path dir) {
         RunCommand recorded = parsed("run", "--jfr", dir.resolve("boot.jfr").toString(), "--exec", "true");
         java.util.List<String> inner = InLab.command(EXEC_TRUE, recorded);
         assertTrue(inner.contains("--jfr=" + dir.resolve("boot.jfr").toAbsolutePath()), inner.toString());

@@ -46,7 +46,8 @@ class LabSupportTest {
 
     @Test
     void the_backported_qemu_is_wanted_on_debian_12_only_and_can_be_refused() {
-        String bookworm = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n";
+        String bookworm = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=\"12\"\n"
+                + "VERSION_CODENAME=bookworm\n";
         String trixie = "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nVERSION_CODENAME=trixie\n";
         assertTrue(BackportedQemu.wanted(bookworm, Map.of()));
         assertFalse(BackportedQemu.wanted(trixie, Map.of()), "trixie's own QEMU is already 10");
@@ -74,14 +75,16 @@ class LabSupportTest {
                 new Export("scratch1", Path.of("/root/.m2"), Export.Kind.SCRATCH));
         List<String> args = QemuCommand.build(config, assets, Path.of("/run/i.cpio"), Path.of("/run"), exports);
         String line = String.join(" ", args);
-        assertTrue(line.contains("-accel tcg,thread=" + TcgThreads.DEFAULT.qemuValue() + " -cpu max,la57=off -smp 2 -m 3072M"), line);
+        assertTrue(line.contains("-accel tcg,thread=" + TcgThreads.DEFAULT.qemuValue()
+                + " -cpu max,la57=off -smp 2 -m 3072M"), line);
         assertTrue(line.contains("-virtfs local,path=/,mount_tag=hostroot,security_model=none,multidevs=remap,"
                 + "readonly=on"), line);
         assertTrue(line.contains("-virtfs local,path=/a,,b,mount_tag=rw0,security_model=none,multidevs=remap -"), line);
         assertTrue(line.contains("mount_tag=scratch1,security_model=none,multidevs=remap,readonly=on"), line);
         assertTrue(line.contains("-chardev socket,id=status,path=/run/status.sock -serial chardev:status"), line);
         assertTrue(line.contains("-device virtio-serial-pci,id=ports -chardev socket,id=stdin,path=/run/stdin.sock "
-                + "-device virtserialport,bus=ports.0,chardev=stdin,name=panavisor.stdin"), "the command's stdin: " + line);
+                + "-device virtserialport,bus=ports.0,chardev=stdin,name=panavisor.stdin"),
+                "the command's stdin: " + line);
         assertEquals(4, args.stream().filter("-serial"::equals).count());
         assertTrue(args.contains("-no-reboot"));
         String single = String.join(" ", QemuCommand.build(config.withTcg(TcgThreads.SINGLE), assets,

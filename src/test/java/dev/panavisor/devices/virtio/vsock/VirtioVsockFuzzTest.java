@@ -120,7 +120,8 @@ class VirtioVsockFuzzTest {
         long hostPort = ports[random.nextInt(ports.length)];
         int op = random.nextInt(10) == 0 ? random.nextInt(65536) : random.nextInt(8);
         int length = op == VsockHeader.OP_RW ? random.nextInt(5000) : random.nextInt(20) == 0 ? 7 : 0;
-        long len = random.nextInt(20) == 0 ? HostileDriver.pick(((FuzzRandom) random).data(), 0xffff_ffffL, 65537, length + 1) : length;
+        long len = random.nextInt(20) == 0
+                ? HostileDriver.pick(((FuzzRandom) random).data(), 0xffff_ffffL, 65537, length + 1) : length;
         long[] c = credit.computeIfAbsent(VsockConnection.key(guestPort, hostPort), k -> new long[2]);
         if (random.nextBoolean()) {
             c[1] = c[0]; // the guest's application read everything that arrived
