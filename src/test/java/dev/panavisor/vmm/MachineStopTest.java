@@ -54,7 +54,9 @@ class MachineStopTest {
                     Machine machine = Machine.create(kvm, config, OutputStream.nullOutputStream(), System.nanoTime());
                     CompletableFuture<Outcome> outcome = CompletableFuture.supplyAsync(machine::run,
                             runnable -> Thread.ofPlatform().name("machine-run").start(runnable));
-                    Thread.sleep(20); // let the boot CPU get into the guest
+                    // The boot CPU in the guest, spinning: 20 ms of its thread's CPU time (setting up its registers
+                    // takes far less), so the stop ends a KVM_RUN under way, not one not yet begun.
+                    VcpuThreadingTest.awaitCpuMillis(awaitThread("vcpu-0"), 20);
                     long stop = System.nanoTime();
                     machine.stop("test stop " + i);
                     // run() returns once every vCPU thread has ended (it joins them): that is the stop latency.
@@ -79,5 +81,17 @@ class MachineStopTest {
         // Measured, not asserted (speed is for benchmarks): printed for the report.
         System.out.printf("stop latency over %d cycles (2 vCPUs, 1 spinning, 1 waiting for SIPI): median %d us,"
                 + " max %d us%n", CYCLES, sorted[CYCLES / 2], sorted[CYCLES - 1]);
+    }
+
+    /** The live thread called {@code name}, once it exists. */
+    private static Thread awaitThread(String name) throws InterruptedException {
+        while (true) {
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                if (t.isAlive() && t.getName().equals(name)) {
+                    return t;
+                }
+            }
+            Thread.sleep(1);
+        }
     }
 }

@@ -38,6 +38,7 @@ class VcpuThreadingTest {
         0x00, (byte) 0xc7, 0x00, 0x01, 0x00, 0x00, 0x00, (byte) 0xc7, 0x00, 0x02, 0x00, 0x00, 0x00, (byte) 0xf4};
 
     @Test
+    @org.junit.jupiter.api.Timeout(120) // a vCPU that never spins in the guest fails here, not by hanging
     void a_kick_from_another_thread_ends_kvm_run_of_a_spinning_guest() throws Exception {
         Requires.kvm();
         try (Kvm kvm = Kvm.open(); TinyGuest guest = TinyGuest.realMode(kvm, SPIN)) {
@@ -56,7 +57,9 @@ class VcpuThreadingTest {
                 }
             });
             bound.get(10, TimeUnit.SECONDS);
-            Thread.sleep(200); // let it get into the guest and spin
+            // In the guest and spinning: after binding, the thread's only work is KVM_RUN, so 100 ms more of its CPU
+            // time is time in the guest (a kick before it got there would end the next KVM_RUN just the same).
+            awaitCpuMillis(vcpuThread, 100);
             assertFalse(exit.isDone(), "the guest spins; nothing should have ended KVM_RUN yet");
             long kicked = System.nanoTime();
             guest.vcpu().kick();
@@ -109,6 +112,16 @@ class VcpuThreadingTest {
             assertEquals(2, write.value());
             assertInstanceOf(VcpuExit.Hlt.class, guest.run());
             assertEquals(1, assertTimeoutPreemptively(Duration.ofSeconds(10), notified::await));
+        }
+    }
+
+    /** Waits until {@code thread} has used {@code millis} more CPU time than at the call (the caller bounds it). */
+    static void awaitCpuMillis(Thread thread, long millis) throws InterruptedException {
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        long start = threads.getThreadCpuTime(thread.threadId());
+        while (threads.getThreadCpuTime(thread.threadId()) - start < millis * 1_000_000) {
+            assertFalse(start < 0 || !thread.isAlive(), thread.getName() + " ended, or its CPU time is not measured");
+            Thread.sleep(5);
         }
     }
 }
