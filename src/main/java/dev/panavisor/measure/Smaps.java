@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -31,8 +32,13 @@ public record Smaps(List<Mapping> mappings) {
         mappings = List.copyOf(mappings);
     }
 
-    /** One mapping: its address range, permissions, path or pseudo-name ("" when anonymous), and sizes in bytes. */
-    public record Mapping(long start, long end, String perms, String name, long rss, long pss, long privateBytes) {
+    /**
+     * One mapping: its address range, permissions, path or pseudo-name ("" when anonymous), and sizes in bytes;
+     * {@code anonymousBytes} counts the pages that belong to no file: all of an anonymous mapping's, and a file
+     * mapping's private copies (pages written since it was mapped, which the file no longer holds).
+     */
+    public record Mapping(long start, long end, String perms, String name, long rss, long pss, long privateBytes,
+            long anonymousBytes) {
         public long size() {
             return end - start;
         }
@@ -97,6 +103,7 @@ public record Smaps(List<Mapping> mappings) {
                     case "Rss" -> current.rss = bytes;
                     case "Pss" -> current.pss = bytes;
                     case "Private_Clean", "Private_Dirty" -> current.privateBytes += bytes;
+                    case "Anonymous" -> current.anonymousBytes = bytes;
                     default -> { }
                 }
             }
@@ -108,24 +115,26 @@ public record Smaps(List<Mapping> mappings) {
     }
 
     public long rss() {
-        return sum(mappings, true, m -> true);
+        return sum(mappings, Mapping::rss, m -> true);
     }
 
     public long pss() {
-        return sum(mappings, false, m -> true);
+        return sum(mappings, Mapping::pss, m -> true);
     }
 
     /**
      * The VMM's own memory: the process's resident set minus the resident pages of the mappings that hold guest
-     * memory ({@code guestRam} picks them). Pss is given too: the share that adds up over many VMMs on one host.
+     * memory ({@code guestRam} picks them). Pss is given too: the share that adds up over many VMMs on one host; and
+     * the anonymous pages, the part of it that no file holds.
      */
     public Overhead overhead(Predicate<Mapping> guestRam) {
-        return new Overhead(rss(), sum(mappings, true, guestRam), pss(), sum(mappings, false, guestRam));
+        return new Overhead(rss(), sum(mappings, Mapping::rss, guestRam), pss(), sum(mappings, Mapping::pss, guestRam),
+                sum(mappings, Mapping::anonymousBytes, guestRam.negate()));
     }
 
     /** Mappings whose name matches: "[heap]", "[stack]", a library path, ... */
     public long rssOf(Predicate<Mapping> which) {
-        return sum(mappings, true, which);
+        return sum(mappings, Mapping::rss, which);
     }
 
     /** Guest memory a VMM mapped at a known host address (Panavisor knows its own mapping). */
@@ -151,8 +160,14 @@ public record Smaps(List<Mapping> mappings) {
         return m -> m.anonymous() && m.perms().startsWith("rw") && m.size() == guestBytes;
     }
 
-    /** A VMM's resident memory, total and guest memory's part, in bytes; Rss and Pss. */
-    public record Overhead(long rss, long guestRss, long pss, long guestPss) {
+    /**
+     * A VMM's resident memory, total and guest memory's part, in bytes; Rss and Pss; and {@code vmmAnonymous}, the
+     * resident pages outside guest memory that belong to no file (heaps, stacks, the JIT's code, a file mapping's
+     * written copies). The rest of the VMM's resident set is files' pages (its binary, its libraries, what a JVM maps
+     * of its AOT cache unwritten): the kernel's page cache holds them, shares them with every process that maps the
+     * same file, and can drop them when memory is short; anonymous pages only swap can take.
+     */
+    public record Overhead(long rss, long guestRss, long pss, long guestPss, long vmmAnonymous) {
         /** The VMM's own resident memory: everything but the guest's pages. */
         public long vmmRss() {
             return rss - guestRss;
@@ -163,11 +178,11 @@ public record Smaps(List<Mapping> mappings) {
         }
     }
 
-    private static long sum(List<Mapping> mappings, boolean rss, Predicate<Mapping> which) {
+    private static long sum(List<Mapping> mappings, ToLongFunction<Mapping> field, Predicate<Mapping> which) {
         long total = 0;
         for (Mapping m : mappings) {
             if (which.test(m)) {
-                total += rss ? m.rss() : m.pss();
+                total += field.applyAsLong(m);
             }
         }
         return total;
@@ -181,6 +196,7 @@ public record Smaps(List<Mapping> mappings) {
         long rss;
         long pss;
         long privateBytes;
+        long anonymousBytes;
 
         Builder(long start, long end, String perms, String name) {
             this.start = start;
@@ -190,7 +206,7 @@ public record Smaps(List<Mapping> mappings) {
         }
 
         Mapping build() {
-            return new Mapping(start, end, perms, name, rss, pss, privateBytes);
+            return new Mapping(start, end, perms, name, rss, pss, privateBytes, anonymousBytes);
         }
     }
 }

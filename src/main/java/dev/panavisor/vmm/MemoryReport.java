@@ -13,7 +13,8 @@ import javax.management.ObjectName;
 
 /**
  * {@code run --stats}: where the VMM's own memory goes. The first line is Firecracker's measure of a VMM's
- * overhead, the process's resident set minus the guest memory's resident pages ({@link Smaps}); the next says how
+ * overhead, the process's resident set minus the guest memory's resident pages ({@link Smaps}), split into the
+ * anonymous pages and the files' pages (which the page cache shares and can reclaim); the next says how
  * much of it the JVM's managed areas hold (heap, metaspace, code cache, from the platform MXBeans); when the JVM
  * runs with {@code -XX:NativeMemoryTracking=summary}, the JVM's own native-memory breakdown follows, largest
  * first (the {@code VM.native_memory summary} diagnostic command, read in-process).
@@ -28,8 +29,10 @@ public final class MemoryReport {
     public static List<String> lines(Smaps.Overhead overhead) {
         List<String> lines = new ArrayList<>();
         lines.add(String.format(Locale.ROOT, "memory: VMM overhead %.1f MiB resident apart from guest memory "
-                        + "(process RSS %.1f MiB, guest memory's pages %.1f MiB); PSS %.1f MiB",
-                overhead.vmmRss() / MIB, overhead.rss() / MIB, overhead.guestRss() / MIB, overhead.vmmPss() / MIB));
+                        + "(process RSS %.1f MiB, guest memory's pages %.1f MiB); PSS %.1f MiB; anonymous %.1f MiB, "
+                        + "files' pages %.1f MiB", overhead.vmmRss() / MIB, overhead.rss() / MIB,
+                overhead.guestRss() / MIB, overhead.vmmPss() / MIB, overhead.vmmAnonymous() / MIB,
+                (overhead.vmmRss() - overhead.vmmAnonymous()) / MIB));
         lines.add(jvmAreas());
         String nmt = nativeMemorySummary();
         if (nmt != null) {

@@ -51,12 +51,15 @@ class BenchBootTest {
                 phase.addAll(List.of(1.0, 2.0, 3.0));
             }
         }
+        panavisor.anonymous.addAll(List.of(30.0, 28.5, 29.0));
+        qemu.anonymous.addAll(List.of(12.0, 14.0, 12.5));
         java.io.StringWriter text = new java.io.StringWriter();
         BenchBootCommand.report(new java.io.PrintWriter(text), panavisor, qemu);
         String report = text.toString();
         assertTrue(report.contains("median boot (VMM start to /init): panavisor 5000 ms, qemu 2100 ms, ratio 2.38"),
                 report);
         assertTrue(report.contains("panavisor 1700 ms, qemu 900 ms, ratio 1.89"), report);
+        assertTrue(report.contains("median VMM overhead in anonymous pages: panavisor 29.0 MiB, qemu 12.5 MiB"), report);
         assertTrue(report.contains("fastest of 3 rounds: boot panavisor 4200 ms, qemu 2000 ms, ratio 2.10; guest "
                 + "time to the banner (quiet boots) panavisor 850 ms, qemu 880 ms, ratio 0.97"), report);
     }

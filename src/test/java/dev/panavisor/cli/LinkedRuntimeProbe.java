@@ -31,6 +31,6 @@ final class LinkedRuntimeProbe {
         }
         System.out.println("jfr: " + Files.size(recording) + " bytes");
         // jdk.management: the DiagnosticCommand MBean behind run --stats' NMT line (the JVM runs with NMT on).
-        MemoryReport.lines(new Smaps.Overhead(0, 0, 0, 0)).forEach(System.out::println);
+        MemoryReport.lines(new Smaps.Overhead(0, 0, 0, 0, 0)).forEach(System.out::println);
     }
 }

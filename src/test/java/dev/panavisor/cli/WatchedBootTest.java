@@ -29,6 +29,9 @@ class WatchedBootTest {
         // The stand-in maps no 256 MiB guest memory: all its resident memory is the "VMM's".
         assertEquals(0, run.overhead().guestRss());
         assertTrue(run.overhead().vmmRss() > 0);
+        // A shell's heap and stack are anonymous, its binary and libraries are files' pages: both parts are there.
+        assertTrue(run.overhead().vmmAnonymous() > 0 && run.overhead().vmmAnonymous() < run.overhead().vmmRss(),
+                run.overhead().toString());
         assertTrue(run.output().contains("panavisor-exit-status: 0"));
     }
 

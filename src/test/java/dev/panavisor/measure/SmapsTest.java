@@ -26,6 +26,7 @@ class SmapsTest {
             "Pss:               20480 kB",
             "Private_Clean:         0 kB",
             "Private_Dirty:     20480 kB",
+            "Anonymous:         20480 kB",
             "THPeligible:    1",
             "7f0010000000-7f0010400000 rw-p 00000000 00:00 0                          [heap]",
             "Size:               4096 kB",
@@ -33,6 +34,7 @@ class SmapsTest {
             "Pss:                3000 kB",
             "Private_Clean:       100 kB",
             "Private_Dirty:      2900 kB",
+            "Anonymous:          2900 kB",
             "7ffd00000000-7ffd00001000 ---p 00000000 00:00 0 ",
             "Size:                  4 kB",
             "Rss:                   0 kB",
@@ -50,6 +52,8 @@ class SmapsTest {
         Smaps.Mapping heap = smaps.mappings().get(2);
         assertEquals("[heap]", heap.name());
         assertEquals(3000 * 1024L, heap.privateBytes());
+        assertEquals(2900 * 1024L, heap.anonymousBytes());
+        assertEquals(0, java.anonymousBytes(), "a file's page read, never written");
         assertTrue(smaps.mappings().get(1).anonymous());
         assertEquals((4 + 20480 + 3000) * 1024L, smaps.rss());
         assertEquals((2 + 20480 + 3000) * 1024L, smaps.pss());
@@ -61,6 +65,7 @@ class SmapsTest {
         assertEquals(20480 * 1024L, overhead.guestRss());
         assertEquals((4 + 3000) * 1024L, overhead.vmmRss());
         assertEquals((2 + 3000) * 1024L, overhead.vmmPss());
+        assertEquals(2900 * 1024L, overhead.vmmAnonymous(), "the heap's written pages, not the guest's or the file's");
     }
 
     @Test
@@ -73,7 +78,7 @@ class SmapsTest {
 
     @Test
     void rangesThatOnlyTouchDoNotOverlap() {
-        Smaps.Mapping m = new Smaps.Mapping(0x1000, 0x2000, "rw-p", "", 0, 0, 0);
+        Smaps.Mapping m = new Smaps.Mapping(0x1000, 0x2000, "rw-p", "", 0, 0, 0, 0);
         assertTrue(m.overlaps(0x1fff, 1));
         assertFalse(m.overlaps(0x2000, 0x1000));
         assertFalse(m.overlaps(0x0, 0x1000));

@@ -21,10 +21,11 @@ class MemoryReportTest {
 
     @Test
     void firstLineIsTheOverheadApartFromGuestMemory() {
-        Smaps.Overhead overhead = new Smaps.Overhead(100L << 20, 60L << 20, 90L << 20, 60L << 20);
+        Smaps.Overhead overhead = new Smaps.Overhead(100L << 20, 60L << 20, 90L << 20, 60L << 20, 25L << 20);
         List<String> lines = MemoryReport.lines(overhead);
         assertTrue(lines.get(0).startsWith("memory: VMM overhead 40.0 MiB resident apart from guest memory "
-                + "(process RSS 100.0 MiB, guest memory's pages 60.0 MiB); PSS 30.0 MiB"), lines.get(0));
+                + "(process RSS 100.0 MiB, guest memory's pages 60.0 MiB); PSS 30.0 MiB; anonymous 25.0 MiB, files' "
+                + "pages 15.0 MiB"), lines.get(0));
         assertTrue(lines.get(1).matches("memory: JVM heap [0-9.]+ MiB committed .* threads"), lines.get(1));
     }
 }
