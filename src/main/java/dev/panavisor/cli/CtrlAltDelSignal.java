@@ -41,19 +41,13 @@ final class CtrlAltDelSignal {
             if (over.get()) {
                 return;
             }
-            // Said by a daemon thread waited for 2 s at most: a stderr that nobody reads must not hold the stop.
-            Thread notice = Thread.ofPlatform().daemon().name("ctrl-alt-del-notice").start(() -> {
+            BoundedNotice.start("ctrl-alt-del-notice", () -> { // a stderr nobody reads must not hold the stop
                 synchronized (err) {
                     err.println("panavisor: SIGPWR: the VM runs in the nested lab, where no keyboard press reaches "
                             + "it from here; stopping it instead, as SIGTERM does");
                     err.flush();
                 }
-            });
-            try {
-                notice.join(2_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            }).await();
             sun.misc.Signal.raise(new sun.misc.Signal("TERM"));
         });
         return () -> over.set(true);

@@ -291,22 +291,20 @@ final class RunCommand implements Callable<Integer> {
             if (streams != null) {
                 streams.stopWaiting(); // a reader that stopped reading holds neither the device nor the run's end
             }
-            Thread notice = null;
+            BoundedNotice notice = null;
             if (machine.isRunning()) {
                 machine.stop("Panavisor received a termination signal");
-                // Said after the stop, and by a daemon thread waited for 2 s at most: a stderr pipe that nobody reads
-                // (a paused pager) would otherwise hold this hook in the write, the VM never stopped and the process
-                // never ended.
-                notice = Thread.ofPlatform().daemon().name("stop-notice")
-                        .start(() -> System.err.println("panavisor: stopping the VM (termination signal)"));
+                // Said after the stop, never by this hook itself: a stderr nobody reads would hold it in the write.
+                notice = BoundedNotice.start("stop-notice",
+                        () -> System.err.println("panavisor: stopping the VM (termination signal)"));
             }
             try {
                 closed.await(30, java.util.concurrent.TimeUnit.SECONDS);
-                if (notice != null) {
-                    notice.join(2_000);
-                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+            if (notice != null) {
+                notice.await();
             }
         });
         Runtime.getRuntime().addShutdownHook(hook);

@@ -118,7 +118,8 @@ final class RunCommandSpec {
                 "Print how many VM exits each port and MMIO page caused.");
         flag(spec, new String[] {"--stats"}, () -> run.stats, v -> run.stats = v,
                 "After the run, print the VMM's own memory: its resident set apart from guest memory (as "
-                        + "Firecracker measures it), the JVM's heap, metaspace and code cache, and, when the JVM runs "
+                        + "Firecracker measures it; its anonymous pages and its files' pages apart), the JVM's heap, "
+                        + "metaspace and code cache, and, when the JVM runs "
                         + "with -XX:NativeMemoryTracking=summary, its native memory by area (docs/performance.md).");
         flag(spec, new String[] {"--timeline"}, () -> run.timeline, v -> run.timeline = v,
                 "After the run, print when each boot phase ended, in ms from the process's start: JVM up, command "
