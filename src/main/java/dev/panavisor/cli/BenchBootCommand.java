@@ -59,7 +59,8 @@ final class BenchBootCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--rounds", paramLabel = "N", description = "Rounds of each measurement (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rounds", paramLabel = "N",
+            description = "Rounds of each measurement (default: ${DEFAULT-VALUE}).")
     int rounds = 5;
 
     @Option(names = "--warm", description = {"Measure warm starts instead: from 'start the VM' to the init's banner "
@@ -185,7 +186,8 @@ final class BenchBootCommand implements Callable<Integer> {
             clearing.clearBeforeRun();
             qemu.add(WatchedBoot.run(qemu(false, VERBOSE, EXEC_SLEEP), 0, GUEST_BYTES, 3));
             out.printf("       guest clock at /init: panavisor %.3f s, qemu %.3f s (quiet boots' banner: %.2f s, "
-                    + "%.2f s); VMM overhead: panavisor %.1f MiB (%.1f anonymous), qemu %.1f MiB (%.1f anonymous)%n",
+                    + "%.2f s); VMM overhead: panavisor %.1f MiB (%.1f MiB anonymous), qemu %.1f MiB (%.1f MiB "
+                    + "anonymous)%n",
                     panavisor.guestInit.getLast(), qemu.guestInit.getLast(), panavisor.uptime.getLast(),
                     qemu.uptime.getLast(), panavisor.overhead.getLast(), panavisor.anonymous.getLast(),
                     qemu.overhead.getLast(), qemu.anonymous.getLast());
@@ -307,8 +309,9 @@ final class BenchBootCommand implements Callable<Integer> {
     /**
      * QEMU's microvm with what Panavisor gives a guest: 256 MiB, 1 vCPU, serial console, the same parameters, except
      * the reset method: microvm has no i8042, so the guest reboots by triple fault ({@code reboot=t}), which QEMU
-     * turns into its exit with {@code -no-reboot}. ({@code -cpu max}: {@code -cpu host} did not get past the
-     * kernel's start inside the nested lab.)
+     * turns into its exit with {@code -no-reboot}; and except the words only Panavisor's guest needs (the i8042 and
+     * 8250 words, its virtio-mmio devices, its ports console: KernelCommandLine). ({@code -cpu max}: {@code -cpu
+     * host} did not get past the kernel's start inside the nested lab.)
      */
     private List<String> qemu(boolean stopAtBootMarker, String logLevel, String exec) {
         List<String> command = new ArrayList<>(List.of("qemu-system-x86_64", "-M", "microvm,acpi=off",

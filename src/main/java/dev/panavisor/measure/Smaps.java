@@ -20,8 +20,8 @@ import java.util.regex.Pattern;
  *
  * <p>Each mapping starts with a header line ({@code start-end perms offset dev inode [path]}), followed by
  * {@code Field: N kB} lines. Only the fields used here are kept: Rss (pages resident), Pss (resident, each shared
- * page divided by the number of processes mapping it: the fair share to add up over many instances), and the
- * private clean and dirty pages.
+ * page divided by the number of processes mapping it: the fair share to add up over many instances), the
+ * private clean and dirty pages, and Anonymous (the pages that belong to no file).
  */
 public record Smaps(List<Mapping> mappings) {
     private static final Pattern HEADER =
@@ -165,7 +165,8 @@ public record Smaps(List<Mapping> mappings) {
      * resident pages outside guest memory that belong to no file (heaps, stacks, the JIT's code, a file mapping's
      * written copies). The rest of the VMM's resident set is files' pages (its binary, its libraries, what a JVM maps
      * of its AOT cache unwritten): the kernel's page cache holds them, shares them with every process that maps the
-     * same file, and can drop them when memory is short; anonymous pages only swap can take.
+     * same file, and can drop them when memory is short; anonymous pages only swap can take. (That rest also holds
+     * shared memory that is no file's, such as the vCPUs' kvm_run pages: a few KiB.)
      */
     public record Overhead(long rss, long guestRss, long pss, long guestPss, long vmmAnonymous) {
         /** The VMM's own resident memory: everything but the guest's pages. */

@@ -31,6 +31,18 @@ class BenchBootTest {
     }
 
     @Test
+    void a_watched_run_adds_its_overhead_and_its_anonymous_part_in_mib() {
+        BenchBootCommand.Samples samples = new BenchBootCommand.Samples();
+        samples.add(new WatchedBoot(100, 900, 0.8, 1000,
+                new dev.panavisor.measure.Smaps.Overhead(300L << 20, 256L << 20, 290L << 20, 256L << 20, 25L << 20),
+                "panavisor: timeline   812 ms  JVM up (main entered)\n"));
+        assertEquals(List.of(44.0), samples.overhead);
+        assertEquals(List.of(25.0), samples.anonymous);
+        assertEquals(List.of(0.8), samples.guestInit);
+        assertEquals(List.of(812.0), samples.timeline.get("JVM up (main entered)"));
+    }
+
+    @Test
     void the_report_gives_medians_and_the_fastest_round_of_each_vmm() {
         // Two of three Panavisor rounds and one of three QEMU rounds stalled (the lab's ~0.8 s): the medians
         // differ by the stalls, the fastest rounds by the VMMs.
@@ -59,7 +71,8 @@ class BenchBootTest {
         assertTrue(report.contains("median boot (VMM start to /init): panavisor 5000 ms, qemu 2100 ms, ratio 2.38"),
                 report);
         assertTrue(report.contains("panavisor 1700 ms, qemu 900 ms, ratio 1.89"), report);
-        assertTrue(report.contains("median VMM overhead in anonymous pages: panavisor 29.0 MiB, qemu 12.5 MiB"), report);
+        assertTrue(report.contains("median VMM overhead in anonymous pages: panavisor 29.0 MiB, qemu 12.5 MiB"),
+                report);
         assertTrue(report.contains("fastest of 3 rounds: boot panavisor 4200 ms, qemu 2000 ms, ratio 2.10; guest "
                 + "time to the banner (quiet boots) panavisor 850 ms, qemu 880 ms, ratio 0.97"), report);
     }

@@ -19,10 +19,11 @@ class BoundedNoticeTest {
     }
 
     @Test
-    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    @Timeout(value = 20, unit = TimeUnit.SECONDS) // the bound is 2 s: a wait ten times as long fails here
     void aWriteThatNeverEndsDoesNotHoldTheCallerAndLeavesADaemonBehind() throws InterruptedException {
         CountDownLatch never = new CountDownLatch(1); // a stderr nobody reads: the write blocks for good
         AtomicReference<Thread> writer = new AtomicReference<>();
+        long start = System.nanoTime();
         BoundedNotice.start("test-blocked-notice", () -> {
             writer.set(Thread.currentThread());
             try {
@@ -31,6 +32,8 @@ class BoundedNoticeTest {
                 Thread.currentThread().interrupt();
             }
         }).await(); // returns: a hang here is the @Timeout's failure
+        long waitedMillis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(waitedMillis >= BoundedNotice.WAIT_MILLIS, "it gave the write its time: " + waitedMillis + " ms");
         assertTrue(writer.get().isAlive(), "the write is still blocked");
         assertTrue(writer.get().isDaemon(), "a daemon, which does not keep the JVM from exiting");
         never.countDown();

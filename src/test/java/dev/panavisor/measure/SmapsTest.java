@@ -65,7 +65,7 @@ class SmapsTest {
         assertEquals(20480 * 1024L, overhead.guestRss());
         assertEquals((4 + 3000) * 1024L, overhead.vmmRss());
         assertEquals((2 + 3000) * 1024L, overhead.vmmPss());
-        assertEquals(2900 * 1024L, overhead.vmmAnonymous(), "the heap's written pages, not the guest's or the file's");
+        assertEquals(2900 * 1024L, overhead.vmmAnonymous(), "the heap's pages, not the guest's or the file's");
     }
 
     @Test
@@ -102,12 +102,35 @@ class SmapsTest {
     }
 
     @Test
+    void anonymousCountsAFileMappingsWrittenCopiesButNotItsFilePagesOrSharedWrites() {
+        Smaps smaps = Smaps.parse(List.of(
+                // An AOT cache mapped private and writable: 600 kB written (copies), 400 kB still the file's.
+                "66001000-66675000 rw-p 00001000 00:1a 10                                 /tmp/c.aot",
+                "Rss:                1000 kB", "Pss:                1000 kB", "Private_Clean:       400 kB",
+                "Private_Dirty:       600 kB", "Anonymous:           600 kB",
+                // A file mapped shared and written: dirty, but the file's own pages, not anonymous.
+                "7f5c28ef8000-7f5c28f56000 rw-s 00000000 00:1a 11                         /tmp/shared.bin",
+                "Rss:                 200 kB", "Pss:                 200 kB", "Private_Dirty:       200 kB",
+                "Anonymous:             0 kB",
+                // The guest's memory: anonymous, but not the VMM's.
+                "7f0000000000-7f0010000000 rw-p 00000000 00:00 0 ",
+                "Rss:                2048 kB", "Pss:                2048 kB", "Private_Dirty:      2048 kB",
+                "Anonymous:          2048 kB"));
+        assertEquals(600 * 1024L, smaps.mappings().get(0).anonymousBytes());
+        assertEquals(0, smaps.mappings().get(1).anonymousBytes(), "written, yet the file holds it");
+        Smaps.Overhead overhead = smaps.overhead(Smaps.anonymousOfSize(256L << 20));
+        assertEquals(1200 * 1024L, overhead.vmmRss());
+        assertEquals(600 * 1024L, overhead.vmmAnonymous(), "the cache's copies only");
+    }
+
+    @Test
     void aRollupIsOneMappingWithTheProcesssTotals() {
         Smaps rollup = Smaps.parse(List.of(
                 "55d4c8a00000-7ffd00001000 ---p 00000000 00:00 0                          [rollup]",
                 "Rss:               23484 kB", "Pss:               23482 kB", "Pss_Anon:          23480 kB",
-                "Private_Dirty:     23380 kB"));
+                "Private_Dirty:     23380 kB", "Anonymous:         23400 kB"));
         assertEquals(1, rollup.mappings().size());
+        assertEquals(23400 * 1024L, rollup.mappings().getFirst().anonymousBytes(), "Pss_Anon is another field");
         assertEquals(23484 * 1024L, rollup.rss());
         assertEquals(23482 * 1024L, rollup.pss());
         long pid = ProcessHandle.current().pid();
