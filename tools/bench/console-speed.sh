@@ -5,7 +5,8 @@
 # `--exec true` and of `--exec 'seq 1 20000'` (129 KB of output). Panavisor three ways: with --tty on the 8250 and
 # on the virtio console (the command's terminal is the console, so it writes line by line to it, as QEMU's guest
 # below does on its 8250), and without --tty (run's default: the command's stdout is a pipe to a virtio-console
-# port). The difference between the two commands is what printing costs. One line per measurement, then medians.
+# port). The difference between the two commands is what printing costs. One line per measurement, then medians
+# (over the measurements that ended with status 0; a failed one says so, with its last lines, and is left out).
 set -u
 dir=$1; rounds=${2:-3}
 J=${JAVA_HOME:?needs JAVA_HOME (./panavisor sets it)}/bin/java
@@ -32,7 +33,12 @@ measure() { # LABEL FUNCTION ARGS...
     s=$(ms); "$@"; rc=$?; t=$(( $(ms) - s ))
     lines=$(grep -c . /tmp/cs.out)
     echo "$label ${t} ms rc=$rc lines=$lines"
-    echo "$label $t" >> /tmp/cs.times
+    if [ "$rc" -eq 0 ]; then
+        echo "$label $t" >> /tmp/cs.times
+    else # left out of the medians; the VMM's own lines say why (a stalled guest: status 123 and where it stood)
+        echo "$label: no result, left out of the medians; the run's last lines:"
+        grep -a -v '^[0-9]*.$' /tmp/cs.out | tail -n 5 | sed 's/^/    /'
+    fi
 }
 rm -f /tmp/cs.times
 i=1
