@@ -79,6 +79,13 @@ public final class CoalescedRing {
         return (int) INDEX.getAcquire(page, LAST) == (int) INDEX.getOpaque(page, FIRST);
     }
 
+    /** How many writes KVM has recorded that no drain has handed over yet. */
+    public int held() {
+        int first = checked((int) INDEX.getOpaque(page, FIRST), "first");
+        int last = checked((int) INDEX.getAcquire(page, LAST), "last");
+        return Math.floorMod(last - first, CAPACITY);
+    }
+
     /**
      * Hands every recorded write to {@code sink}, oldest first, freeing each slot once the sink has taken it (an
      * entry the sink throws on stays, for the next drain); returns how many it handed over. When another thread is

@@ -28,6 +28,11 @@ final class CoalescedWrites {
         }
     }
 
+    /** How many writes wait in the ring for the next drain. */
+    int held() {
+        return ring.held();
+    }
+
     /** Hands over whatever is left; once every vCPU thread has stopped. */
     void drainAll() {
         ring.drain(sink, true);

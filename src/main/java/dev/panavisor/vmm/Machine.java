@@ -274,7 +274,7 @@ public final class Machine implements AutoCloseable {
                 () -> exitHandler.stats().total() + workers.stream().mapToLong(DeviceWorker::served).sum()
                         + (network == null ? 0 : network.wakeups()),
                 () -> watched.stream().mapToLong(t -> Math.max(0, threads.getThreadCpuTime(t.threadId()))).sum(),
-                what -> finish(new Outcome.Stalled(what)));
+                what -> finish(new Outcome.Stalled(what + StallNote.of(coalesced, uart))));
     }
 
     /** Waits (bounded) for every vCPU thread to end; marks when they all had, on the timeline. */

@@ -53,6 +53,22 @@ class CoalescedRingTest {
     }
 
     @Test
+    void held_counts_the_writes_not_yet_drained_across_the_wrap() {
+        assertEquals(0, ring.held());
+        for (int i = 0; i < CoalescedRing.CAPACITY - 3; i++) {
+            record(0x3f8, 1, true, 'a');
+        }
+        assertEquals(CoalescedRing.CAPACITY - 3, ring.held());
+        drain();
+        assertEquals(0, ring.held());
+        for (int i = 0; i < 7; i++) {
+            record(0x3f8, 1, true, 'b'); // last wraps past the page's end, behind first
+        }
+        assertTrue(page.get(ValueLayout.JAVA_INT, 4) < page.get(ValueLayout.JAVA_INT, 0));
+        assertEquals(7, ring.held());
+    }
+
+    @Test
     void the_ring_wraps_around() {
         for (int i = 0; i < CoalescedRing.CAPACITY - 1; i++) {
             record(0x3f8, 1, true, i & 0xff);

@@ -214,6 +214,16 @@ public final class Uart8250 implements BusDevice {
         return interruptAsserted;
     }
 
+    /**
+     * The registers that decide the interrupt, read without their side effects (IIR's read clears a THRE it
+     * reports; this does not): "IER 0x02, IIR 0xc2, line high". For the one line that says why a guest stalled.
+     */
+    public String interruptState() {
+        int iir = pendingInterrupt() | (fifoEnabled ? IIR_FIFO_ENABLED : 0);
+        return "IER 0x" + Integer.toHexString(ier) + ", IIR 0x" + Integer.toHexString(iir)
+                + (interruptAsserted ? ", line high" : ", line low");
+    }
+
     /** The register names of the 8250/16550 datasheet; offsets 0 and 1 depend on DLAB, offset 2 on the direction. */
     @Override
     public String registerName(long offset, boolean write) {

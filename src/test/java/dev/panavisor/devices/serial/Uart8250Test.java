@@ -106,6 +106,17 @@ class Uart8250Test {
     }
 
     @Test
+    void the_interrupt_state_is_read_without_clearing_thre() {
+        assertEquals("IER 0x0, IIR 0x1, line low", uart.interruptState());
+        out(IIR, 0x01); // FCR: FIFOs on
+        out(IER, 0x02);
+        assertEquals("IER 0x2, IIR 0xc2, line high", uart.interruptState());
+        assertEquals("IER 0x2, IIR 0xc2, line high", uart.interruptState(), "a second look sees the same");
+        assertEquals(0xc2, in(IIR), "the guest's read still finds THRE");
+        assertEquals("IER 0x2, IIR 0xc1, line low", uart.interruptState());
+    }
+
+    @Test
     void each_transmitted_byte_raises_thre_again() {
         out(IER, 0x02);
         in(IIR);

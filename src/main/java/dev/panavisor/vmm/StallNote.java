@@ -1,0 +1,30 @@
+package dev.panavisor.vmm;
+
+import dev.panavisor.devices.serial.Uart8250;
+
+/**
+ * What the stall watchdog's line says about the devices, read at the moment it gives up, before the vCPUs are
+ * kicked (a kicked vCPU drains KVM's coalesced ring on its way out, and the evidence with it): how many writes wait
+ * in that ring, and the 8250's interrupt registers. A guest idle with transmit writes held in the ring and no exit
+ * to come would be waiting for a THRE interrupt that only their drain raises; a UART line left high would be an
+ * edge the guest never saw. Either would be a VMM bug (docs/performance.md, "Consoles").
+ */
+final class StallNote {
+    private StallNote() {
+    }
+
+    /** "; N writes held in KVM's coalesced ring, the 8250's IER 0x.., IIR 0x.., line low". */
+    static String of(CoalescedWrites coalesced, Uart8250 uart) {
+        return of(coalesced == null ? -1 : coalesced.held(), uart);
+    }
+
+    /** As above, with {@code heldWrites} counted already; -1 for a VM without the ring. */
+    static String of(int heldWrites, Uart8250 uart) {
+        String ring = heldWrites < 0 ? "no coalesced ring" : heldWrites + " writes held in KVM's coalesced ring";
+        String registers;
+        synchronized (uart) { // the device's lock, as on its bus accesses
+            registers = uart.interruptState();
+        }
+        return "; " + ring + ", the 8250's " + registers;
+    }
+}
