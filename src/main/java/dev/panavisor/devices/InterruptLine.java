@@ -7,6 +7,16 @@ package dev.panavisor.devices;
 public interface InterruptLine {
     void set(boolean asserted);
 
+    /**
+     * Lowers the line because the guest turned its source off (cleared the enable bit) in the same access: an edge
+     * raised earlier in the same VM exit, which the guest could not have seen, need not reach it. A line that sends
+     * edges as they come has nothing to take back, and lowers ({@link #set set(false)}); the VMM's lines send a
+     * vCPU's edges when its exit ends, and drop such a one.
+     */
+    default void withdraw() {
+        set(false);
+    }
+
     /** An edge: assert then deassert. */
     default void pulse() {
         set(true);

@@ -207,10 +207,7 @@ public final class Machine implements AutoCloseable {
         return run(null);
     }
 
-    /**
-     * Runs the guest until it ends and returns how; with a {@code stallLimit}, a {@link ProgressWatchdog} ends the
-     * run as {@link Outcome.Stalled} when no exit happens for that long.
-     */
+    /** As above; with a {@code stallLimit}, a {@link ProgressWatchdog} ends it if no exit comes for that long. */
     public Outcome run(java.time.Duration stallLimit) {
         return run(stallLimit, null);
     }
@@ -302,7 +299,7 @@ public final class Machine implements AutoCloseable {
         }
         try {
             vcpu.bindToCurrentThread();
-            KvmInterruptLine.onVcpuThread();
+            List<KvmInterruptLine> raisedInExit = KvmInterruptLine.onVcpuThread();
             // Once per thread, right before the first entry, never per exit; the first vCPU thread wins the mark.
             if (timeline != null) {
                 timeline.mark(BootTimeline.Phase.FIRST_KVM_RUN);
@@ -313,6 +310,7 @@ public final class Machine implements AutoCloseable {
                     coalesced.beforeHandling(exit); // the guest's earlier writes reach their device first
                 }
                 Outcome result = exitHandler.handle(exit);
+                KvmInterruptLine.pulseRaised(raisedInExit); // the lines still high after the exit, before the entry
                 if (result instanceof Outcome.GuestCrash crash) {
                     result = new Outcome.GuestCrash(crash.reason() + "; " + place(vcpu));
                 }

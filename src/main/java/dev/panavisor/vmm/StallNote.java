@@ -21,10 +21,9 @@ final class StallNote {
     /** As above, with {@code heldWrites} counted already; -1 for a VM without the ring. */
     static String of(int heldWrites, Uart8250 uart) {
         String ring = heldWrites < 0 ? "no coalesced ring" : heldWrites + " writes held in KVM's coalesced ring";
-        String registers;
-        synchronized (uart) { // the device's lock, as on its bus accesses
-            registers = uart.interruptState();
-        }
-        return "; " + ring + ", the 8250's " + registers;
+        // Read without the device's lock: a vCPU that holds it may be the stall itself (waiting for room in the
+        // console's buffer, ConsoleOutput), and this thread must still get its line out. A torn read is possible
+        // while a vCPU runs, which only a busy guest does, and then the registers are not the question.
+        return "; " + ring + ", the 8250's " + uart.interruptState();
     }
 }

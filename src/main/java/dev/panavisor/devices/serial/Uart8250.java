@@ -183,7 +183,8 @@ public final class Uart8250 implements BusDevice {
                 // LSR and MSR are read-only (16550D Table II: writes to them are for factory test only).
             }
         }
-        updateInterrupt();
+        boolean sourceDisabled = (int) offset == IER_DLM; // only an enable bit's clearing lowers the line here
+        updateInterrupt(sourceDisabled);
     }
 
     /**
@@ -366,10 +367,26 @@ public final class Uart8250 implements BusDevice {
     }
 
     private void updateInterrupt() {
+        updateInterrupt(false);
+    }
+
+    /**
+     * Drives the line from the pending sources. {@code sourceDisabled}: the access was an IER write, so a line that
+     * falls here falls because the driver turned its source off, and is withdrawn ({@link InterruptLine#withdraw}):
+     * Linux's {@code __stop_tx} clears ETBEI right after its last THR writes, which the VMM hands over in the same
+     * exit (KVM's coalesced ring), and whose THRE, on a line that transmits instantly, would otherwise send the guest
+     * an interrupt with nothing pending by the time it is taken. A real 16550's THRE would come only once its FIFO
+     * had gone out on the wire, after that IER write.
+     */
+    private void updateInterrupt(boolean sourceDisabled) {
         boolean asserted = pendingInterrupt() != IIR_NONE;
         if (asserted != interruptAsserted) {
             interruptAsserted = asserted;
-            interrupt.set(asserted);
+            if (!asserted && sourceDisabled) {
+                interrupt.withdraw();
+            } else {
+                interrupt.set(asserted);
+            }
         }
     }
 }

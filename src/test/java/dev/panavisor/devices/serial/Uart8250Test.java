@@ -24,10 +24,18 @@ class Uart8250Test {
         final List<Boolean> changes = new ArrayList<>();
         boolean level;
 
+        int withdrawals;
+
         @Override
         public void set(boolean asserted) {
             level = asserted;
             changes.add(asserted);
+        }
+
+        @Override
+        public void withdraw() {
+            withdrawals++;
+            set(false);
         }
     }
 
@@ -114,6 +122,24 @@ class Uart8250Test {
         assertEquals("IER 0x2, IIR 0xc2, line high", uart.interruptState(), "a second look sees the same");
         assertEquals(0xc2, in(IIR), "the guest's read still finds THRE");
         assertEquals("IER 0x2, IIR 0xc1, line low", uart.interruptState());
+    }
+
+    @Test
+    void turning_thre_off_while_it_is_pending_withdraws_the_line_and_reading_iir_only_lowers_it() {
+        out(IER, 0x02);
+        in(IIR);
+        assertEquals(0, line.withdrawals, "THRE read by the guest: lowered, not withdrawn");
+        out(THR, 'x');
+        out(IER, 0x00); // __stop_tx after the last byte
+        assertFalse(line.level);
+        assertEquals(1, line.withdrawals);
+        out(IER, 0x02);
+        assertTrue(line.level, "turning it on again raises it anew");
+        out(IER, 0x01); // THRE off, data-available on: nothing pending, so withdrawn
+        assertEquals(2, line.withdrawals);
+        type("a");
+        out(IER, 0x00);
+        assertEquals(3, line.withdrawals, "received data's source turned off: the same");
     }
 
     @Test
