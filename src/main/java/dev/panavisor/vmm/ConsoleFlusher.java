@@ -45,24 +45,31 @@ final class ConsoleFlusher implements AutoCloseable {
     }
 
     private void loop() {
-        while (!closed) {
-            try {
-                console.awaitBytes();
-                console.gather(PERIOD_MILLIS);
-            } catch (InterruptedException e) {
-                break; // not asked for: show what is left, below, and end
+        try {
+            while (!closed) {
+                try {
+                    console.awaitBytes();
+                    console.gather(PERIOD_MILLIS);
+                } catch (InterruptedException e) {
+                    break; // not asked for: show what is left, below, and end
+                }
+                try {
+                    console.drain();
+                } catch (IOException e) {
+                    // The user's side is gone (a closed pipe): nothing more can be shown; the VM runs on, unless told.
+                    failed.accept(e);
+                }
             }
             try {
-                console.drain();
+                console.drainAll();
             } catch (IOException e) {
-                // The user's side is gone (a closed pipe): nothing more can be shown; the VM runs on, unless told.
                 failed.accept(e);
             }
-        }
-        try {
-            console.drainAll();
-        } catch (IOException e) {
-            failed.accept(e);
+        } finally {
+            // However this thread ends (an unchecked exception from the user's stream included), a device that finds
+            // the buffer full no longer waits for it: it writes the buffer out itself, and meets the same failure
+            // there, on its own thread, where the VM reports it, rather than wait for a flusher that is gone.
+            console.flushedBy(false);
         }
     }
 

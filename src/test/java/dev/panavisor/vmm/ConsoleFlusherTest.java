@@ -46,4 +46,29 @@ class ConsoleFlusherTest {
             stuck.letGo.countDown();
         }
     }
+
+    /** A stream that fails with an unchecked exception (not an IOException) ends the flusher; nobody waits for it. */
+    @Test
+    @org.junit.jupiter.api.Timeout(60) // a writer that waited for the dead flusher would hang: this fails it
+    void a_flusher_ended_by_an_unchecked_failure_leaves_no_writer_waiting_for_room() throws Exception {
+        java.io.OutputStream failing = new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                throw new IllegalStateException("the stream broke");
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                throw new IllegalStateException("the stream broke");
+            }
+        };
+        ConsoleWatcher console = new ConsoleWatcher(failing, false);
+        ConsoleFlusher flusher = ConsoleFlusher.start(console);
+        byte[] full = new byte[ConsoleOutput.CAPACITY * 3];
+        java.util.Arrays.fill(full, (byte) 'x');
+        IllegalStateException seen = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> console.write(full, 0, full.length), "the writer meets the failure instead of waiting");
+        assertEquals("the stream broke", seen.getMessage());
+        flusher.close();
+    }
 }
