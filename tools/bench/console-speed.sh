@@ -9,7 +9,8 @@
 # what two boots differ by, so that path also prints `seq 1 400000` (2,688,895 bytes), and its rate is compared with
 # the 8250's. One line per measurement, then medians (over the measurements that ended with status 0; a failed one
 # says so, with its last lines, and is left out), then each round's printing costs and rates, and two ratios,
-# medians over the rounds that have both their measurements:
+# medians over the rounds that have both their measurements (the mean of the two middle rounds for an even count,
+# where the per-label medians above take the lower one):
 #   ratio 8250 printing time panavisor/qemu: X       (issue 9's goal: <= 1)
 #   ratio port rate / panavisor 8250 rate: Y          (issue 9's goal: >= 100)
 set -u
@@ -84,13 +85,15 @@ END {
             q = t["qemu-serial-seq", r] - t["qemu-serial-true", r]
         if ((("panavisor-port-big", r) in t) && (("panavisor-port-true", r) in t))
             b = t["panavisor-port-big", r] - t["panavisor-port-true", r]
+        if (p != "" && p <= 0) p = ""
+        if (q != "" && q <= 0) q = ""
         if (p != "") line = sprintf("panavisor 8250 %.1f s (%.2f KB/s)", p / 1000, 128.894 / (p / 1000))
         if (q != "") line = line (line == "" ? "" : ", ") sprintf("qemu 8250 %.1f s", q / 1000)
-        if (p != "" && q != "" && q > 0) { nr++; ratio[nr] = p / q; line = line sprintf(" (ratio %.2f)", p / q) }
+        if (p != "" && q != "") { nr++; ratio[nr] = p / q; line = line sprintf(" (ratio %.2f)", p / q) }
         if (b != "" && b > 0) {
             line = line (line == "" ? "" : ", ") sprintf("port 2,688,895 bytes in %.1f s (%.1f KB/s", b / 1000, \
                 2688.895 / (b / 1000))
-            if (p != "" && p > 0) {
+            if (p != "") {
                 np++; rate[np] = (2688.895 / b) / (128.894 / p)
                 line = line sprintf(", %.0fx the 8250", rate[np])
             }

@@ -27,10 +27,11 @@ import java.util.List;
  * <p>Why at the exit's end: a device may take back an edge it raised in the same exit ({@link #withdraw}): the
  * transmit writes KVM held in its coalesced ring reach the UART at the next exit ({@code CoalescedWrites}) and raise
  * THRE at once, and when that exit is Linux's IER write that turns THRE off, the guest could never have seen the
- * edge: sent, it would only bring an interrupt whose handler finds nothing, after one more exit. No guest instruction
- * runs between the writes an exit hands over and the access that made it, so dropping it there is exact. An edge
- * the guest's own read consumed in the same exit (IIR) is still sent: Linux's 8250 handler, which gives up after
- * 512 passes, may leave its last transmit writes in the ring, and that interrupt is what brings it back to them.
+ * edge: sent, it would only bring an interrupt whose handler finds nothing, after one more exit. With one vCPU no
+ * guest instruction runs between the writes an exit hands over and the access that made it, so dropping it there is
+ * exact; with several, another vCPU's access may come between, and the edge is dropped only if nothing lowered the
+ * line in the meantime. An edge the guest's read consumed (IIR) is still sent: Linux's 8250 handler, which gives up
+ * after 512 passes, may leave its last transmit writes in the ring, and that interrupt is what brings it back.
  *
  * <p>Both give a pulse, which matches how Panavisor's MP table declares every pin (edge-triggered,
  * {@code boot/MpTable}): the guest acts on a rising edge. So a device's line going from low to high is one eventfd
@@ -52,7 +53,9 @@ final class KvmInterruptLine implements InterruptLine, AutoCloseable {
     private boolean asserted;
     /** Raised on a vCPU thread and not yet pulsed: on that thread's list until its exit ends. */
     private boolean awaitingPulse;
-    /** The edge awaiting its pulse was withdrawn, and not raised again since. */
+    /** The edge awaiting its pulse was lowered by the guest's read of its reason (another vCPU's, with SMP). */
+    private boolean consumed;
+    /** The edge awaiting its pulse was withdrawn before anything consumed it, and not raised again since. */
     private boolean withdrawn;
 
     KvmInterruptLine(Vm vm, int gsi) {
@@ -98,13 +101,15 @@ final class KvmInterruptLine implements InterruptLine, AutoCloseable {
                 raised.add(this);
             }
             withdrawn = false;
+        } else if (!level && asserted && awaitingPulse) {
+            consumed = true;
         }
         asserted = level;
     }
 
     @Override
     public synchronized void withdraw() {
-        withdrawn = awaitingPulse;
+        withdrawn = awaitingPulse && !consumed;
         asserted = false;
     }
 
@@ -124,6 +129,7 @@ final class KvmInterruptLine implements InterruptLine, AutoCloseable {
             pulse.run();
         }
         awaitingPulse = false;
+        consumed = false;
         withdrawn = false;
     }
 

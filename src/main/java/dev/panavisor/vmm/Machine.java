@@ -31,8 +31,9 @@ import java.util.concurrent.ConcurrentSkipListMap;
  *
  * <p>Threads and locks: a vCPU thread only decodes its exit and calls the addressed device under that device's own
  * lock ({@code bus/Bus}); virtio requests are served by the device's worker, woken by an ioeventfd; interrupts are
- * irqfd writes. Stopping kicks every vCPU out of KVM_RUN ({@link Vcpu#kick()}: immediate_exit plus a signal), and
- * {@link #close()} joins every thread it started before it unmaps guest memory.
+ * irqfd writes, or KVM_IRQ_LINE from a vCPU thread ({@link KvmInterruptLine}). Stopping kicks every vCPU out of
+ * KVM_RUN ({@link Vcpu#kick()}: immediate_exit plus a signal), and {@link #close()} joins every thread it started
+ * before it unmaps guest memory.
  */
 public final class Machine implements AutoCloseable {
     /** IRQ of the first virtio-mmio device; the next ones follow. 4 is COM1's. */

@@ -15,7 +15,11 @@ final class StallNote {
 
     /** "; N writes held in KVM's coalesced ring, the 8250's IER 0x.., IIR 0x.., line low". */
     static String of(CoalescedWrites coalesced, Uart8250 uart) {
-        return of(coalesced == null ? -1 : coalesced.held(), uart);
+        try {
+            return of(coalesced == null ? -1 : coalesced.held(), uart);
+        } catch (RuntimeException e) { // a ring index out of range: the note must never keep the VM from stopping
+            return "; the coalesced ring unreadable (" + e.getMessage() + ")";
+        }
     }
 
     /** As above, with {@code heldWrites} counted already; -1 for a VM without the ring. */

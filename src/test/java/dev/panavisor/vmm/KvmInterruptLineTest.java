@@ -67,6 +67,14 @@ class KvmInterruptLineTest {
             line.withdraw();
             KvmInterruptLine.pulseRaised(raised);
             assertEquals(2, pulses.get(), "lowered in a later exit: nothing to send");
+            // Two vCPUs: the edge waits for A's exit to end; B reads the reason (lowers), raises it again and turns
+            // the source off. The guest consumed that edge, so it is not taken back.
+            line.set(true);
+            line.set(false);
+            line.set(true);
+            line.withdraw();
+            KvmInterruptLine.pulseRaised(raised);
+            assertEquals(3, pulses.get());
         });
     }
 

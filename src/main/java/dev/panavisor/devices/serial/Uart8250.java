@@ -217,7 +217,7 @@ public final class Uart8250 implements BusDevice {
 
     /**
      * The registers that decide the interrupt, read without their side effects (IIR's read clears a THRE it
-     * reports; this does not): "IER 0x02, IIR 0xc2, line high". For the one line that says why a guest stalled.
+     * reports; this does not): "IER 0x2, IIR 0xc2, line high". For the one line that says why a guest stalled.
      */
     public String interruptState() {
         int iir = pendingInterrupt() | (fifoEnabled ? IIR_FIFO_ENABLED : 0);
@@ -375,8 +375,8 @@ public final class Uart8250 implements BusDevice {
      * falls here falls because the driver turned its source off, and is withdrawn ({@link InterruptLine#withdraw}):
      * Linux's {@code __stop_tx} clears ETBEI right after its last THR writes, which the VMM hands over in the same
      * exit (KVM's coalesced ring), and whose THRE, on a line that transmits instantly, would otherwise send the guest
-     * an interrupt with nothing pending by the time it is taken. A real 16550's THRE would come only once its FIFO
-     * had gone out on the wire, after that IER write.
+     * an interrupt with nothing pending by the time it is taken. A real 16550's THRE would come only once its
+     * transmit FIFO had gone out on the wire (16550D §8.6, LSR bit 5), after that IER write.
      */
     private void updateInterrupt(boolean sourceDisabled) {
         boolean asserted = pendingInterrupt() != IIR_NONE;
