@@ -64,7 +64,23 @@ final class JsonFields {
         if (value.textValue().indexOf('\0') >= 0) {
             throw new ApiException(qualified(name) + ": cannot hold a NUL character");
         }
+        // JSON's \\uD800 alone is a string no UTF-8 encodes: a file name or command line would carry a '?' instead.
+        if (hasLoneSurrogate(value.textValue())) {
+            throw new ApiException(qualified(name) + ": holds an unpaired UTF-16 surrogate (\\uD800-\\uDFFF alone)");
+        }
         return value.textValue();
+    }
+
+    private static boolean hasLoneSurrogate(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A string naming a file; an empty one is an error (it would name the working directory). */
@@ -72,6 +88,13 @@ final class JsonFields {
         String path = string(name, required);
         if (path != null && path.isBlank()) {
             throw new ApiException(qualified(name) + ": empty path");
+        }
+        if (path != null) {
+            try {
+                java.nio.file.Path.of(path); // a name the JVM's file-name encoding cannot carry (LANG=C and non-ASCII)
+            } catch (java.nio.file.InvalidPathException e) {
+                throw new ApiException(qualified(name) + ": not a file name this system can use: " + e.getReason());
+            }
         }
         return path;
     }

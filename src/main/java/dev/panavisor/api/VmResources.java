@@ -162,6 +162,38 @@ public final class VmResources {
         net = new MachineConfig.Net(tap, mac);
     }
 
+    /**
+     * Whether the vsock device's sockets at {@code uds} would replace the API's: PATH itself is replaced by the run,
+     * and PATH_P (P a port number) is where a guest connecting to host port P arrives. Compared by real directory
+     * (resolving symbolic links such as Debian's /var/run), so another spelling of the same place is caught.
+     */
+    private boolean reachesApiSocket(Path uds) {
+        Path own = realPlace(uds);
+        Path api = realPlace(apiSocket);
+        if (own.equals(api)) {
+            return true;
+        }
+        String prefix = own.getFileName() + "_";
+        String name = api.getFileName().toString();
+        return java.util.Objects.equals(own.getParent(), api.getParent()) && name.startsWith(prefix)
+                && name.length() > prefix.length()
+                && name.substring(prefix.length()).chars().allMatch(c -> c >= '0' && c <= '9');
+    }
+
+    /** {@code path} with its directory's symbolic links resolved, where the directory exists. */
+    private static Path realPlace(Path path) {
+        Path absolute = path.toAbsolutePath().normalize();
+        Path parent = absolute.getParent();
+        if (parent == null || absolute.getFileName() == null) {
+            return absolute;
+        }
+        try {
+            return parent.toRealPath().resolve(absolute.getFileName());
+        } catch (java.io.IOException | SecurityException e) {
+            return absolute;
+        }
+    }
+
     /** {@code PUT /vsock}, or the file's {@code "vsock"}: Firecracker's {@code Vsock}, guest_cid and uds_path. */
     public synchronized void putVsock(JsonNode body) {
         JsonFields fields = new JsonFields(body, "vsock", warnings);
@@ -170,9 +202,7 @@ public final class VmResources {
         fields.ignoredString("vsock_id", null, "Panavisor has one vsock device");
         fields.warnAboutTheRest();
         MachineConfig.Vsock given = new MachineConfig.Vsock(cid, Path.of(path));
-        Path uds = given.path().toAbsolutePath().normalize();
-        // PATH itself is replaced by the run; PATH_P is where a guest connecting to host port P arrives.
-        if (apiSocket != null && (uds.equals(apiSocket) || apiSocket.toString().startsWith(uds + "_"))) {
+        if (apiSocket != null && reachesApiSocket(given.path())) {
             throw new ApiException("vsock.uds_path: " + path + " would reach the API's own socket");
         }
         if (checkFilesNow) { // as Firecracker, which binds the socket at this PUT

@@ -29,6 +29,9 @@ import java.util.concurrent.CompletableFuture;
  * as before.
  */
 final class ChildRunLauncher implements VmLauncher {
+    /** How long SendCtrlAltDel waits for a VM process that is still starting to take SIGPWR. */
+    private static final int HANDLER_WAIT_SECONDS = 5;
+
     private final CompletableFuture<Integer> ended = new CompletableFuture<>();
     private volatile Process process;
     private volatile Standby standby;
@@ -158,6 +161,24 @@ final class ChildRunLauncher implements VmLauncher {
                     + "here; stopping it from the host instead");
             p.destroy();
             return;
+        }
+        // A process just started (InstanceStart a moment ago) may not have its handler yet, and SIGPWR's default
+        // action would end it: wait for the handler, which run and standby install first thing.
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(HANDLER_WAIT_SECONDS);
+        while (!ProcessSignal.catches(p.pid(), ProcessSignal.SIGPWR)) {
+            if (!p.isAlive()) {
+                return; // it ended meanwhile: nothing to press the keys on
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new dev.panavisor.api.ApiException("SendCtrlAltDel: the VM's process is still starting and "
+                        + "cannot take it yet; try again");
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
         try {
             ProcessSignal.send(p.pid(), ProcessSignal.SIGPWR);

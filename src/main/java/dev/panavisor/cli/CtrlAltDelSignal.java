@@ -14,18 +14,44 @@ final class CtrlAltDelSignal {
     private CtrlAltDelSignal() {
     }
 
+    /** A SIGPWR that came before the VM was built ({@link #holdUntilBuilt}), for {@link #install} to press. */
+    private static final java.util.concurrent.atomic.AtomicBoolean PRESSED_EARLY =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Until {@link #install}: a SIGPWR is kept, and pressed once the VM is built, rather than end the JVM (the
+     * signal's default action, which no shutdown hook survives). For {@code run} and {@code standby}, from their
+     * start: serve's SendCtrlAltDel may come right after InstanceStart, while the VM is still being built.
+     */
+    static void holdUntilBuilt() {
+        sun.misc.Signal.handle(new sun.misc.Signal("PWR"), signal -> PRESSED_EARLY.set(true));
+    }
+
     /** From now on, SIGPWR presses Ctrl+Alt+Del on {@code machine}'s keyboard and says so on {@code err}. */
     static void install(Machine machine, PrintWriter err) {
+        install(machine::pressCtrlAltDel, err);
+    }
+
+    /**
+     * As above, with {@code press} pressing the keys (true if the keyboard took them); a SIGPWR held since
+     * {@link #holdUntilBuilt} is pressed now.
+     */
+    static void install(java.util.function.BooleanSupplier press, PrintWriter err) {
         // sun.misc.Signal (module jdk.unsupported): the JDK's one way to take a signal in Java. Its handler runs on
         // a thread of its own, not in the signal's context, so it may take the device's lock.
-        sun.misc.Signal.handle(new sun.misc.Signal("PWR"), signal -> {
-            String line = machine.pressCtrlAltDel() ? "Ctrl+Alt+Del pressed on the guest's keyboard (SIGPWR)"
-                    : "SIGPWR: the guest's keyboard did not take Ctrl+Alt+Del (it is disabled, or the VM is ending)";
-            synchronized (err) {
-                err.println("panavisor: " + line);
-                err.flush();
-            }
-        });
+        sun.misc.Signal.handle(new sun.misc.Signal("PWR"), signal -> press(press, err));
+        if (PRESSED_EARLY.getAndSet(false)) {
+            press(press, err);
+        }
+    }
+
+    private static void press(java.util.function.BooleanSupplier press, PrintWriter err) {
+        String line = press.getAsBoolean() ? "Ctrl+Alt+Del pressed on the guest's keyboard (SIGPWR)"
+                : "SIGPWR: the guest's keyboard did not take Ctrl+Alt+Del (it is disabled, or the VM is ending)";
+        synchronized (err) {
+            err.println("panavisor: " + line);
+            err.flush();
+        }
     }
 
     /**

@@ -122,7 +122,10 @@ final class RunCommand implements Callable<Integer> {
         }
         phases.mark(BootTimeline.Phase.IMAGES_LOCATED);
         return switch (where.route()) {
-            case DIRECT -> runHere(config, startNanos, phases, err);
+            case DIRECT -> {
+                CtrlAltDelSignal.holdUntilBuilt(); // a SIGPWR while the VM is built is pressed once it is
+                yield runHere(config, startNanos, phases, err);
+            }
             case LAB -> {
                 err.println("panavisor: " + where.labNotice());
                 err.flush();

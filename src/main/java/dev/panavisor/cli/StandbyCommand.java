@@ -58,6 +58,7 @@ final class StandbyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        CtrlAltDelSignal.holdUntilBuilt(); // serve's SendCtrlAltDel may come before the VM it starts is built
         PanavisorCommand.newCommandLine(PanavisorCommand.NO_MAIN_NANOS, "run"); // run's model, built once to warm up
         boolean direct = warmUp(socket.resolveSibling("warm-up.sock"));
         SocketChannel connected;

@@ -19,6 +19,29 @@ public final class ProcessSignal {
     private ProcessSignal() {
     }
 
+    /**
+     * Whether process {@code pid} has a handler for {@code signal} (its {@code SigCgt} mask in /proc/PID/status,
+     * proc(5)); false for a process that is gone or whose status cannot be read.
+     */
+    public static boolean catches(long pid, int signal) {
+        try {
+            return catches(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/status")), signal);
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** {@link #catches(long, int)} on the text of a /proc/PID/status file. */
+    public static boolean catches(String status, int signal) {
+        for (String line : status.split("\n")) {
+            if (line.startsWith("SigCgt:")) {
+                long mask = Long.parseUnsignedLong(line.substring("SigCgt:".length()).strip(), 16);
+                return signal >= 1 && signal <= 64 && (mask >>> (signal - 1) & 1) != 0;
+            }
+        }
+        return false;
+    }
+
     /** Sends {@code signal} to process {@code pid}; a process that is gone (ESRCH) is a {@link NativeCallException}. */
     public static void send(long pid, int signal) {
         if (pid <= 0 || pid > Integer.MAX_VALUE) {

@@ -83,6 +83,37 @@ class ApiRoutesTest {
         assertTrue(reply.json().contains("vsock.uds_path: /run/x/vm would reach the API's own socket"), reply.json());
     }
 
+    /**
+     * The same place spelled through a symbolic link (Debian's /var/run is one to /run) is the same socket; a name
+     * that only begins like PATH_ (PATH_api.sock, not PATH_ and a port number) is another file, and allowed.
+     */
+    @Test
+    void the_api_socket_is_recognised_through_a_symbolic_link_and_only_port_suffixes_count() throws Exception {
+        java.nio.file.Path real = java.nio.file.Files.createDirectory(files.resolve("real"));
+        java.nio.file.Path link = java.nio.file.Files.createSymbolicLink(files.resolve("link"), real);
+        routes.servedOn(real.resolve("fc.sock"));
+        assertFault(put("/vsock", "{\"guest_cid\": 3, \"uds_path\": \"" + link.resolve("fc.sock") + "\"}"),
+                "would reach the API's own socket");
+        routes.servedOn(real.resolve("fc_7"));
+        assertFault(put("/vsock", "{\"guest_cid\": 3, \"uds_path\": \"" + link.resolve("fc") + "\"}"),
+                "would reach the API's own socket");
+        routes.servedOn(real.resolve("fc_api.sock"));
+        assertEquals(204, put("/vsock", "{\"guest_cid\": 3, \"uds_path\": \"" + real.resolve("fc") + "\"}").status());
+    }
+
+    /** JSON can spell a lone UTF-16 surrogate (\\uD800), which no UTF-8 file name or command line can carry. */
+    @Test
+    void a_string_with_an_unpaired_surrogate_is_refused() {
+        assertFault(put("/boot-source", "{\"kernel_image_path\": \"/k\\ud800\"}"),
+                "boot-source.kernel_image_path: holds an unpaired UTF-16 surrogate");
+        assertFault(put("/boot-source", "{\"kernel_image_path\": \"" + kernel + "\", \"boot_args\": \"a\\udc00\"}"),
+                "boot-source.boot_args: holds an unpaired UTF-16 surrogate");
+        assertTrue(launcher.configured.isEmpty(), "nothing was configured");
+        // A pair is one character (U+1F600), and fine in a command line.
+        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"" + kernel
+                + "\", \"boot_args\": \"x=\\ud83d\\ude00\"}").status());
+    }
+
     @Test
     void a_vm_configured_piece_by_piece_starts_with_what_was_put() {
         assertEquals(new ApiRoutes.Reply(200, "{\"id\":\"anonymous-instance\",\"state\":\"Not started\","

@@ -49,4 +49,58 @@ class CtrlAltDelSignalTest {
             Thread.sleep(60_000);
         }
     }
+
+    /**
+     * SIGPWR before the VM is built (serve's SendCtrlAltDel right after InstanceStart): kept, not the JVM's death,
+     * and pressed once the VM is there. The handler shows in the process's SigCgt mask, which serve waits for.
+     */
+    @Test
+    @Timeout(120)
+    void sigpwr_before_the_vm_is_built_is_pressed_once_it_is() throws Exception {
+        List<String> command = new ArrayList<>(UserJvm.java(false));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), EarlyPressProbe.class.getName()));
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+        List<String> lines = new ArrayList<>();
+        try (BufferedReader reader = new BufferedReader(
+                new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = reader.readLine()) != null) {
+                lines.add(line);
+                if (line.equals("holding")) {
+                    assertTrue(ProcessSignal.catches(child.pid(), ProcessSignal.SIGPWR), "SigCgt shows the handler");
+                    ProcessSignal.send(child.pid(), ProcessSignal.SIGPWR);
+                }
+            }
+        }
+        assertTrue(child.waitFor(60, TimeUnit.SECONDS), "the child did not end");
+        assertEquals(0, child.exitValue(), "not SIGPWR's death (158): " + lines);
+        assertEquals(List.of("holding", "built", "keys pressed",
+                "panavisor: Ctrl+Alt+Del pressed on the guest's keyboard (SIGPWR)"), lines);
+    }
+
+    @Test
+    void sigcgt_is_read_bit_by_signal() {
+        String status = "Name:\tjava\nSigIgn:\t0000000000000001\nSigCgt:\t0000000020004002\nCapInh:\t0\n";
+        assertTrue(ProcessSignal.catches(status, ProcessSignal.SIGPWR)); // bit 29
+        assertTrue(ProcessSignal.catches(status, 2)); // SIGINT, bit 1
+        assertTrue(ProcessSignal.catches(status, 15)); // SIGTERM, bit 14
+        assertEquals(false, ProcessSignal.catches(status, 1), "SIGHUP is ignored, not caught");
+        assertEquals(false, ProcessSignal.catches("Name:\tjava\n", 2), "no mask: nothing known to be caught");
+        assertEquals(false, ProcessSignal.catches(-1, 2), "no such process");
+    }
+
+    /** A process standing for a run whose VM is being built: SIGPWR held, then the VM built and its handler in. */
+    public static final class EarlyPressProbe {
+        public static void main(String[] args) throws InterruptedException {
+            PrintWriter err = new PrintWriter(System.out, true);
+            CtrlAltDelSignal.holdUntilBuilt();
+            System.out.println("holding");
+            Thread.sleep(2_000); // the VM's build, during which the signal comes
+            System.out.println("built");
+            CtrlAltDelSignal.install(() -> {
+                System.out.println("keys pressed");
+                return true;
+            }, err);
+        }
+    }
 }
