@@ -13,6 +13,20 @@ package dev.panavisor.devices.virtio;
  */
 public interface QueueWork {
     /**
+     * Nothing to do outside the lock: the transport lets go of it and asks the device again ({@code takeWork}), so
+     * a device that serves a queue in rounds of a queue's worth lets vCPUs and its other threads in between.
+     */
+    QueueWork AGAIN = new QueueWork() {
+        @Override
+        public void perform() {
+        }
+
+        @Override
+        public void complete() {
+        }
+    };
+
+    /**
      * The host I/O: moves the requests' data between the backend and the guest buffers that were checked when the
      * work was taken. Touches neither the queue nor the transport, which other threads use meanwhile. Failures are
      * kept for {@link #complete} (a request's error becomes its status byte) rather than thrown.

@@ -1,6 +1,7 @@
 package dev.panavisor.devices.virtio.vsock;
 
 import dev.panavisor.devices.virtio.ConfigSpace;
+import dev.panavisor.devices.virtio.QueueWork;
 import dev.panavisor.devices.virtio.VirtioDevice;
 import dev.panavisor.devices.virtio.VirtioException;
 import dev.panavisor.devices.virtio.VirtioFeatures;
@@ -149,13 +150,30 @@ public final class VirtioVsock implements VirtioDevice {
 
     @Override
     public void queueNotify(int index) {
+        while (serve(index)) {
+            // a driver still publishing: once more, as the transport does between its calls of takeWork
+        }
+    }
+
+    /**
+     * One round of {@link #queueNotify}'s work under the device's lock; when the transmit queue still holds packets
+     * after a queue's worth (a driver that publishes as fast as the device answers), a work with nothing to perform
+     * outside the lock, so that the transport lets go of the lock and calls again: vCPUs and the host side's thread
+     * get the device in between.
+     */
+    @Override
+    public QueueWork takeWork(int index) {
+        return serve(index) ? QueueWork.AGAIN : null;
+    }
+
+    /** Serves {@code index} once; true when the transmit queue has more than one round held. */
+    private boolean serve(int index) {
         if (rx == null || failed) {
-            return;
+            return false;
         }
-        if (index == TX_QUEUE) {
-            transmit();
-        }
+        boolean more = index == TX_QUEUE && transmit();
         deliver(); // tx packets owe answers; an rx notification brought buffers
+        return more && !failed;
     }
 
     /**
@@ -257,10 +275,15 @@ public final class VirtioVsock implements VirtioDevice {
         byStream.put(connection.stream, connection);
     }
 
-    /** Every packet the guest queued: parse, act, return the buffer (the device writes nothing into tx buffers). */
-    private void transmit() {
+    /**
+     * The packets the guest queued, a queue's worth at most: parse, act, return the buffer (the device writes nothing
+     * into tx buffers). Returns whether more were left (a correct driver never has more than a queue's worth).
+     */
+    private boolean transmit() {
         DescriptorChain chain;
-        while ((chain = tx.pop()) != null) {
+        int taken = 0;
+        while (taken < tx.size() && (chain = tx.pop()) != null) {
+            taken++;
             if (chain.readFromReadable(0, packet, 0, VsockHeader.SIZE) == VsockHeader.SIZE) {
                 receiveFromGuest(chain, VsockHeader.parse(packet, 0));
             }
@@ -269,6 +292,7 @@ public final class VirtioVsock implements VirtioDevice {
         if (tx.needsNotification()) {
             interrupt.usedBuffers();
         }
+        return taken == tx.size() && tx.hasAvailable();
     }
 
     private void receiveFromGuest(DescriptorChain chain, VsockHeader header) {

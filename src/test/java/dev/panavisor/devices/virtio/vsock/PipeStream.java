@@ -18,6 +18,8 @@ final class PipeStream implements VsockStream {
     boolean wantWrite;
     int writeLimit = Integer.MAX_VALUE;
     boolean failWrites;
+    /** Runs after each write the device makes: a driver that publishes more meanwhile, as one on another vCPU. */
+    Runnable afterWrite = () -> { };
 
     /** The host program writes {@code bytes} (and, with {@code end}, closes its sending side). */
     void hostWrites(byte[] bytes, boolean end) {
@@ -48,6 +50,7 @@ final class PipeStream implements VsockStream {
         byte[] bytes = new byte[n];
         from.get(bytes);
         toHost.writeBytes(bytes);
+        afterWrite.run();
         return n;
     }
 

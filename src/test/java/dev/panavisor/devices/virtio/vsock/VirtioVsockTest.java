@@ -348,6 +348,34 @@ class VirtioVsockTest {
         assertEquals(0, guest.received().size());
     }
 
+    /**
+     * A driver that publishes a packet each time the device answers one (a guest on another vCPU can) gets the device
+     * in rounds of a queue's worth: the transport lets go of the device's lock between them (QueueWork.AGAIN), where
+     * before the device's loop held it for as long as the driver kept publishing.
+     */
+    @Test
+    void a_driver_publishing_as_fast_as_the_device_answers_is_served_in_rounds() {
+        PipeStream host = connected();
+        int[] published = {1};
+        host.afterWrite = () -> {
+            if (published[0] < 1_000) {
+                published[0]++;
+                guest.publish(guest.header(5000, 1234, OP_RW, 0, 1), new byte[] {'x'});
+            }
+        };
+        guest.publish(guest.header(5000, 1234, OP_RW, 0, 1), new byte[] {'x'});
+        assertTrue(dev.panavisor.devices.virtio.QueueWork.AGAIN == guest.device.takeWork(VirtioVsock.TX_QUEUE),
+                "more than a queue's worth: the device asks to be called again");
+        int queueSize = guest.tx.layout().size();
+        assertEquals(queueSize, host.toHost.size(), "one round is a queue's worth");
+        int again = 1;
+        while (guest.device.takeWork(VirtioVsock.TX_QUEUE) != null) {
+            again++;
+        }
+        assertEquals(1_000, host.toHost.size(), "every packet arrived");
+        assertEquals((1_000 - 1) / queueSize, again, "full rounds ask again; the last, partial one does not");
+    }
+
     @Test
     void rsts_for_strangers_are_bounded_when_the_guest_never_reads() {
         for (int i = 0; i < 2 * VirtioVsock.MAX_PENDING_RESETS; i++) {

@@ -118,6 +118,18 @@ public final class VsockDriver {
 
     /** Sends one packet on tx (header and data in separate descriptors) and notifies. */
     public void send(VsockHeader header, byte[] data) {
+        publish(header, data);
+        device.queueNotify(VirtioVsock.TX_QUEUE);
+        while (tx.pollUsed() != null) {
+            // the device returns tx buffers unwritten
+        }
+    }
+
+    /** Puts one packet on tx without notifying; the buffers the device has returned are taken back first. */
+    public void publish(VsockHeader header, byte[] data) {
+        while (tx.pollUsed() != null) {
+            // the device returns tx buffers unwritten
+        }
         long address = TX_BUFFERS + (txSlot++ % 4) * 0x11000L;
         memory.write(address, header.encode());
         memory.write(address + VsockHeader.SIZE, data);
@@ -126,10 +138,6 @@ public final class VsockDriver {
         } else {
             tx.add(DriverQueue.readable(address, VsockHeader.SIZE),
                     DriverQueue.readable(address + VsockHeader.SIZE, data.length));
-        }
-        device.queueNotify(VirtioVsock.TX_QUEUE);
-        while (tx.pollUsed() != null) {
-            // the device returns tx buffers unwritten
         }
     }
 
