@@ -380,6 +380,12 @@ final class PasstNetwork implements HostNetwork {
         return "passt";
     }
 
+    /** passt takes frames of at most 65,535 bytes (tap.c, ETH_MAX_MTU) and ends its connection on a longer one. */
+    @Override
+    public int maxFrame() {
+        return 65_535;
+    }
+
     /** The serving passt process, for tests that end it early. */
     ProcessHandle process() {
         return passt;

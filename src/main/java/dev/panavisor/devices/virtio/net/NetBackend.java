@@ -21,6 +21,14 @@ public interface NetBackend {
     String name();
 
     /**
+     * The longest frame (without the virtio-net header) the host side takes; a longer one is dropped by the device,
+     * never sent. Default: {@link VirtioNet#MAX_FRAME}.
+     */
+    default int maxFrame() {
+        return VirtioNet.MAX_FRAME;
+    }
+
+    /**
      * The offload features ({@link VirtioNet#F_CSUM} and the others of §5.1.3) this backend can carry honestly:
      * its host side takes frames with a partial checksum or a TCP segment of up to 64 KiB and finishes them, and can
      * hand over such frames. A backend that offers any carries the virtio-net header in both directions: transmit

@@ -21,6 +21,9 @@ import java.io.IOException;
  * the guest can change.
  */
 final class TransmitBatch implements QueueWork {
+    /** Destination and source addresses and the type (IEEE 802.3 §3.1.1): the shortest frame there is. */
+    static final int ETHERNET_HEADER = 14;
+
     /** Room for at least three of the largest frames, or a queue's worth of small ones (TCP acknowledgements). */
     static final int STAGING_BYTES = 4 * (VirtioNet.HEADER_SIZE + VirtioNet.MAX_FRAME);
 
@@ -63,8 +66,12 @@ final class TransmitBatch implements QueueWork {
             if (frameLength < 0) {
                 failures[count] = "transmit chain of " + chain.readableBytes()
                         + " bytes has no room for the 12-byte header";
-            } else if (frameLength > VirtioNet.MAX_FRAME) {
-                failures[count] = "transmit frame of " + frameLength + " bytes is longer than " + VirtioNet.MAX_FRAME;
+            } else if (frameLength < ETHERNET_HEADER) {
+                // No destination, source and type: no frame at all (passt ends its connection on one: tap.c).
+                failures[count] = "transmit frame of " + frameLength + " bytes is shorter than an Ethernet header";
+            } else if (frameLength > Math.min(VirtioNet.MAX_FRAME, backend.maxFrame())) {
+                failures[count] = "transmit frame of " + frameLength + " bytes is longer than "
+                        + Math.min(VirtioNet.MAX_FRAME, backend.maxFrame()) + ", the most " + backend.name() + " takes";
             } else {
                 // With offloads the header goes along: it may ask the host to finish a checksum or a segment.
                 int length = (int) frameLength + VirtioNet.HEADER_SIZE - skip;

@@ -34,6 +34,12 @@ class VirtioNetTest {
     static final class RecordingBackend implements NetBackend {
         final List<byte[]> frames = new ArrayList<>();
         boolean refuse;
+        int maxFrame = VirtioNet.MAX_FRAME;
+
+        @Override
+        public int maxFrame() {
+            return maxFrame;
+        }
 
         @Override
         public void transmit(byte[] frame, int offset, int length) throws IOException {
@@ -218,6 +224,34 @@ class VirtioNetTest {
             assertEquals(0, tx.pollUsed().writtenBytes());
         }
         assertNull(tx.pollUsed());
+    }
+
+    /**
+     * A frame shorter than an Ethernet header, or longer than the backend takes (passt: 65,535 bytes, and it ends its
+     * connection on either, which would take the guest's network down): dropped with a reason, never sent.
+     */
+    @Test
+    void frames_no_backend_could_take_are_dropped_not_sent() {
+        activate(false);
+        tx.add(readable(BUFFERS, 12)); // a header and no frame
+        device.queueNotify(VirtioNet.TRANSMIT_QUEUE);
+        assertTrue(device.lastDropReason().contains("0 bytes is shorter than an Ethernet header"),
+                device.lastDropReason());
+        tx.add(readable(BUFFERS, 12 + 13));
+        device.queueNotify(VirtioNet.TRANSMIT_QUEUE);
+        tx.add(readable(BUFFERS, 12 + 14)); // the shortest frame there is
+        device.queueNotify(VirtioNet.TRANSMIT_QUEUE);
+        assertEquals(2, device.droppedFrames());
+        assertEquals(1, backend.frames.size());
+        backend.maxFrame = 65_535;
+        tx.add(readable(BUFFERS, 12 + 65_536));
+        device.queueNotify(VirtioNet.TRANSMIT_QUEUE);
+        assertEquals("transmit frame of 65536 bytes is longer than 65535, the most fake0 takes",
+                device.lastDropReason());
+        tx.add(readable(BUFFERS, 12 + 65_535));
+        device.queueNotify(VirtioNet.TRANSMIT_QUEUE);
+        assertEquals(3, device.droppedFrames());
+        assertEquals(2, backend.frames.size());
     }
 
     @Test
