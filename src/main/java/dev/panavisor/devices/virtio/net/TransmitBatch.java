@@ -76,9 +76,15 @@ final class TransmitBatch implements QueueWork {
                 // With offloads the header goes along: it may ask the host to finish a checksum or a segment.
                 int length = (int) frameLength + VirtioNet.HEADER_SIZE - skip;
                 chain.readFromReadable(skip, staging, used, length);
-                offsets[count] = used;
-                lengths[count] = length;
-                used += length;
+                String refusal = skip != 0 ? null
+                        : TransmitHeader.refusal(staging, used, (int) frameLength, device.acceptedOffloads());
+                if (refusal == null) {
+                    offsets[count] = used;
+                    lengths[count] = length;
+                    used += length;
+                } else {
+                    failures[count] = refusal;
+                }
             }
             count++;
         }

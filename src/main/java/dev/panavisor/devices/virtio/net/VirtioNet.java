@@ -87,7 +87,7 @@ public final class VirtioNet implements VirtioDevice {
     private final TransmitBatch transmitBatch;
     /** The backend carries offloads: headers pass through in both directions (see the class comment). */
     private final boolean headersPassThrough;
-    /** The offloads the driver accepted at activation: what a received header may ask of it. */
+    /** The offloads the driver accepted at activation: what a header may ask, received or transmitted. */
     private long acceptedOffloads;
     /** The driver accepted MRG_RXBUF at activation. */
     private boolean mergeable;
@@ -470,6 +470,11 @@ public final class VirtioNet implements VirtioDevice {
     /** Frames written into the driver's receive buffers. */
     public long framesReceived() {
         return framesReceived;
+    }
+
+    /** The offloads the driver accepted; under the transport's lock. */
+    long acceptedOffloads() {
+        return acceptedOffloads;
     }
 
     /** Frames dropped in either direction, with {@link #lastDropReason()}. */

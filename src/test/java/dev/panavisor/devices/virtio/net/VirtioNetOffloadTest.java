@@ -117,6 +117,51 @@ class VirtioNetOffloadTest {
         assertEquals(0, device.droppedFrames());
     }
 
+    /**
+     * A header that asks the host for more than the driver agreed to (§5.1.6.2.1) is dropped with a reason, never
+     * handed to the TAP, whose kernel would do it: flags a driver may not set, a checksum without CSUM or beyond the
+     * frame, a segment type not accepted (UDP, ECN, TCPv6 without HOST_TSO6), a segment without NEEDS_CSUM or size.
+     */
+    @Test
+    void a_transmit_header_asking_for_what_the_driver_did_not_accept_is_dropped_not_sent() {
+        activate(VirtioFeatures.VERSION_1 | VirtioNet.F_CSUM | VirtioNet.F_HOST_TSO4);
+        byte[] frame = VirtioNetTest.frame(1_000, 3);
+        Object[][] cases = {
+                {header(2, 0, 0, 0, 0, 0), "sets flags 0x2"}, // DATA_VALID: the device's to set
+                {header(4, 0, 0, 0, 0, 0), "sets flags 0x4"}, // RSC_INFO
+                {header(1, 0, 0, 0, 990, 16), "lies beyond the frame's 1000 bytes"},
+                {header(1, 3, 54, 1448, 34, 16), "GSO type 3"}, // UDP
+                {header(1, 0x81, 54, 1448, 34, 16), "GSO type 129"}, // TCPv4 with ECN
+                {header(1, 4, 74, 1448, 54, 16), "GSO type 4"}, // TCPv6 without HOST_TSO6
+                {header(0, 1, 54, 1448, 34, 16), "without NEEDS_CSUM"},
+                {header(1, 1, 54, 0, 34, 16), "without a segment size"},
+        };
+        for (Object[] c : cases) {
+            byte[] header = (byte[]) c[0];
+            memory.write(BUFFERS, concat(header, frame));
+            tx.add(readable(BUFFERS, header.length + frame.length));
+            device.queueNotify(VirtioNet.TRANSMIT_QUEUE);
+            assertTrue(device.lastDropReason().contains((String) c[1]), c[1] + ": " + device.lastDropReason());
+        }
+        assertEquals(cases.length, device.droppedFrames());
+        assertTrue(backend.frames.isEmpty(), "none reached the host");
+        memory.write(BUFFERS, concat(header(1, 1, 54, 1448, 34, 16), frame)); // what was agreed: sent
+        tx.add(readable(BUFFERS, VirtioNet.HEADER_SIZE + frame.length));
+        device.queueNotify(VirtioNet.TRANSMIT_QUEUE);
+        assertEquals(1, backend.frames.size());
+    }
+
+    @Test
+    void a_transmit_checksum_without_csum_accepted_is_dropped() {
+        activate(VirtioFeatures.VERSION_1);
+        byte[] frame = VirtioNetTest.frame(100, 3);
+        memory.write(BUFFERS, concat(header(1, 0, 0, 0, 34, 16), frame));
+        tx.add(readable(BUFFERS, VirtioNet.HEADER_SIZE + frame.length));
+        device.queueNotify(VirtioNet.TRANSMIT_QUEUE);
+        assertEquals("transmit header asks for a checksum, and the driver did not accept CSUM", device.lastDropReason());
+        assertTrue(backend.frames.isEmpty());
+    }
+
     @Test
     void a_64k_segment_from_the_host_fills_a_big_buffer_with_its_header_and_num_buffers_1() {
         activate(device.offeredFeatures());
