@@ -359,9 +359,16 @@ final class PasstNetwork implements HostNetwork {
         warnings.accept("--net user: passt " + how + "; the guest's network is down, the VM goes on");
     }
 
+    /**
+     * One permit at most, however many notifications come: every receive-queue notification calls this, and the
+     * thread takes a permit only while it holds a frame, so a counting wake-up would pile up permits (its wait would
+     * then spin through them, and past 2^31 the semaphore throws on the notifying thread).
+     */
     @Override
     public void wake() {
-        buffersPosted.release();
+        if (buffersPosted.availablePermits() == 0) {
+            buffersPosted.release();
+        }
     }
 
     @Override
@@ -373,6 +380,11 @@ final class PasstNetwork implements HostNetwork {
                 socket.write(sendBuffer);
             }
         }
+    }
+
+    /** Wake-ups waiting for the receive thread; for tests. */
+    int wakePermits() {
+        return buffersPosted.availablePermits();
     }
 
     @Override

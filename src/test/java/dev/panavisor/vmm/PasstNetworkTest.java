@@ -95,6 +95,18 @@ class PasstNetworkTest {
         }
     }
 
+    /** Every receive-queue notification wakes the receive thread; they never pile up (no spin, no overflow). */
+    @Test
+    void wake_ups_do_not_pile_up() throws Exception {
+        Requires.passt();
+        try (PasstNetwork network = PasstNetwork.start("passt", new MachineConfig.UserNetwork(List.of()), w -> { })) {
+            for (int i = 0; i < 100_000; i++) {
+                network.wake();
+            }
+            assertEquals(1, network.wakePermits());
+        }
+    }
+
     @Test
     void when_passt_dies_one_line_says_so_and_frames_from_the_guest_are_refused_not_fatal() throws Exception {
         Requires.passt();
