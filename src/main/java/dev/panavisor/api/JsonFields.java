@@ -68,7 +68,24 @@ final class JsonFields {
         if (hasLoneSurrogate(value.textValue())) {
             throw new ApiException(qualified(name) + ": holds an unpaired UTF-16 surrogate (\\uD800-\\uDFFF alone)");
         }
+        // Values travel on as the VM process's arguments and as file names, in the JVM's file-name encoding (ASCII
+        // under LANG=C): a character it cannot encode would arrive as '?'.
+        if (!FILE_NAME_ENCODING.newEncoder().canEncode(value.textValue())) {
+            throw new ApiException(qualified(name) + ": holds characters this system's encoding ("
+                    + FILE_NAME_ENCODING.name() + ", from LANG or LC_ALL) cannot carry");
+        }
         return value.textValue();
+    }
+
+    /** The JVM's encoding of file names and process arguments ({@code sun.jnu.encoding}). */
+    private static final java.nio.charset.Charset FILE_NAME_ENCODING = fileNameEncoding();
+
+    private static java.nio.charset.Charset fileNameEncoding() {
+        try {
+            return java.nio.charset.Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
+        } catch (IllegalArgumentException e) {
+            return java.nio.charset.StandardCharsets.UTF_8;
+        }
     }
 
     private static boolean hasLoneSurrogate(String text) {

@@ -14,34 +14,72 @@ final class CtrlAltDelSignal {
     private CtrlAltDelSignal() {
     }
 
-    /** A SIGPWR that came before the VM was built ({@link #holdUntilBuilt}), for {@link #install} to press. */
-    private static final java.util.concurrent.atomic.AtomicBoolean PRESSED_EARLY =
-            new java.util.concurrent.atomic.AtomicBoolean();
+    /** Guards {@link #target} and {@link #pending}: the one handler and {@link #install} agree under it. */
+    private static final Object LOCK = new Object();
+    /** What presses the keys, once the VM is built; null before. */
+    private static java.util.function.BooleanSupplier target;
+    private static PrintWriter targetErr;
+    /** A SIGPWR came before there was a target. */
+    private static boolean pending;
 
     /**
-     * Until {@link #install}: a SIGPWR is kept, and pressed once the VM is built, rather than end the JVM (the
-     * signal's default action, which no shutdown hook survives). For {@code run} and {@code standby}, from their
-     * start: serve's SendCtrlAltDel may come right after InstanceStart, while the VM is still being built.
+     * From now on SIGPWR is taken, not the JVM's end (the signal's default action, which no shutdown hook survives):
+     * before the VM is built it is kept, and pressed once the guest can take it ({@link #install}). For {@code run}
+     * and {@code standby}, as they start: serve's SendCtrlAltDel may come right after InstanceStart. One handler,
+     * installed once; the JDK runs it on a thread of its own, not in the signal's context, so it may take locks.
      */
     static void holdUntilBuilt() {
-        sun.misc.Signal.handle(new sun.misc.Signal("PWR"), signal -> PRESSED_EARLY.set(true));
+        sun.misc.Signal.handle(new sun.misc.Signal("PWR"), signal -> {
+            java.util.function.BooleanSupplier press;
+            PrintWriter err;
+            synchronized (LOCK) {
+                if (target == null) {
+                    pending = true;
+                    return;
+                }
+                press = target;
+                err = targetErr;
+            }
+            press(press, err);
+        });
     }
 
     /** From now on, SIGPWR presses Ctrl+Alt+Del on {@code machine}'s keyboard and says so on {@code err}. */
     static void install(Machine machine, PrintWriter err) {
-        install(machine::pressCtrlAltDel, err);
+        install(machine::pressCtrlAltDel, err, () -> waitForBoot(machine));
     }
 
     /**
-     * As above, with {@code press} pressing the keys (true if the keyboard took them); a SIGPWR held since
-     * {@link #holdUntilBuilt} is pressed now.
+     * As above, with {@code press} pressing the keys (true if the keyboard took them). A SIGPWR kept since
+     * {@link #holdUntilBuilt} is pressed on a thread of its own once {@code guestReady} returns: a press before the
+     * guest's keyboard driver has started would be flushed away by its probe.
      */
-    static void install(java.util.function.BooleanSupplier press, PrintWriter err) {
-        // sun.misc.Signal (module jdk.unsupported): the JDK's one way to take a signal in Java. Its handler runs on
-        // a thread of its own, not in the signal's context, so it may take the device's lock.
-        sun.misc.Signal.handle(new sun.misc.Signal("PWR"), signal -> press(press, err));
-        if (PRESSED_EARLY.getAndSet(false)) {
-            press(press, err);
+    static void install(java.util.function.BooleanSupplier press, PrintWriter err, Runnable guestReady) {
+        boolean held;
+        synchronized (LOCK) {
+            target = press;
+            targetErr = err;
+            held = pending;
+            pending = false;
+        }
+        holdUntilBuilt(); // the one handler: installed here too for a run that did not hold (a test, the lab's)
+        if (held) {
+            Thread.ofPlatform().daemon().name("ctrl-alt-del-held").start(() -> {
+                guestReady.run();
+                press(press, err);
+            });
+        }
+    }
+
+    /** Until the guest's init has written its boot marker (its drivers are up), 30 s at most, or the VM's end. */
+    private static void waitForBoot(Machine machine) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (machine.bootNanos() < 0 && machine.isRunning() && System.nanoTime() - deadline < 0) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                return;
+            }
         }
     }
 
