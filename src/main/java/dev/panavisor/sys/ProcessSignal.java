@@ -3,7 +3,9 @@ package dev.panavisor.sys;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
-/** A signal to another process: {@code kill(2)}, which the JDK's {@code ProcessHandle} offers only for TERM and KILL. */
+/**
+ * A signal to another process: {@code kill(2)}, which the JDK's {@code ProcessHandle} offers only for TERM and KILL.
+ */
 public final class ProcessSignal {
     /**
      * SIGPWR on x86-64 Linux (asm-generic/signal.h): "power failure", which init systems and container managers

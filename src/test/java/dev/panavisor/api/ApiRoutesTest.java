@@ -124,7 +124,8 @@ class ApiRoutesTest {
                 + "\"is_root_device\": true, \"is_read_only\": false}").status());
         assertEquals(204, put("/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 512}").status());
         assertEquals(new ApiRoutes.Reply(200, "{\"vcpu_count\":2,\"mem_size_mib\":512,\"smt\":false,"
-                + "\"track_dirty_pages\":false,\"huge_pages\":\"None\"}"), routes.handle("GET", "/machine-config", null));
+                + "\"track_dirty_pages\":false,\"huge_pages\":\"None\"}"),
+                routes.handle("GET", "/machine-config", null));
         ApiRoutes.Reply start = put("/actions", "{\"action_type\": \"InstanceStart\"}");
         assertEquals(204, start.status());
         assertNull(start.json());
@@ -211,7 +212,8 @@ class ApiRoutesTest {
     @Test
     void each_bad_request_is_a_400_fault_and_changes_nothing() {
         assertFault(put("/actions", "{\"action_type\": \"InstanceStart\"}"), "boot-source: not configured");
-        assertFault(put("/boot-source", "{\"kernel_image_path\": 1}"), "boot-source.kernel_image_path: expected a string");
+        assertFault(put("/boot-source", "{\"kernel_image_path\": 1}"),
+                "boot-source.kernel_image_path: expected a string");
         assertFault(put("/boot-source", "not json"), "not valid JSON");
         assertFault(put("/boot-source", ""), "the request needs a JSON body");
         assertFault(put("/machine-config", "{\"vcpu_count\": 64, \"mem_size_mib\": 128}"), "must be between 1 and 32");
@@ -222,7 +224,8 @@ class ApiRoutesTest {
         assertFault(put("/actions", "{}"), "action.action_type: missing");
         assertFault(put("/actions", "{\"action_type\": \"SendCtrlAltDel\"}"), "the VM is not running");
         assertFault(put("/actions", "{\"action_type\": \"FlushMetrics\"}"), "no metrics");
-        assertFault(routes.handle("DELETE", "/boot-source", ""), "invalid request method and/or path: DELETE /boot-source");
+        assertFault(routes.handle("DELETE", "/boot-source", ""),
+                "invalid request method and/or path: DELETE /boot-source");
         assertFault(routes.handle("GET", "/nothing-here", ""), "invalid request method and/or path");
         assertFault(put("/logger", "[1]"), "expected a JSON object");
         assertEquals("{\"vcpu_count\":1,\"mem_size_mib\":256,\"smt\":false,\"track_dirty_pages\":false,"

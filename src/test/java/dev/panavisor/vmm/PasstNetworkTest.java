@@ -124,7 +124,8 @@ class PasstNetworkTest {
             assertEquals(1, warnings.size(), warnings.toString());
             // Killed, passt's socket ends in an end of file or a reset, whichever the kernel reports first.
             assertTrue(warnings.getFirst().startsWith("--net user: passt closed its socket")
-                    || warnings.getFirst().startsWith("--net user: passt failed: Connection reset"), warnings.getFirst());
+                    || warnings.getFirst().startsWith("--net user: passt failed: Connection reset"),
+                    warnings.getFirst());
             assertTrue(warnings.getFirst().endsWith("the guest's network is down, the VM goes on"));
             byte[] request = arpRequest(new int[] {10, 0, 2, 2});
             // The first write may still land in the socket's buffer; by the second the peer is known to be gone.

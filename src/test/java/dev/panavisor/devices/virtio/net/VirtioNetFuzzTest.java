@@ -224,7 +224,8 @@ class VirtioNetFuzzTest {
             }
             byte[] bytes = packet.toByteArray();
             int count = (bytes[10] & 0xff) | (bytes[11] & 0xff) << 8;
-            assertTrue(count >= 1 && (mergeable || count == 1), "num_buffers " + count + " of packet " + packets.size());
+            assertTrue(count >= 1 && (mergeable || count == 1),
+                    "num_buffers " + count + " of packet " + packets.size());
             while (next < first + count && next < buffers.size()) {
                 packet.writeBytes(buffers.get(next++));
             }

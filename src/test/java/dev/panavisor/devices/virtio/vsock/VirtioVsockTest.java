@@ -244,7 +244,8 @@ class VirtioVsockTest {
         assertEquals(VirtioVsock.FIRST_HOST_PORT, request.srcPort());
         guest.send(52, request.srcPort(), OP_RESPONSE);
         guest.sendData(52, request.srcPort(), "from guest".getBytes(StandardCharsets.US_ASCII));
-        assertEquals("OK " + VirtioVsock.FIRST_HOST_PORT + "\nfrom guest", host.toHost.toString(StandardCharsets.US_ASCII));
+        assertEquals("OK " + VirtioVsock.FIRST_HOST_PORT + "\nfrom guest",
+                host.toHost.toString(StandardCharsets.US_ASCII));
     }
 
     @Test
