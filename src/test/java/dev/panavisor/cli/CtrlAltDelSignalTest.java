@@ -19,24 +19,35 @@ class CtrlAltDelSignalTest {
     @Test
     @Timeout(120)
     void sigpwr_on_a_lab_run_says_so_and_stops_as_sigterm_does() throws Exception {
-        List<String> command = new ArrayList<>(UserJvm.java(false));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), LabRunProbe.class.getName()));
-        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
         List<String> lines = new ArrayList<>();
+        Process child = runProbe(LabRunProbe.class, "ready", lines, pid -> { });
+        assertEquals(143, child.exitValue(), "SIGTERM's status, not SIGPWR's death (158): " + lines);
+        assertEquals(List.of("ready", "panavisor: SIGPWR: the VM runs in the nested lab, where no keyboard press "
+                + "reaches it from here; stopping it instead, as SIGTERM does", "shutdown hooks ran"), lines);
+    }
+
+    /**
+     * Starts {@code probe}'s main in a child JVM, collects its output lines in {@code lines}, sends it SIGPWR when it
+     * prints {@code cue} (after {@code beforeSignal} with its pid), and returns it once it has ended.
+     */
+    private static Process runProbe(Class<?> probe, String cue, List<String> lines,
+            java.util.function.LongConsumer beforeSignal) throws Exception {
+        List<String> command = new ArrayList<>(UserJvm.java(false));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), probe.getName()));
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
         try (BufferedReader reader = new BufferedReader(
                 new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = reader.readLine()) != null) {
                 lines.add(line);
-                if (line.equals("ready")) {
+                if (line.equals(cue)) {
+                    beforeSignal.accept(child.pid());
                     ProcessSignal.send(child.pid(), ProcessSignal.SIGPWR);
                 }
             }
         }
         assertTrue(child.waitFor(60, TimeUnit.SECONDS), "the child did not end");
-        assertEquals(143, child.exitValue(), "SIGTERM's status, not SIGPWR's death (158): " + lines);
-        assertEquals(List.of("ready", "panavisor: SIGPWR: the VM runs in the nested lab, where no keyboard press "
-                + "reaches it from here; stopping it instead, as SIGTERM does", "shutdown hooks ran"), lines);
+        return child;
     }
 
     /** A process standing for a run in the lab: the handler installed, a shutdown hook as the lab's, then a wait. */
@@ -57,22 +68,9 @@ class CtrlAltDelSignalTest {
     @Test
     @Timeout(120)
     void sigpwr_before_the_vm_is_built_is_pressed_once_it_is() throws Exception {
-        List<String> command = new ArrayList<>(UserJvm.java(false));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), EarlyPressProbe.class.getName()));
-        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
         List<String> lines = new ArrayList<>();
-        try (BufferedReader reader = new BufferedReader(
-                new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = reader.readLine()) != null) {
-                lines.add(line);
-                if (line.equals("holding")) {
-                    assertTrue(ProcessSignal.catches(child.pid(), ProcessSignal.SIGPWR), "SigCgt shows the handler");
-                    ProcessSignal.send(child.pid(), ProcessSignal.SIGPWR);
-                }
-            }
-        }
-        assertTrue(child.waitFor(60, TimeUnit.SECONDS), "the child did not end");
+        Process child = runProbe(EarlyPressProbe.class, "holding", lines, pid ->
+                assertTrue(ProcessSignal.catches(pid, ProcessSignal.SIGPWR), "SigCgt shows the handler"));
         assertEquals(0, child.exitValue(), "not SIGPWR's death (158): " + lines);
         assertEquals(List.of("holding", "built", "guest ready", "keys pressed",
                 "panavisor: Ctrl+Alt+Del pressed on the guest's keyboard (SIGPWR)"), lines);
