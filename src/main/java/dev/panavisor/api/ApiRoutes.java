@@ -20,7 +20,11 @@ import java.util.function.Consumer;
  *
  * <p>Resources of devices Panavisor lacks ({@code /balloon}, {@code /logger}, ...) are taken and
  * ignored with one warning line, as the configuration file's sections are, so Firecracker's getting-started
- * sequence runs unchanged. Thread-safe: requests may arrive on several server threads.
+ * sequence runs unchanged; after InstanceStart, when Firecracker would change the running device, they are refused.
+ *
+ * <p>Thread-safe: requests may arrive on several server threads. The configuration is read and changed under this
+ * object's lock; the launcher's slow calls (InstanceStart may wait minutes for a warm process still starting,
+ * SendCtrlAltDel seconds for a VM process to take the keys) run outside it, so {@code GET /} answers meanwhile.
  */
 public final class ApiRoutes {
     /** An answer: status and JSON body, or null for none (204). */
@@ -57,6 +61,8 @@ public final class ApiRoutes {
     private final VmLauncher launcher;
     private final Consumer<String> warnings;
     private final String version;
+    /** Guarded by this: InstanceStart is under way (the launcher is starting the VM), or it has succeeded. */
+    private boolean starting;
     private boolean started;
 
     /**
@@ -76,7 +82,7 @@ public final class ApiRoutes {
     }
 
     /** Answers one request; never throws. */
-    public synchronized Reply handle(String method, String path, String body) {
+    public Reply handle(String method, String path, String body) {
         try {
             return route(method, path == null || path.isEmpty() ? "/" : path, body);
         } catch (PanavisorException e) { // ApiException (bad request) or the launcher's one-line refusal
@@ -95,7 +101,9 @@ public final class ApiRoutes {
             return new Reply(200, write(instanceInfo()));
         }
         if (method.equals("GET") && path.equals("/machine-config")) {
-            return new Reply(200, write(resources.machineConfigJson()));
+            synchronized (this) {
+                return new Reply(200, write(resources.machineConfigJson()));
+            }
         }
         if (method.equals("PUT") && path.equals("/actions")) {
             return action(json(body));
@@ -103,11 +111,36 @@ public final class ApiRoutes {
         if (method.equals("PUT") && ((one && (resource.equals("boot-source") || resource.equals("machine-config")
                 || resource.equals("vsock"))) || (segments.length == 2 && (resource.equals("drives")
                 || resource.equals("network-interfaces"))))) {
-            JsonNode json = json(body);
-            if (started) {
-                throw new ApiException(request + ": the VM has started; its configuration can no longer change");
+            return configure(request, segments, json(body));
+        }
+        if (method.equals("PATCH") && path.equals("/machine-config")) {
+            return configure(request, segments, json(body));
+        }
+        String ignored = ignoredWhy(method, segments);
+        if (ignored != null) {
+            new JsonFields(json(body), request, line -> { }); // the body must still be a JSON object
+            if (IGNORED.containsKey(resource) && hasStarted()) {
+                throw new ApiException(JsonFields.printable(request) + ": refused after the start: " + ignored
+                        + "; before InstanceStart it is taken and ignored");
             }
-            switch (resource) {
+            warnings.accept(JsonFields.printable(request) + " ignored: " + ignored);
+            return Reply.noContent();
+        }
+        throw new ApiException("invalid request method and/or path: " + request
+                + " (Panavisor serves GET /, GET|PUT|PATCH /machine-config, PUT /boot-source, PUT /drives/{id}, "
+                + "PUT /network-interfaces/{id}, PUT /vsock, PUT /actions)");
+    }
+
+    /** A PUT of a configured resource, or PATCH /machine-config: taken until InstanceStart, refused from it on. */
+    private synchronized Reply configure(String request, String[] segments, JsonNode json) {
+        if (started || starting) {
+            throw new ApiException(request + ": the VM has " + (started ? "started" : "begun to start")
+                    + "; its configuration can no longer change");
+        }
+        if (request.startsWith("PATCH ")) {
+            resources.patchMachineConfig(json);
+        } else {
+            switch (segments[0]) {
                 case "boot-source" -> resources.putBootSource(json);
                 case "machine-config" -> resources.putMachineConfig(json);
                 case "vsock" -> resources.putVsock(json);
@@ -125,27 +158,13 @@ public final class ApiRoutes {
                     resources.putDrive(segments[1], json, "drive " + segments[1]);
                 }
             }
-            offerToBuild();
-            return Reply.noContent();
         }
-        if (method.equals("PATCH") && path.equals("/machine-config")) {
-            JsonNode json = json(body);
-            if (started) {
-                throw new ApiException(request + ": the VM has started; its configuration can no longer change");
-            }
-            resources.patchMachineConfig(json);
-            offerToBuild();
-            return Reply.noContent();
-        }
-        String ignored = ignoredWhy(method, segments);
-        if (ignored != null) {
-            new JsonFields(json(body), request, line -> { }); // the body must still be a JSON object
-            warnings.accept(JsonFields.printable(request) + " ignored: " + ignored);
-            return Reply.noContent();
-        }
-        throw new ApiException("invalid request method and/or path: " + request
-                + " (Panavisor serves GET /, GET|PUT|PATCH /machine-config, PUT /boot-source, PUT /drives/{id}, "
-                + "PUT /network-interfaces/{id}, PUT /vsock, PUT /actions)");
+        offerToBuild();
+        return Reply.noContent();
+    }
+
+    private synchronized boolean hasStarted() {
+        return started || starting;
     }
 
     /**
@@ -181,11 +200,24 @@ public final class ApiRoutes {
         fields.warnAboutTheRest();
         switch (type) {
             case "InstanceStart" -> {
-                if (started) {
-                    throw new ApiException("InstanceStart: the VM has already been started");
+                VmSpec spec;
+                synchronized (this) {
+                    if (started || starting) {
+                        throw new ApiException("InstanceStart: the VM has already been started");
+                    }
+                    spec = resources.spec();
+                    starting = true;
                 }
-                launcher.start(resources.spec());
-                started = true;
+                boolean done = false;
+                try {
+                    launcher.start(spec); // outside the lock: it may wait minutes for a standby still warming up
+                    done = true;
+                } finally {
+                    synchronized (this) {
+                        starting = false;
+                        started = done;
+                    }
+                }
                 return Reply.noContent();
             }
             case "SendCtrlAltDel" -> {
@@ -201,7 +233,7 @@ public final class ApiRoutes {
         }
     }
 
-    private ObjectNode instanceInfo() {
+    private synchronized ObjectNode instanceInfo() {
         ObjectNode info = JsonNodeFactory.instance.objectNode();
         info.put("id", "anonymous-instance");
         info.put("state", started && launcher.running() ? RUNNING : started ? "Stopped" : NOT_STARTED);

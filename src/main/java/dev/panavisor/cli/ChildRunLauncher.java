@@ -177,7 +177,8 @@ final class ChildRunLauncher implements VmLauncher {
                 Thread.sleep(10);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return;
+                throw new dev.panavisor.api.ApiException("SendCtrlAltDel: interrupted while the VM's process was "
+                        + "still starting; the keys were not pressed");
             }
         }
         try {

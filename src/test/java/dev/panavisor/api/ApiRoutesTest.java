@@ -1,6 +1,7 @@
 package dev.panavisor.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,7 +14,7 @@ import org.junit.jupiter.api.Test;
 /** The API's routes, without HTTP or KVM: requests in, status and JSON out, a fake VM launcher. */
 class ApiRoutesTest {
     /** Records what the API asked for instead of starting a VM. */
-    static final class FakeLauncher implements VmLauncher {
+    static class FakeLauncher implements VmLauncher {
         final List<VmSpec> started = new ArrayList<>();
         final List<VmSpec> configured = new ArrayList<>();
         boolean running;
@@ -169,6 +170,66 @@ class ApiRoutesTest {
         assertFault(put("/logger/", "{}"), "invalid request method and/or path");
         assertFault(routes.handle("PATCH", "/network-interfaces", "{}"), "invalid request method and/or path");
         assertEquals(List.of("PUT /pmem/p0 ignored: Panavisor has no pmem device"), warnings);
+    }
+
+    /**
+     * Firecracker refuses the pre-boot resources after the start; Panavisor ignored them before it and cannot change
+     * a device it lacks now, so it refuses them too (a 204 would say the running VM changed). A PATCH of a network
+     * interface's rate limiters is Firecracker's post-boot request: still taken and ignored.
+     */
+    @Test
+    void resources_panavisor_lacks_are_refused_after_the_start() {
+        assertEquals(204, put("/boot-source", "{\"kernel_image_path\": \"" + kernel + "\"}").status());
+        assertEquals(204, put("/actions", "{\"action_type\": \"InstanceStart\"}").status());
+        warnings.clear();
+        assertFault(put("/logger", "{\"log_path\": \"fc.log\"}"),
+                "PUT /logger: refused after the start: Panavisor logs to stderr (run --verbose); before InstanceStart");
+        assertFault(routes.handle("PATCH", "/balloon", "{\"amount_mib\": 64}"),
+                "PATCH /balloon: refused after the start: Panavisor has no balloon device");
+        assertFault(put("/mmds", "[]"), "expected a JSON object");
+        assertEquals(204, routes.handle("PATCH", "/network-interfaces/net1", "{\"iface_id\": \"net1\"}").status());
+        assertEquals(List.of("PATCH /network-interfaces/net1 ignored: Panavisor has no rate limiters, the only thing "
+                + "PATCH changes"), warnings);
+    }
+
+    /**
+     * InstanceStart may wait minutes for serve's warm process; the launcher runs outside the routes' lock, so GET /
+     * answers meanwhile, and the configuration is closed from the moment the start begins.
+     */
+    @Test
+    void requests_are_answered_while_instance_start_waits_for_the_launcher() throws Exception {
+        java.util.concurrent.CountDownLatch inStart = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        FakeLauncher slow = new FakeLauncher() {
+            @Override
+            public void start(VmSpec spec) {
+                inStart.countDown();
+                try {
+                    if (!release.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                        throw new IllegalStateException("never released");
+                    }
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                super.start(spec);
+            }
+        };
+        ApiRoutes slowRoutes = new ApiRoutes(slow, warnings::add, "1.2.3");
+        assertEquals(204, slowRoutes.handle("PUT", "/boot-source", "{\"kernel_image_path\": \"" + kernel + "\"}")
+                .status());
+        java.util.concurrent.CompletableFuture<ApiRoutes.Reply> start = java.util.concurrent.CompletableFuture
+                .supplyAsync(() -> slowRoutes.handle("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"));
+        assertTrue(inStart.await(30, java.util.concurrent.TimeUnit.SECONDS), "the launcher was asked to start");
+        assertTrue(slowRoutes.handle("GET", "/", null).json().contains("\"state\":\"Not started\""));
+        assertFault(slowRoutes.handle("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 128}"),
+                "PUT /machine-config: the VM has begun to start; its configuration can no longer change");
+        assertFault(slowRoutes.handle("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"),
+                "already been started");
+        assertFalse(start.isDone(), "the first InstanceStart still waits");
+        release.countDown();
+        assertEquals(204, start.get(30, java.util.concurrent.TimeUnit.SECONDS).status());
+        assertEquals(1, slow.started.size());
+        assertTrue(slowRoutes.handle("GET", "/", null).json().contains("\"state\":\"Running\""));
     }
 
     /** Names and values from the client reach serve's log with their control characters escaped: one line each. */
