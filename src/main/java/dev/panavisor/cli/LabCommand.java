@@ -51,12 +51,12 @@ final class LabCommand implements Callable<Integer> {
 
     @Option(names = "--tcg-threads", paramLabel = "single|multi",
             description = "How QEMU runs L1's CPUs: one host thread each (multi), or all on one thread in turn "
-                    + "(single). Default: ${DEFAULT-VALUE}.")
+                    + "(single). Default: multi.")
     TcgThreads tcgThreads = TcgThreads.DEFAULT;
 
     @Option(names = "--memory", paramLabel = "SIZE", converter = MemoryConverter.class,
             description = "L1 memory: MiB, or with a unit (512M, 4G). Default: a quarter of the host's, "
-                    + "at most 4G.")
+                    + "at least 1G and at most 4G.")
     Integer memoryMiB;
 
     @Option(names = "--timeout", paramLabel = "DURATION", converter = DurationConverter.class,
@@ -143,23 +143,18 @@ final class LabCommand implements Callable<Integer> {
         return c.withShowConsole(console).withTcg(tcgThreads);
     }
 
-    /** "4096" (MiB), "512M", "4G". */
+    /** "4096" (MiB), "512M", "4G": {@link SizeConverter}'s sizes, in whole MiB. */
     static int parseMiB(String text) {
-        String t = text.trim().toUpperCase(Locale.ROOT);
-        long factor = 1;
-        if (t.endsWith("G") || t.endsWith("M")) {
-            factor = t.endsWith("G") ? 1024 : 1;
-            t = t.substring(0, t.length() - 1);
-        }
+        long bytes;
         try {
-            long mib = Long.parseLong(t) * factor;
-            if (mib <= 0 || mib > Integer.MAX_VALUE) {
-                throw new NumberFormatException();
-            }
-            return (int) mib;
-        } catch (NumberFormatException e) {
+            bytes = SizeConverter.parse(text);
+        } catch (CommandLine.TypeConversionException e) {
+            bytes = -1;
+        }
+        if (bytes <= 0 || bytes % (1 << 20) != 0 || (bytes >> 20) > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("not a memory size: '" + text + "' (use e.g. 4096, 512M, 4G)");
         }
+        return (int) (bytes >> 20);
     }
 
     static final class MemoryConverter implements CommandLine.ITypeConverter<Integer> {

@@ -7,10 +7,11 @@ import picocli.CommandLine;
 
 /**
  * Parses memory sizes the way QEMU and Firecracker users write them: a bare number means MiB; a suffix K, M, G
- * (optionally followed by "iB" or "B") means KiB, MiB, GiB. Binary units throughout: 1G = 1024 MiB.
+ * (optionally followed by "iB" or "B") means KiB, MiB, GiB. Binary units throughout: 1G = 1024 MiB. A "B" with
+ * no K, M or G before it is refused: "512B" read as 512 MiB would be a million times what was written.
  */
 final class SizeConverter implements CommandLine.ITypeConverter<Long> {
-    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([KMG])?(?:I?B)?");
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(?:([KMG])(?:I?B)?)?");
 
     @Override
     public Long convert(String value) {

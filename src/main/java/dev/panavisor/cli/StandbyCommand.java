@@ -70,6 +70,8 @@ final class StandbyCommand implements Callable<Integer> {
         try (SocketChannel channel = connected) {
             channel.write(ByteBuffer.wrap(new byte[] {StandbyHandOff.READY}));
             return serve(channel, direct, StandbyCommand::execute);
+        } catch (IOException e) { // serve's connection reset, or a message it never finished
+            throw new CommandFailedException("the hand-off from serve failed: " + e.getMessage());
         }
     }
 
@@ -247,9 +249,11 @@ final class StandbyCommand implements Callable<Integer> {
      * Binds {@code path} (in serve's private directory, beside the hand-off socket), connects to it, reads a byte
      * through the connection and closes it. A failure costs only the warm-up: the start pays for the close then.
      */
-    private static void closeAConnectedSocket(Path path) {
+    static void closeAConnectedSocket(Path path) {
+        boolean bound = false; // a file already at the path is not this process's to remove
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(path));
+            bound = true;
             try (SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(path));
                     SocketChannel peer = server.accept()) {
                 peer.write(ByteBuffer.wrap(new byte[] {StandbyHandOff.READY}));
@@ -259,7 +263,9 @@ final class StandbyCommand implements Callable<Integer> {
             // not fatal: see above
         } finally {
             try {
-                Files.deleteIfExists(path);
+                if (bound) {
+                    Files.deleteIfExists(path);
+                }
             } catch (IOException e) {
                 // serve removes its directory, this file with it
             }

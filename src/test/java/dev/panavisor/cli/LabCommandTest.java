@@ -55,6 +55,11 @@ class LabCommandTest {
         assertEquals(512, LabCommand.parseMiB("512M"));
         assertEquals(4096, LabCommand.parseMiB("4g"));
         assertThrows(IllegalArgumentException.class, () -> LabCommand.parseMiB("lots"));
+        // A count of GiB whose MiB overflow a long came out as some other size (1024 MiB for this one).
+        assertThrows(IllegalArgumentException.class, () -> LabCommand.parseMiB("18014398509481985G"));
+        assertThrows(IllegalArgumentException.class, () -> LabCommand.parseMiB("2097152G"), "over 2^31 MiB");
+        assertThrows(IllegalArgumentException.class, () -> LabCommand.parseMiB("512K"), "not whole MiB");
+        assertEquals(1024, LabCommand.parseMiB("1GiB"));
     }
 
     @Test

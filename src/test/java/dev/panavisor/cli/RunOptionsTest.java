@@ -53,7 +53,8 @@ class RunOptionsTest {
         assertEquals(1L << 30, SizeConverter.parse("1G"));
         assertEquals(1L << 30, SizeConverter.parse("1GiB"));
         assertEquals(512L << 10, SizeConverter.parse("512k"));
-        for (String bad : new String[] {"", "-1", "12X", "1.5G", "99999999999999999999", "9999999999999G"}) {
+        for (String bad : new String[] {"", "-1", "12X", "1.5G", "99999999999999999999", "9999999999999G",
+            "512B", "512iB"}) { // a B alone is no unit: 512B is not 512 MiB
             assertThrows(CommandLine.TypeConversionException.class, () -> SizeConverter.parse(bad), bad);
         }
     }

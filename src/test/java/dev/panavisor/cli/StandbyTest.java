@@ -35,6 +35,20 @@ class StandbyTest {
         assertEquals(new Message.End(), StandbyHandOff.read(pipe.source()), "end of file between messages");
     }
 
+    /**
+     * The warm-up's scratch socket removes only the file it bound: a file already at that path (another program's,
+     * or a user's) stays, where the warm-up used to delete it after its bind failed.
+     */
+    @Test
+    void the_warm_up_socket_removes_only_what_it_bound() throws IOException {
+        Path taken = Files.writeString(dir.resolve("warm-up.sock"), "someone else's");
+        StandbyCommand.closeAConnectedSocket(taken);
+        assertEquals("someone else's", Files.readString(taken));
+        Path free = dir.resolve("free.sock");
+        StandbyCommand.closeAConnectedSocket(free);
+        assertFalse(Files.exists(free), "its own socket is removed");
+    }
+
     /** A standby that cannot start is one line, and its socket and directory do not stay behind in the temp dir. */
     @Test
     void a_standby_that_cannot_start_leaves_nothing_behind() throws IOException {
