@@ -13,7 +13,8 @@ import java.util.function.BooleanSupplier;
 final class WorkInFlight {
     private final Object lock;
     private int count;
-    private boolean draining;
+    /** vCPUs waiting in {@link #awaitDrained}: a count, so that the first to leave does not let the worker go on. */
+    private int drainers;
 
     WorkInFlight(Object lock) {
         this.lock = lock;
@@ -21,10 +22,10 @@ final class WorkInFlight {
 
     /** The worker took work: before it lets the monitor go for the I/O. Waits first while a vCPU drains. */
     void awaitNoDrain() {
-        if (!draining) {
+        if (drainers == 0) {
             return; // the usual case, without the condition object below
         }
-        waitWhile(() -> draining);
+        waitWhile(() -> drainers > 0);
     }
 
     void started() {
@@ -42,11 +43,11 @@ final class WorkInFlight {
         if (count == 0) {
             return;
         }
-        draining = true;
+        drainers++;
         try {
             waitWhile(() -> count > 0);
         } finally {
-            draining = false;
+            drainers--;
             lock.notifyAll();
         }
     }

@@ -209,4 +209,60 @@ class WorkInFlightTest {
         assertEquals(0, driver.read(MmioRegisters.QUEUE_READY));
         assertEquals(0, driver.read(MmioRegisters.STATUS) & DeviceStatus.DEVICE_NEEDS_RESET);
     }
+
+    /**
+     * Two vCPUs wait for the same work (one turns a queue off, another resets): when the first leaves, the worker
+     * must still take no new work until the second has left too. With one shared flag the first cleared it, the
+     * worker took more work from a queue still on, and the second waited again: a busy driver starved the reset. Here
+     * this thread is one of the vCPUs; in the rounds where it leaves first, it checks, still holding the monitor,
+     * that the worker's wait lasts until the other has left.
+     */
+    @Test
+    void the_worker_waits_until_every_waiting_vcpu_has_gone_on() throws Exception {
+        Object lock = new Object();
+        Thread self = Thread.currentThread();
+        int leftFirst = 0;
+        for (int round = 0; round < 40; round++) {
+            WorkInFlight work = new WorkInFlight(lock);
+            synchronized (lock) {
+                work.started();
+            }
+            java.util.concurrent.atomic.AtomicBoolean otherLeft = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread other = new Thread(() -> {
+                awaitWaiting(self); // this thread waits first, the other vCPU second
+                synchronized (lock) {
+                    work.awaitDrained();
+                    otherLeft.set(true);
+                }
+            });
+            Thread ender = new Thread(() -> {
+                awaitWaiting(other);
+                synchronized (lock) {
+                    work.ended();
+                }
+            });
+            other.start();
+            ender.start();
+            synchronized (lock) {
+                work.awaitDrained();
+                if (!otherLeft.get()) {
+                    leftFirst++;
+                    work.awaitNoDrain(); // what the worker does next: it must wait for the other vCPU to leave
+                    assertTrue(otherLeft.get(), "the worker went on while another vCPU still waited to go on");
+                }
+            }
+            other.join(10_000);
+            ender.join(10_000);
+        }
+        assertTrue(leftFirst > 0, "in some round this vCPU left first, the case this test is about");
+    }
+
+    /** Returns once {@code thread} waits in a monitor's wait set. */
+    private static void awaitWaiting(Thread thread) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (thread.getState() != Thread.State.WAITING) {
+            assertTrue(System.nanoTime() < deadline, "the thread never waited");
+            Thread.onSpinWait();
+        }
+    }
 }
