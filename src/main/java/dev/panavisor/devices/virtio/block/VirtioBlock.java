@@ -79,6 +79,7 @@ public final class VirtioBlock implements VirtioDevice {
     private final long capacitySectors;
     private final byte[] config;
     private final RequestErrors errors;
+    private final DiskFlushes flushes;
     /** Whether JFR was up when the device was made: request events are then made, else never. */
     private final boolean recording;
 
@@ -108,6 +109,7 @@ public final class VirtioBlock implements VirtioDevice {
             throw new VirtioException("virtio-blk serial \"" + serial + "\" is longer than 20 bytes");
         }
         this.disk = disk;
+        this.flushes = new DiskFlushes(disk);
         this.id = new byte[BlockRequest.ID_BYTES];
         System.arraycopy(serialBytes, 0, id, 0, serialBytes.length);
         this.capacitySectors = disk.sizeBytes() / SECTOR_SIZE;
@@ -440,12 +442,12 @@ public final class VirtioBlock implements VirtioDevice {
                 case BlockRequest.T_OUT -> {
                     disk.write(request.diskOffset(), pending.buffers);
                     if (writeThrough) {
-                        disk.flush();
+                        flushes.flush();
                     }
                     return 0;
                 }
                 case BlockRequest.T_FLUSH -> {
-                    disk.flush();
+                    flushes.flush();
                     return 0;
                 }
                 default -> throw BlockRequestException.unsupported(request.type);

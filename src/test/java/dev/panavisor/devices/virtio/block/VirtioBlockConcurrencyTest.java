@@ -235,6 +235,43 @@ class VirtioBlockConcurrencyTest {
         }
     }
 
+    /**
+     * A driver without F_FLUSH has each write made durable before it is answered, and two large writes flush side by
+     * side on helpers. The host's first flush fails (the error of either write's pages: Linux reports it to one
+     * fdatasync only), so neither write may be answered OK: the second flush waits for the first and fails too.
+     */
+    @Test
+    void writes_made_durable_side_by_side_both_fail_when_a_flush_fails() {
+        int size = (int) VirtioBlock.SIDE_BY_SIDE_MIN_BYTES;
+        java.util.concurrent.atomic.AtomicInteger flushes = new java.util.concurrent.atomic.AtomicInteger();
+        DiskBackend disk = new Delegating(new HeapDiskBackend(4 * size)) {
+            @Override
+            public void flush() throws IOException {
+                if (flushes.incrementAndGet() == 1) {
+                    sleep(200); // the other write's flush comes meanwhile
+                    throw new IOException("Input/output error");
+                }
+                super.flush();
+            }
+        };
+        VirtioBlock device = new VirtioBlock(disk, "write-through");
+        device.serveConcurrently(helpers);
+        BlockDriver driver = new BlockDriver(device, new dev.panavisor.memory.HeapGuestMemory(1 << 20), false,
+                device.offeredFeatures() & ~VirtioBlock.F_FLUSH);
+        for (int i = 0; i < 2; i++) {
+            long header = BlockDriver.HEADER + 32 * i;
+            driver.header(header, BlockRequest.T_OUT, (long) i * size / 512);
+            driver.queue.add(readable(header, 16), readable(BlockDriver.DATA + (long) size * i, size),
+                    writable(BlockDriver.STATUS + 16 * i, 1));
+        }
+
+        device.queueNotify(0);
+
+        for (int i = 0; i < 2; i++) {
+            assertEquals(BlockStatus.IOERR.code(), driver.memory.readU8(BlockDriver.STATUS + 16 * i), "write " + i);
+        }
+    }
+
     /** A backend that passes every call to another, so a test can wrap the calls it watches. */
     static class Delegating implements DiskBackend {
         private final DiskBackend inner;

@@ -144,6 +144,33 @@ class VirtioBlockTest {
         assertEquals(1, disk.flushes());
     }
 
+    /**
+     * Linux reports a failed writeback to one fdatasync and then returns 0 for the next, its pages marked clean: a
+     * driver that retries a failed flush must not be told OK for writes that never reached the disk (§5.2.6.2).
+     */
+    @Test
+    void after_a_flush_failed_no_later_flush_succeeds() {
+        java.util.concurrent.atomic.AtomicInteger flushes = new java.util.concurrent.atomic.AtomicInteger();
+        DiskBackend failsOnce = new VirtioBlockConcurrencyTest.Delegating(new HeapDiskBackend(SECTORS * 512)) {
+            @Override
+            public void flush() throws java.io.IOException {
+                if (flushes.incrementAndGet() == 1) {
+                    throw new java.io.IOException("Input/output error");
+                }
+                super.flush();
+            }
+        };
+        VirtioBlock device = new VirtioBlock(failsOnce, "flaky");
+        BlockDriver driver = new BlockDriver(device);
+        assertEquals(OK, driver.write(1, new byte[512]).status());
+        assertEquals(IOERR, driver.request(BlockRequest.T_FLUSH, 0).status());
+        assertEquals(IOERR, driver.request(BlockRequest.T_FLUSH, 0).status(), "the retry vouches for nothing");
+        assertTrue(device.lastRequestError().contains("an earlier flush failed (Input/output error)"),
+                device.lastRequestError());
+        assertEquals(1, flushes.get(), "the host is not asked again");
+        assertEquals(OK, driver.read(1, 512).status(), "reads go on");
+    }
+
     @Test
     void get_id_returns_the_nul_padded_serial() {
         BlockDriver.Completion done = driver.request(BlockRequest.T_GET_ID, 0, writable(BlockDriver.DATA, 20));
