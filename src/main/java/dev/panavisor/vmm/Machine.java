@@ -69,6 +69,7 @@ public final class Machine implements AutoCloseable {
     private final BootTimeline timeline; // null unless the run reports its boot timeline (run --timeline)
     private final EventLog events; // the VMM's decisions (run --verbose)
     private final Runnable letGoOfHostWork; // passt's socket and the disks' transfers: MachineAssembly
+    private final Runnable closeHostSides;
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final List<Thread> vcpuThreads = new ArrayList<>();
     /** Where each vCPU stood when a stall ended the VM ("vCPU 0 at rip 0x..."), read by its own thread. */
@@ -105,6 +106,7 @@ public final class Machine implements AutoCloseable {
         this.timeline = b.timeline;
         this.events = b.watch.events();
         this.letGoOfHostWork = b::letGoOfHostWork;
+        this.closeHostSides = b::closeHostSides;
     }
 
     /**
@@ -451,13 +453,7 @@ public final class Machine implements AutoCloseable {
         if (stuck.isEmpty()) {
             drainCoalesced(); // when run() failed before its own last drain
         }
-        workers.forEach(DeviceWorker::close);
-        if (network != null) {
-            network.close(); // its receive thread writes guest memory: stopped before the memory goes
-        }
-        if (vsockSockets != null) {
-            vsockSockets.close();
-        }
+        closeHostSides.run(); // workers, network, vsock and the notices: MachineAssembly.closeHostSides
         if (consoleFlusher != null) {
             consoleFlusher.close();
         } else {
@@ -466,7 +462,7 @@ public final class Machine implements AutoCloseable {
         VmmException flushFailure = null;
         for (VirtioBlock block : blocks) {
             try {
-                block.disk().flush();
+                block.flush(); // as the guest's flushes: it fails if one of them failed (DiskFlushes)
             } catch (java.io.IOException e) {
                 flushFailure = new VmmException("cannot flush disk " + block.disk().name() + ": " + e.getMessage(), e);
             } finally {

@@ -77,6 +77,8 @@ final class MachineAssembly {
     /** The vsock device's host sockets ({@code run --vsock}); null without. */
     VsockSockets vsockSockets;
     final BootTimeline timeline;
+    /** The notices the user sees without --verbose, written to stderr by a thread of their own. */
+    final StderrNotices notices = new StderrNotices(System.err);
     /** What the run reports as it goes (run --verbose, --trace exits). */
     Watch watch = Watch.QUIET;
     volatile Runnable reset = () -> { };
@@ -183,7 +185,7 @@ final class MachineAssembly {
             disks.add(backend);
             VirtioBlock block = new VirtioBlock(backend, "panavisor-vd" + (char) ('a' + i));
             block.onRequestError(events::event);
-            block.onHostError(EventLog.to(System.err)::event); // the user hears of a failing disk without --verbose
+            block.onHostError(notices::event); // the user hears of a failing disk without --verbose
             blocks.add(block);
             virtioDevices.add(block);
         }
@@ -192,7 +194,7 @@ final class MachineAssembly {
         }
         if (config.net().isPresent()) {
             MachineConfig.Net net = config.net().get();
-            Consumer<String> warnings = EventLog.to(System.err)::event; // a backend failing mid-run: one line
+            Consumer<String> warnings = notices::event; // a backend failing mid-run: one line
             network = switch (net.backend()) {
                 case MachineConfig.Tap(String name) -> TapNetwork.open(name, warnings);
                 case MachineConfig.UserNetwork user -> PasstNetwork.start("passt", user, warnings);
@@ -214,7 +216,7 @@ final class MachineAssembly {
             int irq = Machine.FIRST_VIRTIO_IRQ + i;
             VirtioDevice device = virtioDevices.get(i);
             VirtioMmioTransport transport = new VirtioMmioTransport(device, memory, interruptLine(irq));
-            transport.onNeedsReset(new NeedsResetReporter(System.err)); // one line when the guest breaks it
+            transport.onNeedsReset(new NeedsResetReporter(notices)); // one line when the guest breaks it
             if (events != EventLog.OFF) { // no line is formatted for a log nobody reads
                 transport.onLifecycle(events::event);
                 events.event(String.format("%s: virtio-mmio at 0x%x, IRQ %d", device.name(), base, irq));
@@ -342,11 +344,24 @@ final class MachineAssembly {
         }
     }
 
-    void closeAll() {
+    /**
+     * The host sides' end, once no vCPU runs ({@code Machine.close}, and {@link #closeAll}): the device workers, the
+     * network card's receive thread (it writes guest memory: stopped before the memory goes), vsock's sockets and
+     * their thread, then the notices they wrote (written for {@link Machine#HOST_STOP_OUTPUT_LIMIT} at most).
+     */
+    void closeHostSides() {
         workers.forEach(DeviceWorker::close);
+        if (network != null) {
+            network.close();
+        }
         if (vsockSockets != null) {
             vsockSockets.close();
         }
+        notices.close();
+    }
+
+    void closeAll() {
+        closeHostSides();
         if (vm != null) {
             vm.close();
         }
@@ -356,9 +371,6 @@ final class MachineAssembly {
         }
         for (FileDiskBackend disk : disks) {
             disk.close();
-        }
-        if (network != null) {
-            network.close();
         }
     }
 }

@@ -1,6 +1,5 @@
 package dev.panavisor.vmm;
 
-import java.io.PrintStream;
 import java.util.function.Consumer;
 
 /**
@@ -16,11 +15,12 @@ import java.util.function.Consumer;
 final class NeedsResetReporter implements Consumer<String> {
     static final int LIMIT = 5;
 
-    private final PrintStream err;
+    private final EventLog notices;
     private int reported;
 
-    NeedsResetReporter(PrintStream err) {
-        this.err = err;
+    /** @param notices where the lines go: the run's {@link StderrNotices}, never a write to stderr under the lock */
+    NeedsResetReporter(EventLog notices) {
+        this.notices = notices;
     }
 
     @Override
@@ -28,8 +28,7 @@ final class NeedsResetReporter implements Consumer<String> {
         if (++reported > LIMIT) {
             return;
         }
-        err.println("panavisor: " + reason + "; the device stopped until the guest resets it (DEVICE_NEEDS_RESET)"
+        notices.event(reason + "; the device stopped until the guest resets it (DEVICE_NEEDS_RESET)"
                 + (reported == LIMIT ? "; further failures of this device are not shown" : ""));
-        err.flush();
     }
 }

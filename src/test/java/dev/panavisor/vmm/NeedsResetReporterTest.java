@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 
 class NeedsResetReporterTest {
     final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    final NeedsResetReporter reporter = new NeedsResetReporter(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    final NeedsResetReporter reporter = new NeedsResetReporter(
+            EventLog.to(new PrintStream(bytes, true, StandardCharsets.UTF_8)));
 
     List<String> lines() {
         return bytes.toString(StandardCharsets.UTF_8).lines().toList();

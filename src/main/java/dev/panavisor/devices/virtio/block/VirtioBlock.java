@@ -485,6 +485,11 @@ public final class VirtioBlock implements VirtioDevice {
         return errors.last();
     }
 
+    /** Flushes the disk as the guest's flushes do (the VM's end): it fails if one of them failed before. */
+    public void flush() throws IOException {
+        flushes.flush();
+    }
+
     public DiskBackend disk() {
         return disk;
     }
