@@ -4,12 +4,13 @@ import dev.panavisor.compare.Charts;
 import dev.panavisor.compare.CompareRun;
 import dev.panavisor.compare.ComparisonTable;
 import dev.panavisor.compare.CsvExport;
+import dev.panavisor.compare.ExitCleanup;
 import dev.panavisor.compare.MarkdownReport;
 import dev.panavisor.compare.Peer;
 import dev.panavisor.compare.PeerInstaller;
 import dev.panavisor.compare.Results;
 import dev.panavisor.compare.ResultsJson;
-import dev.panavisor.host.FileTree;
+import dev.panavisor.host.IoErrors;
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
@@ -20,9 +21,13 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -81,27 +86,56 @@ final class BenchCompareCommand implements Callable<Integer> {
     @Option(names = "--io-load", hidden = true)
     Path ioLoad;
 
+    /** Where Linux guests run here (a stand-in in tests). */
+    Supplier<LinuxGuests> guests = LinuxGuests::locate;
+
+    /** Installs the peers that are missing and returns the report's notes on them (a stand-in in tests). */
+    BiFunction<List<Peer>, Consumer<String>, List<String>> installer = PeerInstaller::installMissing;
+
     @Override
-    public Integer call() throws IOException, InterruptedException {
+    public Integer call() {
         List<Peer> peers = peers();
         Results.Settings settings = settings();
         PrintWriter stdout = spec.commandLine().getOut();
-        Files.createDirectories(out);
-        Path json = out.toAbsolutePath().resolve("results.json");
-        Path buildDir = null;
-        try {
-            if (ioLoad == null) {
-                buildDir = Files.createTempDirectory("pvcmp-io-");
-                ioLoad = IoBenchFiles.buildLoadProgram(buildDir);
+        // Checked before anything is installed, built or measured, so a bad --out, or a host where Linux guests
+        // cannot run, costs nothing. (The run inside the lab is on a host where they can.)
+        Path dir = ReportDirectory.prepare("--out", out);
+        LinuxGuests where = measureOnly ? null : guests.get();
+        if (where != null && where.route() == LinuxGuests.Route.NONE) {
+            throw new CommandFailedException(where.nowhereReason());
+        }
+        try (ExitCleanup cleanup = ExitCleanup.install()) {
+            try {
+                return buildAndRun(peers, settings, dir, where, stdout, cleanup);
+            } catch (IOException e) {
+                throw new CommandFailedException(ReportDirectory.oneLine(IoErrors.describe(e)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CommandFailedException(cleanup.exiting() ? "stopped: this process is exiting (Ctrl-C "
+                        + "or SIGTERM); what it had started was removed, and results.json is as it was"
+                        : "interrupted; results.json is as it was");
             }
-            return measureAndReport(peers, settings, json, stdout);
-        } finally {
-            IoBenchFiles.deleteTree(buildDir);
         }
     }
 
-    private int measureAndReport(List<Peer> peers, Results.Settings settings, Path json, PrintWriter stdout)
-            throws IOException, InterruptedException {
+    private int buildAndRun(List<Peer> peers, Results.Settings settings, Path dir, LinuxGuests where,
+            PrintWriter stdout, ExitCleanup cleanup) throws IOException, InterruptedException {
+        Path buildDir = null;
+        try {
+            if (ioLoad == null) {
+                buildDir = cleanup.temporaryDirectory("pvcmp-io-");
+                ioLoad = IoBenchFiles.buildLoadProgram(buildDir);
+            }
+            return measureAndReport(peers, settings, dir, where, stdout, cleanup);
+        } finally {
+            if (buildDir != null) {
+                cleanup.delete(buildDir).ifPresent(line -> warn(stdout, line));
+            }
+        }
+    }
+
+    private int measureAndReport(List<Peer> peers, Results.Settings settings, Path dir, LinuxGuests where,
+            PrintWriter stdout, ExitCleanup cleanup) throws IOException, InterruptedException {
         if (kernel == null || initrd == null || rootfsImage == null) {
             // The outer run names them for the run inside the lab; what is not named is the default guest's.
             GuestImages.GuestImage guest = GuestImages.forUser(line -> stdout.println("images: " + line)).guest();
@@ -109,54 +143,76 @@ final class BenchCompareCommand implements Callable<Integer> {
             initrd = initrd != null ? initrd : guest.rootfs().initramfs();
             rootfsImage = rootfsImage != null ? rootfsImage : guest.rootfs().ext4();
         }
+        // Never deleted before the run: a run that fails or is stopped leaves the last results as they were.
+        Path json = dir.resolve("results.json");
         if (measureOnly) {
-            measure(peers, settings, json, stdout);
+            measure(peers, settings, json, stdout, cleanup);
             return ExitCodes.OK;
         }
-        List<String> notes = new ArrayList<>(PeerInstaller.installMissing(peers, line -> {
+        List<String> notes = new ArrayList<>(installer.apply(peers, line -> {
             stdout.println("compare: " + line);
             stdout.flush();
         }));
-        Files.deleteIfExists(json);
-        LinuxGuests where = LinuxGuests.locate();
         switch (where.route()) {
             case LAB -> {
                 stdout.println("(" + where.labNotice() + "; the containers run there too, so every peer pays the "
                         + "same emulated CPU)");
                 stdout.flush();
-                int status = Lab.run(LabConfig.defaults().withWritable(out.toAbsolutePath()), innerCommand(peers),
+                Object before = identity(json);
+                int status = Lab.run(LabConfig.defaults().withWritable(dir), innerCommand(peers),
                         new FileOutputStream(FileDescriptor.out), new FileOutputStream(FileDescriptor.err));
-                if (status != 0 || !Files.exists(json)) {
+                Object after = identity(json);
+                if (status != 0 || after == null || after.equals(before)) {
                     throw new CommandFailedException("the measurement inside the nested lab failed (exit " + status
                             + "); its output is above");
                 }
             }
-            case DIRECT -> measure(peers, settings, json, stdout);
+            case DIRECT -> measure(peers, settings, json, stdout, cleanup);
             case NONE -> throw new CommandFailedException(where.nowhereReason());
         }
         Results results = ResultsJson.read(json);
-        render(results, notes, out);
+        render(results, notes, dir);
         MarkdownReport.table(ComparisonTable.cells(results)).forEach(stdout::println);
         stdout.println("report: " + out.resolve("report.md"));
         stdout.flush();
         return ExitCodes.OK;
     }
 
-    private void measure(List<Peer> peers, Results.Settings settings, Path json, PrintWriter stdout)
-            throws IOException, InterruptedException {
+    /**
+     * Which file {@code file} is, or null when there is none: the run inside the lab writes results.json beside
+     * the old one and renames it over it ({@link ResultsJson#write}), so a new results.json is a new file.
+     */
+    private static Object identity(Path file) {
+        try {
+            BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+            return List.of(String.valueOf(attributes.fileKey()), attributes.lastModifiedTime());
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private void measure(List<Peer> peers, Results.Settings settings, Path json, PrintWriter stdout,
+            ExitCleanup cleanup) throws IOException, InterruptedException {
         if (peers.contains(Peer.PANAVISOR)) {
             // Panavisor's instances start with the AOT cache, as users' do: record it first if this jar has none yet
             // (a jar built after the last recording has a stale one, and its instances would start without).
             AotTraining.ensure(LinuxGuests.Route.DIRECT, kernel, initrd, stdout);
         }
-        Path work = Files.createTempDirectory("pvcmp-");
+        Path work = cleanup.temporaryDirectory("pvcmp-");
         try {
             Results results = new CompareRun(new CompareRun.Images(kernel, initrd, rootfsImage, ioLoad), settings,
-                    instanceCommand(), stdout).run(peers, work);
+                    instanceCommand(), stdout, cleanup).run(peers, work);
+            cleanup.checkNotExiting(); // what a stop cut short is no run's results
             ResultsJson.write(results, json);
         } finally {
-            FileTree.delete(work);
+            cleanup.delete(work).ifPresent(line -> warn(stdout, line));
         }
+    }
+
+    /** A line on the progress output for what was left behind: stderr keeps its one line for an error. */
+    private static void warn(PrintWriter stdout, String line) {
+        stdout.println("compare: warning: " + line);
+        stdout.flush();
     }
 
     /** report.md, results.csv and the charts, from the results (results.json is already there). */

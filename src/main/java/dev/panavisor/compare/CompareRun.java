@@ -39,12 +39,16 @@ public final class CompareRun {
     private final Results.Settings settings;
     private final List<String> javaCommand;
     private final PrintWriter progress;
+    private final ExitCleanup cleanup;
 
-    public CompareRun(Images images, Results.Settings settings, List<String> javaCommand, PrintWriter progress) {
+    /** {@code cleanup} undoes what the run makes should the JVM be stopped before the run undoes it. */
+    public CompareRun(Images images, Results.Settings settings, List<String> javaCommand, PrintWriter progress,
+            ExitCleanup cleanup) {
         this.images = images;
         this.settings = settings;
         this.javaCommand = List.copyOf(javaCommand);
         this.progress = progress;
+        this.cleanup = cleanup;
     }
 
     public Results run(List<Peer> peers, Path work) throws IOException, InterruptedException {
@@ -67,7 +71,7 @@ public final class CompareRun {
                 work.resolve("initramfs-with-io-load.cpio.gz"));
         List<Results.PeerResult> results = new ArrayList<>();
         try (NetworkLinks network = NetworkLinks.setUp(RootfsDirectory.busybox(rootfs), work, settings.netMiB(),
-                progress)) {
+                progress, cleanup)) {
             Launcher launcher = new Launcher(new Launcher.Setup(javaCommand, images.kernel(), images.initrd(),
                     vmInitrd, rootfs, Launcher.hostBin(rootfs, work.resolve("host-bin")), work, scratch, disk,
                     settings.guestMiB(), settings.ioMiB(), settings.randomSeconds(), settings.cpuLoops(), network,
@@ -94,12 +98,16 @@ public final class CompareRun {
         }
         try {
             Results.Start start = startRows(peer, launcher, prefix);
-            IdleInstances.Measured idle = IdleInstances.measure(peer, launcher, settings, progress, prefix);
+            IdleInstances.Measured idle = IdleInstances.measure(peer, launcher::launch, settings, progress, prefix,
+                    cleanup);
             say("%s %s: I/O and CPU workload", prefix, peer.id);
-            Instance work = Instance.start(launcher.launch(peer, Workload.Kind.WORK, "io-" + peer.id, false).command(),
-                    null, null);
-            work.awaitExit(RUN_TIMEOUT);
-            Results.Workload workload = Workload.parse(work.output(), settings.ioMiB(), settings.netMiB());
+            String output;
+            try (StartedInstance work = StartedInstance.start(launcher.launch(peer, Workload.Kind.WORK, "io-" + peer.id,
+                    false), "io-" + peer.id, cleanup, warnings(peer, prefix))) {
+                work.instance().awaitExit(RUN_TIMEOUT);
+                output = work.instance().output();
+            }
+            Results.Workload workload = Workload.parse(output, settings.ioMiB(), settings.netMiB());
             say("%s %s: done (start p50 %.0f ms, %.1f MiB per idle instance)", prefix, peer.id,
                     Stats.median(start.toWorkload()), idle.memory().overheadBytes() / 1048576);
             return new Results.PeerResult(peer.id, true, "", route(peer), size(peer, rootfs), start, idle.memory(),
@@ -117,8 +125,9 @@ public final class CompareRun {
         List<Double> endToEnd = new ArrayList<>();
         for (int run = 1; run <= settings.runs(); run++) {
             say("%s %s: start, serial, run %d of %d", prefix, peer.id, run, settings.runs());
-            Instance instance = startTrue(peer, launcher, "serial-" + run);
-            record(peer, instance, toWorkload, endToEnd);
+            try (StartedInstance instance = startTrue(peer, launcher, "serial-" + run, prefix)) {
+                record(peer, instance.instance(), toWorkload, endToEnd);
+            }
         }
         List<Double> toWorkloadParallel = new ArrayList<>();
         List<Double> endToEndParallel = new ArrayList<>();
@@ -126,23 +135,53 @@ public final class CompareRun {
         int batches = Math.max(1, (settings.runs() + settings.parallel() - 1) / settings.parallel());
         for (int batch = 1; batch <= batches; batch++) {
             say("%s %s: start, %d in parallel, batch %d of %d", prefix, peer.id, settings.parallel(), batch, batches);
-            List<Instance> instances = new ArrayList<>();
-            long begin = System.nanoTime();
-            for (int k = 1; k <= settings.parallel(); k++) {
-                instances.add(startTrue(peer, launcher, "parallel-" + batch + "-" + k));
-            }
-            for (Instance instance : instances) {
-                record(peer, instance, toWorkloadParallel, endToEndParallel);
-            }
-            throughputs.add(instances.size() / ((System.nanoTime() - begin) / 1e9));
+            int b = batch;
+            throughputs.add(parallelBatch(peer, settings.parallel(),
+                    k -> startTrue(peer, launcher, "parallel-" + b + "-" + k, prefix),
+                    toWorkloadParallel, endToEndParallel));
         }
         return new Results.Start(toWorkload, endToEnd, toWorkloadParallel, endToEndParallel, Stats.mean(throughputs));
     }
 
-    private Instance startTrue(Peer peer, Launcher launcher, String run) throws IOException {
+    /** Starts the {@code k}th instance of a batch. */
+    @FunctionalInterface
+    interface Starter {
+        StartedInstance start(int k) throws IOException, InterruptedException;
+    }
+
+    /**
+     * One batch of the parallel start rows: {@code parallel} instances started at once, then each awaited and
+     * recorded; returns the batch's instances per second. Whatever ends it (a run that failed, one that could not
+     * start) every instance of the batch is stopped before it returns: the ones not yet awaited are killed and
+     * their containers removed, not left running.
+     */
+    static double parallelBatch(Peer peer, int parallel, Starter starter, List<Double> toWorkload,
+            List<Double> endToEnd) throws IOException, InterruptedException {
+        List<StartedInstance> instances = new ArrayList<>();
+        try {
+            long begin = System.nanoTime();
+            for (int k = 1; k <= parallel; k++) {
+                instances.add(starter.start(k));
+            }
+            for (StartedInstance instance : instances) {
+                record(peer, instance.instance(), toWorkload, endToEnd);
+            }
+            return instances.size() / ((System.nanoTime() - begin) / 1e9);
+        } finally {
+            instances.forEach(StartedInstance::close);
+        }
+    }
+
+    private StartedInstance startTrue(Peer peer, Launcher launcher, String run, String prefix)
+            throws IOException, InterruptedException {
         String name = "pvcmp-" + peer.id + "-" + run + "-" + ProcessHandle.current().pid();
-        Launcher.Launch launch = launcher.launch(peer, Workload.Kind.TRUE, name, false);
-        return Instance.start(launch.command(), launch.readyText(), launch.readyFile());
+        return StartedInstance.start(launcher.launch(peer, Workload.Kind.TRUE, name, false), name, cleanup,
+                warnings(peer, prefix));
+    }
+
+    /** Where a stopped instance's leftovers are named: the progress output, under the peer's step. */
+    private java.util.function.Consumer<String> warnings(Peer peer, String prefix) {
+        return line -> say("%s %s: %s", prefix, peer.id, line);
     }
 
     /** Waits for the end of a TRUE run and records its two times; a failed run fails the peer. */

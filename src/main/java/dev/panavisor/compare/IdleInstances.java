@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The resources and density rows: idle instances of one peer started one after another, each waited for until
@@ -22,10 +23,11 @@ import java.util.Map;
  */
 final class IdleInstances {
     private static final Duration READY_TIMEOUT = Duration.ofMinutes(5);
-    /** How long a container's removal ({@code podman rm -f}, {@code runc delete -f}) may take before it is killed. */
-    private static final long CLEANUP_SECONDS = 60;
 
-    private record Started(Instance instance, Launcher.Launch launch, String name) {
+    /** What starts an instance: {@link Launcher#launch} (a stand-in in tests). */
+    @FunctionalInterface
+    interface Launches {
+        Launcher.Launch launch(Peer peer, Workload.Kind kind, String name, boolean trackJvmMemory) throws IOException;
     }
 
     private IdleInstances() {
@@ -34,9 +36,13 @@ final class IdleInstances {
     record Measured(Results.Memory memory, Results.Density density) {
     }
 
-    static Measured measure(Peer peer, Launcher launcher, Results.Settings settings, PrintWriter progress,
-            String prefix) throws IOException, InterruptedException {
-        List<Started> started = new ArrayList<>();
+    static Measured measure(Peer peer, Launches launcher, Results.Settings settings, PrintWriter progress,
+            String prefix, ExitCleanup cleanup) throws IOException, InterruptedException {
+        List<StartedInstance> started = new ArrayList<>();
+        Consumer<String> warnings = line -> {
+            progress.printf("%s %s: %s%n", prefix, peer.id, line);
+            progress.flush();
+        };
         long begin = System.nanoTime();
         String stoppedBy = "the instance count (" + settings.densityMax() + ")";
         try {
@@ -47,11 +53,13 @@ final class IdleInstances {
                 String name = "pvcmp-" + peer.id + "-idle-" + i + "-" + ProcessHandle.current().pid();
                 Launcher.Launch launch = launcher.launch(peer, Workload.Kind.IDLE, name,
                         peer == Peer.PANAVISOR && i == 1);
-                Instance instance = Instance.start(launch.command(), launch.readyText(), launch.readyFile());
-                started.add(new Started(instance, launch, name));
-                if (!instance.awaitReady(READY_TIMEOUT)) {
-                    started.removeLast().instance().close();
-                    stoppedBy = "an instance that did not become ready: " + lastLine(instance.output());
+                StartedInstance instance = StartedInstance.start(launch, name, cleanup, warnings);
+                started.add(instance);
+                if (!instance.instance().awaitReady(READY_TIMEOUT)) {
+                    // Stopped as every other one is, with its container's removal: a runtime that hung before
+                    // "ready" may have made the container all the same.
+                    started.removeLast().close();
+                    stoppedBy = "an instance that did not become ready: " + lastLine(instance.instance().output());
                     break;
                 }
                 long total = started.stream().mapToLong(s -> group(s).pss()).sum();
@@ -85,32 +93,18 @@ final class IdleInstances {
                 overhead += peer.kind == Peer.Kind.VM ? vmmOverhead(peer, started.get(i).instance().pid(),
                         settings.guestMiB() * 1024L * 1024) : group.pss();
             }
-            Map<String, Long> jvm = peer == Peer.PANAVISOR ? jvmShare(started.getFirst().instance().pid()) : Map.of();
-            int seccomp = peer.kind == Peer.Kind.VM
-                    ? SeccompMode.ofProcess(started.getFirst().instance().pid()) : SeccompMode.UNKNOWN;
+            long first = started.getFirst().instance().pid();
+            Map<String, Long> jvm = peer == Peer.PANAVISOR ? jvmShare(first) : Map.of();
+            int seccomp = peer.kind == Peer.Kind.VM ? SeccompMode.ofProcess(first) : SeccompMode.UNKNOWN;
             int n = started.size();
             return new Measured(new Results.Memory(overhead / n, pss / n, cpuPercent, jvm, seccomp),
                     new Results.Density(n, pss / n, secondsToStart, stoppedBy));
         } finally {
-            for (Started s : started) {
-                s.instance().close();
-                if (!s.launch().cleanup().isEmpty()) {
-                    // Bounded: a runtime stuck on its lock or its storage must not hold the whole benchmark.
-                    Process cleanup = new ProcessBuilder(s.launch().cleanup()).redirectErrorStream(true)
-                            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-                    if (!cleanup.waitFor(CLEANUP_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
-                        cleanup.destroyForcibly().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
-                        progress.printf("%s %s: '%s' did not end within %d s and was killed; %s may be left "
-                                + "behind%n", prefix, peer.id, String.join(" ", s.launch().cleanup()),
-                                CLEANUP_SECONDS, s.name());
-                        progress.flush();
-                    }
-                }
-            }
+            started.forEach(StartedInstance::close);
         }
     }
 
-    private static ProcessGroup group(Started s) {
+    private static ProcessGroup group(StartedInstance s) {
         return ProcessGroup.of(s.instance().pid(), s.name());
     }
 

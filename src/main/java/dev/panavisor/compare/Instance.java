@@ -127,6 +127,11 @@ final class Instance implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** Whether the process has ended by itself with status 0 (a killed one ends with a signal's status). */
+    boolean endedCleanly() {
+        return !process.isAlive() && process.exitValue() == 0;
+    }
+
     /** Start to ready in ms, NaN when it never became ready. */
     double readyMillis() {
         return readyNanos < 0 ? Double.NaN : (readyNanos - startNanos) / 1e6;

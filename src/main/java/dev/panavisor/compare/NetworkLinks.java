@@ -32,7 +32,9 @@ import java.util.concurrent.TimeUnit;
  * RFC 6890's registry) sets aside for benchmarking, so they do not collide with a LAN's or a container bridge's.
  *
  * <p>Needs root (a TAP, a namespace) and iproute2's {@code ip}; without them the rows are not measured and the
- * report says why. Everything made is removed by {@link #close()}.
+ * report says why. Everything made is removed by {@link #close()}, or by the run's {@link ExitCleanup} hook when the
+ * JVM is stopped first. Links an earlier run left behind are named with the commands that delete them, and the rows
+ * are not measured then.
  */
 final class NetworkLinks implements AutoCloseable {
     static final String TAP = "pvcmp-tap";
@@ -50,48 +52,98 @@ final class NetworkLinks implements AutoCloseable {
     /** The CGI program the instances upload to. */
     static final String SINK = "cgi-bin/sink";
 
+    /** iproute2's {@code ip}, as found on this host (a stand-in in tests). */
+    private final String ip;
     private final String unavailable;
+    private final ExitCleanup cleanup;
     private final List<Process> servers = new ArrayList<>();
     private boolean tapMade;
     private boolean namespaceMade;
 
-    private NetworkLinks(String unavailable) {
+    private NetworkLinks(String ip, String unavailable, ExitCleanup cleanup) {
+        this.ip = ip;
         this.unavailable = unavailable;
+        this.cleanup = cleanup;
     }
 
     /** Links that were not made, and why ({@link #why()}); the run goes on without the network rows. */
     static NetworkLinks unavailable(String why) {
-        return new NetworkLinks(why);
+        return new NetworkLinks(null, why, null);
     }
 
     /**
      * Makes both links and starts their servers, or returns {@link #unavailable} links with the reason (one line
-     * on {@code progress} either way).
+     * on {@code progress} either way). What is made is registered with {@code cleanup} until {@link #close()}.
      *
      * @param busybox the busybox that serves (the guest's)
      * @param dir     a private directory for the servers' files
+     * @throws InterruptedException when this process is exiting (nothing is made then)
      */
-    static NetworkLinks setUp(Path busybox, Path dir, int mib, PrintWriter progress) throws InterruptedException {
+    static NetworkLinks setUp(Path busybox, Path dir, int mib, PrintWriter progress, ExitCleanup cleanup)
+            throws InterruptedException {
+        java.util.Optional<Path> ip = HostCommand.find("ip");
         String missing = !Privileges.isRoot() ? "they need root (a TAP device and a network namespace)"
-                : HostCommand.find("ip").isEmpty() ? "they need iproute2's ip (Debian package iproute2)" : null;
+                : ip.isEmpty() ? "they need iproute2's ip (Debian package iproute2)" : null;
         if (missing != null) {
             progress.println("network rows: not measured: " + missing);
             return unavailable(missing);
         }
-        NetworkLinks links = new NetworkLinks(null);
+        return setUp(ip.get().toString(), busybox, dir, mib, progress, cleanup);
+    }
+
+    /** As above, with {@code ip} as iproute2's program, once root and ip are known to be there. */
+    static NetworkLinks setUp(String ip, Path busybox, Path dir, int mib, PrintWriter progress,
+            ExitCleanup cleanup) throws InterruptedException {
+        String why;
         try {
-            Path root = serverRoot(busybox, dir, mib);
-            links.makeTap();
-            links.makeNamespace();
-            links.serve(busybox, root, TAP_HOST);
-            links.serve(busybox, root, VETH_HOST);
-            progress.println("network: TAP " + TAP + " (" + TAP_HOST + "/24) for the VMs, a veth into namespace "
-                    + NAMESPACE + " (" + VETH_HOST + "/24) for the containers; " + mib + " MiB each way");
-            return links;
+            List<String> leftovers = leftovers(ip);
+            if (leftovers.isEmpty()) {
+                Path root = serverRoot(busybox, dir, mib);
+                NetworkLinks links = cleanup.make(() -> new NetworkLinks(ip, null, cleanup).make(busybox, root),
+                        made -> made::close);
+                progress.println("network: TAP " + TAP + " (" + TAP_HOST + "/24) for the VMs, a veth into namespace "
+                        + NAMESPACE + " (" + VETH_HOST + "/24) for the containers; " + mib + " MiB each way");
+                return links;
+            }
+            why = "the links of an earlier bench compare are still there (one that was killed, or one still "
+                    + "running): if none is running, delete them with '" + String.join("; ", leftovers) + "'";
         } catch (IOException | HostException e) {
-            links.close();
-            progress.println("network rows: not measured: " + e.getMessage());
-            return unavailable(e.getMessage());
+            why = e.getMessage();
+        }
+        progress.println("network rows: not measured: " + why);
+        return unavailable(why);
+    }
+
+    /**
+     * What an earlier run left of the links (one killed with SIGKILL, or one still running: the names are fixed),
+     * as the commands that delete it. Named, never deleted here: a run still measuring over them would lose its
+     * links part way. The veth goes with the namespace, so it is named only without one.
+     */
+    private static List<String> leftovers(String ip) {
+        List<String> commands = new ArrayList<>();
+        HostCommand.Result namespaces = HostCommand.of(ip, "netns", "list").capture();
+        if (namespaces.stdout().lines().map(line -> line.strip().split("\\s+")[0]).anyMatch(NAMESPACE::equals)) {
+            commands.add("ip netns del " + NAMESPACE);
+        }
+        for (String link : commands.isEmpty() ? List.of(TAP, VETH) : List.of(TAP)) {
+            if (HostCommand.of(ip, "link", "show", "dev", link).capture().ok()) {
+                commands.add("ip link del " + link);
+            }
+        }
+        return commands;
+    }
+
+    /** Makes the links and starts the servers; on a failure, undoes what it made before it throws. */
+    private synchronized NetworkLinks make(Path busybox, Path root) throws IOException {
+        try {
+            makeTap();
+            makeNamespace();
+            serve(busybox, root, TAP_HOST);
+            serve(busybox, root, VETH_HOST);
+            return this;
+        } catch (IOException | HostException e) {
+            close();
+            throw e;
         }
     }
 
@@ -145,8 +197,8 @@ final class NetworkLinks implements AutoCloseable {
         }
     }
 
-    private static void ip(String... arguments) {
-        List<String> command = new ArrayList<>(List.of("ip"));
+    private void ip(String... arguments) {
+        List<String> command = new ArrayList<>(List.of(ip));
         command.addAll(List.of(arguments));
         HostCommand.of(command).check();
     }
@@ -170,19 +222,39 @@ final class NetworkLinks implements AutoCloseable {
         return "/run/netns/" + NAMESPACE;
     }
 
+    /**
+     * Stops the servers and removes the TAP and the namespace (the veth pair goes with it). Quiet and safe to call
+     * twice or from {@link ExitCleanup}'s hook while the main thread calls it too: the second call waits for the
+     * first and finds nothing left.
+     */
     @Override
     public void close() {
-        for (Process server : servers) {
-            server.destroy();
+        synchronized (this) {
+            for (Process server : servers) {
+                server.destroy();
+            }
+            for (Process server : servers) {
+                try {
+                    if (!server.waitFor(1, TimeUnit.SECONDS)) {
+                        server.destroyForcibly();
+                    }
+                } catch (InterruptedException e) {
+                    server.destroyForcibly();
+                    Thread.currentThread().interrupt();
+                }
+            }
+            servers.clear();
+            if (tapMade) {
+                tapMade = false;
+                HostCommand.of(ip, "link", "del", TAP).capture();
+            }
+            if (namespaceMade) {
+                namespaceMade = false;
+                HostCommand.of(ip, "netns", "del", NAMESPACE).capture();
+            }
         }
-        servers.clear();
-        if (tapMade) {
-            HostCommand.of("ip", "link", "del", TAP).capture();
-            tapMade = false;
-        }
-        if (namespaceMade) {
-            HostCommand.of("ip", "netns", "del", NAMESPACE).capture(); // the veth pair goes with it
-            namespaceMade = false;
+        if (cleanup != null) {
+            cleanup.forget(this);
         }
     }
 }

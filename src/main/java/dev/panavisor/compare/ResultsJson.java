@@ -6,7 +6,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
 /**
  * results.json: the {@link Results} records through Jackson. NaN ("not measured") is written as the string "NaN"
@@ -23,8 +27,24 @@ public final class ResultsJson {
     private ResultsJson() {
     }
 
+    /**
+     * Writes {@code file} whole or not at all: to a new file beside it, then renamed over it. A run that fails or
+     * is stopped part way leaves the previous results as they were, and a reader never sees half a file.
+     */
     public static void write(Results results, Path file) throws IOException {
-        MAPPER.writeValue(file.toFile(), results);
+        Path target = file.toAbsolutePath();
+        Path temporary = target.resolveSibling("." + target.getFileName() + "." + ProcessHandle.current().pid()
+                + ".tmp");
+        try {
+            // Not Files.createTempFile: its file is private to the user (0600), and results.json never was.
+            try (OutputStream out = Files.newOutputStream(temporary, StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                MAPPER.writeValue(out, results);
+            }
+            Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
     }
 
     public static Results read(Path file) throws IOException {

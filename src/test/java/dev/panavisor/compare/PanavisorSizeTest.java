@@ -21,7 +21,8 @@ class PanavisorSizeTest {
                 Files.write(dir.resolve("initramfs"), new byte[300]), dir.resolve("rootfs.ext4"),
                 dir.resolve("io-load"));
         Results.Settings settings = new Results.Settings(true, 1, 1, 1, 1L << 30, 1000, 1, 1, 1, 1000, 256, 1);
-        return new CompareRun(images, settings, javaCommand, new PrintWriter(new StringWriter()))
+        return new CompareRun(images, settings, javaCommand, new PrintWriter(new StringWriter()),
+                ExitCleanup.withoutHook())
                 .size(Peer.PANAVISOR, dir);
     }
 
