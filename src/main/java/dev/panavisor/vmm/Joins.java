@@ -27,6 +27,20 @@ final class Joins {
     }
 
     /**
+     * Takes and lets go of each lock (null: none): whoever checked a flag under one of them before the flag was set
+     * has finished what it did under it (the console's input writing guest memory, a key raising an interrupt).
+     */
+    static void passThrough(Object... locks) {
+        for (Object lock : locks) {
+            if (lock != null) {
+                synchronized (lock) {
+                    // Nothing to do inside: entering the monitor is the point.
+                }
+            }
+        }
+    }
+
+    /**
      * Waits up to {@code millis} for {@code thread} to end; true if it has. An interrupt ends the wait early and is
      * set again on return.
      */

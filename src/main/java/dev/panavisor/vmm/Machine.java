@@ -470,6 +470,7 @@ public final class Machine implements AutoCloseable {
             }
         }
         if (stuck.isEmpty()) {
+            Joins.passThrough(uart, i8042, virtioConsoleTransport); // typed keys that saw closed false are in
             vm.close();
             lines.forEach(KvmInterruptLine::close);
             memory.close();

@@ -92,11 +92,16 @@ public final class ProgressWatchdog implements AutoCloseable {
         return thread;
     }
 
+    /**
+     * Stops watching, and returns once the thread has ended: its stall note reads KVM's coalesced ring, a page of
+     * vCPU 0's mapping that the VM's close unmaps next (a read after that would be a fault, not an exception).
+     */
     @Override
     public void close() {
         closed = true;
         if (thread != null) {
             thread.interrupt();
+            Joins.joinUninterruptibly(thread);
         }
     }
 }

@@ -84,4 +84,34 @@ class ProgressWatchdogTest {
         assertEquals(after, looks.get());
         assertEquals(List.of(), reports);
     }
+
+    /**
+     * The stall note reads KVM's coalesced ring, which the VM's close unmaps right after closing the watchdog: close
+     * returns only once the watching thread, in the middle of its note here, has ended.
+     */
+    @Test
+    void close_returns_only_after_the_watching_thread_has_ended() throws Exception {
+        java.util.concurrent.CountDownLatch noting = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        ProgressWatchdog w = ProgressWatchdog.start(Duration.ofMillis(50), exits::get, cpu::get, what -> {
+            noting.countDown();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                // close's interrupt: the note goes on, as a read of the ring would
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException again) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        assertTrue(noting.await(30, TimeUnit.SECONDS), "the stall was seen");
+        CompletableFuture<Void> closing = CompletableFuture.runAsync(w::close);
+        Thread.sleep(200);
+        assertFalse(closing.isDone(), "close waits while the note is being made");
+        release.countDown();
+        closing.get(30, TimeUnit.SECONDS);
+        assertFalse(w.thread().isAlive());
+    }
 }
