@@ -14,6 +14,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -52,6 +53,8 @@ final class BenchBootCommand implements Callable<Integer> {
     /** What Panavisor's --timeline adds: the kernel log with its clock, down to KERN_INFO. */
     private static final String VERBOSE = "printk.time=1 loglevel=7";
     static final long GUEST_BYTES = 256L << 20;
+    /** What one VMM run may take, a boot that runs a command (seconds on KVM, under a minute in the lab). */
+    private static final Duration RUN_TIME_LIMIT = Duration.ofMinutes(3);
     /** A line of Panavisor's --timeline report: "panavisor: timeline   2456.8 ms  JVM up (main entered)". */
     private static final Pattern TIMELINE_LINE =
             Pattern.compile("(?m)^panavisor: timeline\\s+([0-9.]+) ms  (.+?)(?: \\(guest clock .*)?$");
@@ -79,7 +82,15 @@ final class BenchBootCommand implements Callable<Integer> {
         if (rounds < 1) {
             throw new UsageException("--rounds must be positive");
         }
-        PrintWriter out = spec.commandLine().getOut();
+        try {
+            return benchmark(spec.commandLine().getOut());
+        } catch (RunFailedException e) {
+            e.printTail(spec.commandLine().getErr());
+            throw e;
+        }
+    }
+
+    private int benchmark(PrintWriter out) throws IOException, InterruptedException {
         if (kernel == null || initrd == null) {
             GuestImages images = GuestImages.forUser(line -> out.println("images: " + line));
             kernel = kernel == null ? images.kernel().bzImage() : kernel;
@@ -162,7 +173,7 @@ final class BenchBootCommand implements Callable<Integer> {
             Timed timed = time(panavisorRun(), 0);
             Matcher boot = BOOT_TIME.matcher(timed.output());
             if (!boot.find()) {
-                throw new CommandFailedException("panavisor run reported no boot time:\n" + timed.output());
+                throw new RunFailedException("panavisor", "panavisor run reported no boot time", timed.output());
             }
             panavisor.boot.add(Double.parseDouble(boot.group(1)));
             panavisor.total.add(timed.millis());
@@ -182,9 +193,9 @@ final class BenchBootCommand implements Callable<Integer> {
                     round, rounds);
             out.flush();
             clearing.clearBeforeRun();
-            panavisor.add(WatchedBoot.run(panavisorWatched(), 0, GUEST_BYTES, 3));
+            panavisor.add(WatchedBoot.run(panavisorWatched(), 0, GUEST_BYTES, RUN_TIME_LIMIT));
             clearing.clearBeforeRun();
-            qemu.add(WatchedBoot.run(qemu(false, VERBOSE, EXEC_SLEEP), 0, GUEST_BYTES, 3));
+            qemu.add(WatchedBoot.run(qemu(false, VERBOSE, EXEC_SLEEP), 0, GUEST_BYTES, RUN_TIME_LIMIT));
             out.printf("       guest clock at /init: panavisor %.3f s, qemu %.3f s (quiet boots' banner: %.2f s, "
                     + "%.2f s); VMM overhead: panavisor %.1f MiB (%.1f MiB anonymous), qemu %.1f MiB (%.1f MiB "
                     + "anonymous)%n",
@@ -264,7 +275,7 @@ final class BenchBootCommand implements Callable<Integer> {
         void addUptime(String output) {
             Matcher banner = BANNER.matcher(output);
             if (!banner.find()) {
-                throw new CommandFailedException("no init banner in the output:\n" + output);
+                throw new RunFailedException("the VMM", "no init banner in the VMM's output", output);
             }
             uptime.add(Double.parseDouble(banner.group(1)));
         }
@@ -328,39 +339,41 @@ final class BenchBootCommand implements Callable<Integer> {
     }
 
     private static Timed time(List<String> command, int expectedStatus) throws IOException, InterruptedException {
-        return time(command, expectedStatus, 3);
+        return time(command, expectedStatus, RUN_TIME_LIMIT);
     }
 
     /**
-     * Runs a VMM to its end with stdin on /dev/null and its output (stdout and stderr together) collected; shared
-     * with {@code bench io}. A command that cannot start, runs longer than {@code timeoutMinutes} or ends with
-     * another status is one clear error.
+     * Runs a VMM to its end with stdin on /dev/null and its output (stdout and stderr together) collected in a
+     * temporary file; shared with {@code bench io}. A command that cannot start, runs longer than {@code timeLimit}
+     * (then stopped, with all it started) or ends with another status is one clear error. The process and the file
+     * are gone when this returns, also when a termination signal ends the benchmark meanwhile.
      */
-    static Timed time(List<String> command, int expectedStatus, int timeoutMinutes)
+    static Timed time(List<String> command, int expectedStatus, Duration timeLimit)
             throws IOException, InterruptedException {
-        Path log = Files.createTempFile("panavisor-bench-", ".log");
-        try {
+        String program = RunFailedException.programName(command);
+        try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
+            Path log = cleanup.deleteLater(Files.createTempFile("panavisor-bench-", ".log"));
             long start = System.nanoTime();
             Process process;
             try {
-                process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
-                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+                process = cleanup.stopLater(new ProcessBuilder(command).redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start());
             } catch (IOException e) {
                 throw new CommandFailedException("cannot start " + command.getFirst() + ": " + e.getMessage());
             }
-            if (!process.waitFor(timeoutMinutes, TimeUnit.MINUTES)) {
-                process.destroyForcibly().waitFor();
-                throw new CommandFailedException("timed out: " + String.join(" ", command));
+            if (!process.waitFor(timeLimit.toNanos(), TimeUnit.NANOSECONDS)) {
+                ShutdownCleanup.stop(process);
+                throw new RunFailedException(program, program + " did not end within " + timeLimit.toSeconds()
+                        + " s and was stopped", Files.readString(log, StandardCharsets.ISO_8859_1));
             }
             double millis = (System.nanoTime() - start) / 1e6;
             String output = Files.readString(log, StandardCharsets.ISO_8859_1);
             if (process.exitValue() != expectedStatus) {
-                throw new CommandFailedException(command.getFirst() + " exited with " + process.exitValue()
-                        + " (expected " + expectedStatus + "):\n" + output);
+                throw new RunFailedException(program, program + " exited with " + process.exitValue()
+                        + " (expected " + expectedStatus + ")", output);
             }
             return new Timed(millis, output);
-        } finally {
-            Files.deleteIfExists(log);
         }
     }
 }

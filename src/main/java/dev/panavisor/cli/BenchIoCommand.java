@@ -17,6 +17,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -49,7 +50,7 @@ import picocli.CommandLine.Spec;
 final class BenchIoCommand implements Callable<Integer> {
     /** The first virtio-mmio device: the benchmark disk, as Panavisor's only virtio device on a serial console. */
     static final long DISK_REGISTERS = GuestLayout.VIRTIO_MMIO_BASE;
-    private static final int VM_TIMEOUT_MINUTES = 5;
+    private static final Duration VM_TIME_LIMIT = Duration.ofMinutes(5);
 
     @Spec
     CommandSpec spec;
@@ -89,8 +90,8 @@ final class BenchIoCommand implements Callable<Integer> {
         validate(roundCount, sizeBytes, testSeconds);
         long sizeMiB = sizeBytes / IoWorkload.MIB;
         PrintWriter out = spec.commandLine().getOut();
-        Path workDir = null;
-        try {
+        // io-load and the initramfs that carries it: gone at the end, also after Ctrl-C.
+        try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
             if (benchInitrd == null) {
                 if (kernel == null || initrd == null) {
                     GuestImages.GuestImage guest = GuestImages.forUser(line -> out.println("images: " + line)).guest();
@@ -98,7 +99,7 @@ final class BenchIoCommand implements Callable<Integer> {
                     initrd = initrd == null ? guest.rootfs().initramfs() : initrd;
                 }
                 requireKernel();
-                workDir = Files.createTempDirectory("panavisor-bench-io-");
+                Path workDir = cleanup.deleteLater(Files.createTempDirectory("panavisor-bench-io-"));
                 Path program = IoBenchFiles.buildLoadProgram(workDir);
                 benchInitrd = IoBenchFiles.benchInitramfs(initrd, program, workDir);
             }
@@ -114,8 +115,9 @@ final class BenchIoCommand implements Callable<Integer> {
                 case DIRECT -> measure(out, roundCount, sizeMiB, testSeconds);
                 case NONE -> throw new CommandFailedException(where.nowhereReason());
             };
-        } finally {
-            IoBenchFiles.deleteTree(workDir);
+        } catch (RunFailedException e) { // the boot that counts the exits to subtract: the run cannot go on
+            e.printTail(spec.commandLine().getErr());
+            throw e;
         }
     }
 
@@ -142,9 +144,10 @@ final class BenchIoCommand implements Callable<Integer> {
         requireQemu();
         // Panavisor's JVMs start with the AOT cache, as users' do: record it first if this jar has none yet.
         AotTraining.ensure(LinuxGuests.Route.DIRECT, kernel, benchInitrd, out);
-        Path diskDir = Files.createTempDirectory("panavisor-bench-io-disk-");
-        try {
-            Path disk = diskDir.resolve("disk.img");
+        Duration timeLimit = VM_TIME_LIMIT;
+        // The image (up to 4 GiB) and whichever VMM is running: gone at the end, also after Ctrl-C.
+        try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
+            Path disk = cleanup.deleteLater(Files.createTempDirectory("panavisor-bench-io-disk-")).resolve("disk.img");
             BenchDisk.create(disk, sizeMiB);
             out.printf("disk image %s: %d MiB; random reads for %d s each; %d round%s%n", disk, sizeMiB,
                     testSeconds, roundCount, roundCount == 1 ? "" : "s");
@@ -152,7 +155,7 @@ final class BenchIoCommand implements Callable<Integer> {
             out.flush();
             RecycledCodePages clearing = new RecycledCodePages(BenchBootCommand.GUEST_BYTES, Lab.insideLab());
             clearing.clearBeforeRun();
-            String bootOutput = BenchBootCommand.time(panavisor(disk, "true"), 0, VM_TIMEOUT_MINUTES).output();
+            String bootOutput = BenchBootCommand.time(panavisor(disk, "true"), 0, timeLimit).output();
             IoReport report = new IoReport(IoWorkload.parseExitStats(bootOutput, DISK_REGISTERS));
             for (int round = 1; round <= roundCount; round++) {
                 for (Metric metric : Metric.values()) {
@@ -162,16 +165,18 @@ final class BenchIoCommand implements Callable<Integer> {
                     try {
                         clearing.clearBeforeRun();
                         String panavisorOutput = BenchBootCommand.time(panavisor(disk, guestCommand), 0,
-                                VM_TIMEOUT_MINUTES).output();
-                        Result panavisorResult = IoWorkload.parseResult(panavisorOutput, metric);
+                                timeLimit).output();
+                        Result panavisorResult = IoWorkload.parseResult("panavisor", panavisorOutput, metric);
                         Optional<ExitCounts> exits = IoWorkload.parseExitStats(panavisorOutput, DISK_REGISTERS);
                         out.printf("round %d %s: qemu...%n", round, metric.label);
                         out.flush();
                         clearing.clearBeforeRun();
-                        Result qemuResult = IoWorkload.parseResult(BenchBootCommand.time(qemu(disk, guestCommand),
-                                0, VM_TIMEOUT_MINUTES).output(), metric);
+                        Result qemuResult = IoWorkload.parseResult("qemu-system-x86_64", BenchBootCommand.time(
+                                qemu(disk, guestCommand), 0, timeLimit).output(), metric);
                         out.println(report.add(round, metric, panavisorResult, qemuResult, exits));
-                    } catch (CommandFailedException e) { // a VM that timed out or printed no result: say so, go on
+                    } catch (RunFailedException e) { // a VM that timed out or printed no result: say so, go on
+                        out.flush();
+                        e.printTail(spec.commandLine().getErr());
                         out.println(report.missing(round, metric, e.getMessage()));
                     }
                     out.flush();
@@ -185,8 +190,6 @@ final class BenchIoCommand implements Callable<Integer> {
                         + " measurements gave no result (the 'no result' lines above); the ratios leave them out");
             }
             return ExitCodes.OK;
-        } finally {
-            IoBenchFiles.deleteTree(diskDir);
         }
     }
 

@@ -7,7 +7,7 @@ import dev.panavisor.PanavisorException;
  * host where guests cannot run): one line, exit status 1. A value the user gave that makes no sense is a
  * {@link UsageException} instead.
  */
-final class CommandFailedException extends PanavisorException {
+class CommandFailedException extends PanavisorException {
     CommandFailedException(String message) {
         super(message);
     }

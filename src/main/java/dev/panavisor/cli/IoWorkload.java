@@ -67,20 +67,22 @@ final class IoWorkload {
     }
 
     /**
-     * The io-load result in a VM's output (the console: kernel lines and the init's lines around it).
+     * The io-load result in the output of {@code program}'s VM (the console: kernel lines and the init's lines
+     * around it).
      *
-     * @throws CommandFailedException when there is none, or it is for another test than {@code metric}
+     * @throws RunFailedException when there is none, or it is for another test than {@code metric}
      */
-    static Result parseResult(String output, Metric metric) {
+    static Result parseResult(String program, String output, Metric metric) {
         Matcher m = RESULT.matcher(output);
         if (!m.find()) {
-            throw new CommandFailedException("no io-load result in the guest's output for " + metric.label
-                    + ":\n" + tail(output));
+            throw new RunFailedException(program, "no io-load result for " + metric.label + " in " + program
+                    + "'s guest output", output);
         }
         Result result = new Result(m.group(1), Integer.parseInt(m.group(2)), Long.parseLong(m.group(3)),
                 Long.parseLong(m.group(4)), Double.parseDouble(m.group(5)));
         if (!result.test().equals(metric.test) || result.jobs() != metric.jobs || result.seconds() <= 0) {
-            throw new CommandFailedException("unexpected io-load result for " + metric.label + ": " + m.group());
+            throw new RunFailedException(program, "unexpected io-load result for " + metric.label + " in "
+                    + program + "'s guest output: " + m.group(), output);
         }
         return result;
     }
@@ -101,12 +103,5 @@ final class IoWorkload {
         Matcher page = Pattern.compile("mmio 0x" + Long.toHexString(mmioPage) + ": (\\d+)").matcher(m.group(2));
         return Optional.of(new ExitCounts(Long.parseLong(m.group(1)),
                 page.find() ? OptionalLong.of(Long.parseLong(page.group(1))) : OptionalLong.empty()));
-    }
-
-    /** The last lines of a VM's output, for an error message. */
-    static String tail(String output) {
-        String[] lines = output.strip().split("\n");
-        int from = Math.max(0, lines.length - 15);
-        return String.join("\n", java.util.Arrays.copyOfRange(lines, from, lines.length));
     }
 }

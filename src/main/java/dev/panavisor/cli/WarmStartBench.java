@@ -1,5 +1,6 @@
 package dev.panavisor.cli;
 
+import dev.panavisor.host.IoErrors;
 import dev.panavisor.lab.RecycledCodePages;
 import java.io.BufferedReader;
 import java.io.File;
@@ -61,59 +62,51 @@ final class WarmStartBench {
     /** One warm start of Panavisor: from InstanceStart's request to the banner. */
     static Start panavisor(List<String> javaCommand, Path kernel, Path initrd, String execBase64,
             RecycledCodePages clearing) throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory("panavisor-warm-");
-        Path api = dir.resolve("api.sock");
-        List<String> command = new ArrayList<>(javaCommand);
-        command.addAll(List.of("serve", "--api-sock=" + api));
-        Process serve = start(command);
-        Lines lines = new Lines(serve.getInputStream());
-        try {
+        // serve with its standby VM process and the directory of its API socket: gone when this returns, however.
+        try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
+            Path dir = cleanup.deleteLater(Files.createTempDirectory("panavisor-warm-"));
+            Path api = dir.resolve("api.sock");
+            List<String> command = new ArrayList<>(javaCommand);
+            command.addAll(List.of("serve", "--api-sock=" + api));
+            Process serve = cleanup.stopLater(start(command));
+            Lines lines = new Lines("panavisor serve", serve.getInputStream());
             lines.await(line -> line.contains(WARM), 5);
             // The machine first: the configuration is then complete with the boot source, and built once.
-            expect(204, http(api, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 256}"),
-                    "PUT /machine-config", lines);
-            expect(204, http(api, "PUT", "/boot-source", "{\"kernel_image_path\": \"" + kernel
-                    + "\", \"initrd_path\": \"" + initrd + "\", \"boot_args\": \"panavisor.exec=" + execBase64
-                    + "\"}"), "PUT /boot-source", lines);
+            put(api, "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 256}", lines);
+            put(api, "/boot-source", "{\"kernel_image_path\": \"" + kernel + "\", \"initrd_path\": \"" + initrd
+                    + "\", \"boot_args\": \"panavisor.exec=" + execBase64 + "\"}", lines);
             // As QEMU's machine is built before cont: the standby has built the VM, or said it would not.
             lines.await(line -> line.contains(Standby.BUILT) || line.contains(Standby.NOT_BUILT), 3);
             clearing.clearBeforeRun();
             long start = System.nanoTime();
-            expect(204, http(api, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), "InstanceStart",
-                    lines);
+            put(api, "/actions", "{\"action_type\": \"InstanceStart\"}", lines);
             long banner = lines.await(line -> line.contains(BANNER), 3);
             finish(serve, lines);
             return new Start((banner - start) / 1e6, bannerUptimeMs(lines.first(BANNER)));
-        } finally {
-            serve.destroyForcibly();
-            Files.deleteIfExists(api);
-            Files.deleteIfExists(dir);
         }
     }
 
     /** One warm start of QEMU: from QMP {@code cont} to the banner; {@code command} without -S. */
     static Start qemu(List<String> qemuCommand, RecycledCodePages clearing) throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory("panavisor-warm-");
-        Path qmp = dir.resolve("qmp.sock");
-        List<String> command = new ArrayList<>(qemuCommand);
-        command.addAll(List.of("-S", "-qmp", "unix:" + qmp + ",server=on,wait=off"));
-        Process qemu = start(command);
-        Lines lines = new Lines(qemu.getInputStream());
-        try (SocketChannel channel = connectWhenThere(qmp, qemu, lines)) {
-            BufferedReader replies = new BufferedReader(Channels.newReader(channel, StandardCharsets.UTF_8));
-            qmpReply(replies, "{\"QMP\"", lines); // the greeting
-            send(channel, "{\"execute\": \"qmp_capabilities\"}\n");
-            qmpReply(replies, "{\"return\"", lines);
-            clearing.clearBeforeRun();
-            long start = System.nanoTime();
-            send(channel, "{\"execute\": \"cont\"}\n");
-            long banner = lines.await(line -> line.contains(BANNER), 3);
-            finish(qemu, lines);
-            return new Start((banner - start) / 1e6, bannerUptimeMs(lines.first(BANNER)));
-        } finally {
-            qemu.destroyForcibly();
-            Files.deleteIfExists(qmp);
-            Files.deleteIfExists(dir);
+        try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
+            Path dir = cleanup.deleteLater(Files.createTempDirectory("panavisor-warm-"));
+            Path qmp = dir.resolve("qmp.sock");
+            List<String> command = new ArrayList<>(qemuCommand);
+            command.addAll(List.of("-S", "-qmp", "unix:" + qmp + ",server=on,wait=off"));
+            Process qemu = cleanup.stopLater(start(command));
+            Lines lines = new Lines("qemu-system-x86_64", qemu.getInputStream());
+            try (SocketChannel channel = connectWhenThere(qmp, qemu, lines)) {
+                BufferedReader replies = new BufferedReader(Channels.newReader(channel, StandardCharsets.UTF_8));
+                qmpReply(replies, "{\"QMP\"", lines); // the greeting
+                send(channel, "{\"execute\": \"qmp_capabilities\"}\n");
+                qmpReply(replies, "{\"return\"", lines);
+                clearing.clearBeforeRun();
+                long start = System.nanoTime();
+                send(channel, "{\"execute\": \"cont\"}\n");
+                long banner = lines.await(line -> line.contains(BANNER), 3);
+                finish(qemu, lines);
+                return new Start((banner - start) / 1e6, bannerUptimeMs(lines.first(BANNER)));
+            }
         }
     }
 
@@ -129,10 +122,10 @@ final class WarmStartBench {
     /** The guest runs {@code true} and powers off; its VMM must then end with status 0. */
     private static void finish(Process process, Lines lines) throws InterruptedException {
         if (!process.waitFor(2, TimeUnit.MINUTES)) {
-            throw new CommandFailedException("the VMM did not end after its guest's command:\n" + lines.text());
+            throw lines.failure("did not end within 2 min of its guest's command");
         }
         if (process.exitValue() != 0) {
-            throw new CommandFailedException("the VMM ended with status " + process.exitValue() + ":\n" + lines.text());
+            throw lines.failure("ended with status " + process.exitValue());
         }
     }
 
@@ -148,7 +141,7 @@ final class WarmStartBench {
                 }
             }
             if (!owner.isAlive() || System.nanoTime() > deadline) {
-                throw new CommandFailedException("no QMP socket at " + socket + ":\n" + lines.text());
+                throw lines.failure("made no QMP socket at " + socket);
             }
             Thread.sleep(20);
         }
@@ -164,7 +157,7 @@ final class WarmStartBench {
                 break;
             }
         }
-        throw new CommandFailedException("QMP did not answer " + prefix + " (last: " + line + "):\n" + lines.text());
+        throw lines.failure("did not answer " + prefix + " on QMP (its last reply: " + line + ")");
     }
 
     private static void send(SocketChannel channel, String text) throws IOException {
@@ -192,19 +185,28 @@ final class WarmStartBench {
         }
     }
 
-    private static void expect(int status, int got, String what, Lines lines) {
-        if (got != status) {
-            throw new CommandFailedException(what + " answered " + got + ", expected " + status + ":\n" + lines.text());
+    /** A PUT that serve must answer with 204 No Content, as Firecracker's API does. */
+    private static void put(Path api, String path, String json, Lines lines) {
+        int status;
+        try {
+            status = http(api, "PUT", path, json);
+        } catch (IOException e) { // serve gone, or not speaking HTTP
+            throw lines.failure("did not answer PUT " + path + ": " + IoErrors.describe(e));
+        }
+        if (status != 204) {
+            throw lines.failure("answered PUT " + path + " with " + status + ", expected 204");
         }
     }
 
     /** A process's output lines as they arrive, each with its arrival time, read on a thread of its own. */
     static final class Lines {
+        private final String program;
         private final List<String> text = new ArrayList<>();
         private final List<Long> arrived = new ArrayList<>();
         private boolean ended;
 
-        Lines(InputStream stream) {
+        Lines(String program, InputStream stream) {
+            this.program = program;
             Thread.ofPlatform().name("bench-lines").daemon().start(() -> {
                 try (BufferedReader reader = new BufferedReader(
                         new InputStreamReader(stream, StandardCharsets.ISO_8859_1))) {
@@ -241,8 +243,8 @@ final class WarmStartBench {
                 }
                 long left = deadline - System.nanoTime();
                 if (ended || left <= 0) {
-                    throw new CommandFailedException((ended ? "the VMM's output ended" : "timed out")
-                            + " before the line the benchmark waits for:\n" + String.join("\n", text));
+                    throw failure(ended ? "ended before printing the line the benchmark waits for"
+                            : "did not print the line the benchmark waits for within " + minutes + " min");
                 }
                 TimeUnit.NANOSECONDS.timedWait(this, left);
             }
@@ -253,8 +255,9 @@ final class WarmStartBench {
             return text.stream().filter(line -> line.contains(fragment)).findFirst().orElse("");
         }
 
-        synchronized String text() {
-            return String.join("\n", text);
+        /** {@code what} this program did wrong, with its output so far for the command to show the last lines of. */
+        synchronized RunFailedException failure(String what) {
+            return new RunFailedException(program, program + " " + what, String.join("\n", text));
         }
     }
 }

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -33,53 +34,97 @@ record WatchedBoot(double firstLineMillis, double runsInitMillis, double guestRu
 
     /**
      * Runs {@code command} to its end (stdin empty, stderr merged into stdout), expecting {@code expectedStatus};
-     * {@code guestBytes} is the guest's memory size, for telling its mapping apart from the VMM's own.
+     * {@code guestBytes} is the guest's memory size, for telling its mapping apart from the VMM's own. A run still
+     * going after {@code timeLimit} (a guest that stalls, or never powers off) is stopped with all it started, and
+     * is one error: the output is read on a thread of its own, so that a console that stays open and silent cannot
+     * hold this wait.
      */
-    static WatchedBoot run(List<String> command, int expectedStatus, long guestBytes, int timeoutMinutes)
-            throws IOException, InterruptedException {
-        long start = System.nanoTime();
-        Process process;
-        try {
-            process = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        } catch (IOException e) {
-            throw new CommandFailedException("cannot start " + command.getFirst() + ": " + e.getMessage());
+    static WatchedBoot run(List<String> command, int expectedStatus, long guestBytes, Duration timeLimit)
+            throws InterruptedException {
+        String program = RunFailedException.programName(command);
+        try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
+            long start = System.nanoTime();
+            Process process;
+            try {
+                process = cleanup.stopLater(new ProcessBuilder(command).redirectErrorStream(true)
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start());
+            } catch (IOException e) {
+                throw new CommandFailedException("cannot start " + command.getFirst() + ": " + e.getMessage());
+            }
+            Console console = new Console(process, start, guestBytes);
+            Thread reader = Thread.ofPlatform().name("watched-boot").daemon().start(console::read);
+            long deadline = start + timeLimit.toNanos();
+            boolean ended = process.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
+                    // The output's end too: a process the VMM started may hold it open after the VMM has gone.
+                    && reader.join(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            if (!ended) {
+                ShutdownCleanup.stop(process);
+                reader.join(ShutdownCleanup.GRACE); // what it printed until then, for the error
+                throw new RunFailedException(program, program + " did not end within " + timeLimit.toSeconds()
+                        + " s and was stopped", console.output());
+            }
+            return console.result(program, process.exitValue(), expectedStatus);
         }
-        double firstLine = NOT_SEEN;
-        double runsInit = NOT_SEEN;
-        double guestRunsInit = NOT_SEEN;
-        double booted = NOT_SEEN;
-        Smaps.Overhead overhead = null;
-        StringBuilder output = new StringBuilder();
-        try (BufferedReader lines = new BufferedReader(
-                new InputStreamReader(process.getInputStream(), StandardCharsets.ISO_8859_1))) {
-            String line;
-            while ((line = lines.readLine()) != null) {
-                double at = (System.nanoTime() - start) / 1e6;
-                output.append(line).append('\n');
-                if (firstLine == NOT_SEEN && FIRST_LINE.matcher(line).find()) {
-                    firstLine = at;
+    }
+
+    /** The console as it arrives: each milestone's time, and the memory reading once the guest has booted. */
+    private static final class Console {
+        private final Process process;
+        private final long start;
+        private final long guestBytes;
+        private final StringBuilder output = new StringBuilder();
+        private double firstLine = NOT_SEEN;
+        private double runsInit = NOT_SEEN;
+        private double guestRunsInit = NOT_SEEN;
+        private double booted = NOT_SEEN;
+        private Smaps.Overhead overhead;
+
+        Console(Process process, long start, long guestBytes) {
+            this.process = process;
+            this.start = start;
+            this.guestBytes = guestBytes;
+        }
+
+        void read() {
+            try (BufferedReader lines = new BufferedReader(
+                    new InputStreamReader(process.getInputStream(), StandardCharsets.ISO_8859_1))) {
+                String line;
+                while ((line = lines.readLine()) != null) {
+                    add(line, (System.nanoTime() - start) / 1e6);
                 }
-                Matcher init = RUNS_INIT.matcher(line);
-                if (runsInit == NOT_SEEN && init.find()) {
-                    runsInit = at;
-                    guestRunsInit = Double.parseDouble(init.group(1));
-                }
-                if (booted == NOT_SEEN && line.contains(BOOTED)) {
-                    booted = at;
-                    overhead = readOverhead(process, guestBytes);
-                }
+            } catch (IOException e) {
+                add("(output unreadable: " + e.getMessage() + ")", NOT_SEEN); // its pipe closed as it was stopped
             }
         }
-        if (!process.waitFor(timeoutMinutes, TimeUnit.MINUTES)) {
-            process.destroyForcibly().waitFor();
-            throw new CommandFailedException("timed out: " + String.join(" ", command));
+
+        private synchronized void add(String line, double at) {
+            output.append(line).append('\n');
+            if (firstLine == NOT_SEEN && FIRST_LINE.matcher(line).find()) {
+                firstLine = at;
+            }
+            Matcher init = RUNS_INIT.matcher(line);
+            if (runsInit == NOT_SEEN && init.find()) {
+                runsInit = at;
+                guestRunsInit = Double.parseDouble(init.group(1));
+            }
+            if (booted == NOT_SEEN && line.contains(BOOTED)) {
+                booted = at;
+                overhead = readOverhead(process, guestBytes);
+            }
         }
-        if (process.exitValue() != expectedStatus || overhead == null) {
-            throw new CommandFailedException(command.getFirst() + " exited with " + process.exitValue() + " (expected "
-                    + expectedStatus + (overhead == null ? ", after the init's banner" : "") + "):\n" + output);
+
+        synchronized String output() {
+            return output.toString();
         }
-        return new WatchedBoot(firstLine, runsInit, guestRunsInit, booted, overhead, output.toString());
+
+        synchronized WatchedBoot result(String program, int status, int expectedStatus) {
+            if (status != expectedStatus || overhead == null) {
+                throw new RunFailedException(program, program + " exited with " + status + " (expected "
+                        + expectedStatus + (overhead == null ? ", after the init's banner" : "") + ")",
+                        output.toString());
+            }
+            return new WatchedBoot(firstLine, runsInit, guestRunsInit, booted, overhead, output.toString());
+        }
     }
 
     private static Smaps.Overhead readOverhead(Process process, long guestBytes) {

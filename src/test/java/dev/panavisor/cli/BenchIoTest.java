@@ -42,26 +42,36 @@ class BenchIoTest {
 
     @Test
     void a_result_line_is_found_among_console_lines_and_becomes_a_rate() {
-        Result seq = IoWorkload.parseResult(PANAVISOR_OUTPUT, Metric.SEQ_READ);
+        Result seq = IoWorkload.parseResult("panavisor", PANAVISOR_OUTPUT, Metric.SEQ_READ);
         assertEquals(new Result("seqread", 1, 128L << 20, 128, 2.0), seq);
         assertEquals(64.0, Metric.SEQ_READ.value(seq), 1e-9);
 
-        Result random = IoWorkload.parseResult("x\nio-load: test=randread jobs=8 bytes=40960 ops=10 seconds=0.5\n",
-                Metric.RANDREAD_QD8);
+        Result random = IoWorkload.parseResult("qemu",
+                "x\nio-load: test=randread jobs=8 bytes=40960 ops=10 seconds=0.5\n", Metric.RANDREAD_QD8);
         assertEquals(20.0, Metric.RANDREAD_QD8.value(random), 1e-9);
     }
 
     @Test
     void a_missing_or_mismatched_result_is_one_clear_error() {
-        CommandFailedException none = assertThrows(CommandFailedException.class,
-                () -> IoWorkload.parseResult("io-load: /dev/vda: No such file or directory\n", Metric.SEQ_READ));
-        assertTrue(none.getMessage().startsWith("no io-load result in the guest's output for seq-read"));
-        assertTrue(none.getMessage().contains("No such file"), "the guest's last lines say why");
-        assertThrows(CommandFailedException.class, () -> IoWorkload.parseResult(
+        String console = "[    1.0] virtio_blk virtio0: [vda] 262144 512-byte logical blocks\r\n".repeat(30)
+                + "io-load: /dev/vda: No such file or directory\r\npanavisor-exit-status: 1\r\n";
+        RunFailedException none = assertThrows(RunFailedException.class,
+                () -> IoWorkload.parseResult("qemu-system-x86_64", console, Metric.SEQ_READ));
+        assertEquals("no io-load result for seq-read in qemu-system-x86_64's guest output; the last lines it printed "
+                + "are above", none.getMessage());
+        // The guest's last lines say why; they go to stderr before the one line, not into it.
+        assertEquals(RunFailedException.TAIL_LINES, none.tail().size());
+        assertEquals(List.of("io-load: /dev/vda: No such file or directory", "panavisor-exit-status: 1"),
+                none.tail().subList(none.tail().size() - 2, none.tail().size()));
+        java.io.StringWriter err = new java.io.StringWriter();
+        none.printTail(new java.io.PrintWriter(err));
+        assertTrue(err.toString().startsWith("last lines of qemu-system-x86_64's output:\n  [    1.0] virtio_blk"),
+                err.toString());
+        assertThrows(RunFailedException.class, () -> IoWorkload.parseResult("panavisor",
                 "io-load: test=randread jobs=1 bytes=4096 ops=1 seconds=1.0", Metric.RANDREAD_QD8));
-        assertThrows(CommandFailedException.class, () -> IoWorkload.parseResult(
+        assertThrows(RunFailedException.class, () -> IoWorkload.parseResult("panavisor",
                 "io-load: test=seqwrite jobs=1 bytes=4096 ops=1 seconds=1.0", Metric.SEQ_READ));
-        assertThrows(CommandFailedException.class, () -> IoWorkload.parseResult(
+        assertThrows(RunFailedException.class, () -> IoWorkload.parseResult("panavisor",
                 "io-load: test=seqread jobs=1 bytes=4096 ops=1 seconds=0.000000", Metric.SEQ_READ));
     }
 

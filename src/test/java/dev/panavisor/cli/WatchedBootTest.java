@@ -4,11 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** WatchedBoot against a stand-in VMM: a shell that prints what a booting guest's console shows. */
 class WatchedBootTest {
+    private static final Duration MINUTE = Duration.ofMinutes(1);
+
     private static final String CONSOLE = """
             echo 'SeaBIOS noise'
             echo '[    0.000000] Linux version 6.1.0'
@@ -21,7 +25,7 @@ class WatchedBootTest {
 
     @Test
     void timesEachConsoleMilestoneAndReadsMemoryWhileTheGuestIsUp() throws Exception {
-        WatchedBoot run = WatchedBoot.run(List.of("sh", "-c", CONSOLE), 0, 256L << 20, 1);
+        WatchedBoot run = WatchedBoot.run(List.of("sh", "-c", CONSOLE), 0, 256L << 20, MINUTE);
         assertTrue(run.firstLineMillis() > 0, "first kernel line seen");
         assertTrue(run.firstLineMillis() <= run.runsInitMillis());
         assertTrue(run.runsInitMillis() <= run.bootedMillis());
@@ -37,12 +41,35 @@ class WatchedBootTest {
 
     @Test
     void aRunThatNeverBootsOrEndsWithAnotherStatusIsOneClearError() {
-        CommandFailedException noBanner = assertThrows(CommandFailedException.class,
-                () -> WatchedBoot.run(List.of("sh", "-c", "echo '[    0.000000] Linux'"), 0, 1 << 20, 1));
-        assertTrue(noBanner.getMessage().startsWith("sh exited with 0 (expected 0, after the init's banner)"),
+        RunFailedException noBanner = assertThrows(RunFailedException.class, () -> WatchedBoot.run(
+                List.of("sh", "-c", "for i in $(seq 40); do echo \"[    0.$i] line $i\"; done"), 0, 1 << 20, MINUTE));
+        assertEquals("sh exited with 0 (expected 0, after the init's banner); the last lines it printed are above",
                 noBanner.getMessage());
-        CommandFailedException status = assertThrows(CommandFailedException.class,
-                () -> WatchedBoot.run(List.of("sh", "-c", "exit 3"), 0, 1 << 20, 1));
-        assertTrue(status.getMessage().startsWith("sh exited with 3"), status.getMessage());
+        // The output's last lines beside the message, for the command to print before it; not all 40.
+        assertEquals(RunFailedException.TAIL_LINES, noBanner.tail().size());
+        assertEquals("[    0.40] line 40", noBanner.tail().getLast());
+        RunFailedException status = assertThrows(RunFailedException.class,
+                () -> WatchedBoot.run(List.of("sh", "-c", "exit 3"), 0, 1 << 20, MINUTE));
+        assertEquals("sh exited with 3 (expected 0, after the init's banner); it printed nothing", status.getMessage());
+    }
+
+    /**
+     * A guest that stalls with its console open: the limit holds although no line and no end of the output comes,
+     * and the VMM is stopped with what it started (here a second sleep holding the output open).
+     */
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aRunThatStallsIsStoppedAtItsTimeLimitWithWhatItStarted() {
+        String marker = "600." + ProcessHandle.current().pid(); // sleep's argument: these processes' name tag
+        long start = System.nanoTime();
+        RunFailedException stalled = assertThrows(RunFailedException.class, () -> WatchedBoot.run(
+                List.of("sh", "-c", "echo booting; sleep " + marker + " & sleep " + marker), 0, 1 << 20,
+                Duration.ofSeconds(1)));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertTrue(seconds < 1 + ShutdownCleanup.GRACE.toSeconds() + 5, "ended after " + seconds + " s");
+        assertEquals("sh did not end within 1 s and was stopped; the last lines it printed are above",
+                stalled.getMessage());
+        assertEquals(List.of("booting"), stalled.tail());
+        assertEquals(List.of(), ShutdownCleanupTest.processesWith(marker), "the VMM and what it started are gone");
     }
 }
