@@ -50,7 +50,11 @@ import picocli.CommandLine.Spec;
 final class BenchIoCommand implements Callable<Integer> {
     /** The first virtio-mmio device: the benchmark disk, as Panavisor's only virtio device on a serial console. */
     static final long DISK_REGISTERS = GuestLayout.VIRTIO_MMIO_BASE;
-    private static final Duration VM_TIME_LIMIT = Duration.ofMinutes(5);
+    /**
+     * What a VM run may take besides its random-read test's {@code --seconds}: the boot, the page cache's drop, and
+     * the sequential tests, which move the whole image (under a minute at 128 MiB in the lab).
+     */
+    static final Duration VM_TIME_MARGIN = Duration.ofMinutes(5);
 
     @Spec
     CommandSpec spec;
@@ -121,6 +125,14 @@ final class BenchIoCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * What one VM run may take: its random-read test runs for {@code testSeconds} (up to 600), and then it needs
+     * {@link #VM_TIME_MARGIN} besides; a fixed limit would cut the longest tests off and call them "no result".
+     */
+    static Duration vmTimeLimit(int testSeconds) {
+        return VM_TIME_MARGIN.plusSeconds(testSeconds);
+    }
+
     private void requireKernel() {
         if (kernel == null || !Files.isRegularFile(kernel)) {
             throw new CommandFailedException("kernel not found: " + kernel);
@@ -144,7 +156,7 @@ final class BenchIoCommand implements Callable<Integer> {
         requireQemu();
         // Panavisor's JVMs start with the AOT cache, as users' do: record it first if this jar has none yet.
         AotTraining.ensure(LinuxGuests.Route.DIRECT, kernel, benchInitrd, out);
-        Duration timeLimit = VM_TIME_LIMIT;
+        Duration timeLimit = vmTimeLimit(testSeconds);
         // The image (up to 4 GiB) and whichever VMM is running: gone at the end, also after Ctrl-C.
         try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
             Path disk = cleanup.deleteLater(Files.createTempDirectory("panavisor-bench-io-disk-")).resolve("disk.img");

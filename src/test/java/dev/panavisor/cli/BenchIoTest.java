@@ -76,6 +76,17 @@ class BenchIoTest {
     }
 
     @Test
+    void each_vm_run_gets_its_random_read_seconds_and_a_margin_for_the_rest() {
+        // --seconds goes up to 600: a fixed five minutes cut the longest random-read tests off as "no result".
+        for (int seconds : new int[] {1, 10, 299, 300, 600}) {
+            java.time.Duration limit = BenchIoCommand.vmTimeLimit(seconds);
+            assertTrue(limit.toSeconds() >= seconds + 60, "a boot's margin at least, for --seconds " + seconds);
+            assertEquals(BenchIoCommand.VM_TIME_MARGIN.plusSeconds(seconds), limit, "--seconds " + seconds);
+        }
+        assertTrue(BenchIoCommand.vmTimeLimit(600).compareTo(BenchIoCommand.vmTimeLimit(300)) > 0);
+    }
+
+    @Test
     void exit_stats_give_the_total_and_the_disk_page() {
         ExitCounts counts = IoWorkload.parseExitStats(PANAVISOR_OUTPUT, 0xd000_0000L).orElseThrow();
         assertEquals(760, counts.total());
