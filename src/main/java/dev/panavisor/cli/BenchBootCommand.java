@@ -90,16 +90,24 @@ final class BenchBootCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Checks that {@code kernel} and {@code initrd} can boot, as {@code run} does, so that a bad one is one line
+     * before anything slow (an image build, a lab boot); inside the lab the outer run has checked them.
+     */
+    static void checkBootFiles(Path kernel, Path initrd) {
+        if (!Lab.insideLab()) {
+            MachineConfig.checkFiles(new MachineConfig(kernel, java.util.Optional.of(initrd), List.of(), "",
+                    GUEST_BYTES, 1, MachineConfig.ConsoleKind.SERIAL, java.util.Optional.empty()));
+        }
+    }
+
     private int benchmark(PrintWriter out) throws IOException, InterruptedException {
         if (kernel == null || initrd == null) {
             GuestImages images = GuestImages.forUser(line -> out.println("images: " + line));
             kernel = kernel == null ? images.kernel().bzImage() : kernel;
             initrd = initrd == null ? images.rootfs().initramfs() : initrd;
         }
-        if (!Lab.insideLab()) { // a kernel or initrd that cannot boot is one line now, as for run, not in the lab
-            MachineConfig.checkFiles(new MachineConfig(kernel, java.util.Optional.of(initrd), List.of(), "",
-                    GUEST_BYTES, 1, MachineConfig.ConsoleKind.SERIAL, java.util.Optional.empty()));
-        }
+        checkBootFiles(kernel, initrd);
         LinuxGuests where = LinuxGuests.locate();
         if (where.route() == LinuxGuests.Route.LAB) {
             out.println("(" + where.labNotice() + ")");

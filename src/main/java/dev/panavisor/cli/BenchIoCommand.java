@@ -96,18 +96,18 @@ final class BenchIoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         // io-load and the initramfs that carries it: gone at the end, also after Ctrl-C.
         try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
+            if (kernel == null || (benchInitrd == null && initrd == null)) {
+                GuestImages.GuestImage guest = GuestImages.forUser(line -> out.println("images: " + line)).guest();
+                kernel = kernel == null ? guest.kernel().bzImage() : kernel;
+                initrd = initrd == null ? guest.rootfs().initramfs() : initrd;
+            }
+            // Before gcc and the lab: a kernel that is no kernel is one line now, not a failed boot minutes later.
+            BenchBootCommand.checkBootFiles(kernel, benchInitrd != null ? benchInitrd : initrd);
             if (benchInitrd == null) {
-                if (kernel == null || initrd == null) {
-                    GuestImages.GuestImage guest = GuestImages.forUser(line -> out.println("images: " + line)).guest();
-                    kernel = kernel == null ? guest.kernel().bzImage() : kernel;
-                    initrd = initrd == null ? guest.rootfs().initramfs() : initrd;
-                }
-                requireKernel();
                 Path workDir = cleanup.deleteLater(Files.createTempDirectory("panavisor-bench-io-"));
                 Path program = IoBenchFiles.buildLoadProgram(workDir);
                 benchInitrd = IoBenchFiles.benchInitramfs(initrd, program, workDir);
             }
-            requireKernel();
             LinuxGuests where = LinuxGuests.locate();
             return switch (where.route()) {
                 case LAB -> {
@@ -131,12 +131,6 @@ final class BenchIoCommand implements Callable<Integer> {
      */
     static Duration vmTimeLimit(int testSeconds) {
         return VM_TIME_MARGIN.plusSeconds(testSeconds);
-    }
-
-    private void requireKernel() {
-        if (kernel == null || !Files.isRegularFile(kernel)) {
-            throw new CommandFailedException("kernel not found: " + kernel);
-        }
     }
 
     static void validate(int rounds, long sizeBytes, int seconds) {

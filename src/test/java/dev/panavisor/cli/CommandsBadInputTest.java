@@ -53,6 +53,17 @@ class CommandsBadInputTest {
     }
 
     @Test
+    void bench_io_checks_its_kernel_before_it_builds_io_load_or_starts_the_lab() throws IOException {
+        Path notAKernel = Files.writeString(dir.resolve("hostname"), "a-host-name\n");
+        Path initrd = Files.write(dir.resolve("initrd"), new byte[512]);
+        RunBadInputTest.Result result = RunBadInputTest.run("bench", "io", "--quick", "--kernel",
+                notAKernel.toString(), "--initrd", initrd.toString());
+        assertEquals(1, result.code(), result.err());
+        assertEquals(1, result.err().lines().count(), "exactly one line: " + result.err());
+        assertTrue(result.err().contains("not a Linux kernel"), result.err());
+    }
+
+    @Test
     void lab_limits_point_at_the_labs_own_help() {
         RunBadInputTest.Result result = RunBadInputTest.run("lab", "--cpus", "0", "--", "true");
         assertEquals(2, result.code(), result.err());
