@@ -1,5 +1,6 @@
 package dev.panavisor.cli;
 
+import dev.panavisor.host.IoErrors;
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
@@ -78,7 +79,7 @@ final class BenchBootCommand implements Callable<Integer> {
     Path initrd;
 
     @Override
-    public Integer call() throws IOException, InterruptedException {
+    public Integer call() throws InterruptedException {
         if (rounds < 1) {
             throw new UsageException("--rounds must be positive");
         }
@@ -87,6 +88,8 @@ final class BenchBootCommand implements Callable<Integer> {
         } catch (RunFailedException e) {
             e.printTail(spec.commandLine().getErr());
             throw e;
+        } catch (IOException e) { // a temporary file or a socket: the host's trouble, not a bug
+            throw new CommandFailedException("bench boot: " + IoErrors.describe(e));
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.panavisor.cli;
 
+import dev.panavisor.host.HostCommand;
+import dev.panavisor.host.IoErrors;
 import dev.panavisor.kvm.Kvm;
 import dev.panavisor.vmm.ExitBenchmark;
 import java.io.IOException;
@@ -54,7 +56,7 @@ final class BenchCommand implements Runnable {
         boolean traceCost;
 
         @Override
-        public Integer call() throws IOException, InterruptedException {
+        public Integer call() throws InterruptedException {
             if (count <= 0 || rounds <= 0) {
                 throw new UsageException("--count and --rounds must be positive");
             }
@@ -132,31 +134,56 @@ final class BenchCommand implements Runnable {
         private CBaseline() {
         }
 
-        static Path build(PrintWriter out) throws IOException, InterruptedException {
+        static Path build(PrintWriter out) throws InterruptedException {
+            return build(out, "gcc");
+        }
+
+        /**
+         * The baseline built with {@code compiler}, or null after a line saying why there is none: no source tree,
+         * no compiler (a host without gcc), a failed build; the Java side is measured either way.
+         */
+        static Path build(PrintWriter out, String compiler) throws InterruptedException {
             String home = System.getenv("PANAVISOR_HOME");
             Path source = Path.of(home == null ? "." : home, "tools", "bench", "exit-loop.c");
             if (!Files.isRegularFile(source)) {
                 out.println("(no C baseline: " + source + " not found; run from the source tree)");
                 return null;
             }
-            Path binary = Files.createTempFile("panavisor-exit-loop", "");
-            binary.toFile().deleteOnExit();
-            Process gcc = new ProcessBuilder("gcc", "-O2", "-o", binary.toString(), source.toString())
-                    .redirectErrorStream(true).start();
-            String log = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (gcc.waitFor() != 0) {
-                out.println("(no C baseline: gcc failed: " + log.strip() + ")");
+            Path binary = null;
+            try {
+                binary = Files.createTempFile("panavisor-exit-loop", "");
+                binary.toFile().deleteOnExit();
+                Process gcc = new ProcessBuilder(compiler, "-O2", "-o", binary.toString(), source.toString())
+                        .redirectErrorStream(true).start();
+                String log = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                if (gcc.waitFor() != 0) {
+                    out.println("(no C baseline: " + compiler + " failed: " + HostCommand.lastLines(log, 3) + ")");
+                    Files.deleteIfExists(binary);
+                    return null;
+                }
+                return binary;
+            } catch (IOException e) {
+                out.println("(no C baseline: cannot build " + source + " with " + compiler + ": "
+                        + IoErrors.describe(e) + ")");
+                if (binary != null) {
+                    binary.toFile().delete();
+                }
                 return null;
             }
-            return binary;
         }
 
-        static Double run(Path binary, int count) throws IOException, InterruptedException {
-            Process process = new ProcessBuilder(binary.toString(), Integer.toString(count))
-                    .redirectErrorStream(true).start();
-            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        static Double run(Path binary, int count) throws InterruptedException {
+            String output;
+            Process process;
+            try {
+                process = new ProcessBuilder(binary.toString(), Integer.toString(count))
+                        .redirectErrorStream(true).start();
+                output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            } catch (IOException e) {
+                throw new CommandFailedException("cannot run the C baseline " + binary + ": " + IoErrors.describe(e));
+            }
             if (process.waitFor() != 0 || !output.startsWith("exits=")) {
-                throw new CommandFailedException("C baseline failed: " + output);
+                throw new CommandFailedException("C baseline failed: " + HostCommand.lastLines(output, 3));
             }
             long exits = Long.parseLong(output.replaceAll(".*exits=(\\d+).*", "$1"));
             double seconds = Double.parseDouble(output.replaceAll(".*seconds=([0-9.]+).*", "$1"));

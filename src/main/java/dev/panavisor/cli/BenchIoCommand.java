@@ -3,6 +3,7 @@ package dev.panavisor.cli;
 import dev.panavisor.cli.IoWorkload.ExitCounts;
 import dev.panavisor.cli.IoWorkload.Metric;
 import dev.panavisor.cli.IoWorkload.Result;
+import dev.panavisor.host.IoErrors;
 import dev.panavisor.image.BenchDisk;
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.lab.Lab;
@@ -87,7 +88,7 @@ final class BenchIoCommand implements Callable<Integer> {
     Path benchInitrd;
 
     @Override
-    public Integer call() throws IOException, InterruptedException {
+    public Integer call() throws InterruptedException {
         int roundCount = rounds != null ? rounds : quick ? 1 : 3;
         long sizeBytes = size != null ? size : (quick ? 32 : 128) * IoWorkload.MIB;
         int testSeconds = seconds != null ? seconds : quick ? 3 : 10;
@@ -122,6 +123,8 @@ final class BenchIoCommand implements Callable<Integer> {
         } catch (RunFailedException e) { // the boot that counts the exits to subtract: the run cannot go on
             e.printTail(spec.commandLine().getErr());
             throw e;
+        } catch (IOException e) { // a temporary file, the initramfs: the host's trouble, not a bug
+            throw new CommandFailedException("bench io: " + IoErrors.describe(e));
         }
     }
 
@@ -131,6 +134,23 @@ final class BenchIoCommand implements Callable<Integer> {
      */
     static Duration vmTimeLimit(int testSeconds) {
         return VM_TIME_MARGIN.plusSeconds(testSeconds);
+    }
+
+    /**
+     * Writes the benchmark's disk image in {@code dir}: up to 4 GiB, where /tmp may not have the room, which is one
+     * line saying so, not a stack trace.
+     */
+    static Path createDisk(Path dir, long sizeMiB) {
+        Path disk = dir.resolve("disk.img");
+        try {
+            BenchDisk.create(disk, sizeMiB);
+        } catch (IOException e) {
+            // A full file system's IOException names no file (FileChannel.write's "No space left on device").
+            String why = (e instanceof java.nio.file.FileSystemException ? "" : disk + ": ") + IoErrors.describe(e);
+            throw new CommandFailedException("cannot write the " + sizeMiB + " MiB disk image for the benchmark: "
+                    + why + (why.contains("No space left") ? " (a smaller --size needs less room)" : ""));
+        }
+        return disk;
     }
 
     static void validate(int rounds, long sizeBytes, int seconds) {
@@ -153,8 +173,8 @@ final class BenchIoCommand implements Callable<Integer> {
         Duration timeLimit = vmTimeLimit(testSeconds);
         // The image (up to 4 GiB) and whichever VMM is running: gone at the end, also after Ctrl-C.
         try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
-            Path disk = cleanup.deleteLater(Files.createTempDirectory("panavisor-bench-io-disk-")).resolve("disk.img");
-            BenchDisk.create(disk, sizeMiB);
+            Path disk = createDisk(cleanup.deleteLater(Files.createTempDirectory("panavisor-bench-io-disk-")),
+                    sizeMiB);
             out.printf("disk image %s: %d MiB; random reads for %d s each; %d round%s%n", disk, sizeMiB,
                     testSeconds, roundCount, roundCount == 1 ? "" : "s");
             out.println("panavisor: a boot running 'true' with the disk attached, for its exit count...");

@@ -87,6 +87,15 @@ class BenchIoTest {
     }
 
     @Test
+    void a_disk_image_that_cannot_be_written_is_one_line(@TempDir Path dir) {
+        Path gone = dir.resolve("no-such-directory");
+        CommandFailedException e = assertThrows(CommandFailedException.class,
+                () -> BenchIoCommand.createDisk(gone, 1));
+        assertEquals("cannot write the 1 MiB disk image for the benchmark: " + gone.resolve("disk.img")
+                + ": does not exist", e.getMessage());
+    }
+
+    @Test
     void exit_stats_give_the_total_and_the_disk_page() {
         ExitCounts counts = IoWorkload.parseExitStats(PANAVISOR_OUTPUT, 0xd000_0000L).orElseThrow();
         assertEquals(760, counts.total());
