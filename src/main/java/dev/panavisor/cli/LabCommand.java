@@ -128,6 +128,9 @@ final class LabCommand implements Callable<Integer> {
             c = c.withTimeout(timeout);
         }
         if (workDir != null) {
+            if (!java.nio.file.Files.isDirectory(workDir)) { // a usage error (2), not the lab's failure (125)
+                throw new UsageException("--workdir " + workDir + ": not a directory");
+            }
             c = c.withWorkDir(workDir);
         }
         String project = System.getenv("PANAVISOR_HOME");

@@ -35,6 +35,14 @@ class LabCommandTest {
     }
 
     @Test
+    void a_work_directory_that_is_not_one_is_a_usage_error() {
+        UsageException e = assertThrows(UsageException.class,
+                () -> parse("--workdir", "/nonexistent-panavisor-dir", "true").config());
+        assertEquals("--workdir /nonexistent-panavisor-dir: not a directory", e.getMessage());
+        assertThrows(UsageException.class, () -> parse("--workdir", "/etc/hostname", "true").config());
+    }
+
+    @Test
     void tcg_threads_default_to_the_labs_default_and_take_either_word() {
         assertEquals(TcgThreads.DEFAULT, parse("true").config().tcg());
         LabCommand single = new LabCommand();
