@@ -1,6 +1,8 @@
 package dev.panavisor.cli;
 
+import dev.panavisor.host.ExitCleanup;
 import dev.panavisor.host.IoErrors;
+import dev.panavisor.host.ProcessTree;
 import dev.panavisor.image.GuestImages;
 import dev.panavisor.lab.Lab;
 import dev.panavisor.lab.LabConfig;
@@ -79,7 +81,7 @@ final class BenchBootCommand implements Callable<Integer> {
     Path initrd;
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() {
         if (rounds < 1) {
             throw new UsageException("--rounds must be positive");
         }
@@ -90,7 +92,20 @@ final class BenchBootCommand implements Callable<Integer> {
             throw e;
         } catch (IOException e) { // a temporary file or a socket: the host's trouble, not a bug
             throw new CommandFailedException("bench boot: " + IoErrors.describe(e));
+        } catch (InterruptedException e) {
+            throw stopped(e);
         }
+    }
+
+    /**
+     * A benchmark that was interrupted: in practice by the JVM's exit (Ctrl-C, SIGTERM), whose {@link ExitCleanup}
+     * then refuses to start another run. One line, as every failure of {@code bench boot} and {@code bench io}: an
+     * {@link InterruptedException} out of a command would be reported as an internal error.
+     */
+    static CommandFailedException stopped(InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return new CommandFailedException(ExitCleanup.EXITING.equals(e.getMessage()) ? ExitCleanup.EXITING
+                : "stopped: interrupted");
     }
 
     /**
@@ -362,19 +377,19 @@ final class BenchBootCommand implements Callable<Integer> {
     static Timed time(List<String> command, int expectedStatus, Duration timeLimit)
             throws IOException, InterruptedException {
         String program = RunFailedException.programName(command);
-        try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
-            Path log = cleanup.deleteLater(Files.createTempFile("panavisor-bench-", ".log"));
+        try (ExitCleanup cleanup = ExitCleanup.install()) {
+            Path log = cleanup.temporaryFile("panavisor-bench-", ".log");
             long start = System.nanoTime();
             Process process;
             try {
-                process = cleanup.stopLater(new ProcessBuilder(command).redirectErrorStream(true)
+                process = cleanup.start(new ProcessBuilder(command).redirectErrorStream(true)
                         .redirectOutput(log.toFile())
-                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start());
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))));
             } catch (IOException e) {
                 throw new CommandFailedException("cannot start " + command.getFirst() + ": " + e.getMessage());
             }
             if (!process.waitFor(timeLimit.toNanos(), TimeUnit.NANOSECONDS)) {
-                ShutdownCleanup.stop(process);
+                ProcessTree.stop(process);
                 throw new RunFailedException(program, program + " did not end within " + timeLimit.toSeconds()
                         + " s and was stopped", Files.readString(log, StandardCharsets.ISO_8859_1));
             }

@@ -3,6 +3,7 @@ package dev.panavisor.cli;
 import dev.panavisor.cli.IoWorkload.ExitCounts;
 import dev.panavisor.cli.IoWorkload.Metric;
 import dev.panavisor.cli.IoWorkload.Result;
+import dev.panavisor.host.ExitCleanup;
 import dev.panavisor.host.IoErrors;
 import dev.panavisor.image.BenchDisk;
 import dev.panavisor.image.GuestImages;
@@ -16,7 +17,6 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -88,7 +88,7 @@ final class BenchIoCommand implements Callable<Integer> {
     Path benchInitrd;
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() {
         int roundCount = rounds != null ? rounds : quick ? 1 : 3;
         long sizeBytes = size != null ? size : (quick ? 32 : 128) * IoWorkload.MIB;
         int testSeconds = seconds != null ? seconds : quick ? 3 : 10;
@@ -96,7 +96,7 @@ final class BenchIoCommand implements Callable<Integer> {
         long sizeMiB = sizeBytes / IoWorkload.MIB;
         PrintWriter out = spec.commandLine().getOut();
         // io-load and the initramfs that carries it: gone at the end, also after Ctrl-C.
-        try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
+        try (ExitCleanup cleanup = ExitCleanup.install()) {
             if (kernel == null || (benchInitrd == null && initrd == null)) {
                 GuestImages.GuestImage guest = GuestImages.forUser(line -> out.println("images: " + line)).guest();
                 kernel = kernel == null ? guest.kernel().bzImage() : kernel;
@@ -105,7 +105,7 @@ final class BenchIoCommand implements Callable<Integer> {
             // Before gcc and the lab: a kernel that is no kernel is one line now, not a failed boot minutes later.
             BenchBootCommand.checkBootFiles(kernel, benchInitrd != null ? benchInitrd : initrd);
             if (benchInitrd == null) {
-                Path workDir = cleanup.deleteLater(Files.createTempDirectory("panavisor-bench-io-"));
+                Path workDir = cleanup.temporaryDirectory("panavisor-bench-io-");
                 Path program = IoBenchFiles.buildLoadProgram(workDir);
                 benchInitrd = IoBenchFiles.benchInitramfs(initrd, program, workDir);
             }
@@ -125,6 +125,8 @@ final class BenchIoCommand implements Callable<Integer> {
             throw e;
         } catch (IOException e) { // a temporary file, the initramfs: the host's trouble, not a bug
             throw new CommandFailedException("bench io: " + IoErrors.describe(e));
+        } catch (InterruptedException e) {
+            throw BenchBootCommand.stopped(e);
         }
     }
 
@@ -172,9 +174,8 @@ final class BenchIoCommand implements Callable<Integer> {
         AotTraining.ensure(LinuxGuests.Route.DIRECT, kernel, benchInitrd, out);
         Duration timeLimit = vmTimeLimit(testSeconds);
         // The image (up to 4 GiB) and whichever VMM is running: gone at the end, also after Ctrl-C.
-        try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
-            Path disk = createDisk(cleanup.deleteLater(Files.createTempDirectory("panavisor-bench-io-disk-")),
-                    sizeMiB);
+        try (ExitCleanup cleanup = ExitCleanup.install()) {
+            Path disk = createDisk(cleanup.temporaryDirectory("panavisor-bench-io-disk-"), sizeMiB);
             out.printf("disk image %s: %d MiB; random reads for %d s each; %d round%s%n", disk, sizeMiB,
                     testSeconds, roundCount, roundCount == 1 ? "" : "s");
             out.println("panavisor: a boot running 'true' with the disk attached, for its exit count...");

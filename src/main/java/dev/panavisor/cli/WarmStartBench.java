@@ -1,5 +1,6 @@
 package dev.panavisor.cli;
 
+import dev.panavisor.host.ExitCleanup;
 import dev.panavisor.host.IoErrors;
 import dev.panavisor.lab.RecycledCodePages;
 import java.io.BufferedReader;
@@ -63,12 +64,12 @@ final class WarmStartBench {
     static Start panavisor(List<String> javaCommand, Path kernel, Path initrd, String execBase64,
             RecycledCodePages clearing) throws IOException, InterruptedException {
         // serve with its standby VM process and the directory of its API socket: gone when this returns, however.
-        try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
-            Path dir = cleanup.deleteLater(Files.createTempDirectory("panavisor-warm-"));
+        try (ExitCleanup cleanup = ExitCleanup.install()) {
+            Path dir = cleanup.temporaryDirectory("panavisor-warm-");
             Path api = dir.resolve("api.sock");
             List<String> command = new ArrayList<>(javaCommand);
             command.addAll(List.of("serve", "--api-sock=" + api));
-            Process serve = cleanup.stopLater(start(command));
+            Process serve = start(cleanup, command);
             Lines lines = new Lines("panavisor serve", serve.getInputStream());
             lines.await(line -> line.contains(WARM), 5);
             // The machine first: the configuration is then complete with the boot source, and built once.
@@ -88,12 +89,12 @@ final class WarmStartBench {
 
     /** One warm start of QEMU: from QMP {@code cont} to the banner; {@code command} without -S. */
     static Start qemu(List<String> qemuCommand, RecycledCodePages clearing) throws IOException, InterruptedException {
-        try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
-            Path dir = cleanup.deleteLater(Files.createTempDirectory("panavisor-warm-"));
+        try (ExitCleanup cleanup = ExitCleanup.install()) {
+            Path dir = cleanup.temporaryDirectory("panavisor-warm-");
             Path qmp = dir.resolve("qmp.sock");
             List<String> command = new ArrayList<>(qemuCommand);
             command.addAll(List.of("-S", "-qmp", "unix:" + qmp + ",server=on,wait=off"));
-            Process qemu = cleanup.stopLater(start(command));
+            Process qemu = start(cleanup, command);
             Lines lines = new Lines("qemu-system-x86_64", qemu.getInputStream());
             try (SocketChannel channel = connectWhenThere(qmp, qemu, lines)) {
                 BufferedReader replies = new BufferedReader(Channels.newReader(channel, StandardCharsets.UTF_8));
@@ -110,10 +111,10 @@ final class WarmStartBench {
         }
     }
 
-    private static Process start(List<String> command) {
+    private static Process start(ExitCleanup cleanup, List<String> command) throws InterruptedException {
         try {
-            return new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            return cleanup.start(new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))));
         } catch (IOException e) {
             throw new CommandFailedException("cannot start " + command.getFirst() + ": " + e.getMessage());
         }

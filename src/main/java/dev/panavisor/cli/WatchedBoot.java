@@ -1,5 +1,7 @@
 package dev.panavisor.cli;
 
+import dev.panavisor.host.ExitCleanup;
+import dev.panavisor.host.ProcessTree;
 import dev.panavisor.measure.Smaps;
 import java.io.BufferedReader;
 import java.io.File;
@@ -42,12 +44,12 @@ record WatchedBoot(double firstLineMillis, double runsInitMillis, double guestRu
     static WatchedBoot run(List<String> command, int expectedStatus, long guestBytes, Duration timeLimit)
             throws InterruptedException {
         String program = RunFailedException.programName(command);
-        try (ShutdownCleanup cleanup = new ShutdownCleanup()) {
+        try (ExitCleanup cleanup = ExitCleanup.install()) {
             long start = System.nanoTime();
             Process process;
             try {
-                process = cleanup.stopLater(new ProcessBuilder(command).redirectErrorStream(true)
-                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start());
+                process = cleanup.start(new ProcessBuilder(command).redirectErrorStream(true)
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))));
             } catch (IOException e) {
                 throw new CommandFailedException("cannot start " + command.getFirst() + ": " + e.getMessage());
             }
@@ -58,8 +60,8 @@ record WatchedBoot(double firstLineMillis, double runsInitMillis, double guestRu
                     // The output's end too: a process the VMM started may hold it open after the VMM has gone.
                     && reader.join(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
             if (!ended) {
-                ShutdownCleanup.stop(process);
-                reader.join(ShutdownCleanup.GRACE); // what it printed until then, for the error
+                ProcessTree.stop(process);
+                reader.join(ProcessTree.GRACE); // what it printed until then, for the error
                 throw new RunFailedException(program, program + " did not end within " + timeLimit.toSeconds()
                         + " s and was stopped", console.output());
             }

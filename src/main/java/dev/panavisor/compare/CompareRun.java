@@ -1,5 +1,6 @@
 package dev.panavisor.compare;
 
+import dev.panavisor.host.ExitCleanup;
 import dev.panavisor.image.BenchDisk;
 import dev.panavisor.image.InitramfsWithProgram;
 import dev.panavisor.lab.Lab;

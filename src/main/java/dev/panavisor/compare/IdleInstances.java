@@ -1,5 +1,6 @@
 package dev.panavisor.compare;
 
+import dev.panavisor.host.ExitCleanup;
 import dev.panavisor.measure.NmtSummary;
 import dev.panavisor.measure.ProcessGroup;
 import dev.panavisor.measure.SeccompMode;

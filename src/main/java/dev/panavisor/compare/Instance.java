@@ -1,5 +1,6 @@
 package dev.panavisor.compare;
 
+import dev.panavisor.host.ProcessTree;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -151,12 +152,6 @@ final class Instance implements AutoCloseable {
     /** Kills the process and everything it started (an idle VM, a container runtime with its container). */
     @Override
     public void close() {
-        process.descendants().forEach(ProcessHandle::destroyForcibly);
-        process.destroyForcibly();
-        try {
-            process.waitFor(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        ProcessTree.kill(process);
     }
 }

@@ -1,13 +1,16 @@
 package dev.panavisor.compare;
 
+import dev.panavisor.host.ExitCleanup;
 import dev.panavisor.host.HostCommand;
 import dev.panavisor.host.HostException;
 import dev.panavisor.host.Privileges;
+import dev.panavisor.host.ProcessTree;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -51,6 +54,8 @@ final class NetworkLinks implements AutoCloseable {
     static final String FILE = "net.bin";
     /** The CGI program the instances upload to. */
     static final String SINK = "cgi-bin/sink";
+    /** How long the servers get to end on SIGTERM before SIGKILL: short, a file server has nothing to save. */
+    private static final Duration SERVER_GRACE = Duration.ofSeconds(1);
 
     /** iproute2's {@code ip}, as found on this host (a stand-in in tests). */
     private final String ip;
@@ -230,19 +235,7 @@ final class NetworkLinks implements AutoCloseable {
     @Override
     public void close() {
         synchronized (this) {
-            for (Process server : servers) {
-                server.destroy();
-            }
-            for (Process server : servers) {
-                try {
-                    if (!server.waitFor(1, TimeUnit.SECONDS)) {
-                        server.destroyForcibly();
-                    }
-                } catch (InterruptedException e) {
-                    server.destroyForcibly();
-                    Thread.currentThread().interrupt();
-                }
-            }
+            ProcessTree.stop(servers, SERVER_GRACE); // with the upload CGI programs they may be running
             servers.clear();
             if (tapMade) {
                 tapMade = false;

@@ -1,5 +1,6 @@
 package dev.panavisor.compare;
 
+import dev.panavisor.host.ExitCleanup;
 import java.io.IOException;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;

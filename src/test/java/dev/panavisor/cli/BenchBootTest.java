@@ -1,13 +1,33 @@
 package dev.panavisor.cli;
 
+import static dev.panavisor.host.ExitCleanupFixture.awaitProcesses;
+import static dev.panavisor.host.ExitCleanupFixture.processesWith;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.PanavisorException;
+import dev.panavisor.host.ExitCleanup;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 class BenchBootTest {
+    @TempDir
+    Path dir;
+
     @Test
     void the_timed_panavisor_run_shows_the_console_where_the_init_banner_is() {
         CommandLine.ParseResult parsed = PanavisorCommand.newCommandLine().parseArgs("bench", "boot", "--kernel=/k",
@@ -75,5 +95,76 @@ class BenchBootTest {
                 report);
         assertTrue(report.contains("fastest of 3 rounds: boot panavisor 4200 ms, qemu 2000 ms, ratio 2.10; guest "
                 + "time to the banner (quiet boots) panavisor 850 ms, qemu 880 ms, ratio 0.97"), report);
+    }
+
+    /**
+     * SIGTERM to a JVM in the middle of a timed VMM run ({@code bench boot}'s and {@code bench io}'s), with a work
+     * directory as bench io's disk image has: the run and what it started end, the output file and the directory
+     * are deleted, before the JVM ends.
+     */
+    @Test
+    @Timeout(120)
+    void a_termination_signal_part_way_leaves_no_process_and_no_file() throws Exception {
+        String marker = "600.2" + ProcessHandle.current().pid();
+        Path tmp = Files.createDirectory(dir.resolve("tmp"));
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"), TimedRunProbe.class.getName(),
+                marker));
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+        List<String> lines = new ArrayList<>();
+        try (BufferedReader reader = new BufferedReader(
+                new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = reader.readLine()) != null) {
+                lines.add(line);
+                if (line.equals("running")) {
+                    awaitProcesses(marker, 2);
+                    try (Stream<Path> files = Files.list(tmp)) {
+                        assertEquals(2, files.count(), "the work directory and the run's output file");
+                    }
+                    child.toHandle().destroy(); // SIGTERM (Process.destroy would close its output too)
+                }
+            }
+        }
+        assertTrue(child.waitFor(60, TimeUnit.SECONDS), "the child did not end");
+        assertEquals(143, child.exitValue(), "SIGTERM's status: " + lines);
+        assertEquals(List.of(), processesWith(marker), "the VMM and what it started are gone: " + lines);
+        try (Stream<Path> files = Files.list(tmp)) {
+            assertEquals(List.of(), files.toList(), "nothing left in the temporary directory: " + lines);
+        }
+    }
+
+    /** A benchmark part-way: a work directory as bench io's, and a timed run (a shell and its child, sleeping). */
+    public static final class TimedRunProbe {
+        public static void main(String[] args) throws Exception {
+            String marker = args[0];
+            try (ExitCleanup cleanup = ExitCleanup.install()) {
+                Path work = cleanup.temporaryDirectory("panavisor-bench-io-disk-");
+                Files.writeString(work.resolve("disk.img"), "data");
+                System.out.println("running");
+                BenchBootCommand.time(List.of("sh", "-c", "sleep " + marker + " & sleep " + marker), 0,
+                        Duration.ofMinutes(10));
+            }
+        }
+    }
+
+    /**
+     * A run the JVM's exit stopped (its cleanup refuses the next VMM) ends bench boot and bench io with one line,
+     * not an internal error.
+     */
+    @Test
+    void a_benchmark_stopped_by_the_jvms_exit_is_one_line() {
+        CommandFailedException stopped = BenchBootCommand.stopped(new InterruptedException(ExitCleanup.EXITING));
+        assertTrue(Thread.interrupted(), "the interrupt is kept"); // and cleared, for the next test on this thread
+        assertEquals("stopped: this process is exiting (Ctrl-C or SIGTERM)", stopped.getMessage());
+        assertEquals("stopped: interrupted", BenchBootCommand.stopped(new InterruptedException()).getMessage());
+        Thread.interrupted();
+        CommandLine commandLine = PanavisorCommand.newCommandLine();
+        StringWriter err = new StringWriter();
+        commandLine.setErr(new PrintWriter(err));
+        int status = new ExitCodes.ExceptionHandler().handleExecutionException(stopped, commandLine, null);
+        assertEquals(ExitCodes.ERROR, status);
+        assertEquals("panavisor: stopped: this process is exiting (Ctrl-C or SIGTERM)", err.toString().strip());
+        assertTrue(stopped instanceof PanavisorException);
     }
 }

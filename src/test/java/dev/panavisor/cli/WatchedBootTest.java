@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.host.ExitCleanupFixture;
+import dev.panavisor.host.ProcessTree;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -66,10 +68,10 @@ class WatchedBootTest {
                 List.of("sh", "-c", "echo booting; sleep " + marker + " & sleep " + marker), 0, 1 << 20,
                 Duration.ofSeconds(1)));
         double seconds = (System.nanoTime() - start) / 1e9;
-        assertTrue(seconds < 1 + ShutdownCleanup.GRACE.toSeconds() + 5, "ended after " + seconds + " s");
+        assertTrue(seconds < 1 + ProcessTree.GRACE.toSeconds() + 5, "ended after " + seconds + " s");
         assertEquals("sh did not end within 1 s and was stopped; the last lines it printed are above",
                 stalled.getMessage());
         assertEquals(List.of("booting"), stalled.tail());
-        assertEquals(List.of(), ShutdownCleanupTest.processesWith(marker), "the VMM and what it started are gone");
+        assertEquals(List.of(), ExitCleanupFixture.processesWith(marker), "the VMM and what it started are gone");
     }
 }

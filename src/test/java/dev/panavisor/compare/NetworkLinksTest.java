@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.host.ExitCleanup;
+import dev.panavisor.host.ExitCleanupFixture;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -75,7 +77,7 @@ class NetworkLinksTest {
         assertEquals(1, calls.stream().filter("netns del pvcmp-net"::equals).count(), calls.toString());
         assertEquals(2, serverPids().size());
         for (long pid : serverPids()) {
-            assertFalse(ExitCleanupTest.alive(pid), "server " + pid + " stopped");
+            assertFalse(StartedInstanceTest.alive(pid), "server " + pid + " stopped");
         }
     }
 
@@ -83,13 +85,13 @@ class NetworkLinksTest {
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void the_links_are_made_and_removed_with_their_servers() throws Exception {
         StringWriter progress = new StringWriter();
-        NetworkLinks links = setUp(ExitCleanup.withoutHook(), progress);
+        NetworkLinks links = setUp(ExitCleanupFixture.withoutHook(), progress);
         assertTrue(links.ready(), progress.toString());
         List<String> calls = calls();
         assertTrue(calls.contains("tuntap add pvcmp-tap mode tap") && calls.contains("netns add pvcmp-net"),
                 calls.toString());
         for (long pid : serverPids()) {
-            assertTrue(ExitCleanupTest.alive(pid), "server " + pid + " serves");
+            assertTrue(StartedInstanceTest.alive(pid), "server " + pid + " serves");
         }
         links.close();
         assertRemoved();
@@ -98,10 +100,10 @@ class NetworkLinksTest {
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void a_stopped_run_removes_them_through_its_exit_cleanup() throws Exception {
-        ExitCleanup cleanup = ExitCleanup.withoutHook();
+        ExitCleanup cleanup = ExitCleanupFixture.withoutHook();
         NetworkLinks links = setUp(cleanup, new StringWriter());
         assertTrue(links.ready());
-        cleanup.undoAll(); // what the JVM's shutdown hook does on SIGTERM or Ctrl-C
+        ExitCleanupFixture.playExit(cleanup); // what the JVM's shutdown hook does on SIGTERM or Ctrl-C
         assertRemoved();
         links.close(); // the main thread's own close, which comes on as the hook runs, finds nothing left
         assertRemoved();
@@ -113,7 +115,7 @@ class NetworkLinksTest {
         Files.writeString(dir.resolve("netns"), "pvcmp-net (id: 0)\nother\n");
         Files.createFile(dir.resolve("link-pvcmp-tap"));
         StringWriter progress = new StringWriter();
-        NetworkLinks links = setUp(ExitCleanup.withoutHook(), progress);
+        NetworkLinks links = setUp(ExitCleanupFixture.withoutHook(), progress);
         assertFalse(links.ready());
         assertTrue(links.why().endsWith("delete them with 'ip netns del pvcmp-net; ip link del pvcmp-tap'"),
                 links.why());
@@ -128,7 +130,7 @@ class NetworkLinksTest {
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void a_veth_left_without_its_namespace_is_named_too() throws Exception {
         Files.createFile(dir.resolve("link-pvcmp-veth"));
-        NetworkLinks links = setUp(ExitCleanup.withoutHook(), new StringWriter());
+        NetworkLinks links = setUp(ExitCleanupFixture.withoutHook(), new StringWriter());
         assertFalse(links.ready());
         assertTrue(links.why().endsWith("delete them with 'ip link del pvcmp-veth'"), links.why());
     }

@@ -3,6 +3,7 @@ package dev.panavisor.compare;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.host.ExitCleanupFixture;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -22,7 +23,7 @@ class PanavisorSizeTest {
                 dir.resolve("io-load"));
         Results.Settings settings = new Results.Settings(true, 1, 1, 1, 1L << 30, 1000, 1, 1, 1, 1000, 256, 1);
         return new CompareRun(images, settings, javaCommand, new PrintWriter(new StringWriter()),
-                ExitCleanup.withoutHook())
+                ExitCleanupFixture.withoutHook())
                 .size(Peer.PANAVISOR, dir);
     }
 

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.host.ExitCleanup;
+import dev.panavisor.host.ExitCleanupFixture;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -33,8 +35,9 @@ class StoppedInstancesTest {
         Results.Settings settings = new Results.Settings(true, 1, 1, 2, 1L << 30, 60_000, 1, 1, 1, 1000, 256, 1);
         StringWriter progress = new StringWriter();
         IOException failure = assertThrows(IOException.class, () -> IdleInstances.measure(Peer.RUNC,
-                (peer, kind, name, track) -> ExitCleanupTest.launch(List.of("sh", "-c", "echo runtime failed; exit 1"),
-                        removed), settings, new PrintWriter(progress), "[1/1]", ExitCleanup.withoutHook()));
+                (peer, kind, name, track) -> StartedInstanceTest.launch(
+                        List.of("sh", "-c", "echo runtime failed; exit 1"), removed),
+                settings, new PrintWriter(progress), "[1/1]", ExitCleanupFixture.withoutHook()));
         assertEquals("no idle instance started: an instance that did not become ready: runtime failed",
                 failure.getMessage());
         assertTrue(Files.exists(removed), "runc delete -f (here: touch) ran for it");
@@ -43,12 +46,12 @@ class StoppedInstancesTest {
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void a_failed_run_in_a_parallel_batch_stops_the_rest_of_the_batch() {
-        ExitCleanup cleanup = ExitCleanup.withoutHook();
+        ExitCleanup cleanup = ExitCleanupFixture.withoutHook();
         List<StartedInstance> started = new ArrayList<>();
         CompareRun.Starter starter = k -> {
             List<String> command = k == 1 ? List.of("sh", "-c", "echo " + Workload.READY + "; exit 3")
                     : List.of("sleep", "1000000");
-            StartedInstance instance = StartedInstance.start(ExitCleanupTest.launch(command,
+            StartedInstance instance = StartedInstance.start(StartedInstanceTest.launch(command,
                     dir.resolve("removed-" + k)), "parallel-" + k, cleanup, line -> { });
             started.add(instance);
             return instance;
@@ -60,7 +63,7 @@ class StoppedInstancesTest {
             assertEquals(3, started.size());
             for (int k = 2; k <= 3; k++) {
                 StartedInstance instance = started.get(k - 1);
-                assertFalse(ExitCleanupTest.alive(instance.instance().pid()), "instance " + k + " was stopped");
+                assertFalse(StartedInstanceTest.alive(instance.instance().pid()), "instance " + k + " was stopped");
                 assertTrue(Files.exists(dir.resolve("removed-" + k)), "instance " + k + "'s container was removed");
             }
         } finally {

@@ -2,9 +2,10 @@ package dev.panavisor.compare;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavisor.host.ExitCleanup;
+import dev.panavisor.host.ExitCleanupFixture;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -19,57 +20,17 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What bench compare leaves behind when it is stopped: nothing. The hook's work in process, and once for real in a
- * child JVM sent SIGTERM with an idle instance and a temporary directory of its own.
+ * What bench compare leaves behind of its instances when it is stopped: nothing. Each instance's own stop, and once
+ * for real a child JVM sent SIGTERM with an idle instance and a temporary directory in its {@link ExitCleanup}.
  */
-class ExitCleanupTest {
+class StartedInstanceTest {
     @TempDir
     Path dir;
 
     @Test
-    void the_stop_undoes_what_is_left_newest_first_and_leaves_what_owners_undid() throws Exception {
-        ExitCleanup cleanup = ExitCleanup.withoutHook();
-        List<String> undone = new ArrayList<>();
-        cleanup.make(() -> "links", thing -> () -> undone.add(thing));
-        String instance = cleanup.make(() -> "instance", thing -> () -> undone.add(thing));
-        cleanup.make(() -> "later instance", thing -> () -> undone.add(thing));
-        cleanup.forget(instance); // its owner stopped it itself
-        cleanup.undoAll();
-        assertEquals(List.of("later instance", "links"), undone);
-        cleanup.close();
-        assertEquals(List.of("later instance", "links"), undone, "each undone once");
-    }
-
-    @Test
-    void once_the_stop_has_begun_nothing_new_is_made() throws Exception {
-        ExitCleanup cleanup = ExitCleanup.withoutHook();
-        cleanup.undoAll();
-        List<String> made = new ArrayList<>();
-        InterruptedException refused = assertThrows(InterruptedException.class,
-                () -> cleanup.make(() -> made.add("instance"), thing -> () -> { }));
-        assertEquals(List.of(), made, "the maker did not run");
-        assertTrue(refused.getMessage().contains("this process is exiting"), refused.getMessage());
-        assertThrows(InterruptedException.class, cleanup::checkNotExiting, "no results from a run cut short");
-        assertTrue(cleanup.exiting());
-    }
-
-    @Test
-    void the_end_of_a_run_undoes_what_an_owner_left_and_deletes_its_directories() throws Exception {
-        ExitCleanup cleanup = ExitCleanup.withoutHook();
-        List<String> undone = new ArrayList<>();
-        cleanup.make(() -> "forgotten", thing -> () -> undone.add(thing));
-        Path temporary = cleanup.temporaryDirectory("pvcmp-test-");
-        Files.writeString(temporary.resolve("file"), "x");
-        cleanup.close();
-        assertEquals(List.of("forgotten"), undone);
-        assertFalse(Files.exists(temporary), "the temporary directory is gone");
-        assertFalse(cleanup.exiting(), "a run that ended is not a stopped one");
-    }
-
-    @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void a_killed_container_is_removed_and_one_that_ended_by_itself_is_not() throws Exception {
-        ExitCleanup cleanup = ExitCleanup.withoutHook();
+        ExitCleanup cleanup = ExitCleanupFixture.withoutHook();
         List<String> warnings = new ArrayList<>();
         Path idleRemoved = dir.resolve("idle-removed");
         Path doneRemoved = dir.resolve("done-removed");
