@@ -22,9 +22,9 @@ final class StderrNotices implements EventLog, AutoCloseable {
 
     private final PrintStream err;
     private final ArrayBlockingQueue<String> waiting = new ArrayBlockingQueue<>(CAPACITY);
-    /** Guarded by this: lines dropped since the last one queued, lines taken and not yet written, the thread. */
+    /** Guarded by this: lines dropped since the last one queued, lines queued and not yet written, the thread. */
     private long dropped;
-    private int writing;
+    private int pending;
     private Thread writer;
     private boolean closed;
 
@@ -42,6 +42,7 @@ final class StderrNotices implements EventLog, AutoCloseable {
                 return;
             }
             dropped = 0;
+            pending++;
             if (writer == null) {
                 writer = Thread.ofPlatform().daemon().name("stderr-notices").start(this::writeOut);
             }
@@ -52,15 +53,12 @@ final class StderrNotices implements EventLog, AutoCloseable {
         try {
             while (true) {
                 String text = waiting.take();
-                synchronized (this) {
-                    writing++;
-                }
                 synchronized (err) {
                     err.println(text);
                     err.flush();
                 }
                 synchronized (this) {
-                    writing--;
+                    pending--;
                     notifyAll();
                 }
             }
@@ -83,9 +81,10 @@ final class StderrNotices implements EventLog, AutoCloseable {
             closed = true;
             if (dropped > 0 && writer != null && waiting.offer(droppedLine())) {
                 dropped = 0;
+                pending++;
             }
             boolean interrupted = false;
-            while (writer != null && (!waiting.isEmpty() || writing > 0)) {
+            while (writer != null && pending > 0) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     break;
