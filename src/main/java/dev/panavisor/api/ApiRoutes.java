@@ -203,7 +203,8 @@ public final class ApiRoutes {
                 VmSpec spec;
                 synchronized (this) {
                     if (started || starting) {
-                        throw new ApiException("InstanceStart: the VM has already been started");
+                        throw new ApiException("InstanceStart: the VM has " + (started ? "already been started"
+                                : "begun to start"));
                     }
                     spec = resources.spec();
                     starting = true;

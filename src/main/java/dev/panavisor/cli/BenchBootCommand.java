@@ -388,7 +388,9 @@ final class BenchBootCommand implements Callable<Integer> {
             } catch (IOException e) {
                 throw new CommandFailedException("cannot start " + command.getFirst() + ": " + e.getMessage());
             }
-            if (!process.waitFor(timeLimit.toNanos(), TimeUnit.NANOSECONDS)) {
+            boolean ended = process.waitFor(timeLimit.toNanos(), TimeUnit.NANOSECONDS);
+            cleanup.checkNotExiting(); // Ctrl-C or SIGTERM ended the run: this process is exiting, not a failed VM
+            if (!ended) {
                 ProcessTree.stop(process);
                 throw new RunFailedException(program, program + " did not end within " + timeLimit.toSeconds()
                         + " s and was stopped", Files.readString(log, StandardCharsets.ISO_8859_1));

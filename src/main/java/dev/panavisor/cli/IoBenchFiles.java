@@ -5,8 +5,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 /**
  * The files {@code panavisor bench io} gives both VMMs: the guest program io-load and an initramfs that carries
@@ -55,17 +53,5 @@ final class IoBenchFiles {
     /** The cpio archive holding only /bench/io-load. */
     static byte[] loadArchive(byte[] program) throws IOException {
         return InitramfsWithProgram.archive(IoWorkload.GUEST_PROGRAM, program);
-    }
-
-    /** Deletes a directory this command made, with everything in it; quietly, it is only clean-up. */
-    static void deleteTree(Path dir) {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        } catch (IOException e) {
-            // Left behind in the temporary directory; nothing depends on it.
-        }
     }
 }

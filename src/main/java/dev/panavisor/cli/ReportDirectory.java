@@ -25,7 +25,7 @@ final class ReportDirectory {
         }
         Path absolute = dir.toAbsolutePath();
         if (Files.exists(absolute) && !Files.isDirectory(absolute)) {
-            throw new CommandFailedException(option + " " + dir + ": not a directory");
+            throw new UsageException(option + " " + dir + ": not a directory"); // as lab --workdir: status 2
         }
         try {
             Files.createDirectories(absolute);

@@ -59,11 +59,16 @@ record WatchedBoot(double firstLineMillis, double runsInitMillis, double guestRu
             boolean ended = process.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
                     // The output's end too: a process the VMM started may hold it open after the VMM has gone.
                     && reader.join(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            cleanup.checkNotExiting(); // Ctrl-C or SIGTERM ended the run: this process is exiting, not a failed VM
             if (!ended) {
-                ProcessTree.stop(process);
+                boolean exited = !process.isAlive();
+                ProcessTree.stop(process); // nothing to stop once it has exited: its children went to init
                 reader.join(ProcessTree.GRACE); // what it printed until then, for the error
-                throw new RunFailedException(program, program + " did not end within " + timeLimit.toSeconds()
-                        + " s and was stopped", console.output());
+                throw new RunFailedException(program, exited
+                        ? program + " ended, but a process it started kept its output open past "
+                                + timeLimit.toSeconds() + " s"
+                        : program + " did not end within " + timeLimit.toSeconds() + " s and was stopped",
+                        console.output());
             }
             return console.result(program, process.exitValue(), expectedStatus);
         }

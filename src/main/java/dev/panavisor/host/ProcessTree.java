@@ -65,6 +65,7 @@ public final class ProcessTree {
                 Thread.currentThread().interrupt();
             }
         }
+        awaitAll(tree, REAP); // and the descendants gone too, when this returns (or after REAP at most)
     }
 
     private static void awaitAll(List<ProcessHandle> tree, Duration grace) {

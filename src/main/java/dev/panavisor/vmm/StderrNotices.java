@@ -44,7 +44,16 @@ final class StderrNotices implements EventLog, AutoCloseable {
             dropped = 0;
             pending++;
             if (writer == null) {
-                writer = Thread.ofPlatform().daemon().name("stderr-notices").start(this::writeOut);
+                try {
+                    // Started under the system-call filter when the first notice comes after the VM is confined:
+                    // its clone rule allows threads, as the JIT's compiler threads are started on demand too.
+                    writer = Thread.ofPlatform().daemon().name("stderr-notices").start(this::writeOut);
+                } catch (Throwable e) { // OutOfMemoryError "unable to create native thread": said here instead
+                    waiting.clear();
+                    pending = 0;
+                    closed = true; // later notices are counted as dropped
+                    EventLog.to(err).event(line + " (" + e + "; later notices are not shown)");
+                }
             }
         }
     }
@@ -78,6 +87,9 @@ final class StderrNotices implements EventLog, AutoCloseable {
     void close(long limitMillis) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limitMillis);
         synchronized (this) {
+            if (closed) {
+                return; // once: a second close would wait out the limit again for a writer already let go
+            }
             closed = true;
             if (dropped > 0 && writer != null && waiting.offer(droppedLine())) {
                 dropped = 0;

@@ -224,7 +224,7 @@ class ApiRoutesTest {
         assertFault(slowRoutes.handle("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 128}"),
                 "PUT /machine-config: the VM has begun to start; its configuration can no longer change");
         assertFault(slowRoutes.handle("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"),
-                "already been started");
+                "InstanceStart: the VM has begun to start");
         assertFalse(start.isDone(), "the first InstanceStart still waits");
         release.countDown();
         assertEquals(204, start.get(30, java.util.concurrent.TimeUnit.SECONDS).status());

@@ -82,7 +82,11 @@ class BenchComparePreconditionsTest {
     }
 
     private static void assertOneLineError(Result result, String fragment) {
-        assertEquals(1, result.code(), result.err());
+        assertOneLineError(result, 1, fragment);
+    }
+
+    private static void assertOneLineError(Result result, int code, String fragment) {
+        assertEquals(code, result.code(), result.err());
         assertEquals(1, result.err().lines().count(), "exactly one line: " + result.err());
         assertTrue(result.err().startsWith("panavisor: "), result.err());
         assertTrue(result.err().contains(fragment), result.err());
@@ -92,7 +96,7 @@ class BenchComparePreconditionsTest {
     @Test
     void an_out_that_is_a_file_is_refused_before_anything_else() throws IOException {
         Path file = Files.writeString(dir.resolve("hostname"), "keep me\n");
-        assertOneLineError(compare(BenchComparePreconditionsTest::direct, file.toString(), "runc"),
+        assertOneLineError(compare(BenchComparePreconditionsTest::direct, file.toString(), "runc"), 2,
                 "--out " + file + ": not a directory");
         assertEquals("keep me\n", Files.readString(file));
         assertEquals(List.of(), located, "refused before anything else");

@@ -42,6 +42,15 @@ class LabCommandTest {
         assertThrows(UsageException.class, () -> parse("--workdir", "/etc/hostname", "true").config());
     }
 
+    /** The help text names the default in words, so it is pinned to the constant here. */
+    @Test
+    void the_help_names_the_tcg_default() {
+        StringWriter help = new StringWriter();
+        new CommandLine(new LabCommand()).usage(new PrintWriter(help));
+        assertTrue(help.toString().replaceAll("\\s+", " ").contains("Default: "
+                + TcgThreads.DEFAULT.qemuValue() + "."), help.toString());
+    }
+
     @Test
     void tcg_threads_default_to_the_labs_default_and_take_either_word() {
         assertEquals(TcgThreads.DEFAULT, parse("true").config().tcg());

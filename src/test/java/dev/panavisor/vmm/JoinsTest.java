@@ -3,7 +3,6 @@ package dev.panavisor.vmm;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -29,11 +28,16 @@ class JoinsTest {
             }
         });
         assertTrue(holding.await(30, TimeUnit.SECONDS));
-        CompletableFuture<Void> passing = CompletableFuture.runAsync(() -> Joins.passThrough(null, console));
-        Thread.sleep(200);
-        assertFalse(passing.isDone(), "the typist still writes under the lock");
+        Thread passing = Thread.ofPlatform().start(() -> Joins.passThrough(null, console));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (passing.getState() != Thread.State.BLOCKED) { // at the console's monitor, held by the typist
+            assertTrue(passing.isAlive(), "passed through while the typist still wrote under the lock");
+            assertTrue(System.nanoTime() < deadline, "never reached the lock");
+            Thread.onSpinWait();
+        }
         release.countDown();
-        passing.get(30, TimeUnit.SECONDS);
+        passing.join(30_000);
+        assertFalse(passing.isAlive());
         typist.join();
     }
 }

@@ -107,11 +107,16 @@ class ProgressWatchdogTest {
             }
         });
         assertTrue(noting.await(30, TimeUnit.SECONDS), "the stall was seen");
-        CompletableFuture<Void> closing = CompletableFuture.runAsync(w::close);
-        Thread.sleep(200);
-        assertFalse(closing.isDone(), "close waits while the note is being made");
+        Thread closing = Thread.ofPlatform().start(w::close);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (closing.getState() != Thread.State.WAITING) { // in its join of the watching thread
+            assertTrue(closing.isAlive(), "close returned while the note was being made");
+            assertTrue(System.nanoTime() < deadline, "close never waited");
+            Thread.onSpinWait();
+        }
         release.countDown();
-        closing.get(30, TimeUnit.SECONDS);
+        closing.join(30_000);
+        assertFalse(closing.isAlive());
         assertFalse(w.thread().isAlive());
     }
 }

@@ -215,7 +215,9 @@ class WorkInFlightTest {
      * must still take no new work until the second has left too. With one shared flag the first cleared it, the
      * worker took more work from a queue still on, and the second waited again: a busy driver starved the reset. Here
      * this thread is one of the vCPUs; in the rounds where it leaves first, it checks, still holding the monitor,
-     * that the worker's wait lasts until the other has left.
+     * that the worker's wait lasts until the other has left. Which of two notified threads gets a monitor first is
+     * the JVM's choice (HotSpot's is first-waiting-first, so this thread waits first); the last assertion fails the
+     * test if no round tried the case, so it cannot pass without checking it.
      */
     @Test
     void the_worker_waits_until_every_waiting_vcpu_has_gone_on() throws Exception {
