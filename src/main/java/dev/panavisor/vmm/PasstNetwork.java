@@ -31,8 +31,8 @@ import java.util.function.Consumer;
  *
  * <p>Addresses are fixed, as QEMU's user network does it: the guest is {@link #GUEST_ADDRESS}/24, the gateway
  * (the host, to the guest) {@link #GATEWAY}; Panavisor puts the matching {@code ip=} on the kernel command line
- * unless the user gave one ({@link KernelCommandLine}). passt's MTU is 1500 (its {@code --mtu}); the device itself
- * takes frames up to {@link dev.panavisor.devices.virtio.net.VirtioNet#MAX_FRAME}.
+ * unless the user gave one ({@link KernelCommandLine}). passt's MTU is 1500 (its {@code --mtu}); the device sends
+ * it frames of up to {@link #maxFrame()} bytes, passt's limit, and drops longer ones.
  *
  * <p>Threads: transmit runs on the device's worker and writes whole frames under a lock (a blocking write: passt
  * reads as fast as it can, and the worker has nothing else to do meanwhile). Receive is one thread reading the
